@@ -1,0 +1,265 @@
+//! The canonical request: a type whose `Display` writes the exact string that is hashed.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::encoding::{decode, encode_path, encode_unreserved, is_field_value, is_token, normalize_header_value};
+use crate::error::{Error, ErrorKind};
+
+/// A header as it enters the canonical request: lower-case name, trimmed value.
+pub(crate) type CanonicalHeader<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// The canonical request of SPEC §2.6:
+///
+/// ```text
+/// Method \n CanonicalURI \n CanonicalQuery \n name:value\n… \n SignedHeaders \n PayloadHash
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalRequest<'a> {
+    method: Cow<'a, str>,
+    uri: String,
+    query: String,
+    headers: Vec<CanonicalHeader<'a>>,
+    payload_hash: Cow<'a, str>,
+}
+
+impl<'a> CanonicalRequest<'a> {
+    /// Assembles a canonical request. `headers` must already be lower-cased, trimmed, unique and
+    /// sorted (see [`canonical_headers`]).
+    pub(crate) fn new(
+        method: Cow<'a, str>,
+        uri: String,
+        query: String,
+        headers: Vec<CanonicalHeader<'a>>,
+        payload_hash: Cow<'a, str>,
+    ) -> Self {
+        Self { method, uri, query, headers, payload_hash }
+    }
+
+    /// The method line (upper case).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The canonical URI line (always ends with `/`).
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The canonical query line (may be empty).
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// The signed headers, lower-case names with trimmed values, sorted by name.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (&**n, &**v))
+    }
+
+    /// The payload hash line.
+    pub fn payload_hash(&self) -> &str {
+        &self.payload_hash
+    }
+
+    /// `SignedHeaders`: the sorted lower-case names joined with `;`.
+    pub fn signed_headers(&self) -> String {
+        let mut out = String::with_capacity(self.headers.len() * 16);
+        self.write_signed_headers(&mut out);
+        out
+    }
+
+    fn write_signed_headers(&self, out: &mut String) {
+        for (i, (name, _)) in self.headers.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(name);
+        }
+    }
+
+    /// Appends the canonical request text to `out`.
+    pub fn write_to(&self, out: &mut String) {
+        out.push_str(&self.method);
+        out.push('\n');
+        out.push_str(&self.uri);
+        out.push('\n');
+        out.push_str(&self.query);
+        out.push('\n');
+        for (name, value) in &self.headers {
+            out.push_str(name);
+            out.push(':');
+            out.push_str(value);
+            out.push('\n');
+        }
+        out.push('\n');
+        self.write_signed_headers(out);
+        out.push('\n');
+        out.push_str(&self.payload_hash);
+    }
+}
+
+impl fmt::Display for CanonicalRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::with_capacity(256);
+        self.write_to(&mut out);
+        f.write_str(&out)
+    }
+}
+
+/// The method line: the method upper-cased (as the Python and Java signers and every HTTP client
+/// on the wire do).
+///
+/// # Errors
+/// [`ErrorKind::InvalidRequest`] when the method is not an HTTP token.
+pub fn canonical_method(method: &str) -> Result<Cow<'_, str>, Error> {
+    if !is_token(method) {
+        return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid HTTP method {method:?}")));
+    }
+    Ok(if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(method.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(method)
+    })
+}
+
+/// The canonical URI of a raw path: percent-decoded, split on `/` (empty segments kept, no dot
+/// segment resolution), each segment encoded with the unreserved set, and a `/` appended if the
+/// result does not end with one. An empty path is `/`.
+pub fn canonical_uri(path: &str) -> String {
+    let decoded = decode(path, false);
+    let mut out = String::with_capacity(decoded.len() + 8);
+    if !decoded.starts_with(b"/") {
+        out.push('/');
+    }
+    encode_path(&decoded, &mut out);
+    if !out.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
+/// The canonical query string of a raw query (without `?`): pieces split on `&` (empty ones
+/// ignored), each split at the first `=`, key and value percent-decoded with `+` as space, empty
+/// keys dropped, sorted by decoded key then value in byte order, emitted as `enc(key)=enc(value)`.
+pub fn canonical_query(query: Option<&str>) -> String {
+    let Some(query) = query else {
+        return String::new();
+    };
+    let mut pairs: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> = query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .filter_map(|piece| {
+            let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+            let key = decode(key, true);
+            (!key.is_empty()).then(|| (key, decode(value, true)))
+        })
+        .collect();
+    pairs.sort_unstable();
+    let mut out = String::with_capacity(query.len() + 8);
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_unreserved(key, &mut out);
+        out.push('=');
+        encode_unreserved(value, &mut out);
+    }
+    out
+}
+
+/// Checks a header pair and returns its canonical form (lower-case name, trimmed value).
+pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<CanonicalHeader<'a>, Error> {
+    if !is_token(name) {
+        return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid header name {name:?}")));
+    }
+    if !is_field_value(value) {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!("header {name} has a control character (CR, LF, NUL…) in its value"),
+        ));
+    }
+    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
+    Ok((name, Cow::Borrowed(normalize_header_value(value))))
+}
+
+/// Sorts canonical headers by name and folds repeats: a name given twice with the same value is
+/// signed once; with different values the signature would be ambiguous, so it is refused.
+///
+/// # Errors
+/// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
+pub(crate) fn sort_and_dedupe(headers: &mut Vec<CanonicalHeader<'_>>) -> Result<(), Error> {
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut conflict = None;
+    headers.dedup_by(|later, earlier| {
+        let same_name = later.0 == earlier.0;
+        if same_name && later.1 != earlier.1 && conflict.is_none() {
+            conflict = Some(later.0.to_string());
+        }
+        same_name
+    });
+    match conflict {
+        Some(name) => Err(Error::new(
+            ErrorKind::DuplicateHeader,
+            format!("header {name} is given more than once with different values; send it once"),
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_rules() {
+        assert_eq!(canonical_uri(""), "/");
+        assert_eq!(canonical_uri("/"), "/");
+        assert_eq!(canonical_uri("/v1/items"), "/v1/items/");
+        assert_eq!(canonical_uri("/v1/items/"), "/v1/items/");
+        assert_eq!(canonical_uri("/v1/a%2Fb"), "/v1/a/b/");
+        assert_eq!(canonical_uri("/v1/my%20file"), "/v1/my%20file/");
+        assert_eq!(canonical_uri("/v1/%e4%b8%ad/x"), "/v1/%E4%B8%AD/x/");
+        assert_eq!(canonical_uri("/a//b/./../c"), "/a//b/./../c/");
+        assert_eq!(canonical_uri("/a+b*c:d@e~f%7e"), "/a%2Bb%2Ac%3Ad%40e~f~/");
+    }
+
+    #[test]
+    fn query_rules() {
+        assert_eq!(canonical_query(None), "");
+        assert_eq!(canonical_query(Some("")), "");
+        assert_eq!(canonical_query(Some("b=2&a=1&&a=0&")), "a=0&a=1&b=2");
+        assert_eq!(canonical_query(Some("flag&x=")), "flag=&x=");
+        assert_eq!(canonical_query(Some("a=b=c&=x")), "a=b%3Dc");
+        assert_eq!(canonical_query(Some("q=a+b%2Bc")), "q=a%20b%2Bc");
+        assert_eq!(canonical_query(Some("n=9&n=10&B=1&a=1")), "B=1&a=1&n=10&n=9");
+    }
+
+    #[test]
+    fn duplicate_headers() {
+        let mut same = vec![canonical_header("X-A", "1").unwrap(), canonical_header("x-a", " 1 ").unwrap()];
+        sort_and_dedupe(&mut same).unwrap();
+        assert_eq!(same.len(), 1);
+        let mut different = vec![canonical_header("X-A", "1").unwrap(), canonical_header("x-a", "2").unwrap()];
+        assert_eq!(sort_and_dedupe(&mut different).unwrap_err().kind(), ErrorKind::DuplicateHeader);
+    }
+
+    #[test]
+    fn header_sort_is_bytewise() {
+        let mut h: Vec<_> = ["xa", "x_under", "x-under"].iter().map(|n| canonical_header(n, "v").unwrap()).collect();
+        sort_and_dedupe(&mut h).unwrap();
+        let names: Vec<_> = h.iter().map(|(n, _)| n.as_ref()).collect();
+        assert_eq!(names, ["x-under", "x_under", "xa"]);
+    }
+
+    #[test]
+    fn bad_headers_and_methods() {
+        assert_eq!(canonical_header("Bad Name", "v").unwrap_err().kind(), ErrorKind::InvalidRequest);
+        assert_eq!(canonical_header("X", "a\nb").unwrap_err().kind(), ErrorKind::InvalidRequest);
+        assert_eq!(canonical_method("get").unwrap(), "GET");
+        assert_eq!(canonical_method("G T").unwrap_err().kind(), ErrorKind::InvalidRequest);
+    }
+}

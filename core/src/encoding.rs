@@ -1,0 +1,155 @@
+//! Percent-encoding and header-value normalisation, exactly as the APIG signers do them.
+
+use std::borrow::Cow;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+
+/// Everything but the RFC 3986 unreserved set `A-Z a-z 0-9 - _ . ~` is encoded.
+const UNRESERVED_ONLY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// As [`UNRESERVED_ONLY`], but `/` stays a separator (canonical URI).
+const PATH_SEGMENTS: &AsciiSet = &UNRESERVED_ONLY.remove(b'/');
+
+/// Appends `bytes` percent-encoded with upper-case hex: every byte outside the unreserved set
+/// becomes `%XX` (space is `%20`, `+` is `%2B`, `*` is `%2A`, `~` stays literal).
+pub fn encode_unreserved(bytes: &[u8], out: &mut String) {
+    out.extend(percent_encoding::percent_encode(bytes, UNRESERVED_ONLY));
+}
+
+/// As [`encode_unreserved`] but keeps `/` literal.
+pub(crate) fn encode_path(bytes: &[u8], out: &mut String) {
+    out.extend(percent_encoding::percent_encode(bytes, PATH_SEGMENTS));
+}
+
+/// Percent-decodes `input`; malformed escapes (`%zz`, a lone `%`) are kept literally, as
+/// Python's `unquote` does. With `plus_is_space`, a raw `+` decodes to a space (query strings).
+pub(crate) fn decode(input: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
+    let bytes = input.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => match (bytes.get(i + 1).and_then(hex_value), bytes.get(i + 2).and_then(hex_value)) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' if plus_is_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+fn hex_value(b: &u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lower-case hex of `bytes`, appended to `out`.
+pub(crate) fn hex_into(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    hex_into(bytes, &mut out);
+    out
+}
+
+/// A header value as signed: leading and trailing spaces and tabs removed, inner whitespace kept.
+pub fn normalize_header_value(value: &str) -> &str {
+    value.trim_matches([' ', '\t'])
+}
+
+/// Whether `name` is a valid HTTP field name (an RFC 9110 token).
+pub(crate) fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// Whether `value` is a valid HTTP field value: no control characters but horizontal tab
+/// (so no CR/LF header injection). Non-ASCII text is allowed and hashed as UTF-8.
+pub(crate) fn is_field_value(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(s: &[u8]) -> String {
+        let mut out = String::new();
+        encode_unreserved(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn encodes_everything_but_unreserved() {
+        assert_eq!(enc(b"AZaz09-_.~"), "AZaz09-_.~");
+        assert_eq!(enc(b" +*:@!$'(),;=/?#&%"), "%20%2B%2A%3A%40%21%24%27%28%29%2C%3B%3D%2F%3F%23%26%25");
+        assert_eq!(enc("中".as_bytes()), "%E4%B8%AD");
+        assert_eq!(enc(&[0xff, 0x00]), "%FF%00");
+    }
+
+    #[test]
+    fn decodes_like_unquote() {
+        assert_eq!(&*decode("a%20b%7e%2F", false), b"a b~/");
+        assert_eq!(&*decode("a+b", false), b"a+b");
+        assert_eq!(&*decode("a+b", true), b"a b");
+        assert_eq!(&*decode("100%", false), b"100%");
+        assert_eq!(&*decode("%zz%4", false), b"%zz%4");
+        assert_eq!(&*decode("%e4%b8%ad", false), "中".as_bytes());
+    }
+
+    #[test]
+    fn trims_only_the_ends() {
+        assert_eq!(normalize_header_value(" \t a   b    c \t"), "a   b    c");
+    }
+
+    #[test]
+    fn tokens_and_values() {
+        assert!(is_token("X-Sdk-Date"));
+        assert!(!is_token("X Sdk"));
+        assert!(!is_token(""));
+        assert!(is_field_value("a\tb é"));
+        assert!(!is_field_value("a\r\nInjected: 1"));
+        assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+    }
+}

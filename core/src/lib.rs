@@ -1,0 +1,34 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod algorithm;
+mod authorization;
+mod canonical;
+mod encoding;
+mod error;
+mod key;
+mod payload;
+mod request;
+mod sign;
+mod time;
+mod trace;
+mod verify;
+
+pub use crate::algorithm::{Algorithm, HashFunction};
+pub use crate::authorization::{Authorization, MAX_ACCESS_KEY_LEN, MAX_AUTHORIZATION_LEN, MAX_SIGNED_HEADERS};
+pub use crate::canonical::{CanonicalRequest, canonical_method, canonical_query, canonical_uri};
+pub use crate::encoding::{encode_unreserved, hex, normalize_header_value};
+pub use crate::error::{Error, ErrorKind};
+pub use crate::key::SecretKey;
+pub use crate::payload::{PayloadHasher, hash_reader};
+pub use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts};
+pub use crate::sign::{DEFAULT_V11_SERVICE, Signer, SignerBuilder, SigningOutput};
+pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock};
+pub use crate::trace::Trace;
+pub use crate::verify::{KeyResolver, Verified, Verifier, VerifyPolicy};
+
+/// The workspace README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

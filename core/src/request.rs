@@ -1,0 +1,178 @@
+//! The request to sign or verify: method, URL, ordered header pairs and body.
+
+use crate::error::{Error, ErrorKind};
+
+/// The literal payload hash of a request whose body is not signed.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// How the body enters the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignableBody<'a> {
+    /// The exact body bytes (empty for no body); hashed with the algorithm's hash.
+    Bytes(&'a [u8]),
+    /// The lower-case hex hash of the body, computed beforehand (e.g. streamed through a
+    /// [`PayloadHasher`](crate::PayloadHasher) or [`hash_reader`](crate::hash_reader)).
+    Precomputed(&'a str),
+    /// Sign `UNSIGNED-PAYLOAD` instead of a body hash. The signer adds and signs the header
+    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` so a verifier knows. For a verifier: the body is not
+    /// available, so only requests that declare an unsigned or precomputed payload can be checked.
+    Unsigned,
+}
+
+/// A borrowed, framework-free HTTP request to sign or verify.
+///
+/// `url` is either absolute (`https://host[:port]/path?query`) or an origin-form request target
+/// (`/path?query`, what a server receives; the host then comes from the `Host` header). The path and
+/// query are used byte for byte as given (no dot-segment resolution), a `#fragment` is ignored.
+/// Headers are an ordered list of `(name, value)` pairs.
+#[derive(Debug, Clone, Copy)]
+pub struct SignableRequest<'a> {
+    method: &'a str,
+    url: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: SignableBody<'a>,
+}
+
+impl<'a> SignableRequest<'a> {
+    /// A request with the given parts.
+    pub fn new(method: &'a str, url: &'a str, headers: &'a [(&'a str, &'a str)], body: SignableBody<'a>) -> Self {
+        Self { method, url, headers, body }
+    }
+
+    /// The HTTP method as given.
+    pub fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// The URL or request target as given.
+    pub fn url(&self) -> &'a str {
+        self.url
+    }
+
+    /// The headers, in order.
+    pub fn headers(&self) -> &'a [(&'a str, &'a str)] {
+        self.headers
+    }
+
+    /// How the body is signed.
+    pub fn body(&self) -> SignableBody<'a> {
+        self.body
+    }
+
+    /// The value of the first header named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, v)| v)
+    }
+
+    /// Splits the URL into its parts.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`] for a URL that is neither absolute nor origin-form, has an
+    /// empty host or contains control characters.
+    pub fn url_parts(&self) -> Result<UrlParts<'a>, Error> {
+        UrlParts::parse(self.url)
+    }
+}
+
+/// A URL split the way the APIG signers split it, keeping the raw path and query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// `http`, `https`, … (`None` for an origin-form target).
+    pub scheme: Option<&'a str>,
+    /// `host[:port]` without user info (`None` for an origin-form target).
+    pub authority: Option<&'a str>,
+    /// The raw path, possibly empty.
+    pub path: &'a str,
+    /// The raw query without `?` (`None` when there is no `?`).
+    pub query: Option<&'a str>,
+}
+
+impl<'a> UrlParts<'a> {
+    /// Splits `url` (see [`SignableRequest`] for the accepted forms).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`], as for [`SignableRequest::url_parts`].
+    pub fn parse(url: &'a str) -> Result<Self, Error> {
+        let invalid = |why: &str| Error::new(ErrorKind::InvalidRequest, format!("invalid URL {url:?}: {why}"));
+        if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(invalid("it contains control characters"));
+        }
+        let url = url.split_once('#').map_or(url, |(before, _)| before);
+        let (scheme, authority, rest) = if url.starts_with('/') {
+            (None, None, url)
+        } else {
+            let Some((scheme, after)) = url.split_once("://") else {
+                return Err(invalid("expected scheme://host/path or a path starting with '/'"));
+            };
+            let valid_scheme = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+            if !valid_scheme {
+                return Err(invalid("bad scheme"));
+            }
+            let end = after.find(['/', '?']).unwrap_or(after.len());
+            let (authority, rest) = after.split_at(end);
+            let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            if authority.is_empty() || authority.starts_with(':') {
+                return Err(invalid("empty host"));
+            }
+            if authority.contains(' ') {
+                return Err(invalid("space in host"));
+            }
+            (Some(scheme), Some(authority), rest)
+        };
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        Ok(Self { scheme, authority, path, query })
+    }
+
+    /// The `Host` header a client sends for this URL: the authority without the scheme's default
+    /// port (`:80` for http, `:443` for https); any other port is kept.
+    pub fn host_header(&self) -> Option<&'a str> {
+        let authority = self.authority?;
+        let default_port = match self.scheme.map(str::to_ascii_lowercase).as_deref() {
+            Some("http" | "ws") => ":80",
+            Some("https" | "wss") => ":443",
+            _ => return Some(authority),
+        };
+        Some(authority.strip_suffix(default_port).unwrap_or(authority))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_absolute_urls() {
+        let p = UrlParts::parse("https://user:pw@api.example.com:8443/v1/a/../b?x=1&y#frag").unwrap();
+        assert_eq!(p.scheme, Some("https"));
+        assert_eq!(p.authority, Some("api.example.com:8443"));
+        assert_eq!(p.path, "/v1/a/../b");
+        assert_eq!(p.query, Some("x=1&y"));
+        assert_eq!(p.host_header(), Some("api.example.com:8443"));
+    }
+
+    #[test]
+    fn no_path_and_default_ports() {
+        let p = UrlParts::parse("https://api.example.com:443?q").unwrap();
+        assert_eq!((p.path, p.query), ("", Some("q")));
+        assert_eq!(p.host_header(), Some("api.example.com"));
+        assert_eq!(UrlParts::parse("http://h:80").unwrap().host_header(), Some("h"));
+        assert_eq!(UrlParts::parse("http://h:443").unwrap().host_header(), Some("h:443"));
+    }
+
+    #[test]
+    fn origin_form() {
+        let p = UrlParts::parse("//a//b?").unwrap();
+        assert_eq!((p.authority, p.path, p.query), (None, "//a//b", Some("")));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "api.example.com/x", "https:///x", "1http://h/", "https://h/\r\nX: y", "https://:80/"] {
+            assert_eq!(UrlParts::parse(bad).unwrap_err().kind(), ErrorKind::InvalidRequest, "{bad:?}");
+        }
+    }
+}

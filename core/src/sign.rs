@@ -1,0 +1,333 @@
+//! Signing: from a [`SignableRequest`] to the headers to add and the trace behind them.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::algorithm::{Algorithm, SigningKey, derive_v11_key};
+use crate::authorization::format_authorization;
+use crate::canonical::{
+    CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, canonical_query, canonical_uri,
+    sort_and_dedupe,
+};
+use crate::error::{Error, ErrorKind};
+use crate::key::SecretKey;
+use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::time::{Clock, SdkDate, SystemClock};
+use crate::trace::Trace;
+
+/// The service name APIG uses in V11 credential scopes.
+pub const DEFAULT_V11_SERVICE: &str = "apic";
+
+/// What signing produced: the headers to add to the request and the strings behind them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningOutput {
+    /// Headers to add to the request, in this order where present: `Host` (only when the request
+    /// had none and the URL is absolute), `X-Sdk-Date` (when the request had none),
+    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (for [`SignableBody::Unsigned`]), `Authorization`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The `Authorization` header value.
+    pub authorization: String,
+    /// The lower-case hex signature.
+    pub signature: String,
+    /// The `SignedHeaders` list.
+    pub signed_headers: String,
+    /// The `X-Sdk-Date` value signed.
+    pub date: String,
+    /// V11 only: the credential scope `yyyymmdd/region/service`.
+    pub credential_scope: Option<String>,
+    /// The canonical request and string to sign.
+    pub trace: Trace,
+}
+
+/// Signs requests for one credential with one algorithm. Cheap to share across threads.
+#[derive(Clone)]
+pub struct Signer {
+    access_key: String,
+    secret: SecretKey,
+    algorithm: Algorithm,
+    region: Option<String>,
+    service: String,
+    clock: Arc<dyn Clock>,
+    /// The HMAC keyed with the secret, for the SDK algorithms (V11 keys depend on the day).
+    prepared: Option<SigningKey>,
+}
+
+/// Builds a [`Signer`]: `Signer::builder(ak, sk).algorithm(…).region(…).build()?`.
+#[derive(Clone)]
+pub struct SignerBuilder {
+    access_key: String,
+    secret: SecretKey,
+    algorithm: Algorithm,
+    region: Option<String>,
+    service: Option<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SignerBuilder {
+    /// The algorithm (default `SDK-HMAC-SHA256`).
+    #[must_use]
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// The region of the V11 credential scope (required for V11, ignored otherwise).
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// The service of the V11 credential scope (default `apic`).
+    #[must_use]
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The clock used when a request carries no `X-Sdk-Date` (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks the settings and builds the signer.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] for an empty or non-printable access key, an empty secret, a V11
+    /// algorithm without a region, or a region/service that is not a plain name.
+    pub fn build(self) -> Result<Signer, Error> {
+        let invalid = |why: &str| Error::new(ErrorKind::InvalidConfig, why.to_owned());
+        if self.access_key.is_empty()
+            || !self.access_key.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'/')
+        {
+            return Err(invalid("the access key must be non-empty printable ASCII without ',' or '/'"));
+        }
+        if self.secret.is_empty() {
+            return Err(invalid("the secret key must not be empty"));
+        }
+        let service = self.service.unwrap_or_else(|| DEFAULT_V11_SERVICE.to_owned());
+        let plain =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if self.algorithm.is_v11() {
+            match &self.region {
+                None => {
+                    return Err(invalid(
+                        "V11 algorithms need a region (the credential scope is yyyymmdd/region/service)",
+                    ));
+                }
+                Some(region) if !plain(region) => {
+                    return Err(invalid("the region must be a plain name like cn-north-4"));
+                }
+                Some(_) => {}
+            }
+            if !plain(&service) {
+                return Err(invalid("the service must be a plain name like apic"));
+            }
+        }
+        let prepared =
+            (!self.algorithm.is_v11()).then(|| SigningKey::new(self.algorithm.hash_function(), self.secret.expose()));
+        Ok(Signer {
+            access_key: self.access_key,
+            secret: self.secret,
+            algorithm: self.algorithm,
+            region: self.region,
+            service,
+            clock: self.clock,
+            prepared,
+        })
+    }
+}
+
+impl Signer {
+    /// A builder for a signer of `access_key` / `secret` (default algorithm `SDK-HMAC-SHA256`).
+    pub fn builder(access_key: impl Into<String>, secret: impl Into<SecretKey>) -> SignerBuilder {
+        SignerBuilder {
+            access_key: access_key.into(),
+            secret: secret.into(),
+            algorithm: Algorithm::default(),
+            region: None,
+            service: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// An `SDK-HMAC-SHA256` signer using the system clock.
+    ///
+    /// # Errors
+    /// As [`SignerBuilder::build`].
+    pub fn new(access_key: impl Into<String>, secret: impl Into<SecretKey>) -> Result<Self, Error> {
+        Self::builder(access_key, secret).build()
+    }
+
+    /// The access key.
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Signs `request`, taking the time from its `X-Sdk-Date` header or else from the clock.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidRequest`] for a bad URL, method, header name or value;
+    /// [`ErrorKind::MalformedDate`] for an `X-Sdk-Date` header not of the form `yyyyMMddTHHmmssZ`;
+    /// [`ErrorKind::DuplicateHeader`] for a header given twice with different values.
+    pub fn sign(&self, request: &SignableRequest<'_>) -> Result<SigningOutput, Error> {
+        self.sign_at(request, self.clock.now())
+    }
+
+    /// Signs `request` as at `time` (used only when the request has no `X-Sdk-Date`).
+    ///
+    /// # Errors
+    /// As [`Signer::sign`].
+    pub fn sign_at(&self, request: &SignableRequest<'_>, time: SystemTime) -> Result<SigningOutput, Error> {
+        let parts = request.url_parts()?;
+        let method = canonical_method(request.method())?;
+        let mut added: Vec<(&'static str, String)> = Vec::with_capacity(4);
+        let mut headers: Vec<CanonicalHeader<'_>> = Vec::with_capacity(request.headers().len() + 3);
+        let (mut has_host, mut date, mut content_hash) = (false, None, None);
+        let content_headers = self.algorithm.content_hash_headers();
+        for &(name, value) in request.headers() {
+            if name.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
+            let header = canonical_header(name, value)?;
+            match &*header.0 {
+                "host" => has_host = true,
+                "x-sdk-date" => date = date.or(Some(header.1.clone())),
+                n => {
+                    if let Some(rank) = content_headers.iter().position(|h| *h == n)
+                        && content_hash.as_ref().is_none_or(|(r, _)| rank < *r)
+                    {
+                        content_hash = Some((rank, header.1.clone()));
+                    }
+                }
+            }
+            headers.push(header);
+        }
+        if !has_host && let Some(host) = parts.host_header() {
+            headers.push((Cow::Borrowed("host"), Cow::Borrowed(host)));
+            added.push(("Host", host.to_owned()));
+        }
+        let date = match date {
+            Some(date) => {
+                SdkDate::parse(&date)?;
+                date.into_owned()
+            }
+            None => {
+                let date = SdkDate::from_system_time(time).to_string();
+                headers.push((Cow::Borrowed("x-sdk-date"), Cow::Owned(date.clone())));
+                added.push(("X-Sdk-Date", date.clone()));
+                date
+            }
+        };
+        let hash = self.algorithm.hash_function();
+        let payload_hash: Cow<'_, str> = match (content_hash, request.body()) {
+            (Some((_, value)), _) => value,
+            (None, SignableBody::Bytes(bytes)) if bytes.is_empty() => Cow::Borrowed(hash.empty_hash()),
+            (None, SignableBody::Bytes(bytes)) => Cow::Owned(hash.hash_hex(bytes)),
+            (None, SignableBody::Precomputed(hex)) => Cow::Borrowed(hex),
+            (None, SignableBody::Unsigned) => {
+                headers.push((Cow::Borrowed("x-sdk-content-sha256"), Cow::Borrowed(UNSIGNED_PAYLOAD)));
+                added.push(("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD.to_owned()));
+                Cow::Borrowed(UNSIGNED_PAYLOAD)
+            }
+        };
+        sort_and_dedupe(&mut headers)?;
+        let canonical = CanonicalRequest::new(
+            method,
+            canonical_uri(parts.path),
+            canonical_query(parts.query),
+            headers,
+            payload_hash,
+        );
+
+        let scope = self.region.as_ref().filter(|_| self.algorithm.is_v11()).map(|region| {
+            let mut scope = String::with_capacity(8 + 2 + region.len() + self.service.len());
+            scope.push_str(&date[..8]);
+            scope.push('/');
+            scope.push_str(region);
+            scope.push('/');
+            scope.push_str(&self.service);
+            scope
+        });
+        let key = match &self.prepared {
+            Some(key) => Cow::Borrowed(key),
+            None => Cow::Owned(signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref())),
+        };
+        let (trace, signature) = compute_signature(self.algorithm, &key, &date, scope.as_deref(), &canonical);
+        let signed_headers = canonical.signed_headers();
+        let authorization =
+            format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, &signature);
+        added.push(("Authorization", authorization.clone()));
+        Ok(SigningOutput {
+            headers: added,
+            authorization,
+            signature,
+            signed_headers,
+            date,
+            credential_scope: scope,
+            trace,
+        })
+    }
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("access_key", &self.access_key)
+            .field("secret", &self.secret)
+            .field("algorithm", &self.algorithm)
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The HMAC key for `algorithm`: the secret itself, or for V11 the HKDF-derived hex key of `scope`.
+pub(crate) fn signing_key(
+    algorithm: Algorithm,
+    access_key: &str,
+    secret: &SecretKey,
+    scope: Option<&str>,
+) -> SigningKey {
+    let hash = algorithm.hash_function();
+    match scope {
+        Some(scope) if algorithm.is_v11() => {
+            SigningKey::new(hash, derive_v11_key(hash, access_key, secret.expose(), scope).as_bytes())
+        }
+        _ => SigningKey::new(hash, secret.expose()),
+    }
+}
+
+/// Hashes the canonical request into the string to sign and signs it.
+pub(crate) fn compute_signature(
+    algorithm: Algorithm,
+    key: &SigningKey,
+    date: &str,
+    scope: Option<&str>,
+    canonical: &CanonicalRequest<'_>,
+) -> (Trace, String) {
+    let mut canonical_request = String::with_capacity(512);
+    canonical.write_to(&mut canonical_request);
+    let mut string_to_sign = String::with_capacity(128);
+    string_to_sign.push_str(algorithm.as_str());
+    string_to_sign.push('\n');
+    string_to_sign.push_str(date);
+    string_to_sign.push('\n');
+    if let Some(scope) = scope {
+        string_to_sign.push_str(scope);
+        string_to_sign.push('\n');
+    }
+    string_to_sign.push_str(&algorithm.hash_function().hash_hex(canonical_request.as_bytes()));
+    let mut signature = String::with_capacity(64);
+    key.sign_hex_into(string_to_sign.as_bytes(), &mut signature);
+    (Trace { canonical_request, string_to_sign }, signature)
+}

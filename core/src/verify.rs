@@ -1,0 +1,343 @@
+//! Verification: what a gateway or a backend runs on a received request.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use subtle::ConstantTimeEq;
+
+use crate::algorithm::Algorithm;
+use crate::authorization::Authorization;
+use crate::canonical::{
+    CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, canonical_query, canonical_uri,
+    sort_and_dedupe,
+};
+use crate::error::{Error, ErrorKind};
+use crate::key::SecretKey;
+use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::sign::{compute_signature, signing_key};
+use crate::time::{Clock, SdkDate, SystemClock};
+
+/// Looks up the secret of an access key.
+pub trait KeyResolver: Send + Sync {
+    /// The secret of `access_key`, or `None` when the key is unknown (or disabled).
+    fn resolve(&self, access_key: &str) -> Option<SecretKey>;
+}
+
+impl<S: BuildHasher + Send + Sync> KeyResolver for HashMap<String, SecretKey, S> {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        self.get(access_key).cloned()
+    }
+}
+
+impl<S: BuildHasher + Send + Sync> KeyResolver for HashMap<String, String, S> {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        self.get(access_key).map(|s| SecretKey::new(s.as_str()))
+    }
+}
+
+impl KeyResolver for BTreeMap<String, SecretKey> {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        self.get(access_key).cloned()
+    }
+}
+
+impl<F> KeyResolver for F
+where
+    F: Fn(&str) -> Option<SecretKey> + Send + Sync,
+{
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        self(access_key)
+    }
+}
+
+impl<R: KeyResolver + ?Sized> KeyResolver for Arc<R> {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        (**self).resolve(access_key)
+    }
+}
+
+/// What a verifier accepts. `Default` is APIG's documented behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyPolicy {
+    /// Largest accepted distance between `X-Sdk-Date` and the verifier's clock (default 15 minutes).
+    pub max_skew: Duration,
+    /// Require `host` to be signed (default `false`: APIG only requires `x-sdk-date`).
+    pub require_host: bool,
+    /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`, i.e. an unauthenticated body (default `true`).
+    pub allow_unsigned_payload: bool,
+    /// The algorithms accepted (default: all four).
+    pub allowed_algorithms: Vec<Algorithm>,
+    /// V11: the region the credential scope must name (default: any).
+    pub region: Option<String>,
+    /// V11: the service the credential scope must name (default: any).
+    pub service: Option<String>,
+}
+
+impl Default for VerifyPolicy {
+    fn default() -> Self {
+        Self {
+            max_skew: Duration::from_secs(15 * 60),
+            require_host: false,
+            allow_unsigned_payload: true,
+            allowed_algorithms: Algorithm::ALL.to_vec(),
+            region: None,
+            service: None,
+        }
+    }
+}
+
+/// A request that passed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The access key that signed it.
+    pub access_key: String,
+    /// The algorithm used.
+    pub algorithm: Algorithm,
+    /// The signed header names, lower case and sorted.
+    pub signed_headers: Vec<String>,
+    /// The signing time.
+    pub date: SdkDate,
+    /// Whether the body was left out of the signature (`UNSIGNED-PAYLOAD` or another non-hash
+    /// value): the body is then not authenticated.
+    pub unsigned_payload: bool,
+}
+
+/// Verifies signed requests against the keys of a [`KeyResolver`].
+pub struct Verifier<R> {
+    resolver: R,
+    policy: VerifyPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl<R: KeyResolver> Verifier<R> {
+    /// A verifier with the default policy and the system clock.
+    pub fn new(resolver: R) -> Self {
+        Self { resolver, policy: VerifyPolicy::default(), clock: Arc::new(SystemClock) }
+    }
+
+    /// Replaces the policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: VerifyPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Replaces the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &VerifyPolicy {
+        &self.policy
+    }
+
+    /// The key resolver.
+    pub fn resolver(&self) -> &R {
+        &self.resolver
+    }
+
+    /// Verifies `request` against the clock's current time.
+    ///
+    /// # Errors
+    /// One of the verification kinds ([`ErrorKind::MissingAuthorization`] …
+    /// [`ErrorKind::SignatureMismatch`]), checked in this order: the `Authorization` header, the
+    /// algorithm, the date (present, signed, well-formed, within the skew), `host` if required, the
+    /// V11 scope, the access key, the signed headers, the payload hash, the signature.
+    /// [`ErrorKind::InvalidRequest`] when the request itself cannot be canonicalised.
+    pub fn verify(&self, request: &SignableRequest<'_>) -> Result<Verified, Error> {
+        self.verify_at(request, self.clock.now())
+    }
+
+    /// Verifies `request` as at `now`.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify_at(&self, request: &SignableRequest<'_>, now: SystemTime) -> Result<Verified, Error> {
+        let authorization = single_header(request, "authorization")
+            .map_err(|()| Error::new(ErrorKind::MalformedAuthorization, "more than one Authorization header"))?
+            .ok_or_else(|| Error::new(ErrorKind::MissingAuthorization, "the request has no Authorization header"))?;
+        let auth = Authorization::parse(authorization)?;
+        let algorithm = auth.algorithm;
+        if !self.policy.allowed_algorithms.contains(&algorithm) {
+            return Err(Error::new(
+                ErrorKind::UnsupportedAlgorithm,
+                format!("algorithm {algorithm} is not accepted here"),
+            ));
+        }
+
+        let date_value = single_header(request, "x-sdk-date")
+            .map_err(|()| {
+                Error::new(ErrorKind::DuplicateHeader, "X-Sdk-Date is given more than once with different values")
+            })?
+            .ok_or_else(|| Error::new(ErrorKind::MissingDate, "the request has no X-Sdk-Date header"))?;
+        if !auth.is_signed("x-sdk-date") {
+            return Err(Error::new(ErrorKind::DateNotSigned, "x-sdk-date must be listed in SignedHeaders"));
+        }
+        let date_value = crate::encoding::normalize_header_value(date_value);
+        let date = SdkDate::parse(date_value)?;
+        if date.skew_from(now) > self.policy.max_skew {
+            return Err(Error::new(
+                ErrorKind::Expired,
+                format!(
+                    "signature expired, signature time:{date_value}, server time:{}",
+                    SdkDate::from_system_time(now)
+                ),
+            ));
+        }
+        if self.policy.require_host && !auth.is_signed("host") {
+            return Err(Error::new(ErrorKind::HostNotSigned, "host must be listed in SignedHeaders"));
+        }
+        if let Some(scope) = auth.credential_scope {
+            self.check_scope(scope, date_value)?;
+        }
+
+        let secret = self.resolver.resolve(auth.access_key).filter(|s| !s.is_empty()).ok_or_else(|| {
+            Error::new(ErrorKind::UnknownAccessKey, format!("app not found, appkey {}", auth.access_key))
+        })?;
+
+        let mut headers = signed_headers(request, &auth)?;
+        let (payload_hash, unsigned_payload) = self.payload_hash(request, &auth, &headers)?;
+        sort_and_dedupe(&mut headers)?;
+
+        let parts = request.url_parts()?;
+        let method = canonical_method(request.method())?;
+        let canonical = CanonicalRequest::new(
+            method,
+            canonical_uri(parts.path),
+            canonical_query(parts.query),
+            headers,
+            payload_hash,
+        );
+        let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
+        let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, &canonical);
+        if !bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
+            return Err(Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace));
+        }
+        Ok(Verified {
+            access_key: auth.access_key.to_owned(),
+            algorithm,
+            signed_headers: auth.signed_header_names().map(str::to_owned).collect(),
+            date,
+            unsigned_payload,
+        })
+    }
+
+    fn check_scope(&self, scope: &str, date: &str) -> Result<(), Error> {
+        let mut parts = scope.split('/');
+        let (day, region, service) =
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let mismatch =
+            |what: &str| Error::new(ErrorKind::CredentialScopeMismatch, format!("credential scope {scope}: {what}"));
+        if !date.starts_with(day) {
+            return Err(mismatch("the date is not the day of X-Sdk-Date"));
+        }
+        if self.policy.region.as_deref().is_some_and(|r| r != region) {
+            return Err(mismatch("wrong region"));
+        }
+        if self.policy.service.as_deref().is_some_and(|s| s != service) {
+            return Err(mismatch("wrong service"));
+        }
+        Ok(())
+    }
+
+    /// The payload hash line, and whether the body is left unauthenticated.
+    fn payload_hash<'a>(
+        &self,
+        request: &SignableRequest<'a>,
+        auth: &Authorization<'_>,
+        headers: &[CanonicalHeader<'a>],
+    ) -> Result<(Cow<'a, str>, bool), Error> {
+        let declared = auth.algorithm.content_hash_headers().iter().find_map(|name| {
+            auth.is_signed(name)
+                .then(|| headers.iter().find(|(n, _)| n.as_ref() == *name).map(|(_, v)| v.clone()))
+                .flatten()
+        });
+        let received = match request.body() {
+            SignableBody::Bytes(bytes) => Some(Cow::Owned(auth.algorithm.hash_function().hash_hex(bytes))),
+            SignableBody::Precomputed(hex) => Some(Cow::Borrowed(hex)),
+            SignableBody::Unsigned => None,
+        };
+        match (declared, received) {
+            (Some(value), Some(received)) if is_hex_hash(&value) => {
+                if value.eq_ignore_ascii_case(&received) {
+                    Ok((value, false))
+                } else {
+                    Err(Error::new(
+                        ErrorKind::PayloadHashMismatch,
+                        "the signed X-Sdk-Content-Sha256 is not the hash of the body received",
+                    ))
+                }
+            }
+            (Some(value), _) => {
+                if !self.policy.allow_unsigned_payload {
+                    return Err(Error::new(
+                        ErrorKind::UnsignedPayloadNotAllowed,
+                        format!("{UNSIGNED_PAYLOAD} is not accepted here; sign the body"),
+                    ));
+                }
+                Ok((value, true))
+            }
+            (None, Some(received)) => Ok((received, false)),
+            (None, None) => Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "the body (or its hash) is needed to verify a request that does not declare UNSIGNED-PAYLOAD",
+            )),
+        }
+    }
+}
+
+impl<R> fmt::Debug for Verifier<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+/// The value of header `name`; `Err` when it is given more than once with different values.
+fn single_header<'a>(request: &SignableRequest<'a>, name: &str) -> Result<Option<&'a str>, ()> {
+    let mut found: Option<&'a str> = None;
+    for &(n, v) in request.headers() {
+        if n.eq_ignore_ascii_case(name) {
+            match found {
+                Some(previous) if previous.trim_matches([' ', '\t']) != v.trim_matches([' ', '\t']) => {
+                    return Err(());
+                }
+                _ => found = Some(v),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The canonical headers named in `SignedHeaders`, each present, none ambiguous.
+fn signed_headers<'a>(
+    request: &SignableRequest<'a>,
+    auth: &Authorization<'_>,
+) -> Result<Vec<CanonicalHeader<'a>>, Error> {
+    let mut out = Vec::with_capacity(8);
+    for name in auth.signed_header_names() {
+        let before = out.len();
+        for &(n, v) in request.headers() {
+            if n.eq_ignore_ascii_case(name) {
+                out.push(canonical_header(n, v)?);
+            }
+        }
+        if out.len() == before {
+            return Err(Error::new(
+                ErrorKind::SignedHeaderMissing,
+                format!("signed header {name} is not in the request"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn is_hex_hash(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}

@@ -1,0 +1,33 @@
+//! The Rust core, the CLI and the conformance runner.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::util::{cargo, run, vector_files};
+
+/// Nothing beyond the Rust toolchain (rustfmt and clippy come with it).
+pub(crate) fn setup() -> Result<()> {
+    Ok(())
+}
+
+pub(crate) fn build() -> Result<()> {
+    run(cargo().args(["build", "--release", "-p", "apig", "-p", "apig-cli"]))
+}
+
+/// Unit, property, integration and doc tests of the core and the CLI.
+pub(crate) fn test() -> Result<()> {
+    run(cargo().args(["test", "-p", "apig", "-p", "apig-conformance", "-p", "apig-cli"]))
+}
+
+pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
+    let files = vector_files(files)?;
+    run(cargo().args(["run", "--quiet", "-p", "apig-conformance", "--"]).args(&files))
+}
+
+/// Formatting, lints and docs of the whole workspace.
+pub(crate) fn lint() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args(["doc", "--no-deps", "-p", "apig"]).env("RUSTDOCFLAGS", "-D warnings"))
+}

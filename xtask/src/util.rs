@@ -1,0 +1,118 @@
+//! Running commands and installing what the build needs, idempotently.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+
+/// The workspace root (the folder with the top-level Cargo.toml).
+pub(crate) fn root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        manifest.parent().map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
+    })
+}
+
+/// `path` made absolute against the current directory.
+pub(crate) fn absolute(path: &str) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("bad path {path}"))
+}
+
+/// The vector files to run: `files`, or every `*.json` in `conformance/`.
+pub(crate) fn vector_files(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if !files.is_empty() {
+        return Ok(files.to_vec());
+    }
+    let mut all: Vec<PathBuf> = std::fs::read_dir(root().join("conformance"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    all.sort();
+    Ok(all)
+}
+
+/// Prints and runs `cmd` in the workspace root (unless it has a directory), failing on non-zero exit.
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    eprintln!("+ {}", shown(cmd));
+    let status = cmd.status().with_context(|| format!("cannot start {}", shown(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", shown(cmd));
+    }
+    Ok(())
+}
+
+/// Runs `cmd` and returns its trimmed stdout, or `None` when it cannot start or fails.
+pub(crate) fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn shown(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+/// A `cargo` command (the same cargo that runs xtask).
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Installs the Debian packages of `packages` that are missing (one `apt-get update` first).
+pub(crate) fn ensure_apt(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .is_none_or(|s| !s.contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let sudo = output(Command::new("id").arg("-u")).is_some_and(|uid| uid != "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        if sudo {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut apt(&["update", "-qq"]))?;
+    let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    run(&mut install)
+}
+
+/// Adds a rustup target if it is not installed.
+pub(crate) fn ensure_rustup_target(target: &str) -> Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == target) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", target]))
+}
+
+/// `cargo install NAME --version VERSION` unless `BINARY --version` already prints VERSION.
+pub(crate) fn ensure_cargo_install(name: &str, binary: &str, version: &str) -> Result<()> {
+    let have = output(Command::new(binary).arg("--version")).unwrap_or_default();
+    if have.split_whitespace().any(|w| w == version) {
+        return Ok(());
+    }
+    run(cargo().args(["install", name, "--version", version]))
+}
+
+/// The Python interpreter used for the Python package's venv (`python3` unless `PYTHON` is set).
+pub(crate) fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
