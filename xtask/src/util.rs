@@ -116,3 +116,14 @@ pub(crate) fn ensure_cargo_install(name: &str, binary: &str, version: &str) -> R
 pub(crate) fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
+
+/// Cargo's target folder: `$CARGO_TARGET_DIR` if set, else `target/` in the workspace root.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() { dir } else { root().join(dir) }
+        }
+        None => root().join("target"),
+    }
+}
