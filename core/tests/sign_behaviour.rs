@@ -1,0 +1,77 @@
+//! Signer behaviour beyond the vectors: what it adds, what it refuses, the clock.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use apig::{Algorithm, FixedClock, SignableBody, SignableRequest, Signer};
+
+const AK: &str = "AK-SIGN-TEST";
+const SK: &str = "secret";
+
+#[test]
+fn adds_host_and_date_from_url_and_clock() {
+    let t = UNIX_EPOCH + Duration::from_secs(1_712_139_300); // 2024-04-03T10:15:00Z
+    let signer = Signer::builder(AK, SK).clock(FixedClock(t)).build().unwrap();
+    let out = signer
+        .sign(&SignableRequest::new("get", "https://api.example.com:443/x", &[], SignableBody::Bytes(b"")))
+        .unwrap();
+    let names: Vec<&str> = out.headers.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["Host", "X-Sdk-Date", "Authorization"]);
+    assert_eq!(out.headers[0].1, "api.example.com", "default port is not part of Host");
+    assert_eq!(out.headers[1].1, "20240403T101500Z");
+    assert_eq!(out.date, "20240403T101500Z");
+    assert!(out.trace.canonical_request.starts_with("GET\n/x/\n\nhost:api.example.com\nx-sdk-date:20240403T101500Z\n"));
+    assert_eq!(out.authorization, out.headers[2].1);
+
+    let port =
+        signer.sign(&SignableRequest::new("GET", "http://127.0.0.1:8080/x", &[], SignableBody::Bytes(b""))).unwrap();
+    assert_eq!(port.headers[0], ("Host", "127.0.0.1:8080".to_owned()));
+}
+
+#[test]
+fn keeps_given_host_and_date_and_ignores_an_old_authorization() {
+    let signer = Signer::new(AK, SK).unwrap();
+    let headers = [("host", "other.example.com"), ("x-sdk-date", "20240403T101500Z"), ("Authorization", "stale")];
+    let out = signer
+        .sign(&SignableRequest::new("GET", "https://api.example.com/", &headers, SignableBody::Bytes(b"")))
+        .unwrap();
+    assert_eq!(out.headers.len(), 1);
+    assert_eq!(out.signed_headers, "host;x-sdk-date");
+    assert!(out.trace.canonical_request.contains("host:other.example.com\n"));
+}
+
+#[test]
+fn precomputed_and_streamed_bodies_equal_bytes() {
+    let signer = Signer::new(AK, SK).unwrap();
+    let headers = [("X-Sdk-Date", "20240403T101500Z")];
+    let body = vec![42u8; 300_000];
+    let bytes = signer.sign(&SignableRequest::new("PUT", "https://h/f", &headers, SignableBody::Bytes(&body))).unwrap();
+    let hash = apig::hash_reader(Algorithm::SdkHmacSha256, &body[..]).unwrap();
+    let pre =
+        signer.sign(&SignableRequest::new("PUT", "https://h/f", &headers, SignableBody::Precomputed(&hash))).unwrap();
+    assert_eq!(bytes.signature, pre.signature);
+}
+
+#[test]
+fn sm3_prefers_its_own_content_header() {
+    let signer = Signer::builder(AK, SK).algorithm(Algorithm::SdkHmacSm3).build().unwrap();
+    let headers = [("X-Sdk-Date", "20240403T101500Z"), ("X-Sdk-Content-Sha256", "A"), ("X-Sdk-Content-Sm3", "B")];
+    let out = signer.sign(&SignableRequest::new("GET", "https://h/", &headers, SignableBody::Bytes(b""))).unwrap();
+    assert!(out.trace.canonical_request.ends_with("\nB"));
+    let sha = Signer::new(AK, SK).unwrap();
+    let out = sha.sign(&SignableRequest::new("GET", "https://h/", &headers, SignableBody::Bytes(b""))).unwrap();
+    assert!(out.trace.canonical_request.ends_with("\nA"));
+}
+
+#[test]
+fn malformed_date_header_is_refused() {
+    let signer = Signer::new(AK, SK).unwrap();
+    let headers = [("X-Sdk-Date", "yesterday")];
+    let err = signer.sign(&SignableRequest::new("GET", "https://h/", &headers, SignableBody::Bytes(b""))).unwrap_err();
+    assert_eq!(err.code(), "malformed_date");
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let signer = Signer::new(AK, "very-secret-value").unwrap();
+    assert!(!format!("{signer:?}").contains("very-secret-value"));
+}
