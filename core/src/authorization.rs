@@ -82,7 +82,7 @@ impl<'a> Authorization<'a> {
 
         let (access_key, credential_scope) = if algorithm.is_v11() {
             let (ak, scope) = identity.split_once('/').ok_or_else(|| malformed("Credential has no scope"))?;
-            check_scope(scope).map_err(|why| malformed(why))?;
+            check_scope(scope).map_err(&malformed)?;
             (ak, Some(scope))
         } else {
             (identity, None)
@@ -93,7 +93,7 @@ impl<'a> Authorization<'a> {
         if !access_key.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'/') {
             return Err(malformed("access key has characters outside printable ASCII"));
         }
-        check_signed_headers(signed_headers).map_err(|why| malformed(why))?;
+        check_signed_headers(signed_headers).map_err(&malformed)?;
         if signature.len() != 64 || !signature.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(malformed("Signature must be 64 lower-case hex digits"));
         }

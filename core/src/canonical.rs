@@ -138,6 +138,9 @@ pub fn canonical_uri(path: &str) -> String {
     out
 }
 
+/// A decoded query parameter: key and value bytes.
+type QueryPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// The canonical query string of a raw query (without `?`): pieces split on `&` (empty ones
 /// ignored), each split at the first `=`, key and value percent-decoded with `+` as space, empty
 /// keys dropped, sorted by decoded key then value in byte order, emitted as `enc(key)=enc(value)`.
@@ -145,7 +148,7 @@ pub fn canonical_query(query: Option<&str>) -> String {
     let Some(query) = query else {
         return String::new();
     };
-    let mut pairs: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> = query
+    let mut pairs: Vec<QueryPair<'_>> = query
         .split('&')
         .filter(|piece| !piece.is_empty())
         .filter_map(|piece| {

@@ -231,7 +231,7 @@ impl Signer {
         let hash = self.algorithm.hash_function();
         let payload_hash: Cow<'_, str> = match (content_hash, request.body()) {
             (Some((_, value)), _) => value,
-            (None, SignableBody::Bytes(bytes)) if bytes.is_empty() => Cow::Borrowed(hash.empty_hash()),
+            (None, SignableBody::Bytes([])) => Cow::Borrowed(hash.empty_hash()),
             (None, SignableBody::Bytes(bytes)) => Cow::Owned(hash.hash_hex(bytes)),
             (None, SignableBody::Precomputed(hex)) => Cow::Borrowed(hex),
             (None, SignableBody::Unsigned) => {

@@ -17,7 +17,8 @@ pub(crate) fn build() -> Result<()> {
 
 /// Unit, property, integration and doc tests of the core and the CLI.
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig", "-p", "apig-conformance", "-p", "apig-cli"]))
+    run(cargo().args(["test", "-p", "apig", "-p", "apig-conformance", "-p", "apig-cli"]))?;
+    run(cargo().args(["run", "--quiet", "-p", "apig", "--example", "sign_and_verify"]))
 }
 
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
