@@ -7,6 +7,7 @@ mod authorization;
 mod canonical;
 mod encoding;
 mod error;
+mod explain;
 mod key;
 mod payload;
 mod request;
@@ -20,6 +21,9 @@ pub use crate::authorization::{Authorization, MAX_ACCESS_KEY_LEN, MAX_AUTHORIZAT
 pub use crate::canonical::{CanonicalRequest, canonical_method, canonical_query, canonical_uri};
 pub use crate::encoding::{encode_unreserved, hex, normalize_header_value};
 pub use crate::error::{Error, ErrorKind};
+pub use crate::explain::{
+    CANONICAL_REQUEST_MARKER, Difference, LineKind, apig_mismatch_message, canonical_request_from_apig_message, explain,
+};
 pub use crate::key::SecretKey;
 pub use crate::payload::{PayloadHasher, hash_reader};
 pub use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts};
