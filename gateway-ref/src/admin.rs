@@ -1,0 +1,326 @@
+//! The admin API, on its own loopback listener, every request with `Authorization: Bearer TOKEN`.
+//!
+//! ```text
+//! GET    /v1/apps                                   list apps (secrets not shown)
+//! POST   /v1/apps                {"id","name"?,"key"?,"secret"?,"app_codes"?}   create (key/secret generated if absent)
+//! DELETE /v1/apps/{id}                              delete (and its authorisations)
+//! POST   /v1/apps/{id}/reset-secret {"secret"?}     new secret (generated if absent), returned once
+//! POST   /v1/apps/{id}/authorizations {"api","environment"?}   authorise for an API
+//! DELETE /v1/apps/{id}/authorizations/{api}[?environment=E]      withdraw
+//! PUT    /v1/environments/{env}/apis/{api}          publish (creates the environment)
+//! DELETE /v1/environments/{env}/apis/{api}          unpublish
+//! GET    /v1/config                                 the running configuration, secrets redacted
+//! POST   /v1/reload                                 reload the config file now
+//! ```
+//! Each change is validated like a config file, written to the file atomically (temporary file in
+//! the same folder, fsync, rename) and then swapped in; a change that fails validation or cannot be
+//! written changes nothing.
+
+use std::convert::Infallible;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::body::{Body, full};
+use crate::config::{App, AppStatus, Authorization, ConfigFile, DEFAULT_ENVIRONMENT, Environment, Format};
+use crate::routing::Runtime;
+use crate::server::Shared;
+
+/// Serves the admin API on `listener` until `stop`.
+pub async fn serve(listener: TcpListener, token: Arc<String>, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((s, _)) => s,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        let (token, shared) = (Arc::clone(&token), Arc::clone(&shared));
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let (token, shared) = (Arc::clone(&token), Arc::clone(&shared));
+                async move { Ok::<_, Infallible>(handle(&token, &shared, req).await) }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+type Reply = (StatusCode, Value);
+
+fn error(status: StatusCode, message: impl Into<String>) -> Reply {
+    (status, json!({ "error": message.into() }))
+}
+
+async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let (status, value) = if !authorized(token, &req) {
+        error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
+    } else {
+        route(shared, req).await.unwrap_or_else(|e| e)
+    };
+    let mut response = Response::new(full(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn authorized<B>(token: &str, req: &Request<B>) -> bool {
+    let Some(given) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(given) = given.strip_prefix("Bearer ") else { return false };
+    // constant time in the token's content
+    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewApp {
+    id: String,
+    name: Option<String>,
+    key: Option<String>,
+    secret: Option<String>,
+    #[serde(default)]
+    app_codes: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewSecret {
+    secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAuthorization {
+    api: String,
+    environment: Option<String>,
+}
+
+async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let body = Limited::new(req.into_body(), 1 << 20)
+        .collect()
+        .await
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?
+        .to_bytes();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, ["v1", "apps"]) => {
+            let rt = shared.runtime.load();
+            let apps: Vec<Value> = rt.source.apps.iter().map(redacted_app).collect();
+            Ok((StatusCode::OK, json!({ "apps": apps })))
+        }
+        (&Method::POST, ["v1", "apps"]) => {
+            let new: NewApp = parse(&body)?;
+            let key = match new.key {
+                Some(k) => k,
+                None => random_hex(16)?,
+            };
+            let secret = match new.secret {
+                Some(s) => s,
+                None => random_hex(32)?,
+            };
+            let app = App {
+                id: new.id,
+                name: new.name,
+                key: key.clone(),
+                secret: secret.clone(),
+                status: AppStatus::Active,
+                app_codes: new.app_codes,
+            };
+            let id = app.id.clone();
+            change(shared, |c| {
+                if c.apps.iter().any(|a| a.id == app.id) {
+                    return Err(error(StatusCode::CONFLICT, format!("app {:?} exists", app.id)));
+                }
+                c.apps.push(app);
+                Ok(())
+            })
+            .await?;
+            Ok((StatusCode::CREATED, json!({ "id": id, "key": key, "secret": secret })))
+        }
+        (&Method::DELETE, ["v1", "apps", id]) => {
+            change(shared, |c| {
+                let before = c.apps.len();
+                c.apps.retain(|a| a.id != *id);
+                if c.apps.len() == before {
+                    return Err(not_found("app", id));
+                }
+                c.authorizations.retain(|a| a.app != *id);
+                Ok(())
+            })
+            .await?;
+            Ok((StatusCode::OK, json!({ "deleted": id })))
+        }
+        (&Method::POST, ["v1", "apps", id, "reset-secret"]) => {
+            let new: NewSecret = if body.is_empty() { NewSecret::default() } else { parse(&body)? };
+            let secret = match new.secret {
+                Some(s) => s,
+                None => random_hex(32)?,
+            };
+            let key = change(shared, |c| {
+                let app = c.apps.iter_mut().find(|a| a.id == *id).ok_or_else(|| not_found("app", id))?;
+                app.secret = secret.clone();
+                Ok(app.key.clone())
+            })
+            .await?;
+            Ok((StatusCode::OK, json!({ "id": id, "key": key, "secret": secret })))
+        }
+        (&Method::POST, ["v1", "apps", id, "authorizations"]) => {
+            let new: NewAuthorization = parse(&body)?;
+            let auth = Authorization {
+                app: (*id).to_owned(),
+                api: new.api,
+                environment: new.environment.unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned()),
+            };
+            let shown = json!({ "app": auth.app, "api": auth.api, "environment": auth.environment });
+            change(shared, |c| {
+                if !c.authorizations.contains(&auth) {
+                    c.authorizations.push(auth);
+                }
+                Ok(())
+            })
+            .await?;
+            Ok((StatusCode::CREATED, shown))
+        }
+        (&Method::DELETE, ["v1", "apps", id, "authorizations", api]) => {
+            let env = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("environment="))
+                .unwrap_or(DEFAULT_ENVIRONMENT)
+                .to_owned();
+            change(shared, |c| {
+                let before = c.authorizations.len();
+                c.authorizations.retain(|a| !(a.app == *id && a.api == *api && a.environment == env));
+                if c.authorizations.len() == before {
+                    return Err(not_found("authorization", &format!("{id}/{api}/{env}")));
+                }
+                Ok(())
+            })
+            .await?;
+            Ok((StatusCode::OK, json!({ "deleted": { "app": id, "api": api, "environment": env } })))
+        }
+        (&Method::PUT, ["v1", "environments", env, "apis", api]) => {
+            change(shared, |c| {
+                match c.environments.iter_mut().find(|e| e.name == *env) {
+                    Some(e) if e.published.iter().any(|p| p == api) => {}
+                    Some(e) => e.published.push((*api).to_owned()),
+                    None => {
+                        c.environments.push(Environment { name: (*env).to_owned(), published: vec![(*api).to_owned()] })
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+            Ok((StatusCode::OK, json!({ "published": { "environment": env, "api": api } })))
+        }
+        (&Method::DELETE, ["v1", "environments", env, "apis", api]) => {
+            change(shared, |c| {
+                let e =
+                    c.environments.iter_mut().find(|e| e.name == *env).ok_or_else(|| not_found("environment", env))?;
+                let before = e.published.len();
+                e.published.retain(|p| p != api);
+                if e.published.len() == before {
+                    return Err(not_found("published API", api));
+                }
+                Ok(())
+            })
+            .await?;
+            Ok((StatusCode::OK, json!({ "unpublished": { "environment": env, "api": api } })))
+        }
+        (&Method::GET, ["v1", "config"]) => {
+            let rt = shared.runtime.load();
+            let mut value = serde_json::to_value(&rt.source)
+                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            if let Some(apps) = value.get_mut("apps").and_then(Value::as_array_mut) {
+                for app in apps {
+                    app["secret"] = json!("***");
+                }
+            }
+            Ok((StatusCode::OK, value))
+        }
+        (&Method::POST, ["v1", "reload"]) => match crate::reload::reload(shared).await {
+            Ok(()) => Ok((StatusCode::OK, json!({ "reloaded": true }))),
+            Err(e) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+        },
+        _ => Err(error(StatusCode::NOT_FOUND, format!("no admin endpoint {method} {path}"))),
+    }
+}
+
+fn not_found(what: &str, id: &str) -> Reply {
+    error(StatusCode::NOT_FOUND, format!("no {what} {id:?}"))
+}
+
+fn redacted_app(app: &App) -> Value {
+    json!({ "id": app.id, "name": app.name, "key": app.key, "status": app.status, "app_codes": app.app_codes })
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
+    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+}
+
+fn random_hex(bytes: usize) -> Result<String, Reply> {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("no randomness: {e}")))?;
+    Ok(apig::hex(&buf))
+}
+
+/// Applies `edit` to a copy of the running config, validates it, writes the file atomically and
+/// swaps it in.
+async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result<T, Reply>) -> Result<T, Reply> {
+    let Some(path) = &shared.config_path else {
+        return Err(error(StatusCode::CONFLICT, "no config file to persist to"));
+    };
+    let _guard = shared.write_lock.lock().await;
+    let mut config = shared.runtime.load().source.clone();
+    let out = edit(&mut config)?;
+    let runtime =
+        Runtime::compile(config.clone(), path).map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let format = Format::of(path).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let text = config.to_text(format).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    write_atomically(path, text.as_bytes())
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write {}: {e}", path.display())))?;
+    shared.runtime.store(Arc::new(runtime));
+    Ok(out)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
+///
+/// # Errors
+/// Any I/O error; `path` is then unchanged.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

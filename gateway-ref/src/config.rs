@@ -1,0 +1,389 @@
+//! The declarative configuration file (JSON or TOML), mirroring APIG's objects: groups with bound
+//! domains, APIs, environments with the APIs published to each, apps and their authorisations, and
+//! named policies bound to APIs.
+//!
+//! Loading reports syntax and type errors with the file position (`file:line:column: reason`);
+//! [`crate::routing::Runtime::compile`] then checks the references between objects.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The embedded demo configuration (`cargo run -p apig-gateway-ref` with no `--config`).
+pub const DEMO_CONFIG: &str = include_str!("demo.json");
+
+/// The default body limit: 12 MiB, as APIG.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 12 * 1024 * 1024;
+/// The default URI limit: 32 KiB, as APIG.
+pub const DEFAULT_MAX_URI_BYTES: usize = 32 * 1024;
+/// The default limit on the size of all request headers together.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The default backend timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
+/// The environment used when a request has no `X-Stage` header.
+pub const DEFAULT_ENVIRONMENT: &str = "RELEASE";
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Gateway-wide settings.
+    #[serde(default)]
+    pub gateway: GatewaySettings,
+    /// API groups (each with its domains and APIs).
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Environments and the APIs published to each.
+    #[serde(default)]
+    pub environments: Vec<Environment>,
+    /// Credentials.
+    #[serde(default)]
+    pub apps: Vec<App>,
+    /// Which app may call which API in which environment.
+    #[serde(default)]
+    pub authorizations: Vec<Authorization>,
+    /// Named policies, bound to APIs by name (see `docs/gateway.md`).
+    #[serde(default)]
+    pub policies: Vec<PolicyDef>,
+}
+
+/// Gateway-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// The error code prefix: `APIG` (default) or `APIGW`.
+    pub error_prefix: String,
+    /// Largest request body (default 12 MiB); larger gets `APIG.0201` 413.
+    pub max_body_bytes: u64,
+    /// Largest request URI (default 32 KiB); larger gets `APIG.0201` 414.
+    pub max_uri_bytes: usize,
+    /// Largest total size of the request headers (default 64 KiB); larger gets `APIG.0201` 494.
+    pub max_header_bytes: usize,
+    /// Largest clock skew accepted for a signature, in seconds (default 900).
+    pub max_skew_seconds: u64,
+    /// Require `host` to be signed (default false, as APIG).
+    pub require_host_signed: bool,
+    /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (default true, as APIG).
+    pub allow_unsigned_payload: bool,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            error_prefix: "APIG".to_owned(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_uri_bytes: DEFAULT_MAX_URI_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_skew_seconds: 900,
+            require_host_signed: false,
+            allow_unsigned_payload: true,
+        }
+    }
+}
+
+/// An API group: the APIs and the domains (`Host` values) they answer on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Bound domains, matched against `Host` (with or without the port). Empty: any host.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// The group's APIs.
+    #[serde(default)]
+    pub apis: Vec<Api>,
+}
+
+/// Authentication of an API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthType {
+    /// App authentication: an AK/SK signature.
+    App,
+    /// App authentication, also accepting `X-Apig-AppCode` simple authentication.
+    AppCode,
+    /// No authentication.
+    None,
+}
+
+/// How an API path matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchMode {
+    /// The whole path (default).
+    #[default]
+    Exact,
+    /// The path, or the path followed by `/…`.
+    Prefix,
+}
+
+/// An API: method, path, authentication and backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// Unique id (across groups).
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `GET`, `POST`, … or `ANY`.
+    pub method: String,
+    /// Path starting with `/`, with `{param}` segments.
+    pub path: String,
+    /// `exact` (default) or `prefix`.
+    #[serde(default, rename = "match")]
+    pub match_mode: MatchMode,
+    /// `app`, `app_code` or `none`.
+    pub auth: AuthType,
+    /// Where requests go.
+    pub backend: Backend,
+    /// Names of the policies bound to this API, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+}
+
+/// A backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// `http://host:port[/base-path]`, or `echo:` for the built-in echo backend.
+    pub url: String,
+    /// Time allowed for the backend's response head, in milliseconds (default 5000).
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+/// An environment and the APIs published to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// `RELEASE` (selected when there is no `X-Stage` header) or another name.
+    pub name: String,
+    /// Ids of the APIs published here.
+    #[serde(default)]
+    pub published: Vec<String>,
+}
+
+/// Whether an app may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppStatus {
+    /// Usable (default).
+    #[default]
+    Active,
+    /// Refused as if unknown.
+    Disabled,
+}
+
+/// An app (credential).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// AppKey (access key).
+    pub key: String,
+    /// AppSecret.
+    pub secret: String,
+    /// `active` (default) or `disabled`.
+    #[serde(default)]
+    pub status: AppStatus,
+    /// AppCodes for `X-Apig-AppCode` simple authentication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_codes: Vec<String>,
+}
+
+/// An app's authorisation for an API in an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    /// App id.
+    pub app: String,
+    /// API id.
+    pub api: String,
+    /// Environment (default `RELEASE`).
+    #[serde(default = "default_environment")]
+    pub environment: String,
+}
+
+fn default_environment() -> String {
+    DEFAULT_ENVIRONMENT.to_owned()
+}
+
+/// A named policy, bound to APIs by name. Its `config` is read by the policy type (see
+/// [`crate::policy`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDef {
+    /// Unique name.
+    pub name: String,
+    /// The policy type, e.g. `cors`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Type-specific settings.
+    #[serde(default)]
+    pub config: serde_json::Value,
+}
+
+/// The file format, from the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.json`
+    Json,
+    /// `.toml`
+    Toml,
+}
+
+impl Format {
+    /// The format of `path`.
+    ///
+    /// # Errors
+    /// When the extension is neither `.json` nor `.toml`.
+    pub fn of(path: &Path) -> Result<Self, ConfigError> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("json") => Ok(Self::Json),
+            Some("toml") => Ok(Self::Toml),
+            _ => Err(ConfigError::new(path, None, "the config file must end in .json or .toml")),
+        }
+    }
+}
+
+/// A config that cannot be used: where (file, and line:column or object path) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (`<demo>` for the embedded demo).
+    pub file: PathBuf,
+    /// `line:column` for syntax and type errors, an object path (`groups[0].apis[1]`) for others.
+    pub position: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// A new error.
+    pub fn new(file: &Path, position: Option<String>, reason: impl Into<String>) -> Self {
+        Self { file: file.to_path_buf(), position, reason: reason.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.position {
+            Some(pos) => write!(f, "{}:{pos}: {}", self.file.display(), self.reason),
+            None => write!(f, "{}: {}", self.file.display(), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigFile {
+    /// The embedded demo configuration.
+    ///
+    /// # Errors
+    /// Never in a released build (a test parses it); typed for symmetry.
+    pub fn demo() -> Result<Self, ConfigError> {
+        Self::parse(DEMO_CONFIG, Format::Json, Path::new("<demo>"))
+    }
+
+    /// Reads and parses `path` (format from the extension).
+    ///
+    /// # Errors
+    /// When the file cannot be read or parsed; the error names the position.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let format = Format::of(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::new(path, None, e.to_string()))?;
+        Self::parse(&text, format, path)
+    }
+
+    /// Parses `text`.
+    ///
+    /// # Errors
+    /// On a syntax or type error, with `line:column`.
+    pub fn parse(text: &str, format: Format, file: &Path) -> Result<Self, ConfigError> {
+        match format {
+            Format::Json => serde_json::from_str(text).map_err(|e| {
+                let reason = e.to_string();
+                // serde_json appends " at line L column C": keep the reason alone
+                let reason = reason.split(" at line ").next().unwrap_or(&reason).to_owned();
+                ConfigError::new(file, Some(format!("{}:{}", e.line(), e.column())), reason)
+            }),
+            Format::Toml => toml::from_str(text).map_err(|e| {
+                let position = e.span().map(|span| line_column(text, span.start));
+                ConfigError::new(file, position, e.message().to_owned())
+            }),
+        }
+    }
+
+    /// The text of this config in `format`.
+    ///
+    /// # Errors
+    /// When the config cannot be represented (e.g. a `null` in a policy config written as TOML).
+    pub fn to_text(&self, format: Format) -> Result<String, String> {
+        match format {
+            Format::Json => serde_json::to_string_pretty(self).map(|mut s| {
+                s.push('\n');
+                s
+            }),
+            Format::Toml => return toml::to_string_pretty(self).map_err(|e| e.to_string()),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// `line:column` (1-based) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{line}:{column}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_parses() {
+        let demo = ConfigFile::demo().unwrap();
+        assert_eq!(demo.apps[0].key, "demo-access-key");
+        assert_eq!(demo.groups[0].apis.len(), 2);
+    }
+
+    #[test]
+    fn json_errors_have_positions() {
+        let err =
+            ConfigFile::parse("{\n  \"groups\": [ {\"idd\": 1} ]\n}", Format::Json, Path::new("x.json")).unwrap_err();
+        assert_eq!(err.position.as_deref(), Some("2:20"));
+        assert!(err.reason.contains("unknown field `idd`"), "{err}");
+        assert!(err.to_string().starts_with("x.json:2:20: unknown field"), "{err}");
+    }
+
+    #[test]
+    fn toml_errors_have_positions() {
+        let err =
+            ConfigFile::parse("[gateway]\nmax_body_bytes = \"big\"\n", Format::Toml, Path::new("x.toml")).unwrap_err();
+        assert_eq!(err.position.as_deref(), Some("2:18"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_through_both_formats() {
+        let demo = ConfigFile::demo().unwrap();
+        for format in [Format::Json, Format::Toml] {
+            let text = demo.to_text(format).unwrap();
+            assert_eq!(ConfigFile::parse(&text, format, Path::new("x")).unwrap(), demo, "{format:?}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `apig-gateway`: command-line arguments only; everything else is in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+use apig_gateway::access_log::LogTarget;
+use apig_gateway::config::ConfigFile;
+use apig_gateway::routing::Runtime;
+use apig_gateway::server::{AdminOptions, ConfigSource, Gateway, GatewayOptions};
+use clap::{Parser, Subcommand};
+
+/// A reference API gateway for Huawei Cloud APIG app authentication.
+///
+/// With no arguments it runs the embedded demo on 127.0.0.1:8080: `GET|POST /demo/echo`, app key
+/// `demo-access-key`, secret `demo-secret-key`.
+#[derive(Debug, Parser)]
+#[command(name = "apig-gateway", version)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address of the API listener.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Configuration file (.json or .toml); default: the embedded demo.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address of the admin API (loopback only; needs --config and a token).
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// Bearer token of the admin API (at least 16 characters).
+    #[arg(long, env = "APIG_GATEWAY_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Access log: `stdout`, `off`, or a file to append to.
+    #[arg(long, default_value = "stdout")]
+    access_log: LogTarget,
+    /// How often the config file is checked for changes, in milliseconds (0: only on SIGHUP).
+    #[arg(long, default_value_t = 1000)]
+    watch_interval_ms: u64,
+    /// TEST ONLY: verify signatures as at this instant (yyyyMMddTHHmmssZ) instead of the system
+    /// clock. Used by the conformance replay; never in production.
+    #[arg(long, value_name = "DATE")]
+    fixed_clock: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Checks a configuration file and exits (0 when valid).
+    Check {
+        /// The file.
+        config: PathBuf,
+    },
+    /// Runs only the built-in echo backend (for benchmarks).
+    EchoServer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("apig-gateway: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("apig-gateway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Some(Command::Check { config }) => {
+            Runtime::compile(ConfigFile::load(&config)?, &config)?;
+            println!("{}: valid", config.display());
+            return Ok(());
+        }
+        Some(Command::EchoServer { listen }) => {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            eprintln!("apig-gateway echo-server listening on http://{}", listener.local_addr()?);
+            apig_gateway::echo::serve(listener).await;
+            return Ok(());
+        }
+        None => {}
+    }
+    let demo = args.config.is_none();
+    let mut options = GatewayOptions::new(args.listen, args.config.map_or(ConfigSource::Demo, ConfigSource::File));
+    options.access_log = args.access_log;
+    options.watch_interval = (args.watch_interval_ms > 0).then(|| Duration::from_millis(args.watch_interval_ms));
+    if let Some(date) = &args.fixed_clock {
+        let d = apig::SdkDate::parse(date)?;
+        let secs = u64::try_from(d.unix_seconds()).map_err(|_| anyhow::anyhow!("--fixed-clock before 1970"))?;
+        options.fixed_clock = Some(UNIX_EPOCH + Duration::from_secs(secs));
+    }
+    if let Some(listen) = args.admin_listen {
+        let token = args
+            .admin_token
+            .ok_or_else(|| anyhow::anyhow!("--admin-listen needs --admin-token (or APIG_GATEWAY_ADMIN_TOKEN)"))?;
+        options.admin = Some(AdminOptions { listen, token });
+    }
+    let fixed = options.fixed_clock.is_some();
+    let gateway = Gateway::bind(options).await?;
+    let addr = gateway.local_addr()?;
+    banner(addr, gateway.admin_addr(), demo, fixed);
+    gateway.run(shutdown_signal()).await
+}
+
+fn banner(addr: SocketAddr, admin: Option<SocketAddr>, demo: bool, fixed_clock: bool) {
+    eprintln!("apig-gateway listening on http://{addr}");
+    if let Some(admin) = admin {
+        eprintln!("admin API on http://{admin}");
+    }
+    if fixed_clock {
+        eprintln!("WARNING: --fixed-clock is set: signatures are checked against a fixed time (test only)");
+    }
+    if demo {
+        eprintln!(
+            "demo configuration: GET|POST /demo/echo (echo backend), app key demo-access-key, secret demo-secret-key"
+        );
+        eprintln!("try:");
+        eprintln!(
+            "  APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{addr}/demo/echo?hello=world'"
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("apig-gateway: shutting down");
+}

@@ -1,0 +1,203 @@
+//! Per-API policies: an ordered pipeline of plug-ins, each hooking one or more stages of the
+//! request path.
+//!
+//! ```text
+//! routed ─▶ before_auth ─▶ (authentication) ─▶ after_auth ─▶ before_backend ─▶ backend ─▶ on_response
+//! ```
+//! * [`Policy::before_auth`] (async): may answer the request itself: CORS preflight, IP/app
+//!   access control, throttling by source IP.
+//! * [`Policy::after_auth`] (async): knows the app: throttling per app/user, third-party authorizer.
+//! * [`Policy::before_backend`]: edits the upstream request (backend signing) or short-circuits
+//!   (an open circuit breaker).
+//! * [`Policy::on_response`]: edits the response head on every answer, errors included (CORS
+//!   headers, response header rules), sees the backend outcome (circuit breaker), adds fields to
+//!   the access-log record (log push).
+//!
+//! A policy is configured by a named [`PolicyDef`] and bound to APIs by name; [`build`] maps a
+//! definition's `type` to its implementation, one file per type in this folder.
+
+pub mod cors;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::{HeaderMap, Method, Response};
+
+use crate::access_log::AccessRecord;
+use crate::body::Body;
+use crate::config::PolicyDef;
+use crate::error::GatewayError;
+
+/// What a policy stage decides.
+pub enum Decision {
+    /// Go on with the next policy / stage.
+    Continue,
+    /// Answer the request with this response now (e.g. a CORS preflight).
+    Respond(Response<Body>),
+    /// Answer with an APIG error now.
+    Reject(GatewayError),
+}
+
+/// The future of an async stage.
+pub type StageFuture<'a> = Pin<Box<dyn Future<Output = Decision> + Send + 'a>>;
+
+/// The caller, once authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// App id.
+    pub app_id: String,
+    /// AppKey.
+    pub app_key: String,
+    /// `signature` or `app_code`.
+    pub method: &'static str,
+}
+
+/// What policies see of a request.
+#[derive(Debug)]
+pub struct RequestContext {
+    /// `X-Request-Id`.
+    pub request_id: String,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// Method as received.
+    pub method: Method,
+    /// `Host` as received.
+    pub host: String,
+    /// The raw request target (path and query).
+    pub target: String,
+    /// The request headers as received (including any client `X-Apig-*`).
+    pub headers: HeaderMap,
+    /// The environment (`X-Stage`, default `RELEASE`).
+    pub environment: String,
+    /// The matched API's id and group id.
+    pub api: Option<(String, String)>,
+    /// Whether this is a CORS preflight (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`), routed by the requested method.
+    pub preflight: bool,
+    /// The authenticated caller.
+    pub caller: Option<Caller>,
+    /// `X-Apig-Mode: debug`.
+    pub debug: bool,
+    /// When the request arrived.
+    pub started: Instant,
+}
+
+/// How the backend call went, for [`Policy::on_response`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendOutcome {
+    /// The backend was not called (the request was answered before).
+    NotCalled,
+    /// The backend answered with this status after this long.
+    Answered(u16, Duration),
+    /// The backend could not be reached.
+    Unavailable,
+    /// The backend timed out.
+    TimedOut,
+}
+
+/// A per-API policy. Every stage has a default that does nothing.
+pub trait Policy: Send + Sync + std::fmt::Debug {
+    /// The policy type (`cors`, …).
+    fn kind(&self) -> &'static str;
+
+    /// Before authentication.
+    fn before_auth<'a>(&'a self, _ctx: &'a RequestContext) -> StageFuture<'a> {
+        Box::pin(std::future::ready(Decision::Continue))
+    }
+
+    /// After authentication (`ctx.caller` is set for authenticated APIs).
+    fn after_auth<'a>(&'a self, _ctx: &'a RequestContext) -> StageFuture<'a> {
+        Box::pin(std::future::ready(Decision::Continue))
+    }
+
+    /// Before the backend call, with the upstream request head to edit.
+    fn before_backend(&self, _ctx: &RequestContext, _upstream: &mut hyper::http::request::Parts) -> Decision {
+        Decision::Continue
+    }
+
+    /// On every response (errors included), with the response head to edit.
+    fn on_response(
+        &self,
+        _ctx: &RequestContext,
+        _outcome: BackendOutcome,
+        _response: &mut hyper::http::response::Parts,
+        _record: &mut AccessRecord,
+    ) {
+    }
+}
+
+/// The policies bound to one API, in binding order.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline(Vec<Arc<dyn Policy>>);
+
+impl Pipeline {
+    /// A pipeline of `policies`.
+    pub fn new(policies: Vec<Arc<dyn Policy>>) -> Self {
+        Self(policies)
+    }
+
+    /// Whether no policy is bound.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Runs every policy's [`Policy::before_auth`]; the first that does not continue wins.
+    pub async fn before_auth(&self, ctx: &RequestContext) -> Decision {
+        for p in &self.0 {
+            match p.before_auth(ctx).await {
+                Decision::Continue => {}
+                other => return other,
+            }
+        }
+        Decision::Continue
+    }
+
+    /// Runs every policy's [`Policy::after_auth`].
+    pub async fn after_auth(&self, ctx: &RequestContext) -> Decision {
+        for p in &self.0 {
+            match p.after_auth(ctx).await {
+                Decision::Continue => {}
+                other => return other,
+            }
+        }
+        Decision::Continue
+    }
+
+    /// Runs every policy's [`Policy::before_backend`].
+    pub fn before_backend(&self, ctx: &RequestContext, upstream: &mut hyper::http::request::Parts) -> Decision {
+        for p in &self.0 {
+            match p.before_backend(ctx, upstream) {
+                Decision::Continue => {}
+                other => return other,
+            }
+        }
+        Decision::Continue
+    }
+
+    /// Runs every policy's [`Policy::on_response`], in reverse binding order (like middleware unwinding).
+    pub fn on_response(
+        &self,
+        ctx: &RequestContext,
+        outcome: BackendOutcome,
+        response: &mut hyper::http::response::Parts,
+        record: &mut AccessRecord,
+    ) {
+        for p in self.0.iter().rev() {
+            p.on_response(ctx, outcome, response, record);
+        }
+    }
+}
+
+/// Builds the policy a definition describes.
+///
+/// # Errors
+/// An unknown `type`, or settings the type refuses.
+pub fn build(def: &PolicyDef) -> Result<Arc<dyn Policy>, String> {
+    match def.kind.as_str() {
+        "cors" => Ok(Arc::new(cors::Cors::from_config(&def.config)?)),
+        other => Err(format!("unknown policy type {other:?} (known: cors)")),
+    }
+}

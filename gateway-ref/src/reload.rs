@@ -1,0 +1,74 @@
+//! Configuration reload: on SIGHUP and when the file changes (polled), the file is parsed and
+//! compiled and, only if valid, swapped in atomically. In-flight requests finish on the runtime
+//! they started with; a bad file is refused and the old configuration kept.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::config::{ConfigError, ConfigFile};
+use crate::routing::Runtime;
+use crate::server::Shared;
+
+/// Reloads the config file now.
+///
+/// # Errors
+/// The file's error (with its position); the running configuration is unchanged.
+pub async fn reload(shared: &Shared) -> Result<(), ConfigError> {
+    let Some(path) = &shared.config_path else {
+        return Ok(());
+    };
+    let _guard = shared.write_lock.lock().await;
+    let runtime = load(path)?;
+    shared.runtime.store(Arc::new(runtime));
+    Ok(())
+}
+
+fn load(path: &Path) -> Result<Runtime, ConfigError> {
+    Runtime::compile(ConfigFile::load(path)?, path)
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Reloads on SIGHUP and, every `interval`, when the file's modification time or size changed.
+pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: watch::Receiver<bool>) {
+    let Some(path) = shared.config_path.clone() else { return };
+    let mut last = stamp(&path);
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut tick = tokio::time::interval(interval.unwrap_or(Duration::from_secs(3600)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        #[cfg(unix)]
+        let hup_fut = async {
+            match hup.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hup_fut = std::future::pending::<()>();
+        let why = tokio::select! {
+            _ = stop.changed() => return,
+            () = hup_fut => "SIGHUP",
+            _ = tick.tick() => {
+                if interval.is_none() { continue; }
+                let now = stamp(&path);
+                if now == last { continue; }
+                "file change"
+            }
+        };
+        match reload(&shared).await {
+            Ok(()) => eprintln!("apig-gateway: config reloaded ({why}) from {}", path.display()),
+            Err(e) => eprintln!("apig-gateway: config refused ({why}), keeping the running one: {e}"),
+        }
+        last = stamp(&path);
+    }
+}

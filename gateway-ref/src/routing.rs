@@ -1,0 +1,439 @@
+//! The compiled configuration: groups matched on `Host`, APIs on method and path, environments,
+//! apps and authorisations, and each API's policy pipeline. One [`Runtime`] is swapped atomically on
+//! reload; a request keeps the one it started with.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
+use hyper::Uri;
+
+use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, DEFAULT_ENVIRONMENT, GatewaySettings, MatchMode};
+use crate::policy::{self, Pipeline};
+
+/// Where an API's requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendTarget {
+    /// The built-in echo backend.
+    Echo,
+    /// An HTTP backend: scheme and authority, and a base path prepended to the request path.
+    Http {
+        /// `http://host:port`
+        origin: String,
+        /// Base path without a trailing `/` (may be empty).
+        base_path: String,
+    },
+}
+
+/// Match quality: literal segments matched, exact (not prefix) match, segment count.
+type Score = (usize, bool, usize);
+
+/// One path segment of an API path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+/// A compiled API.
+#[derive(Debug)]
+pub struct ApiRoute {
+    /// API id.
+    pub id: String,
+    /// Its group's id.
+    pub group_id: String,
+    /// `None` for `ANY`.
+    pub method: Option<String>,
+    segments: Vec<Segment>,
+    prefix: bool,
+    /// Authentication.
+    pub auth: AuthType,
+    /// Backend.
+    pub backend: BackendTarget,
+    /// Backend timeout.
+    pub timeout: Duration,
+    /// The bound policies, in order.
+    pub policies: Pipeline,
+}
+
+impl ApiRoute {
+    /// Match quality for `segments` of a request path: `None` when it does not match; higher is better.
+    fn score(&self, method: &str, path: &[&str]) -> Option<Score> {
+        if self.method.as_deref().is_some_and(|m| m != method) {
+            return None;
+        }
+        if path.len() < self.segments.len() || (!self.prefix && path.len() != self.segments.len()) {
+            return None;
+        }
+        let mut literals = 0;
+        for (want, got) in self.segments.iter().zip(path) {
+            match want {
+                Segment::Literal(l) if l == got => literals += 1,
+                Segment::Literal(_) => return None,
+                Segment::Param if got.is_empty() => return None,
+                Segment::Param => {}
+            }
+        }
+        Some((literals, !self.prefix, self.segments.len()))
+    }
+}
+
+#[derive(Debug)]
+struct CompiledGroup {
+    domains: Vec<String>,
+    apis: Vec<Arc<ApiRoute>>,
+}
+
+/// An app as the gateway checks it.
+#[derive(Debug, Clone)]
+pub struct AppEntry {
+    /// App id.
+    pub id: String,
+    /// AppKey.
+    pub key: String,
+    secret: SecretKey,
+}
+
+/// The active apps' secrets, for the core verifier.
+#[derive(Debug, Default)]
+pub struct KeyStore(HashMap<String, AppEntry>);
+
+impl KeyResolver for KeyStore {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        self.0.get(access_key).map(|a| a.secret.clone())
+    }
+}
+
+/// The result of routing.
+#[derive(Debug)]
+pub enum Route {
+    /// The API, published in the environment.
+    Found(Arc<ApiRoute>),
+    /// No API matches, or it is not published in the environment.
+    NotFound,
+}
+
+/// A compiled configuration.
+pub struct Runtime {
+    /// The source it was compiled from (what the admin API edits).
+    pub source: ConfigFile,
+    /// Gateway-wide settings.
+    pub settings: GatewaySettings,
+    groups: Vec<CompiledGroup>,
+    published: HashMap<String, HashSet<String>>,
+    keys: Arc<KeyStore>,
+    app_codes: HashMap<String, AppEntry>,
+    authorized: HashSet<(String, String, String)>,
+    /// The core verifier over the active apps.
+    pub verifier: Verifier<Arc<KeyStore>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("groups", &self.groups.len()).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Checks `source` and compiles it.
+    ///
+    /// # Errors
+    /// The first inconsistency, with the object path (`groups[0].apis[1].path`) as its position.
+    pub fn compile(source: ConfigFile, file: &Path) -> Result<Self, ConfigError> {
+        let err = |pos: String, reason: String| ConfigError::new(file, Some(pos), reason);
+        let s = &source.gateway;
+        if !matches!(s.error_prefix.as_str(), "APIG" | "APIGW") {
+            return Err(err("gateway.error_prefix".into(), "must be \"APIG\" or \"APIGW\"".into()));
+        }
+        if s.max_uri_bytes < 64 || s.max_header_bytes < 1024 {
+            return Err(err("gateway".into(), "max_uri_bytes must be >= 64 and max_header_bytes >= 1024".into()));
+        }
+
+        let mut policies = HashMap::new();
+        for (i, def) in source.policies.iter().enumerate() {
+            let built = policy::build(def).map_err(|why| err(format!("policies[{i}]"), why))?;
+            if policies.insert(def.name.clone(), built).is_some() {
+                return Err(err(format!("policies[{i}].name"), format!("duplicate policy name {:?}", def.name)));
+            }
+        }
+
+        let mut api_ids = HashSet::new();
+        let mut groups = Vec::new();
+        let mut group_ids = HashSet::new();
+        for (g, group) in source.groups.iter().enumerate() {
+            if !group_ids.insert(group.id.as_str()) {
+                return Err(err(format!("groups[{g}].id"), format!("duplicate group id {:?}", group.id)));
+            }
+            let mut apis = Vec::new();
+            for (a, api) in group.apis.iter().enumerate() {
+                let at = |field: &str| format!("groups[{g}].apis[{a}]{field}");
+                if api.id.is_empty() || !api_ids.insert(api.id.clone()) {
+                    return Err(err(at(".id"), format!("empty or duplicate API id {:?}", api.id)));
+                }
+                let method = match api.method.to_ascii_uppercase().as_str() {
+                    "ANY" => None,
+                    m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => Some(m.to_owned()),
+                    _ => return Err(err(at(".method"), format!("unknown method {:?}", api.method))),
+                };
+                let segments = parse_path(&api.path).map_err(|why| err(at(".path"), why))?;
+                let backend = parse_backend(&api.backend.url).map_err(|why| err(at(".backend.url"), why))?;
+                if api.backend.timeout_ms == 0 {
+                    return Err(err(at(".backend.timeout_ms"), "must be > 0".into()));
+                }
+                let mut bound = Vec::new();
+                for (p, name) in api.policies.iter().enumerate() {
+                    let policy = policies
+                        .get(name)
+                        .ok_or_else(|| err(at(&format!(".policies[{p}]")), format!("unknown policy {name:?}")))?;
+                    bound.push(Arc::clone(policy));
+                }
+                apis.push(Arc::new(ApiRoute {
+                    id: api.id.clone(),
+                    group_id: group.id.clone(),
+                    method,
+                    segments,
+                    prefix: api.match_mode == MatchMode::Prefix,
+                    auth: api.auth,
+                    backend,
+                    timeout: Duration::from_millis(api.backend.timeout_ms),
+                    policies: Pipeline::new(bound),
+                }));
+            }
+            let domains = group.domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+            groups.push(CompiledGroup { domains, apis });
+        }
+
+        let mut published: HashMap<String, HashSet<String>> = HashMap::new();
+        for (e, env) in source.environments.iter().enumerate() {
+            if env.name.is_empty() || published.contains_key(&env.name) {
+                return Err(err(format!("environments[{e}].name"), format!("empty or duplicate {:?}", env.name)));
+            }
+            let mut set = HashSet::new();
+            for (p, api) in env.published.iter().enumerate() {
+                if !api_ids.contains(api) {
+                    return Err(err(format!("environments[{e}].published[{p}]"), format!("unknown API {api:?}")));
+                }
+                set.insert(api.clone());
+            }
+            published.insert(env.name.clone(), set);
+        }
+
+        let mut keys = HashMap::new();
+        let mut app_codes = HashMap::new();
+        let mut app_ids = HashSet::new();
+        for (i, app) in source.apps.iter().enumerate() {
+            if app.id.is_empty() || !app_ids.insert(app.id.as_str()) {
+                return Err(err(format!("apps[{i}].id"), format!("empty or duplicate app id {:?}", app.id)));
+            }
+            if app.key.is_empty() || !app.key.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'/') {
+                return Err(err(
+                    format!("apps[{i}].key"),
+                    "must be non-empty printable ASCII without ',' or '/'".into(),
+                ));
+            }
+            if app.secret.is_empty() {
+                return Err(err(format!("apps[{i}].secret"), "must not be empty".into()));
+            }
+            let entry =
+                AppEntry { id: app.id.clone(), key: app.key.clone(), secret: SecretKey::new(app.secret.as_str()) };
+            if app.status == AppStatus::Disabled {
+                continue;
+            }
+            for code in &app.app_codes {
+                if app_codes.insert(code.clone(), entry.clone()).is_some() {
+                    return Err(err(format!("apps[{i}].app_codes"), "an AppCode is used twice".into()));
+                }
+            }
+            if keys.insert(app.key.clone(), entry).is_some() {
+                return Err(err(format!("apps[{i}].key"), format!("duplicate app key {:?}", app.key)));
+            }
+        }
+
+        let mut authorized = HashSet::new();
+        for (i, a) in source.authorizations.iter().enumerate() {
+            if !app_ids.contains(a.app.as_str()) {
+                return Err(err(format!("authorizations[{i}].app"), format!("unknown app {:?}", a.app)));
+            }
+            if !api_ids.contains(&a.api) {
+                return Err(err(format!("authorizations[{i}].api"), format!("unknown API {:?}", a.api)));
+            }
+            authorized.insert((a.app.clone(), a.api.clone(), a.environment.clone()));
+        }
+
+        let keys = Arc::new(KeyStore(keys));
+        let policy = VerifyPolicy {
+            max_skew: Duration::from_secs(s.max_skew_seconds),
+            require_host: s.require_host_signed,
+            allow_unsigned_payload: s.allow_unsigned_payload,
+            ..VerifyPolicy::default()
+        };
+        let verifier = Verifier::new(Arc::clone(&keys)).with_policy(policy);
+        Ok(Self { settings: source.gateway.clone(), source, groups, published, keys, app_codes, authorized, verifier })
+    }
+
+    /// The API for `host`, `method` and the raw `path`, if it is published in `environment`.
+    pub fn route(&self, host: &str, method: &str, path: &str, environment: &str) -> Route {
+        let host = host.to_ascii_lowercase();
+        let host_no_port = strip_port(&host);
+        let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+        let segments: &[&str] = if segments == [""] { &[] } else { &segments };
+        let mut best: Option<(Score, &Arc<ApiRoute>)> = None;
+        for group in &self.groups {
+            let host_ok = group.domains.is_empty() || group.domains.iter().any(|d| *d == host || d == host_no_port);
+            if !host_ok {
+                continue;
+            }
+            for api in &group.apis {
+                if let Some(score) = api.score(method, segments)
+                    && best.as_ref().is_none_or(|(b, _)| score > *b)
+                {
+                    best = Some((score, api));
+                }
+            }
+        }
+        match best {
+            Some((_, api)) if self.is_published(&api.id, environment) => Route::Found(Arc::clone(api)),
+            _ => Route::NotFound,
+        }
+    }
+
+    /// Whether API `api` is published in `environment`.
+    pub fn is_published(&self, api: &str, environment: &str) -> bool {
+        self.published.get(environment).is_some_and(|set| set.contains(api))
+    }
+
+    /// The active app with AppKey `key`.
+    pub fn app_by_key(&self, key: &str) -> Option<&AppEntry> {
+        self.keys.0.get(key)
+    }
+
+    /// The active app with AppCode `code`.
+    pub fn app_by_code(&self, code: &str) -> Option<&AppEntry> {
+        self.app_codes.get(code)
+    }
+
+    /// Whether app `app` may call API `api` in `environment`.
+    pub fn is_authorized(&self, app: &str, api: &str, environment: &str) -> bool {
+        self.authorized.contains(&(app.to_owned(), api.to_owned(), environment.to_owned()))
+    }
+}
+
+/// The environment named by `X-Stage`, default `RELEASE`.
+pub fn environment(stage: Option<&str>) -> &str {
+    match stage.map(str::trim) {
+        Some(s) if !s.is_empty() => s,
+        _ => DEFAULT_ENVIRONMENT,
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once("]:").map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+    }
+    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h)
+}
+
+fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(format!("path {path:?} must start with '/'"));
+    };
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    rest.split('/')
+        .map(|seg| {
+            if seg.is_empty() || seg == "." || seg == ".." {
+                Err(format!("path {path:?} has an empty or dot segment"))
+            } else if seg.starts_with('{') && seg.ends_with('}') && seg.len() > 2 {
+                Ok(Segment::Param)
+            } else if seg.contains(['{', '}', '?', '#']) {
+                Err(format!("path segment {seg:?} must be a literal or a whole {{param}}"))
+            } else {
+                Ok(Segment::Literal(seg.to_owned()))
+            }
+        })
+        .collect()
+}
+
+fn parse_backend(url: &str) -> Result<BackendTarget, String> {
+    if url == "echo:" {
+        return Ok(BackendTarget::Echo);
+    }
+    let uri: Uri = url.parse().map_err(|e| format!("bad backend URL {url:?}: {e}"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(format!("backend URL {url:?} must be http://host:port[/path] or echo:"));
+    }
+    let authority = uri.authority().ok_or_else(|| format!("backend URL {url:?} has no host"))?;
+    if uri.query().is_some() {
+        return Err(format!("backend URL {url:?} must not have a query"));
+    }
+    Ok(BackendTarget::Http {
+        origin: format!("http://{authority}"),
+        base_path: uri.path().trim_end_matches('/').to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime(json: &str) -> Result<Runtime, ConfigError> {
+        let file = ConfigFile::parse(json, crate::config::Format::Json, Path::new("t.json"))?;
+        Runtime::compile(file, Path::new("t.json"))
+    }
+
+    const API: &str = r#"{"id":"ID","method":"M","path":"P","match":"MODE","auth":"none","backend":{"url":"echo:"}}"#;
+
+    fn api(id: &str, method: &str, path: &str, mode: &str) -> String {
+        API.replace("ID", id)
+            .replace("\"M\"", &format!("{method:?}"))
+            .replace("\"P\"", &format!("{path:?}"))
+            .replace("MODE", mode)
+    }
+
+    #[test]
+    fn routes_by_host_method_path_and_environment() {
+        let apis = [
+            api("exact", "GET", "/a/b", "exact"),
+            api("param", "GET", "/a/{x}", "exact"),
+            api("prefix", "ANY", "/a", "prefix"),
+            api("test-only", "GET", "/t", "exact"),
+        ]
+        .join(",");
+        let json = format!(
+            r#"{{"groups":[{{"id":"g","domains":["api.example.com"],"apis":[{apis}]}}],
+            "environments":[{{"name":"RELEASE","published":["exact","param","prefix"]}},{{"name":"TEST","published":["test-only"]}}]}}"#
+        );
+        let rt = runtime(&json).unwrap();
+        let id = |host, method, path, env| match rt.route(host, method, path, env) {
+            Route::Found(api) => api.id.clone(),
+            Route::NotFound => "-".to_owned(),
+        };
+        assert_eq!(id("api.example.com", "GET", "/a/b", "RELEASE"), "exact");
+        assert_eq!(id("API.example.com:8080", "GET", "/a/c", "RELEASE"), "param");
+        assert_eq!(id("api.example.com", "POST", "/a/b", "RELEASE"), "prefix");
+        assert_eq!(id("api.example.com", "GET", "/a/b/c/d", "RELEASE"), "prefix");
+        assert_eq!(id("api.example.com", "GET", "/ab", "RELEASE"), "-");
+        assert_eq!(id("other.example.com", "GET", "/a/b", "RELEASE"), "-");
+        assert_eq!(id("api.example.com", "GET", "/t", "RELEASE"), "-");
+        assert_eq!(id("api.example.com", "GET", "/t", "TEST"), "test-only");
+    }
+
+    #[test]
+    fn refuses_inconsistent_configs_with_a_position() {
+        let bad = [
+            (r#"{"environments":[{"name":"RELEASE","published":["nope"]}]}"#, "environments[0].published[0]"),
+            (r#"{"authorizations":[{"app":"a","api":"b"}]}"#, "authorizations[0].app"),
+            (r#"{"gateway":{"error_prefix":"X"}}"#, "gateway.error_prefix"),
+            (r#"{"apps":[{"id":"a","key":"k","secret":""}]}"#, "apps[0].secret"),
+        ];
+        for (json, pos) in bad {
+            let e = runtime(json).unwrap_err();
+            assert_eq!(e.position.as_deref(), Some(pos), "{e}");
+        }
+        let bad_api = format!(r#"{{"groups":[{{"id":"g","apis":[{}]}}]}}"#, api("x", "GET", "a/b", "exact"));
+        assert_eq!(runtime(&bad_api).unwrap_err().position.as_deref(), Some("groups[0].apis[0].path"));
+    }
+}

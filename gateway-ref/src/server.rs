@@ -1,0 +1,550 @@
+//! Listeners and the request path: head checks, routing, policies, authentication, backend, the
+//! error model, `X-Request-Id`, debug headers and the access log.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, Result};
+use apig::{Clock, FixedClock, SystemClock};
+use arc_swap::ArcSwap;
+use hyper::body::Incoming;
+use hyper::header::{HOST, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::access_log::{AccessLog, AccessRecord, LogTarget, now_rfc3339};
+use crate::body::Body;
+use crate::config::ConfigFile;
+use crate::error::GatewayError;
+use crate::policy::{BackendOutcome, Decision, RequestContext};
+use crate::proxy::{self, HttpClient};
+use crate::routing::{self, Route, Runtime};
+use crate::{admin, auth, reload};
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// The embedded demo.
+    Demo,
+    /// A file (`.json` or `.toml`), reloaded on change and on SIGHUP, written by the admin API.
+    File(PathBuf),
+}
+
+/// The admin listener.
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    /// Loopback address to listen on.
+    pub listen: SocketAddr,
+    /// The bearer token every admin request must carry.
+    pub token: String,
+}
+
+/// How to run a gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Address of the API listener.
+    pub listen: SocketAddr,
+    /// The configuration.
+    pub config: ConfigSource,
+    /// Test only: verify signatures against this instant instead of the system clock.
+    pub fixed_clock: Option<SystemTime>,
+    /// The admin API (needs a config file).
+    pub admin: Option<AdminOptions>,
+    /// The access log.
+    pub access_log: LogTarget,
+    /// How often the config file is checked for changes (`None`: only on SIGHUP).
+    pub watch_interval: Option<Duration>,
+    /// Time a client has to send a request head (slow-header protection).
+    pub header_read_timeout: Duration,
+}
+
+impl GatewayOptions {
+    /// Options for `config` on `listen`, everything else default.
+    pub fn new(listen: SocketAddr, config: ConfigSource) -> Self {
+        Self {
+            listen,
+            config,
+            fixed_clock: None,
+            admin: None,
+            access_log: LogTarget::Stdout,
+            watch_interval: Some(Duration::from_secs(1)),
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Request ids: a random per-process prefix and a counter.
+#[derive(Debug)]
+struct RequestIds {
+    prefix: u64,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        Self { prefix: h.finish(), counter: AtomicU64::new(1) }
+    }
+
+    fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{:016x}", self.prefix, n)
+    }
+}
+
+/// State shared by every connection.
+pub struct Shared {
+    /// The current compiled configuration (swapped atomically on reload).
+    pub runtime: ArcSwap<Runtime>,
+    /// The backend client (pool survives reloads).
+    pub client: HttpClient,
+    /// The verifier's clock.
+    pub clock: Arc<dyn Clock>,
+    /// The access log.
+    pub log: AccessLog,
+    /// The config file, if any.
+    pub config_path: Option<PathBuf>,
+    /// Serialises admin changes and reloads.
+    pub write_lock: tokio::sync::Mutex<()>,
+    ids: RequestIds,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("config_path", &self.config_path).finish_non_exhaustive()
+    }
+}
+
+/// A bound, not yet running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    admin: Option<(TcpListener, String)>,
+    watch_interval: Option<Duration>,
+    header_read_timeout: Duration,
+}
+
+impl Gateway {
+    /// Loads the configuration and binds the listeners.
+    ///
+    /// # Errors
+    /// An invalid configuration (with its position), an address in use, a non-loopback admin
+    /// address, an admin API without a config file, an access-log file that cannot be opened.
+    pub async fn bind(options: GatewayOptions) -> Result<Self> {
+        let (source, path) = match &options.config {
+            ConfigSource::Demo => (ConfigFile::demo()?, None),
+            ConfigSource::File(path) => (ConfigFile::load(path)?, Some(path.clone())),
+        };
+        let shown = path.clone().unwrap_or_else(|| PathBuf::from("<demo>"));
+        let runtime = Runtime::compile(source, &shown)?;
+        let clock: Arc<dyn Clock> = match options.fixed_clock {
+            Some(t) => Arc::new(FixedClock(t)),
+            None => Arc::new(SystemClock),
+        };
+        let log = AccessLog::open(&options.access_log).context("cannot open the access log")?;
+        let listener =
+            TcpListener::bind(options.listen).await.with_context(|| format!("cannot listen on {}", options.listen))?;
+        let admin = match &options.admin {
+            None => None,
+            Some(a) => {
+                anyhow::ensure!(a.listen.ip().is_loopback(), "the admin API listens on loopback addresses only");
+                anyhow::ensure!(path.is_some(), "the admin API needs --config FILE (it persists its changes there)");
+                anyhow::ensure!(a.token.len() >= 16, "the admin token must be at least 16 characters");
+                let l = TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
+                Some((l, a.token.clone()))
+            }
+        };
+        let shared = Arc::new(Shared {
+            runtime: ArcSwap::from_pointee(runtime),
+            client: proxy::client(),
+            clock,
+            log,
+            config_path: path,
+            write_lock: tokio::sync::Mutex::new(()),
+            ids: RequestIds::new(),
+        });
+        Ok(Self {
+            shared,
+            listener,
+            admin,
+            watch_interval: options.watch_interval,
+            header_read_timeout: options.header_read_timeout,
+        })
+    }
+
+    /// The API listener's address.
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The admin listener's address, if any.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// The shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Serves until `shutdown` completes, then lets open connections finish their current request.
+    ///
+    /// # Errors
+    /// Never in practice (accept errors are logged and retried).
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        if self.shared.config_path.is_some() {
+            tokio::spawn(reload::watch(Arc::clone(&self.shared), self.watch_interval, stop_rx.clone()));
+        }
+        if let Some((listener, token)) = self.admin {
+            tokio::spawn(admin::serve(listener, Arc::new(token), Arc::clone(&self.shared), stop_rx.clone()));
+        }
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_buf_size(512 * 1024)
+            .max_headers(1000)
+            .keep_alive(true);
+        accept_loop(self.listener, builder, self.shared, stop_rx).await;
+        Ok(())
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    builder: http1::Builder,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("apig-gateway: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let builder = builder.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(Arc::clone(&shared), remote, req));
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+/// A gateway running on its own thread and runtime (for tests, the conformance runner and embedding).
+#[derive(Debug)]
+pub struct RunningGateway {
+    addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningGateway {
+    /// Binds and starts a gateway with `options` on a new 2-thread runtime.
+    ///
+    /// # Errors
+    /// As [`Gateway::bind`], or when the runtime cannot be created.
+    pub fn start(options: GatewayOptions) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let gateway = runtime.block_on(Gateway::bind(options))?;
+        let addr = gateway.local_addr()?;
+        let admin_addr = gateway.admin_addr();
+        let shared = Arc::clone(gateway.shared());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _ = runtime.block_on(gateway.run(async move {
+                let _ = rx.await;
+            }));
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        });
+        Ok(Self { addr, admin_addr, shared, stop: Some(tx), thread: Some(thread) })
+    }
+
+    /// The API address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The admin address.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The shared state (e.g. to trigger a reload).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops the gateway and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningGateway {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// One request, start to end; never fails (every failure is an APIG error response).
+async fn handle(
+    shared: Arc<Shared>,
+    remote: SocketAddr,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let rt = shared.runtime.load_full();
+    let request_id = shared.ids.next();
+    let (parts, body) = request.into_parts();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let debug = header("x-apig-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("debug"));
+    let host = header(HOST.as_str()).or_else(|| parts.uri.authority().map(|a| a.as_str())).unwrap_or("").to_owned();
+    let environment = routing::environment(header("x-stage")).to_owned();
+    let preflight = parts.method == Method::OPTIONS
+        && parts.headers.contains_key(hyper::header::ORIGIN)
+        && parts.headers.contains_key(hyper::header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut ctx = RequestContext {
+        request_id,
+        remote,
+        method: parts.method.clone(),
+        host,
+        target: parts.uri.path_and_query().map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned()),
+        headers: parts.headers.clone(),
+        environment,
+        api: None,
+        preflight,
+        caller: None,
+        debug,
+        started,
+    };
+    let mut record = AccessRecord {
+        time: if shared.log.enabled() { now_rfc3339() } else { String::new() },
+        request_id: ctx.request_id.clone(),
+        remote_addr: remote.to_string(),
+        method: ctx.method.to_string(),
+        host: ctx.host.clone(),
+        uri: ctx.target.clone(),
+        environment: ctx.environment.clone(),
+        user_agent: header("user-agent").map(str::to_owned),
+        ..AccessRecord::default()
+    };
+
+    let mut api_route = None;
+    let mut outcome = BackendOutcome::NotCalled;
+    let result = process(&shared, &rt, &mut ctx, parts, body, &mut api_route, &mut outcome).await;
+    let prefix = rt.settings.error_prefix.as_str();
+    let (response, upstream) = match result {
+        Ok((response, upstream)) => (response, upstream),
+        Err(e) => {
+            record.error_code = Some(e.full_code(prefix));
+            record.auth_error = e.core_code;
+            let mut response = e.to_response(prefix, &ctx.request_id);
+            if debug && let Some(code) = e.core_code {
+                response.headers_mut().insert("x-apig-error-kind", HeaderValue::from_static(code));
+            }
+            (response, None)
+        }
+    };
+    let (mut head, body) = response.into_parts();
+    if let Some(api) = &api_route {
+        api.policies.on_response(&ctx, outcome, &mut head, &mut record);
+    }
+    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+        head.headers.insert("x-request-id", v);
+    }
+    let latency = started.elapsed();
+    if debug {
+        head.headers
+            .insert("x-apig-latency", HeaderValue::from(u64::try_from(latency.as_millis()).unwrap_or(u64::MAX)));
+        if let Some(up) = upstream {
+            head.headers.insert(
+                "x-apig-upstream-latency",
+                HeaderValue::from(u64::try_from(up.as_millis()).unwrap_or(u64::MAX)),
+            );
+        }
+    }
+    if shared.log.enabled() {
+        record.status = head.status.as_u16();
+        record.api = ctx.api.as_ref().map(|(a, _)| a.clone());
+        record.group = ctx.api.as_ref().map(|(_, g)| g.clone());
+        record.app_key = ctx.caller.as_ref().map(|c| c.app_key.clone());
+        record.latency_ms = latency.as_secs_f64() * 1000.0;
+        record.upstream_latency_ms = upstream.map(|u| u.as_secs_f64() * 1000.0);
+        shared.log.write(&record);
+    }
+    Ok(Response::from_parts(head, body))
+}
+
+/// Head checks, routing, policies, authentication and the backend call.
+async fn process(
+    shared: &Shared,
+    rt: &Runtime,
+    ctx: &mut RequestContext,
+    parts: hyper::http::request::Parts,
+    body: Incoming,
+    api_route: &mut Option<Arc<routing::ApiRoute>>,
+    outcome: &mut BackendOutcome,
+) -> Result<(Response<Body>, Option<Duration>), GatewayError> {
+    check_head(rt, &parts)?;
+    let routed_method = if ctx.preflight {
+        parts
+            .headers
+            .get(hyper::header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("OPTIONS")
+            .trim()
+            .to_owned()
+    } else {
+        parts.method.as_str().to_owned()
+    };
+    let api = match rt.route(&ctx.host, &routed_method, parts.uri.path(), &ctx.environment) {
+        Route::Found(api) => api,
+        Route::NotFound => return Err(GatewayError::api_not_found()),
+    };
+    ctx.api = Some((api.id.clone(), api.group_id.clone()));
+    *api_route = Some(Arc::clone(&api));
+
+    match api.policies.before_auth(ctx).await {
+        Decision::Continue => {}
+        Decision::Respond(r) => return Ok((r, None)),
+        Decision::Reject(e) => return Err(e),
+    }
+    if ctx.preflight {
+        // a preflight no policy answered: the API has no CORS policy
+        return Err(GatewayError::api_not_found());
+    }
+    let (caller, forward) = auth::authenticate(rt, &api, &ctx.environment, &parts, body, shared.clock.now()).await?;
+    ctx.caller = caller;
+    match api.policies.after_auth(ctx).await {
+        Decision::Continue => {}
+        Decision::Respond(r) => return Ok((r, None)),
+        Decision::Reject(e) => return Err(e),
+    }
+    let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, &ctx.request_id, forward)?;
+    let (mut up_parts, up_body) = upstream.into_parts();
+    match api.policies.before_backend(ctx, &mut up_parts) {
+        Decision::Continue => {}
+        Decision::Respond(r) => return Ok((r, None)),
+        Decision::Reject(e) => return Err(e),
+    }
+    let result =
+        proxy::send(&shared.client, &api, Request::from_parts(up_parts, up_body), rt.settings.max_body_bytes).await;
+    *outcome = match &result {
+        Ok((r, d)) => BackendOutcome::Answered(r.status().as_u16(), *d),
+        Err(e) if e.code == "0203" => BackendOutcome::TimedOut,
+        Err(e) if e.code == "0202" => BackendOutcome::Unavailable,
+        Err(_) => BackendOutcome::NotCalled,
+    };
+    let (response, upstream) = result?;
+    Ok((response, Some(upstream)))
+}
+
+/// Limits and framing checks on the request head, before anything else.
+fn check_head(rt: &Runtime, parts: &hyper::http::request::Parts) -> Result<(), GatewayError> {
+    let s = &rt.settings;
+    let uri_len = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > s.max_uri_bytes {
+        return Err(GatewayError::uri_too_large(s.max_uri_bytes).closing());
+    }
+    let header_bytes: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if header_bytes > s.max_header_bytes {
+        return Err(GatewayError::headers_too_large(format_args!("limit {} bytes", s.max_header_bytes)).closing());
+    }
+    if parts.headers.len() > 256 {
+        return Err(GatewayError::headers_too_large("more than 256 headers").closing());
+    }
+    if parts.headers.contains_key(hyper::header::TRANSFER_ENCODING)
+        && parts.headers.contains_key(hyper::header::CONTENT_LENGTH)
+    {
+        return Err(GatewayError::bad_request("both Content-Length and Transfer-Encoding").closing());
+    }
+    match parts.headers.get_all(HOST).iter().count() {
+        0 if parts.uri.authority().is_none() => return Err(GatewayError::bad_request("missing Host header")),
+        0 | 1 => {}
+        _ => return Err(GatewayError::bad_request("more than one Host header")),
+    }
+    if parts.uri.path_and_query().is_none() || !parts.uri.path().starts_with('/') {
+        return Err(GatewayError::bad_request("the request target must be a path"));
+    }
+    if parts.uri.path().split('/').any(is_dot_segment) {
+        return Err(GatewayError::bad_request("the path has a '.' or '..' segment"));
+    }
+    Ok(())
+}
+
+/// `.` or `..`, also percent-encoded (`%2e`, `.%2E`, …).
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments() {
+        for s in [".", "..", "%2e", "%2E%2e", ".%2E"] {
+            assert!(is_dot_segment(s), "{s}");
+        }
+        for s in ["", "a", "...", "%2e%2e%2e", ".a", "%2f"] {
+            assert!(!is_dot_segment(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_unique() {
+        let ids = RequestIds::new();
+        let (a, b) = (ids.next(), ids.next());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+}
