@@ -1,0 +1,15 @@
+// ES module entry point: the same objects as the CommonJS one (index.js).
+import apig from './index.js'
+
+export const {
+  ApigError,
+  ERROR_CODES,
+  PayloadHasher,
+  Signer,
+  Verifier,
+  axiosInterceptor,
+  errorCodes,
+  signedFetch,
+  verifyMiddleware,
+} = apig
+export default apig

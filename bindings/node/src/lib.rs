@@ -1,0 +1,23 @@
+//! The Node.js binding of [`apig`]: the native half of the npm package `apig`.
+//!
+//! Registration only: every exported class and function lives in the module named after the core
+//! module it wraps. The binding converts JavaScript values, maps errors and adapts ownership; all
+//! signing logic (canonicalisation, hashing, encoding, header handling, dates, defaults) is the
+//! core's. The package's JavaScript half (`index.js`) adds streams, `fetch`, axios, the
+//! middleware and the `signer.js` compatibility layer on top.
+
+// napi-derive expands every `#[napi]` item into `extern "C"` glue that is `unsafe` by nature. This
+// crate writes no `unsafe` itself: only the macro output needs the exemption.
+#![allow(unsafe_code)]
+// The doc comments of exported items become the JSDoc of the generated `index.d.ts`, where each says
+// in prose which `ApigError` it throws; a Rust `# Errors` heading would read oddly there.
+#![allow(clippy::missing_errors_doc)]
+
+mod convert;
+mod errors;
+mod sign;
+mod verify;
+
+pub use crate::errors::{error_codes, register_error_class};
+pub use crate::sign::{PayloadHasher, SignRequest, SignResult, Signer, SignerOptions};
+pub use crate::verify::{Identity, Verifier, VerifierOptions, VerifyRequest};

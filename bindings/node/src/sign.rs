@@ -1,0 +1,232 @@
+//! `Signer` and `PayloadHasher`: the core's signer with JavaScript values in and out.
+
+use apig::{Algorithm, Error, SignableBody, SignableRequest};
+use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, Unknown};
+use napi::{Env, ValueType};
+use napi_derive::napi;
+
+use crate::convert::{self, Body};
+use crate::errors::{IntoJs, invalid_config, invalid_request};
+
+/// Options of `new Signer(options)`. Omitted options take the core's defaults.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct SignerOptions {
+    /// The access key (APIG "AppKey", "AK").
+    pub key: String,
+    /// The secret key (APIG "AppSecret", "SK"); its UTF-8 bytes are the HMAC key.
+    pub secret: String,
+    /// `SDK-HMAC-SHA256` (default), `SDK-HMAC-SM3`, `V11-HMAC-SHA256` or `V11-HMAC-SM3`.
+    #[napi(ts_type = "Algorithm")]
+    pub algorithm: Option<String>,
+    /// V11 only (and required there): the region of the credential scope, e.g. `cn-north-4`.
+    pub region: Option<String>,
+    /// V11 only: the service of the credential scope (default `apic`).
+    pub service: Option<String>,
+}
+
+/// A request to sign.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct SignRequest {
+    /// The HTTP method, e.g. `GET` (use upper case: Huawei's signers disagree on lower case).
+    pub method: String,
+    /// The absolute URL (`https://host/path?query`) or an origin-form target (`/path?query`, the host
+    /// then comes from a `Host` header).
+    pub url: String,
+    /// The headers to send: an object (`{ 'Content-Type': 'application/json' }`, values may be
+    /// numbers or arrays), an array of `[name, value]` pairs, or a `Headers`/`Map`. Every header
+    /// given is signed.
+    #[napi(ts_type = "HeaderInput")]
+    pub headers: Option<Unknown<'static>>,
+    /// The exact body: a string (sent as UTF-8), a `Buffer`/`Uint8Array` or an `ArrayBuffer`. (A
+    /// stream or async iterable is accepted too: `sign()` then returns a Promise.)
+    #[napi(ts_type = "BodyInput")]
+    pub body: Option<Unknown<'static>>,
+    /// The body's lower-case hex hash computed beforehand (`signer.createHasher()`), used instead of
+    /// `body`.
+    pub payload_hash: Option<String>,
+    /// Sign `UNSIGNED-PAYLOAD` instead of the body: the signer adds and signs
+    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`. The body is then not authenticated.
+    pub unsigned_payload: Option<bool>,
+    /// The signing time when the headers have no `X-Sdk-Date` (default: now): a `Date` or
+    /// milliseconds since 1970.
+    #[napi(ts_type = "Date | number")]
+    pub date: Option<Unknown<'static>>,
+}
+
+/// What `signer.sign()` returns.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct SignResult {
+    /// The headers to add to the request: `Host` (only when the request had none and the URL is
+    /// absolute), `X-Sdk-Date` (when it had none), `X-Sdk-Content-Sha256` (unsigned payloads) and
+    /// `Authorization`, in this order.
+    #[napi(ts_type = "Record<string, string>")]
+    pub headers: Object<'static>,
+    /// The `Authorization` header value.
+    pub authorization: String,
+    /// The lower-case hex signature.
+    pub signature: String,
+    /// The canonical request, exactly as hashed.
+    pub canonical_request: String,
+    /// The string to sign, exactly as fed to the HMAC.
+    pub string_to_sign: String,
+    /// The `SignedHeaders` list, e.g. `content-type;host;x-sdk-date`.
+    pub signed_headers: String,
+    /// The `X-Sdk-Date` value signed.
+    pub date: String,
+    /// V11 only: the credential scope `yyyymmdd/region/service`.
+    pub credential_scope: Option<String>,
+}
+
+/// Signs requests for one credential with one algorithm.
+#[napi]
+pub struct Signer {
+    inner: apig::Signer,
+}
+
+#[napi]
+impl Signer {
+    /// A signer for `options.key` / `options.secret`; throws `invalid_config` (or
+    /// `unsupported_algorithm`) for unusable options.
+    #[napi(constructor, ts_args_type = "options: SignerOptions")]
+    pub fn new(env: Env, options: Unknown<'_>) -> napi::Result<Self> {
+        Self::build(options).into_js(&env)
+    }
+
+    fn build(options: Unknown<'_>) -> Result<Self, Error> {
+        let failure = |e: napi::Error| convert::napi_failure("options", &e);
+        if options.get_type().map_err(failure)? != ValueType::Object {
+            return Err(invalid_config("new Signer(options) needs an options object { key, secret }"));
+        }
+        let options = Object::from_unknown(options).map_err(failure)?;
+        let key = convert::required_string(&options, "key", invalid_config)?;
+        let secret = convert::required_string(&options, "secret", invalid_config)?;
+        let mut builder = apig::Signer::builder(key, secret);
+        if let Some(algorithm) = convert::optional_string(&options, "algorithm", invalid_config)? {
+            builder = builder.algorithm(algorithm.parse::<Algorithm>()?);
+        }
+        if let Some(region) = convert::optional_string(&options, "region", invalid_config)? {
+            builder = builder.region(region);
+        }
+        if let Some(service) = convert::optional_string(&options, "service", invalid_config)? {
+            builder = builder.service(service);
+        }
+        Ok(Self { inner: builder.build()? })
+    }
+
+    /// The access key.
+    #[napi(getter)]
+    pub fn key(&self) -> &str {
+        self.inner.access_key()
+    }
+
+    /// The algorithm token, e.g. `SDK-HMAC-SHA256`.
+    #[napi(getter, ts_return_type = "Algorithm")]
+    pub fn algorithm(&self) -> &'static str {
+        self.inner.algorithm().as_str()
+    }
+
+    /// Signs `request` and returns the headers to add with the strings behind them. Throws an
+    /// `ApigError` (`invalid_request`, `malformed_date`, `duplicate_header`) for a request that
+    /// cannot be signed.
+    #[napi(ts_args_type = "request: SignRequest", ts_return_type = "SignResult")]
+    pub fn sign<'env>(&self, env: &'env Env, request: Unknown<'env>) -> napi::Result<Object<'env>> {
+        self.sign_request(env, request).into_js(env)
+    }
+
+    fn sign_request<'env>(&self, env: &'env Env, request: Unknown<'env>) -> Result<Object<'env>, Error> {
+        let failure = |e: napi::Error| convert::napi_failure("the request", &e);
+        if request.get_type().map_err(failure)? != ValueType::Object {
+            return Err(invalid_request("sign(request) needs a request object { method, url, headers, body }"));
+        }
+        let request = Object::from_unknown(request).map_err(failure)?;
+        let method = convert::required_string(&request, "method", invalid_request)?;
+        let url = convert::required_string(&request, "url", invalid_request)?;
+        let headers = convert::headers(convert::property(&request, "headers")?)?;
+        let payload_hash = convert::optional_string(&request, "payloadHash", invalid_request)?;
+        let unsigned = convert::optional_bool(&request, "unsignedPayload", invalid_request)?.unwrap_or(false);
+        let body = convert::body(convert::property(&request, "body")?, "body")?;
+        let date = convert::time(convert::property(&request, "date")?, "date")?;
+
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let signable = match (&payload_hash, unsigned) {
+            (Some(_), true) => {
+                return Err(invalid_request("give either payloadHash or unsignedPayload, not both"));
+            }
+            (Some(hash), false) => SignableBody::Precomputed(hash),
+            (None, true) => SignableBody::Unsigned,
+            (None, false) => body.signable(),
+        };
+        if !matches!(body, Body::Empty) && !matches!(signable, SignableBody::Bytes(_)) {
+            return Err(invalid_request(
+                "a body is signed from its bytes: drop payloadHash / unsignedPayload, or the body",
+            ));
+        }
+        let request = SignableRequest::new(&method, &url, &pairs, signable);
+        let output = match date {
+            Some(time) => self.inner.sign_at(&request, time)?,
+            None => self.inner.sign(&request)?,
+        };
+        result(env, output).map_err(|e| convert::napi_failure("the result", &e))
+    }
+
+    /// A hasher for this signer's hash function: feed it the body chunk by chunk, then pass
+    /// `digest()` as `payloadHash`. The package's `sign()` does this for streams.
+    #[napi]
+    pub fn create_hasher(&self) -> PayloadHasher {
+        PayloadHasher { inner: Some(apig::PayloadHasher::for_algorithm(self.inner.algorithm())) }
+    }
+}
+
+fn result(env: &Env, output: apig::SigningOutput) -> napi::Result<Object<'_>> {
+    let mut headers = Object::new(env)?;
+    for (name, value) in &output.headers {
+        headers.set_named_property(name, value.as_str())?;
+    }
+    let mut result = Object::new(env)?;
+    result.set_named_property("headers", headers)?;
+    result.set_named_property("authorization", output.authorization)?;
+    result.set_named_property("signature", output.signature)?;
+    result.set_named_property("canonicalRequest", output.trace.canonical_request)?;
+    result.set_named_property("stringToSign", output.trace.string_to_sign)?;
+    result.set_named_property("signedHeaders", output.signed_headers)?;
+    result.set_named_property("date", output.date)?;
+    if let Some(scope) = output.credential_scope {
+        result.set_named_property("credentialScope", scope)?;
+    }
+    Ok(result)
+}
+
+/// An incremental body hasher (the core's `PayloadHasher`): `update(chunk)` as chunks arrive, then
+/// `digest()` once.
+#[napi]
+pub struct PayloadHasher {
+    inner: Option<apig::PayloadHasher>,
+}
+
+#[napi]
+impl PayloadHasher {
+    /// Adds a chunk: a string (hashed as UTF-8), a `Buffer`/`Uint8Array` or an `ArrayBuffer`.
+    /// Returns the hasher, for chaining.
+    #[napi(ts_args_type = "chunk: string | Uint8Array | ArrayBuffer", ts_return_type = "this")]
+    pub fn update<'env>(
+        &mut self,
+        env: &'env Env,
+        this: napi::bindgen_prelude::This<'env>,
+        chunk: Unknown<'env>,
+    ) -> napi::Result<Object<'env>> {
+        let hasher = self.inner.as_mut().ok_or_else(|| invalid_request("update() after digest()")).into_js(env)?;
+        let chunk = convert::body(Some(chunk), "a chunk").into_js(env)?;
+        hasher.update(chunk.bytes());
+        Ok(this.object)
+    }
+
+    /// The lower-case hex hash of everything added. A hasher can be digested once.
+    #[napi]
+    pub fn digest(&mut self, env: &Env) -> napi::Result<String> {
+        self.inner
+            .take()
+            .map(apig::PayloadHasher::finalize_hex)
+            .ok_or_else(|| invalid_request("digest() was already called on this hasher"))
+            .into_js(env)
+    }
+}

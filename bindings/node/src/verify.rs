@@ -1,0 +1,262 @@
+//! `Verifier`: the core's verifier with JavaScript values in and out.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use apig::{Algorithm, Authorization, Error, KeyResolver, SecretKey, SignableBody, SignableRequest, VerifyPolicy};
+use napi::bindgen_prelude::{FromNapiValue, Function, FunctionRef, JsObjectValue, Object, Unknown};
+use napi::{Env, JsValue, ValueType};
+use napi_derive::napi;
+
+use crate::convert;
+use crate::errors::{IntoJs, invalid_config, invalid_request};
+
+/// Options of `new Verifier(options)`. Omitted options take the core's defaults (APIG's documented
+/// behaviour: 15 minutes of skew, `host` need not be signed, `UNSIGNED-PAYLOAD` accepted, all four
+/// algorithms).
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct VerifierOptions {
+    /// The credentials: an object or `Map` of access key → secret (copied when the verifier is made),
+    /// or a function `(accessKey) => secret | undefined` called for each request.
+    #[napi(
+        ts_type = "Record<string, string> | ReadonlyMap<string, string> | ((accessKey: string) => string | undefined | null)"
+    )]
+    pub keys: Unknown<'static>,
+    /// The largest accepted distance between `X-Sdk-Date` and the verifier's clock, in seconds.
+    pub max_skew_seconds: Option<f64>,
+    /// Require `host` to be signed.
+    pub require_host: Option<bool>,
+    /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (an unauthenticated body).
+    pub allow_unsigned_payload: Option<bool>,
+    /// The algorithms accepted.
+    #[napi(ts_type = "Algorithm[]")]
+    pub algorithms: Option<Vec<String>>,
+    /// V11: the region the credential scope must name.
+    pub region: Option<String>,
+    /// V11: the service the credential scope must name.
+    pub service: Option<String>,
+}
+
+/// A received request to verify.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct VerifyRequest {
+    /// The HTTP method as received.
+    pub method: String,
+    /// The request target as received (`/path?query`, e.g. Node's `req.url`) or an absolute URL.
+    pub url: String,
+    /// The received headers: an object (Node's `req.headers`), an array of `[name, value]` pairs
+    /// (e.g. from `req.rawHeaders`) or a `Headers`/`Map`.
+    #[napi(ts_type = "HeaderInput")]
+    pub headers: Option<Unknown<'static>>,
+    /// The exact body received: a string, a `Buffer`/`Uint8Array` or an `ArrayBuffer`.
+    #[napi(ts_type = "BodyInput")]
+    pub body: Option<Unknown<'static>>,
+    /// The body's lower-case hex hash, computed beforehand, used instead of `body`.
+    pub payload_hash: Option<String>,
+    /// The verifier's clock (default: now): a `Date` or milliseconds since 1970.
+    #[napi(ts_type = "Date | number")]
+    pub now: Option<Unknown<'static>>,
+}
+
+/// Who signed a request that passed verification.
+#[napi(object, object_from_js = false, object_to_js = false)]
+pub struct Identity {
+    /// The access key that signed it.
+    pub access_key: String,
+    /// The algorithm used.
+    #[napi(ts_type = "Algorithm")]
+    pub algorithm: String,
+    /// The signed header names, lower case and sorted.
+    pub signed_headers: Vec<String>,
+    /// The signing time (`X-Sdk-Date`) as a `Date`.
+    #[napi(ts_type = "Date")]
+    pub signed_at: Object<'static>,
+    /// Whether the body was left out of the signature (`UNSIGNED-PAYLOAD`): it is then not
+    /// authenticated.
+    pub unsigned_payload: bool,
+}
+
+/// Where the verifier finds secrets.
+enum Keys {
+    /// A copy of the keys given as an object or `Map`.
+    Fixed(HashMap<String, SecretKey>),
+    /// The secret the JavaScript function returned for the request being verified (the core calls
+    /// resolvers synchronously and off the JavaScript value graph, so the function is asked first).
+    Asked(Mutex<Option<(String, SecretKey)>>),
+}
+
+impl KeyResolver for Keys {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        match self {
+            Self::Fixed(keys) => keys.get(access_key).cloned(),
+            Self::Asked(slot) => match &*slot.lock().ok()? {
+                Some((key, secret)) if key == access_key => Some(secret.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+type Lookup = FunctionRef<String, Unknown<'static>>;
+
+/// Verifies signed requests against a set of keys.
+#[napi]
+pub struct Verifier {
+    inner: apig::Verifier<Keys>,
+    lookup: Option<Lookup>,
+}
+
+#[napi]
+impl Verifier {
+    /// A verifier for `options.keys`; throws `invalid_config` for unusable options.
+    #[napi(constructor, ts_args_type = "options: VerifierOptions")]
+    pub fn new(env: Env, options: Unknown<'_>) -> napi::Result<Self> {
+        Self::build(options).into_js(&env)
+    }
+
+    fn build(options: Unknown<'_>) -> Result<Self, Error> {
+        let failure = |e: napi::Error| convert::napi_failure("options", &e);
+        if options.get_type().map_err(failure)? != ValueType::Object {
+            return Err(invalid_config("new Verifier(options) needs an options object { keys }"));
+        }
+        let options = Object::from_unknown(options).map_err(failure)?;
+        let keys = convert::property(&options, "keys")?
+            .ok_or_else(|| invalid_config("keys is required: an object of access key → secret, or a function"))?;
+        let (keys, lookup) = if keys.get_type().map_err(failure)? == ValueType::Function {
+            let function = Function::<String, Unknown<'static>>::from_unknown(keys).map_err(failure)?;
+            (Keys::Asked(Mutex::new(None)), Some(function.create_ref().map_err(failure)?))
+        } else {
+            (Keys::Fixed(fixed_keys(keys)?), None)
+        };
+
+        let mut policy = VerifyPolicy::default();
+        if let Some(skew) = convert::optional_seconds(&options, "maxSkewSeconds", invalid_config)? {
+            policy.max_skew = skew;
+        }
+        if let Some(require) = convert::optional_bool(&options, "requireHost", invalid_config)? {
+            policy.require_host = require;
+        }
+        if let Some(allow) = convert::optional_bool(&options, "allowUnsignedPayload", invalid_config)? {
+            policy.allow_unsigned_payload = allow;
+        }
+        if let Some(list) = convert::property(&options, "algorithms")? {
+            policy.allowed_algorithms = algorithms(list)?;
+        }
+        policy.region = convert::optional_string(&options, "region", invalid_config)?;
+        policy.service = convert::optional_string(&options, "service", invalid_config)?;
+        Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy), lookup })
+    }
+
+    /// Verifies `request`: returns who signed it, or throws an `ApigError` whose `code` says why
+    /// not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`).
+    #[napi(ts_args_type = "request: VerifyRequest", ts_return_type = "Identity")]
+    pub fn verify<'env>(&self, env: &'env Env, request: Unknown<'env>) -> napi::Result<Object<'env>> {
+        let result = self.verify_request(env, request);
+        if let Keys::Asked(slot) = self.inner.resolver()
+            && let Ok(mut slot) = slot.lock()
+        {
+            *slot = None;
+        }
+        match result {
+            Ok(Ok(identity)) => Ok(identity),
+            Ok(Err(error)) => Err(error),
+            Err(error) => Err(crate::errors::to_js(env, &error)),
+        }
+    }
+
+    /// The outer error is the core's; the inner one a JavaScript exception (from the key function)
+    /// to rethrow as is.
+    fn verify_request<'env>(
+        &self,
+        env: &'env Env,
+        request: Unknown<'env>,
+    ) -> Result<napi::Result<Object<'env>>, Error> {
+        let failure = |e: napi::Error| convert::napi_failure("the request", &e);
+        if request.get_type().map_err(failure)? != ValueType::Object {
+            return Err(invalid_request("verify(request) needs a request object { method, url, headers, body }"));
+        }
+        let request = Object::from_unknown(request).map_err(failure)?;
+        let method = convert::required_string(&request, "method", invalid_request)?;
+        let url = convert::required_string(&request, "url", invalid_request)?;
+        let headers = convert::headers(convert::property(&request, "headers")?)?;
+        let payload_hash = convert::optional_string(&request, "payloadHash", invalid_request)?;
+        let body = convert::body(convert::property(&request, "body")?, "body")?;
+        let now = convert::time(convert::property(&request, "now")?, "now")?;
+
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let signable = match &payload_hash {
+            Some(hash) => SignableBody::Precomputed(hash),
+            None => body.signable(),
+        };
+        let request = SignableRequest::new(&method, &url, &pairs, signable);
+        if let Err(thrown) = self.ask(env, &request)? {
+            return Ok(Err(thrown));
+        }
+        let verified = match now {
+            Some(now) => self.inner.verify_at(&request, now)?,
+            None => self.inner.verify(&request)?,
+        };
+        Ok(identity(env, verified).map_err(|e| napi::Error::from_reason(e.reason)))
+    }
+
+    /// With a key function: asks it for the secret of the request's access key (when the
+    /// `Authorization` header parses; otherwise the core reports why it does not).
+    fn ask(&self, env: &Env, request: &SignableRequest<'_>) -> Result<napi::Result<()>, Error> {
+        let (Some(lookup), Keys::Asked(slot)) = (&self.lookup, self.inner.resolver()) else { return Ok(Ok(())) };
+        let Some(Ok(auth)) = request.header("authorization").map(Authorization::parse) else { return Ok(Ok(())) };
+        let function = match lookup.borrow_back(env) {
+            Ok(function) => function,
+            Err(e) => return Ok(Err(e)),
+        };
+        let answer = match function.call(auth.access_key.to_owned()) {
+            Ok(answer) => answer,
+            Err(thrown) => return Ok(Err(thrown)),
+        };
+        let secret = match answer.get_type() {
+            Ok(ValueType::Undefined | ValueType::Null) => return Ok(Ok(())),
+            Ok(ValueType::String) => String::from_unknown(answer).map_err(|e| convert::napi_failure("the key", &e))?,
+            _ if answer.is_promise().unwrap_or(false) => {
+                return Err(invalid_config("the keys function must return the secret synchronously, not a Promise"));
+            }
+            _ => return Err(invalid_config("the keys function must return a string or undefined")),
+        };
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some((auth.access_key.to_owned(), SecretKey::new(secret)));
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// `{ accessKey: secret }` or `[[accessKey, secret], …]` (what `index.js` makes of a `Map`).
+fn fixed_keys(keys: Unknown<'_>) -> Result<HashMap<String, SecretKey>, Error> {
+    let pairs = convert::headers(Some(keys))
+        .map_err(|_| invalid_config("keys must be an object or Map of access key → secret string, or a function"))?;
+    Ok(pairs.into_iter().map(|(key, secret)| (key, SecretKey::new(secret))).collect())
+}
+
+fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {
+    let failure = |e: napi::Error| convert::napi_failure("algorithms", &e);
+    if !list.is_array().map_err(failure)? {
+        return Err(invalid_config("algorithms must be an array of algorithm names"));
+    }
+    let list = Object::from_unknown(list).map_err(failure)?;
+    (0..list.get_array_length().map_err(failure)?)
+        .map(|i| {
+            let name = convert::string(list.get_element(i).map_err(failure)?, "an algorithm")
+                .map_err(|e| invalid_config(e.message().to_owned()))?;
+            name.parse::<Algorithm>()
+        })
+        .collect()
+}
+
+fn identity(env: &Env, verified: apig::Verified) -> napi::Result<Object<'_>> {
+    let mut identity = Object::new(env)?;
+    identity.set_named_property("accessKey", verified.access_key)?;
+    identity.set_named_property("algorithm", verified.algorithm.as_str())?;
+    identity.set_named_property("signedHeaders", verified.signed_headers)?;
+    #[allow(clippy::cast_precision_loss)] // seconds of years 1..=9999 are exact in an f64
+    let millis = verified.date.unix_seconds() as f64 * 1000.0;
+    identity.set_named_property("signedAt", env.create_date(millis)?)?;
+    identity.set_named_property("unsignedPayload", verified.unsigned_payload)?;
+    Ok(identity)
+}
