@@ -1,21 +1,154 @@
-//! The python package. (Filled in by its issue; until then every step says so.)
+//! The Python package `apig` (bindings/python): a venv with maturin and the test tools, an abi3
+//! wheel, pytest + stubtest + the examples, a from-source `pip install`, and the vector runner.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
-pub(crate) fn setup() -> Result<()> {
+use crate::util::{ensure_apt, python, root, run, target_dir, vector_files};
+
+/// The package's folder.
+fn package() -> PathBuf {
+    root().join("bindings").join("python")
+}
+
+/// The development venv (maturin, pytest, the integrations' libraries, mypy).
+fn venv() -> PathBuf {
+    target_dir().join("venv-python")
+}
+
+/// A program of `venv`'s `bin/` folder.
+fn bin(venv: &Path, program: &str) -> PathBuf {
+    venv.join("bin").join(program)
+}
+
+/// Creates `dir` as a venv unless it is one already (installing Debian's `python3-venv` if the
+/// interpreter lacks the module).
+fn ensure_venv(dir: &Path) -> Result<()> {
+    if bin(dir, "python").exists() {
+        return Ok(());
+    }
+    let create = || Command::new(python()).arg("-m").arg("venv").arg(dir).status();
+    if !create().is_ok_and(|s| s.success()) {
+        ensure_apt(&["python3-venv"])?;
+        let _ = std::fs::remove_dir_all(dir);
+        run(Command::new(python()).arg("-m").arg("venv").arg(dir))?;
+    }
     Ok(())
 }
 
+/// The venv and the pinned tools of `bindings/python/requirements-dev.txt` (pip skips what is
+/// already installed at that version).
+pub(crate) fn setup() -> Result<()> {
+    let venv = venv();
+    ensure_venv(&venv)?;
+    run(Command::new(bin(&venv, "python"))
+        .args(["-m", "pip", "install", "--quiet", "-r"])
+        .arg(package().join("requirements-dev.txt")))
+}
+
+/// Builds the abi3 wheel into `<target>/wheels-python/` and returns its path.
+fn build_wheel() -> Result<PathBuf> {
+    let venv = venv();
+    if !bin(&venv, "maturin").exists() {
+        setup()?;
+    }
+    let out = target_dir().join("wheels-python");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
+    run(Command::new(bin(&venv, "maturin"))
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(package().join("Cargo.toml"))
+        .arg("--interpreter")
+        .arg(bin(&venv, "python"))
+        .arg("--out")
+        .arg(&out))?;
+    let wheels: Vec<PathBuf> = std::fs::read_dir(&out)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    match wheels.as_slice() {
+        [wheel] => Ok(wheel.clone()),
+        _ => bail!("expected one wheel in {}, found {}", out.display(), wheels.len()),
+    }
+}
+
+/// `cargo xtask build python`: the release abi3 wheel (its path is printed).
 pub(crate) fn build() -> Result<()> {
-    bail!("the python package is not built yet")
+    let wheel = build_wheel()?;
+    println!("{}", wheel.display());
+    Ok(())
 }
 
+/// Builds the wheel and installs it into the venv, replacing any earlier build.
+fn install_wheel() -> Result<()> {
+    let wheel = build_wheel()?;
+    run(Command::new(bin(&venv(), "python"))
+        .args(["-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps"])
+        .arg(&wheel))
+}
+
+/// `cargo xtask test python`: the wheel installed into the venv, then pytest, stubtest, mypy
+/// --strict on the package, every example, and a from-source `pip install ./bindings/python` into
+/// a fresh venv.
 pub(crate) fn test() -> Result<()> {
-    bail!("the python package is not built yet")
+    setup()?;
+    install_wheel()?;
+    let python = bin(&venv(), "python");
+    run(Command::new(&python).args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).current_dir(package()))?;
+    // stubtest walks the package's submodules; run outside the workspace root, which holds the venv
+    run(Command::new(&python).args(["-m", "mypy.stubtest", "apig"]).current_dir(package()))?;
+    run(Command::new(&python)
+        .args(["-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null"])
+        .arg(package().join("python").join("apig"))
+        .arg(root().join("examples").join("python")))?;
+    examples(&python)?;
+    source_install()
 }
 
-pub(crate) fn conformance(_files: &[PathBuf]) -> Result<()> {
-    bail!("the python package is not built yet")
+/// Runs every `examples/python/*.py` (each is self-contained and exits on its own).
+fn examples(python: &Path) -> Result<()> {
+    let dir = root().join("examples").join("python");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no examples in {}", dir.display());
+    }
+    for file in files {
+        run(Command::new(python).arg(&file).current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+/// `pip install ./bindings/python` (maturin's PEP 517 backend compiling the crate; with the same
+/// target folder it reuses the wheel build's artifacts) into a fresh venv, then a signature.
+fn source_install() -> Result<()> {
+    let fresh = target_dir().join("venv-python-source");
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).with_context(|| format!("cannot clear {}", fresh.display()))?;
+    }
+    ensure_venv(&fresh)?;
+    let python = bin(&fresh, "python");
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet"])
+        .arg(package())
+        .env("CARGO_TARGET_DIR", target_dir()))?;
+    let check = "import apig; s = apig.Signer('AK', 'SK').sign('GET', 'https://h/x', date='20240403T101500Z'); \
+                 apig.Verifier({'AK': 'SK'}).verify('GET', '/x', s.headers, now='20240403T101500Z'); \
+                 print('source install OK:', apig.__version__, apig.__file__)";
+    run(Command::new(&python).args(["-c", check]).current_dir(target_dir()))
+}
+
+/// `cargo xtask conformance python [FILE...]`: the vectors through the installed package's public
+/// API (`bindings/python/conformance.py`), after installing the current build.
+pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
+    install_wheel()?;
+    let files = vector_files(files)?;
+    run(Command::new(bin(&venv(), "python")).arg(package().join("conformance.py")).args(&files))
 }

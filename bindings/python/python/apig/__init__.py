@@ -1,0 +1,84 @@
+"""Huawei Cloud API Gateway (APIG) App authentication: sign and verify requests.
+
+The signing work is done by the project's Rust core (``apig._apig``); this package adds the
+Python idioms around it:
+
+* :class:`Signer` / :class:`SignedRequest` – sign a request, get the headers to add.
+* :class:`Verifier` / :class:`Verified` – verify a received request.
+* :class:`ApigError` and one subclass per error kind, each with the core's stable ``code``.
+* ``apig.requests.AppAuth`` and ``apig.httpx.AppAuth`` – client integrations.
+* ``apig.asgi.VerifyMiddleware`` and ``apig.wsgi.VerifyMiddleware`` – server integrations.
+* ``apig.compat.signer`` – a drop-in for Huawei's ``apig_sdk.signer``.
+"""
+
+from apig._apig import (
+    ALGORITHMS,
+    ERROR_CODES,
+    UNSIGNED_PAYLOAD,
+    ApigError,
+    BodyReadError,
+    CredentialScopeMismatchError,
+    DateNotSignedError,
+    DuplicateHeaderError,
+    ExpiredError,
+    HostNotSignedError,
+    InvalidConfigError,
+    InvalidRequestError,
+    MalformedAuthorizationError,
+    MalformedDateError,
+    MissingAuthorizationError,
+    MissingDateError,
+    PayloadHashMismatchError,
+    SignatureMismatchError,
+    SignedHeaderMissingError,
+    SignedRequest,
+    Signer,
+    UnknownAccessKeyError,
+    UnsignedPayloadNotAllowedError,
+    UnsupportedAlgorithmError,
+    Verified,
+    Verifier,
+    __version__,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "ERROR_CODES",
+    "UNSIGNED_PAYLOAD",
+    "ApigError",
+    "BodyReadError",
+    "CredentialScopeMismatchError",
+    "DateNotSignedError",
+    "DuplicateHeaderError",
+    "ExpiredError",
+    "HostNotSignedError",
+    "InvalidConfigError",
+    "InvalidRequestError",
+    "MalformedAuthorizationError",
+    "MalformedDateError",
+    "MissingAuthorizationError",
+    "MissingDateError",
+    "PayloadHashMismatchError",
+    "SignatureMismatchError",
+    "SignedHeaderMissingError",
+    "SignedRequest",
+    "Signer",
+    "UnknownAccessKeyError",
+    "UnsignedPayloadNotAllowedError",
+    "UnsupportedAlgorithmError",
+    "Verified",
+    "Verifier",
+    "__version__",
+    "error_class",
+]
+
+
+def error_class(code: str) -> "type[ApigError]":
+    """The exception class whose ``code`` is ``code`` (one of :data:`ERROR_CODES`).
+
+    Raises :class:`KeyError` for an unknown code.
+    """
+    for cls in ApigError.__subclasses__():
+        if cls.code == code:
+            return cls
+    raise KeyError(code)

@@ -1,0 +1,177 @@
+"""Type stubs of the native module ``apig._apig`` (checked by ``mypy.stubtest``)."""
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final, Protocol, Union, final
+
+__all__ = [
+    "ALGORITHMS",
+    "ERROR_CODES",
+    "UNSIGNED_PAYLOAD",
+    "ApigError",
+    "BodyReadError",
+    "CredentialScopeMismatchError",
+    "DateNotSignedError",
+    "DuplicateHeaderError",
+    "ExpiredError",
+    "HostNotSignedError",
+    "InvalidConfigError",
+    "InvalidRequestError",
+    "MalformedAuthorizationError",
+    "MalformedDateError",
+    "MissingAuthorizationError",
+    "MissingDateError",
+    "PayloadHashMismatchError",
+    "SignatureMismatchError",
+    "SignedHeaderMissingError",
+    "SignedRequest",
+    "Signer",
+    "UnknownAccessKeyError",
+    "UnsignedPayloadNotAllowedError",
+    "UnsupportedAlgorithmError",
+    "Verified",
+    "Verifier",
+    "__version__",
+]
+
+__version__: Final[str]
+ALGORITHMS: Final[tuple[str, ...]]
+ERROR_CODES: Final[tuple[str, ...]]
+UNSIGNED_PAYLOAD: Final[str]
+
+class _Readable(Protocol):
+    def read(self, size: int = ..., /) -> Union[bytes, str]: ...
+
+_Text = Union[str, bytes]
+_Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[tuple[_Text, _Text]], Iterable[list[_Text]]]
+_Body = Union[bytes, bytearray, memoryview, str, _Readable]
+_Time = Union[str, datetime.datetime, int, float]
+_Secret = Union[str, bytes]
+_KeyStore = Union[Mapping[str, _Secret], Callable[[str], Union[_Secret, None]]]
+
+@final
+class Signer:
+    """Signs requests for one credential with one algorithm. Thread-safe; create it once."""
+
+    def __new__(
+        cls,
+        key: str,
+        secret: _Secret,
+        *,
+        algorithm: str = "SDK-HMAC-SHA256",
+        region: Union[str, None] = None,
+        service: Union[str, None] = None,
+    ) -> Signer: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    def sign(
+        self,
+        method: _Text,
+        url: _Text,
+        headers: Union[_Headers, None] = None,
+        body: Union[_Body, None] = None,
+        *,
+        unsigned_payload: bool = False,
+        date: Union[_Time, None] = None,
+    ) -> SignedRequest: ...
+
+@final
+class SignedRequest:
+    """What signing produced: the headers to add and the strings behind the signature."""
+
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def authorization(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def signed_headers(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def credential_scope(self) -> Union[str, None]: ...
+    @property
+    def canonical_request(self) -> str: ...
+    @property
+    def string_to_sign(self) -> str: ...
+
+@final
+class Verifier:
+    """Verifies signed requests against a key store (a mapping or a callable)."""
+
+    def __new__(
+        cls,
+        keys: _KeyStore,
+        *,
+        max_skew: Union[float, datetime.timedelta, None] = None,
+        require_host: Union[bool, None] = None,
+        allow_unsigned_payload: Union[bool, None] = None,
+        algorithms: Union[Iterable[str], None] = None,
+        region: Union[str, None] = None,
+        service: Union[str, None] = None,
+    ) -> Verifier: ...
+    @property
+    def max_skew(self) -> float: ...
+    @property
+    def require_host(self) -> bool: ...
+    @property
+    def allow_unsigned_payload(self) -> bool: ...
+    @property
+    def algorithms(self) -> list[str]: ...
+    def verify(
+        self,
+        method: _Text,
+        url: _Text,
+        headers: _Headers,
+        body: Union[_Body, None] = ...,
+        *,
+        now: Union[_Time, None] = None,
+    ) -> Verified: ...
+
+@final
+class Verified:
+    """A request that passed verification."""
+
+    @property
+    def access_key(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def signed_headers(self) -> list[str]: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def unsigned_payload(self) -> bool: ...
+
+class ApigError(Exception):
+    """Base class of every apig error; ``code`` is the core's stable code."""
+
+    code: str
+    message: str
+    canonical_request: Union[str, None]
+    string_to_sign: Union[str, None]
+    authentication_failure: bool
+
+class MissingAuthorizationError(ApigError): ...
+class MalformedAuthorizationError(ApigError): ...
+class UnsupportedAlgorithmError(ApigError): ...
+class UnknownAccessKeyError(ApigError): ...
+class MissingDateError(ApigError): ...
+class MalformedDateError(ApigError): ...
+class DateNotSignedError(ApigError): ...
+class ExpiredError(ApigError): ...
+class SignedHeaderMissingError(ApigError): ...
+class HostNotSignedError(ApigError): ...
+class DuplicateHeaderError(ApigError): ...
+class CredentialScopeMismatchError(ApigError): ...
+class UnsignedPayloadNotAllowedError(ApigError): ...
+class PayloadHashMismatchError(ApigError): ...
+class SignatureMismatchError(ApigError): ...
+class InvalidRequestError(ApigError): ...
+class InvalidConfigError(ApigError): ...
+class BodyReadError(ApigError): ...

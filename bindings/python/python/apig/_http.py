@@ -1,0 +1,64 @@
+"""HTTP plumbing shared by the client and server integrations (no signing logic here)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from apig._apig import ApigError
+
+#: Hop-by-hop headers (RFC 9110 section 7.6.1): connection-specific, rewritten or dropped by
+#: proxies, so the client integrations leave them out of the signature.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+#: Largest body the server middlewares buffer to verify it (APIG's own limit is 12 MB).
+DEFAULT_MAX_BODY = 12 * 1024 * 1024
+
+
+def signable_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``pairs`` without the hop-by-hop headers."""
+    return [(n, v) for n, v in pairs if n.lower() not in HOP_BY_HOP]
+
+
+def apig_error(error: ApigError) -> tuple[int, str, str]:
+    """The HTTP status, APIG error code and message APIG answers for ``error``.
+
+    Authentication failures (every verification kind: missing or bad Authorization, unknown key,
+    expired, signature mismatch, ...) are ``401 APIG.0303 Incorrect app authentication
+    information``; a request that cannot be canonicalised is ``400 APIG.0201 API request error``;
+    a server-side misconfiguration is ``500 APIG.0201``.
+    """
+    if error.authentication_failure:
+        return 401, "APIG.0303", f"Incorrect app authentication information: {error.message}"
+    if error.code == "invalid_config":
+        return 500, "APIG.0201", f"API gateway configuration error: {error.message}"
+    return 400, "APIG.0201", f"API request error: {error.message}"
+
+
+def error_body(status: int, code: str, message: str) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """The APIG-style JSON error response: status, body, headers (with ``X-Request-Id``)."""
+    request_id = uuid.uuid4().hex
+    body = json.dumps({"error_code": code, "error_msg": message, "request_id": request_id}).encode()
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("X-Request-Id", request_id),
+    ]
+    return status, body, headers
+
+
+def too_large(limit: int) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """``413 APIG.0201 Request entity too large``."""
+    return error_body(413, "APIG.0201", f"Request entity too large: the body exceeds {limit} bytes")

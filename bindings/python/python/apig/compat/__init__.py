@@ -1,0 +1,1 @@
+"""Drop-in replacements for Huawei's published SDK modules (``apig.compat.signer``)."""

@@ -1,0 +1,239 @@
+//! Python values into the core's borrowed request parts: text, header pairs, bodies and times.
+//! Conversion only: what these values mean is the core's business.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use apig::{Algorithm, Error, ErrorKind, PayloadHasher, SdkDate, SignableBody};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::errors;
+
+/// Bodies at least this long are hashed (and signed) with the GIL released.
+pub(crate) const DETACH_THRESHOLD: usize = 64 * 1024;
+/// Bytes asked of a file object per `read()`.
+const CHUNK: usize = 256 * 1024;
+
+/// A `str`, or `bytes` holding UTF-8 (what ASGI servers and raw header APIs hand over).
+pub(crate) fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_cow()?.into_owned());
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return match std::str::from_utf8(b.as_bytes()) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => Err(errors::to_py(
+                obj.py(),
+                &Error::new(ErrorKind::InvalidRequest, format!("the {what} is not valid UTF-8")),
+            )),
+        };
+    }
+    Err(PyTypeError::new_err(format!("the {what} must be str or bytes, not {}", type_name(obj))))
+}
+
+/// Header pairs from `None`, a mapping (`dict`, `requests`' `CaseInsensitiveDict`, `httpx.Headers`
+/// with its repeated names) or an iterable of `(name, value)` pairs, in their order.
+pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(8);
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        for (name, value) in dict.iter() {
+            out.push(header(&name, &value)?);
+        }
+        return Ok(out);
+    }
+    let pairs = if obj.hasattr("multi_items")? {
+        obj.call_method0("multi_items")?
+    } else if obj.hasattr("items")? {
+        obj.call_method0("items")?
+    } else if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err("headers must be a mapping or (name, value) pairs, not a string"));
+    } else {
+        obj.clone()
+    };
+    for pair in pairs.try_iter()? {
+        let pair = pair?;
+        let (name, value) = if let Ok(t) = pair.cast::<PyTuple>()
+            && t.len() == 2
+        {
+            (t.get_item(0)?, t.get_item(1)?)
+        } else if let Ok(l) = pair.cast::<PyList>()
+            && l.len() == 2
+        {
+            (l.get_item(0)?, l.get_item(1)?)
+        } else {
+            return Err(PyTypeError::new_err("each header must be a (name, value) pair"));
+        };
+        out.push(header(&name, &value)?);
+    }
+    Ok(out)
+}
+
+fn header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+    Ok((text(name, "header name")?, text(value, "header value")?))
+}
+
+/// Borrowed `(name, value)` views of owned pairs, as the core takes them.
+pub(crate) fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+}
+
+/// A `body=` argument that tells "not given" from an explicit `None`.
+pub(crate) enum BodyArg<'py> {
+    /// The caller left the argument out.
+    Omitted,
+    /// The caller passed this object (possibly `None`).
+    Given(Bound<'py, PyAny>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for BodyArg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Self::Given(obj.to_owned()))
+    }
+}
+
+/// A body, owned or borrowed from a Python object, ready to become a [`SignableBody`].
+pub(crate) enum Body {
+    /// No body.
+    Empty,
+    /// `bytes` (zero-copy), `bytearray` or `memoryview` (copied).
+    Bytes(PyBackedBytes),
+    /// `str`, signed as its UTF-8 bytes.
+    Text(PyBackedStr),
+    /// A file object, hashed in chunks: the lower-case hex hash.
+    Hashed(String),
+    /// `UNSIGNED-PAYLOAD`, or (verify) a body that is not available.
+    Unsigned,
+}
+
+impl Body {
+    pub(crate) fn signable(&self) -> SignableBody<'_> {
+        match self {
+            Self::Empty => SignableBody::Bytes(b""),
+            Self::Bytes(b) => SignableBody::Bytes(b),
+            Self::Text(s) => SignableBody::Bytes(s.as_bytes()),
+            Self::Hashed(hex) => SignableBody::Precomputed(hex),
+            Self::Unsigned => SignableBody::Unsigned,
+        }
+    }
+
+    /// Whether hashing this body is worth releasing the GIL for.
+    pub(crate) fn is_large(&self) -> bool {
+        match self {
+            Self::Bytes(b) => b.len() >= DETACH_THRESHOLD,
+            Self::Text(s) => s.len() >= DETACH_THRESHOLD,
+            Self::Empty | Self::Hashed(_) | Self::Unsigned => false,
+        }
+    }
+}
+
+/// A body from `bytes`, `bytearray`, `memoryview`, `str` or a file object (anything with `read()`;
+/// hashed in chunks for `algorithm`, then rewound to where it was when it is seekable).
+/// `None` is handled by the callers (empty when signing, not available when verifying).
+pub(crate) fn body(obj: &Bound<'_, PyAny>, algorithm: impl FnOnce() -> Algorithm) -> PyResult<Body> {
+    if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+        return Ok(Body::Bytes(obj.extract()?));
+    }
+    if obj.is_instance_of::<PyString>() {
+        return Ok(Body::Text(obj.extract()?));
+    }
+    if obj.hasattr("tobytes")? && !obj.hasattr("read")? {
+        return Ok(Body::Bytes(obj.call_method0("tobytes")?.extract()?));
+    }
+    if obj.hasattr("read")? {
+        return hash_file(obj, algorithm()).map(Body::Hashed);
+    }
+    Err(PyTypeError::new_err(format!(
+        "the body must be bytes, str, a file object or None, not {} (for a stream that cannot be read \
+         ahead, sign with unsigned_payload=True)",
+        type_name(obj)
+    )))
+}
+
+/// Reads `file` to its end in chunks, feeding each to the core's [`PayloadHasher`] with the GIL
+/// released, and seeks back to the starting position when the file is seekable.
+fn hash_file(file: &Bound<'_, PyAny>, algorithm: Algorithm) -> PyResult<String> {
+    let py = file.py();
+    let read_failed = |e: PyErr| {
+        let err = errors::to_py(py, &Error::new(ErrorKind::BodyRead, format!("reading the body failed: {e}")));
+        err.set_cause(py, Some(e));
+        err
+    };
+    let seekable = file.hasattr("seekable")? && file.call_method0("seekable").and_then(|s| s.is_truthy())?;
+    let start = if seekable { Some(file.call_method0("tell")?) } else { None };
+    let mut hasher = PayloadHasher::for_algorithm(algorithm);
+    loop {
+        let chunk = file.call_method1("read", (CHUNK,)).map_err(read_failed)?;
+        if chunk.is_none() {
+            // a non-blocking raw stream with nothing available yet
+            return Err(read_failed(PyValueError::new_err("read() returned None (non-blocking stream)")));
+        }
+        let bytes: PyBackedBytes = if let Ok(s) = chunk.cast::<PyString>() {
+            PyBytes::new(py, s.to_cow()?.as_bytes()).extract()?
+        } else {
+            chunk.extract().map_err(|_| {
+                PyTypeError::new_err(format!("read() must return bytes or str, not {}", type_name(&chunk)))
+            })?
+        };
+        if bytes.is_empty() {
+            break;
+        }
+        py.detach(|| hasher.update(&bytes));
+    }
+    if let Some(start) = start {
+        file.call_method1("seek", (start,))?;
+    }
+    Ok(hasher.finalize_hex())
+}
+
+/// A point in time from an `X-Sdk-Date` string (parsed by the core), a timezone-aware `datetime`,
+/// or Unix seconds (`int` / `float`).
+pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
+    let seconds: f64 = if let Ok(s) = obj.cast::<PyString>() {
+        let date = errors::check(obj.py(), SdkDate::parse(&s.to_cow()?))?;
+        return Ok(from_unix(date.unix_seconds()));
+    } else if obj.hasattr("tzinfo")? && obj.hasattr("timestamp")? {
+        if obj.getattr("tzinfo")?.is_none() {
+            return Err(PyValueError::new_err(
+                "a naive datetime is ambiguous: pass an aware one, e.g. datetime.now(timezone.utc)",
+            ));
+        }
+        obj.call_method0("timestamp")?.extract()?
+    } else if let Ok(seconds) = obj.extract::<f64>() {
+        seconds
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "a time must be an X-Sdk-Date string, an aware datetime or Unix seconds, not {}",
+            type_name(obj)
+        )));
+    };
+    let offset = Duration::try_from_secs_f64(seconds.abs())
+        .map_err(|_| PyValueError::new_err(format!("time out of range: {seconds}")))?;
+    let time = if seconds >= 0.0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) };
+    time.ok_or_else(|| PyValueError::new_err(format!("time out of range: {seconds}")))
+}
+
+fn from_unix(seconds: i64) -> SystemTime {
+    match u64::try_from(seconds) {
+        Ok(s) => UNIX_EPOCH + Duration::from_secs(s),
+        Err(_) => UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs()),
+    }
+}
+
+/// A duration from seconds (`int` / `float`) or a `datetime.timedelta`.
+pub(crate) fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
+    let seconds: f64 =
+        if obj.hasattr("total_seconds")? { obj.call_method0("total_seconds")?.extract()? } else { obj.extract()? };
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| PyValueError::new_err(format!("{what} must be a non-negative number of seconds, not {seconds}")))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
+}

@@ -1,0 +1,95 @@
+//! The one mapping from core errors to Python exceptions: `apig.ApigError` (with `.code`, the core's
+//! stable code) and one subclass per [`ErrorKind`], listed once in the table below.
+
+use apig::{Error, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+
+create_exception!(
+    apig,
+    ApigError,
+    PyException,
+    "Base class of every apig error. `.code` is the core's stable code (the same string in every language)."
+);
+
+/// Declares one exception class per error kind and the exhaustive `match` from kind to class.
+macro_rules! error_classes {
+    ($($kind:ident => $class:ident: $doc:literal,)*) => {
+        $(create_exception!(apig, $class, ApigError, $doc);)*
+
+        /// The exception class of `kind` (an exhaustive match: a new core kind fails to compile here).
+        fn class_of(py: Python<'_>, kind: ErrorKind) -> Bound<'_, PyType> {
+            match kind {
+                $(ErrorKind::$kind => py.get_type::<$class>(),)*
+            }
+        }
+    };
+}
+
+error_classes! {
+    MissingAuthorization => MissingAuthorizationError: "The request carries no Authorization header.",
+    MalformedAuthorization => MalformedAuthorizationError: "The Authorization header is not of the form `ALG Access=..., SignedHeaders=..., Signature=...`.",
+    UnsupportedAlgorithm => UnsupportedAlgorithmError: "The algorithm is unknown, or not accepted by the verifier.",
+    UnknownAccessKey => UnknownAccessKeyError: "The access key is not known to the verifier.",
+    MissingDate => MissingDateError: "The request has no X-Sdk-Date header.",
+    MalformedDate => MalformedDateError: "X-Sdk-Date is not of the form yyyyMMddTHHmmssZ.",
+    DateNotSigned => DateNotSignedError: "x-sdk-date is not listed in SignedHeaders.",
+    Expired => ExpiredError: "The signing time is further from the verifier's clock than the allowed skew.",
+    SignedHeaderMissing => SignedHeaderMissingError: "A header listed in SignedHeaders is absent from the request.",
+    HostNotSigned => HostNotSignedError: "The verifier requires host to be signed and it is not.",
+    DuplicateHeader => DuplicateHeaderError: "A header is given more than once with different values.",
+    CredentialScopeMismatch => CredentialScopeMismatchError: "The V11 credential scope does not match the date, region or service.",
+    UnsignedPayloadNotAllowed => UnsignedPayloadNotAllowedError: "The request is signed with UNSIGNED-PAYLOAD and the verifier forbids it.",
+    PayloadHashMismatch => PayloadHashMismatchError: "The signed X-Sdk-Content-Sha256 is not the hash of the body received.",
+    SignatureMismatch => SignatureMismatchError: "The signature does not match; `.canonical_request` and `.string_to_sign` are the verifier's.",
+    InvalidRequest => InvalidRequestError: "The request cannot be signed or verified as given (bad URL, method, header name or value).",
+    InvalidConfig => InvalidConfigError: "The signer or verifier settings are inconsistent (empty key, V11 without a region, ...).",
+    BodyRead => BodyReadError: "Reading a streamed body failed.",
+}
+
+/// The Python exception for a core error: the kind's class, `str()` = `code: message`, with the
+/// attributes `code`, `message` and (signature mismatches) `canonical_request` / `string_to_sign`.
+pub(crate) fn to_py(py: Python<'_>, error: &Error) -> PyErr {
+    let err = PyErr::from_type(class_of(py, error.kind()), error.to_string());
+    let value = err.value(py);
+    let set = || -> PyResult<()> {
+        value.setattr("message", error.message())?;
+        if let Some(trace) = error.trace() {
+            value.setattr("canonical_request", &trace.canonical_request)?;
+            value.setattr("string_to_sign", &trace.string_to_sign)?;
+        }
+        Ok(())
+    };
+    match set() {
+        Ok(()) => err,
+        Err(e) => e,
+    }
+}
+
+/// `map_err` helper: a core `Result` into a `PyResult`.
+pub(crate) fn check<T>(py: Python<'_>, result: Result<T, Error>) -> PyResult<T> {
+    result.map_err(|e| to_py(py, &e))
+}
+
+/// Adds `ApigError`, its subclasses (each with the class attributes `code` and
+/// `authentication_failure`) and `ERROR_CODES` (every code, in the core's order) to `m`.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let base = py.get_type::<ApigError>();
+    base.setattr("message", "")?;
+    base.setattr("canonical_request", py.None())?;
+    base.setattr("string_to_sign", py.None())?;
+    base.setattr("authentication_failure", false)?;
+    m.add("ApigError", &base)?;
+    for kind in ErrorKind::ALL {
+        let class = class_of(py, kind);
+        class.setattr("code", kind.code())?;
+        class.setattr("authentication_failure", kind.is_authentication_failure())?;
+        m.add(class.name()?, &class)?;
+    }
+    let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! `apig._apig`: the native module behind the `apig` Python package. Registration only; the
+//! conversions, error mapping, signer and verifier live in their own files, mirroring the core.
+
+mod convert;
+mod errors;
+mod sign;
+mod verify;
+
+use apig::{Algorithm, UNSIGNED_PAYLOAD};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+/// The native module: `Signer`, `SignedRequest`, `Verifier`, `Verified`, the exceptions, and the
+/// constants `ERROR_CODES`, `ALGORITHMS` and `UNSIGNED_PAYLOAD`.
+#[pymodule]
+fn _apig(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<sign::Signer>()?;
+    m.add_class::<sign::SignedRequest>()?;
+    m.add_class::<verify::Verifier>()?;
+    m.add_class::<verify::Verified>()?;
+    errors::register(m)?;
+    m.add("ALGORITHMS", PyTuple::new(py, Algorithm::ALL.iter().map(|a| a.as_str()))?)?;
+    m.add("UNSIGNED_PAYLOAD", UNSIGNED_PAYLOAD)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! `apig.Signer` and its result `apig.SignedRequest`: thin wrappers over [`apig::Signer`].
+
+use apig::{Algorithm, SecretKey, SignableRequest, SigningOutput};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::convert::{self, Body};
+use crate::errors::check;
+
+/// Signs requests for one credential with one algorithm. Thread-safe; create it once.
+#[pyclass(module = "apig", name = "Signer", frozen)]
+pub(crate) struct Signer {
+    inner: apig::Signer,
+}
+
+#[pymethods]
+impl Signer {
+    #[new]
+    #[pyo3(signature = (key, secret, *, algorithm = "SDK-HMAC-SHA256", region = None, service = None))]
+    fn new(
+        py: Python<'_>,
+        key: &str,
+        secret: &Bound<'_, PyAny>,
+        algorithm: &str,
+        region: Option<&str>,
+        service: Option<&str>,
+    ) -> PyResult<Self> {
+        let secret = secret_key(secret)?;
+        let algorithm: Algorithm = check(py, algorithm.parse())?;
+        let mut builder = apig::Signer::builder(key, secret).algorithm(algorithm);
+        if let Some(region) = region {
+            builder = builder.region(region);
+        }
+        if let Some(service) = service {
+            builder = builder.service(service);
+        }
+        Ok(Self { inner: check(py, builder.build())? })
+    }
+
+    /// The access key.
+    #[getter]
+    fn key(&self) -> &str {
+        self.inner.access_key()
+    }
+
+    /// The algorithm token, e.g. `SDK-HMAC-SHA256`.
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        self.inner.algorithm().as_str()
+    }
+
+    /// Signs a request; returns the headers to add and the strings behind the signature.
+    #[pyo3(signature = (method, url, headers = None, body = None, *, unsigned_payload = false, date = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        py: Python<'_>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+        unsigned_payload: bool,
+        date: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<SignedRequest> {
+        let method = convert::text(method, "method")?;
+        let url = convert::text(url, "URL")?;
+        let headers = convert::headers(headers)?;
+        let body = match body {
+            _ if unsigned_payload => Body::Unsigned,
+            None => Body::Empty,
+            Some(b) if b.is_none() => Body::Empty,
+            Some(b) => convert::body(b, || self.inner.algorithm())?,
+        };
+        let time = date.filter(|d| !d.is_none()).map(convert::time).transpose()?;
+        let pairs = convert::pairs(&headers);
+        let signable = body.signable();
+        let sign = || {
+            let request = SignableRequest::new(&method, &url, &pairs, signable);
+            match time {
+                Some(time) => self.inner.sign_at(&request, time),
+                None => self.inner.sign(&request),
+            }
+        };
+        let output = if body.is_large() { py.detach(sign) } else { sign() };
+        Ok(SignedRequest { inner: check(py, output)? })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Signer(key={:?}, algorithm={:?})", self.inner.access_key(), self.inner.algorithm().as_str())
+    }
+}
+
+/// A secret from `str` (its UTF-8 bytes) or `bytes`.
+pub(crate) fn secret_key(secret: &Bound<'_, PyAny>) -> PyResult<SecretKey> {
+    if let Ok(s) = secret.cast::<PyString>() {
+        return Ok(SecretKey::new(s.to_cow()?.into_owned()));
+    }
+    if let Ok(b) = secret.cast::<PyBytes>() {
+        return Ok(SecretKey::from_bytes(b.as_bytes()));
+    }
+    Err(PyTypeError::new_err("the secret must be str or bytes"))
+}
+
+/// What signing produced: the headers to add to the request and the strings behind them.
+#[pyclass(module = "apig", name = "SignedRequest", frozen)]
+pub(crate) struct SignedRequest {
+    inner: SigningOutput,
+}
+
+#[pymethods]
+impl SignedRequest {
+    /// The headers to add, in order: `Host` (when the request had none), `X-Sdk-Date` (when it had
+    /// none), `X-Sdk-Content-Sha256` (unsigned payload), `Authorization`.
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in &self.inner.headers {
+            dict.set_item(*name, value)?;
+        }
+        Ok(dict)
+    }
+
+    /// The `Authorization` header value.
+    #[getter]
+    fn authorization(&self) -> &str {
+        &self.inner.authorization
+    }
+
+    /// The lower-case hex signature.
+    #[getter]
+    fn signature(&self) -> &str {
+        &self.inner.signature
+    }
+
+    /// The `SignedHeaders` list, e.g. `content-type;host;x-sdk-date`.
+    #[getter]
+    fn signed_headers(&self) -> &str {
+        &self.inner.signed_headers
+    }
+
+    /// The `X-Sdk-Date` value signed.
+    #[getter]
+    fn date(&self) -> &str {
+        &self.inner.date
+    }
+
+    /// V11 only: the credential scope `yyyymmdd/region/service`.
+    #[getter]
+    fn credential_scope(&self) -> Option<&str> {
+        self.inner.credential_scope.as_deref()
+    }
+
+    /// The canonical request, exactly as hashed.
+    #[getter]
+    fn canonical_request(&self) -> &str {
+        &self.inner.trace.canonical_request
+    }
+
+    /// The string to sign, exactly as fed to the HMAC.
+    #[getter]
+    fn string_to_sign(&self) -> &str {
+        &self.inner.trace.string_to_sign
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SignedRequest(authorization={:?}, date={:?})", self.inner.authorization, self.inner.date)
+    }
+}

@@ -1,0 +1,1 @@
+"""pytest suite of the apig Python package (run against the installed wheel)."""
