@@ -1,0 +1,252 @@
+//! `apig sign` as a user runs it, checked against the conformance vectors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// How a test passes the body.
+#[derive(Clone, Copy, Debug)]
+enum BodyVia {
+    Literal,
+    File,
+    Stdin,
+}
+
+/// `apig sign` for a vector, body passed `via`, with `extra` arguments; returns stdout.
+fn sign_vector(v: &Value, via: BodyVia, extra: &[&str]) -> String {
+    let mut cmd = apig_with(str_field(v, &["key"]), str_field(v, &["secret"]));
+    cmd.args(["sign", str_field(v, &["request", "method"]), str_field(v, &["request", "url"])]);
+    for (name, value) in headers(v) {
+        cmd.arg("-H").arg(format!("{name}: {value}"));
+    }
+    if let Some(alg) = v["algorithm"].as_str() {
+        cmd.args(["--algorithm", alg]);
+    }
+    if let Some(region) = v["region_id"].as_str() {
+        cmd.args(["--region", region]);
+    }
+    if let Some(service) = v["service"].as_str() {
+        cmd.args(["--service", service]);
+    }
+    let body = body(v);
+    let mut stdin = Vec::new();
+    match via {
+        _ if v["request"]["body"].is_null() => {}
+        BodyVia::Literal => {
+            cmd.arg("-d").arg(std::str::from_utf8(&body).unwrap());
+        }
+        BodyVia::File => {
+            let file = temp_dir("sign-body").join("body");
+            std::fs::write(&file, &body).unwrap();
+            cmd.arg("-d").arg(format!("@{}", file.display()));
+        }
+        BodyVia::Stdin => {
+            cmd.args(["-d", "@-"]);
+            stdin = body;
+        }
+    }
+    cmd.args(extra);
+    let out = run(&mut cmd, &stdin);
+    assert_eq!(status(&out), 0, "{}: {}", v["name"], stderr(&out));
+    stdout(&out)
+}
+
+fn all_sign_vectors() -> Vec<Value> {
+    let mut all = vectors("sign-public.json");
+    all.extend(vectors("sign-variants.json"));
+    all
+}
+
+#[test]
+fn json_output_matches_every_sign_vector() {
+    let vias = [BodyVia::Literal, BodyVia::File, BodyVia::Stdin];
+    let all = all_sign_vectors();
+    assert!(all.len() >= 30);
+    for (i, v) in all.iter().enumerate() {
+        let via = vias[i % vias.len()];
+        let out: Value = serde_json::from_str(&sign_vector(v, via, &["--output", "json"])).unwrap();
+        for field in ["canonical_request", "string_to_sign", "signature", "authorization"] {
+            assert_eq!(out[field], v["expected"][field], "{} ({via:?}): {field}", v["name"]);
+        }
+        let name = v["name"].as_str().unwrap();
+        let headers = out["headers"].as_array().unwrap();
+        let last = headers.last().unwrap();
+        assert_eq!(last[0], "Authorization", "{name}");
+        assert_eq!(last[1], v["expected"]["authorization"], "{name}");
+        // the vectors carry Host and X-Sdk-Date: nothing else is added
+        assert_eq!(headers.len(), 1, "{name}: {headers:?}");
+        assert_eq!(out["date"], v["request"]["headers"][1][1], "{name}");
+        assert_eq!(
+            out["signed_headers"].as_str().unwrap(),
+            v["expected"]["authorization"]
+                .as_str()
+                .unwrap()
+                .split("SignedHeaders=")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+        );
+        assert_eq!(
+            out["credential_scope"].is_null(),
+            !v["algorithm"].as_str().unwrap_or("").starts_with("V11"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn text_output_prints_header_lines_and_verbose_trace() {
+    for v in all_sign_vectors().iter().filter(|v| {
+        ["post_json", "doc_example_vpcs", "vanilla_get_root__V11-HMAC-SHA256"].contains(&v["name"].as_str().unwrap())
+    }) {
+        let text = sign_vector(v, BodyVia::Literal, &[]);
+        assert_eq!(text, format!("Authorization: {}\n", str_field(v, &["expected", "authorization"])));
+        let verbose = sign_vector(v, BodyVia::Literal, &["-v"]);
+        assert!(verbose.starts_with(&text));
+        assert!(verbose.contains(str_field(v, &["expected", "canonical_request"])), "{verbose}");
+        assert!(verbose.contains(str_field(v, &["expected", "string_to_sign"])), "{verbose}");
+    }
+}
+
+#[test]
+fn json_shape_when_headers_are_added() {
+    let out = run(
+        apig_with(AK, SK).args([
+            "sign",
+            "PUT",
+            "http://127.0.0.1:8080/up",
+            "--unsigned-payload",
+            "-d",
+            "xyz",
+            "--date",
+            "20240403T101500Z",
+            "--output",
+            "json",
+        ]),
+        b"",
+    );
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "one JSON object on one line");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut expected = [
+        "headers",
+        "authorization",
+        "signature",
+        "signed_headers",
+        "date",
+        "credential_scope",
+        "canonical_request",
+        "string_to_sign",
+    ];
+    expected.sort_unstable();
+    let mut keys_sorted = keys.clone();
+    keys_sorted.sort_unstable();
+    assert_eq!(keys_sorted, expected);
+    let names: Vec<&str> = v["headers"].as_array().unwrap().iter().map(|h| h[0].as_str().unwrap()).collect();
+    assert_eq!(names, ["Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"]);
+    assert_eq!(v["headers"][0][1], "127.0.0.1:8080");
+    assert_eq!(v["headers"][1][1], "20240403T101500Z");
+    assert_eq!(v["headers"][2][1], "UNSIGNED-PAYLOAD");
+    assert_eq!(v["date"], "20240403T101500Z");
+    assert!(v["canonical_request"].as_str().unwrap().ends_with("\nUNSIGNED-PAYLOAD"));
+    assert_eq!(v["signature"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn credentials_file_in_both_formats_and_access_key_flag() {
+    let dir = temp_dir("creds");
+    let json = dir.join("creds.json");
+    std::fs::write(&json, format!(r#"{{"access_key": "{AK}", "secret_key": "{SK}"}}"#)).unwrap();
+    let kv = dir.join("creds.env");
+    std::fs::write(&kv, format!("# test\naccess_key = OTHER\nsecret_key={SK}\n")).unwrap();
+    let args = ["sign", "GET", "https://api.example.com/", "-H", "X-Sdk-Date: 20240403T101500Z", "--output", "json"];
+    let reference: Value = serde_json::from_str(&stdout(&run(apig_with(AK, SK).args(args), b""))).unwrap();
+    // a file wins over the environment
+    let from_json = run(apig_with("WRONG", "WRONG").args(args).arg("--credentials").arg(&json), b"");
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&from_json)).unwrap(), reference, "{}", stderr(&from_json));
+    let from_kv = run(apig().args(args).arg("--credentials").arg(&kv).args(["--access-key", AK]), b"");
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&from_kv)).unwrap(), reference, "{}", stderr(&from_kv));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"access_key": "AK", "secret_key": 1234567}"#).unwrap();
+    let out = run(apig().args(args).arg("--credentials").arg(&bad), b"");
+    assert_eq!(status(&out), 2);
+    assert!(stderr(&out).starts_with("error[invalid_config]: credentials file"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("1234567"), "a secret must not be echoed");
+}
+
+#[test]
+fn missing_credentials_is_a_usage_error() {
+    for (cmd, what) in [
+        (apig(), "no access key: set APIG_ACCESS_KEY"),
+        (
+            {
+                let mut c = apig();
+                c.env("APIG_ACCESS_KEY", AK);
+                c
+            },
+            "no secret key: set APIG_SECRET_KEY",
+        ),
+    ] {
+        let mut cmd: Command = cmd;
+        let out = run(cmd.args(["sign", "GET", "https://api.example.com/"]), b"");
+        assert_eq!(status(&out), 2);
+        assert!(stderr(&out).starts_with(&format!("error[invalid_config]: {what}")), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
+    let out = run(apig().args(["sign", "GET", "https://x/", "--secret-key", "s"]), b"");
+    assert_eq!(status(&out), 2, "no secret flag is offered");
+}
+
+#[test]
+fn bad_input_is_a_usage_error_with_a_code() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["sign", "GET", "https://x/", "-H", "NoColon"], "error[invalid_request]: bad header \"NoColon\""),
+        (&["sign", "GET", "https://x/", "-H", "Bad Name: v"], "error[invalid_request]"),
+        (&["sign", "GET", "not a url"], "error[invalid_request]: invalid URL"),
+        (&["sign", "GET", "https://x/", "--date", "2024-04-03"], "error[malformed_date]"),
+        (
+            &["sign", "GET", "https://x/", "--algorithm", "V11-HMAC-SHA256"],
+            "error[invalid_config]: V11 algorithms need a region",
+        ),
+        (&["sign", "GET", "https://x/", "-d", "@/nonexistent/file"], "error[body_read]: cannot read body file"),
+        (&["sign", "GET"], "error[invalid_request]: the following required arguments"),
+    ];
+    for (args, expected) in cases {
+        let out = run(apig_with(AK, SK).args(args), b"");
+        assert_eq!(status(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with(expected), "{args:?}: {}", stderr(&out));
+    }
+    let help = run(apig().arg("--help"), b"");
+    assert_eq!(status(&help), 0);
+    for sub in ["sign", "verify", "request", "explain", "APIG_SECRET_KEY"] {
+        assert!(stdout(&help).contains(sub), "{sub}");
+    }
+}
+
+#[test]
+fn large_file_bodies_are_streamed_to_the_same_hash() {
+    let file = temp_dir("big").join("big.bin");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let base = ["sign", "POST", "https://api.example.com/upload", "--date", "20240403T101500Z", "--output", "json"];
+    let from_file: Value = serde_json::from_str(&stdout(&run(
+        apig_with(AK, SK).args(base).arg("-d").arg(format!("@{}", file.display())),
+        b"",
+    )))
+    .unwrap();
+    let from_stdin: Value =
+        serde_json::from_str(&stdout(&run(apig_with(AK, SK).args(base).args(["-d", "@-"]), &data))).unwrap();
+    assert_eq!(from_file, from_stdin);
+    // the payload hash line is the hash of the data (independent: sha256 of the bytes via the core)
+    let expected = apig::HashFunction::Sha256.hash_hex(&data);
+    assert!(from_file["canonical_request"].as_str().unwrap().ends_with(&expected));
+}
