@@ -1,17 +1,28 @@
-//! The reference gateway. (Filled in by its issue.)
+//! The reference gateway (`gateway-ref/`, package `apig-gateway-ref`).
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+
+use crate::util::{cargo, run, vector_files};
 
 pub(crate) fn build() -> Result<()> {
-    bail!("the gateway is not built yet")
+    run(cargo().args(["build", "--release", "-p", "apig-gateway-ref"]))
 }
 
+/// Unit and integration tests over real sockets on 127.0.0.1 (requests signed by the core, every
+/// APIG error, the bad-input battery, faults, reload under load, the admin API, the binary, and
+/// every vector replayed through a running gateway).
 pub(crate) fn test() -> Result<()> {
-    bail!("the gateway is not built yet")
+    run(cargo().args(["test", "-p", "apig-gateway-ref"]))
 }
 
-pub(crate) fn conformance(_files: &[PathBuf]) -> Result<()> {
-    bail!("the gateway is not built yet")
+/// Replays every vector of `files` (default: `conformance/*.json`) through a running gateway over
+/// real sockets: verify vectors with their verdict and error code, sign vectors as requests that
+/// must be accepted. Ends with `N passed, M failed`.
+pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
+    let files = vector_files(files)?;
+    run(cargo()
+        .args(["run", "--quiet", "-p", "apig-gateway-ref", "--bin", "apig-gateway-conformance", "--"])
+        .args(&files))
 }

@@ -1,0 +1,171 @@
+//! The `apig-gateway` binary: the demo with its banner, SIGHUP reload, refused configs, `check`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cloned_ref_to_slice_refs)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use apig::Algorithm;
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_apig-gateway");
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary and reads its banner up to the line with the address.
+fn spawn(args: &[&str]) -> (Running, SocketAddr, Vec<String>) {
+    let mut child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let mut addr = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else { continue };
+        if let Some(a) = line.strip_prefix("apig-gateway listening on http://") {
+            addr = Some(a.parse().unwrap());
+        }
+        lines.push(line);
+        if addr.is_some() && lines.iter().any(|l| l.contains("apig request") || l.contains("listening")) {
+            // read the rest of the banner briefly
+            while let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+                lines.push(l);
+            }
+            break;
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no banner: {lines:?}"));
+    (Running(child), addr, lines)
+}
+
+#[test]
+fn demo_runs_with_the_documented_keys_and_prints_a_ready_command() {
+    let (_child, addr, banner) = spawn(&["--listen", "127.0.0.1:0", "--access-log", "off"]);
+    let command = format!(
+        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{addr}/demo/echo?hello=world'"
+    );
+    assert!(banner.iter().any(|l| l.trim() == command), "{banner:?}");
+    for method in ["GET", "POST"] {
+        let body: &[u8] = if method == "POST" { b"{\"hi\":1}" } else { b"" };
+        let h = signed_headers(
+            addr,
+            method,
+            "/demo/echo?hello=world",
+            &[],
+            body,
+            "demo-access-key",
+            "demo-secret-key",
+            Algorithm::SdkHmacSha256,
+        );
+        let r = send(addr, method, "/demo/echo?hello=world", &h, body);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json().unwrap()["query"], "hello=world");
+    }
+    let h = signed_headers(addr, "GET", "/demo/echo", &[], b"", "demo-access-key", "wrong", Algorithm::SdkHmacSha256);
+    assert_apig(&send(addr, "GET", "/demo/echo", &h, b""), 401, "APIG.0303");
+}
+
+#[test]
+fn sighup_reloads_the_config() {
+    let dir = temp_dir("sighup");
+    let path = dir.join("gw.json");
+    let config = base_config(echo_backend());
+    std::fs::write(&path, &config).unwrap();
+    let p = path.to_str().unwrap();
+    let (child, addr, _) =
+        spawn(&["--listen", "127.0.0.1:0", "--config", p, "--access-log", "off", "--watch-interval-ms", "0"]);
+    let host = ("Host".to_owned(), addr.to_string());
+    assert_apig(&send(addr, "GET", "/unpublished", &[host.clone()], b""), 404, "APIG.0101");
+    std::fs::write(
+        &path,
+        config
+            .replace("\"published\": [\"staged\"]", "\"published\": [\"staged\"]}, {\"name\": \"X\", \"published\": []")
+            .replace("\"hosted\"]", "\"hosted\", \"unpublished\"]"),
+    )
+    .unwrap();
+    // no file watching: nothing changes until SIGHUP
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(send(addr, "GET", "/unpublished", &[host.clone()], b"").status, 404);
+    let status = Command::new("kill").args(["-HUP", &child.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while send(addr, "GET", "/unpublished", &[host.clone()], b"").status != 200 {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn invalid_configs_are_refused_with_position_and_reason() {
+    let dir = temp_dir("badcfg");
+    let cases = [
+        ("bad.json", "{\n  \"groups\": [\n    {\"id\": \"g\", \"apis\": 3}\n  ]\n}\n", "bad.json:3:"),
+        ("bad.toml", "[gateway]\nerror_prefix = 7\n", "bad.toml:2:"),
+        (
+            "ref.json",
+            "{\"environments\": [{\"name\": \"RELEASE\", \"published\": [\"ghost\"]}]}",
+            "ref.json:environments[0].published[0]: unknown API \"ghost\"",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out =
+            Command::new(BIN).args(["--listen", "127.0.0.1:0", "--config", path.to_str().unwrap()]).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        let check = Command::new(BIN).args(["check", path.to_str().unwrap()]).output().unwrap();
+        assert!(!check.status.success());
+    }
+}
+
+#[test]
+fn the_example_configs_are_valid_and_equal() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/gateway");
+    for name in ["gateway.toml", "gateway.json"] {
+        let out = Command::new(BIN).args(["check", root.join(name).to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let toml = apig_gateway::config::ConfigFile::load(&root.join("gateway.toml")).unwrap();
+    let json = apig_gateway::config::ConfigFile::load(&root.join("gateway.json")).unwrap();
+    assert_eq!(toml, json);
+    // and it serves: the health API and a signed call with the example app
+    let dir = temp_dir("example");
+    let path = dir.join("gateway.toml");
+    std::fs::copy(root.join("gateway.toml"), &path).unwrap();
+    let gw = apig_gateway::server::RunningGateway::start(options(path)).unwrap();
+    let addr = gw.addr();
+    let r = send(addr, "GET", "/health", &[("Host".into(), "api.shop.example.com".into())], b"");
+    assert_eq!(r.status, 200);
+    let app = &toml.apps[0];
+    let h = signed_headers(
+        addr,
+        "GET",
+        "/v1/items?page=2",
+        &[("Host", "api.shop.example.com")],
+        b"",
+        &app.key,
+        &app.secret,
+        Algorithm::SdkHmacSha256,
+    );
+    assert_eq!(send(addr, "GET", "/v1/items?page=2", &h, b"").status, 200);
+}
