@@ -1,7 +1,7 @@
 //! `apig request`: sign, send with reqwest (blocking, rustls), print the response; on an APIG.0303
 //! signature mismatch, explain it inline.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
 use apig::{ErrorKind, SignableRequest, canonical_request_from_apig_message, explain};
@@ -108,10 +108,12 @@ fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &
         output::stdout(head.as_bytes())?;
     }
     let mut mismatch = false;
+    let mut last_byte = None;
     if status.is_client_error() {
         let mut peek = Vec::new();
         (&mut response).take(ERROR_BODY_PEEK).read_to_end(&mut peek).map_err(|e| CliError::transport(chain(&e)))?;
         output::stdout(&peek)?;
+        last_byte = peek.last().copied();
         if let Some(remote) = canonical_request_from_apig_message(&String::from_utf8_lossy(&peek)) {
             mismatch = true;
             output::stderr(&format!(
@@ -121,18 +123,42 @@ fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &
             ));
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    match std::io::copy(&mut response, &mut stdout) {
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    let mut out = LastByte { inner: stdout.lock(), last: last_byte };
+    match std::io::copy(&mut response, &mut out) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(CliError::transport(format!("reading the response failed: {}", chain(&e)))),
     }
-    output::write_all(&mut stdout, b"")?;
+    // like a shell prompt, a terminal wants the output to end with a newline; pipes get the exact bytes
+    let end: &[u8] = if terminal && out.last.is_some_and(|b| b != b'\n') { b"\n" } else { b"" };
+    output::write_all(&mut out.inner, end)?;
     if args.fail && (status.is_client_error() || status.is_server_error()) {
         let code = if mismatch { ErrorKind::SignatureMismatch.code() } else { HTTP_STATUS };
         return Err(CliError { code, message: format!("the server answered {status}"), exit: EXIT_FAILURE });
     }
     Ok(())
+}
+
+/// A writer that remembers the last byte written.
+struct LastByte<W> {
+    inner: W,
+    last: Option<u8>,
+}
+
+impl<W: Write> Write for LastByte<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(&b) = buf.get(..n).and_then(<[u8]>::last) {
+            self.last = Some(b);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// An error and its sources, `: `-separated (reqwest's own message names only the outer layer).
