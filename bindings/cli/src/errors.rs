@@ -21,28 +21,42 @@ pub(crate) struct CliError {
     pub(crate) code: &'static str,
     pub(crate) message: String,
     pub(crate) exit: u8,
+    /// More to print after the error line (e.g. the verifier's canonical request).
+    pub(crate) detail: Option<String>,
 }
 
 impl CliError {
     /// A usage or input error with the core kind that names it.
     pub(crate) fn usage(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { code: kind.code(), message: message.into(), exit: EXIT_USAGE }
+        Self { code: kind.code(), message: message.into(), exit: EXIT_USAGE, detail: None }
     }
 
     /// A core error met while building or signing a request from the user's input: always exit 2.
     pub(crate) fn input(error: &Error) -> Self {
-        Self { code: error.code(), message: error.message().to_owned(), exit: EXIT_USAGE }
+        Self { code: error.code(), message: error.message().to_owned(), exit: EXIT_USAGE, detail: None }
     }
 
     /// A core error returned by verification: exit 1 when the request failed authentication, 2 when it
     /// could not be verified as given.
     pub(crate) fn verification(error: &Error) -> Self {
-        Self { code: error.code(), message: error.message().to_owned(), exit: verification_exit(error.kind()) }
+        Self {
+            code: error.code(),
+            message: error.message().to_owned(),
+            exit: verification_exit(error.kind()),
+            detail: None,
+        }
     }
 
     /// A network failure (connect, TLS, timeout).
     pub(crate) fn transport(message: impl Into<String>) -> Self {
-        Self { code: TRANSPORT, message: message.into(), exit: EXIT_FAILURE }
+        Self { code: TRANSPORT, message: message.into(), exit: EXIT_FAILURE, detail: None }
+    }
+
+    /// Adds text printed after the error line.
+    #[must_use]
+    pub(crate) fn with_detail(mut self, detail: String) -> Self {
+        self.detail = Some(detail);
+        self
     }
 
     pub(crate) fn exit_code(&self) -> ExitCode {
@@ -52,7 +66,11 @@ impl CliError {
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error[{}]: {}", self.code, self.message)
+        write!(f, "error[{}]: {}", self.code, self.message)?;
+        match &self.detail {
+            Some(detail) => write!(f, "\n{detail}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -136,7 +136,12 @@ fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &
     output::write_all(&mut out.inner, end)?;
     if args.fail && (status.is_client_error() || status.is_server_error()) {
         let code = if mismatch { ErrorKind::SignatureMismatch.code() } else { HTTP_STATUS };
-        return Err(CliError { code, message: format!("the server answered {status}"), exit: EXIT_FAILURE });
+        return Err(CliError {
+            code,
+            message: format!("the server answered {status}"),
+            exit: EXIT_FAILURE,
+            detail: None,
+        });
     }
     Ok(())
 }

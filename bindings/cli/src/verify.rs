@@ -53,15 +53,13 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
             line.push('\n');
             output::stdout(line.as_bytes())
         }
-        Err(error) => {
-            if let Some(trace) = error.trace() {
-                output::stderr(&format!(
-                    "the verifier computed:\n{trace}\n\nas an APIG gateway would answer (feed it to `apig explain`):\n{}\n",
-                    apig_mismatch_message(trace)
-                ));
-            }
-            Err(CliError::verification(&error))
-        }
+        Err(error) => Err(match error.trace() {
+            Some(trace) => CliError::verification(&error).with_detail(format!(
+                "the verifier computed:\n{trace}\n\nas an APIG gateway would answer (input for `apig explain`):\n{}",
+                apig_mismatch_message(trace)
+            )),
+            None => CliError::verification(&error),
+        }),
     }
 }
 
