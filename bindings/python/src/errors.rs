@@ -50,7 +50,9 @@ error_classes! {
 }
 
 /// The Python exception for a core error: the kind's class, `str()` = `code: message`, with the
-/// attributes `code`, `message` and (signature mismatches) `canonical_request` / `string_to_sign`.
+/// attributes `code`, `message`, `apig_message` (the text APIG puts after "Incorrect app
+/// authentication information: ", from the core) and, for signature mismatches, the verifier's
+/// `canonical_request` / `string_to_sign`.
 pub(crate) fn to_py(py: Python<'_>, error: &Error) -> PyErr {
     let err = PyErr::from_type(class_of(py, error.kind()), error.to_string());
     let value = err.value(py);
@@ -59,6 +61,9 @@ pub(crate) fn to_py(py: Python<'_>, error: &Error) -> PyErr {
         if let Some(trace) = error.trace() {
             value.setattr("canonical_request", &trace.canonical_request)?;
             value.setattr("string_to_sign", &trace.string_to_sign)?;
+            value.setattr("apig_message", apig::apig_mismatch_message(trace))?;
+        } else {
+            value.setattr("apig_message", error.message())?;
         }
         Ok(())
     };
@@ -79,6 +84,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let base = py.get_type::<ApigError>();
     base.setattr("message", "")?;
+    base.setattr("apig_message", "")?;
     base.setattr("canonical_request", py.None())?;
     base.setattr("string_to_sign", py.None())?;
     base.setattr("authentication_failure", false)?;

@@ -102,8 +102,10 @@ def test_each_kind_is_raised_with_its_class(code: str) -> None:
     if code == "signature_mismatch":
         assert err.canonical_request is not None and err.canonical_request.startswith("POST\n/v1/x/\na=1\n")
         assert err.string_to_sign is not None and err.string_to_sign.startswith("SDK-HMAC-SHA256\n" + DATE + "\n")
+        assert err.apig_message == "verify signature fail, canonicalRequest:" + err.canonical_request.replace("\n", "|")
     else:
         assert err.canonical_request is None and err.string_to_sign is None
+        assert err.apig_message == err.message
     assert err.authentication_failure == (code not in {"invalid_request", "invalid_config", "body_read"})
 
 

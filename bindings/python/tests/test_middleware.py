@@ -132,7 +132,7 @@ def test_tampered_request_gets_apig_0303(server: str) -> None:
     prepared.url = f"{server}/v1/items?amount=9"
     with requests.Session() as s:
         r = s.send(prepared, timeout=TIMEOUT)
-    assert_apig_error(r, 401, "APIG.0303", "verify signature fail")
+    assert_apig_error(r, 401, "APIG.0303", "verify signature fail, canonicalRequest:PUT|/v1/items/|amount=9|")
     r = requests.get(f"{server}/v1/items", auth=AppAuth("AK-UNKNOWN", SECRET), timeout=TIMEOUT)
     assert_apig_error(r, 401, "APIG.0303", "app not found")
 
@@ -145,7 +145,7 @@ def test_expired_request_gets_apig_0303(server: str) -> None:
 
 def test_too_large_body_gets_413(server: str) -> None:
     r = requests.post(f"{server}/v1/items", data=b"x" * 2048, auth=AppAuth(KEY, SECRET), timeout=TIMEOUT)
-    assert_apig_error(r, 413, "APIG.0201", "too large")
+    assert_apig_error(r, 413, "APIG.0201", "Request entity too large, limit 1024 bytes")
 
 
 def test_excluded_path_is_served(server: str) -> None:
@@ -171,3 +171,22 @@ def test_wsgi_target_and_headers_from_environ() -> None:
     assert apig.wsgi.request_target(environ) == "/v1/a%20b/%E4%B8%AD?x=1"
     assert apig.wsgi.request_target({**environ, "REQUEST_URI": "/raw?y"}) == "/raw?y"
     assert sorted(apig.wsgi.request_headers(environ)) == [("Content-Type", "text/plain"), ("X-Sdk-Date", "20240403T101500Z")]
+
+
+def test_every_code_answers_as_docs_error_codes_lists() -> None:
+    """The middlewares' status and APIG code per core code match docs/error-codes.md (the table the
+    reference gateway is checked against)."""
+    import re
+    from pathlib import Path
+
+    from apig._http import apig_error
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "error-codes.md").read_text(encoding="utf-8")
+    table = {m[1]: (int(m[3]), m[2]) for m in re.finditer(r"^\| `([a-z_]+)` \| (APIG\.\d{4}) \| (\d{3}) \|", doc, re.M)}
+    assert sorted(table) == sorted(apig.ERROR_CODES)
+    for code in apig.ERROR_CODES:
+        error = apig.error_class(code)(f"{code}: example")
+        error.message = error.apig_message = "example"
+        status, apig_code, message = apig_error(error)
+        assert (status, apig_code) == table[code], code
+        assert message.endswith("example")

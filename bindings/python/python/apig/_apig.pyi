@@ -153,6 +153,7 @@ class ApigError(Exception):
 
     code: str
     message: str
+    apig_message: str
     canonical_request: Union[str, None]
     string_to_sign: Union[str, None]
     authentication_failure: bool

@@ -33,18 +33,19 @@ def signable_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def apig_error(error: ApigError) -> tuple[int, str, str]:
-    """The HTTP status, APIG error code and message APIG answers for ``error``.
+    """The HTTP status, APIG error code and message for ``error``, as ``docs/error-codes.md``
+    lists them (the reference gateway answers the same).
 
     Authentication failures (every verification kind: missing or bad Authorization, unknown key,
     expired, signature mismatch, ...) are ``401 APIG.0303 Incorrect app authentication
-    information``; a request that cannot be canonicalised is ``400 APIG.0201 API request error``;
-    a server-side misconfiguration is ``500 APIG.0201``.
+    information: ...``; a request that cannot be canonicalised or read is ``400 APIG.0201 Bad
+    request: ...``; inconsistent verifier settings are ``500 APIG.0000 Internal error: ...``.
     """
     if error.authentication_failure:
-        return 401, "APIG.0303", f"Incorrect app authentication information: {error.message}"
+        return 401, "APIG.0303", f"Incorrect app authentication information: {error.apig_message}"
     if error.code == "invalid_config":
-        return 500, "APIG.0201", f"API gateway configuration error: {error.message}"
-    return 400, "APIG.0201", f"API request error: {error.message}"
+        return 500, "APIG.0000", f"Internal error: {error.message}"
+    return 400, "APIG.0201", f"Bad request: {error.message}"
 
 
 def error_body(status: int, code: str, message: str) -> tuple[int, bytes, list[tuple[str, str]]]:
@@ -60,5 +61,5 @@ def error_body(status: int, code: str, message: str) -> tuple[int, bytes, list[t
 
 
 def too_large(limit: int) -> tuple[int, bytes, list[tuple[str, str]]]:
-    """``413 APIG.0201 Request entity too large``."""
-    return error_body(413, "APIG.0201", f"Request entity too large: the body exceeds {limit} bytes")
+    """``413 APIG.0201 Request entity too large, limit N bytes``."""
+    return error_body(413, "APIG.0201", f"Request entity too large, limit {limit} bytes")

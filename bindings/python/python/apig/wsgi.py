@@ -91,7 +91,7 @@ class VerifyMiddleware:
         except ValueError:
             length = -1
         if length < 0:
-            return _respond(start_response, error_body(400, "APIG.0201", "API request error: bad Content-Length"))
+            return _respond(start_response, error_body(400, "APIG.0201", "Bad request: invalid Content-Length"))
         if length > self.max_body_size:
             return _respond(start_response, too_large(self.max_body_size))
         body = environ["wsgi.input"].read(length) if length else b""
