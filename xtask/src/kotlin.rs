@@ -1,25 +1,235 @@
-//! Kotlin and Swift through uniffi. (Filled in by its issue.)
+//! Kotlin and Swift through uniffi (`bindings/uniffi`).
+//!
+//! The library is `cargo build --release -p apig-uniffi`; the foreign sources come from the workspace's
+//! pinned `uniffi-bindgen` (`-p apig-uniffi-bindgen`) in `--library` mode. Kotlin is compiled with the
+//! `kotlinc` of the npm package `kotlin-compiler` (pinned in `bindings/uniffi/kotlin/tooling`) against
+//! Debian's JNA and run on the JVM. Swift is generated and checked, not run: no Swift toolchain here.
 
-use std::path::PathBuf;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
+use crate::util::{cargo, ensure_apt, output, root, run, target_dir, vector_files};
+
+/// Debian's `libjna-java` jar: the JNA the generated Kotlin calls the library through.
+const JNA_JAR: &str = "/usr/share/java/jna.jar";
+
+fn tooling_dir() -> PathBuf {
+    root().join("bindings/uniffi/kotlin/tooling")
+}
+
+fn kotlinc() -> PathBuf {
+    tooling_dir().join("node_modules/kotlin-compiler/bin/kotlinc")
+}
+
+/// JNA, Java 17 and the pinned kotlinc (`npm ci`, skipped when the lockfile's install is in place).
 pub(crate) fn setup() -> Result<()> {
+    ensure_apt(&["libjna-java"])?;
+    let java = Command::new("java").arg("-version").output().ok();
+    let java_version = java.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).unwrap_or_default();
+    if !java_version.contains("version \"17") && !java_version.contains("version \"2") {
+        ensure_apt(&["openjdk-17-jdk-headless"])?;
+    }
+    if output(Command::new("npm").arg("--version")).is_none() {
+        ensure_apt(&["npm"])?;
+    }
+    let tooling = tooling_dir();
+    let installed = tooling.join("node_modules/.package-lock.json");
+    let fresh = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if !kotlinc().exists() || fresh(&installed) < fresh(&tooling.join("package-lock.json")) {
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&tooling))?;
+    }
     Ok(())
 }
 
+/// Builds `libapig_uniffi.so` (release) and returns its path.
+fn build_library() -> Result<PathBuf> {
+    run(cargo().args(["build", "--release", "-p", "apig-uniffi"]))?;
+    let lib = target_dir().join("release").join(format!(
+        "{}apig_uniffi{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    if !lib.is_file() {
+        bail!("{} was not built", lib.display());
+    }
+    Ok(lib)
+}
+
+/// Generates the `language` sources for `lib` into a fresh `<target>/uniffi-bindings/<language>`.
+fn generate(lib: &Path, language: &str) -> Result<PathBuf> {
+    let out = target_dir().join("uniffi-bindings").join(language);
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
+    run(cargo()
+        .args(["run", "--quiet", "-p", "apig-uniffi-bindgen", "--", "generate", "--no-format", "--library"])
+        .arg(lib)
+        .args(["--language", language, "--out-dir"])
+        .arg(&out))?;
+    Ok(out)
+}
+
+/// A generated file that must exist and be non-empty.
+fn non_empty(path: PathBuf) -> Result<PathBuf> {
+    let len = std::fs::metadata(&path).with_context(|| format!("{} was not generated", path.display()))?.len();
+    if len == 0 {
+        bail!("{} is empty", path.display());
+    }
+    Ok(path)
+}
+
+/// The library and the generated Kotlin source.
+fn kotlin_bindings() -> Result<(PathBuf, PathBuf)> {
+    let lib = build_library()?;
+    let source = non_empty(generate(&lib, "kotlin")?.join("apig/apig_uniffi.kt"))?;
+    Ok((lib, source))
+}
+
 pub(crate) fn build_kotlin() -> Result<()> {
-    bail!("the Kotlin bindings are not built yet")
+    let (lib, source) = kotlin_bindings()?;
+    eprintln!("kotlin: {}\nlibrary: {}", source.display(), lib.display());
+    Ok(())
 }
 
+/// Generates `Apig.swift`, `ApigFFI.h` and `ApigFFI.modulemap` and checks them without a Swift
+/// toolchain: each is non-empty, the module map names the header, the Swift API has the expected
+/// types, the header compiles as C, and every function it declares is exported by the library.
 pub(crate) fn build_swift() -> Result<()> {
-    bail!("the Swift bindings are not built yet")
+    let lib = build_library()?;
+    let out = generate(&lib, "swift")?;
+    let swift = non_empty(out.join("Apig.swift"))?;
+    let header = non_empty(out.join("ApigFFI.h"))?;
+    let modulemap = non_empty(out.join("ApigFFI.modulemap"))?;
+    let map = std::fs::read_to_string(&modulemap)?;
+    if !map.contains("module ApigFFI") || !map.contains("header \"ApigFFI.h\"") {
+        bail!("{} does not declare module ApigFFI with header ApigFFI.h:\n{map}", modulemap.display());
+    }
+    let api = std::fs::read_to_string(&swift)?;
+    for needle in ["import ApigFFI", "class Signer", "class Verifier", "enum ApigError", "func code()"] {
+        if !api.contains(needle) {
+            bail!("{} lacks `{needle}`", swift.display());
+        }
+    }
+    // gcc has no clang nullability qualifiers; they carry no meaning for a syntax check
+    let probe = out.join("header-check.c");
+    std::fs::write(&probe, "#include \"ApigFFI.h\"\nint main(void) { return 0; }\n")?;
+    run(Command::new("cc")
+        .args(["-fsyntax-only", "-Wall", "-Werror", "-D_Nonnull=", "-D_Nullable=", "-I"])
+        .arg(&out)
+        .arg(&probe))?;
+    std::fs::remove_file(&probe)?;
+    let exported = output(Command::new("nm").args(["-D", "--defined-only"]).arg(&lib))
+        .with_context(|| format!("nm cannot read {}", lib.display()))?;
+    let exported: std::collections::HashSet<&str> =
+        exported.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    let declared = declared_functions(&std::fs::read_to_string(&header)?);
+    if declared.is_empty() {
+        bail!("{} declares no apig_uniffi function", header.display());
+    }
+    let missing: Vec<&String> = declared.iter().filter(|f| !exported.contains(f.as_str())).collect();
+    if !missing.is_empty() {
+        bail!("{} declares functions the library does not export: {missing:?}", header.display());
+    }
+    eprintln!(
+        "swift: {} functions declared and exported; {}, {}, {} (generated and checked; no Swift toolchain here to run them)",
+        declared.len(),
+        swift.display(),
+        header.display(),
+        modulemap.display()
+    );
+    Ok(())
 }
 
+/// The names of the `*apig_uniffi_*` functions a C header declares (`name(` on a line).
+fn declared_functions(header: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in header.lines() {
+        let Some(open) = line.find('(') else { continue };
+        let before = line[..open].trim_end();
+        let start = before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+        let name = &before[start..];
+        if name.contains("apig_uniffi_") && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// Every `.kt` file directly in `dir`, sorted.
+fn kotlin_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "kt"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Compiles the generated bindings, the tests, the conformance runner and the example into one jar;
+/// reuses the jar when no input changed (kotlinc is slow to start).
+fn compile_jar(generated: &Path) -> Result<PathBuf> {
+    if !kotlinc().exists() {
+        bail!("{} is missing: run `cargo xtask setup kotlin`", kotlinc().display());
+    }
+    let mut sources = vec![generated.to_path_buf()];
+    sources.extend(kotlin_files(&root().join("bindings/uniffi/kotlin/src"))?);
+    sources.extend(kotlin_files(&root().join("examples/kotlin"))?);
+    let mut hasher = DefaultHasher::new();
+    for source in &sources {
+        source.hash(&mut hasher);
+        std::fs::read(source).with_context(|| format!("cannot read {}", source.display()))?.hash(&mut hasher);
+    }
+    std::fs::read(tooling_dir().join("package-lock.json"))?.hash(&mut hasher);
+    let fingerprint = format!("{:016x}", hasher.finish());
+
+    let dir = target_dir().join("kotlin");
+    std::fs::create_dir_all(&dir)?;
+    let jar = dir.join("apig-kotlin.jar");
+    let stamp = dir.join("apig-kotlin.jar.inputs");
+    if jar.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint) {
+        eprintln!("kotlin: {} is up to date", jar.display());
+        return Ok(jar);
+    }
+    run(Command::new(kotlinc())
+        .args(["-include-runtime", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
+        .arg(&jar)
+        .args(&sources))?;
+    std::fs::write(&stamp, fingerprint)?;
+    Ok(jar)
+}
+
+/// Runs `main_class` from `jar` on the JVM with JNA and the library's folder on the JNA path.
+fn run_jvm(jar: &Path, lib: &Path, main_class: &str, args: &[PathBuf]) -> Result<()> {
+    let lib_dir = lib.parent().context("the library has no folder")?;
+    let classpath = std::env::join_paths([jar, Path::new(JNA_JAR)])?;
+    run(Command::new("java")
+        .arg(format!("-Djna.library.path={}", lib_dir.display()))
+        .arg("-cp")
+        .arg(classpath)
+        .arg(main_class)
+        .args(args))
+}
+
+/// The Rust unit tests of the binding, the Swift generation check, then the Kotlin tests and the
+/// example on the JVM.
 pub(crate) fn test() -> Result<()> {
-    bail!("the Kotlin bindings are not built yet")
+    run(cargo().args(["test", "-p", "apig-uniffi"]))?;
+    build_swift()?;
+    let (lib, source) = kotlin_bindings()?;
+    let jar = compile_jar(&source)?;
+    run_jvm(&jar, &lib, "apig.tests.BindingTestKt", &[])?;
+    run_jvm(&jar, &lib, "apig.examples.SignAndSendKt", &[])
 }
 
-pub(crate) fn conformance(_files: &[PathBuf]) -> Result<()> {
-    bail!("the Kotlin bindings are not built yet")
+/// The conformance vectors through the generated Kotlin (`N passed, M failed`).
+pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
+    let files = vector_files(files)?;
+    let (lib, source) = kotlin_bindings()?;
+    let jar = compile_jar(&source)?;
+    run_jvm(&jar, &lib, "apig.tests.ConformanceKt", &files)
 }

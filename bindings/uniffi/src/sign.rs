@@ -1,0 +1,100 @@
+//! The client side: a [`Signer`] turns a [`Request`] into the headers to add.
+
+use std::time::SystemTime;
+
+use crate::convert::{Algorithm, Header, Request};
+use crate::errors::ApigError;
+
+/// What signing produced: the headers to add to the request and the strings behind them.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignedRequest {
+    /// Headers to add, in order: `Host` (only when the request had none and the URL is absolute),
+    /// `X-Sdk-Date` (when the request had none), `X-Sdk-Content-Sha256` (unsigned payload),
+    /// `Authorization`.
+    pub headers: Vec<Header>,
+    /// The `Authorization` header value.
+    pub authorization: String,
+    /// The lower-case hex signature.
+    pub signature: String,
+    /// The `SignedHeaders` list, e.g. `host;x-sdk-date`.
+    pub signed_headers: String,
+    /// The `X-Sdk-Date` value signed.
+    pub date: String,
+    /// V11 only: the credential scope `yyyymmdd/region/service`.
+    pub credential_scope: Option<String>,
+    /// The canonical request, exactly as hashed.
+    pub canonical_request: String,
+    /// The string to sign, exactly as fed to the HMAC.
+    pub string_to_sign: String,
+}
+
+impl From<apig::SigningOutput> for SignedRequest {
+    fn from(out: apig::SigningOutput) -> Self {
+        Self {
+            headers: out.headers.into_iter().map(|(name, value)| Header { name: name.to_owned(), value }).collect(),
+            authorization: out.authorization,
+            signature: out.signature,
+            signed_headers: out.signed_headers,
+            date: out.date,
+            credential_scope: out.credential_scope,
+            canonical_request: out.trace.canonical_request,
+            string_to_sign: out.trace.string_to_sign,
+        }
+    }
+}
+
+/// Signs requests for one credential with one algorithm. Thread-safe; build it once and share it.
+#[derive(Debug, uniffi::Object)]
+pub struct Signer(apig::Signer);
+
+#[uniffi::export]
+impl Signer {
+    /// A signer for `key` / `secret`. `algorithm` defaults to the core's default (`SDK-HMAC-SHA256`);
+    /// `region` is required by V11 algorithms; `service` defaults to `apic` (V11 only).
+    ///
+    /// # Errors
+    /// `InvalidConfig` for an empty key or secret, a V11 algorithm without a region, …
+    #[uniffi::constructor(default(algorithm = None, region = None, service = None))]
+    pub fn new(
+        key: String,
+        secret: String,
+        algorithm: Option<Algorithm>,
+        region: Option<String>,
+        service: Option<String>,
+    ) -> Result<Self, ApigError> {
+        let mut builder = apig::Signer::builder(key, secret);
+        if let Some(algorithm) = algorithm {
+            builder = builder.algorithm(algorithm.into());
+        }
+        if let Some(region) = region {
+            builder = builder.region(region);
+        }
+        if let Some(service) = service {
+            builder = builder.service(service);
+        }
+        Ok(Self(builder.build()?))
+    }
+
+    /// Signs `request`. The signing time is its `X-Sdk-Date` header if it has one, else `at`, else now.
+    ///
+    /// # Errors
+    /// `InvalidRequest` (bad URL, method, header), `MalformedDate`, `DuplicateHeader`.
+    #[uniffi::method(default(at = None))]
+    pub fn sign(&self, request: &Request, at: Option<SystemTime>) -> Result<SignedRequest, ApigError> {
+        let out = request.with_signable(|r| match at {
+            Some(at) => self.0.sign_at(r, at),
+            None => self.0.sign(r),
+        })?;
+        Ok(out.into())
+    }
+
+    /// The access key.
+    pub fn access_key(&self) -> String {
+        self.0.access_key().to_owned()
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.0.algorithm().into()
+    }
+}
