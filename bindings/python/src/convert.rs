@@ -1,6 +1,7 @@
 //! Python values into the core's borrowed request parts: text, header pairs, bodies and times.
 //! Conversion only: what these values mean is the core's business.
 
+use std::ops::Deref;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apig::{Algorithm, Error, ErrorKind, PayloadHasher, SdkDate, SignableBody};
@@ -16,14 +17,33 @@ pub(crate) const DETACH_THRESHOLD: usize = 64 * 1024;
 /// Bytes asked of a file object per `read()`.
 const CHUNK: usize = 256 * 1024;
 
+/// Text borrowed from a Python `str` (no copy beyond its UTF-8 form), or decoded from UTF-8 `bytes`.
+pub(crate) enum Text {
+    /// From a `str`.
+    Py(PyBackedStr),
+    /// From `bytes` holding UTF-8.
+    Owned(String),
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Self::Py(s) => s,
+            Self::Owned(s) => s,
+        }
+    }
+}
+
 /// A `str`, or `bytes` holding UTF-8 (what ASGI servers and raw header APIs hand over).
-pub(crate) fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_cow()?.into_owned());
+pub(crate) fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Text> {
+    if obj.is_instance_of::<PyString>() {
+        return Ok(Text::Py(obj.extract()?));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return match std::str::from_utf8(b.as_bytes()) {
-            Ok(s) => Ok(s.to_owned()),
+            Ok(s) => Ok(Text::Owned(s.to_owned())),
             Err(_) => Err(errors::to_py(
                 obj.py(),
                 &Error::new(ErrorKind::InvalidRequest, format!("the {what} is not valid UTF-8")),
@@ -35,7 +55,7 @@ pub(crate) fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
 
 /// Header pairs from `None`, a mapping (`dict`, `requests`' `CaseInsensitiveDict`, `httpx.Headers`
 /// with its repeated names) or an iterable of `(name, value)` pairs, in their order.
-pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(Text, Text)>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(Vec::new());
     };
@@ -73,13 +93,13 @@ pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, S
     Ok(out)
 }
 
-fn header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+fn header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<(Text, Text)> {
     Ok((text(name, "header name")?, text(value, "header value")?))
 }
 
 /// Borrowed `(name, value)` views of owned pairs, as the core takes them.
-pub(crate) fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+pub(crate) fn pairs(headers: &[(Text, Text)]) -> Vec<(&str, &str)> {
+    headers.iter().map(|(n, v)| (&**n, &**v)).collect()
 }
 
 /// A `body=` argument that tells "not given" from an explicit `None`.

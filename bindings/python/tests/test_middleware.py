@@ -190,3 +190,24 @@ def test_every_code_answers_as_docs_error_codes_lists() -> None:
         status, apig_code, message = apig_error(error)
         assert (status, apig_code) == table[code], code
         assert message.endswith("example")
+
+
+def test_asgi_websocket_handshake_is_verified() -> None:
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_text(ws.scope["apig"].access_key)
+        await ws.close()
+
+    app = apig.asgi.VerifyMiddleware(Starlette(routes=[WebSocketRoute("/ws", echo)]), keys=KEYS)
+    with TestClient(app, base_url="http://testserver") as client:
+        signed = apig.Signer(KEY, SECRET).sign("GET", "http://testserver/ws")
+        with client.websocket_connect("/ws", headers=signed.headers) as ws:
+            assert ws.receive_text() == KEY
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect("/ws"):
+                pass
+        assert closed.value.code == 1008

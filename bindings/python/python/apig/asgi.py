@@ -2,7 +2,9 @@
 with a known App key, answering like APIG (``401 {"error_code": "APIG.0303", ...}``).
 
 On success the :class:`apig.Verified` identity is in ``scope["apig"]`` (Starlette:
-``request.scope["apig"]``) and the app receives the body as usual.
+``request.scope["apig"]``) and the app receives the body as usual. WebSocket handshakes are
+verified too (an empty body); a rejected one is closed with code 1008, which the server answers
+with ``403``. Lifespan events pass through.
 
 The body is buffered (up to ``max_body_size``, else ``413``) because it is part of the signature.
 Verification runs in the event loop: it is fast (bodies of 64 KiB and more are hashed with the GIL
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, MutableMapping
 from typing import Any, Callable, Union
+from urllib.parse import quote
 
 from apig._apig import ApigError, Verifier
 from apig._http import DEFAULT_MAX_BODY, apig_error, error_body, too_large
@@ -56,7 +59,15 @@ class VerifyMiddleware:
         self.exclude_paths = frozenset(exclude_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.exclude_paths:
+        if scope["type"] not in ("http", "websocket") or scope.get("path") in self.exclude_paths:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            try:
+                scope["apig"] = self.verifier.verify("GET", _target(scope), list(scope["headers"]), b"")
+            except ApigError:
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -75,12 +86,8 @@ class VerifyMiddleware:
             more = message.get("more_body", False)
         body = b"".join(chunks)
 
-        target = scope.get("raw_path") or scope["path"].encode("utf-8")
-        query = scope.get("query_string", b"")
-        if query:
-            target = target + b"?" + query
         try:
-            verified = self.verifier.verify(scope["method"], target, list(scope["headers"]), body)
+            verified = self.verifier.verify(scope["method"], _target(scope), list(scope["headers"]), body)
         except ApigError as error:
             await _respond(send, error_body(*apig_error(error)))
             return
@@ -96,6 +103,14 @@ class VerifyMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _target(scope: Scope) -> bytes:
+    """The request target as sent: the raw path (else the path, percent-encoded) and the query."""
+    raw = scope.get("raw_path")
+    target: bytes = raw if raw else quote(scope["path"].encode("utf-8"), safe="/").encode("ascii")
+    query: bytes = scope.get("query_string", b"")
+    return target + b"?" + query if query else target
 
 
 async def _respond(send: Send, response: tuple[int, bytes, list[tuple[str, str]]]) -> None:
