@@ -413,6 +413,37 @@ mod tests {
         assert_eq!(diffs[0].remote.as_deref(), Some("content-type:a|b:c|e"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics(text in "\\PC*", other in "[a-z:|\n;\\\\\"{}u0-9]*") {
+            let _ = canonical_request_from_apig_message(&text);
+            let _ = canonical_request_from_apig_message(&format!("{{\"m\":\"canonicalRequest:{other}"));
+            let _ = explain(&text, &other);
+            let _ = explain(&other, CANONICAL);
+        }
+
+        #[test]
+        fn message_round_trip_and_one_changed_header(
+            // no `x` in values: a value containing `|x-hN:` is the documented ambiguity of the `|` form
+            values in proptest::collection::vec("[ -wy-~]{0,12}", 1..5),
+            changed in 0usize..5,
+        ) {
+            let names: Vec<String> = (0..values.len()).map(|i| format!("x-h{i}")).collect();
+            let mut local = String::from("GET\n/a/\nq=1\n");
+            for (name, value) in names.iter().zip(&values) {
+                local.push_str(&format!("{name}:{}\n", value.trim()));
+            }
+            local.push_str(&format!("\n{}\n{}", names.join(";"), "0".repeat(64)));
+            let remote = canonical_request_from_apig_message(&apig_mismatch_message(&trace(&local))).unwrap();
+            proptest::prop_assert!(explain(&local, &remote).is_empty());
+            let changed = changed % values.len();
+            let tampered = local.replace(&format!("{}:", names[changed]), &format!("{}:~", names[changed]));
+            let diffs = explain(&local, &tampered);
+            proptest::prop_assert_eq!(diffs.len(), 1);
+            proptest::prop_assert_eq!(&diffs[0].kind, &LineKind::Header(names[changed].clone()));
+        }
+    }
+
     #[test]
     fn unsigned_payload_and_garbage() {
         let remote =
