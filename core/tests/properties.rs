@@ -1,6 +1,8 @@
 //! Property tests: sign → verify round trips on generated requests, any change to a signed part is
 //! rejected, and no input makes the signer, the parser or the verifier panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,5 +1,7 @@
 //! Signer behaviour beyond the vectors: what it adds, what it refuses, the clock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use apig::{Algorithm, FixedClock, SignableBody, SignableRequest, Signer};

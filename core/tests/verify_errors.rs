@@ -1,5 +1,7 @@
 //! Every verification error kind, produced through the public API by a request a client could send.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,0 +1,167 @@
+//! How APIG answers a failed app authentication: HTTP status, `APIG.xxxx` code and message text.
+//!
+//! Every server-side front end (the reference gateway, the Python ASGI/WSGI middlewares, the Node and
+//! WASM middlewares) answers a verification error with this one mapping, so a client sees the same
+//! `{"error_code","error_msg","request_id"}` body wherever it is verified. `docs/error-codes.md` lists it.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, ErrorKind};
+use crate::explain::apig_mismatch_message;
+
+/// What precedes every `APIG.0303` message: `Incorrect app authentication information: `.
+pub const APP_AUTH_PREFIX: &str = "Incorrect app authentication information: ";
+
+/// The default error code prefix (`APIG.0303`); APIG also uses `APIGW`.
+pub const DEFAULT_CODE_PREFIX: &str = "APIG";
+
+impl ErrorKind {
+    /// The HTTP status and APIG error number a gateway answers this kind with: every
+    /// authentication failure is `401 APIG.0303`; a request that cannot be read is `400 APIG.0201`;
+    /// an inconsistent verifier configuration is `500 APIG.0000` (never caused by the client).
+    pub const fn apig_status_and_number(self) -> (u16, &'static str) {
+        match self {
+            Self::InvalidRequest | Self::BodyRead => (400, "0201"),
+            Self::InvalidConfig => (500, "0000"),
+            Self::MissingAuthorization
+            | Self::MalformedAuthorization
+            | Self::UnsupportedAlgorithm
+            | Self::UnknownAccessKey
+            | Self::MissingDate
+            | Self::MalformedDate
+            | Self::DateNotSigned
+            | Self::Expired
+            | Self::SignedHeaderMissing
+            | Self::HostNotSigned
+            | Self::DuplicateHeader
+            | Self::CredentialScopeMismatch
+            | Self::UnsignedPayloadNotAllowed
+            | Self::PayloadHashMismatch
+            | Self::SignatureMismatch => (401, "0303"),
+        }
+    }
+}
+
+/// The APIG error answer to a core [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApigErrorResponse {
+    status: u16,
+    number: &'static str,
+    message: String,
+    code: &'static str,
+}
+
+impl ApigErrorResponse {
+    /// The answer to `error`, with APIG's message texts: `Incorrect app authentication information: `
+    /// followed by `verify signature fail, canonicalRequest:…` (newlines shown as `|`) for a signature
+    /// mismatch, `signature expired, signature time:…, server time:…` for an expired date,
+    /// `app not found, appkey …` for an unknown key, and the core's message otherwise.
+    pub fn from_error(error: &Error) -> Self {
+        let (status, number) = error.kind().apig_status_and_number();
+        let message = match (error.kind(), error.trace()) {
+            (ErrorKind::SignatureMismatch, Some(trace)) => format!("{APP_AUTH_PREFIX}{}", apig_mismatch_message(trace)),
+            (ErrorKind::InvalidRequest | ErrorKind::BodyRead, _) => format!("Bad request: {}", error.message()),
+            (ErrorKind::InvalidConfig, _) => format!("Internal error: {}", error.message()),
+            _ => format!("{APP_AUTH_PREFIX}{}", error.message()),
+        };
+        Self { status, number, message, code: error.code() }
+    }
+
+    /// The HTTP status (401, 400 or 500).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The error number without prefix, e.g. `0303`.
+    pub fn number(&self) -> &'static str {
+        self.number
+    }
+
+    /// The full error code with `prefix`, e.g. `APIG.0303`.
+    pub fn error_code(&self, prefix: &str) -> String {
+        format!("{prefix}.{}", self.number)
+    }
+
+    /// The `error_msg` text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The core's stable code of the underlying error (`signature_mismatch`, …).
+    pub fn core_code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The JSON body `{"error_code":"APIG.0303","error_msg":"…","request_id":"…"}`.
+    pub fn to_json(&self, prefix: &str, request_id: &str) -> String {
+        let mut out = String::with_capacity(64 + self.message.len() + request_id.len());
+        out.push_str("{\"error_code\":");
+        json_string(&self.error_code(prefix), &mut out);
+        out.push_str(",\"error_msg\":");
+        json_string(&self.message, &mut out);
+        out.push_str(",\"request_id\":");
+        json_string(request_id, &mut out);
+        out.push('}');
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::canonical_request_from_apig_message;
+    use crate::trace::Trace;
+
+    #[test]
+    fn every_kind_has_an_answer() {
+        for kind in ErrorKind::ALL {
+            let (status, number) = kind.apig_status_and_number();
+            assert_eq!(status == 401, kind.is_authentication_failure() && number == "0303", "{kind:?}");
+            let answer = ApigErrorResponse::from_error(&Error::new(kind, "m"));
+            assert_eq!(answer.core_code(), kind.code());
+        }
+    }
+
+    #[test]
+    fn mismatch_message_echoes_the_canonical_request() {
+        let trace = Trace { canonical_request: "GET\n/v1/\n\nhost:h\n\nhost\nabc".into(), string_to_sign: "s".into() };
+        let err = Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace.clone());
+        let answer = ApigErrorResponse::from_error(&err);
+        assert_eq!((answer.status(), answer.error_code("APIG")), (401, "APIG.0303".to_owned()));
+        assert_eq!(
+            answer.message(),
+            "Incorrect app authentication information: verify signature fail, canonicalRequest:GET|/v1/||host:h||host|abc"
+        );
+        let json = answer.to_json("APIGW", "req-1");
+        assert!(json.starts_with("{\"error_code\":\"APIGW.0303\",\"error_msg\":\"Incorrect app"));
+        assert_eq!(canonical_request_from_apig_message(&json).as_deref(), Some(trace.canonical_request.as_str()));
+    }
+
+    #[test]
+    fn json_escapes() {
+        let answer = ApigErrorResponse::from_error(&Error::new(ErrorKind::InvalidRequest, "bad \"x\"\n\u{1}"));
+        assert_eq!(
+            answer.to_json("APIG", "r"),
+            r#"{"error_code":"APIG.0201","error_msg":"Bad request: bad \"x\"\n\u0001","request_id":"r"}"#
+        );
+    }
+}
