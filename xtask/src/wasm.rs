@@ -1,21 +1,271 @@
-//! The wasm package. (Filled in by its issue; until then every step says so.)
+//! The wasm package `apig-wasm` (bindings/wasm): the crate built for wasm32-unknown-unknown,
+//! `wasm-bindgen` for the `web`, `bundler` and `nodejs` targets, `wasm-opt` from the npm
+//! `binaryen` package, and one npm package with an `exports` map, assembled in `bindings/wasm/pkg`.
+//! Tests run against the packed package installed in a scratch project, the way users get it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
+use crate::util::{
+    cargo, ensure_apt, ensure_cargo_install, ensure_rustup_target, output, root, run, target_dir, vector_files,
+};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+/// wasm-bindgen's targets, each a folder of the package.
+const BINDGEN_TARGETS: [&str; 3] = ["web", "bundler", "nodejs"];
+/// The size budget of the optimised module (bytes), raw and gzipped.
+const MAX_WASM: u64 = 100 * 1024;
+const MAX_WASM_GZIP: u64 = 40 * 1024;
+
+fn crate_dir() -> PathBuf {
+    root().join("bindings").join("wasm")
+}
+
+/// The assembled npm package.
+fn package() -> PathBuf {
+    crate_dir().join("pkg")
+}
+
+/// Build tools: binaryen (wasm-opt), playwright-core (drives Chromium), typescript (type checks).
+fn tooling() -> PathBuf {
+    crate_dir().join("tooling")
+}
+
+fn tool(name: &str) -> PathBuf {
+    tooling().join("node_modules").join(".bin").join(name)
+}
+
+/// The scratch project the packed package is installed into, with the tests beside it.
+fn scratch() -> PathBuf {
+    target_dir().join("wasm-package")
+}
+
+fn node() -> Command {
+    Command::new("node")
+}
+
+/// The wasm-bindgen version the crate is locked to: wasm-bindgen-cli must be exactly this one.
+fn bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(version.trim_end_matches('"').to_owned());
+        }
+    }
+    bail!("wasm-bindgen is not in Cargo.lock")
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The wasm32 target, wasm-bindgen-cli at the locked version, the npm tools (`npm ci` when
+/// missing or older than the lock file) and Debian's Chromium for the browser test.
 pub(crate) fn setup() -> Result<()> {
+    if output(node().arg("--version")).is_none() || output(Command::new("npm").arg("--version")).is_none() {
+        ensure_apt(&["nodejs", "npm"])?;
+    }
+    ensure_rustup_target(TARGET)?;
+    ensure_cargo_install("wasm-bindgen-cli", "wasm-bindgen", &bindgen_version()?)?;
+    let installed = tooling().join("node_modules").join(".package-lock.json");
+    if modified(&installed).is_none_or(|installed| modified(&tooling().join("package-lock.json")) > Some(installed)) {
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(tooling()))?;
+    }
+    ensure_apt(&["chromium"])
+}
+
+/// Builds the module and assembles the package in `bindings/wasm/pkg`.
+pub(crate) fn build() -> Result<()> {
+    setup()?;
+    // Size first: opt-level "z" and fat LTO for this build only (profile settings through
+    // Cargo's environment, so the workspace's native release builds are untouched).
+    run(cargo()
+        .args(["build", "--release", "--target", TARGET, "-p", "apig-wasm"])
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
+        .env("CARGO_PROFILE_RELEASE_LTO", "fat")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"))?;
+    let module = target_dir().join(TARGET).join("release").join("apig_wasm.wasm");
+    let js = crate_dir().join("js");
+    let pkg = package();
+    let newest_input = std::fs::read_dir(&js)?
+        .filter_map(|e| e.ok().and_then(|e| modified(&e.path())))
+        .chain([modified(&module), modified(&crate_dir().join("README.md"))].into_iter().flatten())
+        .max();
+    if modified(&pkg.join("package.json")).is_some_and(|built| Some(built) > newest_input) {
+        eprintln!("apig-wasm: {} is up to date", pkg.display());
+        return report_size(&pkg.join("web").join("apig_wasm_bg.wasm"));
+    }
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).with_context(|| format!("cannot clear {}", pkg.display()))?;
+    }
+    let staging = target_dir().join("wasm-bindgen");
+    for bindgen_target in BINDGEN_TARGETS {
+        let out = staging.join(bindgen_target);
+        if out.exists() {
+            std::fs::remove_dir_all(&out)?;
+        }
+        run(Command::new("wasm-bindgen").args(["--target", bindgen_target, "--out-dir"]).arg(&out).arg(&module))?;
+        optimize(&out.join("apig_wasm_bg.wasm"))?;
+    }
+    assemble(&staging, &js, &pkg)?;
+    report_size(&pkg.join("web").join("apig_wasm_bg.wasm"))
+}
+
+/// `wasm-opt -Oz` in place; on failure the module stays as wasm-bindgen wrote it (it saves a few
+/// percent only, so a broken optimiser must not break the build).
+fn optimize(wasm: &Path) -> Result<()> {
+    let optimized = wasm.with_extension("opt.wasm");
+    let status = Command::new(tool("wasm-opt"))
+        .arg("-Oz")
+        // what Rust's wasm32 target emits by default
+        .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
+        .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
+        .arg(wasm)
+        .arg("-o")
+        .arg(&optimized)
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            std::fs::rename(&optimized, wasm)?;
+        }
+        other => eprintln!("warning: wasm-opt failed ({other:?}); keeping the unoptimised module"),
+    }
     Ok(())
 }
 
-pub(crate) fn build() -> Result<()> {
-    bail!("the wasm package is not built yet")
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::copy(from, to).with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    Ok(())
 }
 
+/// The package: each target's wasm-bindgen output with its entry, the shared JavaScript half as
+/// ES module and CommonJS, the types, package.json (with the workspace version) and README.
+fn assemble(staging: &Path, js: &Path, pkg: &Path) -> Result<()> {
+    let (web, bundler, nodejs) = (staging.join("web"), staging.join("bundler"), staging.join("nodejs"));
+    for file in ["apig_wasm.js", "apig_wasm_bg.wasm"] {
+        copy(&web.join(file), &pkg.join("web").join(file))?;
+    }
+    copy(&js.join("web.js"), &pkg.join("web").join("index.js"))?;
+    for file in ["apig_wasm.js", "apig_wasm_bg.js", "apig_wasm_bg.wasm"] {
+        copy(&bundler.join(file), &pkg.join("bundler").join(file))?;
+    }
+    copy(&js.join("bundler.js"), &pkg.join("bundler").join("index.js"))?;
+    // CommonJS under "type": "module": the .cjs extension says so
+    copy(&nodejs.join("apig_wasm.js"), &pkg.join("nodejs").join("apig_wasm.cjs"))?;
+    copy(&nodejs.join("apig_wasm_bg.wasm"), &pkg.join("nodejs").join("apig_wasm_bg.wasm"))?;
+    copy(&js.join("node.cjs"), &pkg.join("nodejs").join("index.cjs"))?;
+    copy(&nodejs.join("apig_wasm.d.ts"), &pkg.join("types").join("apig_wasm.d.ts"))?;
+    copy(&js.join("index.d.ts"), &pkg.join("index.d.ts"))?;
+    copy(&crate_dir().join("README.md"), &pkg.join("README.md"))?;
+
+    let api = std::fs::read_to_string(js.join("api.js"))?;
+    const EXPORT: &str = "export function makeApi(";
+    if api.matches(EXPORT).count() != 1 || api.lines().any(|l| l.starts_with("import ")) {
+        bail!("js/api.js must have exactly one `{EXPORT}…` and no imports (it is also shipped as CommonJS)");
+    }
+    std::fs::create_dir_all(pkg.join("lib"))?;
+    std::fs::write(pkg.join("lib").join("api.js"), &api)?;
+    let cjs =
+        format!("\"use strict\";\n{}\nmodule.exports = {{ makeApi }};\n", api.replace(EXPORT, "function makeApi("));
+    std::fs::write(pkg.join("lib").join("api.cjs"), cjs)?;
+
+    let manifest = std::fs::read_to_string(js.join("package.json"))?;
+    const VERSION: &str = "\"version\": \"0.0.0\"";
+    if !manifest.contains(VERSION) {
+        bail!("js/package.json must carry the placeholder {VERSION}");
+    }
+    let manifest = manifest.replace(VERSION, &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")));
+    std::fs::write(pkg.join("package.json"), manifest)?;
+    Ok(())
+}
+
+/// The optimised module's size, raw and gzipped (-9), against the budget.
+fn report_size(wasm: &Path) -> Result<()> {
+    let raw = std::fs::metadata(wasm).with_context(|| format!("no {}", wasm.display()))?.len();
+    let gzipped = output(Command::new("sh").arg("-c").arg(format!("gzip -9 -n -c '{}' | wc -c", wasm.display())))
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    eprintln!(
+        "apig-wasm: apig_wasm_bg.wasm {raw} bytes ({:.1} KiB), {gzipped} gzipped ({:.1} KiB); budget {} / {} KiB",
+        raw as f64 / 1024.0,
+        gzipped as f64 / 1024.0,
+        MAX_WASM / 1024,
+        MAX_WASM_GZIP / 1024
+    );
+    Ok(())
+}
+
+/// Packs the package and installs it into the scratch project, with the tests, the conformance
+/// runner and the browser example beside it. Returns the scratch folder.
+fn install() -> Result<PathBuf> {
+    build()?;
+    let scratch = scratch();
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("cannot clear {}", scratch.display()))?;
+    }
+    std::fs::create_dir_all(&scratch)?;
+    run(Command::new("npm").args(["pack", "--silent", "--pack-destination"]).arg(&scratch).current_dir(package()))?;
+    let tarball = std::fs::read_dir(&scratch)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .context("npm pack made no tarball")?;
+    let tarball_name = tarball.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    std::fs::write(
+        scratch.join("package.json"),
+        format!(
+            "{{\n  \"name\": \"apig-wasm-scratch\",\n  \"private\": true,\n  \"type\": \"module\",\n  \
+             \"dependencies\": {{ \"apig-wasm\": \"file:{tarball_name}\" }}\n}}\n"
+        ),
+    )?;
+    run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--offline"]).current_dir(&scratch))?;
+    copy_dir(&crate_dir().join("test"), &scratch.join("test"))?;
+    copy_dir(&root().join("examples").join("browser"), &scratch.join("browser"))?;
+    Ok(scratch)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let path = entry?.path();
+        if path.is_file() {
+            copy(&path, &to.join(path.file_name().unwrap_or_default()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The environment every test script gets: where the repository and the tools are.
+fn test_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("APIG_ROOT", root()).env("APIG_WASM_TOOLING", tooling().join("node_modules"))
+}
+
+/// Native unit tests of the crate, the Node tests and the type check against the installed
+/// package, then the browser test (headless Chromium).
 pub(crate) fn test() -> Result<()> {
-    bail!("the wasm package is not built yet")
+    run(cargo().args(["test", "-p", "apig-wasm"]))?;
+    let scratch = install()?;
+    let mut tests: Vec<PathBuf> = std::fs::read_dir(scratch.join("test"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    tests.sort();
+    run(test_env(node().arg("--test").args(&tests)).current_dir(&scratch))?;
+    run(Command::new(tool("tsc")).args(["-p", "test/tsconfig.json"]).current_dir(&scratch))?;
+    run(test_env(&mut node()).args(["browser/test.mjs"]).current_dir(&scratch))
 }
 
-pub(crate) fn conformance(_files: &[PathBuf]) -> Result<()> {
-    bail!("the wasm package is not built yet")
+/// The conformance runner on the installed package in Node.
+pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
+    let scratch = install()?;
+    let files = vector_files(files)?;
+    run(test_env(&mut node()).arg("test/conformance.mjs").args(&files).current_dir(&scratch))
 }

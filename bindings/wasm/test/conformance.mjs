@@ -1,0 +1,105 @@
+// The conformance runner of apig-wasm: `cargo xtask conformance wasm [FILE...]`.
+//
+// Walks every vector of the given files (default: every *.json in the repository's conformance/)
+// through the installed package's public API in Node, prints each failure with a diff and ends
+// with `N passed, M failed`; exits 1 on any failure, 2 when a file cannot be read.
+import { readFileSync, readdirSync } from "node:fs";
+import { join, basename } from "node:path";
+import { Signer, Verifier, isApigError } from "apig-wasm";
+
+function vectorFiles(args) {
+  if (args.length > 0) return args;
+  const dir = join(process.env.APIG_ROOT ?? process.cwd(), "conformance");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function body(request) {
+  if (request.body_base64 !== undefined) return Buffer.from(request.body_base64, "base64");
+  return request.body ?? "";
+}
+
+// A line diff of one compared field, in the format every runner of the project prints.
+function compare(what, expected, actual, out) {
+  if (expected === actual) return;
+  out.push(`  ${what} differs:`);
+  const e = String(expected).split("\n");
+  const a = String(actual).split("\n");
+  for (let i = 0; i < Math.max(e.length, a.length); i++) {
+    if (e[i] === a[i]) {
+      out.push(`      ${JSON.stringify(e[i])}`);
+    } else {
+      if (i < e.length) out.push(`    - ${JSON.stringify(e[i])}`);
+      if (i < a.length) out.push(`    + ${JSON.stringify(a[i])}`);
+    }
+  }
+}
+
+function runSign(v) {
+  let signed;
+  try {
+    const signer = new Signer({
+      key: v.key,
+      secret: v.secret,
+      algorithm: v.algorithm,
+      region: v.region_id,
+      service: v.service,
+    });
+    const r = v.request;
+    signed = signer.sign({ method: r.method, url: r.url, headers: r.headers ?? [], body: body(r) });
+  } catch (e) {
+    return [`  signing failed: ${isApigError(e) ? `${e.code}: ${e.message}` : e}`];
+  }
+  const out = [];
+  compare("canonical_request", v.expected.canonical_request, signed.canonicalRequest, out);
+  compare("string_to_sign", v.expected.string_to_sign, signed.stringToSign, out);
+  compare("signature", v.expected.signature, signed.signature, out);
+  compare("authorization", v.expected.authorization, signed.authorization, out);
+  return out;
+}
+
+function runVerify(v) {
+  const r = v.request;
+  let verdict = "accept";
+  let error;
+  try {
+    const verifier = new Verifier({ keys: v.key_store });
+    verifier.verify({ method: r.method, url: r.url, headers: r.headers ?? [], body: body(r), now: v.now });
+  } catch (e) {
+    if (!isApigError(e)) return [`  verify threw a non-apig error: ${e}`];
+    verdict = "reject";
+    error = e;
+  }
+  if (verdict !== v.expected_verdict) {
+    return [`  verdict: expected ${v.expected_verdict}, got ${verdict}${error ? ` (${error.code}: ${error.message})` : ""}`];
+  }
+  if (v.expected_error !== undefined && error !== undefined && error.code !== v.expected_error) {
+    return [`  error code: expected ${v.expected_error}, got ${error.code}`];
+  }
+  return [];
+}
+
+let passed = 0;
+let failed = 0;
+for (const file of vectorFiles(process.argv.slice(2))) {
+  let vectors;
+  try {
+    vectors = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    console.error(`cannot read ${file}: ${e.message}`);
+    process.exit(2);
+  }
+  for (const v of vectors) {
+    const problems = v.expected_verdict !== undefined ? runVerify(v) : runSign(v);
+    if (problems.length === 0) {
+      passed++;
+    } else {
+      failed++;
+      console.log(`FAIL ${basename(file)} :: ${v.name}\n${problems.join("\n")}`);
+    }
+  }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
