@@ -36,6 +36,11 @@ export declare class ApigError extends Error {
   readonly code: ApigErrorCode
   /** The HTTP status a server answers: 401 (authentication failures), 400 or 500. */
   readonly status: number
+  /**
+   * What APIG writes after "Incorrect app authentication information: " (for a signature mismatch:
+   * `verify signature fail, canonicalRequest:` and the canonical request with newlines shown as `|`).
+   */
+  readonly apigMessage: string
   /** `signature_mismatch` only: the verifier's canonical request, to compare with the client's. */
   readonly canonicalRequest?: string
   /** `signature_mismatch` only: the verifier's string to sign. */
@@ -65,11 +70,27 @@ export type StreamBody = AsyncIterable<string | Uint8Array>
 /** A request whose body is a stream: hashed chunk by chunk by the core, never buffered. */
 export type StreamSignRequest = Omit<SignRequest, 'body' | 'payloadHash' | 'unsignedPayload'> & { body: StreamBody }
 
+// Signer.sign and Verifier.verify are implemented in index.js over the native methods (they hand
+// the request over in one crossing); their request and result types below are generated.
 export interface Signer {
+  /**
+   * Signs `request` and returns the headers to add with the strings behind them. Throws an
+   * `ApigError` (`invalid_request`, `malformed_date`, `duplicate_header`) for a request that cannot
+   * be signed.
+   */
+  sign(request: SignRequest): SignResult
   /** Signs a request whose body is a stream: resolves once the core has hashed every chunk. */
   sign(request: StreamSignRequest): Promise<SignResult>
   /** The body hash of a stream, computed by the core chunk by chunk (pass it as `payloadHash`). */
   hashStream(source: StreamBody): Promise<string>
+}
+
+export interface Verifier {
+  /**
+   * Verifies a received request: returns who signed it, or throws an `ApigError` whose `code` says
+   * why not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`).
+   */
+  verify(request: VerifyRequest): Identity
 }
 
 /** A `fetch`-compatible function. */
@@ -160,12 +181,6 @@ export declare class Signer {
   /** The algorithm token, e.g. `SDK-HMAC-SHA256`. */
   get algorithm(): Algorithm
   /**
-   * Signs `request` and returns the headers to add with the strings behind them. Throws an
-   * `ApigError` (`invalid_request`, `malformed_date`, `duplicate_header`) for a request that
-   * cannot be signed.
-   */
-  sign(request: SignRequest): SignResult
-  /**
    * A hasher for this signer's hash function: feed it the body chunk by chunk, then pass
    * `digest()` as `payloadHash`. The package's `sign()` does this for streams.
    */
@@ -176,11 +191,6 @@ export declare class Signer {
 export declare class Verifier {
   /** A verifier for `options.keys`; throws `invalid_config` for unusable options. */
   constructor(options: VerifierOptions)
-  /**
-   * Verifies `request`: returns who signed it, or throws an `ApigError` whose `code` says why
-   * not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`).
-   */
-  verify(request: VerifyRequest): Identity
 }
 
 /** Every error code of the core, in the core's order (`ErrorKind::ALL`); `ERROR_CODES` is this list. */
@@ -254,7 +264,7 @@ export interface SignRequest {
   date?: Date | number
 }
 
-/** What `signer.sign()` returns. */
+/** What `signer.sign()` returns (built by `index.js` from the packed result). */
 export interface SignResult {
   /**
    * The headers to add to the request: `Host` (only when the request had none and the URL is
@@ -303,7 +313,7 @@ export interface VerifierOptions {
   service?: string
 }
 
-/** A received request to verify. */
+/** A received request to verify (`verifier.verify(request)`). */
 export interface VerifyRequest {
   /** The HTTP method as received. */
   method: string

@@ -17,6 +17,7 @@ class ApigError extends Error {
     this.name = 'ApigError'
     this.code = code
     this.status = status === undefined ? 500 : status
+    this.apigMessage = message
   }
 }
 binding.registerErrorClass(ApigError)
@@ -35,19 +36,72 @@ function isStreamBody(body) {
   )
 }
 
-/** `Headers`, `Map` and other objects with `entries()` → `[name, value]` pairs; others unchanged. */
-function headerInput(headers) {
-  if (headers !== null && typeof headers === 'object' && !Array.isArray(headers) && typeof headers.entries === 'function') {
-    return Array.from(headers.entries())
-  }
-  return headers
+function invalid(message) {
+  return new ApigError(message, 'invalid_request', 400)
 }
 
-/** Adapts one request object: Headers/Map headers become pairs. */
-function adapt(request) {
-  if (request !== null && typeof request === 'object') {
-    const headers = headerInput(request.headers)
-    if (headers !== request.headers) return { ...request, headers }
+/**
+ * Headers → one string `name\0value\0…` for the native side (one boundary crossing for all of
+ * them). Type conversion only: names and values go to the core verbatim (numbers as their text),
+ * which validates, lower-cases, trims and sorts. Accepts an object (array values repeat the name,
+ * `undefined`/`null` are skipped), an array of pairs, or a `Headers`/`Map`.
+ */
+function packHeaders(headers, what = 'headers') {
+  if (headers === undefined || headers === null) return ''
+  if (typeof headers !== 'object') {
+    throw invalid(`${what} must be an object of name → value, an array of [name, value] pairs, or a Headers/Map`)
+  }
+  let packed = ''
+  const add = (name, value) => {
+    if (value === undefined || value === null) return
+    if (typeof value === 'number') value = String(value)
+    if (typeof name !== 'string' || typeof value !== 'string') {
+      throw invalid(`${what}: ${JSON.stringify(String(name))} must have a string or number value`)
+    }
+    if (name.includes('\0') || value.includes('\0')) throw invalid(`${what}: NUL in ${JSON.stringify(name)}`)
+    packed += name + '\0' + value + '\0'
+  }
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i++) {
+      const pair = headers[i]
+      if (!Array.isArray(pair) || pair.length !== 2 || pair[1] === undefined || pair[1] === null) {
+        throw invalid(`${what}[${i}] must be a [name, value] pair`)
+      }
+      add(pair[0], pair[1])
+    }
+  } else if (typeof headers.entries === 'function' && (headers instanceof Map || Object.getPrototypeOf(headers) !== Object.prototype)) {
+    for (const [name, value] of headers.entries()) add(name, value)
+  } else {
+    for (const name of Object.keys(headers)) {
+      const value = headers[name]
+      if (Array.isArray(value)) for (const v of value) add(name, v)
+      else add(name, value)
+    }
+  }
+  return packed
+}
+
+/** The native packed result → the SignResult object. */
+function unpackResult(packed) {
+  const p = packed.split('\0')
+  const headers = {}
+  for (let i = 7; i + 1 < p.length; i += 2) headers[p[i]] = p[i + 1]
+  const result = {
+    headers,
+    authorization: p[0],
+    signature: p[1],
+    canonicalRequest: p[2],
+    stringToSign: p[3],
+    signedHeaders: p[4],
+    date: p[5],
+  }
+  if (p[6] !== '') result.credentialScope = p[6]
+  return result
+}
+
+function requestObject(request, call) {
+  if (request === null || typeof request !== 'object') {
+    throw invalid(`${call} needs a request object { method, url, headers, body }`)
   }
   return request
 }
@@ -72,13 +126,14 @@ class Signer extends binding.Signer {
    * iterable (hashed chunk by chunk by the core, never buffered).
    */
   sign(request) {
-    request = adapt(request)
-    if (request !== null && typeof request === 'object' && isStreamBody(request.body)) {
-      return this.hashStream(request.body).then((payloadHash) =>
-        super.sign({ ...request, body: undefined, payloadHash }),
-      )
+    const r = requestObject(request, 'sign(request)')
+    if (isStreamBody(r.body)) {
+      return this.hashStream(r.body).then((payloadHash) => this.sign({ ...r, body: undefined, payloadHash }))
     }
-    return super.sign(request)
+    if (r.unsignedPayload !== undefined && typeof r.unsignedPayload !== 'boolean') throw invalid('unsignedPayload must be a boolean')
+    return unpackResult(
+      this.signPacked(r.method, r.url, packHeaders(r.headers), r.body, r.payloadHash, r.unsignedPayload === true, r.date),
+    )
   }
 
   /**
@@ -105,15 +160,25 @@ class Signer extends binding.Signer {
 
 class Verifier extends binding.Verifier {
   constructor(options) {
-    if (options !== null && typeof options === 'object' && options.keys instanceof Map) {
-      options = { ...options, keys: Array.from(options.keys) }
+    if (options !== null && typeof options === 'object' && options.keys !== null && typeof options.keys === 'object') {
+      options = { ...options, keys: packKeys(options.keys) }
     }
     super(options)
   }
 
   /** Verifies a received request; returns the signer's identity or throws an ApigError. */
   verify(request) {
-    return super.verify(adapt(request))
+    const r = requestObject(request, 'verify(request)')
+    return this.verifyPacked(r.method, r.url, packHeaders(r.headers), r.body, r.payloadHash, r.now)
+  }
+}
+
+/** A key store object or Map → the packed string the native constructor copies. */
+function packKeys(keys) {
+  try {
+    return packHeaders(keys instanceof Map ? keys : Object.entries(keys), 'keys')
+  } catch (error) {
+    throw new ApigError('keys must be an object or Map of access key → secret string, or a function', 'invalid_config', 500)
   }
 }
 
@@ -121,6 +186,7 @@ module.exports = {
   ApigError,
   ERROR_CODES,
   PayloadHasher: binding.PayloadHasher,
+  packHeaders,
   Signer,
   Verifier,
   isStreamBody,

@@ -83,7 +83,7 @@ function rawBody(req, limit) {
       size += chunk.length
       if (size > limit) {
         req.pause()
-        done(new ApigError(`Request entity too large: more than ${limit} bytes`, 'body_read', 413))
+        done(new ApigError(`Request entity too large, limit ${limit} bytes`, 'body_read', 413))
         return
       }
       chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)
@@ -100,15 +100,15 @@ function rawBody(req, limit) {
   })
 }
 
-/** APIG's JSON error answer: APIG.0303 for authentication failures, APIG.0201 for bad requests. */
+/** APIG's JSON error answer (docs/error-codes.md): APIG.0303 for authentication failures, APIG.0201 otherwise. */
 function answer(res, error) {
   const requestId = randomUUID().replace(/-/g, '')
   const body =
     error.status === 401
-      ? { error_code: 'APIG.0303', error_msg: `Incorrect app authentication information: ${error.message}` }
+      ? { error_code: 'APIG.0303', error_msg: `Incorrect app authentication information: ${error.apigMessage}` }
       : error.status === 413
-        ? { error_code: 'APIG.0201', error_msg: 'Request entity too large' }
-        : { error_code: 'APIG.0201', error_msg: `API request error: ${error.message}` }
+        ? { error_code: 'APIG.0201', error_msg: error.message }
+        : { error_code: 'APIG.0201', error_msg: `Bad request: ${error.message}` }
   body.request_id = requestId
   const text = JSON.stringify(body)
   res.statusCode = error.status

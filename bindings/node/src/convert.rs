@@ -4,10 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apig::{Error, SignableBody};
-use napi::bindgen_prelude::{
-    ArrayBuffer, FromNapiValue, JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, Uint8ArraySlice,
-    Unknown,
-};
+use napi::bindgen_prelude::{ArrayBuffer, FromNapiValue, JsObjectValue, Object, Uint8ArraySlice, Unknown};
 use napi::{JsDate, JsValue, ValueType};
 
 use crate::errors::invalid_request;
@@ -21,6 +18,14 @@ pub(crate) fn napi_failure(what: &str, error: &napi::Error) -> Error {
 pub(crate) fn property<'env>(object: &Object<'env>, name: &str) -> Result<Option<Unknown<'env>>, Error> {
     let value: Unknown<'env> = object.get_named_property(name).map_err(|e| napi_failure(name, &e))?;
     match value.get_type().map_err(|e| napi_failure(name, &e))? {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        _ => Ok(Some(value)),
+    }
+}
+
+/// `value`, or `None` when it is `undefined` or `null` (an omitted argument).
+pub(crate) fn present(value: Unknown<'_>) -> Result<Option<Unknown<'_>>, Error> {
+    match value.get_type().map_err(|e| napi_failure("an argument", &e))? {
         ValueType::Undefined | ValueType::Null => Ok(None),
         _ => Ok(Some(value)),
     }
@@ -84,80 +89,37 @@ pub(crate) fn optional_seconds(
     }
 }
 
-/// Headers as the core wants them: an ordered list of `(name, value)` pairs.
-///
-/// Accepted: an array of `[name, value]` pairs, or a plain object whose own enumerable keys are
-/// names and whose values are strings, numbers or arrays of them (Node's `IncomingHttpHeaders`
-/// shape); `undefined`/`null` values are skipped, as Node's `http` module does.
-pub(crate) fn headers(value: Option<Unknown<'_>>) -> Result<Vec<(String, String)>, Error> {
-    let failure = |e: napi::Error| napi_failure("headers", &e);
-    let Some(value) = value else { return Ok(Vec::new()) };
-    if value.get_type().map_err(failure)? != ValueType::Object {
-        return Err(invalid_request("headers must be an object of name → value or an array of [name, value] pairs"));
-    }
-    let object = Object::from_unknown(value).map_err(failure)?;
-    let mut out = Vec::new();
-    if value.is_array().map_err(failure)? {
-        let length = object.get_array_length().map_err(failure)?;
-        out.reserve(length as usize);
-        for index in 0..length {
-            let pair: Unknown<'_> = object.get_element(index).map_err(failure)?;
-            let bad = || invalid_request(format!("headers[{index}] must be a [name, value] pair of strings"));
-            if !pair.is_array().map_err(failure)? {
-                return Err(bad());
-            }
-            let pair = Object::from_unknown(pair).map_err(failure)?;
-            if pair.get_array_length().map_err(failure)? != 2 {
-                return Err(bad());
-            }
-            let name = string(pair.get_element(0).map_err(failure)?, "a header name").map_err(|_| bad())?;
-            let value: Unknown<'_> = pair.get_element(1).map_err(failure)?;
-            match header_value(value, &name)? {
-                Some(value) => out.push((name, value)),
-                None => return Err(bad()),
-            }
-        }
-        return Ok(out);
-    }
-    let names = object
-        .get_all_property_names(KeyCollectionMode::OwnOnly, KeyFilter::Enumerable, KeyConversion::NumbersToStrings)
-        .map_err(failure)?;
-    let count = names.get_array_length().map_err(failure)?;
-    out.reserve(count as usize);
-    for index in 0..count {
-        let name: Unknown<'_> = names.get_element(index).map_err(failure)?;
-        if name.get_type().map_err(failure)? != ValueType::String {
-            continue; // symbol keys are not headers
-        }
-        let name = String::from_unknown(name).map_err(failure)?;
-        let value: Unknown<'_> = object.get_named_property(&name).map_err(failure)?;
-        if value.is_array().map_err(failure)? {
-            let values = Object::from_unknown(value).map_err(failure)?;
-            for i in 0..values.get_array_length().map_err(failure)? {
-                if let Some(v) = header_value(values.get_element(i).map_err(failure)?, &name)? {
-                    out.push((name.clone(), v));
-                }
-            }
-        } else if let Some(value) = header_value(value, &name)? {
-            out.push((name, value));
+/// The separator of packed lists: `index.js` hands headers (and key stores) over as one string
+/// `name\0value\0name\0value\0`, one boundary crossing instead of several per header. NUL cannot
+/// occur in a header name or value (the core refuses it; `index.js` checks before packing).
+pub(crate) const SEPARATOR: char = '\0';
+
+/// A packed list → ordered `(name, value)` pairs, borrowed from `packed`.
+pub(crate) fn unpack_pairs(packed: &str) -> Result<Vec<(&str, &str)>, Error> {
+    let mut pieces = packed.split(SEPARATOR);
+    let mut pairs = Vec::with_capacity(8);
+    while let Some(name) = pieces.next() {
+        match pieces.next() {
+            Some(value) => pairs.push((name, value)),
+            None if name.is_empty() => break,
+            None => return Err(invalid_request("a packed header list must hold name/value pairs")),
         }
     }
-    Ok(out)
+    Ok(pairs)
 }
 
-/// One header value: a string, or a number in its JavaScript text form; `None` for
-/// `undefined`/`null`.
-fn header_value(value: Unknown<'_>, name: &str) -> Result<Option<String>, Error> {
-    let failure = |e: napi::Error| napi_failure("a header value", &e);
-    match value.get_type().map_err(failure)? {
-        ValueType::Undefined | ValueType::Null => Ok(None),
-        ValueType::String => String::from_unknown(value).map(Some).map_err(failure),
-        ValueType::Number => {
-            let text = value.coerce_to_string().map_err(failure)?;
-            String::from_unknown(text.to_unknown()).map(Some).map_err(failure)
+/// Joins `pieces` with [`SEPARATOR`] for `index.js` to split; a piece holding NUL is refused
+/// (it would shift every piece after it).
+pub(crate) fn pack<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Result<String, Error> {
+    let mut out = String::with_capacity(1024);
+    for piece in pieces {
+        if piece.contains(SEPARATOR) {
+            return Err(invalid_request("a signed value contains NUL"));
         }
-        _ => Err(invalid_request(format!("the value of header {name:?} must be a string or a number"))),
+        out.push_str(piece);
+        out.push(SEPARATOR);
     }
+    Ok(out)
 }
 
 /// A request body held for the duration of one call: text, or a view of a JavaScript buffer.

@@ -66,8 +66,9 @@ pub(crate) fn invalid_config(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidConfig, message)
 }
 
-/// The JavaScript error thrown for `error`: `new ApigError(message, code, status)`, plus
-/// `canonicalRequest` / `stringToSign` when the core carries its trace (a signature mismatch).
+/// The JavaScript error thrown for `error`: `new ApigError(message, code, status)` with
+/// `apigMessage` (the text APIG puts in its `error_msg`), plus `canonicalRequest` / `stringToSign`
+/// when the core carries its trace (a signature mismatch).
 pub(crate) fn to_js(env: &Env, error: &Error) -> napi::Error {
     match build(env, error) {
         Ok(value) => napi::Error::from(value),
@@ -100,9 +101,14 @@ fn build<'env>(env: &'env Env, error: &Error) -> napi::Result<Unknown<'env>> {
             plain
         }
     };
-    if let Some(trace) = error.trace() {
-        object.set_named_property("canonicalRequest", trace.canonical_request.as_str())?;
-        object.set_named_property("stringToSign", trace.string_to_sign.as_str())?;
+    // what APIG writes after "Incorrect app authentication information: "
+    match error.trace() {
+        Some(trace) => {
+            object.set_named_property("canonicalRequest", trace.canonical_request.as_str())?;
+            object.set_named_property("stringToSign", trace.string_to_sign.as_str())?;
+            object.set_named_property("apigMessage", apig::apig_mismatch_message(trace))?;
+        }
+        None => object.set_named_property("apigMessage", error.message())?,
     }
     Ok(object.to_unknown())
 }

@@ -1,7 +1,7 @@
 //! `Signer` and `PayloadHasher`: the core's signer with JavaScript values in and out.
 
 use apig::{Algorithm, Error, SignableBody, SignableRequest};
-use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{FromNapiValue, Object, Unknown};
 use napi::{Env, ValueType};
 use napi_derive::napi;
 
@@ -53,7 +53,7 @@ pub struct SignRequest {
     pub date: Option<Unknown<'static>>,
 }
 
-/// What `signer.sign()` returns.
+/// What `signer.sign()` returns (built by `index.js` from the packed result).
 #[napi(object, object_from_js = false, object_to_js = false)]
 pub struct SignResult {
     /// The headers to add to the request: `Host` (only when the request had none and the URL is
@@ -125,29 +125,44 @@ impl Signer {
         self.inner.algorithm().as_str()
     }
 
-    /// Signs `request` and returns the headers to add with the strings behind them. Throws an
-    /// `ApigError` (`invalid_request`, `malformed_date`, `duplicate_header`) for a request that
-    /// cannot be signed.
-    #[napi(ts_args_type = "request: SignRequest", ts_return_type = "SignResult")]
-    pub fn sign<'env>(&self, env: &'env Env, request: Unknown<'env>) -> napi::Result<Object<'env>> {
-        self.sign_request(env, request).into_js(env)
+    /// Signs one request (the package's `sign()` calls this): the request's parts as arguments,
+    /// the headers packed by `index.js`, the result packed the same way: `authorization`,
+    /// `signature`, canonical request, string to sign, signed headers, date, credential scope,
+    /// then the added headers as name/value pairs. Two strings cross the boundary instead of a
+    /// dozen property reads and writes, which is most of the cost of a call.
+    #[napi(skip_typescript)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn sign_packed(
+        &self,
+        env: &Env,
+        method: Unknown<'_>,
+        url: Unknown<'_>,
+        headers: String,
+        body: Unknown<'_>,
+        payload_hash: Unknown<'_>,
+        unsigned_payload: bool,
+        date: Unknown<'_>,
+    ) -> napi::Result<String> {
+        self.sign_parts(method, url, &headers, body, payload_hash, unsigned_payload, date).into_js(env)
     }
 
-    fn sign_request<'env>(&self, env: &'env Env, request: Unknown<'env>) -> Result<Object<'env>, Error> {
-        let failure = |e: napi::Error| convert::napi_failure("the request", &e);
-        if request.get_type().map_err(failure)? != ValueType::Object {
-            return Err(invalid_request("sign(request) needs a request object { method, url, headers, body }"));
-        }
-        let request = Object::from_unknown(request).map_err(failure)?;
-        let method = convert::required_string(&request, "method", invalid_request)?;
-        let url = convert::required_string(&request, "url", invalid_request)?;
-        let headers = convert::headers(convert::property(&request, "headers")?)?;
-        let payload_hash = convert::optional_string(&request, "payloadHash", invalid_request)?;
-        let unsigned = convert::optional_bool(&request, "unsignedPayload", invalid_request)?.unwrap_or(false);
-        let body = convert::body(convert::property(&request, "body")?, "body")?;
-        let date = convert::time(convert::property(&request, "date")?, "date")?;
-
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    #[allow(clippy::too_many_arguments)]
+    fn sign_parts(
+        &self,
+        method: Unknown<'_>,
+        url: Unknown<'_>,
+        headers: &str,
+        body: Unknown<'_>,
+        payload_hash: Unknown<'_>,
+        unsigned: bool,
+        date: Unknown<'_>,
+    ) -> Result<String, Error> {
+        let method = required(method, "method")?;
+        let url = required(url, "url")?;
+        let pairs = convert::unpack_pairs(headers)?;
+        let payload_hash = convert::present(payload_hash)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
+        let body = convert::body(convert::present(body)?, "body")?;
+        let date = convert::time(convert::present(date)?, "date")?;
         let signable = match (&payload_hash, unsigned) {
             (Some(_), true) => {
                 return Err(invalid_request("give either payloadHash or unsignedPayload, not both"));
@@ -166,7 +181,17 @@ impl Signer {
             Some(time) => self.inner.sign_at(&request, time)?,
             None => self.inner.sign(&request)?,
         };
-        result(env, output).map_err(|e| convert::napi_failure("the result", &e))
+        let fixed = [
+            output.authorization.as_str(),
+            output.signature.as_str(),
+            output.trace.canonical_request.as_str(),
+            output.trace.string_to_sign.as_str(),
+            output.signed_headers.as_str(),
+            output.date.as_str(),
+            output.credential_scope.as_deref().unwrap_or(""),
+        ];
+        let added = output.headers.iter().flat_map(|(name, value)| [*name, value.as_str()]);
+        convert::pack(fixed.into_iter().chain(added))
     }
 
     /// A hasher for this signer's hash function: feed it the body chunk by chunk, then pass
@@ -177,23 +202,12 @@ impl Signer {
     }
 }
 
-fn result(env: &Env, output: apig::SigningOutput) -> napi::Result<Object<'_>> {
-    let mut headers = Object::new(env)?;
-    for (name, value) in &output.headers {
-        headers.set_named_property(name, value.as_str())?;
+/// A required string argument.
+fn required(value: Unknown<'_>, name: &str) -> Result<String, Error> {
+    match convert::present(value)? {
+        Some(value) => convert::string(value, name),
+        None => Err(invalid_request(format!("{name} is required"))),
     }
-    let mut result = Object::new(env)?;
-    result.set_named_property("headers", headers)?;
-    result.set_named_property("authorization", output.authorization)?;
-    result.set_named_property("signature", output.signature)?;
-    result.set_named_property("canonicalRequest", output.trace.canonical_request)?;
-    result.set_named_property("stringToSign", output.trace.string_to_sign)?;
-    result.set_named_property("signedHeaders", output.signed_headers)?;
-    result.set_named_property("date", output.date)?;
-    if let Some(scope) = output.credential_scope {
-        result.set_named_property("credentialScope", scope)?;
-    }
-    Ok(result)
 }
 
 /// An incremental body hasher (the core's `PayloadHasher`): `update(chunk)` as chunks arrive, then

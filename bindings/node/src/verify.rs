@@ -37,7 +37,7 @@ pub struct VerifierOptions {
     pub service: Option<String>,
 }
 
-/// A received request to verify.
+/// A received request to verify (`verifier.verify(request)`).
 #[napi(object, object_from_js = false, object_to_js = false)]
 pub struct VerifyRequest {
     /// The HTTP method as received.
@@ -147,11 +147,23 @@ impl Verifier {
         Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy), lookup })
     }
 
-    /// Verifies `request`: returns who signed it, or throws an `ApigError` whose `code` says why
-    /// not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`).
-    #[napi(ts_args_type = "request: VerifyRequest", ts_return_type = "Identity")]
-    pub fn verify<'env>(&self, env: &'env Env, request: Unknown<'env>) -> napi::Result<Object<'env>> {
-        let result = self.verify_request(env, request);
+    /// Verifies one request (the package's `verify()` calls this): the request's parts as
+    /// arguments, the headers packed by `index.js`. Returns the `Identity`, or throws an
+    /// `ApigError` whose `code` says why not (`signature_mismatch` errors carry the verifier's
+    /// `canonicalRequest` and `stringToSign`).
+    #[napi(skip_typescript)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_packed<'env>(
+        &self,
+        env: &'env Env,
+        method: Unknown<'env>,
+        url: Unknown<'env>,
+        headers: String,
+        body: Unknown<'env>,
+        payload_hash: Unknown<'env>,
+        now: Unknown<'env>,
+    ) -> napi::Result<Object<'env>> {
+        let result = self.verify_parts(env, method, url, &headers, body, payload_hash, now);
         if let Keys::Asked(slot) = self.inner.resolver()
             && let Ok(mut slot) = slot.lock()
         {
@@ -166,24 +178,27 @@ impl Verifier {
 
     /// The outer error is the core's; the inner one a JavaScript exception (from the key function)
     /// to rethrow as is.
-    fn verify_request<'env>(
+    #[allow(clippy::too_many_arguments)]
+    fn verify_parts<'env>(
         &self,
         env: &'env Env,
-        request: Unknown<'env>,
+        method: Unknown<'env>,
+        url: Unknown<'env>,
+        headers: &str,
+        body: Unknown<'env>,
+        payload_hash: Unknown<'env>,
+        now: Unknown<'env>,
     ) -> Result<napi::Result<Object<'env>>, Error> {
-        let failure = |e: napi::Error| convert::napi_failure("the request", &e);
-        if request.get_type().map_err(failure)? != ValueType::Object {
-            return Err(invalid_request("verify(request) needs a request object { method, url, headers, body }"));
-        }
-        let request = Object::from_unknown(request).map_err(failure)?;
-        let method = convert::required_string(&request, "method", invalid_request)?;
-        let url = convert::required_string(&request, "url", invalid_request)?;
-        let headers = convert::headers(convert::property(&request, "headers")?)?;
-        let payload_hash = convert::optional_string(&request, "payloadHash", invalid_request)?;
-        let body = convert::body(convert::property(&request, "body")?, "body")?;
-        let now = convert::time(convert::property(&request, "now")?, "now")?;
-
-        let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let required = |value: Unknown<'env>, name: &str| match convert::present(value)? {
+            Some(value) => convert::string(value, name),
+            None => Err(invalid_request(format!("{name} is required"))),
+        };
+        let method = required(method, "method")?;
+        let url = required(url, "url")?;
+        let pairs = convert::unpack_pairs(headers)?;
+        let payload_hash = convert::present(payload_hash)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
+        let body = convert::body(convert::present(body)?, "body")?;
+        let now = convert::time(convert::present(now)?, "now")?;
         let signable = match &payload_hash {
             Some(hash) => SignableBody::Precomputed(hash),
             None => body.signable(),
@@ -196,7 +211,7 @@ impl Verifier {
             Some(now) => self.inner.verify_at(&request, now)?,
             None => self.inner.verify(&request)?,
         };
-        Ok(identity(env, verified).map_err(|e| napi::Error::from_reason(e.reason)))
+        Ok(identity(env, verified))
     }
 
     /// With a key function: asks it for the secret of the request's access key (when the
@@ -227,11 +242,12 @@ impl Verifier {
     }
 }
 
-/// `{ accessKey: secret }` or `[[accessKey, secret], …]` (what `index.js` makes of a `Map`).
+/// The key store packed by `index.js` (`accessKey\0secret\0…`, from an object or a `Map`).
 fn fixed_keys(keys: Unknown<'_>) -> Result<HashMap<String, SecretKey>, Error> {
-    let pairs = convert::headers(Some(keys))
+    let packed = convert::string(keys, "keys")
         .map_err(|_| invalid_config("keys must be an object or Map of access key → secret string, or a function"))?;
-    Ok(pairs.into_iter().map(|(key, secret)| (key, SecretKey::new(secret))).collect())
+    let pairs = convert::unpack_pairs(&packed).map_err(|e| invalid_config(e.message().to_owned()))?;
+    Ok(pairs.into_iter().map(|(key, secret)| (key.to_owned(), SecretKey::new(secret))).collect())
 }
 
 fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {

@@ -1,0 +1,158 @@
+'use strict'
+// Every core error kind, produced through the public API: each is an ApigError whose code is the
+// core's stable code, and the TypeScript union lists exactly the core's codes.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { Readable } = require('node:stream')
+const apig = require('apig')
+const { ApigError, ERROR_CODES, Signer, Verifier, errorCodes } = apig
+const { KEY, SECRET } = require('./helpers.js')
+
+const AT = Date.UTC(2024, 3, 3, 10, 15, 0)
+const signer = new Signer({ key: KEY, secret: SECRET })
+const verifier = new Verifier({ keys: { [KEY]: SECRET } })
+
+/** A GET signed at AT, and a function verifying it with changes. */
+function signed(extra = {}) {
+  const r = signer.sign({ method: 'POST', url: 'https://h/p?q=1', headers: { 'Content-Type': 'text/plain' }, body: 'b', date: AT, ...extra })
+  const headers = { 'Content-Type': 'text/plain', ...r.headers }
+  return { r, headers, request: { method: 'POST', url: '/p?q=1', headers, body: 'b', now: AT } }
+}
+
+const cases = {
+  missing_authorization: () => {
+    const { request, headers } = signed()
+    delete headers.Authorization
+    verifier.verify(request)
+  },
+  malformed_authorization: () => {
+    const { request, headers } = signed()
+    headers.Authorization = 'SDK-HMAC-SHA256 nonsense'
+    verifier.verify(request)
+  },
+  unsupported_algorithm: () => {
+    new Verifier({ keys: { [KEY]: SECRET }, algorithms: ['SDK-HMAC-SM3'] }).verify(signed().request)
+  },
+  unknown_access_key: () => new Verifier({ keys: { OTHER: SECRET } }).verify(signed().request),
+  missing_date: () => {
+    const { request, headers } = signed()
+    delete headers['X-Sdk-Date']
+    verifier.verify(request)
+  },
+  malformed_date: () => signer.sign({ method: 'GET', url: 'https://h/', headers: { 'X-Sdk-Date': 'yesterday' } }),
+  date_not_signed: () => {
+    const { request, headers } = signed()
+    headers.Authorization = headers.Authorization.replace('content-type;host;x-sdk-date', 'content-type;host')
+    verifier.verify(request)
+  },
+  expired: () => verifier.verify({ ...signed().request, now: AT + 16 * 60 * 1000 }),
+  signed_header_missing: () => {
+    const { request, headers } = signed()
+    delete headers['Content-Type']
+    verifier.verify(request)
+  },
+  host_not_signed: () => {
+    const r = signer.sign({ method: 'GET', url: '/no-host', date: AT })
+    new Verifier({ keys: { [KEY]: SECRET }, requireHost: true }).verify({ method: 'GET', url: '/no-host', headers: r.headers, now: AT })
+  },
+  duplicate_header: () => signer.sign({ method: 'GET', url: 'https://h/', headers: [['X-A', '1'], ['x-a', '2']] }),
+  credential_scope_mismatch: () => {
+    const v11 = new Signer({ key: KEY, secret: SECRET, algorithm: 'V11-HMAC-SHA256', region: 'cn-north-4' })
+    const r = v11.sign({ method: 'GET', url: 'https://h/', date: AT })
+    new Verifier({ keys: { [KEY]: SECRET }, region: 'eu-west-0' }).verify({ method: 'GET', url: '/', headers: r.headers, now: AT })
+  },
+  unsigned_payload_not_allowed: () => {
+    const r = signer.sign({ method: 'PUT', url: 'https://h/', unsignedPayload: true, date: AT })
+    new Verifier({ keys: { [KEY]: SECRET }, allowUnsignedPayload: false }).verify({ method: 'PUT', url: '/', headers: r.headers, body: 'x', now: AT })
+  },
+  payload_hash_mismatch: () => {
+    const declared = signer.createHasher().update('the body').digest()
+    const r = signer.sign({ method: 'PUT', url: 'https://h/', headers: { 'X-Sdk-Content-Sha256': declared }, body: 'the body', date: AT })
+    verifier.verify({ method: 'PUT', url: '/', headers: { ...r.headers, 'X-Sdk-Content-Sha256': declared }, body: 'another body', now: AT })
+  },
+  signature_mismatch: () => verifier.verify({ ...signed().request, body: 'tampered' }),
+  invalid_request: () => signer.sign({ method: 'GET', url: 'not a url' }),
+  invalid_config: () => new Signer({ key: KEY, secret: '' }),
+  body_read: async () => {
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('disk on fire'))
+      },
+    })
+    await signer.sign({ method: 'PUT', url: 'https://h/', body: failing })
+  },
+}
+
+test('ERROR_CODES is the core list and the d.ts union says the same', () => {
+  assert.deepEqual([...ERROR_CODES], errorCodes())
+  assert.equal(ERROR_CODES.length, 18)
+  const dts = fs.readFileSync(path.join(path.dirname(require.resolve('apig')), 'index.d.ts'), 'utf8')
+  const union = /export type ApigErrorCode =([^]*?)\n\n/.exec(dts)
+  assert.ok(union, 'index.d.ts declares ApigErrorCode')
+  const listed = [...union[1].matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
+  assert.deepEqual(listed, [...ERROR_CODES])
+})
+
+test('the cases below cover every code', () => {
+  assert.deepEqual(Object.keys(cases).sort(), [...ERROR_CODES].sort())
+})
+
+for (const [code, run] of Object.entries(cases)) {
+  test(`${code} is an ApigError with that code`, async () => {
+    await assert.rejects(
+      async () => run(),
+      (error) => {
+        assert.ok(error instanceof ApigError, `${error && error.stack}`)
+        assert.ok(error instanceof Error)
+        assert.equal(error.name, 'ApigError')
+        assert.equal(error.code, code)
+        assert.equal(typeof error.message, 'string')
+        assert.ok(error.message.length > 0)
+        const authFailure = !['invalid_request', 'invalid_config', 'body_read'].includes(code)
+        assert.equal(error.status, authFailure ? 401 : code === 'invalid_config' ? 500 : 400)
+        if (code === 'signature_mismatch') {
+          assert.ok(error.canonicalRequest.startsWith('POST\n/p/\nq=1\n'))
+          assert.ok(error.stringToSign.startsWith('SDK-HMAC-SHA256\n20240403T101500Z\n'))
+          assert.equal(error.apigMessage, `verify signature fail, canonicalRequest:${error.canonicalRequest.replace(/\n/g, '|')}`)
+        } else {
+          assert.equal(error.canonicalRequest, undefined)
+          assert.equal(error.apigMessage, error.message)
+        }
+        return true
+      },
+    )
+  })
+}
+
+test('wrong JavaScript types are clear ApigErrors, never crashes', () => {
+  const bad = [
+    () => new Signer(),
+    () => new Signer('AK'),
+    () => new Signer({ key: 1, secret: 'x' }),
+    () => new Signer({ key: KEY, secret: SECRET, algorithm: 'MD5' }),
+    () => new Signer({ key: KEY, secret: SECRET, algorithm: 'V11-HMAC-SHA256' }),
+    () => signer.sign(),
+    () => signer.sign({ method: 'GET', url: 5 }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', headers: 'x' }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', headers: [['only-name']] }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', headers: { a: {} } }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', body: 42 }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', body: new Int16Array(2) }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', date: 'today' }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', date: NaN }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', date: 1e300 }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', unsignedPayload: 'yes' }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', body: 'x', unsignedPayload: true }),
+    () => signer.sign({ method: 'GET', url: 'https://h/', headers: { 'Bad Name': 'x' } }),
+    () => new Verifier({}),
+    () => new Verifier({ keys: 'x' }),
+    () => new Verifier({ keys: {}, maxSkewSeconds: -1 }),
+    () => new Verifier({ keys: {}, algorithms: 'all' }),
+    () => verifier.verify({ method: 'GET' }),
+  ]
+  for (const call of bad) {
+    assert.throws(call, (e) => e instanceof ApigError && ERROR_CODES.includes(e.code), call.toString())
+  }
+})

@@ -1,0 +1,97 @@
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Readable } = require('node:stream')
+const { Signer, signedFetch } = require('apig')
+const { KEY, SECRET, verifyingServer } = require('./helpers.js')
+
+const signer = new Signer({ key: KEY, secret: SECRET })
+
+test('signedFetch: accepted requests of every body kind', async (t) => {
+  const server = await verifyingServer()
+  t.after(server.close)
+  const apigFetch = signedFetch(signer)
+
+  const get = await apigFetch(`${server.url}/v1/items?limit=2&b=x%20y`, { headers: { 'X-Custom': 'c' } })
+  assert.equal(get.status, 200)
+  const got = await get.json()
+  assert.equal(got.accessKey, KEY)
+  assert.equal(got.url, '/v1/items?limit=2&b=x%20y')
+  assert.ok(got.signedHeaders.includes('x-custom'))
+
+  const bodies = [
+    ['a string', JSON.stringify({ a: 1, é: 'ü' })],
+    ['a Uint8Array', new TextEncoder().encode('bytes body')],
+    ['URLSearchParams', new URLSearchParams({ a: '1', b: 'two words' })],
+    ['a Blob', new Blob(['blob body'])],
+  ]
+  for (const [what, body] of bodies) {
+    const res = await apigFetch(`${server.url}/upload`, { method: 'POST', body })
+    assert.equal(res.status, 200, what)
+    const echoed = await res.json()
+    assert.equal(echoed.unsignedPayload, false, what)
+    assert.equal(echoed.body, await new Response(body).text(), what)
+    if (typeof body === 'string') assert.ok(echoed.signedHeaders.includes('content-type'))
+  }
+
+  const form = new FormData()
+  form.append('field', 'value')
+  const multipart = await apigFetch(`${server.url}/form`, { method: 'POST', body: form })
+  assert.equal(multipart.status, 200)
+  assert.match((await multipart.json()).body, /name="field"\r\n\r\nvalue/)
+
+  const request = new Request(`${server.url}/req?x=1`, { method: 'PUT', body: 'from a Request', headers: { 'X-R': '1' } })
+  const fromRequest = await apigFetch(request)
+  assert.equal(fromRequest.status, 200)
+  assert.equal((await fromRequest.json()).body, 'from a Request')
+})
+
+test('signedFetch: streamed bodies are unsigned by default, or buffered', async (t) => {
+  const server = await verifyingServer()
+  t.after(server.close)
+  const chunks = () => Readable.toWeb(Readable.from([Buffer.from('chunk-1,'), Buffer.from('chunk-2')]))
+
+  const unsigned = await signedFetch(signer)(`${server.url}/s`, { method: 'POST', body: chunks(), duplex: 'half' })
+  assert.equal(unsigned.status, 200)
+  const u = await unsigned.json()
+  assert.equal(u.unsignedPayload, true)
+  assert.equal(u.body, 'chunk-1,chunk-2')
+  assert.ok(u.signedHeaders.includes('x-sdk-content-sha256'))
+
+  const buffered = await signedFetch(signer, fetch, { streams: 'buffer' })(`${server.url}/s`, { method: 'POST', body: chunks() })
+  const b = await buffered.json()
+  assert.equal(b.unsignedPayload, false)
+  assert.equal(b.body, 'chunk-1,chunk-2')
+})
+
+test('signedFetch: tampered requests are rejected with an APIG.0303 JSON answer', async (t) => {
+  const server = await verifyingServer()
+  t.after(server.close)
+  // a fetch that changes the request after it was signed
+  const tamper = (change) => (url, init) => fetch(change.url ? change.url(url) : url, { ...init, ...(change.init ? change.init(init) : {}) })
+  const tampered = [
+    signedFetch(signer, tamper({ url: (u) => u.replace('limit=2', 'limit=3') })),
+    signedFetch(signer, tamper({ init: () => ({ body: 'changed body' }) })),
+    signedFetch(signer, tamper({ init: (i) => ({ headers: i.headers.map(([n, v]) => [n, n === 'x-custom' ? 'evil' : v]) }) })),
+    signedFetch(new Signer({ key: KEY, secret: 'wrong secret' })),
+  ]
+  for (const apigFetch of tampered) {
+    const res = await apigFetch(`${server.url}/v1/items?limit=2`, { method: 'POST', body: 'original body', headers: { 'X-Custom': 'c' } })
+    assert.equal(res.status, 401)
+    assert.match(res.headers.get('content-type'), /^application\/json/)
+    const answer = await res.json()
+    assert.equal(answer.error_code, 'APIG.0303')
+    assert.match(answer.error_msg, /^Incorrect app authentication information: verify signature fail, canonicalRequest:POST\|\/v1\/items\/\|limit=\d+\|/)
+    assert.match(answer.request_id, /^[0-9a-f]{32}$/)
+    assert.equal(res.headers.get('x-request-id'), answer.request_id)
+  }
+  const unknown = await signedFetch(new Signer({ key: 'AKUNKNOWN', secret: SECRET }))(`${server.url}/x`)
+  assert.equal(unknown.status, 401)
+  assert.match((await unknown.json()).error_msg, /app not found, appkey AKUNKNOWN/)
+})
+
+test('signedFetch rejects bad arguments', () => {
+  assert.throws(() => signedFetch({}), TypeError)
+  assert.throws(() => signedFetch(signer, 'nope'), TypeError)
+  assert.throws(() => signedFetch(signer, fetch, { streams: 'maybe' }), TypeError)
+})
