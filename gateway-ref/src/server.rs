@@ -364,6 +364,7 @@ async fn handle(
         caller: None,
         debug,
         started,
+        extensions: std::sync::Mutex::default(),
     };
     let mut record = AccessRecord {
         time: if shared.log.enabled() { now_rfc3339() } else { String::new() },
@@ -411,13 +412,20 @@ async fn handle(
             );
         }
     }
-    if shared.log.enabled() {
+    let policy_log = api_route.as_ref().filter(|api| api.policies.wants_log());
+    if shared.log.enabled() || policy_log.is_some() {
+        if record.time.is_empty() {
+            record.time = now_rfc3339();
+        }
         record.status = head.status.as_u16();
         record.api = ctx.api.as_ref().map(|(a, _)| a.clone());
         record.group = ctx.api.as_ref().map(|(_, g)| g.clone());
         record.app_key = ctx.caller.as_ref().map(|c| c.app_key.clone());
         record.latency_ms = latency.as_secs_f64() * 1000.0;
         record.upstream_latency_ms = upstream.map(|u| u.as_secs_f64() * 1000.0);
+        if let Some(api) = policy_log {
+            api.policies.on_log(&ctx, &record);
+        }
         shared.log.write(&record);
     }
     Ok(Response::from_parts(head, body))
@@ -470,7 +478,7 @@ async fn process(
     }
     let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, &ctx.request_id, forward)?;
     let (mut up_parts, up_body) = upstream.into_parts();
-    match api.policies.before_backend(ctx, &mut up_parts) {
+    match api.policies.before_backend(ctx, &mut up_parts, &up_body) {
         Decision::Continue => {}
         Decision::Respond(r) => return Ok((r, None)),
         Decision::Reject(e) => return Err(e),

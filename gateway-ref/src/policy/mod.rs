@@ -16,7 +16,17 @@
 //! A policy is configured by a named [`PolicyDef`] and bound to APIs by name; [`build`] maps a
 //! definition's `type` to its implementation, one file per type in this folder.
 
+pub mod access_control;
+pub mod authorizer;
+pub mod backend_signing;
+pub mod circuit_breaker;
 pub mod cors;
+pub mod counter;
+pub mod kafka_log;
+pub mod redis_store;
+pub mod response_headers;
+pub mod throttle;
+pub mod throttle_rules;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,7 +37,7 @@ use std::time::{Duration, Instant};
 use hyper::{HeaderMap, Method, Response};
 
 use crate::access_log::AccessRecord;
-use crate::body::Body;
+use crate::body::{Body, ForwardBody};
 use crate::config::PolicyDef;
 use crate::error::GatewayError;
 
@@ -83,6 +93,9 @@ pub struct RequestContext {
     pub debug: bool,
     /// When the request arrived.
     pub started: Instant,
+    /// Per-request values policies hand from one stage to a later one (e.g. throttling counters
+    /// for the debug headers, an authorizer's context for the backend).
+    pub extensions: std::sync::Mutex<hyper::http::Extensions>,
 }
 
 /// How the backend call went, for [`Policy::on_response`].
@@ -113,8 +126,14 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
         Box::pin(std::future::ready(Decision::Continue))
     }
 
-    /// Before the backend call, with the upstream request head to edit.
-    fn before_backend(&self, _ctx: &RequestContext, _upstream: &mut hyper::http::request::Parts) -> Decision {
+    /// Before the backend call, with the upstream request head to edit and the body that will be
+    /// sent (buffered when the request was signed, streamed otherwise).
+    fn before_backend(
+        &self,
+        _ctx: &RequestContext,
+        _upstream: &mut hyper::http::request::Parts,
+        _body: &ForwardBody,
+    ) -> Decision {
         Decision::Continue
     }
 
@@ -127,6 +146,15 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
         _record: &mut AccessRecord,
     ) {
     }
+
+    /// Whether [`Policy::on_log`] needs the finished access-log record even when the access log
+    /// itself is off.
+    fn wants_log(&self) -> bool {
+        false
+    }
+
+    /// With the finished access-log record (status and latencies set), after the response head.
+    fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord) {}
 }
 
 /// The policies bound to one API, in binding order.
@@ -167,9 +195,14 @@ impl Pipeline {
     }
 
     /// Runs every policy's [`Policy::before_backend`].
-    pub fn before_backend(&self, ctx: &RequestContext, upstream: &mut hyper::http::request::Parts) -> Decision {
+    pub fn before_backend(
+        &self,
+        ctx: &RequestContext,
+        upstream: &mut hyper::http::request::Parts,
+        body: &ForwardBody,
+    ) -> Decision {
         for p in &self.0 {
-            match p.before_backend(ctx, upstream) {
+            match p.before_backend(ctx, upstream, body) {
                 Decision::Continue => {}
                 other => return other,
             }
@@ -189,6 +222,18 @@ impl Pipeline {
             p.on_response(ctx, outcome, response, record);
         }
     }
+
+    /// Whether a policy wants the finished access-log record.
+    pub fn wants_log(&self) -> bool {
+        self.0.iter().any(|p| p.wants_log())
+    }
+
+    /// Runs every policy's [`Policy::on_log`].
+    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord) {
+        for p in &self.0 {
+            p.on_log(ctx, record);
+        }
+    }
 }
 
 /// Builds the policy a definition describes.
@@ -198,6 +243,16 @@ impl Pipeline {
 pub fn build(def: &PolicyDef) -> Result<Arc<dyn Policy>, String> {
     match def.kind.as_str() {
         "cors" => Ok(Arc::new(cors::Cors::from_config(&def.config)?)),
-        other => Err(format!("unknown policy type {other:?} (known: cors)")),
+        "throttle" => Ok(Arc::new(throttle::Throttle::from_config(&def.name, &def.config)?)),
+        "access_control" => Ok(Arc::new(access_control::AccessControl::from_config(&def.config)?)),
+        "backend_signing" => Ok(Arc::new(backend_signing::BackendSigning::from_config(&def.config)?)),
+        "response_headers" => Ok(Arc::new(response_headers::ResponseHeaders::from_config(&def.config)?)),
+        "circuit_breaker" => Ok(Arc::new(circuit_breaker::CircuitBreaker::from_config(&def.name, &def.config)?)),
+        "authorizer" => Ok(Arc::new(authorizer::Authorizer::from_config(&def.config)?)),
+        "kafka_log" => Ok(Arc::new(kafka_log::KafkaLog::from_config(&def.name, &def.config)?)),
+        other => Err(format!(
+            "unknown policy type {other:?} (known: cors, throttle, access_control, backend_signing, \
+             response_headers, circuit_breaker, authorizer, kafka_log)"
+        )),
     }
 }

@@ -1,0 +1,407 @@
+//! Request throttling: limits per API, per user, per app and per client IP in a fixed time window,
+//! per API or shared by every API the policy is bound to, with per-app and per-user exceptions and
+//! throttling 2.0 rules ([`super::throttle_rules`]).
+//!
+//! ```json
+//! {"name": "standard", "type": "throttle", "config": {
+//!   "api_limit": 1000, "user_limit": 500, "app_limit": 100, "ip_limit": 50,
+//!   "interval": 1, "unit": "minute", "scope": "per_api",
+//!   "special_apps": [{"app": "web-shop", "limit": 300}],
+//!   "special_users": [{"user": "alice", "limit": 1000}],
+//!   "user_header": "X-User-Id", "client_ip_header": null,
+//!   "rules": [], "store": {"type": "memory"}}}
+//! ```
+//! Excess gets `APIG.0308` 429 with APIG's text, `The throttling threshold has been reached: policy
+//! app over ratelimit, limit:100, time:1 minute`. With `X-Apig-Mode: debug` every response carries
+//! `X-Apig-RateLimit-Api|User|App|Ip|Rule: remain:9,limit:10,time:10 second`.
+//!
+//! Counters are incremented after authentication (the app is known then), in one store call per
+//! request. The store is `memory` (this process) or `redis` (shared by a cluster:
+//! `{"type": "redis", "url": "redis://127.0.0.1:6379", "prefix": "apig:throttle", "timeout_ms": 200}`).
+//! When the store fails the request is let through (like Kong's `fault_tolerant`), the failure is
+//! counted in the access log (`throttle_store_error`) and printed at most once per second.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hyper::StatusCode;
+use hyper::header::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use super::access_control::client_ip;
+use super::counter::{CounterStore, MemoryStore, Slot, now_ms};
+use super::redis_store::RedisStore;
+use super::throttle_rules::{Param, Rule, RuleAction, RuleConfig, Unit};
+use super::{BackendOutcome, Decision, Policy, RequestContext, StageFuture};
+use crate::access_log::AccessRecord;
+use crate::error::GatewayError;
+
+/// `APIG.0308` 429 with APIG's message.
+pub fn over_limit(policy: &str, limit: u64, interval: u64, unit: Unit) -> GatewayError {
+    GatewayError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "0308",
+        format!(
+            "The throttling threshold has been reached: policy {policy} over ratelimit, limit:{limit}, time:{interval} {}",
+            unit.name()
+        ),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Scope {
+    #[default]
+    PerApi,
+    Shared,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Special<K> {
+    #[serde(alias = "app", alias = "user")]
+    id: K,
+    limit: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "snake_case")]
+enum StoreConfig {
+    Memory,
+    Redis {
+        url: String,
+        #[serde(default = "default_prefix")]
+        prefix: String,
+        #[serde(default = "default_store_timeout")]
+        timeout_ms: u64,
+    },
+}
+
+fn default_prefix() -> String {
+    "apig:throttle".to_owned()
+}
+
+fn default_store_timeout() -> u64 {
+    200
+}
+
+fn default_interval() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThrottleConfig {
+    #[serde(default)]
+    api_limit: Option<u64>,
+    #[serde(default)]
+    user_limit: Option<u64>,
+    #[serde(default)]
+    app_limit: Option<u64>,
+    #[serde(default)]
+    ip_limit: Option<u64>,
+    #[serde(default = "default_interval")]
+    interval: u64,
+    #[serde(default)]
+    unit: Unit,
+    #[serde(default)]
+    scope: Scope,
+    #[serde(default)]
+    special_apps: Vec<Special<String>>,
+    #[serde(default)]
+    special_users: Vec<Special<String>>,
+    #[serde(default)]
+    user_header: Option<String>,
+    #[serde(default)]
+    client_ip_header: Option<String>,
+    #[serde(default)]
+    rules: Vec<RuleConfig>,
+    #[serde(default)]
+    store: Option<StoreConfig>,
+}
+
+/// One limit checked for a request.
+#[derive(Debug, Clone)]
+struct Check {
+    /// `api`, `user`, `app`, `ip` or `rule:NAME` (for messages).
+    policy: String,
+    header: HeaderName,
+    limit: u64,
+    interval: u64,
+    unit: Unit,
+}
+
+/// What the debug headers show, handed from `after_auth` to `on_response`.
+#[derive(Debug, Clone, Default)]
+struct Counters(Vec<(HeaderName, HeaderValue)>);
+
+/// A store failure seen by this request.
+#[derive(Debug, Clone, Copy)]
+struct StoreFailed;
+
+/// The throttling policy.
+#[derive(Debug)]
+pub struct Throttle {
+    name: String,
+    api_limit: Option<u64>,
+    user_limit: Option<u64>,
+    app_limit: Option<u64>,
+    ip_limit: Option<u64>,
+    interval: u64,
+    unit: Unit,
+    scope: Scope,
+    special_apps: Vec<Special<String>>,
+    special_users: Vec<Special<String>>,
+    user_header: String,
+    client_ip_header: Option<String>,
+    rules: Vec<Rule>,
+    store: Arc<dyn CounterStore>,
+    last_error_report: AtomicU64,
+}
+
+impl Throttle {
+    /// Reads the settings of the policy named `name`.
+    ///
+    /// # Errors
+    /// Unknown fields, no limit at all, a zero interval, a bad rule or Redis URL.
+    pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Self, String> {
+        let c: ThrottleConfig = serde_json::from_value(config.clone()).map_err(|e| format!("throttle: {e}"))?;
+        if c.interval == 0 {
+            return Err("throttle: interval must be > 0".to_owned());
+        }
+        let rules = c
+            .rules
+            .into_iter()
+            .map(|r| Rule::compile(r, c.interval, c.unit))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("throttle: {e}"))?;
+        let limits = [c.api_limit, c.user_limit, c.app_limit, c.ip_limit];
+        if limits.iter().all(Option::is_none)
+            && c.special_apps.is_empty()
+            && c.special_users.is_empty()
+            && !rules.iter().any(|r| matches!(r.action, RuleAction::Limit { .. }))
+        {
+            return Err("throttle: give at least one of api_limit, user_limit, app_limit, ip_limit, rules".to_owned());
+        }
+        let store: Arc<dyn CounterStore> = match c.store {
+            None | Some(StoreConfig::Memory) => Arc::new(MemoryStore::default()),
+            Some(StoreConfig::Redis { url, prefix, timeout_ms }) => {
+                Arc::new(RedisStore::new(&url, &prefix, Duration::from_millis(timeout_ms.max(1)))?)
+            }
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            api_limit: c.api_limit,
+            user_limit: c.user_limit,
+            app_limit: c.app_limit,
+            ip_limit: c.ip_limit,
+            interval: c.interval,
+            unit: c.unit,
+            scope: c.scope,
+            special_apps: c.special_apps,
+            special_users: c.special_users,
+            user_header: c.user_header.unwrap_or_else(|| "x-user-id".to_owned()).to_ascii_lowercase(),
+            client_ip_header: c.client_ip_header.map(|h| h.to_ascii_lowercase()),
+            rules,
+            store,
+            last_error_report: AtomicU64::new(0),
+        })
+    }
+
+    fn window(&self, interval: u64, unit: Unit) -> Duration {
+        Duration::from_secs(interval.saturating_mul(unit.seconds()))
+    }
+
+    /// The counter key: the policy, the API unless the scope is shared, then `parts`.
+    fn key(&self, ctx: &RequestContext, parts: &[&str]) -> String {
+        let mut key = self.name.clone();
+        if self.scope == Scope::PerApi
+            && let Some((api, _)) = &ctx.api
+        {
+            key.push(':');
+            key.push_str(api);
+        }
+        for p in parts {
+            key.push(':');
+            key.push_str(p);
+        }
+        key
+    }
+
+    /// The limits that apply to the request, with their counter slots.
+    fn plan(&self, ctx: &RequestContext, ip: IpAddr) -> Option<Vec<(Check, Slot)>> {
+        let rule = self.rules.iter().find(|r| r.matches(ctx, ip));
+        if rule.is_some_and(|r| matches!(r.action, RuleAction::Exclude)) {
+            return None;
+        }
+        let basic = |policy: &str, header: &'static str, limit: u64, key: String| {
+            let check = Check {
+                policy: policy.to_owned(),
+                header: HeaderName::from_static(header),
+                limit,
+                interval: self.interval,
+                unit: self.unit,
+            };
+            (check, Slot { key, window: self.window(self.interval, self.unit) })
+        };
+        let mut plan = Vec::with_capacity(5);
+        if let Some(limit) = self.api_limit {
+            plan.push(basic("api", "x-apig-ratelimit-api", limit, self.key(ctx, &["api"])));
+        }
+        let user = ctx.headers.get(self.user_header.as_str()).and_then(|v| v.to_str().ok()).filter(|u| !u.is_empty());
+        if let Some(user) = user {
+            let special = self.special_users.iter().find(|s| s.id == user).map(|s| s.limit);
+            if let Some(limit) = special.or(self.user_limit) {
+                plan.push(basic("user", "x-apig-ratelimit-user", limit, self.key(ctx, &["user", user])));
+            }
+        }
+        if let Some(caller) = &ctx.caller {
+            let special =
+                self.special_apps.iter().find(|s| s.id == caller.app_id || s.id == caller.app_key).map(|s| s.limit);
+            if let Some(limit) = special.or(self.app_limit) {
+                plan.push(basic("app", "x-apig-ratelimit-app", limit, self.key(ctx, &["app", &caller.app_id])));
+            }
+        }
+        if let Some(limit) = self.ip_limit {
+            plan.push(basic("ip", "x-apig-ratelimit-ip", limit, self.key(ctx, &["ip", &ip.to_string()])));
+        }
+        if let Some(rule) = rule
+            && let RuleAction::Limit { limit, interval, unit, count_by } = &rule.action
+        {
+            let by = count_by.as_ref().map(|p: &Param| p.value(ctx, ip).unwrap_or_default());
+            let mut parts = vec!["rule", rule.name.as_str()];
+            if let Some(by) = &by {
+                parts.push(by);
+            }
+            let check = Check {
+                policy: format!("rule:{}", rule.name),
+                header: HeaderName::from_static("x-apig-ratelimit-rule"),
+                limit: *limit,
+                interval: *interval,
+                unit: *unit,
+            };
+            plan.push((check, Slot { key: self.key(ctx, &parts), window: self.window(*interval, *unit) }));
+        }
+        Some(plan)
+    }
+
+    async fn check(&self, ctx: &RequestContext) -> Decision {
+        let ip = match client_ip(ctx, self.client_ip_header.as_deref()) {
+            Ok(ip) => ip,
+            Err(e) => return Decision::Reject(e),
+        };
+        let Some(plan) = self.plan(ctx, ip) else { return Decision::Continue };
+        if plan.is_empty() {
+            return Decision::Continue;
+        }
+        let slots: Vec<Slot> = plan.iter().map(|(_, s)| s.clone()).collect();
+        let counts = match self.store.hit(&slots, now_ms()).await {
+            Ok(counts) => counts,
+            Err(e) => {
+                self.report_store_error(&e);
+                if let Ok(mut ext) = ctx.extensions.lock() {
+                    ext.insert(StoreFailed);
+                }
+                return Decision::Continue;
+            }
+        };
+        let mut exceeded = None;
+        let mut shown = Counters::default();
+        for ((check, _), count) in plan.iter().zip(&counts) {
+            if count.count > check.limit && exceeded.is_none() {
+                exceeded = Some(check);
+            }
+            if ctx.debug {
+                let text = format!(
+                    "remain:{},limit:{},time:{} {}",
+                    check.limit.saturating_sub(count.count),
+                    check.limit,
+                    check.interval,
+                    check.unit.name()
+                );
+                if let Ok(v) = HeaderValue::from_str(&text) {
+                    shown.0.push((check.header.clone(), v));
+                }
+            }
+        }
+        if ctx.debug
+            && let Ok(mut ext) = ctx.extensions.lock()
+        {
+            ext.insert(shown);
+        }
+        match exceeded {
+            Some(c) => Decision::Reject(over_limit(&c.policy, c.limit, c.interval, c.unit)),
+            None => Decision::Continue,
+        }
+    }
+
+    fn report_store_error(&self, error: &str) {
+        let now = now_ms() / 1000;
+        let last = self.last_error_report.swap(now, Ordering::Relaxed);
+        if last != now {
+            eprintln!(
+                "apig-gateway: throttle {:?}: counter store failed, letting requests through: {error}",
+                self.name
+            );
+        }
+    }
+}
+
+impl Policy for Throttle {
+    fn kind(&self) -> &'static str {
+        "throttle"
+    }
+
+    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+        Box::pin(self.check(ctx))
+    }
+
+    fn on_response(
+        &self,
+        ctx: &RequestContext,
+        _outcome: BackendOutcome,
+        response: &mut hyper::http::response::Parts,
+        record: &mut AccessRecord,
+    ) {
+        let Ok(ext) = ctx.extensions.lock() else { return };
+        if ext.get::<StoreFailed>().is_some() {
+            record.extra.insert("throttle_store_error".to_owned(), serde_json::Value::Bool(true));
+        }
+        if ctx.debug
+            && let Some(counters) = ext.get::<Counters>()
+        {
+            for (name, value) in &counters.0 {
+                response.headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_matches_apig() {
+        let e = over_limit("api", 10, 1, Unit::Second);
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.code, "0308");
+        assert!(e.message.ends_with("policy api over ratelimit, limit:10, time:1 second"), "{}", e.message);
+    }
+
+    #[test]
+    fn refuses_bad_configs() {
+        for bad in [
+            serde_json::json!({}),
+            serde_json::json!({"api_limit": 1, "interval": 0}),
+            serde_json::json!({"api_limit": 1, "unit": "week"}),
+            serde_json::json!({"api_limit": 1, "store": {"type": "redis", "url": "nope://"}}),
+            serde_json::json!({"api_limit": 1, "rules": [{"name": "x"}]}),
+        ] {
+            assert!(Throttle::from_config("t", &bad).is_err(), "{bad}");
+        }
+        assert!(Throttle::from_config("t", &serde_json::json!({"app_limit": 3, "unit": "day"})).is_ok());
+    }
+}
