@@ -59,14 +59,17 @@ fn build_library() -> Result<PathBuf> {
     Ok(lib)
 }
 
-/// Generates the `language` sources for `lib` into a fresh `<target>/uniffi-bindings/<language>`.
-fn generate(lib: &Path, language: &str) -> Result<PathBuf> {
-    let out = target_dir().join("uniffi-bindings").join(language);
+/// Generates the `language` sources for `lib` into a fresh `<target>/uniffi-bindings/<folder>`, with
+/// the `--config` file `config` if given (else the crate's `uniffi.toml` alone).
+fn generate(lib: &Path, language: &str, folder: &str, config: Option<&Path>) -> Result<PathBuf> {
+    let out = target_dir().join("uniffi-bindings").join(folder);
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
     run(cargo()
-        .args(["run", "--quiet", "-p", "apig-uniffi-bindgen", "--", "generate", "--no-format", "--library"])
+        .args(["run", "--quiet", "-p", "apig-uniffi-bindgen", "--", "generate", "--no-format"])
+        .args(config.map(|c| [Path::new("--config"), c]).into_iter().flatten())
+        .arg("--library")
         .arg(lib)
         .args(["--language", language, "--out-dir"])
         .arg(&out))?;
@@ -85,13 +88,31 @@ fn non_empty(path: PathBuf) -> Result<PathBuf> {
 /// The library and the generated Kotlin source.
 fn kotlin_bindings() -> Result<(PathBuf, PathBuf)> {
     let lib = build_library()?;
-    let source = non_empty(generate(&lib, "kotlin")?.join("apig/apig_uniffi.kt"))?;
+    let source = non_empty(generate(&lib, "kotlin", "kotlin", None)?.join("apig/apig_uniffi.kt"))?;
     Ok((lib, source))
+}
+
+/// The Android flavour of the Kotlin source (`bindings/uniffi/android.toml`, as docs/mobile.md
+/// generates it), checked for the package and Android's cleaner; compiling it needs the Android SDK.
+fn android_bindings(lib: &Path) -> Result<PathBuf> {
+    let config = root().join("bindings/uniffi/android.toml");
+    let source = non_empty(generate(lib, "kotlin", "kotlin-android", Some(&config))?.join("apig/apig_uniffi.kt"))?;
+    let text = std::fs::read_to_string(&source)?;
+    if !text.contains("package apig") || !text.contains("android.system.SystemCleaner") {
+        bail!("{} is not the Android flavour of package apig", source.display());
+    }
+    Ok(source)
 }
 
 pub(crate) fn build_kotlin() -> Result<()> {
     let (lib, source) = kotlin_bindings()?;
-    eprintln!("kotlin: {}\nlibrary: {}", source.display(), lib.display());
+    let android = android_bindings(&lib)?;
+    eprintln!(
+        "kotlin (JVM): {}\nkotlin (Android): {}\nlibrary: {}",
+        source.display(),
+        android.display(),
+        lib.display()
+    );
     Ok(())
 }
 
@@ -100,7 +121,7 @@ pub(crate) fn build_kotlin() -> Result<()> {
 /// types, the header compiles as C, and every function it declares is exported by the library.
 pub(crate) fn build_swift() -> Result<()> {
     let lib = build_library()?;
-    let out = generate(&lib, "swift")?;
+    let out = generate(&lib, "swift", "swift", None)?;
     let swift = non_empty(out.join("Apig.swift"))?;
     let header = non_empty(out.join("ApigFFI.h"))?;
     let modulemap = non_empty(out.join("ApigFFI.modulemap"))?;
@@ -221,6 +242,7 @@ pub(crate) fn test() -> Result<()> {
     run(cargo().args(["test", "-p", "apig-uniffi"]))?;
     build_swift()?;
     let (lib, source) = kotlin_bindings()?;
+    android_bindings(&lib)?;
     let jar = compile_jar(&source)?;
     run_jvm(&jar, &lib, "apig.tests.BindingTestKt", &[])?;
     run_jvm(&jar, &lib, "apig.examples.SignAndSendKt", &[])
