@@ -80,6 +80,14 @@ impl SdkDate {
         self.unix_seconds
     }
 
+    /// This date as a [`SystemTime`].
+    pub fn to_system_time(self) -> SystemTime {
+        match u64::try_from(self.unix_seconds) {
+            Ok(after) => UNIX_EPOCH + Duration::from_secs(after),
+            Err(_) => UNIX_EPOCH - Duration::from_secs(self.unix_seconds.unsigned_abs()),
+        }
+    }
+
     /// The absolute distance between this date and `now`.
     pub fn skew_from(self, now: SystemTime) -> Duration {
         let now = Self::from_system_time(now).unix_seconds;
@@ -130,6 +138,14 @@ mod tests {
         ] {
             assert_eq!(SdkDate::parse(bad).unwrap_err().kind(), ErrorKind::MalformedDate, "{bad}");
         }
+    }
+
+    #[test]
+    fn system_time_round_trip() {
+        let d = SdkDate::parse("19691231T235959Z").unwrap();
+        assert_eq!(SdkDate::from_system_time(d.to_system_time()), d);
+        let d = SdkDate::parse("20240403T101500Z").unwrap();
+        assert_eq!(SdkDate::from_system_time(d.to_system_time()), d);
     }
 
     #[test]
