@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apig::{Algorithm, SdkDate, SignableBody, SignableRequest, Signer, Verifier};
 use apig_conformance::report::compare;
@@ -79,7 +78,7 @@ fn run_sign(v: &SignVector) -> Outcome {
 
 fn run_verify(v: &VerifyVector) -> Outcome {
     let now = match SdkDate::parse(&v.now) {
-        Ok(d) => unix_time(d.unix_seconds()),
+        Ok(d) => d.to_system_time(),
         Err(e) => return Outcome::Fail(format!("  bad `now`: {e}")),
     };
     let body = match v.request.body_bytes() {
@@ -107,12 +106,5 @@ fn run_verify(v: &VerifyVector) -> Outcome {
             Outcome::Fail(format!("  error code: expected {expected}, got {actual}"))
         }
         _ => Outcome::Pass,
-    }
-}
-
-fn unix_time(seconds: i64) -> SystemTime {
-    match u64::try_from(seconds) {
-        Ok(s) => UNIX_EPOCH + Duration::from_secs(s),
-        Err(_) => UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs()),
     }
 }
