@@ -66,7 +66,11 @@ pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(Text, Tex
         }
         return Ok(out);
     }
-    let pairs = if obj.hasattr("multi_items")? {
+    // lists and tuples of pairs first: probing them for `multi_items` / `items` costs more than
+    // the whole conversion
+    let pairs = if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        obj.clone()
+    } else if obj.hasattr("multi_items")? {
         obj.call_method0("multi_items")?
     } else if obj.hasattr("items")? {
         obj.call_method0("items")?
@@ -76,21 +80,24 @@ pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(Text, Tex
         obj.clone()
     };
     for pair in pairs.try_iter()? {
-        let pair = pair?;
-        let (name, value) = if let Ok(t) = pair.cast::<PyTuple>()
-            && t.len() == 2
-        {
-            (t.get_item(0)?, t.get_item(1)?)
-        } else if let Ok(l) = pair.cast::<PyList>()
-            && l.len() == 2
-        {
-            (l.get_item(0)?, l.get_item(1)?)
-        } else {
-            return Err(PyTypeError::new_err("each header must be a (name, value) pair"));
-        };
-        out.push(header(&name, &value)?);
+        out.push(pair_of(&pair?)?);
     }
     Ok(out)
+}
+
+/// One `(name, value)` tuple or `[name, value]` list.
+fn pair_of(pair: &Bound<'_, PyAny>) -> PyResult<(Text, Text)> {
+    if let Ok(t) = pair.cast::<PyTuple>()
+        && t.len() == 2
+    {
+        return header(&t.get_item(0)?, &t.get_item(1)?);
+    }
+    if let Ok(l) = pair.cast::<PyList>()
+        && l.len() == 2
+    {
+        return header(&l.get_item(0)?, &l.get_item(1)?);
+    }
+    Err(PyTypeError::new_err("each header must be a (name, value) pair"))
 }
 
 fn header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<(Text, Text)> {

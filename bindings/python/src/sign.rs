@@ -2,6 +2,7 @@
 
 use apig::{Algorithm, SecretKey, SignableRequest, SigningOutput};
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
@@ -91,6 +92,17 @@ impl Signer {
     }
 }
 
+/// The core's added-header names as interned Python strings (created once), any other name afresh.
+fn header_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+    match name {
+        "Host" => intern!(py, "Host").clone(),
+        "X-Sdk-Date" => intern!(py, "X-Sdk-Date").clone(),
+        "X-Sdk-Content-Sha256" => intern!(py, "X-Sdk-Content-Sha256").clone(),
+        "Authorization" => intern!(py, "Authorization").clone(),
+        other => PyString::new(py, other),
+    }
+}
+
 /// A secret from `str` (its UTF-8 bytes) or `bytes`.
 pub(crate) fn secret_key(secret: &Bound<'_, PyAny>) -> PyResult<SecretKey> {
     if let Ok(s) = secret.cast::<PyString>() {
@@ -116,7 +128,7 @@ impl SignedRequest {
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         for (name, value) in &self.inner.headers {
-            dict.set_item(*name, value)?;
+            dict.set_item(header_name(py, name), value)?;
         }
         Ok(dict)
     }
