@@ -5,6 +5,9 @@ compared: a typical GET (3 headers, a query) and a 1 KiB POST. Each figure is th
 repeats of timeit, in microseconds per call, timed with the process's CPU clock
 (`time.process_time`) so that other work on a shared machine does not inflate it; `--wall` uses
 the wall clock instead.
+
+With `apigateway-sdk-python==1.0.0` installed (a PyPI copy of Huawei's pure-Python
+`apig_sdk.signer`, same API), a last row times it on the same GET for reference.
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ def main() -> None:
         ("compat.signer Sign typical GET", compat_sign),
     ]
     clock = "wall" if "--wall" in sys.argv else "CPU"
+    try:
+        from apigateway_sdk_python import signer as reference  # type: ignore[import-not-found]
+    except ImportError:
+        reference = None
+    if reference is not None:
+        official = reference.Signer()
+        official.Key, official.Secret = AK, SK
+
+        def official_sign() -> None:
+            r = reference.HttpRequest("GET", GET_URL, dict_headers)
+            official.Sign(r)
+
+        cases.append(("pure-Python apig_sdk.signer Sign (ref.)", official_sign))
     print(f"apig {apig.__version__} on Python {platform.python_version()} ({platform.machine()}), n={n}, {clock} time")
     for label, f in cases:
         print(f"{label:40s} {measure(f, n):7.2f} µs")
