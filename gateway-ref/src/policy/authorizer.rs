@@ -18,7 +18,7 @@
 //! * A request without every identity source is refused before any call: `APIG.0313` 401.
 //! * When the authorizer cannot be reached, times out or answers anything else, `strict` mode
 //!   (the default) refuses the request, `APIG.0314` 502; `relaxed` lets it through (the access-log
-//!   record says `"authorizer": "bypassed"`).
+//!   record's `extra` says `"authorizer": "bypassed"`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -20,7 +20,8 @@
 //! * After the open period the breaker is half-open: `half_open_probes` requests go to the
 //!   backend; if they succeed it closes, if one fails it opens again.
 //! * Every state change is printed to stderr and added to the access-log record of the request
-//!   that caused it: `"circuit_breaker": {"api": "orders", "from": "closed", "to": "open"}`.
+//!   that caused it, in order (a probe can cause two): `"extra": {"circuit_breaker":
+//!   [{"policy": "breaker", "api": "orders", "from": "closed", "to": "open"}]}`.
 //!
 //! State is per API and in memory (per gateway instance); a config reload starts closed.
 
@@ -148,8 +149,8 @@ struct Breaker {
 struct Probe;
 #[derive(Debug, Clone, Copy)]
 struct FellBack;
-#[derive(Debug, Clone, Copy)]
-struct Transition(&'static str, &'static str);
+#[derive(Debug, Clone, Default)]
+struct Transitions(Vec<(&'static str, &'static str)>);
 
 /// The circuit breaker policy.
 #[derive(Debug)]
@@ -251,7 +252,12 @@ impl CircuitBreaker {
             ctx.request_id
         );
         if let Ok(mut ext) = ctx.extensions.lock() {
-            ext.insert(Transition(from, to.name()));
+            match ext.get_mut::<Transitions>() {
+                Some(t) => t.0.push((from, to.name())),
+                None => {
+                    ext.insert(Transitions(vec![(from, to.name())]));
+                }
+            }
         }
     }
 
@@ -388,12 +394,13 @@ impl Policy for CircuitBreaker {
             }
         }
         if let Ok(ext) = ctx.extensions.lock()
-            && let Some(Transition(from, to)) = ext.get::<Transition>()
+            && let Some(Transitions(all)) = ext.get::<Transitions>()
         {
-            record.extra.insert(
-                "circuit_breaker".to_owned(),
-                serde_json::json!({"policy": self.name, "api": api, "from": from, "to": to}),
-            );
+            let list = all
+                .iter()
+                .map(|(from, to)| serde_json::json!({"policy": self.name, "api": api, "from": from, "to": to}))
+                .collect();
+            record.extra.insert("circuit_breaker".to_owned(), serde_json::Value::Array(list));
         }
     }
 }

@@ -12,7 +12,8 @@
 //! dropped; when a batch cannot be sent within `timeout_ms` its records are dropped and the task
 //! reconnects with a back-off. Both are counted: every 10 s with changes the gateway prints
 //! `apig-gateway: kafka_log "NAME": sent N, dropped M (queue full), failed K (broker errors)`,
-//! and each access-log record of the API carries `"kafka_log_dropped": M+K` once it is non-zero.
+//! and each access-log record of the API carries `"extra": {"kafka_log_dropped": M+K}` once it is
+//! non-zero.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

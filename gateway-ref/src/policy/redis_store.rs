@@ -4,8 +4,10 @@
 //! the window; Redis runs a script atomically, so two instances never lose an increment.
 //!
 //! The connection is made on first use and re-made after failures (redis-rs `ConnectionManager`);
-//! every call is bounded by the configured timeout.
+//! every call is bounded by the configured timeout, and after a failure the store answers with an
+//! error at once for one second (so a dead Redis costs at most one timeout per second).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::Script;
@@ -32,6 +34,8 @@ pub struct RedisStore {
     timeout: Duration,
     script: Script,
     connection: OnceCell<ConnectionManager>,
+    /// Until when (ms since the epoch) calls fail at once after a failure.
+    down_until: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -53,6 +57,7 @@ impl RedisStore {
             timeout,
             script: Script::new(HIT_SCRIPT),
             connection: OnceCell::new(),
+            down_until: AtomicU64::new(0),
         })
     }
 
@@ -73,6 +78,17 @@ impl RedisStore {
     }
 
     async fn hit_all(&self, slots: &[Slot], now_ms: u64) -> Result<Vec<Count>, String> {
+        if now_ms < self.down_until.load(Ordering::Relaxed) {
+            return Err("redis: unavailable (a call failed less than 1 s ago)".to_owned());
+        }
+        let result = self.call(slots, now_ms).await;
+        if result.is_err() {
+            self.down_until.store(now_ms + 1000, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn call(&self, slots: &[Slot], now_ms: u64) -> Result<Vec<Count>, String> {
         let mut conn = self.connection().await?;
         let mut invocation = self.script.prepare_invoke();
         let mut resets = Vec::with_capacity(slots.len());

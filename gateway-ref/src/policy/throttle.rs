@@ -19,7 +19,7 @@
 //! request. The store is `memory` (this process) or `redis` (shared by a cluster:
 //! `{"type": "redis", "url": "redis://127.0.0.1:6379", "prefix": "apig:throttle", "timeout_ms": 200}`).
 //! When the store fails the request is let through (like Kong's `fault_tolerant`), the failure is
-//! counted in the access log (`throttle_store_error`) and printed at most once per second.
+//! marked in the access log (`"extra": {"throttle_store_error": true}`) and printed at most once per second.
 
 use std::net::IpAddr;
 use std::sync::Arc;
