@@ -6,6 +6,13 @@ use anyhow::Result;
 
 use crate::util::{cargo, run, vector_files};
 
+/// The Debian tools the policy tests start: `redis-server` (cluster throttling: two gateways
+/// sharing counters) and `kcat` (its `test.mock.num.brokers` mock broker for the Kafka log push).
+/// The tests fail, naming this step, when they are missing.
+pub(crate) fn setup() -> Result<()> {
+    crate::util::ensure_apt(&["redis-server", "kcat"])
+}
+
 pub(crate) fn build() -> Result<()> {
     run(cargo().args(["build", "--release", "-p", "apig-gateway-ref"]))
 }

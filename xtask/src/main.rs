@@ -61,7 +61,8 @@ impl Lang {
 
     fn setup(self) -> Result<()> {
         match self {
-            Self::Rust | Self::Gateway => rust::setup(),
+            Self::Rust => rust::setup(),
+            Self::Gateway => gateway::setup(),
             Self::Python => python::setup(),
             Self::Node => node::setup(),
             Self::Wasm => wasm::setup(),
