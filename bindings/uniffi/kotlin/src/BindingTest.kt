@@ -225,6 +225,22 @@ fun main() {
         checkEq(2, lookups.get(), "lookups")
     }
 
+    test("a KeyStore that throws surfaces as InternalException, the JVM keeps running") {
+        val failing = object : KeyStore {
+            override fun secret(accessKey: String): String? = throw IllegalStateException("database down")
+        }
+        val request = postRequest()
+        val sent = signedCopy(request, Signer(AK, SK).sign(request, AT))
+        println("     (uniffi prints the Rust panic of the failed callback below: expected)")
+        try {
+            Verifier.withKeyStore(failing).verify(sent, AT)
+            throw AssertionError("expected an exception")
+        } catch (e: apig.InternalException) {
+            // uniffi's report of a failed callback; not an ApigException
+        }
+        Verifier(mapOf(AK to SK)).verify(sent, AT)
+    }
+
     test("the verifier's header checks") {
         val verifier = Verifier(mapOf(AK to SK))
         expectError<ApigException.MissingAuthorization>("missing_authorization") {
