@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::util::{ensure_apt, python, root, run, target_dir, vector_files};
+use crate::util::{ensure_apt, output, python, root, run, target_dir, vector_files};
 
 /// The package's folder.
 fn package() -> PathBuf {
@@ -82,20 +82,21 @@ pub(crate) fn build() -> Result<()> {
     Ok(())
 }
 
-/// Builds the wheel and installs it into the venv, replacing any earlier build.
-fn install_wheel() -> Result<()> {
+/// Builds the wheel and installs it into the venv, replacing any earlier build; returns its path.
+fn install_wheel() -> Result<PathBuf> {
     let wheel = build_wheel()?;
     run(Command::new(bin(&venv(), "python"))
         .args(["-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps"])
-        .arg(&wheel))
+        .arg(&wheel))?;
+    Ok(wheel)
 }
 
 /// `cargo xtask test python`: the wheel installed into the venv, then pytest, stubtest, mypy
-/// --strict on the package, every example, and a from-source `pip install ./bindings/python` into
-/// a fresh venv.
+/// --strict on the package, every example, the abi3 wheel on the oldest and newest interpreters
+/// present, and a from-source `pip install ./bindings/python` into a fresh venv.
 pub(crate) fn test() -> Result<()> {
     setup()?;
-    install_wheel()?;
+    let wheel = install_wheel()?;
     let python = bin(&venv(), "python");
     run(Command::new(&python).args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).current_dir(package()))?;
     // stubtest walks the package's submodules; run outside the workspace root, which holds the venv
@@ -105,7 +106,28 @@ pub(crate) fn test() -> Result<()> {
         .arg(package().join("python").join("apig"))
         .arg(root().join("examples").join("python")))?;
     examples(&python)?;
+    abi3_smoke(&wheel)?;
     source_install()
+}
+
+/// The one abi3 wheel on other CPython versions, when the machine has them (pyenv does): a
+/// throw-away venv each, the wheel alone (no dependencies), every vector.
+fn abi3_smoke(wheel: &Path) -> Result<()> {
+    for version in ["3.9", "3.13"] {
+        let Some(interpreter) = find_interpreter(version) else {
+            eprintln!("(no Python {version} here: abi3 check skipped for it)");
+            continue;
+        };
+        let dir = target_dir().join(format!("venv-python{version}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        run(Command::new(&interpreter).arg("-m").arg("venv").arg(&dir))?;
+        let python = bin(&dir, "python");
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--no-deps"]).arg(wheel))?;
+        run(Command::new(&python).arg(package().join("conformance.py")))?;
+    }
+    Ok(())
 }
 
 /// Runs every `examples/python/*.py` (each is self-contained and exits on its own).
@@ -145,10 +167,31 @@ fn source_install() -> Result<()> {
     run(Command::new(&python).args(["-c", check]).current_dir(target_dir()))
 }
 
+/// `python3.X` on the PATH, else the newest pyenv-installed 3.X.
+fn find_interpreter(version: &str) -> Option<PathBuf> {
+    let usable = |p: &Path| output(Command::new(p).args(["-c", "import venv"])).is_some();
+    let on_path = PathBuf::from(format!("python{version}"));
+    if usable(&on_path) {
+        return Some(on_path);
+    }
+    let versions = PathBuf::from(output(Command::new("pyenv").arg("root"))?).join("versions");
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(versions)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let patch = name.strip_prefix(version)?.strip_prefix('.')?.parse().ok()?;
+            Some((patch, e.path().join("bin").join(format!("python{version}"))))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, path)| path).filter(|p| usable(p))
+}
+
 /// `cargo xtask conformance python [FILE...]`: the vectors through the installed package's public
 /// API (`bindings/python/conformance.py`), after installing the current build.
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
-    install_wheel()?;
+    let _ = install_wheel()?;
     let files = vector_files(files)?;
     run(Command::new(bin(&venv(), "python")).arg(package().join("conformance.py")).args(&files))
 }
