@@ -224,7 +224,7 @@ fn hash_file(file: &Bound<'_, PyAny>, algorithm: Algorithm) -> PyResult<String> 
 pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
     let seconds: f64 = if let Ok(s) = obj.cast::<PyString>() {
         let date = errors::check(obj.py(), SdkDate::parse(&s.to_cow()?))?;
-        return Ok(from_unix(date.unix_seconds()));
+        return Ok(date.to_system_time());
     } else if obj.hasattr("tzinfo")? && obj.hasattr("timestamp")? {
         if obj.getattr("tzinfo")?.is_none() {
             return Err(PyValueError::new_err(
@@ -244,13 +244,6 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
         .map_err(|_| PyValueError::new_err(format!("time out of range: {seconds}")))?;
     let time = if seconds >= 0.0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) };
     time.ok_or_else(|| PyValueError::new_err(format!("time out of range: {seconds}")))
-}
-
-fn from_unix(seconds: i64) -> SystemTime {
-    match u64::try_from(seconds) {
-        Ok(s) => UNIX_EPOCH + Duration::from_secs(s),
-        Err(_) => UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs()),
-    }
 }
 
 /// A duration from seconds (`int` / `float`) or a `datetime.timedelta`.
