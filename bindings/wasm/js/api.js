@@ -146,7 +146,7 @@ export function makeApi(raw) {
     function send(prepared, input, init) {
       const signed = signer.sign({ ...prepared.sign, date: Date.now() + clockOffset });
       const headers = new Headers(prepared.headers);
-      for (const [name, value] of signed.headers) {
+      for (const [name, value] of Object.entries(signed.headers)) {
         if (name.toLowerCase() !== "host") headers.set(name, value);
       }
       const requestInit = { ...init, method: prepared.sign.method, headers, body: prepared.body ?? null };
