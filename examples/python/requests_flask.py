@@ -21,7 +21,8 @@ def create_order() -> dict[str, object]:
     return {"caller": verified.access_key, "order": flask.request.get_json()}
 
 
-app.wsgi_app = apig.wsgi.VerifyMiddleware(app.wsgi_app, keys={"my-app-key": "my-app-secret"})  # type: ignore[method-assign]
+keys = {"my-app-key": "my-app-secret"}  # or a callable: access key -> secret | None
+app.wsgi_app = apig.wsgi.VerifyMiddleware(app.wsgi_app, keys=keys)  # type: ignore[method-assign]
 
 
 class Quiet(WSGIRequestHandler):
@@ -33,7 +34,8 @@ server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 base = f"http://127.0.0.1:{server.server_port}"
 
-ok = requests.post(f"{base}/v1/orders", json={"sku": "A-1", "qty": 2}, auth=AppAuth("my-app-key", "my-app-secret"), timeout=10)
+auth = AppAuth("my-app-key", "my-app-secret")
+ok = requests.post(f"{base}/v1/orders", json={"sku": "A-1", "qty": 2}, auth=auth, timeout=10)
 print(ok.status_code, ok.json())
 assert ok.status_code == 200 and ok.json()["caller"] == "my-app-key"
 
