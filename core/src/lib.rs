@@ -28,7 +28,9 @@ pub use crate::explain::{
 };
 pub use crate::key::SecretKey;
 pub use crate::payload::{PayloadHasher, hash_reader};
-pub use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts};
+pub use crate::request::{
+    HOP_BY_HOP_HEADERS, SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts, is_hop_by_hop,
+};
 pub use crate::sign::{DEFAULT_V11_SERVICE, Signer, SignerBuilder, SigningOutput};
 pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock};
 pub use crate::trace::Trace;

@@ -5,6 +5,27 @@ use crate::error::{Error, ErrorKind};
 /// The literal payload hash of a request whose body is not signed.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
+/// Hop-by-hop headers (RFC 9110 §7.6.1 and the legacy `Keep-Alive` / `Proxy-Connection`): they
+/// belong to one connection and are rewritten or dropped by proxies, so HTTP-client integrations
+/// leave them out of what they sign and proxies strip them. The signer itself signs every header
+/// it is given, as Huawei's signers do.
+pub const HOP_BY_HOP_HEADERS: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Whether `name` (any case) is a hop-by-hop header ([`HOP_BY_HOP_HEADERS`]).
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
 /// How the body enters the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignableBody<'a> {
@@ -143,6 +164,12 @@ impl<'a> UrlParts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hop_by_hop() {
+        assert!(is_hop_by_hop("Connection") && is_hop_by_hop("transfer-encoding"));
+        assert!(!is_hop_by_hop("Host") && !is_hop_by_hop("X-Sdk-Date"));
+    }
 
     #[test]
     fn splits_absolute_urls() {
