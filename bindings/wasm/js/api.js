@@ -7,7 +7,7 @@
 // wasm-bindgen module.
 
 export function makeApi(raw) {
-  const { Signer, Verifier, PayloadHasher, errorCodes, clockSkewFromExpired } = raw;
+  const { PayloadHasher, errorCodes, clockSkewFromExpired } = raw;
   const ERROR_CODES = Object.freeze(errorCodes());
 
   // What every failure throws: the wasm side constructs it with the core's code and the HTTP
@@ -33,6 +33,72 @@ export function makeApi(raw) {
 
   function isApigError(value) {
     return value instanceof ApigError;
+  }
+
+  // Headers → `name\0value\0…`, so that the request crosses into wasm in one call (type
+  // conversion only: names and values go to the core verbatim, which validates, lower-cases,
+  // trims and sorts). Pairs, a plain object, or any iterable of pairs (Headers, Map).
+  function packHeaders(headers) {
+    if (headers === undefined || headers === null) return "";
+    if (typeof headers !== "object") {
+      throw apigError("invalid_request", "`headers` must be an array of [name, value] pairs or an object");
+    }
+    const parts = [];
+    const entries =
+      Array.isArray(headers) || typeof headers[Symbol.iterator] === "function" ? headers : Object.entries(headers);
+    for (const entry of entries) {
+      const [name, value] = Array.isArray(entry) && entry.length === 2 ? entry : [];
+      if (typeof name !== "string" || typeof value !== "string") {
+        throw apigError("invalid_request", "each entry of `headers` must be a [name, value] pair of strings");
+      }
+      if (name.includes("\0") || value.includes("\0")) {
+        throw apigError("invalid_request", `NUL in header ${JSON.stringify(name)}`);
+      }
+      parts.push(name, value);
+    }
+    return parts.join("\0");
+  }
+
+  function requestObject(request) {
+    if (request === null || typeof request !== "object") {
+      throw apigError("invalid_request", "the request must be an object");
+    }
+    return request;
+  }
+
+  // The wasm classes, with sign/verify taking and returning plain objects.
+  class Signer extends raw.Signer {
+    sign(request) {
+      const { method, url, headers, body, payloadHash, unsignedPayload, date } = requestObject(request);
+      const p = this.signPacked(method, url, packHeaders(headers), body, payloadHash, unsignedPayload, date).split("\0");
+      const added = {};
+      for (let i = 7; i + 1 < p.length; i += 2) added[p[i]] = p[i + 1];
+      const result = {
+        headers: added,
+        authorization: p[0],
+        signature: p[1],
+        canonicalRequest: p[2],
+        stringToSign: p[3],
+        signedHeaders: p[4],
+        date: p[5],
+      };
+      if (p[6] !== "") result.credentialScope = p[6];
+      return result;
+    }
+  }
+
+  class Verifier extends raw.Verifier {
+    verify(request) {
+      const { method, url, headers, body, payloadHash, unsignedPayload, now } = requestObject(request);
+      const p = this.verifyPacked(method, url, packHeaders(headers), body, payloadHash, unsignedPayload, now).split("\0");
+      return {
+        accessKey: p[0],
+        algorithm: p[1],
+        signedHeaders: p[2] === "" ? [] : p[2].split(";"),
+        signedAt: new Date(Number(p[3])),
+        unsignedPayload: p[4] === "1",
+      };
+    }
   }
 
   const isBlob = (body) => typeof Blob !== "undefined" && body instanceof Blob;

@@ -110,11 +110,6 @@ pub(crate) fn pairs(value: Option<JsValue>, what: &str, cx: Context) -> Result<V
     entries.iter().map(|entry| pair(&entry, what, cx)).collect()
 }
 
-/// Borrowed `(name, value)` pairs, the core's header form.
-pub(crate) fn borrowed(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
-}
-
 /// The bytes of a string (UTF-8) or of a `Uint8Array`, `ArrayBuffer` or other `ArrayBufferView`;
 /// `None` for anything else.
 pub(crate) fn bytes(value: &JsValue) -> Option<Vec<u8>> {
@@ -152,19 +147,26 @@ pub(crate) enum Body {
 }
 
 impl Body {
-    /// Reads `body`, `payloadHash` and `unsignedPayload` from a request object.
-    pub(crate) fn from_request(obj: &JsValue) -> Result<Self, JsValue> {
+    /// The body from a request's `body`, `payloadHash` and `unsignedPayload` values.
+    pub(crate) fn new(body: &JsValue, payload_hash: &JsValue, unsigned: &JsValue) -> Result<Self, JsValue> {
         let cx = Context::Request;
-        let unsigned = opt_bool(obj, "unsignedPayload", cx)?.unwrap_or(false);
-        let hash = opt_string(obj, "payloadHash", cx)?;
-        let body = field(obj, "body");
+        let present = |v: &JsValue| !v.is_undefined() && !v.is_null();
+        let unsigned = match present(unsigned) {
+            true => unsigned.as_bool().ok_or_else(|| cx.error("`unsignedPayload` must be a boolean"))?,
+            false => false,
+        };
+        let hash = match present(payload_hash) {
+            true => Some(payload_hash.as_string().ok_or_else(|| cx.error("`payloadHash` must be a string"))?),
+            false => None,
+        };
+        let body = present(body).then_some(body);
         match (unsigned, hash, body) {
             (true, None, _) => Ok(Self::Unsigned),
             (false, Some(hash), None) => Ok(Self::Precomputed(hash)),
             (true, Some(_), _) => Err(cx.error("give `payloadHash` or `unsignedPayload`, not both")),
             (false, Some(_), Some(_)) => Err(cx.error("give `body` or `payloadHash`, not both")),
             (false, None, None) => Ok(Self::Bytes(Vec::new())),
-            (false, None, Some(body)) => bytes(&body).map(Self::Bytes).ok_or_else(|| {
+            (false, None, Some(body)) => bytes(body).map(Self::Bytes).ok_or_else(|| {
                 cx.error(
                     "`body` must be a string, Uint8Array, ArrayBuffer or ArrayBufferView; \
                      hash a Blob or ReadableStream with hashBody() or use signedFetch()",
@@ -200,26 +202,67 @@ pub(crate) fn time(value: &JsValue, what: &str) -> Result<SystemTime, JsValue> {
     system_time_from_millis(millis).ok_or_else(|| cx.error(format!("`{what}` must be a valid time after 1970")))
 }
 
-/// A plain JS object built property by property.
-pub(crate) struct ObjectBuilder(Object);
+/// A required string argument.
+pub(crate) fn arg_string(value: &JsValue, name: &str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| {
+        Context::Request.error(if value.is_undefined() || value.is_null() {
+            format!("`{name}` is required")
+        } else {
+            format!("`{name}` must be a string")
+        })
+    })
+}
 
-impl ObjectBuilder {
-    pub(crate) fn new() -> Self {
-        Self(Object::new())
+/// Header pairs packed by the package's JavaScript half as `name\0value\0name\0value…` (one
+/// boundary crossing for all of them; `""` is no headers).
+pub(crate) fn unpack_pairs(packed: &str) -> Result<Vec<(&str, &str)>, JsValue> {
+    if packed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = packed.split('\0').collect();
+    if !parts.len().is_multiple_of(2) {
+        return Err(Context::Request.error("headers: a name without a value"));
+    }
+    Ok(parts.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect())
+}
+
+/// Strings joined by NUL, the packed answer the JavaScript half splits (no value can contain NUL:
+/// the core refuses control characters in everything signed).
+pub(crate) struct Packed {
+    text: String,
+    empty: bool,
+}
+
+impl Packed {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self { text: String::with_capacity(capacity), empty: true }
     }
 
-    pub(crate) fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
-        // Defining a data property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+    pub(crate) fn push(&mut self, value: &str) -> &mut Self {
+        if !self.empty {
+            self.text.push('\0');
+        }
+        self.empty = false;
+        self.text.push_str(value);
         self
     }
 
-    pub(crate) fn build<T: JsCast>(self) -> T {
-        self.0.unchecked_into()
+    pub(crate) fn into_string(self) -> String {
+        self.text
     }
 }
 
-/// A JS array of strings.
-pub(crate) fn string_array<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
-    items.into_iter().map(JsValue::from_str).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing() {
+        let mut packed = Packed::with_capacity(8);
+        packed.push("").push("a").push("");
+        assert_eq!(packed.into_string(), "\0a\0");
+        assert_eq!(unpack_pairs("").ok(), Some(vec![]));
+        assert_eq!(unpack_pairs("\0").ok(), Some(vec![("", "")]));
+        assert_eq!(unpack_pairs("A\u{0}1\u{0}b\u{0}").ok(), Some(vec![("A", "1"), ("b", "")]));
+    }
 }

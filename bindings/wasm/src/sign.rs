@@ -3,7 +3,7 @@
 use apig::{Algorithm, ErrorKind, SignableRequest};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, Body, Context, ObjectBuilder};
+use crate::convert::{self, Body, Context, Packed};
 use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
 
@@ -42,6 +42,13 @@ export interface SignRequest {
   date?: DateInput;
 }
 
+// `sign` is the package's (js/api.js): it hands the request over in one crossing.
+export interface Signer {
+  /** Signs `request`: the headers to add and the strings behind them. Throws an `ApigError`
+   *  (`invalid_request`, `malformed_date`, `duplicate_header`) for a request that cannot be signed. */
+  sign(request: SignRequest): SignResult;
+}
+
 /** What signing produced. */
 export interface SignResult {
   /** The headers to add to the request, in this order: `Host` (only when none was given and the
@@ -67,12 +74,6 @@ extern "C" {
     /// `SignerOptions` in TypeScript.
     #[wasm_bindgen(typescript_type = "SignerOptions")]
     pub type SignerOptions;
-    /// `SignRequest` in TypeScript.
-    #[wasm_bindgen(typescript_type = "SignRequest")]
-    pub type SignRequest;
-    /// `SignResult` in TypeScript.
-    #[wasm_bindgen(typescript_type = "SignResult")]
-    pub type SignResult;
     /// `Algorithm` in TypeScript.
     #[wasm_bindgen(typescript_type = "Algorithm")]
     pub type AlgorithmName;
@@ -126,39 +127,52 @@ impl Signer {
         JsValue::from_str(self.inner.algorithm().as_str()).into()
     }
 
-    /// Signs `{ method, url, headers?, body? | payloadHash? | unsignedPayload?, date? }`.
+    /// Signs a request handed over in one crossing by the package's `sign(request)` (in
+    /// `js/api.js`): the request's fields as given, the headers packed `name\0value\0…`. Returns
+    /// `authorization\0signature\0canonicalRequest\0stringToSign\0signedHeaders\0date\0scope`
+    /// followed by the added headers as `\0name\0value` pairs.
     ///
     /// # Errors
     /// `invalid_request` for a bad URL, method, header or body; `malformed_date` for a bad
     /// `X-Sdk-Date` header or `date` string; `duplicate_header` for a header given twice with
     /// different values.
-    pub fn sign(&self, request: SignRequest) -> Result<SignResult, JsValue> {
-        let cx = Context::Request;
-        let request = convert::object(&request, "the request", cx)?;
-        let method = convert::string(&request, "method", cx)?;
-        let url = convert::string(&request, "url", cx)?;
-        let headers = convert::pairs(convert::field(&request, "headers"), "headers", cx)?;
-        let body = Body::from_request(&request)?;
-        let headers = convert::borrowed(&headers);
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = signPacked, skip_typescript)]
+    pub fn sign_packed(
+        &self,
+        method: JsValue,
+        url: JsValue,
+        headers: &str,
+        body: JsValue,
+        payload_hash: JsValue,
+        unsigned_payload: JsValue,
+        date: JsValue,
+    ) -> Result<String, JsValue> {
+        let (method, url) = (convert::arg_string(&method, "method")?, convert::arg_string(&url, "url")?);
+        let headers = convert::unpack_pairs(headers)?;
+        let body = Body::new(&body, &payload_hash, &unsigned_payload)?;
         let signable = SignableRequest::new(&method, &url, &headers, body.signable());
-        let signed = match convert::field(&request, "date") {
-            Some(date) => self.inner.sign_at(&signable, convert::time(&date, "date")?),
-            None => self.inner.sign(&signable),
+        let signed = if date.is_undefined() || date.is_null() {
+            self.inner.sign(&signable)
+        } else {
+            self.inner.sign_at(&signable, convert::time(&date, "date")?)
         }
         .map_err(|e| to_js(&e))?;
-        let added = signed.headers.into_iter().fold(ObjectBuilder::new(), |o, (name, value)| o.set(name, value));
-        let mut out = ObjectBuilder::new()
-            .set("headers", added.build::<JsValue>())
-            .set("authorization", signed.authorization)
-            .set("signature", signed.signature)
-            .set("canonicalRequest", signed.trace.canonical_request)
-            .set("stringToSign", signed.trace.string_to_sign)
-            .set("signedHeaders", signed.signed_headers)
-            .set("date", signed.date);
-        if let Some(scope) = signed.credential_scope {
-            out = out.set("credentialScope", scope);
+        let trace = &signed.trace;
+        let mut out = Packed::with_capacity(
+            signed.authorization.len() * 2 + trace.canonical_request.len() + trace.string_to_sign.len() + 256,
+        );
+        out.push(&signed.authorization)
+            .push(&signed.signature)
+            .push(&trace.canonical_request)
+            .push(&trace.string_to_sign)
+            .push(&signed.signed_headers)
+            .push(&signed.date)
+            .push(signed.credential_scope.as_deref().unwrap_or(""));
+        for (name, value) in &signed.headers {
+            out.push(name).push(value);
         }
-        Ok(out.build())
+        Ok(out.into_string())
     }
 
     /// A body hasher for this signer's algorithm: feed it chunks, then pass `digest()` as

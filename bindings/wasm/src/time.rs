@@ -33,12 +33,9 @@ pub(crate) fn system_time_from_seconds(seconds: i64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(seconds).ok()?))
 }
 
-/// A JS `Date` of an `SdkDate`.
-pub(crate) fn js_date(date: SdkDate) -> js_sys::Date {
-    // whole seconds of years 1..=9999: exact in an f64
-    #[allow(clippy::cast_precision_loss)]
-    let millis = date.unix_seconds() as f64 * 1000.0;
-    js_sys::Date::new(&JsValue::from_f64(millis))
+/// An `SdkDate` as a JS time value (milliseconds since the epoch).
+pub(crate) fn js_millis(date: SdkDate) -> i64 {
+    date.unix_seconds().saturating_mul(1000)
 }
 
 /// The value following `label` in `message`: the 16 characters of an `X-Sdk-Date`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use apig::{Algorithm, SignableRequest, VerifyPolicy};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, Body, Context, ObjectBuilder};
+use crate::convert::{self, Body, Context, Packed};
 use crate::errors::to_js;
 use crate::time::JsClock;
 
@@ -44,6 +44,13 @@ export interface VerifyRequest {
   now?: DateInput;
 }
 
+// `verify` is the package's (js/api.js): it hands the request over in one crossing.
+export interface Verifier {
+  /** Verifies a received request: returns who signed it, or throws an `ApigError` whose `code` says
+   *  why not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`). */
+  verify(request: VerifyRequest): Identity;
+}
+
 /** Who signed a request that passed verification. */
 export interface Identity {
   /** The access key that signed it. */
@@ -64,12 +71,6 @@ extern "C" {
     /// `VerifierOptions` in TypeScript.
     #[wasm_bindgen(typescript_type = "VerifierOptions")]
     pub type VerifierOptions;
-    /// `VerifyRequest` in TypeScript.
-    #[wasm_bindgen(typescript_type = "VerifyRequest")]
-    pub type VerifyRequest;
-    /// `Identity` in TypeScript.
-    #[wasm_bindgen(typescript_type = "Identity")]
-    pub type IdentityOutput;
 }
 
 /// Verifies signed requests against a fixed key store.
@@ -120,31 +121,41 @@ impl Verifier {
         Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy).with_clock(JsClock) })
     }
 
-    /// Verifies `{ method, url, headers, body? | payloadHash? | unsignedPayload?, now? }`.
+    /// Verifies a request handed over in one crossing by the package's `verify(request)` (in
+    /// `js/api.js`): the request's fields as given, the headers packed `name\0value\0…`. Returns
+    /// `accessKey\0algorithm\0signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
     ///
     /// # Errors
     /// An `ApigError` whose `code` says why the request is rejected (`signature_mismatch` also
     /// carries the verifier's `canonicalRequest` and `stringToSign`).
-    pub fn verify(&self, request: VerifyRequest) -> Result<IdentityOutput, JsValue> {
-        let cx = Context::Request;
-        let request = convert::object(&request, "the request", cx)?;
-        let method = convert::string(&request, "method", cx)?;
-        let url = convert::string(&request, "url", cx)?;
-        let headers = convert::pairs(convert::field(&request, "headers"), "headers", cx)?;
-        let body = Body::from_request(&request)?;
-        let headers = convert::borrowed(&headers);
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = verifyPacked, skip_typescript)]
+    pub fn verify_packed(
+        &self,
+        method: JsValue,
+        url: JsValue,
+        headers: &str,
+        body: JsValue,
+        payload_hash: JsValue,
+        unsigned_payload: JsValue,
+        now: JsValue,
+    ) -> Result<String, JsValue> {
+        let (method, url) = (convert::arg_string(&method, "method")?, convert::arg_string(&url, "url")?);
+        let headers = convert::unpack_pairs(headers)?;
+        let body = Body::new(&body, &payload_hash, &unsigned_payload)?;
         let signable = SignableRequest::new(&method, &url, &headers, body.signable());
-        let verified = match convert::field(&request, "now") {
-            Some(now) => self.inner.verify_at(&signable, convert::time(&now, "now")?),
-            None => self.inner.verify(&signable),
+        let verified = if now.is_undefined() || now.is_null() {
+            self.inner.verify(&signable)
+        } else {
+            self.inner.verify_at(&signable, convert::time(&now, "now")?)
         }
         .map_err(|e| to_js(&e))?;
-        Ok(ObjectBuilder::new()
-            .set("accessKey", verified.access_key)
-            .set("algorithm", verified.algorithm.as_str())
-            .set("signedHeaders", convert::string_array(verified.signed_headers.iter().map(String::as_str)))
-            .set("signedAt", crate::time::js_date(verified.date))
-            .set("unsignedPayload", verified.unsigned_payload)
-            .build())
+        let mut out = Packed::with_capacity(128);
+        out.push(&verified.access_key)
+            .push(verified.algorithm.as_str())
+            .push(&verified.signed_headers.join(";"))
+            .push(&crate::time::js_millis(verified.date).to_string())
+            .push(if verified.unsigned_payload { "1" } else { "0" });
+        Ok(out.into_string())
     }
 }
