@@ -6,12 +6,13 @@ mod errors;
 mod sign;
 mod verify;
 
-use apig::{Algorithm, UNSIGNED_PAYLOAD};
+use apig::{Algorithm, HOP_BY_HOP_HEADERS, UNSIGNED_PAYLOAD};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-/// The native module: `Signer`, `SignedRequest`, `Verifier`, `Verified`, the exceptions, and the
-/// constants `ERROR_CODES`, `ALGORITHMS` and `UNSIGNED_PAYLOAD`.
+/// The native module: `Signer`, `SignedRequest`, `Verifier`, `Verified`, the exceptions and
+/// `error_body`, and the constants `ERROR_CODES`, `ALGORITHMS`, `UNSIGNED_PAYLOAD` and
+/// `HOP_BY_HOP_HEADERS`.
 #[pymodule]
 fn _apig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -22,6 +23,7 @@ fn _apig(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add("ALGORITHMS", PyTuple::new(py, Algorithm::ALL.iter().map(|a| a.as_str()))?)?;
     m.add("UNSIGNED_PAYLOAD", UNSIGNED_PAYLOAD)?;
+    m.add("HOP_BY_HOP_HEADERS", PyTuple::new(py, HOP_BY_HOP_HEADERS)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

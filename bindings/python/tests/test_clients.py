@@ -121,3 +121,16 @@ async def test_httpx_async(verifying_server: str) -> None:
     async with httpx.AsyncClient(auth=HttpxAuth(KEY, SECRET, unsigned_payload=True), timeout=TIMEOUT) as client:
         r = await client.post(f"{verifying_server}/v1/items", content=b"not hashed")
         assert r.status_code == 200 and r.json()["unsigned_payload"] is True, r.text
+
+
+def test_hop_by_hop_headers_are_not_signed() -> None:
+    """Both integrations leave the core's hop-by-hop headers (any case) out of the signature."""
+    assert {"connection", "proxy-authorization", "transfer-encoding"} <= set(apig.HOP_BY_HOP_HEADERS)
+    headers = {name.title(): "x" for name in apig.HOP_BY_HOP_HEADERS} | {"X-Project-Id": "p"}
+    prepared = requests.Request("GET", "https://api.example.com/v1/items", headers=headers).prepare()
+    RequestsAuth(KEY, SECRET)(prepared)
+    flow = HttpxAuth(KEY, SECRET).auth_flow(httpx.Request("GET", "https://api.example.com/v1/items", headers=headers))
+    for authorization in (prepared.headers["Authorization"], next(flow).headers["Authorization"]):
+        signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+        assert "x-project-id" in signed and "host" in signed
+        assert not set(signed) & set(apig.HOP_BY_HOP_HEADERS)

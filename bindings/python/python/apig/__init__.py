@@ -5,7 +5,8 @@ Python idioms around it:
 
 * :class:`Signer` / :class:`SignedRequest` – sign a request, get the headers to add.
 * :class:`Verifier` / :class:`Verified` – verify a received request.
-* :class:`ApigError` and one subclass per error kind, each with the core's stable ``code``.
+* :class:`ApigError` and one subclass per error kind, each with the core's stable ``code`` and
+  what APIG answers for it (``status``, ``apig_code``, ``apig_message``; :func:`error_body`).
 * ``apig.requests.AppAuth`` and ``apig.httpx.AppAuth`` – client integrations.
 * ``apig.asgi.VerifyMiddleware`` and ``apig.wsgi.VerifyMiddleware`` – server integrations.
 * ``apig.compat.signer`` – a drop-in for Huawei's ``apig_sdk.signer``.
@@ -14,6 +15,7 @@ Python idioms around it:
 from apig._apig import (
     ALGORITHMS,
     ERROR_CODES,
+    HOP_BY_HOP_HEADERS,
     UNSIGNED_PAYLOAD,
     ApigError,
     BodyReadError,
@@ -39,11 +41,13 @@ from apig._apig import (
     Verified,
     Verifier,
     __version__,
+    error_body,
 )
 
 __all__ = [
     "ALGORITHMS",
     "ERROR_CODES",
+    "HOP_BY_HOP_HEADERS",
     "UNSIGNED_PAYLOAD",
     "ApigError",
     "BodyReadError",
@@ -69,6 +73,7 @@ __all__ = [
     "Verified",
     "Verifier",
     "__version__",
+    "error_body",
     "error_class",
 ]
 

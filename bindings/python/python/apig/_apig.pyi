@@ -7,6 +7,7 @@ from typing import Final, Protocol, Union, final
 __all__ = [
     "ALGORITHMS",
     "ERROR_CODES",
+    "HOP_BY_HOP_HEADERS",
     "UNSIGNED_PAYLOAD",
     "ApigError",
     "BodyReadError",
@@ -32,12 +33,14 @@ __all__ = [
     "Verified",
     "Verifier",
     "__version__",
+    "error_body",
 ]
 
 __version__: Final[str]
 ALGORITHMS: Final[tuple[str, ...]]
 ERROR_CODES: Final[tuple[str, ...]]
 UNSIGNED_PAYLOAD: Final[str]
+HOP_BY_HOP_HEADERS: Final[tuple[str, ...]]
 
 class _Readable(Protocol):
     def read(self, size: int = ..., /) -> Union[bytes, str]: ...
@@ -149,14 +152,22 @@ class Verified:
     def unsigned_payload(self) -> bool: ...
 
 class ApigError(Exception):
-    """Base class of every apig error; ``code`` is the core's stable code."""
+    """Base class of every apig error; ``code`` is the core's stable code. ``status``,
+    ``apig_code`` and ``apig_message`` are what APIG answers for it (the core's mapping)."""
 
     code: str
     message: str
+    status: int
+    apig_code: str
     apig_message: str
     canonical_request: Union[str, None]
     string_to_sign: Union[str, None]
     authentication_failure: bool
+
+def error_body(error: ApigError, request_id: str, prefix: str = ...) -> str:
+    """The JSON text APIG answers for ``error``, written by the core:
+    ``{"error_code":"APIG.0303","error_msg":"...","request_id":"..."}`` (``prefix`` defaults to
+    ``"APIG"``; APIG also uses ``"APIGW"``)."""
 
 class MissingAuthorizationError(ApigError): ...
 class MalformedAuthorizationError(ApigError): ...

@@ -18,7 +18,7 @@ from typing import Any, Callable, Union
 from urllib.parse import quote
 
 from apig._apig import ApigError, Verifier
-from apig._http import DEFAULT_MAX_BODY, apig_error, error_body, too_large
+from apig._http import DEFAULT_MAX_BODY, Response, error_response, too_large
 
 __all__ = ["VerifyMiddleware"]
 
@@ -89,7 +89,7 @@ class VerifyMiddleware:
         try:
             verified = self.verifier.verify(scope["method"], _target(scope), list(scope["headers"]), body)
         except ApigError as error:
-            await _respond(send, error_body(*apig_error(error)))
+            await _respond(send, error_response(error))
             return
         scope["apig"] = verified
 
@@ -113,7 +113,7 @@ def _target(scope: Scope) -> bytes:
     return target + b"?" + query if query else target
 
 
-async def _respond(send: Send, response: tuple[int, bytes, list[tuple[str, str]]]) -> None:
+async def _respond(send: Send, response: Response) -> None:
     status, body, headers = response
     await send(
         {

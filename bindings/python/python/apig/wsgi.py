@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import quote
 
-from apig._apig import ApigError, Verifier
-from apig._http import DEFAULT_MAX_BODY, apig_error, error_body, too_large
+from apig._apig import ApigError, InvalidRequestError, Verifier
+from apig._http import DEFAULT_MAX_BODY, Response, error_response, too_large
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -91,7 +91,7 @@ class VerifyMiddleware:
         except ValueError:
             length = -1
         if length < 0:
-            return _respond(start_response, error_body(400, "APIG.0201", "Bad request: invalid Content-Length"))
+            return _respond(start_response, error_response(InvalidRequestError("invalid Content-Length")))
         if length > self.max_body_size:
             return _respond(start_response, too_large(self.max_body_size))
         body = environ["wsgi.input"].read(length) if length else b""
@@ -101,7 +101,7 @@ class VerifyMiddleware:
                 environ.get("REQUEST_METHOD", "GET"), request_target(environ), request_headers(environ), body
             )
         except ApigError as error:
-            return _respond(start_response, error_body(*apig_error(error)))
+            return _respond(start_response, error_response(error))
         environ["apig.verified"] = verified
         return self.app(environ, start_response)
 
@@ -109,7 +109,7 @@ class VerifyMiddleware:
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large", 500: "Internal Server Error"}
 
 
-def _respond(start_response: StartResponse, response: tuple[int, bytes, list[tuple[str, str]]]) -> list[bytes]:
+def _respond(start_response: StartResponse, response: Response) -> list[bytes]:
     status, body, headers = response
     start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [body]
