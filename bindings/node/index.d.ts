@@ -30,15 +30,25 @@ export declare const ERROR_CODES: readonly ApigErrorCode[]
 
 /** What every failure of this package throws: an `Error` with the core's stable `code`. */
 export declare class ApigError extends Error {
+  /**
+   * An error of `code` (a `TypeError` for a code not in `ERROR_CODES`); `status`, `apigCode` and
+   * `apigMessage` are the core's APIG answer for it. `status` overrides the HTTP status.
+   */
   constructor(message: string, code: ApigErrorCode, status?: number)
   readonly name: 'ApigError'
   /** Why, as a stable code. */
   readonly code: ApigErrorCode
-  /** The HTTP status a server answers: 401 (authentication failures), 400 or 500. */
-  readonly status: number
   /**
-   * What APIG writes after "Incorrect app authentication information: " (for a signature mismatch:
-   * `verify signature fail, canonicalRequest:` and the canonical request with newlines shown as `|`).
+   * The HTTP status APIG answers (the core's mapping, docs/error-codes.md): 401 for authentication
+   * failures, 400 for a request that cannot be read, 500 for bad settings.
+   */
+  readonly status: number
+  /** The APIG error code (the core's mapping): `APIG.0303`, `APIG.0201` or `APIG.0000`. */
+  readonly apigCode: string
+  /**
+   * The full `error_msg` APIG answers, from the core: `Incorrect app authentication information: …`
+   * (for a signature mismatch `…verify signature fail, canonicalRequest:` and the verifier's
+   * canonical request with newlines shown as `|`), `Bad request: …` or `Internal error: …`.
    */
   readonly apigMessage: string
   /** `signature_mismatch` only: the verifier's canonical request, to compare with the client's. */
@@ -46,6 +56,12 @@ export declare class ApigError extends Error {
   /** `signature_mismatch` only: the verifier's string to sign. */
   readonly stringToSign?: string
 }
+
+/**
+ * The hop-by-hop headers (lower case, the core's list): connection-specific headers that proxies
+ * rewrite or drop, so `signedFetch` and `axiosInterceptor` leave them out of the signature.
+ */
+export declare const HOP_BY_HOP_HEADERS: readonly string[]
 
 /** An object with `entries()`, such as a fetch `Headers` or a `Map`. */
 export interface HeadersLike {
@@ -191,6 +207,16 @@ export declare class Signer {
 export declare class Verifier {
   /** A verifier for `options.keys`; throws `invalid_config` for unusable options. */
   constructor(options: VerifierOptions)
+}
+
+/** What APIG answers for an error: `status`, `apigCode` and `apigMessage` of an `ApigError`. */
+export interface ApigAnswer {
+  /** The HTTP status: 401 (authentication failures), 400 or 500. */
+  status: number
+  /** The full APIG error code with the default prefix, e.g. `APIG.0303`. */
+  apigCode: string
+  /** The full `error_msg`, e.g. `Incorrect app authentication information: …`. */
+  apigMessage: string
 }
 
 /** Every error code of the core, in the core's order (`ErrorKind::ALL`); `ERROR_CODES` is this list. */

@@ -4,6 +4,7 @@ import apig from './index.js'
 export const {
   ApigError,
   ERROR_CODES,
+  HOP_BY_HOP_HEADERS,
   PayloadHasher,
   Signer,
   Verifier,

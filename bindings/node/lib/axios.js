@@ -3,7 +3,7 @@
 // interceptors run, so the interceptor does it first (as axios would) and hands axios the exact
 // bytes and URL that were signed.
 
-const { ApigError, isStreamBody } = require('./core.js')
+const { ApigError, isStreamBody, signableHeaders } = require('./core.js')
 
 function axiosInterceptor(signer, options = {}) {
   if (signer === null || typeof signer !== 'object' || typeof signer.sign !== 'function') {
@@ -26,7 +26,7 @@ function axiosInterceptor(signer, options = {}) {
         signing.body = bytes
       }
     }
-    signing.headers = headerPairs(config.headers)
+    signing.headers = signableHeaders(headerPairs(config.headers))
     const signed = signer.sign(signing)
     for (const [name, value] of Object.entries(signed.headers)) {
       // axios derives Host from the URL: the very value the core signed
@@ -45,7 +45,7 @@ function fullUrl(config, axios) {
     try {
       axios = require('axios')
     } catch (cause) {
-      throw new ApigError('axiosInterceptor: axios cannot be loaded; pass it as { axios }', 'invalid_config', 500)
+      throw new ApigError('axiosInterceptor: axios cannot be loaded; pass it as { axios }', 'invalid_config')
     }
   }
   return axios.getUri({ ...config, adapter: undefined })
@@ -61,10 +61,10 @@ function serialise(data) {
     return [Buffer.from(data.toString(), 'utf8'), 'application/x-www-form-urlencoded;charset=utf-8']
   }
   if (typeof FormData !== 'undefined' && data instanceof FormData) {
-    throw new ApigError('axiosInterceptor cannot sign FormData: serialise it first, or send it with signedFetch', 'invalid_request', 400)
+    throw new ApigError('axiosInterceptor cannot sign FormData: serialise it first, or send it with signedFetch', 'invalid_request')
   }
   if (typeof data === 'object') return [Buffer.from(JSON.stringify(data), 'utf8'), 'application/json']
-  throw new ApigError(`axiosInterceptor cannot sign data of type ${typeof data}`, 'invalid_request', 400)
+  throw new ApigError(`axiosInterceptor cannot sign data of type ${typeof data}`, 'invalid_request')
 }
 
 function headerPairs(headers) {

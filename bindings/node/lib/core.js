@@ -8,22 +8,36 @@ const binding = require('../binding.js')
 /** The error every failure of this package is: an `Error` with the core's stable `code`. */
 class ApigError extends Error {
   /**
+   * `status`, `apigCode` and `apigMessage` are the core's APIG answer for `code` and `message`
+   * (docs/error-codes.md); errors thrown by the native side carry the answer to the very error.
    * @param {string} message
-   * @param {string} code one of ERROR_CODES
-   * @param {number} [status] the HTTP status a server answers (401, 400 or 500)
+   * @param {string} code one of ERROR_CODES (a TypeError otherwise)
+   * @param {number} [status] an HTTP status other than the core's (the middleware's 413)
    */
   constructor(message, code, status) {
     super(message)
+    const answer = binding.apigAnswer(String(code), this.message)
+    if (answer === null) throw new TypeError(`ApigError: unknown code ${JSON.stringify(String(code))}; see ERROR_CODES`)
     this.name = 'ApigError'
     this.code = code
-    this.status = status === undefined ? 500 : status
-    this.apigMessage = message
+    this.status = status === undefined ? answer.status : status
+    this.apigCode = answer.apigCode
+    this.apigMessage = answer.apigMessage
   }
 }
 binding.registerErrorClass(ApigError)
 
 /** Every error code, in the core's order. */
 const ERROR_CODES = Object.freeze(binding.errorCodes())
+
+/** The core's hop-by-hop headers (lower case): the client integrations do not sign them. */
+const HOP_BY_HOP_HEADERS = Object.freeze(binding.hopByHopHeaders())
+const hopByHop = new Set(HOP_BY_HOP_HEADERS)
+
+/** `[name, value]` pairs without the hop-by-hop headers, which proxies rewrite. */
+function signableHeaders(pairs) {
+  return pairs.filter(([name]) => !hopByHop.has(String(name).toLowerCase()))
+}
 
 /** Whether `body` is a stream or async iterable to hash chunk by chunk. */
 function isStreamBody(body) {
@@ -37,7 +51,7 @@ function isStreamBody(body) {
 }
 
 function invalid(message) {
-  return new ApigError(message, 'invalid_request', 400)
+  return new ApigError(message, 'invalid_request')
 }
 
 /**
@@ -150,7 +164,7 @@ class Signer extends binding.Signer {
       for await (const chunk of chunks) hasher.update(chunk)
     } catch (cause) {
       if (cause instanceof ApigError) throw cause
-      const error = new ApigError(`reading the body failed: ${cause && cause.message}`, 'body_read', 400)
+      const error = new ApigError(`reading the body failed: ${cause && cause.message}`, 'body_read')
       error.cause = cause
       throw error
     }
@@ -178,15 +192,17 @@ function packKeys(keys) {
   try {
     return packHeaders(keys instanceof Map ? keys : Object.entries(keys), 'keys')
   } catch (error) {
-    throw new ApigError('keys must be an object or Map of access key → secret string, or a function', 'invalid_config', 500)
+    throw new ApigError('keys must be an object or Map of access key → secret string, or a function', 'invalid_config')
   }
 }
 
 module.exports = {
   ApigError,
   ERROR_CODES,
+  HOP_BY_HOP_HEADERS,
   PayloadHasher: binding.PayloadHasher,
   packHeaders,
+  signableHeaders,
   Signer,
   Verifier,
   isStreamBody,

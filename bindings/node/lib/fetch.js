@@ -2,7 +2,7 @@
 // signedFetch: a fetch that signs each request. fetch's own Request class turns the arguments into
 // a method, a URL, headers and body bytes (adding Content-Type as fetch would); the core signs them.
 
-const { isStreamBody } = require('./core.js')
+const { isStreamBody, signableHeaders } = require('./core.js')
 
 function signedFetch(signer, fetchImpl = globalThis.fetch, options = {}) {
   if (signer === null || typeof signer !== 'object' || typeof signer.sign !== 'function') {
@@ -20,7 +20,7 @@ function signedFetch(signer, fetchImpl = globalThis.fetch, options = {}) {
     const streamed = init != null && isStreamBody(init.body)
     const request = new Request(input, streamed ? { ...init, duplex: 'half' } : init)
     const headers = Array.from(request.headers)
-    const signing = { method: request.method, url: request.url, headers }
+    const signing = { method: request.method, url: request.url, headers: signableHeaders(headers) }
     let body = null
     if (request.body !== null) {
       if (streamed && streams === 'unsigned') {

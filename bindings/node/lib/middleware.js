@@ -61,8 +61,7 @@ function rawBody(req, limit) {
     return Promise.reject(
       new ApigError(
         'the body was consumed before verifyMiddleware; mount it before body parsers (it sets req.rawBody)',
-        'body_read',
-        500,
+        'invalid_config',
       ),
     )
   }
@@ -83,14 +82,14 @@ function rawBody(req, limit) {
       size += chunk.length
       if (size > limit) {
         req.pause()
-        done(new ApigError(`Request entity too large, limit ${limit} bytes`, 'body_read', 413))
+        done(tooLarge(limit))
         return
       }
       chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)
     }
     const onEnd = () => done(null, Buffer.concat(chunks, size))
     const onError = (cause) => {
-      const error = new ApigError(`reading the body failed: ${cause.message}`, 'body_read', 400)
+      const error = new ApigError(`reading the body failed: ${cause.message}`, 'body_read')
       error.cause = cause
       done(error)
     }
@@ -100,17 +99,20 @@ function rawBody(req, limit) {
   })
 }
 
-/** APIG's JSON error answer (docs/error-codes.md): APIG.0303 for authentication failures, APIG.0201 otherwise. */
+/**
+ * The middleware's own limit, not a core error: 413 with APIG's `APIG.0201` (docs/error-codes.md)
+ * and the message alone as `error_msg`.
+ */
+function tooLarge(limit) {
+  const error = new ApigError(`Request entity too large, limit ${limit} bytes`, 'body_read', 413)
+  error.apigMessage = error.message
+  return error
+}
+
+/** APIG's JSON error answer: the status, code and `error_msg` the error carries (the core's mapping). */
 function answer(res, error) {
   const requestId = randomUUID().replace(/-/g, '')
-  const body =
-    error.status === 401
-      ? { error_code: 'APIG.0303', error_msg: `Incorrect app authentication information: ${error.apigMessage}` }
-      : error.status === 413
-        ? { error_code: 'APIG.0201', error_msg: error.message }
-        : { error_code: 'APIG.0201', error_msg: `Bad request: ${error.message}` }
-  body.request_id = requestId
-  const text = JSON.stringify(body)
+  const text = JSON.stringify({ error_code: error.apigCode, error_msg: error.apigMessage, request_id: requestId })
   res.statusCode = error.status
   res.setHeader('Content-Type', 'application/json')
   res.setHeader('Content-Length', Buffer.byteLength(text))

@@ -1,43 +1,55 @@
 //! The one mapping from the core's errors to JavaScript: an `ApigError` (a subclass of `Error`
-//! defined by the package's `index.js`) whose `code` is the core's stable code.
+//! defined by the package's `index.js`) whose `code` is the core's stable code, and whose `status`,
+//! `apigCode` and `apigMessage` are the core's APIG answer ([`ApigErrorResponse`]).
 
 use std::cell::RefCell;
 
-use apig::{Error, ErrorKind};
+use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind, HOP_BY_HOP_HEADERS};
 use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::{Env, JsValue, Status};
 use napi_derive::napi;
 
-type ErrorClass = FunctionRef<FnArgs<(String, &'static str, u32)>, Unknown<'static>>;
+type ErrorClass = FunctionRef<FnArgs<(String, &'static str)>, Unknown<'static>>;
 
 thread_local! {
     /// The `ApigError` constructor of this thread's Node environment (main thread or a worker).
     static ERROR_CLASS: RefCell<Option<ErrorClass>> = const { RefCell::new(None) };
 }
 
-/// The HTTP status a server answers for an error of `kind` (`err.status`, as Express and
-/// `http-errors` expect): 401 for every authentication failure (APIG's `APIG.0303`), 400 for a
-/// request that cannot be read or canonicalised, 500 for a misconfigured signer or verifier.
-const fn http_status(kind: ErrorKind) -> u32 {
-    match kind {
-        ErrorKind::MissingAuthorization
-        | ErrorKind::MalformedAuthorization
-        | ErrorKind::UnsupportedAlgorithm
-        | ErrorKind::UnknownAccessKey
-        | ErrorKind::MissingDate
-        | ErrorKind::MalformedDate
-        | ErrorKind::DateNotSigned
-        | ErrorKind::Expired
-        | ErrorKind::SignedHeaderMissing
-        | ErrorKind::HostNotSigned
-        | ErrorKind::DuplicateHeader
-        | ErrorKind::CredentialScopeMismatch
-        | ErrorKind::UnsignedPayloadNotAllowed
-        | ErrorKind::PayloadHashMismatch
-        | ErrorKind::SignatureMismatch => 401,
-        ErrorKind::InvalidRequest | ErrorKind::BodyRead => 400,
-        ErrorKind::InvalidConfig => 500,
+/// What APIG answers for an error: `status`, `apigCode` and `apigMessage` of an `ApigError`.
+#[napi(object, object_from_js = false)]
+pub struct ApigAnswer {
+    /// The HTTP status: 401 (authentication failures), 400 or 500.
+    pub status: u32,
+    /// The full APIG error code with the default prefix, e.g. `APIG.0303`.
+    pub apig_code: String,
+    /// The full `error_msg`, e.g. `Incorrect app authentication information: …`.
+    pub apig_message: String,
+}
+
+impl ApigAnswer {
+    fn of(error: &Error) -> Self {
+        let answer = ApigErrorResponse::from_error(error);
+        Self {
+            status: u32::from(answer.status()),
+            apig_code: answer.error_code(DEFAULT_CODE_PREFIX),
+            apig_message: answer.message().to_owned(),
+        }
     }
+}
+
+/// Internal, for the `ApigError` constructor: the core's answer to an error of `code` with
+/// `message` (`null` for an unknown code).
+#[napi(skip_typescript)]
+pub fn apig_answer(code: String, message: String) -> Option<ApigAnswer> {
+    ErrorKind::from_code(&code).map(|kind| ApigAnswer::of(&Error::new(kind, message)))
+}
+
+/// Internal: the core's hop-by-hop headers (`HOP_BY_HOP_HEADERS` of the package), which the client
+/// integrations leave out of the signature.
+#[napi(skip_typescript)]
+pub fn hop_by_hop_headers() -> Vec<&'static str> {
+    HOP_BY_HOP_HEADERS.to_vec()
 }
 
 /// Every error code of the core, in the core's order (`ErrorKind::ALL`); `ERROR_CODES` is this list.
@@ -48,9 +60,7 @@ pub fn error_codes() -> Vec<&'static str> {
 
 /// Internal: called once by `index.js` with the `ApigError` class the native errors are made of.
 #[napi(skip_typescript)]
-pub fn register_error_class(
-    class: Function<'_, FnArgs<(String, &'static str, u32)>, Unknown<'static>>,
-) -> napi::Result<()> {
+pub fn register_error_class(class: Function<'_, FnArgs<(String, &'static str)>, Unknown<'static>>) -> napi::Result<()> {
     let class = class.create_ref()?;
     ERROR_CLASS.with(|slot| *slot.borrow_mut() = Some(class));
     Ok(())
@@ -66,9 +76,10 @@ pub(crate) fn invalid_config(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidConfig, message)
 }
 
-/// The JavaScript error thrown for `error`: `new ApigError(message, code, status)` with
-/// `apigMessage` (the text APIG puts in its `error_msg`), plus `canonicalRequest` / `stringToSign`
-/// when the core carries its trace (a signature mismatch).
+/// The JavaScript error thrown for `error`: `new ApigError(message, code)` with `status`,
+/// `apigCode` and `apigMessage` from the core's [`ApigErrorResponse`] of this very error (for a
+/// signature mismatch the message echoes the verifier's canonical request), plus
+/// `canonicalRequest` / `stringToSign` when the core carries its trace.
 pub(crate) fn to_js(env: &Env, error: &Error) -> napi::Error {
     match build(env, error) {
         Ok(value) => napi::Error::from(value),
@@ -78,15 +89,10 @@ pub(crate) fn to_js(env: &Env, error: &Error) -> napi::Error {
 }
 
 fn build<'env>(env: &'env Env, error: &Error) -> napi::Result<Unknown<'env>> {
-    let kind = error.kind();
     let message = error.message().to_owned();
     let created = ERROR_CLASS.with(|slot| -> napi::Result<Option<Unknown<'env>>> {
         match &*slot.borrow() {
-            Some(class) => {
-                let instance =
-                    class.borrow_back(env)?.new_instance((message.clone(), kind.code(), http_status(kind)).into())?;
-                Ok(Some(instance))
-            }
+            Some(class) => Ok(Some(class.borrow_back(env)?.new_instance((message.clone(), error.code()).into())?)),
             None => Ok(None),
         }
     })?;
@@ -96,19 +102,17 @@ fn build<'env>(env: &'env Env, error: &Error) -> napi::Result<Unknown<'env>> {
             // the binding loaded without index.js: a plain Error with the same fields
             let mut plain = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
             plain.set_named_property("name", "ApigError")?;
-            plain.set_named_property("code", kind.code())?;
-            plain.set_named_property("status", http_status(kind))?;
+            plain.set_named_property("code", error.code())?;
             plain
         }
     };
-    // what APIG writes after "Incorrect app authentication information: "
-    match error.trace() {
-        Some(trace) => {
-            object.set_named_property("canonicalRequest", trace.canonical_request.as_str())?;
-            object.set_named_property("stringToSign", trace.string_to_sign.as_str())?;
-            object.set_named_property("apigMessage", apig::apig_mismatch_message(trace))?;
-        }
-        None => object.set_named_property("apigMessage", error.message())?,
+    let answer = ApigAnswer::of(error);
+    object.set_named_property("status", answer.status)?;
+    object.set_named_property("apigCode", answer.apig_code)?;
+    object.set_named_property("apigMessage", answer.apig_message)?;
+    if let Some(trace) = error.trace() {
+        object.set_named_property("canonicalRequest", trace.canonical_request.as_str())?;
+        object.set_named_property("stringToSign", trace.string_to_sign.as_str())?;
     }
     Ok(object.to_unknown())
 }

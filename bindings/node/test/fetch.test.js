@@ -95,3 +95,26 @@ test('signedFetch rejects bad arguments', () => {
   assert.throws(() => signedFetch(signer, 'nope'), TypeError)
   assert.throws(() => signedFetch(signer, fetch, { streams: 'maybe' }), TypeError)
 })
+
+test('signedFetch and axiosInterceptor leave the core hop-by-hop headers out of the signature', async () => {
+  const { HOP_BY_HOP_HEADERS, axiosInterceptor } = require('apig')
+  const axios = require('axios')
+  for (const name of ['connection', 'proxy-authorization', 'transfer-encoding']) assert.ok(HOP_BY_HOP_HEADERS.includes(name))
+  const headers = { 'X-Custom': 'c' }
+  for (const name of HOP_BY_HOP_HEADERS) headers[name.toUpperCase()] = 'x'
+  const signedHeaders = (authorization) => /SignedHeaders=([^,]*)/.exec(authorization)[1].split(';')
+
+  let sent
+  await signedFetch(signer, async (url, init) => {
+    sent = new Headers(init.headers)
+    return new Response('ok')
+  })('https://api.example.com/v1/items', { headers })
+  const config = axiosInterceptor(signer, { axios })({ method: 'get', url: 'https://api.example.com/v1/items', headers: { ...headers } })
+  for (const authorization of [sent.get('authorization'), config.headers.Authorization]) {
+    const signed = signedHeaders(authorization)
+    assert.ok(signed.includes('x-custom') && signed.includes('host'), authorization)
+    assert.deepEqual(signed.filter((name) => HOP_BY_HOP_HEADERS.includes(name)), [])
+  }
+  // they are still sent: only the signature leaves them out
+  assert.equal(sent.get('proxy-authorization'), 'x')
+})

@@ -1,7 +1,9 @@
 'use strict'
 // Shared test helpers: a real HTTP server on 127.0.0.1 behind verifyMiddleware.
 
+const fs = require('node:fs')
 const http = require('node:http')
+const path = require('node:path')
 const { verifyMiddleware } = require('apig')
 
 const KEY = 'AKTESTEXAMPLE0000001'
@@ -46,4 +48,27 @@ function verifyingServer(options = { keys: { [KEY]: SECRET } }) {
   })
 }
 
-module.exports = { KEY, SECRET, listen, verifyingServer }
+/**
+ * docs/error-codes.md's table: core code → { status, apigCode, errorMsg } (the repository root is
+ * found from APIG_CONFORMANCE_DIR when the tests run from the installed package).
+ */
+function documentedAnswers() {
+  const root = process.env.APIG_CONFORMANCE_DIR
+    ? path.join(process.env.APIG_CONFORMANCE_DIR, '..')
+    : path.join(__dirname, '..', '..', '..')
+  const doc = fs.readFileSync(path.join(root, 'docs', 'error-codes.md'), 'utf8')
+  const table = {}
+  for (const m of doc.matchAll(/^\| `([a-z_]+)` \| (APIG\.\d{4}) \| (\d{3}) \| `([^`]*)`/gm)) {
+    table[m[1]] = { status: Number(m[3]), apigCode: m[2], errorMsg: m[4].replace(/\\\|/g, '|') }
+  }
+  return table
+}
+
+/** Whether `text` is the documented `error_msg` with its `…` / `<placeholder>` parts filled in. */
+function matchesDocumented(documented, text) {
+  const escape = (part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const pattern = documented.split(/…|<[^>]*>/).map(escape).join('[^]*')
+  return new RegExp(`^${pattern}$`).test(text)
+}
+
+module.exports = { KEY, SECRET, documentedAnswers, listen, matchesDocumented, verifyingServer }

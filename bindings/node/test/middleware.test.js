@@ -32,8 +32,10 @@ test('Express: verified requests reach the route with req.apig and the raw body'
   const unsigned = await fetch(`${server.url}/shop/orders/7`)
   assert.equal(unsigned.status, 401)
   const answer = await unsigned.json()
+  assert.deepEqual(Object.keys(answer), ['error_code', 'error_msg', 'request_id'])
   assert.equal(answer.error_code, 'APIG.0303')
   assert.equal(answer.error_msg, 'Incorrect app authentication information: the request has no Authorization header')
+  assert.equal(unsigned.headers.get('x-request-id'), answer.request_id)
 })
 
 test('Express: a raw body parser before the middleware is used; tampered bodies are rejected', async (t) => {
@@ -47,7 +49,9 @@ test('Express: a raw body parser before the middleware is used; tampered bodies 
   assert.deepEqual(await ok.json(), { len: 7, signed: ['content-type', 'host', 'x-sdk-date'] })
   const tampered = await signedFetch(signer, (url, init) => fetch(url, { ...init, body: 'PAYLOAD' }))(`${server.url}/doc`, { method: 'PUT', body: 'payload' })
   assert.equal(tampered.status, 401)
-  assert.equal((await tampered.json()).error_code, 'APIG.0303')
+  const rejected = await tampered.json()
+  assert.equal(rejected.error_code, 'APIG.0303')
+  assert.match(rejected.error_msg, /^Incorrect app authentication information: verify signature fail, canonicalRequest:PUT\|\/doc\/\|\|/)
 })
 
 test('body limit, onError and server errors', async (t) => {
@@ -73,12 +77,16 @@ test('body limit, onError and server errors', async (t) => {
   assert.equal((await apigFetch(`${server.url}/small`, { method: 'POST', body: 'tiny' })).status, 200)
   const large = await apigFetch(`${server.url}/small`, { method: 'POST', body: 'x'.repeat(1000) })
   assert.equal(large.status, 413)
-  assert.equal((await large.json()).error_code, 'APIG.0201')
+  const tooLarge = await large.json()
+  assert.equal(tooLarge.error_code, 'APIG.0201')
+  assert.equal(tooLarge.error_msg, 'Request entity too large, limit 16 bytes')
 
   const custom = await fetch(`${server.url}/custom`)
   assert.equal(custom.status, 403)
   assert.deepEqual(await custom.json(), { code: 'missing_authorization' })
   assert.ok(seen instanceof ApigError)
+  assert.equal(seen.status, 401)
+  assert.equal(seen.apigCode, 'APIG.0303')
 
   // a key function returning a non-string is a server error: handed to next(error)
   const broken = await apigFetch(`${server.url}/broken`)
