@@ -2,6 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
 import * as esm from "apig-wasm";
 import {
   PayloadHasher,
@@ -169,4 +172,18 @@ test("the skew of a gateway's 'signature expired' answer", () => {
   assert.equal(clockSkewFromExpired("signature expired, signature time:20191115T035255Z, server time:20191115T033655Z"), -960);
   assert.equal(clockSkewFromExpired('{"error_msg":"Incorrect app authentication information: verify signature fail"}'), undefined);
   assert.equal(clockSkewFromExpired(""), undefined);
+});
+
+// The issue's budget is 100 KB (40 KB gzipped); the module is not there yet (docs/BENCHMARKS.md
+// says where the bytes go). This ceiling, the measured size plus a little, catches growth.
+const CEILING = { raw: 176 * 1024, gzipped: 72 * 1024 };
+
+test("the optimised module does not grow past its recorded size", () => {
+  const pkg = dirname(require.resolve("apig-wasm/package.json"));
+  for (const target of ["web", "bundler", "nodejs"]) {
+    const wasm = readFileSync(join(pkg, target, "apig_wasm_bg.wasm"));
+    const gzipped = gzipSync(wasm, { level: 9 }).length;
+    assert.ok(wasm.length <= CEILING.raw, `${target}: ${wasm.length} bytes > ${CEILING.raw}`);
+    assert.ok(gzipped <= CEILING.gzipped, `${target}: ${gzipped} bytes gzipped > ${CEILING.gzipped}`);
+  }
 });
