@@ -1,11 +1,11 @@
 //! The one mapping from core errors to Python exceptions: `apig.ApigError` (with `.code`, the core's
 //! stable code) and one subclass per [`ErrorKind`], listed once in the table below. What APIG answers
-//! for each error (status, `APIG.xxxx` code, `error_msg`, JSON body) is the core's
+//! for each error (status, `APIG.xxxx` code, `error_msg`) is the core's
 //! [`ApigErrorResponse`], carried by the exception.
 
 use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyTypeError};
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
@@ -51,26 +51,20 @@ error_classes! {
     BodyRead => BodyReadError: "Reading a streamed body failed.",
 }
 
-/// The core's APIG answer to an error, kept on the exception (`_apig_response`) for [`error_body`].
-#[pyclass(frozen, module = "apig._apig", name = "_ApigResponse")]
-struct ApigResponse(ApigErrorResponse);
-
 /// The Python exception for a core error: the kind's class, `str()` = `code: message`, with the
-/// attributes `code`, `message`, `apig_message` (the full `error_msg` APIG answers, from the core's
+/// attributes `code`, `message`, `apig_message` (the full `error_msg` of the core's
 /// [`ApigErrorResponse`]) and, for signature mismatches, the verifier's `canonical_request` /
-/// `string_to_sign`.
+/// `string_to_sign`. Plain values only, so the exception pickles.
 pub(crate) fn to_py(py: Python<'_>, error: &Error) -> PyErr {
     let err = PyErr::from_type(class_of(py, error.kind()), error.to_string());
     let value = err.value(py);
     let set = || -> PyResult<()> {
-        let answer = ApigErrorResponse::from_error(error);
         value.setattr("message", error.message())?;
-        value.setattr("apig_message", answer.message())?;
+        value.setattr("apig_message", ApigErrorResponse::from_error(error).message())?;
         if let Some(trace) = error.trace() {
             value.setattr("canonical_request", &trace.canonical_request)?;
             value.setattr("string_to_sign", &trace.string_to_sign)?;
         }
-        value.setattr("_apig_response", Bound::new(py, ApigResponse(answer))?)?;
         Ok(())
     };
     match set() {
@@ -79,27 +73,26 @@ pub(crate) fn to_py(py: Python<'_>, error: &Error) -> PyErr {
     }
 }
 
-/// `apig.error_body(error, request_id, prefix="APIG")`: the JSON text APIG answers for `error`,
-/// `{"error_code":"APIG.0303","error_msg":"…","request_id":"…"}`, written by the core. For an
-/// `ApigError` created in Python (not raised by apig) the core maps its class and `str()`.
-#[pyfunction]
-#[pyo3(signature = (error, request_id, prefix = DEFAULT_CODE_PREFIX))]
-pub(crate) fn error_body(error: &Bound<'_, PyAny>, request_id: &str, prefix: &str) -> PyResult<String> {
-    let py = error.py();
-    if !error.is_instance(&py.get_type::<ApigError>())? {
-        return Err(PyTypeError::new_err("error_body(error, ...): error must be an apig.ApigError"));
+/// `ApigError.apig_message` of an error made in Python, e.g. `InvalidRequestError("bad length")`:
+/// the core's `error_msg` for its class with `str(error)` as the message (empty for a bare
+/// `ApigError`, which has no kind). A non-data descriptor, so the value [`to_py`] sets on the errors
+/// apig raises takes precedence.
+#[pyclass(frozen, module = "apig._apig", name = "_ApigMessage")]
+struct ApigMessage;
+
+#[pymethods]
+impl ApigMessage {
+    fn __get__(&self, instance: Option<&Bound<'_, PyAny>>, _owner: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+        let Some(error) = instance else {
+            return Ok(String::new());
+        };
+        let code: String = error.getattr("code").and_then(|c| c.extract()).unwrap_or_default();
+        let Some(kind) = ErrorKind::from_code(&code) else {
+            return Ok(String::new());
+        };
+        let message = error.str()?.to_string();
+        Ok(ApigErrorResponse::from_error(&Error::new(kind, message)).message().to_owned())
     }
-    if let Ok(stored) = error.getattr("_apig_response")
-        && let Ok(answer) = stored.cast::<ApigResponse>()
-    {
-        return Ok(answer.get().0.to_json(prefix, request_id));
-    }
-    let code: String = error.getattr("code").and_then(|c| c.extract()).unwrap_or_default();
-    let Some(kind) = ErrorKind::from_code(&code) else {
-        return Err(PyTypeError::new_err("error_body(error, ...): error must be an instance of an apig error kind"));
-    };
-    let message = error.str()?.to_string();
-    Ok(ApigErrorResponse::from_error(&Error::new(kind, message)).to_json(prefix, request_id))
 }
 
 /// `map_err` helper: a core `Result` into a `PyResult`.
@@ -109,12 +102,12 @@ pub(crate) fn check<T>(py: Python<'_>, result: Result<T, Error>) -> PyResult<T> 
 
 /// Adds `ApigError`, its subclasses (each with the class attributes `code`, `authentication_failure`
 /// and, from the core's [`ApigErrorResponse`], `status` and `apig_code`), `ERROR_CODES` (every code,
-/// in the core's order) and `error_body` to `m`.
+/// in the core's order) to `m`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let base = py.get_type::<ApigError>();
     base.setattr("message", "")?;
-    base.setattr("apig_message", "")?;
+    base.setattr("apig_message", Bound::new(py, ApigMessage)?)?;
     base.setattr("canonical_request", py.None())?;
     base.setattr("string_to_sign", py.None())?;
     base.setattr("authentication_failure", false)?;
@@ -131,6 +124,5 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
-    m.add_function(wrap_pyfunction!(error_body, m)?)?;
     Ok(())
 }

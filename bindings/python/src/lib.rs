@@ -10,8 +10,8 @@ use apig::{Algorithm, HOP_BY_HOP_HEADERS, UNSIGNED_PAYLOAD};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-/// The native module: `Signer`, `SignedRequest`, `Verifier`, `Verified`, the exceptions and
-/// `error_body`, and the constants `ERROR_CODES`, `ALGORITHMS`, `UNSIGNED_PAYLOAD` and
+/// The native module: `Signer`, `SignedRequest`, `Verifier`, `Verified`, the exceptions, and the
+/// constants `ERROR_CODES`, `ALGORITHMS`, `UNSIGNED_PAYLOAD` and
 /// `HOP_BY_HOP_HEADERS`.
 #[pymodule]
 fn _apig(m: &Bound<'_, PyModule>) -> PyResult<()> {

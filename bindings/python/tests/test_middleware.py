@@ -175,16 +175,19 @@ def test_wsgi_target_and_headers_from_environ() -> None:
     assert sorted(apig.wsgi.request_headers(environ)) == expected
 
 
-def test_error_response_is_the_cores_answer() -> None:
-    """The middlewares answer with the status the error carries and the core's JSON body."""
+def test_error_response_is_what_the_error_carries() -> None:
+    """The middlewares answer with the status, APIG code and error_msg the error carries (from the
+    core), as compact UTF-8 JSON like the core's own writer."""
     from apig._http import error_response
 
     with pytest.raises(apig.ApigError) as caught:
-        apig.Verifier(KEYS).verify("GET", "/v1/items", [], b"")
-    status, body, headers = error_response(caught.value)
+        apig.Verifier(KEYS).verify("GET", "/v1/ü", [], b"")
+    error = caught.value
+    status, body, headers = error_response(error)
     request_id = dict(headers)["X-Request-Id"]
-    assert status == 401 and dict(headers)["Content-Length"] == str(len(body))
-    assert body == apig.error_body(caught.value, request_id).encode()
+    assert status == error.status == 401 and dict(headers)["Content-Length"] == str(len(body))
+    assert json.loads(body) == {"error_code": error.apig_code, "error_msg": error.apig_message, "request_id": request_id}
+    assert body.startswith(b'{"error_code":"APIG.0303","error_msg":"Incorrect app authentication information: ')
 
 
 def test_bad_content_length_gets_400() -> None:

@@ -6,7 +6,7 @@ Python idioms around it:
 * :class:`Signer` / :class:`SignedRequest` – sign a request, get the headers to add.
 * :class:`Verifier` / :class:`Verified` – verify a received request.
 * :class:`ApigError` and one subclass per error kind, each with the core's stable ``code`` and
-  what APIG answers for it (``status``, ``apig_code``, ``apig_message``; :func:`error_body`).
+  what APIG answers for it (``status``, ``apig_code``, ``apig_message``).
 * ``apig.requests.AppAuth`` and ``apig.httpx.AppAuth`` – client integrations.
 * ``apig.asgi.VerifyMiddleware`` and ``apig.wsgi.VerifyMiddleware`` – server integrations.
 * ``apig.compat.signer`` – a drop-in for Huawei's ``apig_sdk.signer``.
@@ -41,7 +41,6 @@ from apig._apig import (
     Verified,
     Verifier,
     __version__,
-    error_body,
 )
 
 __all__ = [
@@ -73,7 +72,6 @@ __all__ = [
     "Verified",
     "Verifier",
     "__version__",
-    "error_body",
     "error_class",
 ]
 

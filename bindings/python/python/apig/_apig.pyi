@@ -33,7 +33,6 @@ __all__ = [
     "Verified",
     "Verifier",
     "__version__",
-    "error_body",
 ]
 
 __version__: Final[str]
@@ -159,15 +158,10 @@ class ApigError(Exception):
     message: str
     status: int
     apig_code: str
-    apig_message: str
     canonical_request: Union[str, None]
     string_to_sign: Union[str, None]
     authentication_failure: bool
-
-def error_body(error: ApigError, request_id: str, prefix: str = ...) -> str:
-    """The JSON text APIG answers for ``error``, written by the core:
-    ``{"error_code":"APIG.0303","error_msg":"...","request_id":"..."}`` (``prefix`` defaults to
-    ``"APIG"``; APIG also uses ``"APIGW"``)."""
+    apig_message: str
 
 class MissingAuthorizationError(ApigError): ...
 class MalformedAuthorizationError(ApigError): ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from apig._apig import HOP_BY_HOP_HEADERS, ApigError, error_body
+from apig._apig import HOP_BY_HOP_HEADERS, ApigError
 
 #: The core's hop-by-hop headers (RFC 9110 section 7.6.1), for fast lookups: connection-specific,
 #: rewritten or dropped by proxies, so the client integrations leave them out of the signature.
@@ -23,21 +23,23 @@ def signable_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def error_response(error: ApigError) -> Response:
-    """APIG's answer to ``error`` (``docs/error-codes.md``): the status the error carries and the
-    JSON body the core writes, with a fresh request id (also in ``X-Request-Id``)."""
-    request_id = uuid.uuid4().hex
-    return _json(error.status, error_body(error, request_id).encode(), request_id)
+    """APIG's answer to ``error`` (``docs/error-codes.md``): the status, APIG code and ``error_msg``
+    the error carries (the core's mapping)."""
+    return _json(error.status, error.apig_code, error.apig_message)
 
 
 def too_large(limit: int) -> Response:
     """``413 APIG.0201 Request entity too large, limit N bytes``: the middleware's own body limit,
     not a core error (the reference gateway answers it the same way)."""
+    return _json(413, "APIG.0201", f"Request entity too large, limit {limit} bytes")
+
+
+def _json(status: int, code: str, message: str) -> Response:
+    """The JSON error response, written as the core writes it (compact, UTF-8), with a fresh
+    request id also in ``X-Request-Id``."""
     request_id = uuid.uuid4().hex
-    body = {"error_code": "APIG.0201", "error_msg": f"Request entity too large, limit {limit} bytes"}
-    return _json(413, json.dumps({**body, "request_id": request_id}).encode(), request_id)
-
-
-def _json(status: int, body: bytes, request_id: str) -> Response:
+    fields = {"error_code": code, "error_msg": message, "request_id": request_id}
+    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(body))),
