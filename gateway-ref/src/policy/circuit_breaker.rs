@@ -265,13 +265,13 @@ impl CircuitBreaker {
     fn admit(&self, ctx: &RequestContext, api: &str) -> (bool, bool) {
         let Ok(mut apis) = self.apis.lock() else { return (true, false) };
         let now = Instant::now();
-        let b = apis.entry(api.to_owned()).or_insert(Breaker {
-            state: State::Closed,
-            window_start: now,
-            calls: 0,
-            failures: 0,
-            probes: 0,
-        });
+        if !apis.contains_key(api) {
+            apis.insert(
+                api.to_owned(),
+                Breaker { state: State::Closed, window_start: now, calls: 0, failures: 0, probes: 0 },
+            );
+        }
+        let Some(b) = apis.get_mut(api) else { return (true, false) };
         if let State::Open(until) = b.state {
             if now < until {
                 return (false, false);

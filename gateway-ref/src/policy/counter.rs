@@ -101,7 +101,10 @@ impl MemoryStore {
             // a poisoned lock means a panic elsewhere; count nothing rather than fail the request
             return Count { count: 0, reset_ms };
         };
-        let entry = map.entry(slot.key.clone()).or_insert(Entry { window, count: 0, expires_ms: 0 });
+        if !map.contains_key(&slot.key) {
+            map.insert(slot.key.clone(), Entry { window, count: 0, expires_ms: 0 });
+        }
+        let Some(entry) = map.get_mut(&slot.key) else { return Count { count: 0, reset_ms } };
         if entry.window != window {
             *entry = Entry { window, count: 0, expires_ms: 0 };
         }

@@ -283,6 +283,11 @@ impl Policy for KafkaLog {
 
     fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord) {
         self.start();
+        if self.queue.capacity() == 0 {
+            // full: drop without paying for the serialisation
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let Ok(line) = serde_json::to_vec(record) else { return };
         if self.queue.try_send((record.api.clone(), line)).is_err() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);

@@ -78,7 +78,8 @@ pub struct RequestContext {
     pub host: String,
     /// The raw request target (path and query).
     pub target: String,
-    /// The request headers as received (including any client `X-Apig-*`).
+    /// The request headers as received (including any client `X-Apig-*`). Filled once the request
+    /// is routed to an API that has policies (empty otherwise, to spare the copy).
     pub headers: HeaderMap,
     /// The environment (`X-Stage`, default `RELEASE`).
     pub environment: String,

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Cost of the policies: the gateway with app auth only vs app auth + every policy (loopback,
+# bounded: DURATION seconds per run, ROUNDS interleaved rounds).
+#
+#   gateway-ref/bench/policies.sh       # needs wrk, kcat, redis-server, python3
+#                                       # (cargo xtask setup gateway; apt-get install wrk)
+#
+# Same request as gateway-ref/bench/run.sh (GET with a query, signed once by
+# examples/bench_sign.rs, verified by the core on every request), to the echo backend over a
+# socket. The "all policies" API binds, in this order: access_control (IP allow list + app deny
+# list), throttle (api/app/ip limits and a 2.0 rule, limits high enough never to refuse), the
+# third-party authorizer (a local HTTP authorizer; the TTL cache answers after the first call),
+# cors (the request carries Origin), response_headers (5 rules), circuit_breaker, backend_signing
+# (the gateway re-signs every forwarded request with the core) and kafka_log (every record pushed
+# to kcat's mock broker). Run 3 is the same with the throttle counters in a local redis-server.
+# Prints one markdown table row per run, then the throughput ratio (target: overhead <= 15 %).
+# EXCLUDE="kafka sign" leaves those policies (by name: acl limits sso browser headers breaker sign
+# kafka) out of the "all policies" API, to see what each costs.
+set -euo pipefail
+
+DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-2}"
+THREADS="${THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-64}"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+WORK="$(mktemp -d /tmp/apig-gw-bench-policies.XXXXXX)"
+EXCLUDE="${EXCLUDE:-}"
+BOUND=""
+for p in acl limits sso browser headers breaker sign kafka; do
+    [[ " $EXCLUDE " == *" $p "* ]] && continue
+    BOUND="$BOUND${BOUND:+, }\"$p\""
+done
+ECHO_PORT=19200 GW_PORT=19202 AUTHZ_PORT=19203 REDIS_PORT=19204
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+for tool in wrk kcat redis-server python3; do
+    command -v "$tool" >/dev/null || { echo "$tool missing (cargo xtask setup gateway; apt-get install wrk)" >&2; exit 1; }
+done
+
+(cd "$ROOT" && cargo build --release -q -p apig-gateway-ref --bin apig-gateway --example bench_sign)
+GW="$TARGET/release/apig-gateway"
+SIGN="$TARGET/release/examples/bench_sign"
+
+"$GW" echo-server --listen "127.0.0.1:$ECHO_PORT" 2>/dev/null & PIDS+=($!)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >/dev/null 2>&1 & PIDS+=($!)
+# the authorizer: allows every request, with a context
+python3 - "$AUTHZ_PORT" <<'PY' 2>/dev/null & PIDS+=($!)
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b'{"status":"allow","context":{"user":"bench"}}'
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+# the Kafka mock broker: kcat keeps it alive while its stdin stays open
+mkfifo "$WORK/kcat.in"
+kcat -X test.mock.num.brokers=1 -b unused:9092 -P -t keepalive < "$WORK/kcat.in" 2> "$WORK/kcat.err" & PIDS+=($!)
+exec 9> "$WORK/kcat.in"
+BROKER=""
+for _ in $(seq 100); do
+    BROKER="$(grep -o 'replaced with 127.0.0.1:[0-9]*' "$WORK/kcat.err" | awk '{print $3}' || true)"
+    [[ -n "$BROKER" ]] && break
+    sleep 0.1
+done
+[[ -n "$BROKER" ]] || { echo "kcat printed no mock broker address" >&2; exit 1; }
+
+policies() {
+    local store="$1"
+    cat <<JSON
+    {"name": "acl", "type": "access_control", "config": {"ip_allow": ["127.0.0.0/8", "10.0.0.0/8"], "app_deny": ["someone-else"]}},
+    {"name": "limits", "type": "throttle", "config": {"api_limit": 100000000, "app_limit": 100000000, "ip_limit": 100000000,
+       "unit": "minute", "rules": [{"name": "tier", "limit": 100000000, "conditions": [{"param": "header:X-Tier", "op": "equals", "value": "gold"}]}],
+       "store": $store}},
+    {"name": "sso", "type": "authorizer", "config": {"url": "http://127.0.0.1:$AUTHZ_PORT/authorize",
+       "identity_sources": [{"location": "header", "name": "X-Token"}], "ttl_seconds": 600}},
+    {"name": "browser", "type": "cors", "config": {"allow_origins": ["https://app.example.com"]}},
+    {"name": "headers", "type": "response_headers", "config": {"rules": [
+       {"action": "override", "name": "Server", "value": "apig"}, {"action": "append", "name": "Cache-Control", "value": "no-store"},
+       {"action": "delete", "name": "X-Powered-By"}, {"action": "skip", "name": "Content-Language", "value": "en"},
+       {"action": "add", "name": "X-Frame-Options", "value": "DENY"}]}},
+    {"name": "breaker", "type": "circuit_breaker", "config": {"failure_percent": 50, "min_calls": 20}},
+    {"name": "sign", "type": "backend_signing", "config": {"key": "gw-key", "secret": "gw-signature-secret"}},
+    {"name": "kafka", "type": "kafka_log", "config": {"brokers": ["$BROKER"], "topic": "bench-access"}}
+JSON
+}
+
+config() {
+    local store="$1"
+    cat <<JSON
+{
+  "groups": [{"id": "bench", "apis": [
+    {"id": "auth", "method": "GET", "path": "/auth/echo", "auth": "app", "backend": {"url": "http://127.0.0.1:$ECHO_PORT"}},
+    {"id": "all", "method": "GET", "path": "/all/echo", "auth": "app", "backend": {"url": "http://127.0.0.1:$ECHO_PORT"},
+     "policies": [$BOUND]}
+  ]}],
+  "environments": [{"name": "RELEASE", "published": ["auth", "all"]}],
+  "apps": [{"id": "bench", "key": "bench-access-key", "secret": "bench-secret-key"}],
+  "authorizations": [{"app": "bench", "api": "auth"}, {"app": "bench", "api": "all"}],
+  "policies": [
+$(policies "$store")
+  ]
+}
+JSON
+}
+
+start_gateway() {
+    "$GW" --listen "127.0.0.1:$GW_PORT" --config "$1" --access-log off --watch-interval-ms 0 2> "$WORK/gw.err" &
+    GW_PID=$!
+    PIDS+=($GW_PID)
+    for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && return 0; sleep 0.1; done
+    echo "the gateway did not start" >&2; cat "$WORK/gw.err" >&2; exit 1
+}
+
+lua_for() {
+    local headers_file="$1" out="$2"
+    {
+        echo 'wrk.method = "GET"'
+        echo 'wrk.headers["X-Token"] = "bench-token"'
+        echo 'wrk.headers["Origin"] = "https://app.example.com"'
+        while IFS= read -r line; do
+            printf 'wrk.headers["%s"] = "%s"\n' "${line%%: *}" "${line#*: }"
+        done < "$headers_file"
+    } > "$out"
+}
+
+run() {
+    local label="$1" path="$2"
+    local url="http://127.0.0.1:$GW_PORT$path?hello=world"
+    "$SIGN" GET "$url" bench-access-key bench-secret-key > "$WORK/h"
+    lua_for "$WORK/h" "$WORK/s.lua"
+    # the request must be accepted, else the numbers mean nothing
+    local check; check="$(wrk -t1 -c1 -d1s -s "$WORK/s.lua" "$url")"
+    if grep -q 'Non-2xx' <<<"$check"; then echo "$label: requests are rejected" >&2; exit 1; fi
+    local out; out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/s.lua" "$url")"
+    local non2xx; non2xx="$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || echo 0)"
+    local rps; rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+    local p50; p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+    local p99; p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$non2xx"
+    echo "$rps" >> "$WORK/rps-${label%% (*}"
+}
+
+echo "| run | requests/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|"
+config '{"type": "memory"}' > "$WORK/memory.json"
+start_gateway "$WORK/memory.json"
+for round in $(seq "$ROUNDS"); do
+    run "app auth only (round $round)" /auth/echo
+    run "app auth + all policies (round $round)" /all/echo
+done
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
+grep -h 'kafka_log' "$WORK/gw.err" | tail -1 || true
+
+config "{\"type\": \"redis\", \"url\": \"redis://127.0.0.1:$REDIS_PORT\"}" > "$WORK/redis.json"
+start_gateway "$WORK/redis.json"
+run "app auth + all policies, Redis counters (round 1)" /all/echo
+if grep -q 'counter store failed' "$WORK/gw.err"; then echo "the Redis store failed during the run" >&2; exit 1; fi
+
+mean() { awk '{ s += $1; n++ } END { printf "%.0f", s / n }' "$1"; }
+auth="$(mean "$WORK/rps-app auth only")"
+all="$(mean "$WORK/rps-app auth + all policies")"
+redis="$(mean "$WORK/rps-app auth + all policies, Redis counters")"
+awk -v a="$auth" -v p="$all" -v r="$redis" 'BEGIN {
+    printf "\nmean requests/s: app auth only %d, all policies %d, all policies with Redis counters %d\n", a, p, r
+    printf "all policies cost %.1f %% of the throughput (target <= 15 %%); with Redis counters %.1f %%\n", (1 - p / a) * 100, (1 - r / a) * 100
+}'
