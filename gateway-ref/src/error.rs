@@ -12,10 +12,6 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 
 use crate::body::{Body, full};
 
-/// The prefix of APIG's mismatch message, followed by the verifier's canonical request with `|`
-/// for newlines.
-pub const MISMATCH_PREFIX: &str = "Incorrect app authentication information: verify signature fail, canonicalRequest:";
-
 /// The prefix of every `APIG.0303` message.
 pub const APP_AUTH_PREFIX: &str = "Incorrect app authentication information: ";
 
@@ -162,7 +158,7 @@ pub fn from_verify_error(err: &apig::Error) -> GatewayError {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
     let message = match err.kind() {
         ErrorKind::SignatureMismatch => match err.trace() {
-            Some(trace) => format!("{MISMATCH_PREFIX}{}", trace.canonical_request_piped()),
+            Some(trace) => format!("{APP_AUTH_PREFIX}{}", apig::apig_mismatch_message(trace)),
             None => format!("{APP_AUTH_PREFIX}{}", err.message()),
         },
         ErrorKind::InvalidRequest | ErrorKind::BodyRead => format!("Bad request: {}", err.message()),

@@ -38,6 +38,9 @@ struct Args {
     /// How often the config file is checked for changes, in milliseconds (0: only on SIGHUP).
     #[arg(long, default_value_t = 1000)]
     watch_interval_ms: u64,
+    /// Worker threads (default: one per CPU).
+    #[arg(long)]
+    workers: Option<usize>,
     /// TEST ONLY: verify signatures as at this instant (yyyyMMddTHHmmssZ) instead of the system
     /// clock. Used by the conformance replay; never in production.
     #[arg(long, value_name = "DATE")]
@@ -95,6 +98,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let demo = args.config.is_none();
     let mut options = GatewayOptions::new(args.listen, args.config.map_or(ConfigSource::Demo, ConfigSource::File));
     options.access_log = args.access_log;
+    options.workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     options.watch_interval = (args.watch_interval_ms > 0).then(|| Duration::from_millis(args.watch_interval_ms));
     if let Some(date) = &args.fixed_clock {
         let d = apig::SdkDate::parse(date)?;

@@ -66,6 +66,10 @@ pub struct GatewayOptions {
     pub watch_interval: Option<Duration>,
     /// Time a client has to send a request head (slow-header protection).
     pub header_read_timeout: Duration,
+    /// Worker threads, each a single-threaded runtime with its own accept loop and backend
+    /// connection pool, so a request and its backend call stay on one thread (like nginx workers).
+    /// `0` or `1`: serve on the caller's runtime.
+    pub workers: usize,
 }
 
 impl GatewayOptions {
@@ -79,6 +83,7 @@ impl GatewayOptions {
             access_log: LogTarget::Stdout,
             watch_interval: Some(Duration::from_secs(1)),
             header_read_timeout: Duration::from_secs(10),
+            workers: 1,
         }
     }
 }
@@ -107,8 +112,6 @@ impl RequestIds {
 pub struct Shared {
     /// The current compiled configuration (swapped atomically on reload).
     pub runtime: ArcSwap<Runtime>,
-    /// The backend client (pool survives reloads).
-    pub client: HttpClient,
     /// The verifier's clock.
     pub clock: Arc<dyn Clock>,
     /// The access log.
@@ -134,6 +137,7 @@ pub struct Gateway {
     admin: Option<(TcpListener, String)>,
     watch_interval: Option<Duration>,
     header_read_timeout: Duration,
+    workers: usize,
 }
 
 impl Gateway {
@@ -168,7 +172,6 @@ impl Gateway {
         };
         let shared = Arc::new(Shared {
             runtime: ArcSwap::from_pointee(runtime),
-            client: proxy::client(),
             clock,
             log,
             config_path: path,
@@ -181,6 +184,7 @@ impl Gateway {
             admin,
             watch_interval: options.watch_interval,
             header_read_timeout: options.header_read_timeout,
+            workers: options.workers,
         })
     }
 
@@ -225,17 +229,41 @@ impl Gateway {
             .max_buf_size(512 * 1024)
             .max_headers(1000)
             .keep_alive(true);
-        accept_loop(self.listener, builder, self.shared, stop_rx).await;
+        if self.workers <= 1 {
+            accept_loop(self.listener, builder, self.shared, stop_rx).await;
+            return Ok(());
+        }
+        let std_listener = self.listener.into_std()?;
+        let mut threads = Vec::new();
+        for i in 0..self.workers {
+            let listener = std_listener.try_clone()?;
+            let (builder, shared, stop) = (builder.clone(), Arc::clone(&self.shared), stop_rx.clone());
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            threads.push(std::thread::Builder::new().name(format!("apig-worker-{i}")).spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => accept_loop(listener, builder, shared, stop).await,
+                        Err(e) => eprintln!("apig-gateway: worker {i} cannot listen: {e}"),
+                    }
+                });
+            })?);
+        }
+        for t in threads {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
         Ok(())
     }
 }
 
+/// Accepts connections until `stop`, then lets open connections finish (at most 5 s).
 async fn accept_loop(
     listener: TcpListener,
     builder: http1::Builder,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let client = proxy::client();
+    let live = Arc::new(AtomicU64::new(0));
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -246,14 +274,17 @@ async fn accept_loop(
                     continue;
                 }
             },
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
+        let client = client.clone();
         let builder = builder.clone();
         let mut stop = stop.clone();
+        let live = Arc::clone(&live);
+        live.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(Arc::clone(&shared), remote, req));
+            let service = service_fn(move |req| handle(Arc::clone(&shared), client.clone(), remote, req));
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {
@@ -263,7 +294,12 @@ async fn accept_loop(
                     let _ = conn.await;
                 }
             }
+            live.fetch_sub(1, Ordering::Relaxed);
         });
+    }
+    let until = Instant::now() + Duration::from_secs(5);
+    while live.load(Ordering::Relaxed) > 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -337,6 +373,7 @@ impl Drop for RunningGateway {
 /// One request, start to end; never fails (every failure is an APIG error response).
 async fn handle(
     shared: Arc<Shared>,
+    client: HttpClient,
     remote: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
@@ -357,7 +394,7 @@ async fn handle(
         method: parts.method.clone(),
         host,
         target: parts.uri.path_and_query().map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned()),
-        headers: parts.headers.clone(),
+        headers: hyper::HeaderMap::new(),
         environment,
         api: None,
         preflight,
@@ -366,21 +403,25 @@ async fn handle(
         started,
         extensions: std::sync::Mutex::default(),
     };
-    let mut record = AccessRecord {
-        time: if shared.log.enabled() { now_rfc3339() } else { String::new() },
-        request_id: ctx.request_id.clone(),
-        remote_addr: remote.to_string(),
-        method: ctx.method.to_string(),
-        host: ctx.host.clone(),
-        uri: ctx.target.clone(),
-        environment: ctx.environment.clone(),
-        user_agent: header("user-agent").map(str::to_owned),
-        ..AccessRecord::default()
+    let mut record = if shared.log.enabled() {
+        AccessRecord {
+            time: now_rfc3339(),
+            request_id: ctx.request_id.clone(),
+            remote_addr: remote.to_string(),
+            method: ctx.method.to_string(),
+            host: ctx.host.clone(),
+            uri: ctx.target.clone(),
+            environment: ctx.environment.clone(),
+            user_agent: header("user-agent").map(str::to_owned),
+            ..AccessRecord::default()
+        }
+    } else {
+        AccessRecord::default()
     };
 
     let mut api_route = None;
     let mut outcome = BackendOutcome::NotCalled;
-    let result = process(&shared, &rt, &mut ctx, parts, body, &mut api_route, &mut outcome).await;
+    let result = process(&shared, &client, &rt, &mut ctx, parts, body, &mut api_route, &mut outcome).await;
     let prefix = rt.settings.error_prefix.as_str();
     let (response, upstream) = match result {
         Ok((response, upstream)) => (response, upstream),
@@ -421,8 +462,8 @@ async fn handle(
         record.api = ctx.api.as_ref().map(|(a, _)| a.clone());
         record.group = ctx.api.as_ref().map(|(_, g)| g.clone());
         record.app_key = ctx.caller.as_ref().map(|c| c.app_key.clone());
-        record.latency_ms = latency.as_secs_f64() * 1000.0;
-        record.upstream_latency_ms = upstream.map(|u| u.as_secs_f64() * 1000.0);
+        record.latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3;
+        record.upstream_latency_ms = upstream.map(|u| (u.as_secs_f64() * 1e6).round() / 1e3);
         if let Some(api) = policy_log {
             api.policies.on_log(&ctx, &record);
         }
@@ -432,8 +473,10 @@ async fn handle(
 }
 
 /// Head checks, routing, policies, authentication and the backend call.
+#[allow(clippy::too_many_arguments)]
 async fn process(
     shared: &Shared,
+    client: &HttpClient,
     rt: &Runtime,
     ctx: &mut RequestContext,
     parts: hyper::http::request::Parts,
@@ -459,6 +502,9 @@ async fn process(
     };
     ctx.api = Some((api.id.clone(), api.group_id.clone()));
     *api_route = Some(Arc::clone(&api));
+    if !api.policies.is_empty() {
+        ctx.headers = parts.headers.clone();
+    }
 
     match api.policies.before_auth(ctx).await {
         Decision::Continue => {}
@@ -483,8 +529,7 @@ async fn process(
         Decision::Respond(r) => return Ok((r, None)),
         Decision::Reject(e) => return Err(e),
     }
-    let result =
-        proxy::send(&shared.client, &api, Request::from_parts(up_parts, up_body), rt.settings.max_body_bytes).await;
+    let result = proxy::send(client, &api, Request::from_parts(up_parts, up_body), rt.settings.max_body_bytes).await;
     *outcome = match &result {
         Ok((r, d)) => BackendOutcome::Answered(r.status().as_u16(), *d),
         Err(e) if e.code == "0203" => BackendOutcome::TimedOut,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::util::{cargo, run, vector_files};
+use crate::util::{cargo, run, target_dir, vector_files};
 
 /// The Debian tools the policy tests start: `redis-server` (cluster throttling: two gateways
 /// sharing counters) and `kcat` (its `test.mock.num.brokers` mock broker for the Kafka log push).
@@ -19,9 +19,13 @@ pub(crate) fn build() -> Result<()> {
 
 /// Unit and integration tests over real sockets on 127.0.0.1 (requests signed by the core, every
 /// APIG error, the bad-input battery, faults, reload under load, the admin API, the binary, and
-/// every vector replayed through a running gateway).
+/// every vector replayed through a running gateway), then requests sent by the `apig` CLI.
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig-gateway-ref"]))
+    run(cargo().args(["test", "-p", "apig-gateway-ref"]))?;
+    // requests signed and sent by the `apig` CLI (needs its binary)
+    run(cargo().args(["build", "-p", "apig-cli", "--bin", "apig"]))?;
+    let cli = target_dir().join("debug").join(if cfg!(windows) { "apig.exe" } else { "apig" });
+    run(cargo().args(["test", "-p", "apig-gateway-ref", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))
 }
 
 /// Replays every vector of `files` (default: `conformance/*.json`) through a running gateway over

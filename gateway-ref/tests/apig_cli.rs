@@ -1,0 +1,52 @@
+//! Requests signed and sent by the `apig` CLI (`bindings/cli`, `apig request`) through the
+//! gateway running the demo configuration. Ignored by plain `cargo test` because it needs the CLI
+//! binary: `cargo xtask test gateway` builds it and runs this with `APIG_CLI` set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use apig_gateway::access_log::LogTarget;
+use apig_gateway::server::{ConfigSource, GatewayOptions, RunningGateway};
+
+fn cli() -> PathBuf {
+    let path = std::env::var_os("APIG_CLI").map(PathBuf::from).expect("set APIG_CLI to the apig binary");
+    assert!(path.is_file(), "APIG_CLI={} does not exist", path.display());
+    path
+}
+
+#[test]
+#[ignore = "needs the apig CLI binary (APIG_CLI); run by cargo xtask test gateway"]
+fn apig_request_through_the_demo_gateway() {
+    let mut options = GatewayOptions::new(([127, 0, 0, 1], 0).into(), ConfigSource::Demo);
+    options.access_log = LogTarget::Off;
+    let gw = RunningGateway::start(options).unwrap();
+    let url = format!("http://{}/demo/echo?hello=world", gw.addr());
+    let apig = |secret: &str, args: &[&str]| {
+        Command::new(cli())
+            .args(args)
+            .env("APIG_ACCESS_KEY", "demo-access-key")
+            .env("APIG_SECRET_KEY", secret)
+            .output()
+            .unwrap()
+    };
+    let out = apig("demo-secret-key", &["request", "GET", &url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let echo: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(echo["query"], "hello=world");
+
+    let out =
+        apig("demo-secret-key", &["request", "POST", &url, "-H", "Content-Type: application/json", "-d", "{\"a\":1}"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let echo: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(echo["body"], "{\"a\":1}");
+
+    // a wrong secret: APIG.0303 with the gateway's canonical request, which the CLI explains
+    let out = apig("not-the-secret", &["request", "--fail", "GET", &url]);
+    assert!(!out.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("APIG.0303") || all.contains("signature_mismatch"), "{all}");
+}
