@@ -5,7 +5,10 @@
 //   2. a tampered call gets 401 signature_mismatch,
 //   3. a "signature expired" 401 teaches the page the server's clock and the retry succeeds,
 //   4. the page's signature equals the native core's (the apig CLI) for the same fixed-date input,
-//   5. the page reproduces every text-body sign vector of conformance/.
+//   5. the page reproduces every text-body sign vector of conformance/,
+//   6. with the reference gateway (APIG_GATEWAY_BIN, `apig-gateway` of gateway-ref) and its CORS
+//      policy in front of its echo backend: 1–3 again, the clock lesson from the gateway's own
+//      "signature expired" answer (a gateway started with --fixed-clock 20 minutes ahead).
 // Ends with `N passed, M failed`. `node test.mjs --bench` measures signing in the page instead.
 import { createServer } from "node:http";
 import { readFile, readdir, mkdtemp, rm } from "node:fs/promises";
@@ -14,7 +17,8 @@ import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { startApiServer } from "./api-server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,6 +65,59 @@ async function startPageServer() {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
+
+// The reference gateway with a config of its echo API for this page: app auth, CORS for the page.
+async function startGateway(bin, pageOrigin, dir, fixedClock) {
+  const api = (id, method) => ({
+    id,
+    name: id,
+    method,
+    path: "/demo/echo",
+    auth: "app",
+    backend: { url: "echo:", timeout_ms: 5000 },
+    policies: ["browser"],
+  });
+  const config = {
+    gateway: { error_prefix: "APIG" },
+    groups: [{ id: "demo", name: "Demo", domains: [], apis: [api("echo-get", "GET"), api("echo-post", "POST")] }],
+    environments: [{ name: "RELEASE", published: ["echo-get", "echo-post"] }],
+    apps: [{ id: "page", name: "Example page", key: KEY, secret: SECRET }],
+    authorizations: [{ app: "page", api: "echo-get" }, { app: "page", api: "echo-post" }],
+    policies: [
+      {
+        name: "browser",
+        type: "cors",
+        config: {
+          allow_origins: [pageOrigin],
+          allow_headers: ["Authorization", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Content-Type", "X-Trace"],
+        },
+      },
+    ],
+  };
+  const file = join(dir, `gateway-${fixedClock ? "skewed" : "plain"}.json`);
+  await writeFile(file, JSON.stringify(config));
+  const args = ["--listen", "127.0.0.1:0", "--config", file, "--access-log", "off", "--watch-interval-ms", "0"];
+  if (fixedClock) args.push("--fixed-clock", fixedClock);
+  const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const origin = await new Promise((resolve, reject) => {
+    let stderr = "";
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start: ${stderr}`)), 20_000);
+    child.on("exit", (code) => reject(new Error(`the gateway exited (${code}): ${stderr}`)));
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      // a whole line only: the address may arrive in pieces
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)\r?\n/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  return { origin, close: () => child.kill() };
+}
+
+// X-Sdk-Date form of a time, for --fixed-clock
+const sdkDate = (millis) => new Date(millis).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 
 let passed = 0;
 let failed = 0;
@@ -275,6 +332,61 @@ try {
         .map((f) => `${f}: page ${JSON.stringify(out[f])}`);
       check(`vector ${file} :: ${v.name}`, out.status === "signed" && diffs.length === 0, `${out.status} ${out.response}\n${diffs.join("\n")}`);
     }
+    // 6. the reference gateway, its CORS policy and its error answers
+    const gatewayBin = process.env.APIG_GATEWAY_BIN;
+    if (!gatewayBin) {
+      console.log("note: APIG_GATEWAY_BIN is not set; the reference gateway part is skipped");
+    } else {
+      const gateways = [];
+      try {
+        const plain = await startGateway(gatewayBin, pageServer.origin, profile);
+        gateways.push(plain);
+        const skewed = await startGateway(gatewayBin, pageServer.origin, profile, sdkDate(Date.now() + SKEW_MS));
+        gateways.push(skewed);
+        // a fresh page: no clock offset learned yet
+        await page.reload({ timeout: ACTION_MS });
+        await page.waitForSelector("body[data-ready=true]", { timeout: ACTION_MS });
+        await fill(page, {
+          key: KEY,
+          secret: SECRET,
+          region: "",
+          service: "",
+          api: plain.origin,
+          method: "POST",
+          path: "/demo/echo?hello=world&b=2",
+          headers: "Content-Type: application/json\nX-Trace: page",
+          body: '{"hello":"wörld"}',
+          date: "",
+        });
+        await page.selectOption("#algorithm", "SDK-HMAC-SHA256", { timeout: ACTION_MS });
+        out = await click(page, "send");
+        const echo = json(out.response);
+        check(
+          "gateway: signed cross-origin call through the CORS policy reaches the echo backend",
+          out.status === "200" && echo.method === "POST" && echo.body === '{"hello":"wörld"}' && echo.query === "hello=world&b=2",
+          JSON.stringify(out),
+        );
+        out = await click(page, "tamper");
+        check(
+          "gateway: tampered call gets 401 APIG.0303",
+          out.status === "401" && json(out.response).error_code === "APIG.0303",
+          JSON.stringify(out),
+        );
+        await fill(page, { api: skewed.origin });
+        const offsetBefore = out.offset;
+        out = await click(page, "send");
+        check(
+          "gateway: its 'signature expired' answer teaches the clock; the retry succeeds",
+          out.status === "200" && Math.abs(out.offset - offsetBefore - SKEW_MS) <= 5000,
+          JSON.stringify({ status: out.status, offsetBefore, offset: out.offset, response: out.response.slice(0, 300) }),
+        );
+      } catch (error) {
+        check("gateway run", false, String(error?.stack ?? error));
+      } finally {
+        for (const g of gateways) g.close();
+      }
+    }
+
     check("no script errors in the page", pageErrors.length === 0, pageErrors.join("\n"));
   }
 } catch (error) {

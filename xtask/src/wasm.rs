@@ -249,7 +249,7 @@ fn test_env(cmd: &mut Command) -> &mut Command {
 }
 
 /// Native unit tests of the crate, the Node tests and the type check against the installed
-/// package, then the browser test (headless Chromium).
+/// package, then the browser test (headless Chromium, with the reference gateway built for it).
 pub(crate) fn test() -> Result<()> {
     run(cargo().args(["test", "-p", "apig-wasm"]))?;
     let scratch = install()?;
@@ -260,7 +260,10 @@ pub(crate) fn test() -> Result<()> {
     tests.sort();
     run(test_env(node().arg("--test").args(&tests)).current_dir(&scratch))?;
     run(Command::new(tool("tsc")).args(["-p", "test/tsconfig.json"]).current_dir(&scratch))?;
-    run(test_env(&mut node()).args(["browser/test.mjs"]).current_dir(&scratch))
+    // the browser test also runs the page against the reference gateway and its CORS policy
+    run(cargo().args(["build", "-p", "apig-gateway-ref", "--bin", "apig-gateway"]))?;
+    let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
+    run(test_env(&mut node()).args(["browser/test.mjs"]).env("APIG_GATEWAY_BIN", gateway).current_dir(&scratch))
 }
 
 /// The conformance runner on the installed package in Node.
