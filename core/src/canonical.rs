@@ -25,7 +25,7 @@ pub struct CanonicalRequest<'a> {
 
 impl<'a> CanonicalRequest<'a> {
     /// Assembles a canonical request. `headers` must already be lower-cased, trimmed, unique and
-    /// sorted (see [`canonical_headers`]).
+    /// sorted (see [`sort_and_dedupe`]).
     pub(crate) fn new(
         method: Cow<'a, str>,
         uri: String,
@@ -195,7 +195,7 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
 /// # Errors
 /// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
 pub(crate) fn sort_and_dedupe(headers: &mut Vec<CanonicalHeader<'_>>) -> Result<(), Error> {
-    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    headers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut conflict = None;
     headers.dedup_by(|later, earlier| {
         let same_name = later.0 == earlier.0;

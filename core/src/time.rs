@@ -3,14 +3,13 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use time::{OffsetDateTime, PrimitiveDateTime, format_description::FormatItem, macros::format_description};
-
 use crate::error::{Error, ErrorKind};
-
-const SDK_DATE_FORMAT: &[FormatItem<'static>] = format_description!("[year][month][day]T[hour][minute][second]Z");
 
 /// A source of the current time. Signers and verifiers never read the system clock directly, so
 /// tests and replays can pin it.
+///
+/// On `wasm32-unknown-unknown` the standard library has no clock ([`SystemClock`] panics there):
+/// browser and edge front ends inject one that reads `Date.now()`.
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> SystemTime;
@@ -68,11 +67,26 @@ impl SdkDate {
                 format!("X-Sdk-Date {value:?} is not of the form yyyyMMddTHHmmssZ (e.g. 20240403T101500Z)"),
             )
         };
-        if value.len() != 16 || !value.is_ascii() {
+        let b = value.as_bytes();
+        let shape_ok =
+            b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+        if !shape_ok {
             return Err(malformed());
         }
-        let parsed = PrimitiveDateTime::parse(value, SDK_DATE_FORMAT).map_err(|_| malformed())?;
-        Ok(Self { unix_seconds: parsed.assume_utc().unix_timestamp() })
+        let number = |range: std::ops::Range<usize>| b[range].iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        let (year, month, day) = (number(0..4), number(4..6), number(6..8));
+        let (hour, minute, second) = (number(9..11), number(11..13), number(13..15));
+        let valid = year >= 1
+            && (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day)
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        if !valid {
+            return Err(malformed());
+        }
+        let unix_seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+        Ok(Self { unix_seconds })
     }
 
     /// Seconds since the Unix epoch.
@@ -104,12 +118,52 @@ impl SdkDate {
 
 impl fmt::Display for SdkDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match OffsetDateTime::from_unix_timestamp(self.unix_seconds).ok().and_then(|t| t.format(SDK_DATE_FORMAT).ok()) {
-            Some(text) => f.write_str(&text),
-            // outside years 1..=9999: no 16-character form exists
-            None => f.write_str("00000000T000000Z"),
+        let days = self.unix_seconds.div_euclid(86_400);
+        let seconds = self.unix_seconds.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        if !(1..=9999).contains(&year) {
+            // outside years 1..=9999 no 16-character form exists
+            return f.write_str("00000000T000000Z");
         }
+        write!(f, "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", seconds / 3_600, seconds % 3_600 / 60, seconds % 60)
     }
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -146,6 +200,35 @@ mod tests {
         assert_eq!(SdkDate::from_system_time(d.to_system_time()), d);
         let d = SdkDate::parse("20240403T101500Z").unwrap();
         assert_eq!(SdkDate::from_system_time(d.to_system_time()), d);
+    }
+
+    #[test]
+    fn calendar_edges() {
+        for (text, unix) in [
+            ("19700101T000000Z", 0),
+            ("20000229T235959Z", 951_868_799),
+            ("20240229T120000Z", 1_709_208_000),
+            ("21000301T000000Z", 4_107_542_400),
+            ("00010101T000000Z", -62_135_596_800),
+            ("99991231T235959Z", 253_402_300_799),
+        ] {
+            let d = SdkDate::parse(text).unwrap();
+            assert_eq!(d.unix_seconds(), unix, "{text}");
+            assert_eq!(d.to_string(), text);
+        }
+        for bad in ["20230229T000000Z", "21000229T000000Z", "20240431T000000Z", "00000101T000000Z", "20241301T000000Z"]
+        {
+            assert!(SdkDate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_day_round_trips() {
+        // 1900..2200 day by day: formatting then parsing gives the same instant
+        for day in -25_567..84_000i64 {
+            let d = SdkDate { unix_seconds: day * 86_400 + 3_723 };
+            assert_eq!(SdkDate::parse(&d.to_string()).unwrap(), d);
+        }
     }
 
     #[test]
