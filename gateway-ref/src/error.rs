@@ -13,7 +13,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use crate::body::{Body, full};
 
 /// The prefix of every `APIG.0303` message.
-pub const APP_AUTH_PREFIX: &str = "Incorrect app authentication information: ";
+pub use apig::APP_AUTH_PREFIX;
 
 /// A failure answered with an APIG error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,47 +125,26 @@ impl fmt::Display for GatewayError {
 
 impl std::error::Error for GatewayError {}
 
-/// The APIG status and code number the gateway answers a core error kind with. The one mapping of
-/// the gateway, exhaustive over [`ErrorKind`]; `docs/error-codes.md` lists it.
+/// The APIG status and code number the gateway answers a core error kind with: the core's one
+/// mapping ([`ErrorKind::apig_status_and_number`], shared with every binding's middleware),
+/// exhaustive over [`ErrorKind`]; `docs/error-codes.md` lists it.
 pub const fn apig_code(kind: ErrorKind) -> (u16, &'static str) {
-    match kind {
-        ErrorKind::MissingAuthorization
-        | ErrorKind::MalformedAuthorization
-        | ErrorKind::UnsupportedAlgorithm
-        | ErrorKind::UnknownAccessKey
-        | ErrorKind::MissingDate
-        | ErrorKind::MalformedDate
-        | ErrorKind::DateNotSigned
-        | ErrorKind::Expired
-        | ErrorKind::SignedHeaderMissing
-        | ErrorKind::HostNotSigned
-        | ErrorKind::DuplicateHeader
-        | ErrorKind::CredentialScopeMismatch
-        | ErrorKind::UnsignedPayloadNotAllowed
-        | ErrorKind::PayloadHashMismatch
-        | ErrorKind::SignatureMismatch => (401, "0303"),
-        ErrorKind::InvalidRequest | ErrorKind::BodyRead => (400, "0201"),
-        // Not produced by verification; it would mean the gateway's own settings are inconsistent.
-        ErrorKind::InvalidConfig => (500, "0000"),
-    }
+    kind.apig_status_and_number()
 }
 
-/// The gateway's answer to a core verification error: [`apig_code`]'s status and code, with
-/// APIG's message texts (`verify signature fail, canonicalRequest:…` with `|` for newlines,
-/// `signature expired, signature time:…, server time:…`, `app not found, appkey …`).
+/// The gateway's answer to a core verification error: the core's [`apig::ApigErrorResponse`]
+/// (status, code and APIG's message texts: `verify signature fail, canonicalRequest:…` with `|`
+/// for newlines, `signature expired, signature time:…, server time:…`, `app not found, appkey …`).
 pub fn from_verify_error(err: &apig::Error) -> GatewayError {
-    let (status, code) = apig_code(err.kind());
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
-    let message = match err.kind() {
-        ErrorKind::SignatureMismatch => match err.trace() {
-            Some(trace) => format!("{APP_AUTH_PREFIX}{}", apig::apig_mismatch_message(trace)),
-            None => format!("{APP_AUTH_PREFIX}{}", err.message()),
-        },
-        ErrorKind::InvalidRequest | ErrorKind::BodyRead => format!("Bad request: {}", err.message()),
-        ErrorKind::InvalidConfig => format!("Internal error: {}", err.message()),
-        _ => format!("{APP_AUTH_PREFIX}{}", err.message()),
-    };
-    GatewayError { status, code, message, core_code: Some(err.code()), close: false }
+    let answer = apig::ApigErrorResponse::from_error(err);
+    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    GatewayError {
+        status,
+        code: answer.number(),
+        message: answer.message().to_owned(),
+        core_code: Some(answer.core_code()),
+        close: false,
+    }
 }
 
 #[cfg(test)]
