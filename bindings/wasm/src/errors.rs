@@ -51,30 +51,10 @@ export declare class ApigError extends Error {
 }
 "#;
 
-/// The HTTP status a server answers for an error of `kind` (`error.status`): 401 for every
-/// authentication failure (APIG's `APIG.0303`), 400 for a request that cannot be read or
-/// canonicalised, 500 for a misconfigured signer or verifier. Exhaustive: a new core kind does not
-/// compile until it is placed here (and a test checks the `ApigErrorCode` union lists it).
+/// The HTTP status a server answers for an error of `kind` (`error.status`): the core's APIG
+/// mapping (401 `APIG.0303` for authentication failures, 400 `APIG.0201`, 500).
 const fn http_status(kind: ErrorKind) -> u16 {
-    match kind {
-        ErrorKind::MissingAuthorization
-        | ErrorKind::MalformedAuthorization
-        | ErrorKind::UnsupportedAlgorithm
-        | ErrorKind::UnknownAccessKey
-        | ErrorKind::MissingDate
-        | ErrorKind::MalformedDate
-        | ErrorKind::DateNotSigned
-        | ErrorKind::Expired
-        | ErrorKind::SignedHeaderMissing
-        | ErrorKind::HostNotSigned
-        | ErrorKind::DuplicateHeader
-        | ErrorKind::CredentialScopeMismatch
-        | ErrorKind::UnsignedPayloadNotAllowed
-        | ErrorKind::PayloadHashMismatch
-        | ErrorKind::SignatureMismatch => 401,
-        ErrorKind::InvalidRequest | ErrorKind::BodyRead => 400,
-        ErrorKind::InvalidConfig => 500,
-    }
+    kind.apig_status_and_number().0
 }
 
 thread_local! {
