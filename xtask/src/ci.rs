@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::{Lang, rust};
+use crate::{Lang, interop, rust};
 
 pub(crate) fn run() -> Result<()> {
     rust::lint()?;
@@ -16,6 +16,8 @@ pub(crate) fn run() -> Result<()> {
         lang.test()?;
         lang.conformance(&[])?;
     }
+    eprintln!("==> interop: Python and Node clients, and a Python backend, through the gateway");
+    interop::test()?;
     eprintln!("==> all checks passed");
     Ok(())
 }

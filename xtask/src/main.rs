@@ -6,11 +6,13 @@
 //! cargo xtask build <lang>                build <lang>'s package
 //! cargo xtask test <lang>                 run <lang>'s tests
 //! cargo xtask conformance <lang> [FILE…]  run the vectors through <lang> (default: conformance/*.json)
+//! cargo xtask interop                     Python and Node clients through a running gateway (after their tests)
 //! ```
 //! Languages: rust, python, node, wasm, kotlin, swift, gateway.
 
 mod ci;
 mod gateway;
+mod interop;
 mod kotlin;
 mod node;
 mod python;
@@ -126,6 +128,7 @@ fn run(args: Vec<String>) -> Result<()> {
         ["setup", lang] => Lang::parse(lang)?.setup(),
         ["build", lang] => Lang::parse(lang)?.build(),
         ["test", lang] => Lang::parse(lang)?.test(),
+        ["interop"] => interop::test(),
         ["conformance", lang, files @ ..] => {
             let files: Vec<PathBuf> = files.iter().map(|f| util::absolute(f)).collect::<Result<_>>()?;
             Lang::parse(lang)?.conformance(&files)

@@ -11,12 +11,12 @@ use anyhow::{Context, Result, bail};
 use crate::util::{ensure_apt, output, root, run, target_dir, vector_files};
 
 /// The package folder.
-fn package() -> PathBuf {
+pub(crate) fn package() -> PathBuf {
     root().join("bindings").join("node")
 }
 
 /// The scratch project the packed package is installed into.
-fn scratch() -> PathBuf {
+pub(crate) fn scratch() -> PathBuf {
     target_dir().join("node-package")
 }
 

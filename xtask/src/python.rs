@@ -14,12 +14,12 @@ fn package() -> PathBuf {
 }
 
 /// The development venv (maturin, pytest, the integrations' libraries, mypy).
-fn venv() -> PathBuf {
+pub(crate) fn venv() -> PathBuf {
     target_dir().join("venv-python")
 }
 
 /// A program of `venv`'s `bin/` folder.
-fn bin(venv: &Path, program: &str) -> PathBuf {
+pub(crate) fn bin(venv: &Path, program: &str) -> PathBuf {
     venv.join("bin").join(program)
 }
 
