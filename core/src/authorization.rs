@@ -6,6 +6,7 @@
 //! ```
 
 use crate::algorithm::Algorithm;
+use crate::encoding::is_token;
 use crate::error::{Error, ErrorKind};
 
 /// Longest `Authorization` value accepted (bytes).
@@ -130,28 +131,7 @@ fn check_signed_headers(list: &str) -> Result<(), &'static str> {
         if count >= MAX_SIGNED_HEADERS {
             return Err("too many SignedHeaders");
         }
-        let valid = !name.is_empty()
-            && name.bytes().all(|b| {
-                b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || matches!(
-                        b,
-                        b'-' | b'_'
-                            | b'.'
-                            | b'!'
-                            | b'#'
-                            | b'$'
-                            | b'%'
-                            | b'&'
-                            | b'\''
-                            | b'*'
-                            | b'+'
-                            | b'^'
-                            | b'`'
-                            | b'|'
-                            | b'~'
-                    )
-            });
+        let valid = is_token(name) && !name.bytes().any(|b| b.is_ascii_uppercase());
         if !valid {
             return Err("SignedHeaders names must be lower-case header names");
         }

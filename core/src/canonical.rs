@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::encoding::{decode, encode_path, encode_unreserved, is_field_value, is_token, normalize_header_value};
 use crate::error::{Error, ErrorKind};
+use crate::request::UrlParts;
 
 /// A header as it enters the canonical request: lower-case name, trimmed value.
 pub(crate) type CanonicalHeader<'a> = (Cow<'a, str>, Cow<'a, str>);
@@ -24,16 +25,16 @@ pub struct CanonicalRequest<'a> {
 }
 
 impl<'a> CanonicalRequest<'a> {
-    /// Assembles a canonical request. `headers` must already be lower-cased, trimmed, unique and
-    /// sorted (see [`sort_and_dedupe`]).
+    /// Assembles a canonical request from the method line, the URL's raw path and query (encoded
+    /// here) and the headers, which must already be lower-cased, trimmed, unique and sorted (see
+    /// [`sort_and_dedupe`]).
     pub(crate) fn new(
         method: Cow<'a, str>,
-        uri: String,
-        query: String,
+        url: &UrlParts<'_>,
         headers: Vec<CanonicalHeader<'a>>,
         payload_hash: Cow<'a, str>,
     ) -> Self {
-        Self { method, uri, query, headers, payload_hash }
+        Self { method, uri: canonical_uri(url.path), query: canonical_query(url.query), headers, payload_hash }
     }
 
     /// The method line (upper case).

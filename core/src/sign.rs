@@ -7,10 +7,7 @@ use std::time::SystemTime;
 
 use crate::algorithm::{Algorithm, SigningKey, derive_v11_key};
 use crate::authorization::format_authorization;
-use crate::canonical::{
-    CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, canonical_query, canonical_uri,
-    sort_and_dedupe,
-};
+use crate::canonical::{CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, sort_and_dedupe};
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
@@ -241,13 +238,7 @@ impl Signer {
             }
         };
         sort_and_dedupe(&mut headers)?;
-        let canonical = CanonicalRequest::new(
-            method,
-            canonical_uri(parts.path),
-            canonical_query(parts.query),
-            headers,
-            payload_hash,
-        );
+        let canonical = CanonicalRequest::new(method, &parts, headers, payload_hash);
 
         let scope = self.region.as_ref().filter(|_| self.algorithm.is_v11()).map(|region| {
             let mut scope = String::with_capacity(8 + 2 + region.len() + self.service.len());

@@ -11,10 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::algorithm::Algorithm;
 use crate::authorization::Authorization;
-use crate::canonical::{
-    CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, canonical_query, canonical_uri,
-    sort_and_dedupe,
-};
+use crate::canonical::{CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, sort_and_dedupe};
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
@@ -208,13 +205,7 @@ impl<R: KeyResolver> Verifier<R> {
 
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
-        let canonical = CanonicalRequest::new(
-            method,
-            canonical_uri(parts.path),
-            canonical_query(parts.query),
-            headers,
-            payload_hash,
-        );
+        let canonical = CanonicalRequest::new(method, &parts, headers, payload_hash);
         let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
         let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, &canonical);
         if !bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
