@@ -102,6 +102,14 @@ impl HashFunction {
         }
     }
 
+    /// Appends the lower-case hex digest of `data` to `out`.
+    pub fn hash_hex_into(self, data: &[u8], out: &mut String) {
+        match self {
+            Self::Sha256 => hex_into(&Sha256::digest(data), out),
+            Self::Sm3 => hex_into(&Sm3::digest(data), out),
+        }
+    }
+
     /// Lower-case hex digest of the empty body.
     pub const fn empty_hash(self) -> &'static str {
         match self {

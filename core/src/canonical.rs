@@ -21,6 +21,7 @@ pub struct CanonicalRequest<'a> {
     uri: String,
     query: String,
     headers: Vec<CanonicalHeader<'a>>,
+    signed_headers: String,
     payload_hash: Cow<'a, str>,
 }
 
@@ -34,7 +35,21 @@ impl<'a> CanonicalRequest<'a> {
         headers: Vec<CanonicalHeader<'a>>,
         payload_hash: Cow<'a, str>,
     ) -> Self {
-        Self { method, uri: canonical_uri(url.path), query: canonical_query(url.query), headers, payload_hash }
+        let mut signed_headers = String::with_capacity(headers.len() * 16);
+        for (i, (name, _)) in headers.iter().enumerate() {
+            if i > 0 {
+                signed_headers.push(';');
+            }
+            push_lowercase(name, &mut signed_headers);
+        }
+        Self {
+            method,
+            uri: canonical_uri(url.path),
+            query: canonical_query(url.query),
+            headers,
+            signed_headers,
+            payload_hash,
+        }
     }
 
     /// The method line (upper case).
@@ -53,8 +68,8 @@ impl<'a> CanonicalRequest<'a> {
     }
 
     /// The signed headers, lower-case names with trimmed values, sorted by name.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (&**n, &**v))
+    pub fn headers(&self) -> impl Iterator<Item = (String, &str)> {
+        self.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), &**v))
     }
 
     /// The payload hash line.
@@ -63,19 +78,8 @@ impl<'a> CanonicalRequest<'a> {
     }
 
     /// `SignedHeaders`: the sorted lower-case names joined with `;`.
-    pub fn signed_headers(&self) -> String {
-        let mut out = String::with_capacity(self.headers.len() * 16);
-        self.write_signed_headers(&mut out);
-        out
-    }
-
-    fn write_signed_headers(&self, out: &mut String) {
-        for (i, (name, _)) in self.headers.iter().enumerate() {
-            if i > 0 {
-                out.push(';');
-            }
-            out.push_str(name);
-        }
+    pub fn signed_headers(&self) -> &str {
+        &self.signed_headers
     }
 
     /// Appends the canonical request text to `out`.
@@ -87,16 +91,31 @@ impl<'a> CanonicalRequest<'a> {
         out.push_str(&self.query);
         out.push('\n');
         for (name, value) in &self.headers {
-            out.push_str(name);
+            push_lowercase(name, out);
             out.push(':');
             out.push_str(value);
             out.push('\n');
         }
         out.push('\n');
-        self.write_signed_headers(out);
+        out.push_str(&self.signed_headers);
         out.push('\n');
         out.push_str(&self.payload_hash);
     }
+}
+
+/// Appends `name` lower-cased (header names are kept as given until written, which saves an
+/// allocation per header).
+fn push_lowercase(name: &str, out: &mut String) {
+    let start = out.len();
+    out.push_str(name);
+    if let Some(pushed) = out.get_mut(start..) {
+        pushed.make_ascii_lowercase();
+    }
+}
+
+/// Orders header names as their lower-case forms compare, byte by byte.
+fn cmp_lowercase(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 impl fmt::Display for CanonicalRequest<'_> {
@@ -171,7 +190,8 @@ pub fn canonical_query(query: Option<&str>) -> String {
     out
 }
 
-/// Checks a header pair and returns its canonical form (lower-case name, trimmed value).
+/// Checks a header pair and returns its canonical form: the name (compared and written lower-case),
+/// the trimmed value.
 pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<CanonicalHeader<'a>, Error> {
     if !is_token(name) {
         return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid header name {name:?}")));
@@ -182,12 +202,7 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
             format!("header {name} has a control character (CR, LF, NUL…) in its value"),
         ));
     }
-    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    };
-    Ok((name, Cow::Borrowed(normalize_header_value(value))))
+    Ok((Cow::Borrowed(name), Cow::Borrowed(normalize_header_value(value))))
 }
 
 /// Sorts canonical headers by name and folds repeats: a name given twice with the same value is
@@ -196,12 +211,12 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
 /// # Errors
 /// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
 pub(crate) fn sort_and_dedupe(headers: &mut Vec<CanonicalHeader<'_>>) -> Result<(), Error> {
-    headers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    headers.sort_unstable_by(|a, b| cmp_lowercase(&a.0, &b.0));
     let mut conflict = None;
     headers.dedup_by(|later, earlier| {
-        let same_name = later.0 == earlier.0;
+        let same_name = later.0.eq_ignore_ascii_case(&earlier.0);
         if same_name && later.1 != earlier.1 && conflict.is_none() {
-            conflict = Some(later.0.to_string());
+            conflict = Some(later.0.to_ascii_lowercase());
         }
         same_name
     });
@@ -257,6 +272,11 @@ mod tests {
         sort_and_dedupe(&mut h).unwrap();
         let names: Vec<_> = h.iter().map(|(n, _)| n.as_ref()).collect();
         assert_eq!(names, ["x-under", "x_under", "xa"]);
+        let mut mixed: Vec<_> = ["X_B", "x-b", "Xa"].iter().map(|n| canonical_header(n, "v").unwrap()).collect();
+        sort_and_dedupe(&mut mixed).unwrap();
+        let canonical =
+            CanonicalRequest::new(Cow::Borrowed("GET"), &UrlParts::parse("/").unwrap(), mixed, Cow::Borrowed("h"));
+        assert_eq!(canonical.to_string(), "GET\n/\n\nx-b:v\nx_b:v\nxa:v\n\nx-b;x_b;xa\nh");
     }
 
     #[test]

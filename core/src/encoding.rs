@@ -60,10 +60,15 @@ fn hex_value(b: &u8) -> Option<u8> {
 /// Lower-case hex of `bytes`, appended to `out`.
 pub(crate) fn hex_into(bytes: &[u8], out: &mut String) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    // digests are at most 64 bytes: format them on the stack, then append once
+    for chunk in bytes.chunks(64) {
+        let mut buf = [0u8; 128];
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        // only ASCII hex digits were written
+        out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
 }
 
@@ -151,5 +156,8 @@ mod tests {
         assert!(is_field_value("a\tb é"));
         assert!(!is_field_value("a\r\nInjected: 1"));
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
+        let long: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex(&long).len(), 512);
+        assert!(hex(&long).ends_with("fdfeff"));
     }
 }

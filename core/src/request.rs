@@ -115,23 +115,33 @@ impl<'a> UrlParts<'a> {
     /// [`ErrorKind::InvalidRequest`], as for [`SignableRequest::url_parts`].
     pub fn parse(url: &'a str) -> Result<Self, Error> {
         let invalid = |why: &str| Error::new(ErrorKind::InvalidRequest, format!("invalid URL {url:?}: {why}"));
-        if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
-            return Err(invalid("it contains control characters"));
+        // one pass: refuse control characters, find the fragment
+        let bytes = url.as_bytes();
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b < 0x20 || b == 0x7f {
+                return Err(invalid("it contains control characters"));
+            }
+            if b == b'#' && end == bytes.len() {
+                end = i;
+            }
         }
-        let url = url.split_once('#').map_or(url, |(before, _)| before);
-        let (scheme, authority, rest) = if url.starts_with('/') {
+        let url = &url[..end];
+        let bytes = url.as_bytes();
+        let (scheme, authority, rest) = if bytes.first() == Some(&b'/') {
             (None, None, url)
         } else {
-            let Some((scheme, after)) = url.split_once("://") else {
+            let scheme_len =
+                bytes.iter().position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
+            let Some(scheme_len) = scheme_len.filter(|&n| bytes[n..].starts_with(b"://")) else {
                 return Err(invalid("expected scheme://host/path or a path starting with '/'"));
             };
-            let valid_scheme = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-            if !valid_scheme {
+            if !bytes.first().is_some_and(u8::is_ascii_alphabetic) {
                 return Err(invalid("bad scheme"));
             }
-            let end = after.find(['/', '?']).unwrap_or(after.len());
-            let (authority, rest) = after.split_at(end);
+            let after = &url[scheme_len + 3..];
+            let authority_len = after.bytes().position(|b| b == b'/' || b == b'?').unwrap_or(after.len());
+            let (authority, rest) = after.split_at(authority_len);
             let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
             if authority.is_empty() || authority.starts_with(':') {
                 return Err(invalid("empty host"));
@@ -139,10 +149,10 @@ impl<'a> UrlParts<'a> {
             if authority.contains(' ') {
                 return Err(invalid("space in host"));
             }
-            (Some(scheme), Some(authority), rest)
+            (Some(&url[..scheme_len]), Some(authority), rest)
         };
-        let (path, query) = match rest.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
+        let (path, query) = match rest.bytes().position(|b| b == b'?') {
+            Some(q) => (&rest[..q], Some(&rest[q + 1..])),
             None => (rest, None),
         };
         Ok(Self { scheme, authority, path, query })

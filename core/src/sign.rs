@@ -177,7 +177,7 @@ impl Signer {
     /// [`ErrorKind::MalformedDate`] for an `X-Sdk-Date` header not of the form `yyyyMMddTHHmmssZ`;
     /// [`ErrorKind::DuplicateHeader`] for a header given twice with different values.
     pub fn sign(&self, request: &SignableRequest<'_>) -> Result<SigningOutput, Error> {
-        self.sign_at(request, self.clock.now())
+        self.sign_with(request, || self.clock.now())
     }
 
     /// Signs `request` as at `time` (used only when the request has no `X-Sdk-Date`).
@@ -185,6 +185,15 @@ impl Signer {
     /// # Errors
     /// As [`Signer::sign`].
     pub fn sign_at(&self, request: &SignableRequest<'_>, time: SystemTime) -> Result<SigningOutput, Error> {
+        self.sign_with(request, || time)
+    }
+
+    /// Signs `request`; `now` is asked only when the request carries no `X-Sdk-Date`.
+    fn sign_with(
+        &self,
+        request: &SignableRequest<'_>,
+        now: impl FnOnce() -> SystemTime,
+    ) -> Result<SigningOutput, Error> {
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
         let mut added: Vec<(&'static str, String)> = Vec::with_capacity(4);
@@ -197,10 +206,10 @@ impl Signer {
             }
             let header = canonical_header(name, value)?;
             match &*header.0 {
-                "host" => has_host = true,
-                "x-sdk-date" => date = date.or(Some(header.1.clone())),
+                n if n.eq_ignore_ascii_case("host") => has_host = true,
+                n if n.eq_ignore_ascii_case("x-sdk-date") => date = date.or(Some(header.1.clone())),
                 n => {
-                    if let Some(rank) = content_headers.iter().position(|h| *h == n)
+                    if let Some(rank) = content_headers.iter().position(|h| h.eq_ignore_ascii_case(n))
                         && content_hash.as_ref().is_none_or(|(r, _)| rank < *r)
                     {
                         content_hash = Some((rank, header.1.clone()));
@@ -219,7 +228,7 @@ impl Signer {
                 date.into_owned()
             }
             None => {
-                let date = SdkDate::from_system_time(time).to_string();
+                let date = SdkDate::from_system_time(now()).to_string();
                 headers.push((Cow::Borrowed("x-sdk-date"), Cow::Owned(date.clone())));
                 added.push(("X-Sdk-Date", date.clone()));
                 date
@@ -254,7 +263,7 @@ impl Signer {
             None => Cow::Owned(signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref())),
         };
         let (trace, signature) = compute_signature(self.algorithm, &key, &date, scope.as_deref(), &canonical);
-        let signed_headers = canonical.signed_headers();
+        let signed_headers = canonical.signed_headers().to_owned();
         let authorization =
             format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, &signature);
         added.push(("Authorization", authorization.clone()));
@@ -317,7 +326,7 @@ pub(crate) fn compute_signature(
         string_to_sign.push_str(scope);
         string_to_sign.push('\n');
     }
-    string_to_sign.push_str(&algorithm.hash_function().hash_hex(canonical_request.as_bytes()));
+    algorithm.hash_function().hash_hex_into(canonical_request.as_bytes(), &mut string_to_sign);
     let mut signature = String::with_capacity(64);
     key.sign_hex_into(string_to_sign.as_bytes(), &mut signature);
     (Trace { canonical_request, string_to_sign }, signature)

@@ -247,7 +247,7 @@ impl<R: KeyResolver> Verifier<R> {
     ) -> Result<(Cow<'a, str>, bool), Error> {
         let declared = auth.algorithm.content_hash_headers().iter().find_map(|name| {
             auth.is_signed(name)
-                .then(|| headers.iter().find(|(n, _)| n.as_ref() == *name).map(|(_, v)| v.clone()))
+                .then(|| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()))
                 .flatten()
         });
         let received = match request.body() {
