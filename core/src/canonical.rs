@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use crate::encoding::{decode, encode_path, encode_unreserved, is_field_value, is_token, normalize_header_value};
 use crate::error::{Error, ErrorKind};
@@ -15,91 +16,105 @@ pub(crate) type CanonicalHeader<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// ```text
 /// Method \n CanonicalURI \n CanonicalQuery \n name:value\n… \n SignedHeaders \n PayloadHash
 /// ```
+///
+/// Built once into one string (what is hashed); the accessors return its lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CanonicalRequest<'a> {
-    method: Cow<'a, str>,
-    uri: String,
-    query: String,
-    headers: Vec<CanonicalHeader<'a>>,
-    signed_headers: String,
-    payload_hash: Cow<'a, str>,
+pub struct CanonicalRequest {
+    text: String,
+    uri: Range<usize>,
+    query: Range<usize>,
+    headers: Range<usize>,
+    signed_headers: Range<usize>,
+    payload_hash: Range<usize>,
 }
 
-impl<'a> CanonicalRequest<'a> {
+impl CanonicalRequest {
     /// Assembles a canonical request from the method line, the URL's raw path and query (encoded
-    /// here) and the headers, which must already be lower-cased, trimmed, unique and sorted (see
-    /// [`sort_and_dedupe`]).
-    pub(crate) fn new(
-        method: Cow<'a, str>,
-        url: &UrlParts<'_>,
-        headers: Vec<CanonicalHeader<'a>>,
-        payload_hash: Cow<'a, str>,
-    ) -> Self {
-        let mut signed_headers = String::with_capacity(headers.len() * 16);
+    /// here) and the headers, which must already be trimmed, unique and sorted by lower-case name
+    /// (see [`sort_and_dedupe`]).
+    pub(crate) fn new(method: &str, url: &UrlParts<'_>, headers: &[CanonicalHeader<'_>], payload_hash: &str) -> Self {
+        let mut text = String::with_capacity(256 + url.path.len() + url.query.map_or(0, str::len) + headers.len() * 48);
+        text.push_str(method);
+        text.push('\n');
+        let start = text.len();
+        write_canonical_uri(url.path, &mut text);
+        let uri = start..text.len();
+        text.push('\n');
+        let start = text.len();
+        write_canonical_query(url.query, &mut text);
+        let query = start..text.len();
+        text.push('\n');
+        let start = text.len();
+        for (name, value) in headers {
+            push_lowercase(name, &mut text);
+            text.push(':');
+            text.push_str(value);
+            text.push('\n');
+        }
+        let header_block = start..text.len();
+        text.push('\n');
+        let start = text.len();
         for (i, (name, _)) in headers.iter().enumerate() {
             if i > 0 {
-                signed_headers.push(';');
+                text.push(';');
             }
-            push_lowercase(name, &mut signed_headers);
+            push_lowercase(name, &mut text);
         }
-        Self {
-            method,
-            uri: canonical_uri(url.path),
-            query: canonical_query(url.query),
-            headers,
-            signed_headers,
-            payload_hash,
-        }
+        let signed_headers = start..text.len();
+        text.push('\n');
+        let start = text.len();
+        text.push_str(payload_hash);
+        let payload_hash = start..text.len();
+        Self { text, uri, query, headers: header_block, signed_headers, payload_hash }
+    }
+
+    /// The canonical request text, exactly as hashed.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The canonical request text, exactly as hashed.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    fn part(&self, range: &Range<usize>) -> &str {
+        self.text.get(range.clone()).unwrap_or_default()
     }
 
     /// The method line (upper case).
     pub fn method(&self) -> &str {
-        &self.method
+        self.text.split('\n').next().unwrap_or_default()
     }
 
     /// The canonical URI line (always ends with `/`).
     pub fn uri(&self) -> &str {
-        &self.uri
+        self.part(&self.uri)
     }
 
     /// The canonical query line (may be empty).
     pub fn query(&self) -> &str {
-        &self.query
+        self.part(&self.query)
     }
 
     /// The signed headers, lower-case names with trimmed values, sorted by name.
-    pub fn headers(&self) -> impl Iterator<Item = (String, &str)> {
-        self.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), &**v))
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.part(&self.headers).lines().map(|line| line.split_once(':').unwrap_or((line, "")))
     }
 
     /// The payload hash line.
     pub fn payload_hash(&self) -> &str {
-        &self.payload_hash
+        self.part(&self.payload_hash)
     }
 
     /// `SignedHeaders`: the sorted lower-case names joined with `;`.
     pub fn signed_headers(&self) -> &str {
-        &self.signed_headers
+        self.part(&self.signed_headers)
     }
 
     /// Appends the canonical request text to `out`.
     pub fn write_to(&self, out: &mut String) {
-        out.push_str(&self.method);
-        out.push('\n');
-        out.push_str(&self.uri);
-        out.push('\n');
-        out.push_str(&self.query);
-        out.push('\n');
-        for (name, value) in &self.headers {
-            push_lowercase(name, out);
-            out.push(':');
-            out.push_str(value);
-            out.push('\n');
-        }
-        out.push('\n');
-        out.push_str(&self.signed_headers);
-        out.push('\n');
-        out.push_str(&self.payload_hash);
+        out.push_str(&self.text);
     }
 }
 
@@ -118,11 +133,9 @@ fn cmp_lowercase(a: &str, b: &str) -> std::cmp::Ordering {
     a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
-impl fmt::Display for CanonicalRequest<'_> {
+impl fmt::Display for CanonicalRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(256);
-        self.write_to(&mut out);
-        f.write_str(&out)
+        f.write_str(&self.text)
     }
 }
 
@@ -146,16 +159,21 @@ pub fn canonical_method(method: &str) -> Result<Cow<'_, str>, Error> {
 /// segment resolution), each segment encoded with the unreserved set, and a `/` appended if the
 /// result does not end with one. An empty path is `/`.
 pub fn canonical_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    write_canonical_uri(path, &mut out);
+    out
+}
+
+fn write_canonical_uri(path: &str, out: &mut String) {
     let decoded = decode(path, false);
-    let mut out = String::with_capacity(decoded.len() + 8);
+    let start = out.len();
     if !decoded.starts_with(b"/") {
         out.push('/');
     }
-    encode_path(&decoded, &mut out);
-    if !out.ends_with('/') {
+    encode_path(&decoded, out);
+    if out.len() == start || !out.ends_with('/') {
         out.push('/');
     }
-    out
 }
 
 /// A decoded query parameter: key and value bytes.
@@ -165,9 +183,13 @@ type QueryPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 /// ignored), each split at the first `=`, key and value percent-decoded with `+` as space, empty
 /// keys dropped, sorted by decoded key then value in byte order, emitted as `enc(key)=enc(value)`.
 pub fn canonical_query(query: Option<&str>) -> String {
-    let Some(query) = query else {
-        return String::new();
-    };
+    let mut out = String::with_capacity(query.map_or(0, |q| q.len() + 8));
+    write_canonical_query(query, &mut out);
+    out
+}
+
+fn write_canonical_query(query: Option<&str>, out: &mut String) {
+    let Some(query) = query else { return };
     let mut pairs: Vec<QueryPair<'_>> = query
         .split('&')
         .filter(|piece| !piece.is_empty())
@@ -178,16 +200,14 @@ pub fn canonical_query(query: Option<&str>) -> String {
         })
         .collect();
     pairs.sort_unstable();
-    let mut out = String::with_capacity(query.len() + 8);
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        encode_unreserved(key, &mut out);
+        encode_unreserved(key, out);
         out.push('=');
-        encode_unreserved(value, &mut out);
+        encode_unreserved(value, out);
     }
-    out
 }
 
 /// Checks a header pair and returns its canonical form: the name (compared and written lower-case),
@@ -274,9 +294,11 @@ mod tests {
         assert_eq!(names, ["x-under", "x_under", "xa"]);
         let mut mixed: Vec<_> = ["X_B", "x-b", "Xa"].iter().map(|n| canonical_header(n, "v").unwrap()).collect();
         sort_and_dedupe(&mut mixed).unwrap();
-        let canonical =
-            CanonicalRequest::new(Cow::Borrowed("GET"), &UrlParts::parse("/").unwrap(), mixed, Cow::Borrowed("h"));
-        assert_eq!(canonical.to_string(), "GET\n/\n\nx-b:v\nx_b:v\nxa:v\n\nx-b;x_b;xa\nh");
+        let canonical = CanonicalRequest::new("GET", &UrlParts::parse("/p?b=1&a").unwrap(), &mixed, "h");
+        assert_eq!(canonical.to_string(), "GET\n/p/\na=&b=1\nx-b:v\nx_b:v\nxa:v\n\nx-b;x_b;xa\nh");
+        assert_eq!((canonical.method(), canonical.uri(), canonical.query()), ("GET", "/p/", "a=&b=1"));
+        assert_eq!(canonical.headers().collect::<Vec<_>>(), [("x-b", "v"), ("x_b", "v"), ("xa", "v")]);
+        assert_eq!((canonical.signed_headers(), canonical.payload_hash()), ("x-b;x_b;xa", "h"));
     }
 
     #[test]

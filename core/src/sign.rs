@@ -247,7 +247,8 @@ impl Signer {
             }
         };
         sort_and_dedupe(&mut headers)?;
-        let canonical = CanonicalRequest::new(method, &parts, headers, payload_hash);
+        let canonical = CanonicalRequest::new(&method, &parts, &headers, &payload_hash);
+        let signed_headers = canonical.signed_headers().to_owned();
 
         let scope = self.region.as_ref().filter(|_| self.algorithm.is_v11()).map(|region| {
             let mut scope = String::with_capacity(8 + 2 + region.len() + self.service.len());
@@ -262,8 +263,7 @@ impl Signer {
             Some(key) => Cow::Borrowed(key),
             None => Cow::Owned(signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref())),
         };
-        let (trace, signature) = compute_signature(self.algorithm, &key, &date, scope.as_deref(), &canonical);
-        let signed_headers = canonical.signed_headers().to_owned();
+        let (trace, signature) = compute_signature(self.algorithm, &key, &date, scope.as_deref(), canonical);
         let authorization =
             format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, &signature);
         added.push(("Authorization", authorization.clone()));
@@ -313,10 +313,9 @@ pub(crate) fn compute_signature(
     key: &SigningKey,
     date: &str,
     scope: Option<&str>,
-    canonical: &CanonicalRequest<'_>,
+    canonical: CanonicalRequest,
 ) -> (Trace, String) {
-    let mut canonical_request = String::with_capacity(512);
-    canonical.write_to(&mut canonical_request);
+    let canonical_request = canonical.into_string();
     let mut string_to_sign = String::with_capacity(128);
     string_to_sign.push_str(algorithm.as_str());
     string_to_sign.push('\n');

@@ -205,9 +205,9 @@ impl<R: KeyResolver> Verifier<R> {
 
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
-        let canonical = CanonicalRequest::new(method, &parts, headers, payload_hash);
+        let canonical = CanonicalRequest::new(&method, &parts, &headers, &payload_hash);
         let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
-        let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, &canonical);
+        let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, canonical);
         if !bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
             return Err(Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace));
         }
