@@ -189,16 +189,29 @@ pub fn canonical_query(query: Option<&str>) -> String {
 }
 
 fn write_canonical_query(query: Option<&str>, out: &mut String) {
+    /// Queries with up to this many parameters are sorted on the stack.
+    const INLINE: usize = 8;
     let Some(query) = query else { return };
-    let mut pairs: Vec<QueryPair<'_>> = query
-        .split('&')
-        .filter(|piece| !piece.is_empty())
-        .filter_map(|piece| {
-            let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
-            let key = decode(key, true);
-            (!key.is_empty()).then(|| (key, decode(value, true)))
-        })
-        .collect();
+    let parsed = query.split('&').filter(|piece| !piece.is_empty()).filter_map(|piece| {
+        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let key = decode(key, true);
+        (!key.is_empty()).then(|| (key, decode(value, true)))
+    });
+    let mut inline: [QueryPair<'_>; INLINE] = Default::default();
+    let mut count = 0;
+    let mut spilled: Vec<QueryPair<'_>> = Vec::new();
+    for pair in parsed {
+        if count < INLINE {
+            inline[count] = pair;
+            count += 1;
+        } else {
+            if spilled.is_empty() {
+                spilled.extend(inline.iter_mut().map(std::mem::take));
+            }
+            spilled.push(pair);
+        }
+    }
+    let pairs: &mut [QueryPair<'_>] = if spilled.is_empty() { &mut inline[..count] } else { &mut spilled };
     pairs.sort_unstable();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -275,6 +288,10 @@ mod tests {
         assert_eq!(canonical_query(Some("a=b=c&=x")), "a=b%3Dc");
         assert_eq!(canonical_query(Some("q=a+b%2Bc")), "q=a%20b%2Bc");
         assert_eq!(canonical_query(Some("n=9&n=10&B=1&a=1")), "B=1&a=1&n=10&n=9");
+        // more parameters than are sorted on the stack
+        let many: Vec<String> = (0..20).rev().map(|i| format!("k{i:02}={i}")).collect();
+        let sorted: Vec<String> = (0..20).map(|i| format!("k{i:02}={i}")).collect();
+        assert_eq!(canonical_query(Some(&many.join("&"))), sorted.join("&"));
     }
 
     #[test]

@@ -251,6 +251,7 @@ impl<R: KeyResolver> Verifier<R> {
                 .flatten()
         });
         let received = match request.body() {
+            SignableBody::Bytes([]) => Some(Cow::Borrowed(auth.algorithm.hash_function().empty_hash())),
             SignableBody::Bytes(bytes) => Some(Cow::Owned(auth.algorithm.hash_function().hash_hex(bytes))),
             SignableBody::Precomputed(hex) => Some(Cow::Borrowed(hex)),
             SignableBody::Unsigned => None,
