@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from apig._apig import HOP_BY_HOP_HEADERS, ApigError
+from typing import Any, Union
+
+from apig._apig import HOP_BY_HOP_HEADERS, ApigError, Signer, Verifier
 
 #: The core's hop-by-hop headers (RFC 9110 section 7.6.1), for fast lookups: connection-specific,
 #: rewritten or dropped by proxies, so the client integrations leave them out of the signature.
@@ -15,6 +17,30 @@ HOP_BY_HOP = frozenset(HOP_BY_HOP_HEADERS)
 DEFAULT_MAX_BODY = 12 * 1024 * 1024
 
 Response = tuple[int, bytes, list[tuple[str, str]]]
+
+
+def resolve_signer(key: Union[str, None], secret: Union[str, bytes, None], signer: Union[Signer, None], options: dict[str, Any]) -> Signer:
+    """The signer of a client integration: ``signer=`` as given, or one built from key, secret and
+    the :class:`apig.Signer` keyword options (never both)."""
+    if signer is None:
+        if key is None or secret is None:
+            raise TypeError("AppAuth needs key and secret, or signer=")
+        return Signer(key, secret, **options)
+    if key is not None or secret is not None or options:
+        raise TypeError("pass either key, secret and signer options, or signer=")
+    return signer
+
+
+def resolve_verifier(keys: Any, verifier: Union[Verifier, None], options: dict[str, Any]) -> Verifier:
+    """The verifier of a server middleware: ``verifier=`` as given, or one built from ``keys`` and
+    the :class:`apig.Verifier` keyword options (never both)."""
+    if verifier is None:
+        if keys is None:
+            raise TypeError("VerifyMiddleware needs keys= or verifier=")
+        return Verifier(keys, **options)
+    if keys is not None or options:
+        raise TypeError("pass either keys and verifier options, or verifier=")
+    return verifier
 
 
 def signable_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ import requests
 import requests.auth
 
 from apig._apig import Signer
-from apig._http import signable_headers
+from apig._http import resolve_signer, signable_headers
 
 __all__ = ["AppAuth"]
 
@@ -50,13 +50,7 @@ class AppAuth(requests.auth.AuthBase):
         unsigned_payload: bool = False,
         **signer_options: Any,
     ) -> None:
-        if signer is None:
-            if key is None or secret is None:
-                raise TypeError("AppAuth needs key and secret, or signer=")
-            signer = Signer(key, secret, **signer_options)
-        elif key is not None or secret is not None or signer_options:
-            raise TypeError("pass either key, secret and signer options, or signer=")
-        self.signer = signer
+        self.signer = resolve_signer(key, secret, signer, signer_options)
         self.unsigned_payload = unsigned_payload
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import quote
 
 from apig._apig import ApigError, InvalidRequestError, Verifier
-from apig._http import DEFAULT_MAX_BODY, Response, error_response, too_large
+from apig._http import DEFAULT_MAX_BODY, Response, error_response, resolve_verifier, too_large
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -72,14 +72,8 @@ class VerifyMiddleware:
         exclude_paths: Iterable[str] = (),
         **verifier_options: Any,
     ) -> None:
-        if verifier is None:
-            if keys is None:
-                raise TypeError("VerifyMiddleware needs keys= or verifier=")
-            verifier = Verifier(keys, **verifier_options)
-        elif keys is not None or verifier_options:
-            raise TypeError("pass either keys and verifier options, or verifier=")
         self.app = app
-        self.verifier = verifier
+        self.verifier = resolve_verifier(keys, verifier, verifier_options)
         self.max_body_size = max_body_size
         self.exclude_paths = frozenset(exclude_paths)
 
