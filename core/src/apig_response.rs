@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, ErrorKind};
 use crate::explain::apig_mismatch_message;
+use crate::time::SdkDate;
 
 /// What precedes every `APIG.0303` message: `Incorrect app authentication information: `.
 pub const APP_AUTH_PREFIX: &str = "Incorrect app authentication information: ";
@@ -106,6 +107,24 @@ impl ApigErrorResponse {
     }
 }
 
+/// From an APIG "signature expired" rejection (`… signature expired, signature time:20240403T101500Z,
+/// server time:20240403T103100Z …`, as APIG and [`Verifier`](crate::Verifier) word it; the whole
+/// JSON body or the bare message), the seconds to add to the client's clock to match the server's:
+/// server time − signature time. `None` when `text` is not such a rejection. Clients with a wrong
+/// clock (browsers, devices) learn their offset from it and retry once.
+pub fn clock_skew_from_apig_message(text: &str) -> Option<i64> {
+    fn date_after(text: &str, label: &str) -> Option<SdkDate> {
+        let start = text.find(label)? + label.len();
+        SdkDate::parse(text[start..].trim_start().get(..16)?).ok()
+    }
+    if !text.contains("signature expired") {
+        return None;
+    }
+    let signed = date_after(text, "signature time:")?;
+    let server = date_after(text, "server time:")?;
+    Some(server.unix_seconds() - signed.unix_seconds())
+}
+
 /// Appends `s` as a JSON string literal.
 fn json_string(s: &str, out: &mut String) {
     out.push('"');
@@ -154,6 +173,35 @@ mod tests {
         let json = answer.to_json("APIGW", "req-1");
         assert!(json.starts_with("{\"error_code\":\"APIGW.0303\",\"error_msg\":\"Incorrect app"));
         assert_eq!(canonical_request_from_apig_message(&json).as_deref(), Some(trace.canonical_request.as_str()));
+    }
+
+    #[test]
+    fn clock_skew_from_apig_and_verifier_messages() {
+        let apig = r#"{"error_msg":"Incorrect app authentication information: signature expired, signature time:20191115T033655Z, server time:20191115T035255Z","error_code":"APIG.0303"}"#;
+        assert_eq!(clock_skew_from_apig_message(apig), Some(960));
+        assert_eq!(clock_skew_from_apig_message("verify signature fail"), None);
+        assert_eq!(clock_skew_from_apig_message("signature expired, signature time:garbage"), None);
+        assert_eq!(clock_skew_from_apig_message("signature expired, signature time:2024"), None);
+    }
+
+    #[test]
+    fn clock_skew_from_a_real_verifier_rejection() {
+        use std::collections::HashMap;
+
+        use crate::{FixedClock, SignableBody, SignableRequest, Verifier};
+        let headers = [
+            ("X-Sdk-Date", "20240403T103100Z"),
+            (
+                "Authorization",
+                "SDK-HMAC-SHA256 Access=AK, SignedHeaders=x-sdk-date, Signature=0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+        ];
+        let server = SdkDate::parse("20240403T101500Z").unwrap().to_system_time();
+        let verifier =
+            Verifier::new(HashMap::from([("AK".to_owned(), "SK".to_owned())])).with_clock(FixedClock(server));
+        let err = verifier.verify(&SignableRequest::new("GET", "/", &headers, SignableBody::Bytes(b""))).unwrap_err();
+        let body = ApigErrorResponse::from_error(&err).to_json("APIG", "r");
+        assert_eq!(clock_skew_from_apig_message(&body), Some(-960));
     }
 
     #[test]

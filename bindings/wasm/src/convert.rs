@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::errors::js_error;
-use crate::time::{system_time_from_millis, system_time_from_seconds};
+use crate::time::system_time_from_millis;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CONVERT: &str = r#"
@@ -190,8 +190,10 @@ pub(crate) fn time(value: &JsValue, what: &str) -> Result<SystemTime, JsValue> {
     let cx = Context::Request;
     if let Some(text) = value.as_string() {
         let date = SdkDate::parse(&text).map_err(|e| crate::errors::to_js(&e))?;
-        return system_time_from_seconds(date.unix_seconds())
-            .ok_or_else(|| cx.error(format!("`{what}` must be a time after 1970")));
+        if date.unix_seconds() < 0 {
+            return Err(cx.error(format!("`{what}` must be a time after 1970")));
+        }
+        return Ok(date.to_system_time());
     }
     let millis = match value.dyn_ref::<js_sys::Date>() {
         Some(date) => date.get_time(),

@@ -28,37 +28,19 @@ pub(crate) fn system_time_from_millis(millis: f64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_millis(millis))
 }
 
-/// Seconds since the Unix epoch as a `SystemTime`; `None` before 1970.
-pub(crate) fn system_time_from_seconds(seconds: i64) -> Option<SystemTime> {
-    UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(seconds).ok()?))
-}
-
 /// An `SdkDate` as a JS time value (milliseconds since the epoch).
 pub(crate) fn js_millis(date: SdkDate) -> i64 {
     date.unix_seconds().saturating_mul(1000)
 }
 
-/// The value following `label` in `message`: the 16 characters of an `X-Sdk-Date`.
-fn date_after(message: &str, label: &str) -> Option<SdkDate> {
-    let start = message.find(label)? + label.len();
-    let rest = message[start..].trim_start();
-    SdkDate::parse(rest.get(..16)?).ok()
-}
-
-/// From the message of an APIG "signature expired" rejection (`… signature expired, signature
-/// time:20240403T101500Z, server time:20240403T103100Z …`, as APIG and apig's `Verifier` word it),
-/// the seconds to add to the local clock to match the server's: server time − signature time.
-/// `undefined` when the message is not such a rejection.
+/// From the message of an APIG "signature expired" rejection, the seconds to add to the local
+/// clock to match the server's (the core's `clock_skew_from_apig_message`). `undefined` when the
+/// message is not such a rejection.
 #[wasm_bindgen(js_name = clockSkewFromExpired)]
 pub fn clock_skew_from_expired(message: &str) -> Option<f64> {
-    if !message.contains("signature expired") {
-        return None;
-    }
-    let signed = date_after(message, "signature time:")?;
-    let server = date_after(message, "server time:")?;
     // seconds between two years-1..9999 dates: exact in an f64
     #[allow(clippy::cast_precision_loss)]
-    Some((server.unix_seconds() - signed.unix_seconds()) as f64)
+    apig::clock_skew_from_apig_message(message).map(|seconds| seconds as f64)
 }
 
 #[cfg(test)]
@@ -82,7 +64,5 @@ mod tests {
         assert_eq!(system_time_from_millis(f64::NAN), None);
         assert_eq!(system_time_from_millis(-1.0), None);
         assert_eq!(system_time_from_millis(f64::INFINITY), None);
-        assert_eq!(system_time_from_seconds(-1), None);
-        assert_eq!(system_time_from_seconds(2), Some(UNIX_EPOCH + Duration::from_secs(2)));
     }
 }
