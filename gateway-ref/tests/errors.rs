@@ -97,7 +97,7 @@ fn apig_0303_expired_unknown_disabled_missing() {
         .unwrap()
         .sign_at(&SignableRequest::new("GET", &format!("http://{addr}/echo"), &[], SignableBody::Bytes(b"")), old)
         .unwrap();
-    let h: Vec<(String, String)> = out.headers.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
+    let h: Vec<(String, String)> = out.headers().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
     let msg = assert_apig(&send(addr, "GET", "/echo", &h, b""), 401, "APIG.0303");
     assert!(
         msg.starts_with(&format!(

@@ -128,8 +128,8 @@ impl BackendSigning {
             .signer
             .sign(&SignableRequest::new(up.method.as_str(), &url, &signed, payload))
             .map_err(|e| GatewayError::bad_request(format_args!("cannot sign the backend request: {e}")))?;
-        for (name, value) in out.headers {
-            let value = HeaderValue::from_str(&value)
+        for (name, value) in out.headers() {
+            let value = HeaderValue::from_str(value)
                 .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header value"))?;
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header name"))?;

@@ -152,7 +152,7 @@ pub fn signed_headers(
     let signer = builder.build().unwrap();
     let out = signer.sign(&SignableRequest::new(method, &url, headers, SignableBody::Bytes(body))).unwrap();
     let mut all: Vec<(String, String)> = headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
-    all.extend(out.headers.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+    all.extend(out.headers().map(|(n, v)| (n.to_owned(), v.to_owned())));
     all
 }
 
