@@ -12,9 +12,14 @@
 //! GET    /v1/config                                 the running configuration, secrets redacted
 //! POST   /v1/reload                                 reload the config file now
 //! ```
+//! and the policy definitions and bindings ([`policies`]: `/v1/policies…`, `/v1/apis/{api}/policies…`).
+//!
 //! Each change is validated like a config file, written to the file atomically (temporary file in
 //! the same folder, fsync, rename) and then swapped in; a change that fails validation or cannot be
-//! written changes nothing.
+//! written changes nothing. The file stays the source of truth: a later reload reads the changes
+//! back from it, and a hand edit of the file replaces them.
+
+mod policies;
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -119,6 +124,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> 
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?
         .to_bytes();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Some(reply) = policies::route(shared, &method, &segments, &body).await {
+        return reply;
+    }
     match (&method, segments.as_slice()) {
         (&Method::GET, ["v1", "apps"]) => {
             let rt = shared.runtime.load();
@@ -252,10 +260,17 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> 
                     app["secret"] = json!("***");
                 }
             }
+            if let Some(defs) = value.get_mut("policies").and_then(Value::as_array_mut) {
+                for def in defs {
+                    if let Some(config) = def.get_mut("config") {
+                        *config = policies::redacted_config(config);
+                    }
+                }
+            }
             Ok((StatusCode::OK, value))
         }
         (&Method::POST, ["v1", "reload"]) => match crate::reload::reload(shared).await {
-            Ok(()) => Ok((StatusCode::OK, json!({ "reloaded": true }))),
+            Ok(changed) => Ok((StatusCode::OK, json!({ "reloaded": true, "changed": changed }))),
             Err(e) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
         },
         _ => Err(error(StatusCode::NOT_FOUND, format!("no admin endpoint {method} {path}"))),

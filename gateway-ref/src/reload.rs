@@ -1,6 +1,10 @@
 //! Configuration reload: on SIGHUP and when the file changes (polled), the file is parsed and
 //! compiled and, only if valid, swapped in atomically. In-flight requests finish on the runtime
 //! they started with; a bad file is refused and the old configuration kept.
+//!
+//! A file whose content equals the running configuration is not swapped in: its policies keep
+//! their state (throttling counters, circuit breakers, authorizer caches, Kafka queues). That is
+//! what happens after every admin API change, which writes the file the watcher then sees change.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,22 +16,23 @@ use crate::config::{ConfigError, ConfigFile};
 use crate::routing::Runtime;
 use crate::server::Shared;
 
-/// Reloads the config file now.
+/// Reloads the config file now; `true` when it differed from the running configuration and was
+/// swapped in, `false` when it is the same (nothing is rebuilt).
 ///
 /// # Errors
 /// The file's error (with its position); the running configuration is unchanged.
-pub async fn reload(shared: &Shared) -> Result<(), ConfigError> {
+pub async fn reload(shared: &Shared) -> Result<bool, ConfigError> {
     let Some(path) = &shared.config_path else {
-        return Ok(());
+        return Ok(false);
     };
     let _guard = shared.write_lock.lock().await;
-    let runtime = load(path)?;
+    let source = ConfigFile::load(path)?;
+    if source == shared.runtime.load().source {
+        return Ok(false);
+    }
+    let runtime = Runtime::compile(source, path)?;
     shared.runtime.store(Arc::new(runtime));
-    Ok(())
-}
-
-fn load(path: &Path) -> Result<Runtime, ConfigError> {
-    Runtime::compile(ConfigFile::load(path)?, path)
+    Ok(true)
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -66,7 +71,8 @@ pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: wa
             }
         };
         match reload(&shared).await {
-            Ok(()) => eprintln!("apig-gateway: config reloaded ({why}) from {}", path.display()),
+            Ok(true) => eprintln!("apig-gateway: config reloaded ({why}) from {}", path.display()),
+            Ok(false) => {}
             Err(e) => eprintln!("apig-gateway: config refused ({why}), keeping the running one: {e}"),
         }
         last = stamp(&path);
