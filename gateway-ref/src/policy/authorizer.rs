@@ -104,10 +104,14 @@ fn default_prefix() -> String {
     "X-Auth-".to_owned()
 }
 
+/// The context headers an authorizer's allow answer gives the backend (shared by the cache and
+/// the requests it answers).
+type Context = std::sync::Arc<[(HeaderName, HeaderValue)]>;
+
 /// The authorizer's verdict.
 #[derive(Debug, Clone)]
 enum Verdict {
-    Allow(Vec<(HeaderName, HeaderValue)>),
+    Allow(Context),
     Deny,
 }
 
@@ -119,13 +123,16 @@ struct Answer {
     context: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Handed from `after_auth` to `before_backend` / `on_response`.
-#[derive(Debug, Clone)]
-struct Granted(Vec<(HeaderName, HeaderValue)>);
-#[derive(Debug, Clone, Copy)]
-struct Bypassed;
-#[derive(Debug, Clone, Copy)]
-struct Cached;
+/// What `after_auth` hands to `before_backend` / `on_response` (one extension per request).
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    /// The allow answer's context headers.
+    granted: Option<Context>,
+    /// Answered from the cache.
+    cached: bool,
+    /// Let through by relaxed mode while the authorizer failed.
+    bypassed: bool,
+}
 
 const MAX_CACHE: usize = 10_000;
 
@@ -184,26 +191,33 @@ impl Authorizer {
         })
     }
 
-    /// The identity values, or the first missing source.
-    fn identity(&self, ctx: &RequestContext) -> Result<(serde_json::Value, serde_json::Value, String), String> {
-        let mut headers = serde_json::Map::new();
-        let mut query = serde_json::Map::new();
-        let mut key = ctx.api.as_ref().map(|(a, _)| a.clone()).unwrap_or_default();
-        for s in &self.sources {
-            let value = match s.location {
-                Location::Header => ctx.headers.get(s.name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
-                Location::Query => query_value(&ctx.target, &s.name),
-            };
-            let Some(value) = value.filter(|v| !v.is_empty()) else {
-                let loc = if s.location == Location::Header { "header" } else { "query" };
-                return Err(format!("{loc} {}", s.name));
-            };
+    /// The identity values in source order, or the first missing source.
+    fn identity<'a>(&self, ctx: &'a RequestContext) -> Result<Vec<&'a str>, String> {
+        self.sources
+            .iter()
+            .map(|s| {
+                let value = match s.location {
+                    Location::Header => ctx.headers.get(s.name.as_str()).and_then(|v| v.to_str().ok()),
+                    Location::Query => query_value(&ctx.target, &s.name),
+                };
+                value.filter(|v| !v.is_empty()).ok_or_else(|| {
+                    let loc = if s.location == Location::Header { "header" } else { "query" };
+                    format!("{loc} {}", s.name)
+                })
+            })
+            .collect()
+    }
+
+    /// The cache key: the API and the identity values.
+    fn cache_key(ctx: &RequestContext, values: &[&str]) -> String {
+        let api = ctx.api.as_ref().map_or("", |(a, _)| a.as_str());
+        let mut key = String::with_capacity(api.len() + values.iter().map(|v| v.len() + 1).sum::<usize>());
+        key.push_str(api);
+        for v in values {
             key.push('\n');
-            key.push_str(&value);
-            let map = if s.location == Location::Header { &mut headers } else { &mut query };
-            map.insert(s.name.clone(), serde_json::Value::String(value));
+            key.push_str(v);
         }
-        Ok((headers.into(), query.into(), key))
+        key
     }
 
     fn cached(&self, key: &str) -> Option<Verdict> {
@@ -226,12 +240,13 @@ impl Authorizer {
         cache.insert(key, (now + self.ttl, verdict.clone()));
     }
 
-    async fn ask(
-        &self,
-        ctx: &RequestContext,
-        headers: serde_json::Value,
-        query: serde_json::Value,
-    ) -> Result<Verdict, String> {
+    async fn ask(&self, ctx: &RequestContext, values: &[&str]) -> Result<Verdict, String> {
+        let mut headers = serde_json::Map::new();
+        let mut query = serde_json::Map::new();
+        for (s, value) in self.sources.iter().zip(values) {
+            let map = if s.location == Location::Header { &mut headers } else { &mut query };
+            map.insert(s.name.clone(), serde_json::Value::String((*value).to_owned()));
+        }
         let body = serde_json::json!({
             "api": ctx.api.as_ref().map(|(a, _)| a.as_str()),
             "environment": ctx.environment,
@@ -278,7 +293,7 @@ impl Authorizer {
         }
     }
 
-    fn context_headers(&self, context: &serde_json::Map<String, serde_json::Value>) -> Vec<(HeaderName, HeaderValue)> {
+    fn context_headers(&self, context: &serde_json::Map<String, serde_json::Value>) -> Context {
         context
             .iter()
             .filter_map(|(k, v)| {
@@ -296,49 +311,54 @@ impl Authorizer {
         if ctx.preflight {
             return Decision::Continue;
         }
-        let (headers, query, key) = match self.identity(ctx) {
+        let values = match self.identity(ctx) {
             Ok(x) => x,
             Err(missing) => return Decision::Reject(identity_missing(&missing)),
         };
+        let key = Self::cache_key(ctx, &values);
+        let mut outcome = Outcome::default();
         let verdict = match self.cached(&key) {
             Some(v) => {
-                if let Ok(mut ext) = ctx.extensions.lock() {
-                    ext.insert(Cached);
-                }
+                outcome.cached = true;
                 v
             }
-            None => match self.ask(ctx, headers, query).await {
+            None => match self.ask(ctx, &values).await {
                 Ok(v) => {
                     self.remember(key, &v);
                     v
                 }
                 Err(why) if self.mode == Mode::Relaxed => {
                     eprintln!("apig-gateway: authorizer {}: {why}; relaxed mode lets the request through", self.url);
+                    outcome.bypassed = true;
                     if let Ok(mut ext) = ctx.extensions.lock() {
-                        ext.insert(Bypassed);
+                        ext.insert(outcome);
                     }
                     return Decision::Continue;
                 }
                 Err(why) => return Decision::Reject(unavailable(&why)),
             },
         };
-        match verdict {
+        let decision = match verdict {
             Verdict::Deny => Decision::Reject(denied()),
             Verdict::Allow(context) => {
-                if let Ok(mut ext) = ctx.extensions.lock() {
-                    ext.insert(Granted(context));
-                }
+                outcome.granted = Some(context);
                 Decision::Continue
             }
+        };
+        if (outcome.cached || outcome.granted.is_some())
+            && let Ok(mut ext) = ctx.extensions.lock()
+        {
+            ext.insert(outcome);
         }
+        decision
     }
 }
 
-fn query_value(target: &str, name: &str) -> Option<String> {
+fn query_value<'a>(target: &'a str, name: &str) -> Option<&'a str> {
     let query = target.split_once('?')?.1;
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| v.to_owned())
+        (k == name).then_some(v)
     })
 }
 
@@ -357,15 +377,17 @@ impl Policy for Authorizer {
         upstream: &mut hyper::http::request::Parts,
         _body: &ForwardBody,
     ) -> Decision {
-        let spoofed: Vec<HeaderName> =
-            upstream.headers.keys().filter(|n| n.as_str().starts_with(self.prefix.as_str())).cloned().collect();
-        for name in spoofed {
-            upstream.headers.remove(name);
+        if upstream.headers.keys().any(|n| n.as_str().starts_with(self.prefix.as_str())) {
+            let spoofed: Vec<HeaderName> =
+                upstream.headers.keys().filter(|n| n.as_str().starts_with(self.prefix.as_str())).cloned().collect();
+            for name in spoofed {
+                upstream.headers.remove(name);
+            }
         }
         if let Ok(ext) = ctx.extensions.lock()
-            && let Some(Granted(context)) = ext.get::<Granted>()
+            && let Some(Outcome { granted: Some(context), .. }) = ext.get::<Outcome>()
         {
-            for (name, value) in context {
+            for (name, value) in context.iter() {
                 upstream.headers.insert(name.clone(), value.clone());
             }
         }
@@ -380,12 +402,10 @@ impl Policy for Authorizer {
         record: &mut AccessRecord,
     ) {
         let Ok(ext) = ctx.extensions.lock() else { return };
-        let state = if ext.get::<Bypassed>().is_some() {
-            "bypassed"
-        } else if ext.get::<Cached>().is_some() {
-            "cached"
-        } else {
-            return;
+        let state = match ext.get::<Outcome>() {
+            Some(Outcome { bypassed: true, .. }) => "bypassed",
+            Some(Outcome { cached: true, .. }) => "cached",
+            _ => return,
         };
         record.extra.insert("authorizer".to_owned(), serde_json::Value::String(state.to_owned()));
     }

@@ -101,16 +101,22 @@ impl MemoryStore {
             // a poisoned lock means a panic elsewhere; count nothing rather than fail the request
             return Count { count: 0, reset_ms };
         };
-        if !map.contains_key(&slot.key) {
-            map.insert(slot.key.clone(), Entry { window, count: 0, expires_ms: 0 });
+        let fresh = Entry { window, count: 1, expires_ms: now_ms + reset_ms };
+        match map.get_mut(slot.key.as_str()) {
+            Some(entry) if entry.window == window => {
+                entry.count += 1;
+                entry.expires_ms = fresh.expires_ms;
+                Count { count: entry.count, reset_ms }
+            }
+            Some(entry) => {
+                *entry = fresh;
+                Count { count: 1, reset_ms }
+            }
+            None => {
+                map.insert(slot.key.clone(), fresh);
+                Count { count: 1, reset_ms }
+            }
         }
-        let Some(entry) = map.get_mut(&slot.key) else { return Count { count: 0, reset_ms } };
-        if entry.window != window {
-            *entry = Entry { window, count: 0, expires_ms: 0 };
-        }
-        entry.count += 1;
-        entry.expires_ms = now_ms + reset_ms;
-        Count { count: entry.count, reset_ms }
     }
 
     /// Drops the counters of windows that have ended.

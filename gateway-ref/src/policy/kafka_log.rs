@@ -15,7 +15,7 @@
 //! and each access-log record of the API carries `"extra": {"kafka_log_dropped": M+K}` once it is
 //! non-zero.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -94,6 +94,8 @@ pub struct KafkaLog {
     /// The receiving end until the background task is started (on the first record, inside the
     /// gateway's runtime).
     pending: Mutex<Option<mpsc::Receiver<Queued>>>,
+    /// Whether the background task runs (spares the lock on every record).
+    started: AtomicBool,
     stats: Arc<KafkaStats>,
 }
 
@@ -126,6 +128,7 @@ impl KafkaLog {
             },
             queue: tx,
             pending: Mutex::new(Some(rx)),
+            started: AtomicBool::new(false),
             stats: Arc::new(KafkaStats::default()),
         })
     }
@@ -136,6 +139,9 @@ impl KafkaLog {
     }
 
     fn start(&self) {
+        if self.started.load(Ordering::Relaxed) {
+            return;
+        }
         let Ok(mut pending) = self.pending.lock() else { return };
         if pending.is_none() {
             return;
@@ -143,6 +149,7 @@ impl KafkaLog {
         let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
         if let Some(rx) = pending.take() {
             handle.spawn(push(self.settings.clone(), rx, Arc::clone(&self.stats)));
+            self.started.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -215,14 +222,15 @@ async fn push(s: Settings, mut rx: mpsc::Receiver<Queued>, stats: Arc<KafkaStats
             }
         }
         let Some(c) = &client else { continue };
+        let timestamp =
+            DateTime::<Utc>::from_timestamp_millis(i64::try_from(now_ms()).unwrap_or(0)).unwrap_or_default();
         let records: Vec<Record> = batch
             .into_iter()
             .map(|(key, value)| Record {
                 key: key.map(String::into_bytes),
                 value: Some(value),
                 headers: std::collections::BTreeMap::new(),
-                timestamp: DateTime::<Utc>::from_timestamp_millis(i64::try_from(now_ms()).unwrap_or(0))
-                    .unwrap_or_default(),
+                timestamp,
             })
             .collect();
         match tokio::time::timeout(s.timeout, c.produce(records, Compression::NoCompression)).await {
@@ -288,7 +296,11 @@ impl Policy for KafkaLog {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let Ok(line) = serde_json::to_vec(record) else { return };
+        // an access-log line is a few hundred bytes: one allocation, no regrowth
+        let mut line = Vec::with_capacity(768);
+        if serde_json::to_writer(&mut line, record).is_err() {
+            return;
+        }
         if self.queue.try_send((record.api.clone(), line)).is_err() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }

@@ -31,7 +31,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::access_control::client_ip;
-use super::counter::{CounterStore, MemoryStore, Slot, now_ms};
+use super::counter::{Count, CounterStore, MemoryStore, Slot, now_ms};
 use super::redis_store::RedisStore;
 use super::throttle_rules::{Param, Rule, RuleAction, RuleConfig, Unit};
 use super::{BackendOutcome, Decision, Policy, RequestContext, StageFuture};
@@ -122,15 +122,53 @@ struct ThrottleConfig {
     store: Option<StoreConfig>,
 }
 
+/// What a limit counts, for messages and debug headers.
+#[derive(Debug, Clone, Copy)]
+enum Dimension<'a> {
+    Api,
+    User,
+    App,
+    Ip,
+    Rule(&'a str),
+}
+
+impl Dimension<'_> {
+    fn header(self) -> HeaderName {
+        HeaderName::from_static(match self {
+            Self::Api => "x-apig-ratelimit-api",
+            Self::User => "x-apig-ratelimit-user",
+            Self::App => "x-apig-ratelimit-app",
+            Self::Ip => "x-apig-ratelimit-ip",
+            Self::Rule(_) => "x-apig-ratelimit-rule",
+        })
+    }
+
+    /// `api`, `user`, `app`, `ip` or `rule:NAME`, as in APIG's message.
+    fn label(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Self::Api => "api".into(),
+            Self::User => "user".into(),
+            Self::App => "app".into(),
+            Self::Ip => "ip".into(),
+            Self::Rule(name) => format!("rule:{name}").into(),
+        }
+    }
+}
+
 /// One limit checked for a request.
-#[derive(Debug, Clone)]
-struct Check {
-    /// `api`, `user`, `app`, `ip` or `rule:NAME` (for messages).
-    policy: String,
-    header: HeaderName,
+#[derive(Debug, Clone, Copy)]
+struct Check<'a> {
+    dimension: Dimension<'a>,
     limit: u64,
     interval: u64,
     unit: Unit,
+}
+
+/// The limits that apply to a request and their counters, in the same order.
+#[derive(Debug, Default)]
+struct Plan<'a> {
+    checks: Vec<Check<'a>>,
+    slots: Vec<Slot>,
 }
 
 /// What the debug headers show, handed from `after_auth` to `on_response`.
@@ -158,6 +196,8 @@ pub struct Throttle {
     client_ip_header: Option<String>,
     rules: Vec<Rule>,
     store: Arc<dyn CounterStore>,
+    /// The store when it is this process's memory: counted without a future.
+    memory: Option<Arc<MemoryStore>>,
     last_error_report: AtomicU64,
 }
 
@@ -185,10 +225,13 @@ impl Throttle {
         {
             return Err("throttle: give at least one of api_limit, user_limit, app_limit, ip_limit, rules".to_owned());
         }
-        let store: Arc<dyn CounterStore> = match c.store {
-            None | Some(StoreConfig::Memory) => Arc::new(MemoryStore::default()),
+        let (store, memory): (Arc<dyn CounterStore>, _) = match c.store {
+            None | Some(StoreConfig::Memory) => {
+                let memory = Arc::new(MemoryStore::default());
+                (Arc::clone(&memory) as Arc<dyn CounterStore>, Some(memory))
+            }
             Some(StoreConfig::Redis { url, prefix, timeout_ms }) => {
-                Arc::new(RedisStore::new(&url, &prefix, Duration::from_millis(timeout_ms.max(1)))?)
+                (Arc::new(RedisStore::new(&url, &prefix, Duration::from_millis(timeout_ms.max(1)))?) as _, None)
             }
         };
         Ok(Self {
@@ -206,6 +249,7 @@ impl Throttle {
             client_ip_header: c.client_ip_header.map(|h| h.to_ascii_lowercase()),
             rules,
             store,
+            memory,
             last_error_report: AtomicU64::new(0),
         })
     }
@@ -214,102 +258,81 @@ impl Throttle {
         Duration::from_secs(interval.saturating_mul(unit.seconds()))
     }
 
-    /// The counter key: the policy, the API unless the scope is shared, then `parts`.
-    fn key(&self, ctx: &RequestContext, parts: &[&str]) -> String {
-        let mut key = self.name.clone();
-        if self.scope == Scope::PerApi
-            && let Some((api, _)) = &ctx.api
-        {
-            key.push(':');
-            key.push_str(api);
-        }
-        for p in parts {
+    /// The counter key: the policy, the API unless the scope is shared, then `parts` (and the
+    /// client IP when given), `:`-separated.
+    fn key(&self, ctx: &RequestContext, parts: &[&str], ip: Option<IpAddr>) -> String {
+        use std::fmt::Write as _;
+        let api = match (&ctx.api, self.scope) {
+            (Some((api, _)), Scope::PerApi) => Some(api.as_str()),
+            _ => None,
+        };
+        let mut key = String::with_capacity(
+            self.name.len() + api.map_or(0, |a| a.len() + 1) + parts.iter().map(|p| p.len() + 1).sum::<usize>() + 40,
+        );
+        key.push_str(&self.name);
+        for p in api.iter().chain(parts) {
             key.push(':');
             key.push_str(p);
+        }
+        if let Some(ip) = ip {
+            let _ = write!(key, ":{ip}");
         }
         key
     }
 
-    /// The limits that apply to the request, with their counter slots.
-    fn plan(&self, ctx: &RequestContext, ip: IpAddr) -> Option<Vec<(Check, Slot)>> {
+    fn push<'a>(&self, plan: &mut Plan<'a>, check: Check<'a>, key: String) {
+        plan.slots.push(Slot { key, window: self.window(check.interval, check.unit) });
+        plan.checks.push(check);
+    }
+
+    /// The limits that apply to the request, with their counter slots (`None`: excluded).
+    fn plan<'a>(&'a self, ctx: &'a RequestContext, ip: IpAddr) -> Option<Plan<'a>> {
         let rule = self.rules.iter().find(|r| r.matches(ctx, ip));
         if rule.is_some_and(|r| matches!(r.action, RuleAction::Exclude)) {
             return None;
         }
-        let basic = |policy: &str, header: &'static str, limit: u64, key: String| {
-            let check = Check {
-                policy: policy.to_owned(),
-                header: HeaderName::from_static(header),
-                limit,
-                interval: self.interval,
-                unit: self.unit,
-            };
-            (check, Slot { key, window: self.window(self.interval, self.unit) })
-        };
-        let mut plan = Vec::with_capacity(5);
+        let basic = |dimension, limit| Check { dimension, limit, interval: self.interval, unit: self.unit };
+        let mut plan = Plan { checks: Vec::with_capacity(5), slots: Vec::with_capacity(5) };
         if let Some(limit) = self.api_limit {
-            plan.push(basic("api", "x-apig-ratelimit-api", limit, self.key(ctx, &["api"])));
+            self.push(&mut plan, basic(Dimension::Api, limit), self.key(ctx, &["api"], None));
         }
         let user = ctx.headers.get(self.user_header.as_str()).and_then(|v| v.to_str().ok()).filter(|u| !u.is_empty());
         if let Some(user) = user {
             let special = self.special_users.iter().find(|s| s.id == user).map(|s| s.limit);
             if let Some(limit) = special.or(self.user_limit) {
-                plan.push(basic("user", "x-apig-ratelimit-user", limit, self.key(ctx, &["user", user])));
+                self.push(&mut plan, basic(Dimension::User, limit), self.key(ctx, &["user", user], None));
             }
         }
         if let Some(caller) = &ctx.caller {
             let special =
                 self.special_apps.iter().find(|s| s.id == caller.app_id || s.id == caller.app_key).map(|s| s.limit);
             if let Some(limit) = special.or(self.app_limit) {
-                plan.push(basic("app", "x-apig-ratelimit-app", limit, self.key(ctx, &["app", &caller.app_id])));
+                self.push(&mut plan, basic(Dimension::App, limit), self.key(ctx, &["app", &caller.app_id], None));
             }
         }
         if let Some(limit) = self.ip_limit {
-            plan.push(basic("ip", "x-apig-ratelimit-ip", limit, self.key(ctx, &["ip", &ip.to_string()])));
+            self.push(&mut plan, basic(Dimension::Ip, limit), self.key(ctx, &["ip"], Some(ip)));
         }
         if let Some(rule) = rule
             && let RuleAction::Limit { limit, interval, unit, count_by } = &rule.action
         {
             let by = count_by.as_ref().map(|p: &Param| p.value(ctx, ip).unwrap_or_default());
-            let mut parts = vec!["rule", rule.name.as_str()];
-            if let Some(by) = &by {
-                parts.push(by);
-            }
-            let check = Check {
-                policy: format!("rule:{}", rule.name),
-                header: HeaderName::from_static("x-apig-ratelimit-rule"),
-                limit: *limit,
-                interval: *interval,
-                unit: *unit,
+            let key = match &by {
+                Some(by) => self.key(ctx, &["rule", &rule.name, by], None),
+                None => self.key(ctx, &["rule", &rule.name], None),
             };
-            plan.push((check, Slot { key: self.key(ctx, &parts), window: self.window(*interval, *unit) }));
+            let check =
+                Check { dimension: Dimension::Rule(&rule.name), limit: *limit, interval: *interval, unit: *unit };
+            self.push(&mut plan, check, key);
         }
         Some(plan)
     }
 
-    async fn check(&self, ctx: &RequestContext) -> Decision {
-        let ip = match client_ip(ctx, self.client_ip_header.as_deref()) {
-            Ok(ip) => ip,
-            Err(e) => return Decision::Reject(e),
-        };
-        let Some(plan) = self.plan(ctx, ip) else { return Decision::Continue };
-        if plan.is_empty() {
-            return Decision::Continue;
-        }
-        let slots: Vec<Slot> = plan.iter().map(|(_, s)| s.clone()).collect();
-        let counts = match self.store.hit(&slots, now_ms()).await {
-            Ok(counts) => counts,
-            Err(e) => {
-                self.report_store_error(&e);
-                if let Ok(mut ext) = ctx.extensions.lock() {
-                    ext.insert(StoreFailed);
-                }
-                return Decision::Continue;
-            }
-        };
+    /// The decision for the counts of `plan`'s slots.
+    fn decide(&self, ctx: &RequestContext, plan: &Plan<'_>, counts: &[Count]) -> Decision {
         let mut exceeded = None;
         let mut shown = Counters::default();
-        for ((check, _), count) in plan.iter().zip(&counts) {
+        for (check, count) in plan.checks.iter().zip(counts) {
             if count.count > check.limit && exceeded.is_none() {
                 exceeded = Some(check);
             }
@@ -322,7 +345,7 @@ impl Throttle {
                     check.unit.name()
                 );
                 if let Ok(v) = HeaderValue::from_str(&text) {
-                    shown.0.push((check.header.clone(), v));
+                    shown.0.push((check.dimension.header(), v));
                 }
             }
         }
@@ -332,9 +355,40 @@ impl Throttle {
             ext.insert(shown);
         }
         match exceeded {
-            Some(c) => Decision::Reject(over_limit(&c.policy, c.limit, c.interval, c.unit)),
+            Some(c) => Decision::Reject(over_limit(&c.dimension.label(), c.limit, c.interval, c.unit)),
             None => Decision::Continue,
         }
+    }
+
+    fn store_failed(&self, ctx: &RequestContext, error: &str) -> Decision {
+        self.report_store_error(error);
+        if let Ok(mut ext) = ctx.extensions.lock() {
+            ext.insert(StoreFailed);
+        }
+        Decision::Continue
+    }
+
+    /// Checks the request: synchronously with the in-memory store, else through the store's future.
+    fn check<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+        let ip = match client_ip(ctx, self.client_ip_header.as_deref()) {
+            Ok(ip) => ip,
+            Err(e) => return Box::pin(std::future::ready(Decision::Reject(e))),
+        };
+        let plan = match self.plan(ctx, ip) {
+            Some(plan) if !plan.slots.is_empty() => plan,
+            _ => return Box::pin(std::future::ready(Decision::Continue)),
+        };
+        let now = now_ms();
+        if let Some(memory) = &self.memory {
+            let counts: Vec<Count> = plan.slots.iter().map(|s| memory.hit_one(s, now)).collect();
+            return Box::pin(std::future::ready(self.decide(ctx, &plan, &counts)));
+        }
+        Box::pin(async move {
+            match self.store.hit(&plan.slots, now).await {
+                Ok(counts) => self.decide(ctx, &plan, &counts),
+                Err(e) => self.store_failed(ctx, &e),
+            }
+        })
     }
 
     fn report_store_error(&self, error: &str) {
@@ -355,7 +409,7 @@ impl Policy for Throttle {
     }
 
     fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
-        Box::pin(self.check(ctx))
+        self.check(ctx)
     }
 
     fn on_response(
