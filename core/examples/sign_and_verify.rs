@@ -25,9 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signed = signer.sign(&SignableRequest::new("POST", &url, &headers, SignableBody::Bytes(body)))?;
     let mut stream = TcpStream::connect(addr)?;
     let mut head = format!("POST /v1/items?limit=2 HTTP/1.1\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in
-        headers.iter().map(|(n, v)| (*n, *v)).chain(signed.headers.iter().map(|(n, v)| (*n, v.as_str())))
-    {
+    for (name, value) in headers.iter().map(|(n, v)| (*n, *v)).chain(signed.headers()) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");

@@ -1,35 +1,60 @@
 //! Secret keys: zeroized when the last copy is dropped, never printed.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use zeroize::Zeroizing;
+
+use crate::algorithm::{HashFunction, SigningKey};
 
 /// An APIG secret key ("SK" / "AppSecret"). Its bytes are the HMAC key (SDK algorithms) or the
 /// HKDF input keying material (V11). Cloning is cheap and shares one allocation, wiped on the last
 /// drop; `Debug` and `Display` print `SecretKey(***)`.
+///
+/// A key also keeps, once first used, the HMAC keyed with it for each hash function (the SDK
+/// algorithms' signing key), so that a verifier whose key store hands out clones of long-lived
+/// `SecretKey`s does not key the HMAC again on every request. Those states are wiped on drop too.
 #[derive(Clone)]
-pub struct SecretKey(Arc<Zeroizing<Vec<u8>>>);
+pub struct SecretKey(Arc<Inner>);
+
+struct Inner {
+    bytes: Zeroizing<Vec<u8>>,
+    hmac_sha256: OnceLock<SigningKey>,
+    hmac_sm3: OnceLock<SigningKey>,
+}
 
 impl SecretKey {
     /// Wraps the secret's UTF-8 text (non-ASCII is allowed: its UTF-8 bytes are the key).
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(Arc::new(Zeroizing::new(secret.into().into_bytes())))
+        Self::wrap(Zeroizing::new(secret.into().into_bytes()))
     }
 
     /// Wraps raw key bytes.
     pub fn from_bytes(secret: &[u8]) -> Self {
-        Self(Arc::new(Zeroizing::new(secret.to_vec())))
+        Self::wrap(Zeroizing::new(secret.to_vec()))
+    }
+
+    fn wrap(bytes: Zeroizing<Vec<u8>>) -> Self {
+        Self(Arc::new(Inner { bytes, hmac_sha256: OnceLock::new(), hmac_sm3: OnceLock::new() }))
     }
 
     /// The key bytes, for the HMAC.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        &self.0.bytes
     }
 
     /// Whether the key is empty (an empty key is refused by signers and verifiers).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.bytes.is_empty()
+    }
+
+    /// The HMAC keyed with this secret for `hash`, made on first use.
+    pub(crate) fn hmac(&self, hash: HashFunction) -> &SigningKey {
+        let cell = match hash {
+            HashFunction::Sha256 => &self.0.hmac_sha256,
+            HashFunction::Sm3 => &self.0.hmac_sm3,
+        };
+        cell.get_or_init(|| SigningKey::new(hash, self.expose()))
     }
 }
 

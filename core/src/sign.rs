@@ -17,13 +17,10 @@ use crate::trace::Trace;
 /// The service name APIG uses in V11 credential scopes.
 pub const DEFAULT_V11_SERVICE: &str = "apic";
 
-/// What signing produced: the headers to add to the request and the strings behind them.
+/// What signing produced: the headers to add to the request ([`SigningOutput::headers`]) and the
+/// strings behind them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningOutput {
-    /// Headers to add to the request, in this order where present: `Host` (only when the request
-    /// had none and the URL is absolute), `X-Sdk-Date` (when the request had none),
-    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (for [`SignableBody::Unsigned`]), `Authorization`.
-    pub headers: Vec<(&'static str, String)>,
     /// The `Authorization` header value.
     pub authorization: String,
     /// The lower-case hex signature.
@@ -36,6 +33,24 @@ pub struct SigningOutput {
     pub credential_scope: Option<String>,
     /// The canonical request and string to sign.
     pub trace: Trace,
+    /// The `Host` value added (the request had none and the URL is absolute).
+    added_host: Option<String>,
+    /// Whether `X-Sdk-Date` was added (the request had none).
+    added_date: bool,
+    /// Whether `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` was added ([`SignableBody::Unsigned`]).
+    added_unsigned_payload: bool,
+}
+
+impl SigningOutput {
+    /// The headers to add to the request, in this order where present: `Host` (only when the
+    /// request had none and the URL is absolute), `X-Sdk-Date` (when the request had none),
+    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (for [`SignableBody::Unsigned`]), `Authorization`.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let host = self.added_host.as_deref().map(|host| ("Host", host));
+        let date = self.added_date.then_some(("X-Sdk-Date", self.date.as_str()));
+        let unsigned = self.added_unsigned_payload.then_some(("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD));
+        host.into_iter().chain(date).chain(unsigned).chain([("Authorization", self.authorization.as_str())])
+    }
 }
 
 /// Signs requests for one credential with one algorithm. Cheap to share across threads.
@@ -47,8 +62,6 @@ pub struct Signer {
     region: Option<String>,
     service: String,
     clock: Arc<dyn Clock>,
-    /// The HMAC keyed with the secret, for the SDK algorithms (V11 keys depend on the day).
-    prepared: Option<SigningKey>,
 }
 
 /// Builds a [`Signer`]: `Signer::builder(ak, sk).algorithm(…).region(…).build()?`.
@@ -125,8 +138,10 @@ impl SignerBuilder {
                 return Err(invalid("the service must be a plain name like apic"));
             }
         }
-        let prepared =
-            (!self.algorithm.is_v11()).then(|| SigningKey::new(self.algorithm.hash_function(), self.secret.expose()));
+        if !self.algorithm.is_v11() {
+            // key the HMAC now rather than on the first request
+            self.secret.hmac(self.algorithm.hash_function());
+        }
         Ok(Signer {
             access_key: self.access_key,
             secret: self.secret,
@@ -134,7 +149,6 @@ impl SignerBuilder {
             region: self.region,
             service,
             clock: self.clock,
-            prepared,
         })
     }
 }
@@ -196,7 +210,7 @@ impl Signer {
     ) -> Result<SigningOutput, Error> {
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
-        let mut added: Vec<(&'static str, String)> = Vec::with_capacity(4);
+        let mut added_host = None;
         let mut headers: Vec<CanonicalHeader<'_>> = Vec::with_capacity(request.headers().len() + 3);
         let (mut has_host, mut date, mut content_hash) = (false, None, None);
         let content_headers = self.algorithm.content_hash_headers();
@@ -220,21 +234,22 @@ impl Signer {
         }
         if !has_host && let Some(host) = parts.host_header() {
             headers.push((Cow::Borrowed("host"), Cow::Borrowed(host)));
-            added.push(("Host", host.to_owned()));
+            added_host = Some(host.to_owned());
         }
+        let added_date = date.is_none();
         let date = match date {
             Some(date) => {
                 SdkDate::parse(&date)?;
-                date.into_owned()
+                date
             }
             None => {
                 let date = SdkDate::from_system_time(now()).to_string();
                 headers.push((Cow::Borrowed("x-sdk-date"), Cow::Owned(date.clone())));
-                added.push(("X-Sdk-Date", date.clone()));
-                date
+                Cow::Owned(date)
             }
         };
         let hash = self.algorithm.hash_function();
+        let added_unsigned_payload = content_hash.is_none() && matches!(request.body(), SignableBody::Unsigned);
         let payload_hash: Cow<'_, str> = match (content_hash, request.body()) {
             (Some((_, value)), _) => value,
             (None, SignableBody::Bytes([])) => Cow::Borrowed(hash.empty_hash()),
@@ -242,7 +257,6 @@ impl Signer {
             (None, SignableBody::Precomputed(hex)) => Cow::Borrowed(hex),
             (None, SignableBody::Unsigned) => {
                 headers.push((Cow::Borrowed("x-sdk-content-sha256"), Cow::Borrowed(UNSIGNED_PAYLOAD)));
-                added.push(("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD.to_owned()));
                 Cow::Borrowed(UNSIGNED_PAYLOAD)
             }
         };
@@ -259,22 +273,20 @@ impl Signer {
             scope.push_str(&self.service);
             scope
         });
-        let key = match &self.prepared {
-            Some(key) => Cow::Borrowed(key),
-            None => Cow::Owned(signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref())),
-        };
+        let key = signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref());
         let (trace, signature) = compute_signature(self.algorithm, &key, &date, scope.as_deref(), canonical);
         let authorization =
             format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, &signature);
-        added.push(("Authorization", authorization.clone()));
         Ok(SigningOutput {
-            headers: added,
             authorization,
             signature,
             signed_headers,
-            date,
+            date: date.into_owned(),
             credential_scope: scope,
             trace,
+            added_host,
+            added_date,
+            added_unsigned_payload,
         })
     }
 }
@@ -291,19 +303,20 @@ impl fmt::Debug for Signer {
     }
 }
 
-/// The HMAC key for `algorithm`: the secret itself, or for V11 the HKDF-derived hex key of `scope`.
-pub(crate) fn signing_key(
+/// The HMAC key for `algorithm`: the secret itself (keyed once per [`SecretKey`]), or for V11 the
+/// HKDF-derived hex key of `scope`.
+pub(crate) fn signing_key<'k>(
     algorithm: Algorithm,
     access_key: &str,
-    secret: &SecretKey,
+    secret: &'k SecretKey,
     scope: Option<&str>,
-) -> SigningKey {
+) -> Cow<'k, SigningKey> {
     let hash = algorithm.hash_function();
     match scope {
         Some(scope) if algorithm.is_v11() => {
-            SigningKey::new(hash, derive_v11_key(hash, access_key, secret.expose(), scope).as_bytes())
+            Cow::Owned(SigningKey::new(hash, derive_v11_key(hash, access_key, secret.expose(), scope).as_bytes()))
         }
-        _ => SigningKey::new(hash, secret.expose()),
+        _ => Cow::Borrowed(secret.hmac(hash)),
     }
 }
 

@@ -87,6 +87,13 @@ impl Default for VerifyPolicy {
     }
 }
 
+impl Verified {
+    /// The signed header names, lower case and sorted.
+    pub fn signed_header_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.signed_headers.split(';')
+    }
+}
+
 /// A request that passed verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -94,8 +101,9 @@ pub struct Verified {
     pub access_key: String,
     /// The algorithm used.
     pub algorithm: Algorithm,
-    /// The signed header names, lower case and sorted.
-    pub signed_headers: Vec<String>,
+    /// The `SignedHeaders` list: lower-case names, sorted, joined with `;`
+    /// (see [`Verified::signed_header_names`]).
+    pub signed_headers: String,
     /// The signing time.
     pub date: SdkDate,
     /// Whether the body was left out of the signature (`UNSIGNED-PAYLOAD` or another non-hash
@@ -214,7 +222,7 @@ impl<R: KeyResolver> Verifier<R> {
         Ok(Verified {
             access_key: auth.access_key.to_owned(),
             algorithm,
-            signed_headers: auth.signed_header_names().map(str::to_owned).collect(),
+            signed_headers: auth.signed_headers.to_owned(),
             date,
             unsigned_payload,
         })

@@ -76,7 +76,7 @@ fn sign(g: &Generated) -> (String, Vec<(String, String)>) {
         .sign_at(&SignableRequest::new(g.method, &url, &pairs, SignableBody::Bytes(&g.body)), now())
         .unwrap();
     let mut received = g.headers.clone();
-    received.extend(out.headers.into_iter().map(|(n, v)| (n.to_owned(), v)));
+    received.extend(out.headers().map(|(n, v)| (n.to_owned(), v.to_owned())));
     (target, received)
 }
 

@@ -16,17 +16,18 @@ fn adds_host_and_date_from_url_and_clock() {
     let out = signer
         .sign(&SignableRequest::new("get", "https://api.example.com:443/x", &[], SignableBody::Bytes(b"")))
         .unwrap();
-    let names: Vec<&str> = out.headers.iter().map(|(n, _)| *n).collect();
+    let added: Vec<(&str, &str)> = out.headers().collect();
+    let names: Vec<&str> = added.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["Host", "X-Sdk-Date", "Authorization"]);
-    assert_eq!(out.headers[0].1, "api.example.com", "default port is not part of Host");
-    assert_eq!(out.headers[1].1, "20240403T101500Z");
+    assert_eq!(added[0].1, "api.example.com", "default port is not part of Host");
+    assert_eq!(added[1].1, "20240403T101500Z");
     assert_eq!(out.date, "20240403T101500Z");
     assert!(out.trace.canonical_request.starts_with("GET\n/x/\n\nhost:api.example.com\nx-sdk-date:20240403T101500Z\n"));
-    assert_eq!(out.authorization, out.headers[2].1);
+    assert_eq!(out.authorization, added[2].1);
 
     let port =
         signer.sign(&SignableRequest::new("GET", "http://127.0.0.1:8080/x", &[], SignableBody::Bytes(b""))).unwrap();
-    assert_eq!(port.headers[0], ("Host", "127.0.0.1:8080".to_owned()));
+    assert_eq!(port.headers().next(), Some(("Host", "127.0.0.1:8080")));
 }
 
 #[test]
@@ -36,7 +37,7 @@ fn keeps_given_host_and_date_and_ignores_an_old_authorization() {
     let out = signer
         .sign(&SignableRequest::new("GET", "https://api.example.com/", &headers, SignableBody::Bytes(b"")))
         .unwrap();
-    assert_eq!(out.headers.len(), 1);
+    assert_eq!(out.headers().count(), 1);
     assert_eq!(out.signed_headers, "host;x-sdk-date");
     assert!(out.trace.canonical_request.contains("host:other.example.com\n"));
 }
@@ -76,4 +77,24 @@ fn malformed_date_header_is_refused() {
 fn secrets_never_show_in_debug() {
     let signer = Signer::new(AK, "very-secret-value").unwrap();
     assert!(!format!("{signer:?}").contains("very-secret-value"));
+}
+
+#[test]
+fn an_unsigned_body_adds_the_content_hash_header_before_authorization() {
+    let signer = Signer::new(AK, SK).unwrap();
+    let headers = [("Host", "api.example.com"), ("X-Sdk-Date", "20240403T101500Z")];
+    let out = signer
+        .sign(&SignableRequest::new("PUT", "https://api.example.com/o", &headers, SignableBody::Unsigned))
+        .unwrap();
+    let added: Vec<(&str, &str)> = out.headers().collect();
+    assert_eq!(added, [("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD"), ("Authorization", out.authorization.as_str())]);
+    assert_eq!(out.signed_headers, "host;x-sdk-content-sha256;x-sdk-date");
+
+    // a declared content hash is the caller's: nothing is added
+    let declared =
+        [("Host", "api.example.com"), ("X-Sdk-Date", "20240403T101500Z"), ("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")];
+    let out = signer
+        .sign(&SignableRequest::new("PUT", "https://api.example.com/o", &declared, SignableBody::Unsigned))
+        .unwrap();
+    assert_eq!(out.headers().map(|(n, _)| n).collect::<Vec<_>>(), ["Authorization"]);
 }

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         .and_then(|s| s.sign(&SignableRequest::new(method, url, &[], SignableBody::Bytes(b""))));
     match signed {
         Ok(out) => {
-            for (name, value) in &out.headers {
+            for (name, value) in out.headers() {
                 println!("{name}: {value}");
             }
             ExitCode::SUCCESS

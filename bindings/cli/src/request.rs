@@ -60,7 +60,7 @@ pub(crate) fn run(args: &RequestArgs) -> Result<(), CliError> {
 
     let mut header_map = HeaderMap::new();
     let all_headers = parsed.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    for (name, value) in all_headers.chain(signed.headers.iter().map(|(n, v)| (*n, v.as_str()))) {
+    for (name, value) in all_headers.chain(signed.headers()) {
         let header_name =
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("invalid header name {name:?}")))?;
         let header_value =

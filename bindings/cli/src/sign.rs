@@ -88,7 +88,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
     match args.output {
         OutputFormat::Json => {
             let json = SignJson {
-                headers: signed.headers.iter().map(|(n, v)| [*n, v.as_str()]).collect(),
+                headers: signed.headers().map(|(n, v)| [n, v]).collect(),
                 authorization: &signed.authorization,
                 signature: &signed.signature,
                 signed_headers: &signed.signed_headers,
@@ -101,7 +101,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
             out.push('\n');
         }
         OutputFormat::Text => {
-            for (name, value) in &signed.headers {
+            for (name, value) in signed.headers() {
                 out.push_str(&format!("{name}: {value}\n"));
             }
             if args.verbose {

@@ -42,10 +42,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
         Ok(verified) => {
             let mut line = format!(
                 "ok: access key {}, algorithm {}, signed headers {}, date {}",
-                verified.access_key,
-                verified.algorithm,
-                verified.signed_headers.join(";"),
-                verified.date
+                verified.access_key, verified.algorithm, verified.signed_headers, verified.date
             );
             if verified.unsigned_payload {
                 line.push_str(" (the body is not authenticated: UNSIGNED-PAYLOAD)");

@@ -190,7 +190,7 @@ impl Signer {
             output.date.as_str(),
             output.credential_scope.as_deref().unwrap_or(""),
         ];
-        let added = output.headers.iter().flat_map(|(name, value)| [*name, value.as_str()]);
+        let added = output.headers().flat_map(|(name, value)| [name, value]);
         convert::pack(fixed.into_iter().chain(added))
     }
 

@@ -267,9 +267,9 @@ fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {
 
 fn identity(env: &Env, verified: apig::Verified) -> napi::Result<Object<'_>> {
     let mut identity = Object::new(env)?;
-    identity.set_named_property("accessKey", verified.access_key)?;
+    identity.set_named_property("accessKey", verified.access_key.as_str())?;
     identity.set_named_property("algorithm", verified.algorithm.as_str())?;
-    identity.set_named_property("signedHeaders", verified.signed_headers)?;
+    identity.set_named_property("signedHeaders", verified.signed_header_names().collect::<Vec<_>>())?;
     #[allow(clippy::cast_precision_loss)] // seconds of years 1..=9999 are exact in an f64
     let millis = verified.date.unix_seconds() as f64 * 1000.0;
     identity.set_named_property("signedAt", env.create_date(millis)?)?;

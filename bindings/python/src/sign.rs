@@ -93,7 +93,7 @@ impl Signer {
 }
 
 /// The core's added-header names as interned Python strings (created once), any other name afresh.
-fn header_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+fn header_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
     match name {
         "Host" => intern!(py, "Host").clone(),
         "X-Sdk-Date" => intern!(py, "X-Sdk-Date").clone(),
@@ -127,7 +127,7 @@ impl SignedRequest {
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        for (name, value) in &self.inner.headers {
+        for (name, value) in self.inner.headers() {
             dict.set_item(header_name(py, name), value)?;
         }
         Ok(dict)

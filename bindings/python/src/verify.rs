@@ -134,10 +134,11 @@ impl Verifier {
             return Err(err);
         }
         let verified = check(py, result)?;
+        let signed_headers = verified.signed_header_names().map(str::to_owned).collect();
         Ok(Verified {
             access_key: verified.access_key,
             algorithm: verified.algorithm.as_str(),
-            signed_headers: verified.signed_headers,
+            signed_headers,
             date: verified.date.to_string(),
             timestamp: verified.date.unix_seconds(),
             unsigned_payload: verified.unsigned_payload,

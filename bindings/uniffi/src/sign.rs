@@ -31,7 +31,10 @@ pub struct SignedRequest {
 impl From<apig::SigningOutput> for SignedRequest {
     fn from(out: apig::SigningOutput) -> Self {
         Self {
-            headers: out.headers.into_iter().map(|(name, value)| Header { name: name.to_owned(), value }).collect(),
+            headers: out
+                .headers()
+                .map(|(name, value)| Header { name: name.to_owned(), value: value.to_owned() })
+                .collect(),
             authorization: out.authorization,
             signature: out.signature,
             signed_headers: out.signed_headers,

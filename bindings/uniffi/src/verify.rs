@@ -85,9 +85,9 @@ pub struct Verified {
 impl From<apig::Verified> for Verified {
     fn from(v: apig::Verified) -> Self {
         Self {
+            signed_headers: v.signed_header_names().map(str::to_owned).collect(),
             access_key: v.access_key,
             algorithm: v.algorithm.into(),
-            signed_headers: v.signed_headers,
             date: v.date.to_string(),
             unsigned_payload: v.unsigned_payload,
         }

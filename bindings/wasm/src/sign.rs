@@ -169,7 +169,7 @@ impl Signer {
             .push(&signed.signed_headers)
             .push(&signed.date)
             .push(signed.credential_scope.as_deref().unwrap_or(""));
-        for (name, value) in &signed.headers {
+        for (name, value) in signed.headers() {
             out.push(name).push(value);
         }
         Ok(out.into_string())

@@ -153,7 +153,7 @@ impl Verifier {
         let mut out = Packed::with_capacity(128);
         out.push(&verified.access_key)
             .push(verified.algorithm.as_str())
-            .push(&verified.signed_headers.join(";"))
+            .push(&verified.signed_headers)
             .push(&crate::time::js_millis(verified.date).to_string())
             .push(if verified.unsigned_payload { "1" } else { "0" });
         Ok(out.into_string())
