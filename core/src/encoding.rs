@@ -13,12 +13,25 @@ const PATH_SEGMENTS: &AsciiSet = &UNRESERVED_ONLY.remove(b'/');
 /// Appends `bytes` percent-encoded with upper-case hex: every byte outside the unreserved set
 /// becomes `%XX` (space is `%20`, `+` is `%2B`, `*` is `%2A`, `~` stays literal).
 pub fn encode_unreserved(bytes: &[u8], out: &mut String) {
-    out.extend(percent_encoding::percent_encode(bytes, UNRESERVED_ONLY));
+    encode_with(bytes, UNRESERVED_ONLY, false, out);
 }
 
 /// As [`encode_unreserved`] but keeps `/` literal.
 pub(crate) fn encode_path(bytes: &[u8], out: &mut String) {
-    out.extend(percent_encoding::percent_encode(bytes, PATH_SEGMENTS));
+    encode_with(bytes, PATH_SEGMENTS, true, out);
+}
+
+/// Encodes with `set` (which must be [`UNRESERVED_ONLY`], or [`PATH_SEGMENTS`] when `keep_slash`).
+fn encode_with(bytes: &[u8], set: &'static AsciiSet, keep_slash: bool, out: &mut String) {
+    let literal =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/');
+    // the common case, nothing to escape, is one copy
+    if bytes.iter().all(|&b| literal(b)) {
+        // only ASCII bytes are left unescaped, so this is valid UTF-8
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        return;
+    }
+    out.extend(percent_encoding::percent_encode(bytes, set));
 }
 
 /// Percent-decodes `input`; malformed escapes (`%zz`, a lone `%`) are kept literally, as
@@ -112,7 +125,8 @@ pub(crate) fn is_token(name: &str) -> bool {
 /// Whether `value` is a valid HTTP field value: no control characters but horizontal tab
 /// (so no CR/LF header injection). Non-ASCII text is allowed and hashed as UTF-8.
 pub(crate) fn is_field_value(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    // branch-free, so that it vectorises: header values are checked on every sign and verify
+    !value.bytes().fold(false, |bad, b| bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f))
 }
 
 #[cfg(test)]

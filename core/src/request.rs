@@ -115,18 +115,11 @@ impl<'a> UrlParts<'a> {
     /// [`ErrorKind::InvalidRequest`], as for [`SignableRequest::url_parts`].
     pub fn parse(url: &'a str) -> Result<Self, Error> {
         let invalid = |why: &str| Error::new(ErrorKind::InvalidRequest, format!("invalid URL {url:?}: {why}"));
-        // one pass: refuse control characters, find the fragment
-        let bytes = url.as_bytes();
-        let mut end = bytes.len();
-        for (i, &b) in bytes.iter().enumerate() {
-            if b < 0x20 || b == 0x7f {
-                return Err(invalid("it contains control characters"));
-            }
-            if b == b'#' && end == bytes.len() {
-                end = i;
-            }
+        // a branch-free scan (vectorised) for control characters, then the fragment
+        if url.bytes().fold(false, |bad, b| bad | (b < 0x20) | (b == 0x7f)) {
+            return Err(invalid("it contains control characters"));
         }
-        let url = &url[..end];
+        let url = url.split_once('#').map_or(url, |(before, _)| before);
         let bytes = url.as_bytes();
         let (scheme, authority, rest) = if bytes.first() == Some(&b'/') {
             (None, None, url)
