@@ -1,17 +1,28 @@
-// The JavaScript half of apig-wasm: what needs the event loop or the platform (fetch, Blob,
-// ReadableStream) around the wasm exports. No signing logic lives here: hashing,
-// canonicalisation, header handling, dates and errors are the Rust core's.
+// The JavaScript half of apig-wasm: the classes' JavaScript faces, which convert JS values
+// (option objects, headers, typed arrays, dates) into what the wasm exports take and hand each
+// request over in one crossing, plus what needs the event loop or the platform (fetch, Blob,
+// ReadableStream). No signing logic lives here: hashing, canonicalisation, header handling,
+// dates and errors are the Rust core's.
 //
 // `cargo xtask build wasm` copies this file into the package as lib/api.js (ES module) and
 // lib/api.cjs (CommonJS, for Node's `require`); each target's entry calls makeApi with its
 // wasm-bindgen module.
 
 export function makeApi(raw) {
-  const { PayloadHasher, errorCodes, clockSkewFromExpired } = raw;
-  const ERROR_CODES = Object.freeze(errorCodes());
+  const { clockSkewFromExpired } = raw;
 
-  // What every failure throws: the wasm side constructs it with the core's code and the HTTP
-  // status it maps the code to.
+  // The core's error codes, in its order, and the HTTP status of each: `code\0status\0…`.
+  const STATUS = {};
+  const codes = [];
+  const table = raw.errorTable().split("\0");
+  for (let i = 0; i + 1 < table.length; i += 2) {
+    codes.push(table[i]);
+    STATUS[table[i]] = Number(table[i + 1]);
+  }
+  const ERROR_CODES = Object.freeze(codes);
+  const errorCodes = () => [...codes];
+
+  // What every failure throws: an Error with the core's code and the HTTP status it maps to.
   class ApigError extends Error {
     constructor(message, code, status) {
       super(message);
@@ -20,14 +31,28 @@ export function makeApi(raw) {
       this.status = status === undefined ? 500 : status;
     }
   }
-  raw.registerErrorClass(ApigError);
 
-  // Failures only JavaScript sees (reading a Blob or stream, bodies fetch would rewrite), with
-  // the status the wasm side gives their codes.
-  const STATUS = { body_read: 400, invalid_request: 400, invalid_config: 500 };
+  // Failures found while converting JS values (and reading a Blob or stream).
   function apigError(code, message, cause) {
     const error = new ApigError(message, code, STATUS[code]);
     if (cause !== undefined) error.cause = cause;
+    return error;
+  }
+  const invalid = (message) => apigError("invalid_request", message);
+
+  // The wasm side throws a core error as `code\0canonicalRequest\0stringToSign\0message` (the
+  // two middle fields only for a signature mismatch); anything else thrown passes through.
+  function fromWasm(thrown) {
+    if (typeof thrown !== "string") return thrown;
+    const a = thrown.indexOf("\0");
+    const b = thrown.indexOf("\0", a + 1);
+    const c = thrown.indexOf("\0", b + 1);
+    const code = thrown.slice(0, a);
+    const error = new ApigError(thrown.slice(c + 1), code, STATUS[code]);
+    if (b > a + 1) {
+      error.canonicalRequest = thrown.slice(a + 1, b);
+      error.stringToSign = thrown.slice(b + 1, c);
+    }
     return error;
   }
 
@@ -35,42 +60,153 @@ export function makeApi(raw) {
     return value instanceof ApigError;
   }
 
-  // Headers → `name\0value\0…`, so that the request crosses into wasm in one call (type
-  // conversion only: names and values go to the core verbatim, which validates, lower-cases,
-  // trims and sorts). Pairs, a plain object, or any iterable of pairs (Headers, Map).
-  function packHeaders(headers) {
-    if (headers === undefined || headers === null) return "";
-    if (typeof headers !== "object") {
-      throw apigError("invalid_request", "`headers` must be an array of [name, value] pairs or an object");
+  // A string for the packed form: it must not contain the separator.
+  function text(value, name, fail = invalid) {
+    if (typeof value !== "string") {
+      throw fail(value === undefined || value === null ? `\`${name}\` is required` : `\`${name}\` must be a string`);
     }
-    const parts = [];
+    if (value.includes("\0")) throw fail(`\`${name}\` contains NUL`);
+    return value;
+  }
+
+  // `[name, value]` pairs (an array of pairs, any iterable of pairs such as Headers or Map, or a
+  // plain object) appended to `parts`; returns how many. Names and values go to the core
+  // verbatim, which validates, lower-cases, trims and sorts.
+  function pairsInto(value, what, parts, fail) {
+    if (value === undefined || value === null) return 0;
+    if (typeof value !== "object") {
+      throw fail(`\`${what}\` must be an array of [name, value] pairs or an object`);
+    }
     const entries =
-      Array.isArray(headers) || typeof headers[Symbol.iterator] === "function" ? headers : Object.entries(headers);
+      Array.isArray(value) || typeof value[Symbol.iterator] === "function" ? value : Object.entries(value);
+    let count = 0;
     for (const entry of entries) {
-      const [name, value] = Array.isArray(entry) && entry.length === 2 ? entry : [];
-      if (typeof name !== "string" || typeof value !== "string") {
-        throw apigError("invalid_request", "each entry of `headers` must be a [name, value] pair of strings");
+      const [name, val] = Array.isArray(entry) && entry.length === 2 ? entry : [];
+      if (typeof name !== "string" || typeof val !== "string") {
+        throw fail(`each entry of \`${what}\` must be a [name, value] pair of strings`);
       }
-      if (name.includes("\0") || value.includes("\0")) {
-        throw apigError("invalid_request", `NUL in header ${JSON.stringify(name)}`);
-      }
-      parts.push(name, value);
+      if (name.includes("\0") || val.includes("\0")) throw fail(`NUL in ${what} entry ${JSON.stringify(name)}`);
+      parts.push(name, val);
+      count++;
     }
+    return count;
+  }
+
+  // A body's bytes as a Uint8Array (a view, no copy), or undefined when it is not bytes.
+  function bytesOf(value) {
+    if (value instanceof Uint8Array) return value;
+    if (value instanceof ArrayBuffer) return new Uint8Array(value);
+    if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    return undefined;
+  }
+
+  // The request as the wasm side takes it (bindings/wasm/src/convert.rs): its strings joined by
+  // NUL (method, url, the header pairs, the time if a string, the body text or payload hash
+  // last), the number of header pairs, flags, the body bytes, the time in milliseconds.
+  const BODY_TEXT = 1;
+  const BODY_BYTES = 2;
+  const BODY_HASH = 3;
+  const BODY_UNSIGNED = 4;
+  const TIME_TEXT = 8;
+  const TIME_MILLIS = 16;
+  const NO_BYTES = new Uint8Array(0);
+  const present = (value) => value !== undefined && value !== null;
+  let packedCount = 0;
+  let packedFlags = 0;
+  let packedBytes = NO_BYTES;
+  let packedMillis = 0;
+
+  // Returns the packed string; the other four values are left in packedCount, packedFlags,
+  // packedBytes and packedMillis (no array per call).
+  function pack(request, timeKey) {
+    if (request === null || typeof request !== "object") throw invalid("the request must be an object");
+    const { body, payloadHash, unsignedPayload } = request;
+    const time = request[timeKey];
+    const parts = [text(request.method, "method"), text(request.url, "url")];
+    const count = pairsInto(request.headers, "headers", parts, invalid);
+    let flags = 0;
+    let bytes = NO_BYTES;
+    let millis = 0;
+    if (present(time)) {
+      if (typeof time === "string") {
+        parts.push(text(time, timeKey));
+        flags = TIME_TEXT;
+      } else if (typeof time === "number" || time instanceof Date) {
+        millis = Number(time);
+        flags = TIME_MILLIS;
+      } else {
+        throw invalid(`\`${timeKey}\` must be a Date, milliseconds since 1970, or an X-Sdk-Date string`);
+      }
+    }
+    if (present(unsignedPayload) && typeof unsignedPayload !== "boolean") {
+      throw invalid("`unsignedPayload` must be a boolean");
+    }
+    if (present(payloadHash) && typeof payloadHash !== "string") throw invalid("`payloadHash` must be a string");
+    if (unsignedPayload === true) {
+      if (present(payloadHash)) throw invalid("give `payloadHash` or `unsignedPayload`, not both");
+      flags |= BODY_UNSIGNED;
+    } else if (present(payloadHash)) {
+      if (present(body)) throw invalid("give `body` or `payloadHash`, not both");
+      parts.push(payloadHash);
+      flags |= BODY_HASH;
+    } else if (typeof body === "string") {
+      parts.push(body);
+      flags |= BODY_TEXT;
+    } else if (present(body)) {
+      bytes = bytesOf(body);
+      if (bytes === undefined) {
+        throw invalid(
+          "`body` must be a string, Uint8Array, ArrayBuffer or ArrayBufferView; " +
+            "hash a Blob or ReadableStream with hashBody() or use signedFetch()",
+        );
+      }
+      flags |= BODY_BYTES;
+    }
+    packedCount = count;
+    packedFlags = flags;
+    packedBytes = bytes;
+    packedMillis = millis;
     return parts.join("\0");
   }
 
-  function requestObject(request) {
-    if (request === null || typeof request !== "object") {
-      throw apigError("invalid_request", "the request must be an object");
+  // An options object and its typed fields: failures are invalid_config.
+  const invalidConfig = (message) => apigError("invalid_config", message);
+  function options(value, what) {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw invalidConfig(`${what} must be an object`);
     }
-    return request;
+    return value;
+  }
+  function optional(value, name, type) {
+    if (!present(value)) return undefined;
+    if (typeof value !== type) throw invalidConfig(`\`${name}\` must be a ${type}`);
+    return value;
   }
 
-  // The wasm classes, with sign/verify taking and returning plain objects.
+  // The wasm classes, with their JavaScript faces.
   class Signer extends raw.Signer {
+    constructor(settings) {
+      const o = options(settings, "the signer options");
+      const key = text(o.key, "key", invalidConfig);
+      const secret = text(o.secret, "secret", invalidConfig);
+      const algorithm = optional(o.algorithm, "algorithm", "string");
+      const region = optional(o.region, "region", "string");
+      const service = optional(o.service, "service", "string");
+      try {
+        super(key, secret, algorithm, region, service);
+      } catch (e) {
+        throw fromWasm(e);
+      }
+    }
+
     sign(request) {
-      const { method, url, headers, body, payloadHash, unsignedPayload, date } = requestObject(request);
-      const p = this.signPacked(method, url, packHeaders(headers), body, payloadHash, unsignedPayload, date).split("\0");
+      let p;
+      try {
+        const packed = pack(request, "date");
+        p = this.signPacked(packed, packedCount, packedFlags, packedBytes, packedMillis).split("\0");
+      } catch (e) {
+        throw fromWasm(e);
+      }
       const added = {};
       for (let i = 7; i + 1 < p.length; i += 2) added[p[i]] = p[i + 1];
       const result = {
@@ -85,12 +221,54 @@ export function makeApi(raw) {
       if (p[6] !== "") result.credentialScope = p[6];
       return result;
     }
+
+    createHasher() {
+      return new PayloadHasher(this.algorithm);
+    }
   }
 
-  class Verifier extends raw.Verifier {
+  // The browser builds (web, bundler) leave the Verifier out to stay small: verifying needs the
+  // secrets, which belong on a server.
+  const RawVerifier = raw.Verifier ?? class {};
+
+  class Verifier extends RawVerifier {
+    constructor(settings) {
+      if (raw.Verifier === undefined) {
+        throw invalidConfig(
+          "this build of apig-wasm (for browsers) has no Verifier: verify on a server, " +
+            "with apig-wasm in Node or the native apig packages",
+        );
+      }
+      const o = options(settings, "the verifier options");
+      if (!present(o.keys)) throw invalidConfig("`keys` is required");
+      const keys = [];
+      pairsInto(o.keys, "keys", keys, invalidConfig);
+      const maxSkew = optional(o.maxSkewSeconds, "maxSkewSeconds", "number");
+      const requireHost = optional(o.requireHost, "requireHost", "boolean");
+      const allowUnsigned = optional(o.allowUnsignedPayload, "allowUnsignedPayload", "boolean");
+      let algorithms;
+      if (present(o.algorithms)) {
+        if (!Array.isArray(o.algorithms)) throw invalidConfig("`algorithms` must be an array of algorithm names");
+        algorithms = o.algorithms.map((name) => text(name, "algorithms", () => invalidConfig("`algorithms` must hold strings")));
+        algorithms = algorithms.join("\0");
+      }
+      const region = optional(o.region, "region", "string");
+      const service = optional(o.service, "service", "string");
+      try {
+        super(keys.join("\0"), maxSkew, requireHost, allowUnsigned, algorithms, region, service);
+      } catch (e) {
+        throw fromWasm(e);
+      }
+    }
+
     verify(request) {
-      const { method, url, headers, body, payloadHash, unsignedPayload, now } = requestObject(request);
-      const p = this.verifyPacked(method, url, packHeaders(headers), body, payloadHash, unsignedPayload, now).split("\0");
+      let p;
+      try {
+        const packed = pack(request, "now");
+        p = this.verifyPacked(packed, packedCount, packedFlags, packedBytes, packedMillis).split("\0");
+      } catch (e) {
+        throw fromWasm(e);
+      }
       return {
         accessKey: p[0],
         algorithm: p[1],
@@ -98,6 +276,43 @@ export function makeApi(raw) {
         signedAt: new Date(Number(p[3])),
         unsignedPayload: p[4] === "1",
       };
+    }
+  }
+
+  class PayloadHasher extends raw.PayloadHasher {
+    constructor(algorithm) {
+      if (present(algorithm) && typeof algorithm !== "string") {
+        throw apigError("unsupported_algorithm", "the algorithm must be a string");
+      }
+      try {
+        super(algorithm ?? undefined);
+      } catch (e) {
+        throw fromWasm(e);
+      }
+    }
+
+    update(chunk) {
+      try {
+        if (typeof chunk === "string") {
+          this.updateText(chunk);
+          return;
+        }
+        const bytes = bytesOf(chunk);
+        if (bytes === undefined) {
+          throw invalid("a chunk must be a string, Uint8Array, ArrayBuffer or ArrayBufferView");
+        }
+        this.updateBytes(bytes);
+      } catch (e) {
+        throw fromWasm(e);
+      }
+    }
+
+    digest() {
+      try {
+        return super.digest();
+      } catch (e) {
+        throw fromWasm(e);
+      }
     }
   }
 
@@ -142,7 +357,7 @@ export function makeApi(raw) {
       await feed(hasher, body, chunks);
       return { payloadHash: hasher.digest(), body: new Blob(chunks) };
     }
-    hasher.update(body); // strings and bytes; anything else is an invalid_request from the core
+    hasher.update(body); // strings and bytes; anything else is an invalid_request
     return { payloadHash: hasher.digest(), body };
   }
 

@@ -1,12 +1,14 @@
 //! The one error mapping of this binding: every core [`ErrorKind`] becomes a JS `ApigError`
-//! (the package's class, registered at load) whose `code` is the core's stable code, typed as the
-//! `ApigErrorCode` union, with the HTTP `status` a server answers (as the Node package).
-
-use std::cell::RefCell;
+//! whose `code` is the core's stable code, typed as the `ApigErrorCode` union, with the HTTP
+//! `status` a server answers (as the Node package).
+//!
+//! An error crosses to JavaScript as one string (see [`to_js`]); the package's JavaScript half
+//! (`js/api.js`) turns it into the `ApigError`, with the status from [`error_table`].
 
 use apig::{Error, ErrorKind};
-use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
+
+use crate::convert::Packed;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_SECTION: &str = TS_ERRORS;
@@ -49,6 +51,9 @@ export declare class ApigError extends Error {
   /** `signature_mismatch` only: the verifier's string to sign. */
   readonly stringToSign?: string;
 }
+
+/** Every error code, in the core's order. */
+export function errorCodes(): ApigErrorCode[];
 "#;
 
 /// The HTTP status a server answers for an error of `kind` (`error.status`): the core's APIG
@@ -57,56 +62,35 @@ const fn http_status(kind: ErrorKind) -> u16 {
     kind.apig_status_and_number().0
 }
 
-thread_local! {
-    /// The package's `ApigError` class, registered by its JavaScript half when it loads.
-    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
-}
-
-/// Registers the class errors are made of: `new Class(message, code, status)`.
-#[wasm_bindgen(js_name = registerErrorClass, skip_typescript)]
-pub fn register_error_class(class: Function) {
-    ERROR_CLASS.with(|slot| *slot.borrow_mut() = Some(class));
-}
-
-/// The JS error for a core error: `new ApigError(message, code, status)` (a plain `Error` with the
-/// same fields before the class is registered), and on a signature mismatch the verifier's
-/// `canonicalRequest` and `stringToSign`.
+/// The JS value thrown for a core error: `code\0canonicalRequest\0stringToSign\0message` (the
+/// verifier's canonical request and string to sign on a signature mismatch, else empty), which
+/// `js/api.js` makes an `ApigError` of. The message goes last: it may quote input.
 pub(crate) fn to_js(error: &Error) -> JsValue {
-    let kind = error.kind();
-    let (message, code, status) =
-        (JsValue::from_str(error.message()), JsValue::from_str(kind.code()), JsValue::from(http_status(kind)));
-    let constructed = ERROR_CLASS.with(|slot| {
-        let args = Array::of3(&message, &code, &status);
-        slot.borrow().as_ref().and_then(|class| Reflect::construct(class, &args).ok())
-    });
-    let js = constructed.unwrap_or_else(|| {
-        let plain = js_sys::Error::new(error.message());
-        plain.set_name("ApigError");
-        set(&plain, "code", &code);
-        set(&plain, "status", &status);
-        plain.into()
-    });
-    if let Some(trace) = error.trace() {
-        set(&js, "canonicalRequest", &trace.canonical_request.as_str().into());
-        set(&js, "stringToSign", &trace.string_to_sign.as_str().into());
-    }
-    js
+    let trace = error.trace();
+    let (canonical_request, string_to_sign) =
+        trace.map_or(("", ""), |t| (t.canonical_request.as_str(), t.string_to_sign.as_str()));
+    let mut packed = Packed::with_capacity(error.message().len() + canonical_request.len() + string_to_sign.len() + 32);
+    packed.push(error.kind().code()).push(canonical_request).push(string_to_sign).push(error.message());
+    JsValue::from_str(&packed.into_string())
 }
 
-/// Shorthand: a core error of `kind` with `message`, as the JS error to throw.
+/// Shorthand: a core error of `kind` with `message`, as the JS value to throw.
 pub(crate) fn js_error(kind: ErrorKind, message: impl Into<String>) -> JsValue {
     to_js(&Error::new(kind, message))
 }
 
-fn set(target: &JsValue, key: &str, value: &JsValue) {
-    // Setting a property on a fresh Error object cannot fail; nothing to report if it did.
-    let _ = Reflect::set(target, &key.into(), value);
-}
-
-/// Every error code, in the core's order (`ErrorKind::ALL`).
-#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ApigErrorCode[]")]
-pub fn error_codes() -> Vec<String> {
-    ErrorKind::ALL.iter().map(|kind| kind.code().to_owned()).collect()
+/// Every error code with its HTTP status, in the core's order (`ErrorKind::ALL`):
+/// `code\0status\0code\0status…`, the table `js/api.js` builds `ERROR_CODES` and statuses from.
+#[wasm_bindgen(js_name = errorTable, skip_typescript)]
+pub fn error_table() -> String {
+    let mut packed = Packed::with_capacity(512);
+    for kind in ErrorKind::ALL {
+        let status = http_status(kind);
+        // three ASCII digits
+        let digits = [b'0' + (status / 100) as u8, b'0' + (status / 10 % 10) as u8, b'0' + (status % 10) as u8];
+        packed.push(kind.code()).push(std::str::from_utf8(&digits).unwrap_or("500"));
+    }
+    packed.into_string()
 }
 
 #[cfg(test)]
@@ -121,5 +105,16 @@ mod tests {
             assert!(TS_ERRORS.contains(&format!("| \"{}\"", kind.code())), "{kind:?} missing from ApigErrorCode");
         }
         assert_eq!(TS_ERRORS.matches("\n  | \"").count(), ErrorKind::ALL.len(), "ApigErrorCode lists extra codes");
+    }
+
+    #[test]
+    fn the_table_lists_every_kind_with_its_status() {
+        let table = error_table();
+        let fields: Vec<&str> = table.split('\0').collect();
+        assert_eq!(fields.len(), 2 * ErrorKind::ALL.len());
+        for (pair, kind) in fields.chunks_exact(2).zip(ErrorKind::ALL) {
+            assert_eq!(pair[0], kind.code());
+            assert_eq!(pair[1], http_status(kind).to_string());
+        }
     }
 }

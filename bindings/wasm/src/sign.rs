@@ -1,9 +1,12 @@
-//! `Signer` and `PayloadHasher`: the core's signer with JS option objects and the page's clock.
+//! `Signer` and `PayloadHasher`: the core's signer with the page's clock.
+//!
+//! The classes' JavaScript faces (`new Signer(options)`, `sign(request)`, `update(chunk)`) are the
+//! package's (`js/api.js`), which convert JS values and call these exports in one crossing each.
 
-use apig::{Algorithm, ErrorKind, SignableRequest};
+use apig::{Algorithm, ErrorKind};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, Body, Context, Packed};
+use crate::convert::{Packed, Unpacked};
 use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
 
@@ -42,11 +45,26 @@ export interface SignRequest {
   date?: DateInput;
 }
 
-// `sign` is the package's (js/api.js): it hands the request over in one crossing.
-export interface Signer {
+/** Signs requests for one credential with one algorithm. */
+export class Signer {
+  /**
+   * A signer for `{ key, secret, algorithm?, region?, service? }`. Throws an `ApigError`:
+   * `invalid_config` for missing or ill-typed settings and whatever the core refuses,
+   * `unsupported_algorithm` for an unknown algorithm name.
+   */
+  constructor(options: SignerOptions);
+  /** The access key. */
+  readonly key: string;
+  /** The algorithm token. */
+  readonly algorithm: Algorithm;
   /** Signs `request`: the headers to add and the strings behind them. Throws an `ApigError`
    *  (`invalid_request`, `malformed_date`, `duplicate_header`) for a request that cannot be signed. */
   sign(request: SignRequest): SignResult;
+  /** A body hasher for this signer's algorithm: feed it chunks, then pass `digest()` as `payloadHash`. */
+  createHasher(): PayloadHasher;
+  /** Frees the wasm memory now (otherwise when garbage-collected). */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
 /** What signing produced. */
@@ -67,52 +85,61 @@ export interface SignResult {
   /** V11 only: `yyyymmdd/region/service`. */
   credentialScope?: string;
 }
+
+/** An incremental body hasher (the core's): `update(chunk)` as chunks arrive, then `digest()`. */
+export class PayloadHasher {
+  /** A hasher for `algorithm`'s hash function (default `SDK-HMAC-SHA256`, i.e. SHA-256). Throws
+   *  `unsupported_algorithm` for an unknown algorithm name. */
+  constructor(algorithm?: Algorithm | null);
+  /** Adds a chunk: text (as UTF-8) or bytes. Throws `invalid_request` for a chunk of another type
+   *  or after `digest()`. */
+  update(chunk: BodyInput): void;
+  /** The lower-case hex hash of everything added. The hasher is finished afterwards (a second
+   *  call throws `invalid_request`). */
+  digest(): string;
+  /** Frees the wasm memory now (otherwise when garbage-collected). */
+  free(): void;
+  [Symbol.dispose](): void;
+}
 "#;
 
-#[wasm_bindgen]
-extern "C" {
-    /// `SignerOptions` in TypeScript.
-    #[wasm_bindgen(typescript_type = "SignerOptions")]
-    pub type SignerOptions;
-    /// `Algorithm` in TypeScript.
-    #[wasm_bindgen(typescript_type = "Algorithm")]
-    pub type AlgorithmName;
-    /// `string | Uint8Array | ArrayBuffer | ArrayBufferView` in TypeScript.
-    #[wasm_bindgen(typescript_type = "BodyInput")]
-    pub type BodyChunk;
+fn algorithm(name: Option<String>) -> Result<Algorithm, JsValue> {
+    match name {
+        Some(name) => name.parse::<Algorithm>().map_err(|e| to_js(&e)),
+        None => Ok(Algorithm::default()),
+    }
 }
 
-/// Signs requests for one credential with one algorithm.
-#[wasm_bindgen]
+/// Signs requests for one credential with one algorithm (`Signer` in `js/api.js`).
+#[wasm_bindgen(skip_typescript)]
 pub struct Signer {
     inner: apig::Signer,
 }
 
 #[wasm_bindgen]
 impl Signer {
-    /// A signer for `{ key, secret, algorithm?, region?, service? }`.
+    /// A signer for the settings `js/api.js` read from `{ key, secret, algorithm?, region?,
+    /// service? }`.
     ///
     /// # Errors
-    /// `invalid_config` for missing or ill-typed settings and whatever the core refuses;
-    /// `unsupported_algorithm` for an unknown algorithm name.
+    /// `invalid_config` for settings the core refuses; `unsupported_algorithm` for an unknown
+    /// algorithm name.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: SignerOptions) -> Result<Signer, JsValue> {
-        let cx = Context::Config;
-        let options = convert::object(&options, "the signer options", cx)?;
-        let key = convert::string(&options, "key", cx)?;
-        let secret = convert::string(&options, "secret", cx)?;
-        let mut builder = apig::Signer::builder(key, secret).clock(JsClock);
-        if let Some(algorithm) = convert::opt_string(&options, "algorithm", cx)? {
-            builder = builder.algorithm(algorithm.parse::<Algorithm>().map_err(|e| to_js(&e))?);
-        }
-        if let Some(region) = convert::opt_string(&options, "region", cx)? {
+    pub fn new(
+        key: String,
+        secret: String,
+        algorithm: Option<String>,
+        region: Option<String>,
+        service: Option<String>,
+    ) -> Result<Signer, JsValue> {
+        let mut builder = apig::Signer::builder(key, secret).clock(JsClock).algorithm(self::algorithm(algorithm)?);
+        if let Some(region) = region {
             builder = builder.region(region);
         }
-        if let Some(service) = convert::opt_string(&options, "service", cx)? {
+        if let Some(service) = service {
             builder = builder.service(service);
         }
-        let inner = builder.build().map_err(|e| to_js(&e))?;
-        Ok(Self { inner })
+        Ok(Self { inner: builder.build().map_err(|e| to_js(&e))? })
     }
 
     /// The access key.
@@ -123,39 +150,32 @@ impl Signer {
 
     /// The algorithm token.
     #[wasm_bindgen(getter)]
-    pub fn algorithm(&self) -> AlgorithmName {
-        JsValue::from_str(self.inner.algorithm().as_str()).into()
+    pub fn algorithm(&self) -> String {
+        self.inner.algorithm().as_str().to_owned()
     }
 
-    /// Signs a request handed over in one crossing by the package's `sign(request)` (in
-    /// `js/api.js`): the request's fields as given, the headers packed `name\0value\0…`. Returns
+    /// Signs a request packed by `js/api.js` (see [`Unpacked::new`]). Returns
     /// `authorization\0signature\0canonicalRequest\0stringToSign\0signedHeaders\0date\0scope`
     /// followed by the added headers as `\0name\0value` pairs.
     ///
     /// # Errors
     /// `invalid_request` for a bad URL, method, header or body; `malformed_date` for a bad
-    /// `X-Sdk-Date` header or `date` string; `duplicate_header` for a header given twice with
+    /// `X-Sdk-Date` header or date string; `duplicate_header` for a header given twice with
     /// different values.
-    #[allow(clippy::too_many_arguments)]
-    #[wasm_bindgen(js_name = signPacked, skip_typescript)]
+    #[wasm_bindgen(js_name = signPacked)]
     pub fn sign_packed(
         &self,
-        method: JsValue,
-        url: JsValue,
-        headers: &str,
-        body: JsValue,
-        payload_hash: JsValue,
-        unsigned_payload: JsValue,
-        date: JsValue,
+        packed: &str,
+        headers: u32,
+        flags: u32,
+        bytes: &[u8],
+        millis: f64,
     ) -> Result<String, JsValue> {
-        let (method, url) = (convert::arg_string(&method, "method")?, convert::arg_string(&url, "url")?);
-        let headers = convert::unpack_pairs(headers)?;
-        let body = Body::new(&body, &payload_hash, &unsigned_payload)?;
-        let signable = SignableRequest::new(&method, &url, &headers, body.signable());
-        let signed = if date.is_undefined() || date.is_null() {
-            self.inner.sign(&signable)
-        } else {
-            self.inner.sign_at(&signable, convert::time(&date, "date")?)
+        let request = Unpacked::new(packed, headers, flags, bytes, millis)?;
+        let signable = request.signable();
+        let signed = match request.time {
+            None => self.inner.sign(&signable),
+            Some(time) => self.inner.sign_at(&signable, time),
         }
         .map_err(|e| to_js(&e))?;
         let trace = &signed.trace;
@@ -174,17 +194,10 @@ impl Signer {
         }
         Ok(out.into_string())
     }
-
-    /// A body hasher for this signer's algorithm: feed it chunks, then pass `digest()` as
-    /// `payloadHash`.
-    #[wasm_bindgen(js_name = createHasher)]
-    pub fn create_hasher(&self) -> PayloadHasher {
-        PayloadHasher { inner: Some(apig::PayloadHasher::for_algorithm(self.inner.algorithm())) }
-    }
 }
 
-/// An incremental body hasher (the core's): `update(chunk)` as chunks arrive, then `digest()`.
-#[wasm_bindgen]
+/// An incremental body hasher (the core's), `PayloadHasher` in `js/api.js`.
+#[wasm_bindgen(skip_typescript)]
 pub struct PayloadHasher {
     inner: Option<apig::PayloadHasher>,
 }
@@ -196,24 +209,26 @@ impl PayloadHasher {
     /// # Errors
     /// `unsupported_algorithm` for an unknown algorithm name.
     #[wasm_bindgen(constructor)]
-    pub fn new(algorithm: Option<AlgorithmName>) -> Result<PayloadHasher, JsValue> {
-        let algorithm = match algorithm.and_then(|a| a.as_string()) {
-            Some(name) => name.parse::<Algorithm>().map_err(|e| to_js(&e))?,
-            None => Algorithm::default(),
-        };
-        Ok(Self { inner: Some(apig::PayloadHasher::for_algorithm(algorithm)) })
+    pub fn new(algorithm: Option<String>) -> Result<PayloadHasher, JsValue> {
+        Ok(Self { inner: Some(apig::PayloadHasher::for_algorithm(self::algorithm(algorithm)?)) })
     }
 
-    /// Adds a chunk: text (as UTF-8) or bytes.
+    /// Adds text, as its UTF-8 bytes.
     ///
     /// # Errors
-    /// `invalid_request` for a chunk of another type or after `digest()`.
-    pub fn update(&mut self, chunk: BodyChunk) -> Result<(), JsValue> {
-        let hasher = self.inner.as_mut().ok_or_else(finished)?;
-        let bytes = convert::bytes(&chunk).ok_or_else(|| {
-            js_error(ErrorKind::InvalidRequest, "a chunk must be a string, Uint8Array, ArrayBuffer or ArrayBufferView")
-        })?;
-        hasher.update(&bytes);
+    /// `invalid_request` after `digest()`.
+    #[wasm_bindgen(js_name = updateText)]
+    pub fn update_text(&mut self, text: &str) -> Result<(), JsValue> {
+        self.update_bytes(text.as_bytes())
+    }
+
+    /// Adds bytes.
+    ///
+    /// # Errors
+    /// `invalid_request` after `digest()`.
+    #[wasm_bindgen(js_name = updateBytes)]
+    pub fn update_bytes(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.inner.as_mut().ok_or_else(finished)?.update(bytes);
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apig::{Clock, SdkDate};
+use apig::Clock;
 use wasm_bindgen::prelude::*;
 
 /// The page's (or Node's) clock: `Date.now()`.
@@ -26,11 +26,6 @@ pub(crate) fn system_time_from_millis(millis: f64) -> Option<SystemTime> {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let millis = millis as u64;
     UNIX_EPOCH.checked_add(Duration::from_millis(millis))
-}
-
-/// An `SdkDate` as a JS time value (milliseconds since the epoch).
-pub(crate) fn js_millis(date: SdkDate) -> i64 {
-    date.unix_seconds().saturating_mul(1000)
 }
 
 /// From the message of an APIG "signature expired" rejection, the seconds to add to the local

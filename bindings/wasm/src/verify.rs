@@ -1,13 +1,16 @@
-//! `Verifier`: the core's verifier over a JS key store, with JS option objects and the JS clock.
+//! `Verifier`: the core's verifier over a fixed key store, with the JS clock.
+//!
+//! Its JavaScript face (`new Verifier(options)`, `verify(request)`) is the package's
+//! (`js/api.js`), which converts JS values and calls these exports in one crossing each.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use apig::{Algorithm, SignableRequest, VerifyPolicy};
+use apig::{Algorithm, ErrorKind, VerifyPolicy};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, Body, Context, Packed};
-use crate::errors::to_js;
+use crate::convert::{self, Packed, Unpacked};
+use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -44,11 +47,21 @@ export interface VerifyRequest {
   now?: DateInput;
 }
 
-// `verify` is the package's (js/api.js): it hands the request over in one crossing.
-export interface Verifier {
+/** Verifies signed requests against a fixed key store. In the Node module only: in the browser
+ *  builds (`web`, `bundler`) the constructor throws an `ApigError` with code `invalid_config`. */
+export class Verifier {
+  /**
+   * A verifier for `{ keys, maxSkewSeconds?, requireHost?, allowUnsignedPayload?, algorithms?,
+   * region?, service? }`. Throws an `ApigError`: `invalid_config` for missing or ill-typed
+   * settings, `unsupported_algorithm` for an unknown algorithm name.
+   */
+  constructor(options: VerifierOptions);
   /** Verifies a received request: returns who signed it, or throws an `ApigError` whose `code` says
    *  why not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`). */
   verify(request: VerifyRequest): Identity;
+  /** Frees the wasm memory now (otherwise when garbage-collected). */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
 /** Who signed a request that passed verification. */
@@ -66,95 +79,86 @@ export interface Identity {
 }
 "#;
 
-#[wasm_bindgen]
-extern "C" {
-    /// `VerifierOptions` in TypeScript.
-    #[wasm_bindgen(typescript_type = "VerifierOptions")]
-    pub type VerifierOptions;
-}
-
-/// Verifies signed requests against a fixed key store.
-#[wasm_bindgen]
+/// Verifies signed requests against a fixed key store (`Verifier` in `js/api.js`).
+#[wasm_bindgen(skip_typescript)]
 pub struct Verifier {
     inner: apig::Verifier<HashMap<String, String>>,
 }
 
 #[wasm_bindgen]
 impl Verifier {
-    /// A verifier for `{ keys, maxSkewSeconds?, requireHost?, allowUnsignedPayload?, algorithms?,
-    /// region?, service? }`.
+    /// A verifier for the settings `js/api.js` read from `{ keys, maxSkewSeconds?, requireHost?,
+    /// allowUnsignedPayload?, algorithms?, region?, service? }`: `keys` packed
+    /// `ak\0sk\0ak\0sk…`, `algorithms` packed `name\0name…`.
     ///
     /// # Errors
-    /// `invalid_config` for missing or ill-typed settings; `unsupported_algorithm` for an unknown
+    /// `invalid_config` for a bad skew or key list; `unsupported_algorithm` for an unknown
     /// algorithm name.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: VerifierOptions) -> Result<Verifier, JsValue> {
-        let cx = Context::Config;
-        let options = convert::object(&options, "the verifier options", cx)?;
-        let keys = convert::field(&options, "keys").ok_or_else(|| cx.error("`keys` is required"))?;
-        let keys: HashMap<String, String> = convert::pairs(Some(keys), "keys", cx)?.into_iter().collect();
-        let mut policy = VerifyPolicy::default();
-        if let Some(seconds) = convert::opt_number(&options, "maxSkewSeconds", cx)? {
-            policy.max_skew = Duration::try_from_secs_f64(seconds)
-                .map_err(|_| cx.error("`maxSkewSeconds` must be a non-negative number"))?;
+    pub fn new(
+        keys: &str,
+        max_skew_seconds: Option<f64>,
+        require_host: Option<bool>,
+        allow_unsigned_payload: Option<bool>,
+        algorithms: Option<String>,
+        region: Option<String>,
+        service: Option<String>,
+    ) -> Result<Verifier, JsValue> {
+        let invalid = |message: &str| js_error(ErrorKind::InvalidConfig, message);
+        let mut store = HashMap::new();
+        let mut fields = convert::fields(keys);
+        while let Some(key) = fields.next() {
+            let secret = fields.next().ok_or_else(|| invalid("`keys`: an access key without a secret"))?;
+            store.insert(key.to_owned(), secret.to_owned());
         }
-        if let Some(require) = convert::opt_bool(&options, "requireHost", cx)? {
+        let mut policy = VerifyPolicy::default();
+        if let Some(seconds) = max_skew_seconds {
+            policy.max_skew = Duration::try_from_secs_f64(seconds)
+                .map_err(|_| invalid("`maxSkewSeconds` must be a non-negative number"))?;
+        }
+        if let Some(require) = require_host {
             policy.require_host = require;
         }
-        if let Some(allow) = convert::opt_bool(&options, "allowUnsignedPayload", cx)? {
+        if let Some(allow) = allow_unsigned_payload {
             policy.allow_unsigned_payload = allow;
         }
-        if let Some(names) = convert::field(&options, "algorithms") {
-            if !js_sys::Array::is_array(&names) {
-                return Err(cx.error("`algorithms` must be an array of algorithm names"));
-            }
-            policy.allowed_algorithms = js_sys::Array::from(&names)
-                .iter()
-                .map(|name| {
-                    let name = name.as_string().ok_or_else(|| cx.error("`algorithms` must hold strings"))?;
-                    name.parse::<Algorithm>().map_err(|e| to_js(&e))
-                })
+        if let Some(names) = algorithms {
+            policy.allowed_algorithms = convert::fields(&names)
+                .map(|name| name.parse::<Algorithm>().map_err(|e| to_js(&e)))
                 .collect::<Result<_, JsValue>>()?;
         }
-        policy.region = convert::opt_string(&options, "region", cx)?;
-        policy.service = convert::opt_string(&options, "service", cx)?;
-        Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy).with_clock(JsClock) })
+        policy.region = region;
+        policy.service = service;
+        Ok(Self { inner: apig::Verifier::new(store).with_policy(policy).with_clock(JsClock) })
     }
 
-    /// Verifies a request handed over in one crossing by the package's `verify(request)` (in
-    /// `js/api.js`): the request's fields as given, the headers packed `name\0value\0…`. Returns
+    /// Verifies a request packed by `js/api.js` (see [`Unpacked::new`]). Returns
     /// `accessKey\0algorithm\0signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
     ///
     /// # Errors
-    /// An `ApigError` whose `code` says why the request is rejected (`signature_mismatch` also
+    /// The core error whose `code` says why the request is rejected (`signature_mismatch` also
     /// carries the verifier's `canonicalRequest` and `stringToSign`).
-    #[allow(clippy::too_many_arguments)]
-    #[wasm_bindgen(js_name = verifyPacked, skip_typescript)]
+    #[wasm_bindgen(js_name = verifyPacked)]
     pub fn verify_packed(
         &self,
-        method: JsValue,
-        url: JsValue,
-        headers: &str,
-        body: JsValue,
-        payload_hash: JsValue,
-        unsigned_payload: JsValue,
-        now: JsValue,
+        packed: &str,
+        headers: u32,
+        flags: u32,
+        bytes: &[u8],
+        millis: f64,
     ) -> Result<String, JsValue> {
-        let (method, url) = (convert::arg_string(&method, "method")?, convert::arg_string(&url, "url")?);
-        let headers = convert::unpack_pairs(headers)?;
-        let body = Body::new(&body, &payload_hash, &unsigned_payload)?;
-        let signable = SignableRequest::new(&method, &url, &headers, body.signable());
-        let verified = if now.is_undefined() || now.is_null() {
-            self.inner.verify(&signable)
-        } else {
-            self.inner.verify_at(&signable, convert::time(&now, "now")?)
+        let request = Unpacked::new(packed, headers, flags, bytes, millis)?;
+        let signable = request.signable();
+        let verified = match request.time {
+            None => self.inner.verify(&signable),
+            Some(time) => self.inner.verify_at(&signable, time),
         }
         .map_err(|e| to_js(&e))?;
         let mut out = Packed::with_capacity(128);
         out.push(&verified.access_key)
             .push(verified.algorithm.as_str())
             .push(&verified.signed_headers)
-            .push(&crate::time::js_millis(verified.date).to_string())
+            .push(&verified.date.unix_seconds().saturating_mul(1000).to_string())
             .push(if verified.unsigned_payload { "1" } else { "0" });
         Ok(out.into_string())
     }
