@@ -174,16 +174,21 @@ test("the skew of a gateway's 'signature expired' answer", () => {
   assert.equal(clockSkewFromExpired(""), undefined);
 });
 
-// The issue's budget is 100 KB (40 KB gzipped); the module is not there yet (docs/BENCHMARKS.md
-// says where the bytes go). This ceiling, the measured size plus a little, catches growth.
-const CEILING = { raw: 176 * 1024, gzipped: 72 * 1024 };
+// The issue's budget for the browser module is 100 KB (40 KB gzipped); it is not there yet
+// (docs/BENCHMARKS.md says where the bytes go). These ceilings, the measured sizes plus a little,
+// catch growth. The Node module also holds the Verifier and is not downloaded by pages.
+const CEILING = {
+  web: { raw: 120 * 1024, gzipped: 48 * 1024 },
+  bundler: { raw: 120 * 1024, gzipped: 48 * 1024 },
+  nodejs: { raw: 150 * 1024, gzipped: 60 * 1024 },
+};
 
-test("the optimised module does not grow past its recorded size", () => {
+test("the optimised modules do not grow past their recorded sizes", () => {
   const pkg = dirname(require.resolve("apig-wasm/package.json"));
-  for (const target of ["web", "bundler", "nodejs"]) {
+  for (const [target, ceiling] of Object.entries(CEILING)) {
     const wasm = readFileSync(join(pkg, target, "apig_wasm_bg.wasm"));
     const gzipped = gzipSync(wasm, { level: 9 }).length;
-    assert.ok(wasm.length <= CEILING.raw, `${target}: ${wasm.length} bytes > ${CEILING.raw}`);
-    assert.ok(gzipped <= CEILING.gzipped, `${target}: ${gzipped} bytes gzipped > ${CEILING.gzipped}`);
+    assert.ok(wasm.length <= ceiling.raw, `${target}: ${wasm.length} bytes > ${ceiling.raw}`);
+    assert.ok(gzipped <= ceiling.gzipped, `${target}: ${gzipped} bytes gzipped > ${ceiling.gzipped}`);
   }
 });
