@@ -4,7 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use crate::encoding::{decode, encode_path, encode_unreserved, is_field_value, is_token, normalize_header_value};
+use crate::encoding::{
+    decode, encode_path, encode_path_text, encode_unreserved, is_field_value, is_token, normalize_header_value,
+};
 use crate::error::{Error, ErrorKind};
 use crate::request::UrlParts;
 
@@ -170,7 +172,11 @@ fn write_canonical_uri(path: &str, out: &mut String) {
     if !decoded.starts_with(b"/") {
         out.push('/');
     }
-    encode_path(&decoded, out);
+    match &decoded {
+        // nothing was decoded: the bytes are `path`'s, already known to be text
+        Cow::Borrowed(_) => encode_path_text(path, out),
+        Cow::Owned(bytes) => encode_path(bytes, out),
+    }
     if out.len() == start || !out.ends_with('/') {
         out.push('/');
     }
@@ -189,9 +195,17 @@ pub fn canonical_query(query: Option<&str>) -> String {
 }
 
 fn write_canonical_query(query: Option<&str>, out: &mut String) {
+    match query {
+        Some(query) if is_canonical_query(query) => out.push_str(query),
+        Some(query) => write_sorted_query(query, out),
+        None => {}
+    }
+}
+
+/// The full algorithm: split, decode, drop empty keys, sort, encode.
+fn write_sorted_query(query: &str, out: &mut String) {
     /// Queries with up to this many parameters are sorted on the stack.
     const INLINE: usize = 8;
-    let Some(query) = query else { return };
     let parsed = query.split('&').filter(|piece| !piece.is_empty()).filter_map(|piece| {
         let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
         let key = decode(key, true);
@@ -221,6 +235,27 @@ fn write_canonical_query(query: Option<&str>, out: &mut String) {
         out.push('=');
         encode_unreserved(value, out);
     }
+}
+
+/// Whether `query` is already its own canonical form: `k=v` pieces joined by `&`, each key
+/// non-empty, key and value of unreserved characters only (so decoding and encoding leave them
+/// as they are), in sorted order. Then the full algorithm would reproduce it byte for byte.
+fn is_canonical_query(query: &str) -> bool {
+    let mut previous: Option<(&str, &str)> = None;
+    for piece in query.split('&') {
+        let Some((key, value)) = piece.split_once('=') else { return false };
+        let unreserved = |s: &str| {
+            !s.bytes().fold(false, |bad, b| bad | !(b.is_ascii_alphanumeric() | matches!(b, b'-' | b'_' | b'.' | b'~')))
+        };
+        if key.is_empty() || !unreserved(key) || !unreserved(value) {
+            return false;
+        }
+        if previous.is_some_and(|p| p > (key, value)) {
+            return false;
+        }
+        previous = Some((key, value));
+    }
+    true
 }
 
 /// Checks a header pair and returns its canonical form: the name (compared and written lower-case),
@@ -292,6 +327,27 @@ mod tests {
         let many: Vec<String> = (0..20).rev().map(|i| format!("k{i:02}={i}")).collect();
         let sorted: Vec<String> = (0..20).map(|i| format!("k{i:02}={i}")).collect();
         assert_eq!(canonical_query(Some(&many.join("&"))), sorted.join("&"));
+        // already canonical: taken as is (the fast path), which the full algorithm agrees with
+        for q in ["a=1&b=2", "a=&a=1&b~=x.y", "A=1&a=1"] {
+            assert!(is_canonical_query(q), "{q}");
+            assert_eq!(canonical_query(Some(q)), q);
+        }
+        for q in ["b=1&a=1", "a=1&a=0", "a", "a=1&", "=1", "a=%41", "a=b+c", "a=b=c", "a=é"] {
+            assert!(!is_canonical_query(q), "{q}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast path never changes a result: whatever it accepts, the full algorithm
+        /// reproduces byte for byte.
+        #[test]
+        fn the_already_canonical_fast_path_agrees_with_the_full_algorithm(query in "[ab~.=&%+2A-]{0,16}") {
+            if is_canonical_query(&query) {
+                let mut full = String::new();
+                write_sorted_query(&query, &mut full);
+                proptest::prop_assert_eq!(full, query);
+            }
+        }
     }
 
     #[test]

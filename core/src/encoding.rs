@@ -21,12 +21,25 @@ pub(crate) fn encode_path(bytes: &[u8], out: &mut String) {
     encode_with(bytes, PATH_SEGMENTS, true, out);
 }
 
+/// As [`encode_path`], for text: the common case, nothing to escape, is one copy without a
+/// UTF-8 check.
+pub(crate) fn encode_path_text(text: &str, out: &mut String) {
+    if text.bytes().all(|b| is_literal(b, true)) {
+        out.push_str(text);
+    } else {
+        out.extend(percent_encoding::percent_encode(text.as_bytes(), PATH_SEGMENTS));
+    }
+}
+
+/// Whether `b` stays literal when percent-encoding (the unreserved set, and `/` in paths).
+fn is_literal(b: u8, keep_slash: bool) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/')
+}
+
 /// Encodes with `set` (which must be [`UNRESERVED_ONLY`], or [`PATH_SEGMENTS`] when `keep_slash`).
 fn encode_with(bytes: &[u8], set: &'static AsciiSet, keep_slash: bool, out: &mut String) {
-    let literal =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/');
     // the common case, nothing to escape, is one copy
-    if bytes.iter().all(|&b| literal(b)) {
+    if bytes.iter().all(|&b| is_literal(b, keep_slash)) {
         // only ASCII bytes are left unescaped, so this is valid UTF-8
         out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
         return;
@@ -38,7 +51,7 @@ fn encode_with(bytes: &[u8], set: &'static AsciiSet, keep_slash: bool, out: &mut
 /// Python's `unquote` does. With `plus_is_space`, a raw `+` decodes to a space (query strings).
 pub(crate) fn decode(input: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
     let bytes = input.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+    if !bytes.iter().fold(false, |escaped, &b| escaped | (b == b'%') | (plus_is_space & (b == b'+'))) {
         return Cow::Borrowed(bytes);
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -99,28 +112,25 @@ pub fn normalize_header_value(value: &str) -> &str {
 
 /// Whether `name` is a valid HTTP field name (an RFC 9110 token).
 pub(crate) fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    // a table lookup per byte, without branches: names are checked on every sign and verify
+    !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)])
 }
+
+/// `TOKEN[b]`: whether byte `b` is an RFC 9110 `tchar`.
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// Whether `value` is a valid HTTP field value: no control characters but horizontal tab
 /// (so no CR/LF header injection). Non-ASCII text is allowed and hashed as UTF-8.

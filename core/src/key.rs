@@ -84,8 +84,7 @@ impl fmt::Display for SecretKey {
 
 impl PartialEq for SecretKey {
     fn eq(&self, other: &Self) -> bool {
-        use subtle::ConstantTimeEq;
-        bool::from(self.expose().ct_eq(other.expose()))
+        crate::constant_time::eq(self.expose(), other.expose())
     }
 }
 

@@ -6,6 +6,7 @@ mod algorithm;
 mod apig_response;
 mod authorization;
 mod canonical;
+mod constant_time;
 mod encoding;
 mod error;
 mod explain;

@@ -144,7 +144,7 @@ impl<'a> UrlParts<'a> {
             }
             (Some(&url[..scheme_len]), Some(authority), rest)
         };
-        let (path, query) = match rest.bytes().position(|b| b == b'?') {
+        let (path, query) = match rest.find('?') {
             Some(q) => (&rest[..q], Some(&rest[q + 1..])),
             None => (rest, None),
         };

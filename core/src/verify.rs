@@ -7,8 +7,6 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use subtle::ConstantTimeEq;
-
 use crate::algorithm::Algorithm;
 use crate::authorization::Authorization;
 use crate::canonical::{CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, sort_and_dedupe};
@@ -169,6 +167,7 @@ impl<R: KeyResolver> Verifier<R> {
             .map_err(|()| Error::new(ErrorKind::MalformedAuthorization, "more than one Authorization header"))?
             .ok_or_else(|| Error::new(ErrorKind::MissingAuthorization, "the request has no Authorization header"))?;
         let auth = Authorization::parse(authorization)?;
+        let signed = SignedNames::of(&auth);
         let algorithm = auth.algorithm;
         if !self.policy.allowed_algorithms.contains(&algorithm) {
             return Err(Error::new(
@@ -182,7 +181,7 @@ impl<R: KeyResolver> Verifier<R> {
                 Error::new(ErrorKind::DuplicateHeader, "X-Sdk-Date is given more than once with different values")
             })?
             .ok_or_else(|| Error::new(ErrorKind::MissingDate, "the request has no X-Sdk-Date header"))?;
-        if !auth.is_signed("x-sdk-date") {
+        if !signed.date {
             return Err(Error::new(ErrorKind::DateNotSigned, "x-sdk-date must be listed in SignedHeaders"));
         }
         let date_value = crate::encoding::normalize_header_value(date_value);
@@ -196,7 +195,7 @@ impl<R: KeyResolver> Verifier<R> {
                 ),
             ));
         }
-        if self.policy.require_host && !auth.is_signed("host") {
+        if self.policy.require_host && !signed.host {
             return Err(Error::new(ErrorKind::HostNotSigned, "host must be listed in SignedHeaders"));
         }
         if let Some(scope) = auth.credential_scope {
@@ -208,7 +207,7 @@ impl<R: KeyResolver> Verifier<R> {
         })?;
 
         let mut headers = signed_headers(request, &auth)?;
-        let (payload_hash, unsigned_payload) = self.payload_hash(request, &auth, &headers)?;
+        let (payload_hash, unsigned_payload) = self.payload_hash(request, &signed, &headers)?;
         sort_and_dedupe(&mut headers)?;
 
         let parts = request.url_parts()?;
@@ -216,7 +215,7 @@ impl<R: KeyResolver> Verifier<R> {
         let canonical = CanonicalRequest::new(&method, &parts, &headers, &payload_hash);
         let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
         let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, canonical);
-        if !bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
+        if !crate::constant_time::eq(expected.as_bytes(), auth.signature.as_bytes()) {
             return Err(Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace));
         }
         Ok(Verified {
@@ -250,17 +249,17 @@ impl<R: KeyResolver> Verifier<R> {
     fn payload_hash<'a>(
         &self,
         request: &SignableRequest<'a>,
-        auth: &Authorization<'_>,
+        signed: &SignedNames,
         headers: &[CanonicalHeader<'a>],
     ) -> Result<(Cow<'a, str>, bool), Error> {
-        let declared = auth.algorithm.content_hash_headers().iter().find_map(|name| {
-            auth.is_signed(name)
-                .then(|| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()))
-                .flatten()
-        });
+        // every signed name is in `headers` (checked before)
+        let declared = signed
+            .content_hash
+            .and_then(|name| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()));
+        let hash = signed.algorithm.hash_function();
         let received = match request.body() {
-            SignableBody::Bytes([]) => Some(Cow::Borrowed(auth.algorithm.hash_function().empty_hash())),
-            SignableBody::Bytes(bytes) => Some(Cow::Owned(auth.algorithm.hash_function().hash_hex(bytes))),
+            SignableBody::Bytes([]) => Some(Cow::Borrowed(hash.empty_hash())),
+            SignableBody::Bytes(bytes) => Some(Cow::Owned(hash.hash_hex(bytes))),
             SignableBody::Precomputed(hex) => Some(Cow::Borrowed(hex)),
             SignableBody::Unsigned => None,
         };
@@ -296,6 +295,39 @@ impl<R: KeyResolver> Verifier<R> {
 impl<R> fmt::Debug for Verifier<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+/// What the verifier looks for in `SignedHeaders`, found in one pass over the list.
+struct SignedNames {
+    algorithm: Algorithm,
+    date: bool,
+    host: bool,
+    /// The signed header whose value stands for the body hash, the most preferred one of the
+    /// algorithm's [`Algorithm::content_hash_headers`].
+    content_hash: Option<&'static str>,
+}
+
+impl SignedNames {
+    fn of(auth: &Authorization<'_>) -> Self {
+        let preferred = auth.algorithm.content_hash_headers();
+        let mut out = Self { algorithm: auth.algorithm, date: false, host: false, content_hash: None };
+        let mut best = usize::MAX;
+        for name in auth.signed_header_names() {
+            match name {
+                "x-sdk-date" => out.date = true,
+                "host" => out.host = true,
+                _ => {
+                    if let Some(rank) = preferred.iter().position(|h| *h == name)
+                        && rank < best
+                    {
+                        best = rank;
+                        out.content_hash = Some(preferred[rank]);
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
