@@ -95,21 +95,54 @@ function packHeaders(headers, what = 'headers') {
   return packed
 }
 
-/** The native packed result → the SignResult object. */
-function unpackResult(packed) {
-  const p = packed.split('\0')
+/** The names of the headers the core adds, indexed by the digit that stands for each in a packed result. */
+const ADDED_HEADER_NAMES = binding.addedHeaderNames()
+const ZERO = 48 // '0'
+const NAMED = 42 // '*': a header name that is not in ADDED_HEADER_NAMES follows
+const SAME_AS_AUTHORIZATION = 97 // 'a'
+const SAME_AS_DATE = 100 // 'd'
+
+/**
+ * The native packed result (src/sign.rs, `pack_result`) → the SignResult object: seven pieces
+ * ended by NUL, then the added headers, each a name code, a value code and NUL. Slicing at the
+ * NULs here is cheaper than `split`, and the header names are strings held once.
+ */
+function unpackResult(s) {
+  let start = 0
+  let end = s.indexOf('\0')
+  const authorization = s.slice(start, end)
+  end = s.indexOf('\0', (start = end + 1))
+  const signature = s.slice(start, end)
+  end = s.indexOf('\0', (start = end + 1))
+  const canonicalRequest = s.slice(start, end)
+  end = s.indexOf('\0', (start = end + 1))
+  const stringToSign = s.slice(start, end)
+  end = s.indexOf('\0', (start = end + 1))
+  const signedHeaders = s.slice(start, end)
+  end = s.indexOf('\0', (start = end + 1))
+  const date = s.slice(start, end)
+  end = s.indexOf('\0', (start = end + 1))
+  const credentialScope = s.slice(start, end)
+  start = end + 1
   const headers = {}
-  for (let i = 7; i + 1 < p.length; i += 2) headers[p[i]] = p[i + 1]
-  const result = {
-    headers,
-    authorization: p[0],
-    signature: p[1],
-    canonicalRequest: p[2],
-    stringToSign: p[3],
-    signedHeaders: p[4],
-    date: p[5],
+  while (start < s.length) {
+    let name
+    const code = s.charCodeAt(start)
+    if (code === NAMED) {
+      end = s.indexOf('\0', start + 1)
+      name = s.slice(start + 1, end)
+      start = end + 1
+    } else {
+      name = ADDED_HEADER_NAMES[code - ZERO]
+      start += 1
+    }
+    const kind = s.charCodeAt(start)
+    end = s.indexOf('\0', start + 1)
+    headers[name] = kind === SAME_AS_AUTHORIZATION ? authorization : kind === SAME_AS_DATE ? date : s.slice(start + 1, end)
+    start = end + 1
   }
-  if (p[6] !== '') result.credentialScope = p[6]
+  const result = { headers, authorization, signature, canonicalRequest, stringToSign, signedHeaders, date }
+  if (credentialScope !== '') result.credentialScope = credentialScope
   return result
 }
 
@@ -135,19 +168,37 @@ async function* readerChunks(stream) {
 }
 
 class Signer extends binding.Signer {
+  /** The native signing function for this signer's credentials (see `signFunction` in src/sign.rs). */
+  #sign
+
+  constructor(options) {
+    super(options)
+    this.#sign = super.signFunction()
+  }
+
   /**
    * Signs a request. Returns the result, or a Promise of it when the body is a stream or async
    * iterable (hashed chunk by chunk by the core, never buffered).
    */
   sign(request) {
     const r = requestObject(request, 'sign(request)')
-    if (isStreamBody(r.body)) {
-      return this.hashStream(r.body).then((payloadHash) => this.sign({ ...r, body: undefined, payloadHash }))
+    const body = r.body
+    if (isStreamBody(body)) {
+      return this.hashStream(body).then((payloadHash) => this.sign({ ...r, body: undefined, payloadHash }))
     }
-    if (r.unsignedPayload !== undefined && typeof r.unsignedPayload !== 'boolean') throw invalid('unsignedPayload must be a boolean')
-    return unpackResult(
-      this.signPacked(r.method, r.url, packHeaders(r.headers), r.body, r.payloadHash, r.unsignedPayload === true, r.date),
-    )
+    const unsignedPayload = r.unsignedPayload
+    if (unsignedPayload !== undefined && typeof unsignedPayload !== 'boolean') throw invalid('unsignedPayload must be a boolean')
+    const method = r.method
+    const url = r.url
+    const headers = packHeaders(r.headers)
+    const payloadHash = r.payloadHash
+    const date = r.date
+    // the native side reads omitted trailing arguments as undefined: the usual request needs three
+    const packed =
+      body == null && payloadHash == null && date == null && unsignedPayload !== true
+        ? this.#sign(method, url, headers)
+        : this.#sign(method, url, headers, body, payloadHash, unsignedPayload === true, date)
+    return unpackResult(packed)
   }
 
   /**

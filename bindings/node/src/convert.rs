@@ -108,20 +108,6 @@ pub(crate) fn unpack_pairs(packed: &str) -> Result<Vec<(&str, &str)>, Error> {
     Ok(pairs)
 }
 
-/// Joins `pieces` with [`SEPARATOR`] for `index.js` to split; a piece holding NUL is refused
-/// (it would shift every piece after it).
-pub(crate) fn pack<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Result<String, Error> {
-    let mut out = String::with_capacity(1024);
-    for piece in pieces {
-        if piece.contains(SEPARATOR) {
-            return Err(invalid_request("a signed value contains NUL"));
-        }
-        out.push_str(piece);
-        out.push(SEPARATOR);
-    }
-    Ok(out)
-}
-
 /// A request body held for the duration of one call: text, or a view of a JavaScript buffer.
 pub(crate) enum Body<'env> {
     Empty,

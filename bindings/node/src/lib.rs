@@ -19,5 +19,5 @@ mod sign;
 mod verify;
 
 pub use crate::errors::{ApigAnswer, apig_answer, error_codes, hop_by_hop_headers, register_error_class};
-pub use crate::sign::{PayloadHasher, SignRequest, SignResult, Signer, SignerOptions};
+pub use crate::sign::{PayloadHasher, SignRequest, SignResult, Signer, SignerOptions, added_header_names};
 pub use crate::verify::{Identity, Verifier, VerifierOptions, VerifyRequest};

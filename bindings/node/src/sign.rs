@@ -1,7 +1,9 @@
 //! `Signer` and `PayloadHasher`: the core's signer with JavaScript values in and out.
 
+use std::cell::RefCell;
+
 use apig::{Algorithm, Error, SignableBody, SignableRequest};
-use napi::bindgen_prelude::{FromNapiValue, Object, Unknown};
+use napi::bindgen_prelude::{Either, FromNapiValue, Function, FunctionCallContext, Latin1String, Object, Unknown};
 use napi::{Env, ValueType};
 use napi_derive::napi;
 
@@ -125,73 +127,17 @@ impl Signer {
         self.inner.algorithm().as_str()
     }
 
-    /// Signs one request (the package's `sign()` calls this): the request's parts as arguments,
-    /// the headers packed by `index.js`, the result packed the same way: `authorization`,
-    /// `signature`, canonical request, string to sign, signed headers, date, credential scope,
-    /// then the added headers as name/value pairs. Two strings cross the boundary instead of a
-    /// dozen property reads and writes, which is most of the cost of a call.
+    /// Internal, called once by the package's `Signer` constructor: the function its `sign()`
+    /// calls, `(method, url, headers[, body, payloadHash, unsignedPayload, date])` → the packed
+    /// result ([`pack_result`]), with the headers packed by `index.js` ([`convert::unpack_pairs`]).
+    /// The function owns a copy of this signer, so a call reaches the core without unwrapping
+    /// `this` (napi-rs's class-method glue costs more than a tenth of a signature), and the
+    /// request's parts and the result cross the boundary as three strings and one.
     #[napi(skip_typescript)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn sign_packed(
-        &self,
-        env: &Env,
-        method: Unknown<'_>,
-        url: Unknown<'_>,
-        headers: String,
-        body: Unknown<'_>,
-        payload_hash: Unknown<'_>,
-        unsigned_payload: bool,
-        date: Unknown<'_>,
-    ) -> napi::Result<String> {
-        self.sign_parts(method, url, &headers, body, payload_hash, unsigned_payload, date).into_js(env)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn sign_parts(
-        &self,
-        method: Unknown<'_>,
-        url: Unknown<'_>,
-        headers: &str,
-        body: Unknown<'_>,
-        payload_hash: Unknown<'_>,
-        unsigned: bool,
-        date: Unknown<'_>,
-    ) -> Result<String, Error> {
-        let method = required(method, "method")?;
-        let url = required(url, "url")?;
-        let pairs = convert::unpack_pairs(headers)?;
-        let payload_hash = convert::present(payload_hash)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
-        let body = convert::body(convert::present(body)?, "body")?;
-        let date = convert::time(convert::present(date)?, "date")?;
-        let signable = match (&payload_hash, unsigned) {
-            (Some(_), true) => {
-                return Err(invalid_request("give either payloadHash or unsignedPayload, not both"));
-            }
-            (Some(hash), false) => SignableBody::Precomputed(hash),
-            (None, true) => SignableBody::Unsigned,
-            (None, false) => body.signable(),
-        };
-        if !matches!(body, Body::Empty) && !matches!(signable, SignableBody::Bytes(_)) {
-            return Err(invalid_request(
-                "a body is signed from its bytes: drop payloadHash / unsignedPayload, or the body",
-            ));
-        }
-        let request = SignableRequest::new(&method, &url, &pairs, signable);
-        let output = match date {
-            Some(time) => self.inner.sign_at(&request, time)?,
-            None => self.inner.sign(&request)?,
-        };
-        let fixed = [
-            output.authorization.as_str(),
-            output.signature.as_str(),
-            output.trace.canonical_request.as_str(),
-            output.trace.string_to_sign.as_str(),
-            output.signed_headers.as_str(),
-            output.date.as_str(),
-            output.credential_scope.as_deref().unwrap_or(""),
-        ];
-        let added = output.headers().flat_map(|(name, value)| [name, value]);
-        convert::pack(fixed.into_iter().chain(added))
+    pub fn sign_function<'env>(&self, env: &'env Env) -> napi::Result<Function<'env, (), Packed>> {
+        let signer = self.inner.clone();
+        let buffer = RefCell::new(String::new());
+        env.create_function_from_closure("sign", move |call| sign_call(&signer, &buffer, &call).into_js(call.env))
     }
 
     /// A hasher for this signer's hash function: feed it the body chunk by chunk, then pass
@@ -202,9 +148,130 @@ impl Signer {
     }
 }
 
+/// The packed result crosses as Latin-1 when it is ASCII (a plain copy into a JavaScript string),
+/// as UTF-8 otherwise (a header value may hold any text).
+type Packed = Either<Latin1String, String>;
+
+/// One call of the function [`Signer::sign_function`] returns. Omitted trailing arguments are
+/// `undefined`: `index.js` passes only the first three for a request without body, payload hash,
+/// `unsignedPayload` or date, which saves reading four values.
+fn sign_call(signer: &apig::Signer, buffer: &RefCell<String>, call: &FunctionCallContext<'_>) -> Result<Packed, Error> {
+    let arg = |index: usize| -> Result<Option<Unknown<'_>>, Error> {
+        if index >= call.length() {
+            return Ok(None);
+        }
+        let value = call.get::<Unknown<'_>>(index).map_err(|e| convert::napi_failure("an argument", &e))?;
+        convert::present(value)
+    };
+    let method = required(arg(0)?, "method")?;
+    let url = required(arg(1)?, "url")?;
+    let headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
+    let pairs = convert::unpack_pairs(headers.as_deref().unwrap_or(""))?;
+    let body = convert::body(arg(3)?, "body")?;
+    let payload_hash = arg(4)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
+    let unsigned = match arg(5)? {
+        None => false,
+        Some(value) => bool::from_unknown(value).map_err(|e| convert::napi_failure("unsignedPayload", &e))?,
+    };
+    let date = convert::time(arg(6)?, "date")?;
+    let signable = match (&payload_hash, unsigned) {
+        (Some(_), true) => {
+            return Err(invalid_request("give either payloadHash or unsignedPayload, not both"));
+        }
+        (Some(hash), false) => SignableBody::Precomputed(hash),
+        (None, true) => SignableBody::Unsigned,
+        (None, false) => body.signable(),
+    };
+    if !matches!(body, Body::Empty) && !matches!(signable, SignableBody::Bytes(_)) {
+        return Err(invalid_request(
+            "a body is signed from its bytes: drop payloadHash / unsignedPayload, or the body",
+        ));
+    }
+    let request = SignableRequest::new(&method, &url, &pairs, signable);
+    let output = match date {
+        Some(time) => signer.sign_at(&request, time)?,
+        None => signer.sign(&request)?,
+    };
+    // the buffer is reused from call to call; a (theoretical) reentrant call packs into its own
+    let packed = match buffer.try_borrow_mut() {
+        Ok(mut buffer) => {
+            pack_result(&output, &mut buffer)?;
+            buffer.clone()
+        }
+        Err(_) => {
+            let mut own = String::new();
+            pack_result(&output, &mut own)?;
+            own
+        }
+    };
+    Ok(if packed.is_ascii() { Either::A(Latin1String::from(packed)) } else { Either::B(packed) })
+}
+
+/// The names of the headers the core adds, as `index.js` gets them once (`addedHeaderNames()`):
+/// in the packed result an added header names itself by its index here, so that `index.js` sets
+/// it with a name it already holds. A name missing from this list crosses as text.
+const ADDED_HEADER_NAMES: [&str; 4] = ["Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"];
+
+/// Internal: [`ADDED_HEADER_NAMES`], for `index.js`.
+#[napi(skip_typescript)]
+pub fn added_header_names() -> Vec<&'static str> {
+    ADDED_HEADER_NAMES.to_vec()
+}
+
+/// Writes `output` into `out` for `index.js` (`unpackResult`) to slice: `authorization`,
+/// `signature`, canonical request, string to sign, signed headers, date and credential scope
+/// (empty when there is none), each followed by NUL; then each added header in the core's order:
+/// its name as the digit of its index in [`ADDED_HEADER_NAMES`] (or `*`, the name and NUL), then
+/// its value as `a` (the same string as `authorization`), `d` (the same as the date) or `=` and
+/// the value, and NUL. A piece holding NUL is refused: it would shift every piece after it.
+fn pack_result(output: &apig::SigningOutput, out: &mut String) -> Result<(), Error> {
+    out.clear();
+    for text in [
+        output.authorization.as_str(),
+        output.signature.as_str(),
+        output.trace.canonical_request.as_str(),
+        output.trace.string_to_sign.as_str(),
+        output.signed_headers.as_str(),
+        output.date.as_str(),
+        output.credential_scope.as_deref().unwrap_or(""),
+    ] {
+        push_piece(out, text)?;
+    }
+    for (name, value) in output.headers() {
+        match ADDED_HEADER_NAMES.iter().zip('0'..='9').find(|(known, _)| **known == name) {
+            Some((_, code)) => out.push(code),
+            None => {
+                out.push('*');
+                push_piece(out, name)?;
+            }
+        }
+        if std::ptr::eq(value, output.authorization.as_str()) {
+            out.push('a');
+            out.push(convert::SEPARATOR);
+        } else if std::ptr::eq(value, output.date.as_str()) {
+            out.push('d');
+            out.push(convert::SEPARATOR);
+        } else {
+            out.push('=');
+            push_piece(out, value)?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` and NUL; refused when `text` holds NUL.
+fn push_piece(out: &mut String, text: &str) -> Result<(), Error> {
+    if text.contains(convert::SEPARATOR) {
+        return Err(invalid_request("a signed value contains NUL"));
+    }
+    out.push_str(text);
+    out.push(convert::SEPARATOR);
+    Ok(())
+}
+
 /// A required string argument.
-fn required(value: Unknown<'_>, name: &str) -> Result<String, Error> {
-    match convert::present(value)? {
+fn required(value: Option<Unknown<'_>>, name: &str) -> Result<String, Error> {
+    match value {
         Some(value) => convert::string(value, name),
         None => Err(invalid_request(format!("{name} is required"))),
     }

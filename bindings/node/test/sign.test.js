@@ -41,6 +41,22 @@ test('a request that carries X-Sdk-Date is signed at that date; date numbers equ
   assert.equal(carried.signature, signer.sign({ ...base, date: new Date(AT) }).signature)
 })
 
+test('non-ASCII header values and omitted or null options sign alike through either result encoding', () => {
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const verifier = new Verifier({ keys: { [KEY]: SECRET } })
+  const request = { method: 'GET', url: 'https://api.example.com/caf%C3%A9', headers: { 'X-Name': 'café 中文', 'X-Sdk-Date': DATE } }
+  const plain = signer.sign(request)
+  assert.ok(plain.canonicalRequest.includes('\nx-name:café 中文\n'), plain.canonicalRequest)
+  assert.deepEqual(Object.keys(plain.headers), ['Host', 'Authorization'])
+  assert.equal(plain.headers.Authorization, plain.authorization)
+  const nulls = signer.sign({ ...request, body: null, payloadHash: null, unsignedPayload: false, date: null })
+  assert.deepEqual(nulls, plain)
+  const explicit = signer.sign({ ...request, body: '' })
+  assert.deepEqual(explicit, plain)
+  const identity = verifier.verify({ ...request, url: '/caf%C3%A9', headers: { ...request.headers, ...plain.headers }, now: AT })
+  assert.equal(identity.accessKey, KEY)
+})
+
 test('every header form gives the same signature', () => {
   const signer = new Signer({ key: KEY, secret: SECRET })
   const base = { method: 'GET', url: 'https://h/p', date: AT }
