@@ -84,10 +84,12 @@ impl FromStr for Algorithm {
 
     fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            let shown: String = s.chars().take(64).collect();
             Error::new(
                 ErrorKind::UnsupportedAlgorithm,
-                format!("unsupported algorithm {shown:?}; expected one of SDK-HMAC-SHA256, SDK-HMAC-SM3, V11-HMAC-SHA256, V11-HMAC-SM3"),
+                format!(
+                    "unsupported algorithm {}; expected one of SDK-HMAC-SHA256, SDK-HMAC-SM3, V11-HMAC-SHA256, V11-HMAC-SM3",
+                    crate::error::quoted(s)
+                ),
             )
         })
     }

@@ -171,9 +171,54 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `text` as an error message shows it: in double quotes, at most 256 characters, with quotes,
+/// backslashes and control characters escaped, so that no raw CR/LF from a request reaches a log.
+/// (Written out rather than `{:?}`, whose escaping machinery is kilobytes of WebAssembly.)
+pub(crate) fn quoted(text: &str) -> String {
+    const MAX_CHARS: usize = 256;
+    let mut out = String::with_capacity(text.len().min(MAX_CHARS) + 2);
+    out.push('"');
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => {
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u{");
+                let code = u32::from(c);
+                let digits = (32 - code.leading_zeros()).div_ceil(4).max(1);
+                for shift in (0..digits).rev() {
+                    out.push(char::from(DIGITS[((code >> (shift * 4)) & 0xf) as usize]));
+                }
+                out.push('}');
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_escapes_like_debug_and_bounds_the_length() {
+        for text in ["GET", "a\"b\\c", "line\r\nX: 1", "tab\there", "nul\0bell\u{7}del\u{7f}", "é中"] {
+            assert_eq!(quoted(text), format!("{text:?}"));
+        }
+        let long = "x".repeat(300);
+        assert_eq!(quoted(&long), format!("\"{}…\"", "x".repeat(256)));
+    }
 
     #[test]
     fn codes_are_unique_and_round_trip() {

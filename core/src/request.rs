@@ -114,7 +114,9 @@ impl<'a> UrlParts<'a> {
     /// # Errors
     /// [`ErrorKind::InvalidRequest`], as for [`SignableRequest::url_parts`].
     pub fn parse(url: &'a str) -> Result<Self, Error> {
-        let invalid = |why: &str| Error::new(ErrorKind::InvalidRequest, format!("invalid URL {url:?}: {why}"));
+        let invalid = |why: &str| {
+            Error::new(ErrorKind::InvalidRequest, format!("invalid URL {}: {why}", crate::error::quoted(url)))
+        };
         // a branch-free scan (vectorised) for control characters, then the fragment
         if url.bytes().fold(false, |bad, b| bad | (b < 0x20) | (b == 0x7f)) {
             return Err(invalid("it contains control characters"));

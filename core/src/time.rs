@@ -64,7 +64,10 @@ impl SdkDate {
         let malformed = || {
             Error::new(
                 ErrorKind::MalformedDate,
-                format!("X-Sdk-Date {value:?} is not of the form yyyyMMddTHHmmssZ (e.g. 20240403T101500Z)"),
+                format!(
+                    "X-Sdk-Date {} is not of the form yyyyMMddTHHmmssZ (e.g. 20240403T101500Z)",
+                    crate::error::quoted(value)
+                ),
             )
         };
         let b = value.as_bytes();
@@ -125,7 +128,24 @@ impl fmt::Display for SdkDate {
             // outside years 1..=9999 no 16-character form exists
             return f.write_str("00000000T000000Z");
         }
-        write!(f, "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", seconds / 3_600, seconds % 3_600 / 60, seconds % 60)
+        // the digits are written directly: this runs on every sign, and `{:02}` padding is both
+        // slower and kilobytes of WebAssembly
+        let mut text = *b"00000000T000000Z";
+        for (at, width, value) in [
+            (0, 4, year),
+            (4, 2, month),
+            (6, 2, day),
+            (9, 2, seconds / 3_600),
+            (11, 2, seconds % 3_600 / 60),
+            (13, 2, seconds % 60),
+        ] {
+            let mut value = value;
+            for slot in text[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        f.write_str(std::str::from_utf8(&text).unwrap_or("00000000T000000Z"))
     }
 }
 
