@@ -38,6 +38,14 @@ struct SigningConfig {
     signed_headers: Vec<String>,
 }
 
+/// The client's signature headers, replaced by the gateway's.
+const REPLACED: [HeaderName; 4] = [
+    header::AUTHORIZATION,
+    HeaderName::from_static("x-sdk-date"),
+    HeaderName::from_static("x-sdk-content-sha256"),
+    HeaderName::from_static("x-sdk-content-sm3"),
+];
+
 fn default_signed() -> Vec<String> {
     vec!["content-type".to_owned(), "x-request-id".to_owned()]
 }
@@ -91,19 +99,21 @@ impl BackendSigning {
         up: &mut hyper::http::request::Parts,
         body: &ForwardBody,
     ) -> Result<(), GatewayError> {
-        for name in ["authorization", "x-sdk-date", "x-sdk-content-sha256", "x-sdk-content-sm3"] {
+        for name in REPLACED {
             up.headers.remove(name);
         }
         // the URL the backend receives: absolute for HTTP backends; the echo backend keeps the
         // client's Host
-        let url = if up.uri.authority().is_some() {
-            up.uri.to_string()
-        } else {
-            format!("http://{}{}", ctx.host, up.uri.path_and_query().map_or("/", |pq| pq.as_str()))
-        };
-        let host = up.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let path_and_query = up.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let authority = up.uri.authority().map_or(ctx.host.as_str(), |a| a.as_str());
+        let scheme = up.uri.scheme_str().unwrap_or("http");
+        let mut url = String::with_capacity(scheme.len() + 3 + authority.len() + path_and_query.len());
+        url.push_str(scheme);
+        url.push_str("://");
+        url.push_str(authority);
+        url.push_str(path_and_query);
         let mut signed: Vec<(&str, &str)> = Vec::with_capacity(self.signed_headers.len() + 1);
-        if let Some(host) = &host {
+        if let Some(host) = up.headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
             signed.push(("host", host));
         }
         for name in &self.signed_headers {
@@ -114,6 +124,10 @@ impl BackendSigning {
         let hash;
         let payload = match body {
             ForwardBody::Empty => SignableBody::Bytes(&[]),
+            // one chunk (or none: the core knows the empty hash) is hashed by the core directly
+            ForwardBody::Buffered(chunks) if chunks.iter().filter(|c| !c.is_empty()).count() <= 1 => {
+                SignableBody::Bytes(chunks.iter().find(|c| !c.is_empty()).map_or(&[][..], |c| &c[..]))
+            }
             ForwardBody::Buffered(chunks) => {
                 let mut hasher = PayloadHasher::for_algorithm(self.signer.algorithm());
                 for chunk in chunks {
@@ -131,8 +145,14 @@ impl BackendSigning {
         for (name, value) in out.headers() {
             let value = HeaderValue::from_str(value)
                 .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header value"))?;
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header name"))?;
+            let name = match name {
+                "Authorization" => header::AUTHORIZATION,
+                "X-Sdk-Date" => HeaderName::from_static("x-sdk-date"),
+                "X-Sdk-Content-Sha256" => HeaderName::from_static("x-sdk-content-sha256"),
+                "Host" => header::HOST,
+                other => HeaderName::from_bytes(other.as_bytes())
+                    .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header name"))?,
+            };
             up.headers.insert(name, value);
         }
         Ok(())

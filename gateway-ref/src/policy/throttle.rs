@@ -274,8 +274,24 @@ impl Throttle {
             key.push(':');
             key.push_str(p);
         }
-        if let Some(ip) = ip {
-            let _ = write!(key, ":{ip}");
+        match ip {
+            // the dotted quad by hand: `Display` for addresses goes through padding support
+            Some(IpAddr::V4(v4)) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    key.push(if i == 0 { ':' } else { '.' });
+                    if octet >= 100 {
+                        key.push(char::from(b'0' + octet / 100));
+                    }
+                    if octet >= 10 {
+                        key.push(char::from(b'0' + octet / 10 % 10));
+                    }
+                    key.push(char::from(b'0' + octet % 10));
+                }
+            }
+            Some(ip) => {
+                let _ = write!(key, ":{ip}");
+            }
+            None => {}
         }
         key
     }
@@ -443,6 +459,29 @@ mod tests {
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(e.code, "0308");
         assert!(e.message.ends_with("policy api over ratelimit, limit:10, time:1 second"), "{}", e.message);
+    }
+
+    #[test]
+    fn ip_keys_are_the_addresses() {
+        let t = Throttle::from_config("t", &serde_json::json!({"ip_limit": 1, "scope": "shared"})).unwrap();
+        let ctx = RequestContext {
+            request_id: String::new(),
+            remote: ([127, 0, 0, 1], 1).into(),
+            method: hyper::Method::GET,
+            host: String::new(),
+            target: "/".to_owned(),
+            headers: hyper::HeaderMap::new(),
+            environment: "RELEASE".to_owned(),
+            api: Some(("a".to_owned(), "g".to_owned())),
+            preflight: false,
+            caller: None,
+            debug: false,
+            started: std::time::Instant::now(),
+            extensions: std::sync::Mutex::default(),
+        };
+        for ip in ["0.0.0.0", "10.0.12.255", "192.168.100.9", "::1", "fd00::1:2"] {
+            assert_eq!(t.key(&ctx, &["ip"], Some(ip.parse().unwrap())), format!("t:ip:{ip}"));
+        }
     }
 
     #[test]
