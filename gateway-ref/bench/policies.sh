@@ -19,6 +19,14 @@
 # machine shared with other work, where requests/s swing with the neighbours' load.
 # EXCLUDE="kafka sign" leaves those policies (by name: acl limits sso browser headers breaker sign
 # kafka) out of the "all policies" API, to see what each costs.
+#
+# MODE=instructions counts instead of timing: the gateway runs under valgrind's callgrind (one
+# worker) and the script prints the user-space instructions per request of app auth alone, of
+# every policy alone and of all of them, and each one's cost in % — figures that do not move with
+# the machine's load, for before/after comparisons (needs valgrind: apt-get install valgrind).
+# Valgrind has no SHA-NI, so SHA-256 runs in software there and the signature work (verification,
+# backend_signing) weighs several times more than on the hardware; compare like with like.
+# CALLGRIND_OUT=DIR keeps each API's profile as DIR/API.callgrind for callgrind_annotate.
 set -euo pipefail
 
 DURATION="${DURATION:-10}"
@@ -29,8 +37,10 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$(mktemp -d /tmp/apig-gw-bench-policies.XXXXXX)"
 EXCLUDE="${EXCLUDE:-}"
+MODE="${MODE:-time}"
+ALL_POLICIES="acl limits sso browser headers breaker sign kafka"
 BOUND=""
-for p in acl limits sso browser headers breaker sign kafka; do
+for p in $ALL_POLICIES; do
     [[ " $EXCLUDE " == *" $p "* ]] && continue
     BOUND="$BOUND${BOUND:+, }\"$p\""
 done
@@ -39,7 +49,9 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-for tool in wrk kcat redis-server python3; do
+TOOLS="wrk kcat redis-server python3"
+[[ "$MODE" == instructions ]] && TOOLS="$TOOLS valgrind callgrind_control"
+for tool in $TOOLS; do
     command -v "$tool" >/dev/null || { echo "$tool missing (cargo xtask setup gateway; apt-get install wrk)" >&2; exit 1; }
 done
 
@@ -93,18 +105,27 @@ policies() {
 JSON
 }
 
+# one API per policy alone ("only-NAME", /only-NAME/echo), for MODE=instructions
+only_apis() {
+    for p in $ALL_POLICIES; do
+        printf ',\n    {"id": "only-%s", "method": "GET", "path": "/only-%s/echo", "auth": "app", "backend": {"url": "http://127.0.0.1:%s"}, "policies": ["%s"]}' "$p" "$p" "$ECHO_PORT" "$p"
+    done
+}
+
 config() {
     local store="$1"
+    local ids; ids="$(for p in $ALL_POLICIES; do printf ', "only-%s"' "$p"; done)"
+    local auths; auths="$(for p in $ALL_POLICIES; do printf ', {"app": "bench", "api": "only-%s"}' "$p"; done)"
     cat <<JSON
 {
   "groups": [{"id": "bench", "apis": [
     {"id": "auth", "method": "GET", "path": "/auth/echo", "auth": "app", "backend": {"url": "http://127.0.0.1:$ECHO_PORT"}},
     {"id": "all", "method": "GET", "path": "/all/echo", "auth": "app", "backend": {"url": "http://127.0.0.1:$ECHO_PORT"},
-     "policies": [$BOUND]}
+     "policies": [$BOUND]}$(only_apis)
   ]}],
-  "environments": [{"name": "RELEASE", "published": ["auth", "all"]}],
+  "environments": [{"name": "RELEASE", "published": ["auth", "all"$ids]}],
   "apps": [{"id": "bench", "key": "bench-access-key", "secret": "bench-secret-key"}],
-  "authorizations": [{"app": "bench", "api": "auth"}, {"app": "bench", "api": "all"}],
+  "authorizations": [{"app": "bench", "api": "auth"}, {"app": "bench", "api": "all"}$auths],
   "policies": [
 $(policies "$store")
   ]
@@ -113,10 +134,15 @@ JSON
 }
 
 start_gateway() {
-    "$GW" --listen "127.0.0.1:$GW_PORT" --config "$1" --access-log off --watch-interval-ms 0 2> "$WORK/gw.err" &
+    if [[ "$MODE" == instructions ]]; then
+        valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.%p" "$GW" --workers 1 \
+            --listen "127.0.0.1:$GW_PORT" --config "$1" --access-log off --watch-interval-ms 0 2> "$WORK/gw.err" &
+    else
+        "$GW" --listen "127.0.0.1:$GW_PORT" --config "$1" --access-log off --watch-interval-ms 0 2> "$WORK/gw.err" &
+    fi
     GW_PID=$!
     PIDS+=($GW_PID)
-    for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && return 0; sleep 0.1; done
     echo "the gateway did not start" >&2; cat "$WORK/gw.err" >&2; exit 1
 }
 
@@ -157,6 +183,48 @@ run() {
     echo "$us" >> "$WORK/cpu-${label%% (*}"
 }
 
+# MODE=instructions: user-space instructions per request, counted by callgrind between a zeroing
+# and a dump around each wrk run
+count() {
+    local label="$1" path="$2"
+    local url="http://127.0.0.1:$GW_PORT$path?hello=world"
+    "$SIGN" GET "$url" bench-access-key bench-secret-key > "$WORK/h"
+    lua_for "$WORK/h" "$WORK/s.lua"
+    local check; check="$(wrk -t1 -c1 -d1s -s "$WORK/s.lua" "$url")"
+    if grep -q 'Non-2xx' <<<"$check"; then echo "$label: requests are rejected" >&2; exit 1; fi
+    callgrind_control -z "$GW_PID" >/dev/null 2>&1
+    local out; out="$(wrk -t1 -c4 -d"${DURATION}s" -s "$WORK/s.lua" "$url")"
+    callgrind_control -d "$label" "$GW_PID" >/dev/null 2>&1
+    local file=""
+    for _ in $(seq 50); do
+        file="$(grep -l "^desc: Trigger: dump $label\$" "$WORK"/callgrind.* 2>/dev/null | head -1 || true)"
+        [[ -n "$file" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$file" ]] || { echo "no callgrind dump for $label" >&2; exit 1; }
+    # CALLGRIND_OUT=DIR keeps the profiles (callgrind_annotate --inclusive=yes DIR/FILE)
+    if [[ -n "${CALLGRIND_OUT:-}" ]]; then mkdir -p "$CALLGRIND_OUT"; cp "$file" "$CALLGRIND_OUT/$label.callgrind"; fi
+    local n; n="$(awk '/requests in/ {print $1}' <<<"$out")"
+    local ir; ir="$(awk '/^summary:/ {print $2}' "$file")"
+    local per; per="$(awk -v i="$ir" -v n="$n" 'BEGIN { printf "%.0f", i / n }')"
+    [[ "$label" == auth ]] && BASE="$per"
+    awk -v l="$label" -v p="$per" -v b="$BASE" -v n="$n" 'BEGIN { printf "| %s | %d | %d | %+.1f %% |\n", l, n, p, (p / b - 1) * 100 }'
+}
+
+if [[ "$MODE" == instructions ]]; then
+    config '{"type": "memory"}' > "$WORK/memory.json"
+    start_gateway "$WORK/memory.json"
+    sleep 1
+    BASE=1
+    count warm /auth/echo > /dev/null
+    echo "| API | requests | instructions/request | vs app auth only |"
+    echo "|---|---|---|---|"
+    for api in auth $(for p in $ALL_POLICIES; do echo "only-$p"; done) all; do
+        count "$api" "/$api/echo"
+    done
+    exit 0
+fi
+
 echo "| run | requests/s | gateway CPU µs/request | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|---|"
 config '{"type": "memory"}' > "$WORK/memory.json"
@@ -165,6 +233,8 @@ for round in $(seq "$ROUNDS"); do
     run "app auth only (round $round)" /auth/echo
     run "app auth + all policies (round $round)" /all/echo
 done
+ROUND_COSTS="$(paste "$WORK/rps-app auth only" "$WORK/rps-app auth + all policies" "$WORK/cpu-app auth only" "$WORK/cpu-app auth + all policies" |
+    awk '{ printf "round %d: all policies cost %.1f %% of the requests/s and %+.1f %% CPU per request\n", NR, (1 - $2 / $1) * 100, ($4 / $3 - 1) * 100 }')"
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 grep -h 'kafka_log' "$WORK/gw.err" | tail -1 || true
 
@@ -180,8 +250,10 @@ redis="$(mean "$WORK/rps-app auth + all policies, Redis counters")"
 cauth="$(mean "$WORK/cpu-app auth only")"
 call="$(mean "$WORK/cpu-app auth + all policies")"
 credis="$(mean "$WORK/cpu-app auth + all policies, Redis counters")"
+echo
+echo "$ROUND_COSTS"
 awk -v a="$auth" -v p="$all" -v r="$redis" -v ca="$cauth" -v cp="$call" -v cr="$credis" 'BEGIN {
-    printf "\nmean requests/s: app auth only %d, all policies %d, all policies with Redis counters %d\n", a, p, r
+    printf "mean requests/s: app auth only %d, all policies %d, all policies with Redis counters %d\n", a, p, r
     printf "by requests/s: all policies cost %.1f %% of the throughput (target <= 15 %%); with Redis counters %.1f %%\n", (1 - p / a) * 100, (1 - r / a) * 100
     printf "by gateway CPU per request: app auth only %s us, all policies %s us (+%.1f %%), with Redis counters %s us (+%.1f %%)\n", ca, cp, (cp / ca - 1) * 100, cr, (cr / ca - 1) * 100
 }'
