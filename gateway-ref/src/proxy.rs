@@ -2,34 +2,205 @@
 //! removed, raw path and query kept, `X-Forwarded-*` and `X-Request-Id` set), pooled connections,
 //! the per-API timeout, and bodies streamed both ways.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
+use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 use hyper::{Request, Response, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use crate::body::{Body, BoxError, ForwardBody};
 use crate::echo;
 use crate::error::GatewayError;
 use crate::routing::{ApiRoute, BackendTarget};
 
-/// The pooled HTTP/1 client to backends.
-pub type HttpClient = Client<HttpConnector, ForwardBody>;
+/// How long an idle backend connection is kept for reuse.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle connections kept per backend `host:port`.
+const POOL_MAX_IDLE_PER_HOST: usize = 512;
+/// Time allowed to open a backend connection (the API's timeout applies too).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A client with keep-alive connection pooling.
+/// The HTTP/1 client to backends: keep-alive connections pooled per `host:port`. Each worker has
+/// its own (cheap to clone: one shared pool); a connection is handed back to the pool when the
+/// backend's response body has been read to its end, and reused most-recently-idle first.
+#[derive(Clone, Default)]
+pub struct HttpClient {
+    idle: Arc<Mutex<HashMap<String, Vec<IdleConnection>>>>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").finish_non_exhaustive()
+    }
+}
+
+struct IdleConnection {
+    sender: SendRequest<ForwardBody>,
+    since: Instant,
+}
+
+/// A client with an empty connection pool.
 pub fn client() -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(512)
-        .build(connector)
+    HttpClient::default()
+}
+
+/// Why a request to a backend failed.
+enum SendError {
+    /// The connection could not be opened.
+    Connect,
+    /// The request failed on an open connection.
+    Request(hyper::Error),
+}
+
+impl HttpClient {
+    /// An idle, still open connection to `authority`, most recently used first.
+    fn checkout(&self, authority: &str) -> Option<SendRequest<ForwardBody>> {
+        let mut idle = self.idle.lock().ok()?;
+        let list = idle.get_mut(authority)?;
+        while let Some(c) = list.pop() {
+            if !c.sender.is_closed() && c.since.elapsed() < POOL_IDLE_TIMEOUT {
+                return Some(c.sender);
+            }
+        }
+        None
+    }
+
+    /// Hands a connection whose exchange is complete back to the pool.
+    fn checkin(&self, authority: &Authority, sender: SendRequest<ForwardBody>) {
+        if sender.is_closed() {
+            return;
+        }
+        let Ok(mut idle) = self.idle.lock() else { return };
+        let now = Instant::now();
+        let list = match idle.get_mut(authority.as_str()) {
+            Some(list) => list,
+            None => idle.entry(authority.as_str().to_owned()).or_default(),
+        };
+        // the oldest are at the front: drop those idle too long, and the excess
+        let expired = list.iter().take_while(|c| now.duration_since(c.since) >= POOL_IDLE_TIMEOUT).count();
+        let excess = (list.len() - expired + 1).saturating_sub(POOL_MAX_IDLE_PER_HOST);
+        list.drain(..expired + excess);
+        list.push(IdleConnection { sender, since: now });
+    }
+
+    /// Opens a connection to `authority` and spawns the task that drives it.
+    async fn connect(authority: &Authority) -> Result<SendRequest<ForwardBody>, SendError> {
+        let addr = (authority.host().trim_start_matches('[').trim_end_matches(']'), authority.port_u16().unwrap_or(80));
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            _ => return Err(SendError::Connect),
+        };
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(SendError::Request)?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    /// Sends `request` (absolute URI) on a pooled or new connection. A request that a reused
+    /// connection closed before sending it is retried on the next one (or a new one).
+    async fn request(&self, mut request: Request<ForwardBody>) -> Result<Response<Body>, SendError> {
+        let authority = request.uri().authority().cloned().ok_or(SendError::Connect)?;
+        if !request.headers().contains_key(header::HOST) {
+            // as a browser would: the port only when it is not the default
+            let host = match authority.port_u16() {
+                Some(80) => HeaderValue::from_str(authority.host()),
+                _ => HeaderValue::from_str(authority.as_str()),
+            };
+            if let Ok(host) = host {
+                request.headers_mut().insert(header::HOST, host);
+            }
+        }
+        let origin_form = request.uri().path_and_query().cloned().map_or_else(|| Uri::from_static("/"), Uri::from);
+        *request.uri_mut() = origin_form;
+        loop {
+            let (mut sender, reused) = match self.checkout(authority.as_str()) {
+                Some(sender) => (sender, true),
+                None => (Self::connect(&authority).await?, false),
+            };
+            if reused && sender.ready().await.is_err() {
+                continue; // closed meanwhile: the next one
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    if body.is_end_stream() {
+                        self.checkin(&authority, sender);
+                        return Ok(Response::from_parts(parts, crate::body::empty()));
+                    }
+                    let body = PooledBody { body, release: Some((self.clone(), authority, sender)) };
+                    return Ok(Response::from_parts(parts, body.boxed()));
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if reused => request = unsent,
+                    _ => return Err(SendError::Request(e.into_error())),
+                },
+            }
+        }
+    }
+}
+
+/// A backend's response body; its connection goes back to the pool once the body has ended
+/// (a body dropped before its end takes the connection with it).
+struct PooledBody {
+    body: Incoming,
+    release: Option<(HttpClient, Authority, SendRequest<ForwardBody>)>,
+}
+
+impl PooledBody {
+    fn release(&mut self) {
+        if let Some((client, authority, sender)) = self.release.take() {
+            client.checkin(&authority, sender);
+        }
+    }
+}
+
+impl HttpBody for PooledBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.release();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if this.body.is_end_stream() {
+                    this.release();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.release = None;
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Headers that are never forwarded (RFC 9110 §7.6.1 and the classic proxy ones).
@@ -45,16 +216,27 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// Removes hop-by-hop headers, including those named in `Connection`.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name.as_str())
+}
+
+/// The header names listed in `Connection` (hop-by-hop too).
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
+        .collect()
+}
+
+/// Removes hop-by-hop headers, including those named in `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(is_hop_by_hop) {
+        return; // the usual case: nothing to remove (`Connection` is one of them)
+    }
+    for name in connection_listed(headers) {
         headers.remove(name);
     }
     for name in HOP_BY_HOP {
@@ -71,41 +253,61 @@ pub fn upstream_request(
     parts: &Parts,
     host: &str,
     remote: SocketAddr,
-    request_id: &str,
+    request_id: &HeaderValue,
     body: ForwardBody,
 ) -> Result<Request<ForwardBody>, GatewayError> {
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let uri: Uri = match &api.backend {
-        BackendTarget::Echo => target.parse(),
-        BackendTarget::Http { origin, base_path } => format!("{origin}{base_path}{target}").parse(),
+    let target = parts.uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let uri = match &api.backend {
+        BackendTarget::Echo => Ok(Uri::from(target)),
+        BackendTarget::Http { authority, base_path, .. } if base_path.is_empty() => {
+            let mut uri = hyper::http::uri::Parts::default();
+            uri.scheme = Some(Scheme::HTTP);
+            uri.authority = Some(authority.clone());
+            uri.path_and_query = Some(target);
+            Uri::from_parts(uri).map_err(|e| e.to_string())
+        }
+        BackendTarget::Http { origin, base_path, .. } => {
+            format!("{origin}{base_path}{target}").parse::<Uri>().map_err(|e| e.to_string())
+        }
     }
     .map_err(|e| GatewayError::bad_request(format_args!("cannot forward the request target: {e}")))?;
 
-    let mut headers = parts.headers.clone();
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::HOST);
-    let apig: Vec<HeaderName> = headers.keys().filter(|n| n.as_str().starts_with("x-apig-")).cloned().collect();
-    for name in apig {
-        headers.remove(name);
+    // one pass over the client's headers: hop-by-hop (and those `Connection` names), `Host`,
+    // client `X-Apig-*` and the forwarding headers the gateway sets are left out
+    let listed =
+        if parts.headers.contains_key(header::CONNECTION) { connection_listed(&parts.headers) } else { Vec::new() };
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 4);
+    for (name, value) in &parts.headers {
+        let n = name.as_str();
+        let skip = is_hop_by_hop(name)
+            || *name == header::HOST
+            || n.starts_with("x-apig-")
+            || matches!(n, "x-forwarded-for" | "x-forwarded-host" | "x-forwarded-proto" | "x-request-id")
+            || listed.contains(name);
+        if !skip {
+            headers.append(name.clone(), value.clone());
+        }
     }
-    let ip = remote.ip().to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let ip = remote.ip();
+    let forwarded_for = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
-        _ => ip,
+        _ => ip.to_string(),
     };
-    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
         headers.insert("x-forwarded-for", v);
     }
-    if let Ok(v) = HeaderValue::from_str(host) {
-        headers.insert("x-forwarded-host", v);
+    let host_value = match parts.headers.get(header::HOST) {
+        Some(v) if v.as_bytes() == host.as_bytes() => Ok(v.clone()),
+        _ => HeaderValue::from_str(host),
+    };
+    if let Ok(v) = &host_value {
+        headers.insert("x-forwarded-host", v.clone());
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", v);
-    }
+    headers.insert("x-request-id", request_id.clone());
 
     if api.backend == BackendTarget::Echo
-        && let Ok(v) = HeaderValue::from_str(host)
+        && let Ok(v) = host_value
     {
         // what a real backend would see from the client: hyper's client sets the backend's own
         headers.insert(header::HOST, v);
@@ -138,17 +340,17 @@ pub async fn send(
     }
     match tokio::time::timeout(api.timeout, client.request(request)).await {
         Err(_) => Err(GatewayError::backend_timeout(api.timeout.as_millis())),
-        Ok(Err(e)) => {
+        Ok(Err(SendError::Connect)) => Err(GatewayError::backend_unavailable("connection failed")),
+        Ok(Err(SendError::Request(e))) => {
             if is_length_limit(&e) {
                 return Err(GatewayError::body_too_large(limit).closing());
             }
-            Err(GatewayError::backend_unavailable(if e.is_connect() { "connection failed" } else { "request failed" }))
+            Err(GatewayError::backend_unavailable("request failed"))
         }
         Ok(Ok(response)) => {
             let elapsed = started.elapsed();
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            let body = body.map_err(|e| -> BoxError { Box::new(e) }).boxed();
             Ok((Response::from_parts(parts, body), elapsed))
         }
     }

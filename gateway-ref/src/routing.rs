@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
 use hyper::Uri;
+use hyper::http::uri::Authority;
 
 use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, DEFAULT_ENVIRONMENT, GatewaySettings, MatchMode};
 use crate::policy::{self, Pipeline};
@@ -22,6 +23,8 @@ pub enum BackendTarget {
     Http {
         /// `http://host:port`
         origin: String,
+        /// `host:port`
+        authority: Authority,
         /// Base path without a trailing `/` (may be empty).
         base_path: String,
     },
@@ -125,7 +128,8 @@ pub struct Runtime {
     published: HashMap<String, HashSet<String>>,
     keys: Arc<KeyStore>,
     app_codes: HashMap<String, AppEntry>,
-    authorized: HashSet<(String, String, String)>,
+    /// app id → API id → environments
+    authorized: HashMap<String, HashMap<String, HashSet<String>>>,
     /// The core verifier over the active apps.
     pub verifier: Verifier<Arc<KeyStore>>,
 }
@@ -251,7 +255,7 @@ impl Runtime {
             }
         }
 
-        let mut authorized = HashSet::new();
+        let mut authorized: HashMap<String, HashMap<String, HashSet<String>>> = HashMap::new();
         for (i, a) in source.authorizations.iter().enumerate() {
             if !app_ids.contains(a.app.as_str()) {
                 return Err(err(format!("authorizations[{i}].app"), format!("unknown app {:?}", a.app)));
@@ -259,7 +263,12 @@ impl Runtime {
             if !api_ids.contains(&a.api) {
                 return Err(err(format!("authorizations[{i}].api"), format!("unknown API {:?}", a.api)));
             }
-            authorized.insert((a.app.clone(), a.api.clone(), a.environment.clone()));
+            authorized
+                .entry(a.app.clone())
+                .or_default()
+                .entry(a.api.clone())
+                .or_default()
+                .insert(a.environment.clone());
         }
 
         let keys = Arc::new(KeyStore(keys));
@@ -275,13 +284,34 @@ impl Runtime {
 
     /// The API for `host`, `method` and the raw `path`, if it is published in `environment`.
     pub fn route(&self, host: &str, method: &str, path: &str, environment: &str) -> Route {
-        let host = host.to_ascii_lowercase();
-        let host_no_port = strip_port(&host);
-        let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-        let segments: &[&str] = if segments == [""] { &[] } else { &segments };
+        let lowered;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = host.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            host
+        };
+        let host_no_port = strip_port(host);
+        let rest = path.strip_prefix('/').unwrap_or(path);
+        // the segments, on the stack for up to 16 of them
+        let mut stack = [""; 16];
+        let heap: Vec<&str>;
+        let segments: &[&str] = if rest.is_empty() {
+            &[]
+        } else if rest.split('/').count() <= stack.len() {
+            let mut n = 0;
+            for (slot, seg) in stack.iter_mut().zip(rest.split('/')) {
+                *slot = seg;
+                n += 1;
+            }
+            &stack[..n]
+        } else {
+            heap = rest.split('/').collect();
+            &heap
+        };
         let mut best: Option<(Score, &Arc<ApiRoute>)> = None;
         for group in &self.groups {
-            let host_ok = group.domains.is_empty() || group.domains.iter().any(|d| *d == host || d == host_no_port);
+            let host_ok = group.domains.is_empty() || group.domains.iter().any(|d| d == host || d == host_no_port);
             if !host_ok {
                 continue;
             }
@@ -316,7 +346,7 @@ impl Runtime {
 
     /// Whether app `app` may call API `api` in `environment`.
     pub fn is_authorized(&self, app: &str, api: &str, environment: &str) -> bool {
-        self.authorized.contains(&(app.to_owned(), api.to_owned(), environment.to_owned()))
+        self.authorized.get(app).and_then(|apis| apis.get(api)).is_some_and(|envs| envs.contains(environment))
     }
 }
 
@@ -371,6 +401,7 @@ fn parse_backend(url: &str) -> Result<BackendTarget, String> {
     }
     Ok(BackendTarget::Http {
         origin: format!("http://{authority}"),
+        authority: authority.clone(),
         base_path: uri.path().trim_end_matches('/').to_owned(),
     })
 }

@@ -88,6 +88,8 @@ impl GatewayOptions {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Request ids: a random per-process prefix and a counter.
 #[derive(Debug)]
 struct RequestIds {
@@ -102,9 +104,18 @@ impl RequestIds {
         Self { prefix: h.finish(), counter: AtomicU64::new(1) }
     }
 
-    fn next(&self) -> String {
+    /// The next id: 32 lower-case hex digits (the prefix, then the counter), as a string and as
+    /// the header value (built once, shared by the upstream request and the response).
+    fn next(&self) -> (String, HeaderValue) {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:016x}{:016x}", self.prefix, n)
+        let mut hex = [0u8; 32];
+        for (i, byte) in self.prefix.to_be_bytes().into_iter().chain(n.to_be_bytes()).enumerate() {
+            hex[2 * i] = HEX[usize::from(byte >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(byte & 0xf)];
+        }
+        let id: String = hex.iter().map(|&b| char::from(b)).collect();
+        let value = HeaderValue::from_bytes(&hex).unwrap_or_else(|_| HeaderValue::from_static("0"));
+        (id, value)
     }
 }
 
@@ -379,7 +390,7 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let rt = shared.runtime.load_full();
-    let request_id = shared.ids.next();
+    let (request_id, request_id_value) = shared.ids.next();
     let (parts, body) = request.into_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let debug = header("x-apig-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("debug"));
@@ -421,7 +432,8 @@ async fn handle(
 
     let mut api_route = None;
     let mut outcome = BackendOutcome::NotCalled;
-    let result = process(&shared, &client, &rt, &mut ctx, parts, body, &mut api_route, &mut outcome).await;
+    let result =
+        process(&shared, &client, &rt, &mut ctx, &request_id_value, parts, body, &mut api_route, &mut outcome).await;
     let prefix = rt.settings.error_prefix.as_str();
     let (response, upstream) = match result {
         Ok((response, upstream)) => (response, upstream),
@@ -439,9 +451,7 @@ async fn handle(
     if let Some(api) = &api_route {
         api.policies.on_response(&ctx, outcome, &mut head, &mut record);
     }
-    if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-        head.headers.insert("x-request-id", v);
-    }
+    head.headers.insert("x-request-id", request_id_value);
     let latency = started.elapsed();
     if debug {
         head.headers
@@ -479,6 +489,7 @@ async fn process(
     client: &HttpClient,
     rt: &Runtime,
     ctx: &mut RequestContext,
+    request_id: &HeaderValue,
     parts: hyper::http::request::Parts,
     body: Incoming,
     api_route: &mut Option<Arc<routing::ApiRoute>>,
@@ -492,11 +503,10 @@ async fn process(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("OPTIONS")
             .trim()
-            .to_owned()
     } else {
-        parts.method.as_str().to_owned()
+        parts.method.as_str()
     };
-    let api = match rt.route(&ctx.host, &routed_method, parts.uri.path(), &ctx.environment) {
+    let api = match rt.route(&ctx.host, routed_method, parts.uri.path(), &ctx.environment) {
         Route::Found(api) => api,
         Route::NotFound => return Err(GatewayError::api_not_found()),
     };
@@ -522,7 +532,7 @@ async fn process(
         Decision::Respond(r) => return Ok((r, None)),
         Decision::Reject(e) => return Err(e),
     }
-    let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, &ctx.request_id, forward)?;
+    let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, request_id, forward)?;
     let (mut up_parts, up_body) = upstream.into_parts();
     match api.policies.before_backend(ctx, &mut up_parts, &up_body) {
         Decision::Continue => {}
@@ -575,8 +585,19 @@ fn check_head(rt: &Runtime, parts: &hyper::http::request::Parts) -> Result<(), G
 
 /// `.` or `..`, also percent-encoded (`%2e`, `.%2E`, …).
 fn is_dot_segment(segment: &str) -> bool {
-    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-    decoded == "." || decoded == ".."
+    // one or two dots, each `.` or `%2e` (any case); without allocating, as every segment of
+    // every request goes through here
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', e, tail @ ..] if e.eq_ignore_ascii_case(&b'e') => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 #[cfg(test)]
@@ -596,8 +617,11 @@ mod tests {
     #[test]
     fn request_ids_are_unique() {
         let ids = RequestIds::new();
-        let (a, b) = (ids.next(), ids.next());
+        let ((a, a_value), (b, _)) = (ids.next(), ids.next());
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+        assert_eq!(a_value.as_bytes(), a.as_bytes());
+        assert_eq!(a, format!("{:016x}{:016x}", ids.prefix, 1));
     }
 }
