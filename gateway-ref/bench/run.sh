@@ -12,7 +12,11 @@
 # just before the runs by examples/bench_sign.rs (the core's Signer); wrk replays it, the gateway's
 # app-auth API verifies it on every request (no caching: canonicalisation + HMAC each time), and
 # the date stays within the 15-minute skew window. Access logs are off for nginx and the gateway.
-# Prints one markdown table row per run.
+# Prints one markdown table row per run, with the CPU time (utime + stime from /proc) the server
+# under test used per request: nginx's master and workers, the gateway's process, the echo
+# backend for the direct run. That figure holds on a busy machine, where requests/s do not.
+#
+#   ROUNDS=3 gateway-ref/bench/run.sh   # repeat the four runs (interleaved) three times
 set -euo pipefail
 
 DURATION="${DURATION:-10}"
@@ -38,7 +42,7 @@ NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 GW="$TARGET/release/apig-gateway"
 SIGN="$TARGET/release/examples/bench_sign"
 
-"$GW" echo-server --listen "127.0.0.1:$ECHO_PORT" 2>/dev/null & PIDS+=($!)
+"$GW" echo-server --listen "127.0.0.1:$ECHO_PORT" 2>/dev/null & ECHO_PID=$!; PIDS+=($ECHO_PID)
 
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 2;
@@ -60,7 +64,7 @@ http {
     }
 }
 NGINX
-"$NGINX" -p "$WORK" -c "$WORK/nginx.conf" & PIDS+=($!)
+"$NGINX" -p "$WORK" -c "$WORK/nginx.conf" & NGINX_PID=$!; PIDS+=($NGINX_PID)
 
 cat > "$WORK/gateway.json" <<JSON
 {
@@ -73,7 +77,7 @@ cat > "$WORK/gateway.json" <<JSON
   "authorizations": [{"app": "bench", "api": "signed"}]
 }
 JSON
-"$GW" --listen "127.0.0.1:$GW_PORT" --config "$WORK/gateway.json" --access-log off 2>/dev/null & PIDS+=($!)
+"$GW" --listen "127.0.0.1:$GW_PORT" --config "$WORK/gateway.json" --access-log off 2>/dev/null & GW_PID=$!; PIDS+=($GW_PID)
 
 for port in $ECHO_PORT $NGINX_PORT $GW_PORT; do
     up=0
@@ -93,17 +97,24 @@ lua_for() {
     } > "$out"
 }
 
+# CPU ticks (utime + stime) used so far by the given processes
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+HZ="$(getconf CLK_TCK)"
+
 run() {
-    local label="$1" url="$2" script="${3:-}"
-    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency)
-    [[ -n "$script" ]] && args+=(-s "$script")
+    local label="$1" url="$2" script="$3"; shift 3 # then: the server's pids
+    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$script")
+    local before; before="$(cpu_ticks "$@")"
     local out; out="$(wrk "${args[@]}" "$url")"
+    local after; after="$(cpu_ticks "$@")"
     local non2xx; non2xx="$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || echo 0)"
     local rps; rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+    local n; n="$(awk '/requests in/ {print $1}' <<<"$out")"
     local p50; p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
     local p99; p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$non2xx"
-    echo "$rps" > "$WORK/rps-${label// /_}"
+    local cpu; cpu="$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$cpu" "$non2xx" "$(cut -d' ' -f1 /proc/loadavg)"
+    echo "$rps" >> "$WORK/rps-${label// /_}"
 }
 
 # every run sends the same request: a GET with a query and the signing headers (Host,
@@ -113,13 +124,17 @@ run() {
 lua_for "$WORK/signed.headers" "$WORK/signed.lua"
 check="$(wrk -t1 -c1 -d1s -s "$WORK/signed.lua" "http://127.0.0.1:$GW_PORT/signed/echo?hello=world")"
 if grep -q 'Non-2xx' <<<"$check"; then echo "signed requests are rejected by the gateway" >&2; exit 1; fi
-echo "| run | requests/s | p50 | p99 | non-2xx |"
-echo "|---|---|---|---|---|"
-run "echo backend direct" "http://127.0.0.1:$ECHO_PORT/signed/echo?hello=world" "$WORK/signed.lua"
-run "nginx proxy_pass" "http://127.0.0.1:$NGINX_PORT/signed/echo?hello=world" "$WORK/signed.lua"
-run "gateway auth none" "http://127.0.0.1:$GW_PORT/open/echo?hello=world" "$WORK/signed.lua"
-run "gateway app auth" "http://127.0.0.1:$GW_PORT/signed/echo?hello=world" "$WORK/signed.lua"
+NGINX_PIDS=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
+echo "| run | requests/s | p50 | p99 | server CPU µs/request | non-2xx | load |"
+echo "|---|---|---|---|---|---|---|"
+for _ in $(seq "${ROUNDS:-1}"); do
+    run "echo backend direct" "http://127.0.0.1:$ECHO_PORT/signed/echo?hello=world" "$WORK/signed.lua" "$ECHO_PID"
+    run "nginx proxy_pass" "http://127.0.0.1:$NGINX_PORT/signed/echo?hello=world" "$WORK/signed.lua" "${NGINX_PIDS[@]}"
+    run "gateway auth none" "http://127.0.0.1:$GW_PORT/open/echo?hello=world" "$WORK/signed.lua" "$GW_PID"
+    run "gateway app auth" "http://127.0.0.1:$GW_PORT/signed/echo?hello=world" "$WORK/signed.lua" "$GW_PID"
+done
 
-nginx_rps="$(cat "$WORK/rps-nginx_proxy_pass")"
-gw_rps="$(cat "$WORK/rps-gateway_app_auth")"
-awk -v g="$gw_rps" -v n="$nginx_rps" 'BEGIN { printf "\ngateway with app auth / nginx proxy_pass = %.2f (target >= 0.80)\n", g / n }'
+# the ratio of the summed requests/s over the rounds
+sum() { awk '{ s += $1 } END { print s }' "$1"; }
+awk -v g="$(sum "$WORK/rps-gateway_app_auth")" -v n="$(sum "$WORK/rps-nginx_proxy_pass")" \
+    'BEGIN { printf "\ngateway with app auth / nginx proxy_pass = %.2f (target >= 0.80)\n", g / n }'
