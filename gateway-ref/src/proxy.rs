@@ -203,6 +203,13 @@ impl HttpBody for PooledBody {
     }
 }
 
+/// Header names the gateway sets or reads on every request (constants: no parsing per use).
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Request-Id`.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// Headers that are never forwarded (RFC 9110 §7.6.1 and the classic proxy ones).
 const HOP_BY_HOP: [&str; 9] = [
     "connection",
@@ -289,22 +296,22 @@ pub fn upstream_request(
         }
     }
     let ip = remote.ip();
-    let forwarded_for = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let forwarded_for = match parts.headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
         _ => ip.to_string(),
     };
     if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, v);
     }
     let host_value = match parts.headers.get(header::HOST) {
         Some(v) if v.as_bytes() == host.as_bytes() => Ok(v.clone()),
         _ => HeaderValue::from_str(host),
     };
     if let Ok(v) = &host_value {
-        headers.insert("x-forwarded-host", v.clone());
+        headers.insert(X_FORWARDED_HOST, v.clone());
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    headers.insert("x-request-id", request_id.clone());
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_REQUEST_ID, request_id.clone());
 
     if api.backend == BackendTarget::Echo
         && let Ok(v) = host_value

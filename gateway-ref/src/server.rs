@@ -14,7 +14,7 @@ use anyhow::{Context as _, Result};
 use apig::{Clock, FixedClock, SystemClock};
 use arc_swap::ArcSwap;
 use hyper::body::Incoming;
-use hyper::header::{HOST, HeaderValue};
+use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
@@ -87,6 +87,9 @@ impl GatewayOptions {
         }
     }
 }
+
+const X_APIG_MODE: HeaderName = HeaderName::from_static("x-apig-mode");
+const X_STAGE: HeaderName = HeaderName::from_static("x-stage");
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -392,10 +395,10 @@ async fn handle(
     let rt = shared.runtime.load_full();
     let (request_id, request_id_value) = shared.ids.next();
     let (parts, body) = request.into_parts();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let debug = header("x-apig-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("debug"));
-    let host = header(HOST.as_str()).or_else(|| parts.uri.authority().map(|a| a.as_str())).unwrap_or("").to_owned();
-    let environment = routing::environment(header("x-stage")).to_owned();
+    let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let debug = header(&X_APIG_MODE).is_some_and(|m| m.trim().eq_ignore_ascii_case("debug"));
+    let host = header(&HOST).or_else(|| parts.uri.authority().map(|a| a.as_str())).unwrap_or("").to_owned();
+    let environment = routing::environment(header(&X_STAGE)).to_owned();
     let preflight = parts.method == Method::OPTIONS
         && parts.headers.contains_key(hyper::header::ORIGIN)
         && parts.headers.contains_key(hyper::header::ACCESS_CONTROL_REQUEST_METHOD);
@@ -423,7 +426,7 @@ async fn handle(
             host: ctx.host.clone(),
             uri: ctx.target.clone(),
             environment: ctx.environment.clone(),
-            user_agent: header("user-agent").map(str::to_owned),
+            user_agent: header(&hyper::header::USER_AGENT).map(str::to_owned),
             ..AccessRecord::default()
         }
     } else {
@@ -451,7 +454,7 @@ async fn handle(
     if let Some(api) = &api_route {
         api.policies.on_response(&ctx, outcome, &mut head, &mut record);
     }
-    head.headers.insert("x-request-id", request_id_value);
+    head.headers.insert(proxy::X_REQUEST_ID, request_id_value);
     let latency = started.elapsed();
     if debug {
         head.headers
