@@ -54,45 +54,57 @@ function invalid(message) {
   return new ApigError(message, 'invalid_request')
 }
 
+/** How many pieces (names and values) the last `packHeaders` call packed. */
+let packedPieces = 0
+
 /**
  * Headers → one string `name\0value\0…` for the native side (one boundary crossing for all of
  * them). Type conversion only: names and values go to the core verbatim (numbers as their text),
  * which validates, lower-cases, trims and sorts. Accepts an object (array values repeat the name,
- * `undefined`/`null` are skipped), an array of pairs, or a `Headers`/`Map`.
+ * `undefined`/`null` are skipped), an array of pairs, or a `Headers`/`Map`. A NUL in a name or
+ * value would shift every piece after it: `checkNul` refuses it here; `sign()` leaves it out and
+ * has the native side compare the NULs of the whole request with `packedPieces` instead (one
+ * scan rather than one per piece), checking here only when they differ.
  */
-function packHeaders(headers, what = 'headers') {
+function packHeaders(headers, what = 'headers', checkNul = true) {
+  packedPieces = 0
   if (headers === undefined || headers === null) return ''
   if (typeof headers !== 'object') {
     throw invalid(`${what} must be an object of name → value, an array of [name, value] pairs, or a Headers/Map`)
   }
   let packed = ''
-  const add = (name, value) => {
-    if (value === undefined || value === null) return
-    if (typeof value === 'number') value = String(value)
-    if (typeof name !== 'string' || typeof value !== 'string') {
-      throw invalid(`${what}: ${JSON.stringify(String(name))} must have a string or number value`)
-    }
-    if (name.includes('\0') || value.includes('\0')) throw invalid(`${what}: NUL in ${JSON.stringify(name)}`)
-    packed += name + '\0' + value + '\0'
-  }
   if (Array.isArray(headers)) {
     for (let i = 0; i < headers.length; i++) {
       const pair = headers[i]
       if (!Array.isArray(pair) || pair.length !== 2 || pair[1] === undefined || pair[1] === null) {
         throw invalid(`${what}[${i}] must be a [name, value] pair`)
       }
-      add(pair[0], pair[1])
+      packed = addHeader(packed, pair[0], pair[1], what, checkNul)
     }
   } else if (typeof headers.entries === 'function' && (headers instanceof Map || Object.getPrototypeOf(headers) !== Object.prototype)) {
-    for (const [name, value] of headers.entries()) add(name, value)
+    for (const [name, value] of headers.entries()) packed = addHeader(packed, name, value, what, checkNul)
   } else {
-    for (const name of Object.keys(headers)) {
+    const names = Object.keys(headers)
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]
       const value = headers[name]
-      if (Array.isArray(value)) for (const v of value) add(name, v)
-      else add(name, value)
+      if (Array.isArray(value)) for (const v of value) packed = addHeader(packed, name, v, what, checkNul)
+      else packed = addHeader(packed, name, value, what, checkNul)
     }
   }
   return packed
+}
+
+/** `packed` with one more header (none for an `undefined`/`null` value). */
+function addHeader(packed, name, value, what, checkNul) {
+  if (value === undefined || value === null) return packed
+  if (typeof value === 'number') value = String(value)
+  if (typeof name !== 'string' || typeof value !== 'string') {
+    throw invalid(`${what}: ${JSON.stringify(String(name))} must have a string or number value`)
+  }
+  if (checkNul && (name.includes('\0') || value.includes('\0'))) throw invalid(`${what}: NUL in ${JSON.stringify(name)}`)
+  packedPieces += 2
+  return packed + name + '\0' + value + '\0'
 }
 
 /** The names of the headers the core adds, indexed by the digit that stands for each in a packed result. */
@@ -137,9 +149,17 @@ function unpackResult(s) {
       start += 1
     }
     const kind = s.charCodeAt(start)
-    end = s.indexOf('\0', start + 1)
-    headers[name] = kind === SAME_AS_AUTHORIZATION ? authorization : kind === SAME_AS_DATE ? date : s.slice(start + 1, end)
-    start = end + 1
+    if (kind === SAME_AS_AUTHORIZATION) {
+      headers[name] = authorization
+      start += 2
+    } else if (kind === SAME_AS_DATE) {
+      headers[name] = date
+      start += 2
+    } else {
+      end = s.indexOf('\0', start + 1)
+      headers[name] = s.slice(start + 1, end)
+      start = end + 1
+    }
   }
   const result = { headers, authorization, signature, canonicalRequest, stringToSign, signedHeaders, date }
   if (credentialScope !== '') result.credentialScope = credentialScope
@@ -168,12 +188,14 @@ async function* readerChunks(stream) {
 }
 
 class Signer extends binding.Signer {
-  /** The native signing function for this signer's credentials (see `signFunction` in src/sign.rs). */
-  #sign
+  /** The native signing functions for this signer's credentials (see `sign_function` in src/sign.rs). */
+  #signPacked
+  #signParts
 
   constructor(options) {
     super(options)
-    this.#sign = super.signFunction()
+    this.#signPacked = super.signFunction(true)
+    this.#signParts = super.signFunction(false)
   }
 
   /**
@@ -190,15 +212,25 @@ class Signer extends binding.Signer {
     if (unsignedPayload !== undefined && typeof unsignedPayload !== 'boolean') throw invalid('unsignedPayload must be a boolean')
     const method = r.method
     const url = r.url
-    const headers = packHeaders(r.headers)
+    const headerInput = r.headers
+    let headers = packHeaders(headerInput, 'headers', false)
     const payloadHash = r.payloadHash
     const date = r.date
-    // the native side reads omitted trailing arguments as undefined: the usual request needs three
-    const packed =
-      body == null && payloadHash == null && date == null && unsignedPayload !== true
-        ? this.#sign(method, url, headers)
-        : this.#sign(method, url, headers, body, payloadHash, unsignedPayload === true, date)
-    return unpackResult(packed)
+    const plain = body == null && payloadHash == null && date == null && unsignedPayload !== true
+    if (typeof method === 'string' && typeof url === 'string') {
+      // one string for the method, URL and headers, with the number of NULs it must hold; the
+      // native side reads omitted trailing arguments as undefined, so the usual request needs two
+      const line = method + '\0' + url + '\0' + headers
+      const separators = packedPieces + 2
+      const packed = plain
+        ? this.#signPacked(line, separators)
+        : this.#signPacked(line, separators, body, payloadHash, unsignedPayload === true, date)
+      // null: a NUL in the method, URL or a header, reported below as without the shortcut
+      if (packed !== null) return unpackResult(packed)
+    }
+    headers = packHeaders(headerInput)
+    // the native side reports what is wrong with the method or URL
+    return unpackResult(this.#signParts(method, url, headers, body, payloadHash, unsignedPayload === true, date))
   }
 
   /**

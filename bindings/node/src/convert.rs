@@ -94,18 +94,90 @@ pub(crate) fn optional_seconds(
 /// occur in a header name or value (the core refuses it; `index.js` checks before packing).
 pub(crate) const SEPARATOR: char = '\0';
 
-/// A packed list → ordered `(name, value)` pairs, borrowed from `packed`.
-pub(crate) fn unpack_pairs(packed: &str) -> Result<Vec<(&str, &str)>, Error> {
-    let mut pieces = packed.split(SEPARATOR);
-    let mut pairs = Vec::with_capacity(8);
-    while let Some(name) = pieces.next() {
-        match pieces.next() {
-            Some(value) => pairs.push((name, value)),
-            None if name.is_empty() => break,
-            None => return Err(invalid_request("a packed header list must hold name/value pairs")),
+/// A packed list → ordered `(name, value)` pairs, borrowed from `packed`. Up to
+/// [`INLINE_PAIRS`] pairs are kept on the stack.
+pub(crate) fn unpack_pairs(packed: &str) -> Result<Pairs<'_>, Error> {
+    let mut pairs = Pairs::new();
+    let mut name = None;
+    let mut start = 0;
+    // one pass over the bytes: NUL is ASCII, so every piece between two is whole UTF-8
+    for (end, _) in packed.bytes().enumerate().filter(|(_, byte)| *byte == 0) {
+        let piece = packed.get(start..end).unwrap_or_default();
+        start = end + 1;
+        match name.take() {
+            None => name = Some(piece),
+            Some(name) => pairs.push((name, piece)),
         }
     }
+    if name.is_some() || start != packed.len() {
+        return Err(invalid_request("a packed header list must hold name/value pairs"));
+    }
     Ok(pairs)
+}
+
+/// `packed` → the text before its first NUL, and the rest after it.
+pub(crate) fn split_piece(packed: &str) -> Result<(&str, &str), Error> {
+    let end =
+        packed.bytes().position(|byte| byte == 0).ok_or_else(|| invalid_request("a packed piece lacks its NUL"))?;
+    Ok((packed.get(..end).unwrap_or_default(), packed.get(end + 1..).unwrap_or_default()))
+}
+
+/// How many NULs `text` holds, and whether it is ASCII: one pass, in blocks whose byte-wide
+/// counters the compiler turns into vector instructions.
+pub(crate) fn scan(text: &str) -> (usize, bool) {
+    let mut separators = 0;
+    let mut high = 0;
+    for block in text.as_bytes().chunks(255) {
+        let mut count = 0u8;
+        for &byte in block {
+            count += u8::from(byte == 0);
+            high |= byte;
+        }
+        separators += usize::from(count);
+    }
+    (separators, high < 0x80)
+}
+
+/// How many header pairs [`Pairs`] holds without allocating.
+pub(crate) const INLINE_PAIRS: usize = 16;
+
+/// Header pairs: on the stack up to [`INLINE_PAIRS`], then on the heap.
+#[allow(clippy::large_enum_variant)] // the point: the usual handful of headers without an allocation
+pub(crate) enum Pairs<'a> {
+    Inline([(&'a str, &'a str); INLINE_PAIRS], usize),
+    Heap(Vec<(&'a str, &'a str)>),
+}
+
+impl<'a> Pairs<'a> {
+    fn new() -> Self {
+        Self::Inline([("", ""); INLINE_PAIRS], 0)
+    }
+
+    fn push(&mut self, pair: (&'a str, &'a str)) {
+        match self {
+            Self::Inline(slots, len) => match slots.get_mut(*len) {
+                Some(slot) => {
+                    *slot = pair;
+                    *len += 1;
+                }
+                None => {
+                    let mut heap = Vec::with_capacity(2 * INLINE_PAIRS);
+                    heap.extend_from_slice(slots);
+                    heap.push(pair);
+                    *self = Self::Heap(heap);
+                }
+            },
+            Self::Heap(heap) => heap.push(pair),
+        }
+    }
+
+    /// The pairs, in order.
+    pub(crate) fn as_slice(&self) -> &[(&'a str, &'a str)] {
+        match self {
+            Self::Inline(slots, len) => slots.get(..*len).unwrap_or_default(),
+            Self::Heap(heap) => heap,
+        }
+    }
 }
 
 /// A request body held for the duration of one call: text, or a view of a JavaScript buffer.

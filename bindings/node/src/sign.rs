@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 
 use apig::{Algorithm, Error, SignableBody, SignableRequest};
-use napi::bindgen_prelude::{Either, FromNapiValue, Function, FunctionCallContext, Latin1String, Object, Unknown};
-use napi::{Env, ValueType};
+use napi::bindgen_prelude::{FromNapiValue, Function, FunctionCallContext, Object, Unknown};
+use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
 use crate::convert::{self, Body};
@@ -127,17 +127,28 @@ impl Signer {
         self.inner.algorithm().as_str()
     }
 
-    /// Internal, called once by the package's `Signer` constructor: the function its `sign()`
-    /// calls, `(method, url, headers[, body, payloadHash, unsignedPayload, date])` → the packed
-    /// result ([`pack_result`]), with the headers packed by `index.js` ([`convert::unpack_pairs`]).
-    /// The function owns a copy of this signer, so a call reaches the core without unwrapping
-    /// `this` (napi-rs's class-method glue costs more than a tenth of a signature), and the
-    /// request's parts and the result cross the boundary as three strings and one.
+    /// Internal, called once by the package's `Signer` constructor: the functions its `sign()`
+    /// calls, which return the packed result ([`pack_result`]). With `packed_request`,
+    /// `(request, separators[, body, payloadHash, unsignedPayload, date])` where `request` is
+    /// `method\0url\0` and the headers packed by `index.js` ([`convert::unpack_pairs`]), and
+    /// `separators` the number of NULs it holds when no piece holds one (`null` is returned when
+    /// that differs: `index.js` then finds and reports the culprit). Otherwise `(method, url,
+    /// headers, body, payloadHash, unsignedPayload, date)`, each read and type-checked here. A
+    /// function owns a copy of this signer, so a call reaches the core without unwrapping `this`
+    /// (napi-rs's class-method glue costs more than a tenth of a signature); the request and the
+    /// result cross the boundary as one string each.
     #[napi(skip_typescript)]
-    pub fn sign_function<'env>(&self, env: &'env Env) -> napi::Result<Function<'env, (), Packed>> {
+    pub fn sign_function<'env>(
+        &self,
+        env: &'env Env,
+        packed_request: bool,
+    ) -> napi::Result<Function<'env, (), Packed>> {
         let signer = self.inner.clone();
         let buffer = RefCell::new(String::new());
-        env.create_function_from_closure("sign", move |call| sign_call(&signer, &buffer, &call).into_js(call.env))
+        let form = if packed_request { Form::Packed } else { Form::Parts };
+        env.create_function_from_closure("sign", move |call| {
+            sign_call(&signer, &buffer, form, call.env, &call).into_js(call.env)
+        })
     }
 
     /// A hasher for this signer's hash function: feed it the body chunk by chunk, then pass
@@ -148,14 +159,30 @@ impl Signer {
     }
 }
 
-/// The packed result crosses as Latin-1 when it is ASCII (a plain copy into a JavaScript string),
-/// as UTF-8 otherwise (a header value may hold any text).
-type Packed = Either<Latin1String, String>;
+/// The packed result (a JavaScript string, returned as is), or `null` for a packed request whose
+/// pieces hold NUL.
+type Packed = Option<napi::sys::napi_value>;
 
-/// One call of the function [`Signer::sign_function`] returns. Omitted trailing arguments are
-/// `undefined`: `index.js` passes only the first three for a request without body, payload hash,
+/// How a signing function takes the method, URL and headers (see [`Signer::sign_function`]).
+#[derive(Clone, Copy)]
+enum Form {
+    /// One string `method\0url\0` + the packed headers, the number of NULs it holds, then the
+    /// optional arguments.
+    Packed,
+    /// Three arguments, then the optional ones.
+    Parts,
+}
+
+/// One call of a function [`Signer::sign_function`] returns. Omitted trailing arguments are
+/// `undefined`: `index.js` passes only the request for one without body, payload hash,
 /// `unsignedPayload` or date, which saves reading four values.
-fn sign_call(signer: &apig::Signer, buffer: &RefCell<String>, call: &FunctionCallContext<'_>) -> Result<Packed, Error> {
+fn sign_call(
+    signer: &apig::Signer,
+    buffer: &RefCell<String>,
+    form: Form,
+    env: &Env,
+    call: &FunctionCallContext<'_>,
+) -> Result<Packed, Error> {
     let arg = |index: usize| -> Result<Option<Unknown<'_>>, Error> {
         if index >= call.length() {
             return Ok(None);
@@ -163,17 +190,33 @@ fn sign_call(signer: &apig::Signer, buffer: &RefCell<String>, call: &FunctionCal
         let value = call.get::<Unknown<'_>>(index).map_err(|e| convert::napi_failure("an argument", &e))?;
         convert::present(value)
     };
-    let method = required(arg(0)?, "method")?;
-    let url = required(arg(1)?, "url")?;
-    let headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
-    let pairs = convert::unpack_pairs(headers.as_deref().unwrap_or(""))?;
-    let body = convert::body(arg(3)?, "body")?;
-    let payload_hash = arg(4)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
-    let unsigned = match arg(5)? {
+    let (packed, method, url, headers);
+    let (method, url, headers, optional) = match form {
+        Form::Packed => {
+            packed = required(arg(0)?, "the request")?;
+            let separators = call.get::<u32>(1).map_err(|e| convert::napi_failure("the request", &e))?;
+            if u32::try_from(convert::scan(&packed).0).ok() != Some(separators) {
+                return Ok(None);
+            }
+            let (method, rest) = convert::split_piece(&packed)?;
+            let (url, headers) = convert::split_piece(rest)?;
+            (method, url, headers, 2)
+        }
+        Form::Parts => {
+            method = required(arg(0)?, "method")?;
+            url = required(arg(1)?, "url")?;
+            headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
+            (method.as_str(), url.as_str(), headers.as_deref().unwrap_or(""), 3)
+        }
+    };
+    let pairs = convert::unpack_pairs(headers)?;
+    let body = convert::body(arg(optional)?, "body")?;
+    let payload_hash = arg(optional + 1)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
+    let unsigned = match arg(optional + 2)? {
         None => false,
         Some(value) => bool::from_unknown(value).map_err(|e| convert::napi_failure("unsignedPayload", &e))?,
     };
-    let date = convert::time(arg(6)?, "date")?;
+    let date = convert::time(arg(optional + 3)?, "date")?;
     let signable = match (&payload_hash, unsigned) {
         (Some(_), true) => {
             return Err(invalid_request("give either payloadHash or unsignedPayload, not both"));
@@ -187,24 +230,23 @@ fn sign_call(signer: &apig::Signer, buffer: &RefCell<String>, call: &FunctionCal
             "a body is signed from its bytes: drop payloadHash / unsignedPayload, or the body",
         ));
     }
-    let request = SignableRequest::new(&method, &url, &pairs, signable);
+    let request = SignableRequest::new(method, url, pairs.as_slice(), signable);
     let output = match date {
         Some(time) => signer.sign_at(&request, time)?,
         None => signer.sign(&request)?,
     };
     // the buffer is reused from call to call; a (theoretical) reentrant call packs into its own
-    let packed = match buffer.try_borrow_mut() {
-        Ok(mut buffer) => {
-            pack_result(&output, &mut buffer)?;
-            buffer.clone()
-        }
-        Err(_) => {
-            let mut own = String::new();
-            pack_result(&output, &mut own)?;
-            own
-        }
+    let mut own = String::new();
+    let mut reused = buffer.try_borrow_mut();
+    let packed = match reused.as_deref_mut() {
+        Ok(buffer) => buffer,
+        Err(_) => &mut own,
     };
-    Ok(if packed.is_ascii() { Either::A(Latin1String::from(packed)) } else { Either::B(packed) })
+    let ascii = pack_result(&output, packed)?;
+    // Latin-1 when ASCII: a plain copy into a JavaScript string; UTF-8 otherwise (a header value
+    // may hold any text)
+    let created = if ascii { env.create_string_latin1(packed.as_bytes()) } else { env.create_string(&packed) };
+    created.map(|string| Some(string.raw())).map_err(|e| convert::napi_failure("the result", &e))
 }
 
 /// The names of the headers the core adds, as `index.js` gets them once (`addedHeaderNames()`):
@@ -224,8 +266,15 @@ pub fn added_header_names() -> Vec<&'static str> {
 /// its name as the digit of its index in [`ADDED_HEADER_NAMES`] (or `*`, the name and NUL), then
 /// its value as `a` (the same string as `authorization`), `d` (the same as the date) or `=` and
 /// the value, and NUL. A piece holding NUL is refused: it would shift every piece after it.
-fn pack_result(output: &apig::SigningOutput, out: &mut String) -> Result<(), Error> {
+/// Returns whether `out` is ASCII.
+fn pack_result(output: &apig::SigningOutput, out: &mut String) -> Result<bool, Error> {
     out.clear();
+    let mut pieces = 0;
+    let mut piece = |out: &mut String, text: &str| {
+        out.push_str(text);
+        out.push(convert::SEPARATOR);
+        pieces += 1;
+    };
     for text in [
         output.authorization.as_str(),
         output.signature.as_str(),
@@ -235,38 +284,32 @@ fn pack_result(output: &apig::SigningOutput, out: &mut String) -> Result<(), Err
         output.date.as_str(),
         output.credential_scope.as_deref().unwrap_or(""),
     ] {
-        push_piece(out, text)?;
+        piece(out, text);
     }
     for (name, value) in output.headers() {
         match ADDED_HEADER_NAMES.iter().zip('0'..='9').find(|(known, _)| **known == name) {
             Some((_, code)) => out.push(code),
             None => {
                 out.push('*');
-                push_piece(out, name)?;
+                piece(out, name);
             }
         }
         if std::ptr::eq(value, output.authorization.as_str()) {
-            out.push('a');
-            out.push(convert::SEPARATOR);
+            piece(out, "a");
         } else if std::ptr::eq(value, output.date.as_str()) {
-            out.push('d');
-            out.push(convert::SEPARATOR);
+            piece(out, "d");
         } else {
             out.push('=');
-            push_piece(out, value)?;
+            piece(out, value);
         }
     }
-    Ok(())
-}
-
-/// `text` and NUL; refused when `text` holds NUL.
-fn push_piece(out: &mut String, text: &str) -> Result<(), Error> {
-    if text.contains(convert::SEPARATOR) {
+    // one pass over the result rather than one per piece: a NUL inside a piece would shift
+    // every piece after it
+    let (separators, ascii) = convert::scan(out);
+    if separators != pieces {
         return Err(invalid_request("a signed value contains NUL"));
     }
-    out.push_str(text);
-    out.push(convert::SEPARATOR);
-    Ok(())
+    Ok(ascii)
 }
 
 /// A required string argument.

@@ -203,7 +203,7 @@ impl Verifier {
             Some(hash) => SignableBody::Precomputed(hash),
             None => body.signable(),
         };
-        let request = SignableRequest::new(&method, &url, &pairs, signable);
+        let request = SignableRequest::new(&method, &url, pairs.as_slice(), signable);
         if let Err(thrown) = self.ask(env, &request)? {
             return Ok(Err(thrown));
         }
@@ -247,7 +247,7 @@ fn fixed_keys(keys: Unknown<'_>) -> Result<HashMap<String, SecretKey>, Error> {
     let packed = convert::string(keys, "keys")
         .map_err(|_| invalid_config("keys must be an object or Map of access key → secret string, or a function"))?;
     let pairs = convert::unpack_pairs(&packed).map_err(|e| invalid_config(e.message().to_owned()))?;
-    Ok(pairs.into_iter().map(|(key, secret)| (key.to_owned(), SecretKey::new(secret))).collect())
+    Ok(pairs.as_slice().iter().map(|&(key, secret)| (key.to_owned(), SecretKey::new(secret))).collect())
 }
 
 fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {

@@ -182,3 +182,25 @@ test('wrong JavaScript types are clear ApigErrors, never crashes', () => {
     assert.throws(call, (e) => e instanceof ApigError && ERROR_CODES.includes(e.code), call.toString())
   }
 })
+
+test('a NUL or a wrong type in the method, URL or headers is reported by name, whichever path signs', () => {
+  const base = { method: 'GET', url: 'https://h/x', date: AT }
+  const cases = [
+    [{ ...base, method: 'G\0ET' }, 'invalid HTTP method "G\\0ET"'],
+    [{ ...base, url: 'https://h/x\0y' }, 'invalid URL "https://h/x\\0y": it contains control characters'],
+    [{ ...base, headers: { 'a\0b': 'c\0d' } }, 'headers: NUL in "a\\u0000b"'],
+    [{ ...base, headers: [['X-A', 'one\0two']] }, 'headers: NUL in "X-A"'],
+    [{ ...base, headers: new Map([['X-A', '\0']]), body: 'x' }, 'headers: NUL in "X-A"'],
+    [{ ...base, method: 'G\0ET', headers: { 'X-A': 'a\0' } }, 'headers: NUL in "X-A"'],
+    [{ ...base, method: undefined }, 'method is required'],
+    [{ ...base, method: 5 }, 'method must be a string'],
+    [{ ...base, url: null, headers: { 'X-A': 'a' } }, 'url is required'],
+  ]
+  for (const [request, message] of cases) {
+    assert.throws(
+      () => signer.sign(request),
+      (e) => e instanceof ApigError && e.code === 'invalid_request' && e.message === message,
+      JSON.stringify(request),
+    )
+  }
+})
