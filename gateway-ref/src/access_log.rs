@@ -113,6 +113,11 @@ impl AccessLog {
 
     /// Writes `record` as one line. A failing log never fails a request.
     pub fn write(&self, record: &AccessRecord) {
+        // a record is also made when only a policy (Kafka log push) wants it: do not serialise
+        // it for a log that is off
+        if !self.enabled() {
+            return;
+        }
         let Ok(mut line) = serde_json::to_vec(record) else { return };
         line.push(b'\n');
         if self.stdout {
