@@ -78,8 +78,8 @@ pub(crate) fn setup() -> Result<()> {
     ensure_apt(&["chromium"])
 }
 
-/// The Cargo profile of the module (root `Cargo.toml`): `opt-level = "z"`, fat LTO, one codegen
-/// unit, with the core and the hash crates at speed levels (signing spends its time there).
+/// The Cargo profile of the Node module (root `Cargo.toml`): `opt-level = 3` everywhere, fat LTO,
+/// one codegen unit, `panic = "abort"`.
 const PROFILE: &str = "wasm-release";
 /// WebAssembly features beyond the target's defaults: SIMD, for sha2's wasm32 backend (smaller
 /// and faster than its scalar one). Chrome and Edge 91+, Firefox 89+, Safari 16.4+, Node 16.4+.
@@ -96,6 +96,11 @@ const BROWSER_PROFILE: &str = "wasm-size";
 
 /// The wasm-bindgen targets and the module each is made from.
 const BINDGEN_TARGETS: [(&str, &str); 3] = [("web", "browser"), ("bundler", "browser"), ("nodejs", "node")];
+
+/// `wasm-opt`'s optimisation level for a module: speed for the Node one, size for the browser's.
+fn wasm_opt_level(module: &str) -> &'static str {
+    if module == "node" { "-O3" } else { "-Oz" }
+}
 
 /// Builds the module and assembles the package in `bindings/wasm/pkg`.
 pub(crate) fn build() -> Result<()> {
@@ -138,18 +143,18 @@ pub(crate) fn build() -> Result<()> {
         let input = staging.join(module).join("apig_wasm.wasm");
         copy(&modules.join(format!("{module}.wasm")), &input)?;
         run(Command::new("wasm-bindgen").args(["--target", bindgen_target, "--out-dir"]).arg(&out).arg(&input))?;
-        optimize(&out.join("apig_wasm_bg.wasm"))?;
+        optimize(&out.join("apig_wasm_bg.wasm"), wasm_opt_level(module))?;
     }
     assemble(&staging, &js, &pkg)?;
     report_size(&pkg.join("web").join("apig_wasm_bg.wasm"))
 }
 
-/// `wasm-opt -Oz` in place; on failure the module stays as wasm-bindgen wrote it (it saves a few
-/// percent only, so a broken optimiser must not break the build).
-fn optimize(wasm: &Path) -> Result<()> {
+/// `wasm-opt` at `level` in place; on failure the module stays as wasm-bindgen wrote it (it saves
+/// a few percent only, so a broken optimiser must not break the build).
+fn optimize(wasm: &Path, level: &str) -> Result<()> {
     let optimized = wasm.with_extension("opt.wasm");
     let status = Command::new(tool("wasm-opt"))
-        .args(["-Oz", "--converge", "--strip-producers", "--strip-target-features"])
+        .args([level, "--converge", "--strip-producers", "--strip-target-features"])
         // what Rust's wasm32 target emits by default, and SIMD (RUSTFLAGS)
         .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
         .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", "--enable-simd"])

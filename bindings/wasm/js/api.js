@@ -6,9 +6,10 @@
 //
 // `cargo xtask build wasm` copies this file into the package as lib/api.js (ES module) and
 // lib/api.cjs (CommonJS, for Node's `require`); each target's entry calls makeApi with its
-// wasm-bindgen module.
+// wasm-bindgen module, and Node's with a `codec` using Buffer (faster there than TextEncoder and
+// TextDecoder): `{ view(arrayBuffer), write(view, text, at, room), read(view, start, end) }`.
 
-export function makeApi(raw) {
+export function makeApi(raw, codec) {
   const { clockSkewFromExpired } = raw;
 
   // The core's error codes, in its order, and the HTTP status of each: `code\0status\0…`.
@@ -100,9 +101,41 @@ export function makeApi(raw) {
     return undefined;
   }
 
+  // The scratch memory inside the module (bindings/wasm/src/convert.rs) that requests and
+  // answers cross through: views of the module's memory (remade when it grows, which detaches
+  // them) and the control block, at a fixed address, saying where its areas are.
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  const view = codec?.view ?? ((buffer) => new Uint8Array(buffer));
+  const write = codec?.write ?? ((bytes, text, at, room) => encoder.encodeInto(text, bytes.subarray(at, at + room)).written);
+  const read = codec?.read ?? ((bytes, start, end) => decoder.decode(bytes.subarray(start, end)));
+  const memory = raw.wasmMemory();
+  let bytes = view(memory.buffer);
+  let words = new Uint32Array(memory.buffer);
+  function fresh() {
+    if (bytes.byteLength === 0) {
+      bytes = view(memory.buffer);
+      words = new Uint32Array(memory.buffer);
+    }
+  }
+  // The control block's slots (u32 indices): input area address and size, lengths area address
+  // and size (entries), answer text address and byte length, answer ranges address.
+  const control = raw.scratch(0, 0) >>> 2;
+  const INPUT = control;
+  const INPUT_SIZE = control + 1;
+  const LENGTHS = control + 2;
+  const LENGTHS_SIZE = control + 3;
+  const ANSWER = control + 4;
+  const ANSWER_LENGTH = control + 5;
+  const RANGES = control + 6;
+  // An input area grown beyond this for a large body is given back after the call.
+  const KEEP_INPUT = 1 << 20;
+
   // The request as the wasm side takes it (bindings/wasm/src/convert.rs): its strings joined by
   // NUL (method, url, the header pairs, the time if a string, the body text or payload hash
-  // last), the number of header pairs, flags, the body bytes, the time in milliseconds.
+  // last) in the input area with their lengths in the lengths area, the body bytes after them;
+  // the number of header pairs, flags, the two byte counts and the time in milliseconds as
+  // arguments.
   const BODY_TEXT = 1;
   const BODY_BYTES = 2;
   const BODY_HASH = 3;
@@ -113,11 +146,12 @@ export function makeApi(raw) {
   const present = (value) => value !== undefined && value !== null;
   let packedCount = 0;
   let packedFlags = 0;
-  let packedBytes = NO_BYTES;
+  let packedText = 0;
+  let packedBytes = 0;
   let packedMillis = 0;
 
-  // Returns the packed string; the other four values are left in packedCount, packedFlags,
-  // packedBytes and packedMillis (no array per call).
+  // Writes the request into the scratch; the arguments of the call are left in packedCount,
+  // packedFlags, packedText, packedBytes and packedMillis (no array per call).
   function pack(request, timeKey) {
     if (request === null || typeof request !== "object") throw invalid("the request must be an object");
     const { body, payloadHash, unsignedPayload } = request;
@@ -125,7 +159,7 @@ export function makeApi(raw) {
     const parts = [text(request.method, "method"), text(request.url, "url")];
     const count = pairsInto(request.headers, "headers", parts, invalid);
     let flags = 0;
-    let bytes = NO_BYTES;
+    let body8 = NO_BYTES;
     let millis = 0;
     if (present(time)) {
       if (typeof time === "string") {
@@ -153,8 +187,8 @@ export function makeApi(raw) {
       parts.push(body);
       flags |= BODY_TEXT;
     } else if (present(body)) {
-      bytes = bytesOf(body);
-      if (bytes === undefined) {
+      body8 = bytesOf(body);
+      if (body8 === undefined) {
         throw invalid(
           "`body` must be a string, Uint8Array, ArrayBuffer or ArrayBufferView; " +
             "hash a Blob or ReadableStream with hashBody() or use signedFetch()",
@@ -162,11 +196,52 @@ export function makeApi(raw) {
       }
       flags |= BODY_BYTES;
     }
+    const joined = parts.join("\0");
+    // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const need = joined.length * 3 + body8.length;
+    fresh();
+    if (need > words[INPUT_SIZE] || parts.length > words[LENGTHS_SIZE]) {
+      raw.scratch(Math.max(need, words[INPUT_SIZE]), Math.max(parts.length, words[LENGTHS_SIZE]));
+      fresh();
+    }
+    const lengths = words[LENGTHS] >>> 2;
+    for (let i = 0; i < parts.length; i++) words[lengths + i] = parts[i].length;
+    const input = words[INPUT];
+    const written = write(bytes, joined, input, words[INPUT_SIZE]);
+    if (body8.length > 0) bytes.set(body8, input + written);
     packedCount = count;
     packedFlags = flags;
-    packedBytes = bytes;
+    packedText = written;
+    packedBytes = body8.length;
     packedMillis = millis;
-    return parts.join("\0");
+  }
+
+  // After a call: a grown input area is given back; the views are made fresh.
+  function unpack() {
+    fresh();
+    if (words[INPUT_SIZE] > KEEP_INPUT) {
+      raw.scratch(0, 0);
+      fresh();
+    }
+  }
+
+  // The answer in the scratch: its text, decoded once, and each field's byte range in it.
+  let answerText = "";
+  let answerAscii = true;
+  let answerStart = 0;
+  let answerRanges = 0;
+  function answer() {
+    answerStart = words[ANSWER];
+    const length = words[ANSWER_LENGTH];
+    answerText = read(bytes, answerStart, answerStart + length);
+    // as many UTF-16 units as bytes: all ASCII, so byte ranges are string ranges
+    answerAscii = answerText.length === length;
+    answerRanges = words[RANGES] >>> 2;
+  }
+  function field(i) {
+    const start = words[answerRanges + 2 * i];
+    const end = start + words[answerRanges + 2 * i + 1];
+    return answerAscii ? answerText.slice(start, end) : read(bytes, answerStart + start, answerStart + end);
   }
 
   // An options object and its typed fields: failures are invalid_config.
@@ -200,25 +275,29 @@ export function makeApi(raw) {
     }
 
     sign(request) {
-      let p;
+      let fields;
       try {
-        const packed = pack(request, "date");
-        p = this.signPacked(packed, packedCount, packedFlags, packedBytes, packedMillis).split("\0");
+        pack(request, "date");
+        fields = this.signScratch(packedCount, packedFlags, packedText, packedBytes, packedMillis);
       } catch (e) {
         throw fromWasm(e);
+      } finally {
+        unpack();
       }
+      answer();
       const added = {};
-      for (let i = 7; i + 1 < p.length; i += 2) added[p[i]] = p[i + 1];
+      for (let i = 7; i + 1 < fields; i += 2) added[field(i)] = field(i + 1);
       const result = {
         headers: added,
-        authorization: p[0],
-        signature: p[1],
-        canonicalRequest: p[2],
-        stringToSign: p[3],
-        signedHeaders: p[4],
-        date: p[5],
+        authorization: field(0),
+        signature: field(1),
+        canonicalRequest: field(2),
+        stringToSign: field(3),
+        signedHeaders: field(4),
+        date: field(5),
       };
-      if (p[6] !== "") result.credentialScope = p[6];
+      const scope = field(6);
+      if (scope !== "") result.credentialScope = scope;
       return result;
     }
 
@@ -264,10 +343,12 @@ export function makeApi(raw) {
     verify(request) {
       let p;
       try {
-        const packed = pack(request, "now");
-        p = this.verifyPacked(packed, packedCount, packedFlags, packedBytes, packedMillis).split("\0");
+        pack(request, "now");
+        p = this.verifyScratch(packedCount, packedFlags, packedText, packedBytes, packedMillis).split("\0");
       } catch (e) {
         throw fromWasm(e);
+      } finally {
+        unpack();
       }
       return {
         accessKey: p[0],

@@ -2,7 +2,13 @@
 "use strict";
 const { makeApi } = require("../lib/api.cjs");
 
-const api = makeApi(require("./apig_wasm.cjs"));
+// Buffer's UTF-8 writes and reads of the module's memory: faster in Node than TextEncoder's and
+// TextDecoder's
+const api = makeApi(require("./apig_wasm.cjs"), {
+  view: (buffer) => Buffer.from(buffer),
+  write: (bytes, text, at, room) => bytes.write(text, at, room),
+  read: (bytes, start, end) => bytes.toString("utf8", start, end),
+});
 
 exports.ApigError = api.ApigError;
 exports.ERROR_CODES = api.ERROR_CODES;

@@ -1,14 +1,23 @@
-//! The request as it crosses from the package's JavaScript half (`js/api.js`): its strings packed
-//! into one, NUL-separated, the body bytes (if any) beside them, and flags saying which fields are
-//! there. JavaScript converts JS values (option objects, `Headers`, typed arrays, `Date`s) to
-//! these; everything they mean is the core's.
+//! The request as it crosses from the package's JavaScript half (`js/api.js`), and the answer
+//! as it crosses back, both through scratch memory inside the module that the JavaScript half
+//! reads and writes directly (no per-call string marshalling or allocation by wasm-bindgen).
+//!
+//! The request: its strings joined by NUL, UTF-8 encoded by JavaScript into the input area, each
+//! one's length (in UTF-16 units) in the lengths area, the body bytes (if any) right after the
+//! strings, and flags saying which fields are there. JavaScript converts JS values (option
+//! objects, `Headers`, typed arrays, `Date`s) to these; everything they mean is the core's.
+//!
+//! The answer: text in the answer area and the byte range of each field in it, fields that are
+//! parts of earlier ones (the signature is part of the `Authorization` value) given as ranges
+//! into those; JavaScript decodes the text once and slices it.
 
+use std::cell::RefCell;
 use std::time::SystemTime;
 
-use apig::{ErrorKind, SdkDate, SignableBody};
+use apig::{Error, ErrorKind, SdkDate, SignableBody};
 use wasm_bindgen::prelude::*;
 
-use crate::errors::{js_error, to_js};
+use crate::errors::js_error;
 use crate::time::system_time_from_millis;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -38,65 +47,302 @@ const TIME_TEXT: u32 = 8;
 /// The time is the milliseconds argument.
 const TIME_MILLIS: u32 = 16;
 
-/// A request unpacked: borrowed from the packed string and the bytes argument.
+/// Header pairs kept inline (no allocation) up to this many.
+const INLINE_HEADERS: usize = 8;
+
+/// A request unpacked: borrowed from the input area.
 pub(crate) struct Unpacked<'a> {
     pub(crate) method: &'a str,
     pub(crate) url: &'a str,
-    pub(crate) headers: Vec<(&'a str, &'a str)>,
+    inline: [(&'a str, &'a str); INLINE_HEADERS],
+    heap: Vec<(&'a str, &'a str)>,
+    header_count: usize,
     pub(crate) body: SignableBody<'a>,
     /// The signing (or verifying) time given, if any (else the clock's).
     pub(crate) time: Option<SystemTime>,
 }
 
+/// The fields of the joined strings, cut by their lengths when every one is ASCII (their UTF-16
+/// lengths are then their byte lengths), else at the NULs between them; the last field is the
+/// rest (a body text may contain NUL).
+struct Fields<'a, 'l> {
+    rest: &'a str,
+    lengths: Option<std::slice::Iter<'l, u32>>,
+    left: usize,
+}
+
+impl<'a> Fields<'a, '_> {
+    fn next(&mut self) -> Result<&'a str, Error> {
+        self.left = self.left.checked_sub(1).ok_or_else(malformed)?;
+        if self.left == 0 {
+            return Ok(std::mem::take(&mut self.rest));
+        }
+        let end = match &mut self.lengths {
+            Some(lengths) => lengths.next().map(|&n| n as usize),
+            None => self.rest.find('\0'),
+        }
+        .ok_or_else(malformed)?;
+        let field = self.rest.get(..end).ok_or_else(malformed)?;
+        self.rest = self.rest.get(end + 1..).ok_or_else(malformed)?;
+        Ok(field)
+    }
+}
+
 impl<'a> Unpacked<'a> {
-    /// `method\0url\0name\0value…[\0date][\0body text | \0payload hash]` with `headers` pairs.
+    /// `method\0url\0name\0value…[\0date][\0body text | \0payload hash]` with `headers` pairs:
+    /// the first `text` bytes of `input`, the field lengths in `lengths`; the body bytes (for
+    /// [`BODY_BYTES`]) the `bytes` bytes after them.
     pub(crate) fn new(
-        packed: &'a str,
+        input: &'a [u8],
+        lengths: &[u32],
         headers: u32,
         flags: u32,
-        bytes: &'a [u8],
+        text: u32,
+        bytes: u32,
         millis: f64,
-    ) -> Result<Self, JsValue> {
+    ) -> Result<Self, Error> {
+        let (text, bytes) = (text as usize, bytes as usize);
+        let body_bytes = input.get(text..text.saturating_add(bytes)).ok_or_else(malformed)?;
+        let text = input.get(..text).and_then(|t| std::str::from_utf8(t).ok()).ok_or_else(malformed)?;
         let body_kind = flags & BODY_MASK;
-        let fields = 2
+        let count = 2
             + 2 * headers as usize
             + usize::from(flags & TIME_TEXT != 0)
             + usize::from(matches!(body_kind, BODY_TEXT | BODY_HASH));
-        let mut parts = packed.splitn(fields, '\0');
-        let mut next = || parts.next().ok_or_else(|| js_error(ErrorKind::InvalidRequest, "malformed packed request"));
-        let (method, url) = (next()?, next()?);
-        let mut pairs = Vec::with_capacity(headers as usize);
-        for _ in 0..headers {
-            pairs.push((next()?, next()?));
+        let lengths = lengths.get(..count).ok_or_else(malformed)?;
+        let ascii = lengths.iter().map(|&n| n as usize).sum::<usize>() + count - 1 == text.len();
+        let mut fields = Fields { rest: text, lengths: ascii.then(|| lengths.iter()), left: count };
+        let (method, url) = (fields.next()?, fields.next()?);
+        let header_count = headers as usize;
+        let mut inline = [("", ""); INLINE_HEADERS];
+        let mut heap = Vec::new();
+        if header_count <= INLINE_HEADERS {
+            for pair in &mut inline[..header_count] {
+                *pair = (fields.next()?, fields.next()?);
+            }
+        } else {
+            for _ in 0..header_count {
+                heap.push((fields.next()?, fields.next()?));
+            }
         }
         let time = if flags & TIME_TEXT != 0 {
-            let date = SdkDate::parse(next()?).map_err(|e| to_js(&e))?;
+            let date = SdkDate::parse(fields.next()?)?;
             if date.unix_seconds() < 0 {
-                return Err(js_error(ErrorKind::InvalidRequest, "the time must be after 1970"));
+                return Err(Error::new(ErrorKind::InvalidRequest, "the time must be after 1970"));
             }
             Some(date.to_system_time())
         } else if flags & TIME_MILLIS != 0 {
             Some(
                 system_time_from_millis(millis)
-                    .ok_or_else(|| js_error(ErrorKind::InvalidRequest, "the time must be a valid time after 1970"))?,
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidRequest, "the time must be a valid time after 1970"))?,
             )
         } else {
             None
         };
         let body = match body_kind {
             BODY_EMPTY => SignableBody::Bytes(&[]),
-            BODY_TEXT => SignableBody::Bytes(next()?.as_bytes()),
-            BODY_BYTES => SignableBody::Bytes(bytes),
-            BODY_HASH => SignableBody::Precomputed(next()?),
+            BODY_TEXT => SignableBody::Bytes(fields.next()?.as_bytes()),
+            BODY_BYTES => SignableBody::Bytes(body_bytes),
+            BODY_HASH => SignableBody::Precomputed(fields.next()?),
             BODY_UNSIGNED => SignableBody::Unsigned,
-            _ => return Err(js_error(ErrorKind::InvalidRequest, "malformed packed request")),
+            _ => return Err(malformed()),
         };
-        Ok(Self { method, url, headers: pairs, body, time })
+        Ok(Self { method, url, inline, heap, header_count, body, time })
+    }
+
+    /// The header pairs.
+    pub(crate) fn headers(&self) -> &[(&'a str, &'a str)] {
+        if self.header_count <= INLINE_HEADERS { &self.inline[..self.header_count] } else { &self.heap }
     }
 
     /// The core's request.
     pub(crate) fn signable(&self) -> apig::SignableRequest<'_> {
-        apig::SignableRequest::new(self.method, self.url, &self.headers, self.body)
+        apig::SignableRequest::new(self.method, self.url, self.headers(), self.body)
+    }
+}
+
+// The control block's slots (`js/api.js` has the same numbers): where the areas are.
+/// The input area's address and size.
+const INPUT: usize = 0;
+const INPUT_SIZE: usize = 1;
+/// The lengths area's address and size (in `u32`s).
+const LENGTHS: usize = 2;
+const LENGTHS_SIZE: usize = 3;
+/// The answer's text: address and byte length.
+const ANSWER: usize = 4;
+const ANSWER_LEN: usize = 5;
+/// The answer's field ranges: address of the `(start, length)` byte pairs.
+const RANGES: usize = 6;
+const CONTROL_SLOTS: usize = 7;
+
+/// The error for input the JavaScript half cannot have written.
+fn malformed() -> Error {
+    Error::new(ErrorKind::InvalidRequest, "malformed packed request")
+}
+
+/// The smallest input and lengths areas.
+const MIN_INPUT: usize = 4096;
+const MIN_LENGTHS: usize = 64;
+
+/// The memory shared with the JavaScript half: the control block (at a fixed address) says where
+/// the areas are, which move when they grow.
+pub(crate) struct Scratch {
+    control: [u32; CONTROL_SLOTS],
+    pub(crate) input: Vec<u8>,
+    pub(crate) lengths: Vec<u32>,
+    text: Vec<u8>,
+    ranges: Vec<u32>,
+}
+
+thread_local! {
+    // constant-initialised: in a static on wasm32 (no threads), so the control block stays put
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            control: [0; CONTROL_SLOTS],
+            input: Vec::new(),
+            lengths: Vec::new(),
+            text: Vec::new(),
+            ranges: Vec::new(),
+        })
+    };
+}
+
+/// An address in the module's memory (32-bit on wasm32, where this is exact).
+#[allow(clippy::cast_possible_truncation)]
+fn address<T>(pointer: *const T) -> u32 {
+    pointer as usize as u32
+}
+
+/// A length as a control block slot (exact on wasm32, where a `usize` is 32 bits).
+#[allow(clippy::cast_possible_truncation)]
+fn slot(n: usize) -> u32 {
+    n as u32
+}
+
+impl Scratch {
+    fn resize(&mut self, input: usize, lengths: usize) {
+        // a new area: JavaScript writes it after this call, so nothing needs to be kept
+        fn set<T: Copy + Default>(area: &mut Vec<T>, size: usize) {
+            if area.len() != size {
+                *area = vec![T::default(); size];
+            }
+        }
+        set(&mut self.input, input.max(MIN_INPUT));
+        set(&mut self.lengths, lengths.max(MIN_LENGTHS));
+        self.control[INPUT] = address(self.input.as_ptr());
+        self.control[INPUT_SIZE] = slot(self.input.len());
+        self.control[LENGTHS] = address(self.lengths.as_ptr());
+        self.control[LENGTHS_SIZE] = slot(self.lengths.len());
+    }
+
+    /// The answer, written from the start of its areas.
+    pub(crate) fn answer(&mut self) -> Answer<'_> {
+        self.text.clear();
+        self.ranges.clear();
+        Answer { text: &mut self.text, ranges: &mut self.ranges, control: &mut self.control }
+    }
+}
+
+/// Runs `f` on the scratch memory.
+pub(crate) fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> Result<T, JsValue>) -> Result<T, JsValue> {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch
+            .try_borrow_mut()
+            .map_err(|_| js_error(ErrorKind::InvalidRequest, "apig-wasm was re-entered while busy"))?;
+        f(&mut scratch)
+    })
+}
+
+/// Sizes the input area to `input` bytes and the lengths area to `lengths` entries (at least a
+/// few kilobytes and entries; their contents are not kept), and returns the
+/// control block's address: `[input, inputSize, lengths, lengthsSize, answer, answerLength,
+/// ranges]` (`u32`s).
+///
+/// # Errors
+/// `invalid_request` if called while a request is using the scratch (it cannot be: nothing calls
+/// back into JavaScript meanwhile).
+#[wasm_bindgen(js_name = scratch, skip_typescript)]
+pub fn scratch(input: u32, lengths: u32) -> Result<u32, JsValue> {
+    with_scratch(|scratch| {
+        scratch.resize(input as usize, lengths as usize);
+        Ok(address(scratch.control.as_ptr()))
+    })
+}
+
+/// The module's memory (a `WebAssembly.Memory`), for the JavaScript half's views of the scratch.
+#[wasm_bindgen(js_name = wasmMemory, skip_typescript)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// An answer being written: its text, and each field as a `(start, length)` byte range of it.
+pub(crate) struct Answer<'s> {
+    text: &'s mut Vec<u8>,
+    ranges: &'s mut Vec<u32>,
+    control: &'s mut [u32; CONTROL_SLOTS],
+}
+
+/// Where `needle` (not empty) is in `haystack`: its end first, else the first place. (The
+/// needles are short and near the haystack's start or at its end: simpler and faster here than
+/// `str::find`'s general searcher, and much smaller.)
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let last = haystack.len().checked_sub(needle.len())?;
+    if haystack.ends_with(needle) {
+        return Some(last);
+    }
+    (0..last).find(|&at| haystack[at] == first && haystack[at..].starts_with(needle))
+}
+
+/// A field's byte range in the answer's text.
+#[derive(Clone, Copy)]
+pub(crate) struct Range {
+    start: usize,
+    len: usize,
+}
+
+impl Answer<'_> {
+    fn record(&mut self, range: Range) -> Range {
+        self.ranges.extend([slot(range.start), slot(range.len)]);
+        range
+    }
+
+    /// A field with the text `value`, appended.
+    pub(crate) fn push(&mut self, value: &str) -> Range {
+        let start = self.text.len();
+        self.text.extend_from_slice(value.as_bytes());
+        self.record(Range { start, len: value.len() })
+    }
+
+    /// A field with the text `value`: its range within the field `container` when found there,
+    /// else appended.
+    pub(crate) fn push_within(&mut self, value: &str, container: Range) -> Range {
+        let found =
+            self.text.get(container.start..container.start + container.len).and_then(|c| find(c, value.as_bytes()));
+        match found {
+            Some(at) => self.record(Range { start: container.start + at, len: value.len() }),
+            None => self.push(value),
+        }
+    }
+
+    /// A field that repeats an earlier one.
+    pub(crate) fn again(&mut self, range: Range) -> Range {
+        self.record(range)
+    }
+
+    /// Finishes the answer: its areas in the control block; returns the number of fields.
+    pub(crate) fn finish(self) -> u32 {
+        self.control[ANSWER] = address(self.text.as_ptr());
+        self.control[ANSWER_LEN] = slot(self.text.len());
+        self.control[RANGES] = address(self.ranges.as_ptr());
+        slot(self.ranges.len() / 2)
+    }
+
+    /// The text written so far (tests).
+    #[cfg(test)]
+    fn field(&self, n: usize) -> &str {
+        let (start, len) = (self.ranges[2 * n] as usize, self.ranges[2 * n + 1] as usize);
+        std::str::from_utf8(&self.text[start..start + len]).unwrap_or("<not UTF-8>")
     }
 }
 
@@ -145,21 +391,106 @@ mod tests {
         assert_eq!(fields("a\0\0b").collect::<Vec<_>>(), ["a", "", "b"]);
     }
 
+    /// `fields` joined by NUL with `body` after them, as the JavaScript half writes them (the
+    /// lengths in UTF-16 units), unpacked.
+    fn unpack<'a>(
+        input: &'a mut Vec<u8>,
+        fields: &[&str],
+        headers: u32,
+        flags: u32,
+        body: &[u8],
+        millis: f64,
+    ) -> Unpacked<'a> {
+        let text = fields.join("\0");
+        let lengths: Vec<u32> = fields.iter().map(|f| f.encode_utf16().count() as u32).collect();
+        input.extend_from_slice(text.as_bytes());
+        input.extend_from_slice(body);
+        match Unpacked::new(input, &lengths, headers, flags, text.len() as u32, body.len() as u32, millis) {
+            Ok(unpacked) => unpacked,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
     #[test]
     fn unpacking() {
-        let r = Unpacked::new("GET\0https://h/\0A\x001\0b\0", 2, BODY_EMPTY, &[], 0.0).ok().unwrap();
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &["GET", "https://h/", "A", "1", "b", ""], 2, BODY_EMPTY, &[], 0.0);
         assert_eq!((r.method, r.url), ("GET", "https://h/"));
-        assert_eq!(r.headers, [("A", "1"), ("b", "")]);
+        assert_eq!(r.headers(), [("A", "1"), ("b", "")]);
         assert!(matches!(r.body, SignableBody::Bytes([])) && r.time.is_none());
-        let r = Unpacked::new("PUT\0/\0x\0\0y", 0, BODY_TEXT | TIME_MILLIS, &[], 1500.0).ok().unwrap();
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &["PUT", "/", "x\0\0y"], 0, BODY_TEXT | TIME_MILLIS, &[], 1500.0);
         assert!(matches!(r.body, SignableBody::Bytes(b"x\0\0y")));
         assert_eq!(r.time, system_time_from_millis(1500.0));
-        let r = Unpacked::new("PUT\0/\x0020240403T101500Z\0abc", 0, BODY_HASH | TIME_TEXT, &[], 0.0).ok().unwrap();
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &["PUT", "/", "20240403T101500Z", "abc"], 0, BODY_HASH | TIME_TEXT, &[], 0.0);
         assert!(matches!(r.body, SignableBody::Precomputed("abc")));
         assert_eq!(r.time, Some(SdkDate::parse("20240403T101500Z").ok().unwrap().to_system_time()));
-        let r = Unpacked::new("PUT\0/", 0, BODY_BYTES, b"raw", 0.0).ok().unwrap();
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &["PUT", "/"], 0, BODY_BYTES, b"raw", 0.0);
         assert!(matches!(r.body, SignableBody::Bytes(b"raw")));
-        let r = Unpacked::new("PUT\0/", 0, BODY_UNSIGNED, &[], 0.0).ok().unwrap();
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &["PUT", "/"], 0, BODY_UNSIGNED, &[], 0.0);
         assert!(matches!(r.body, SignableBody::Unsigned));
+    }
+
+    #[test]
+    fn unpacking_non_ascii_and_many_headers() {
+        // not ASCII: cut at the NULs (the UTF-16 lengths are not byte lengths)
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &["GET", "https://h/é", "X-Name", "ü😀", "a\0é"], 1, BODY_TEXT, &[], 0.0);
+        assert_eq!(r.url, "https://h/é");
+        assert_eq!(r.headers(), [("X-Name", "ü😀")]);
+        assert!(matches!(r.body, SignableBody::Bytes(b) if b == "a\0é".as_bytes()));
+        // more pairs than kept inline
+        let pairs: Vec<String> = (0..2 * (INLINE_HEADERS + 3)).map(|i| format!("h{i}")).collect();
+        let mut fields = vec!["GET", "/"];
+        fields.extend(pairs.iter().map(String::as_str));
+        let mut input = Vec::new();
+        let r = unpack(&mut input, &fields, INLINE_HEADERS as u32 + 3, BODY_EMPTY, &[], 0.0);
+        assert_eq!(r.headers().len(), INLINE_HEADERS + 3);
+        assert_eq!(r.headers()[INLINE_HEADERS + 2], ("h20", "h21"));
+        // too few fields, bad lengths: errors, no panics
+        assert!(Unpacked::new(b"GET", &[3], 0, BODY_EMPTY, 3, 0, 0.0).is_err());
+        assert!(Unpacked::new(b"GET\0/", &[3, 1], 0, BODY_EMPTY, 9, 0, 0.0).is_err());
+        assert!(Unpacked::new(b"GET\0/", &[3, 1], 0, BODY_BYTES, 5, 9, 0.0).is_err());
+    }
+
+    #[test]
+    fn finding() {
+        assert_eq!(find(b"abcabc", b"bc"), Some(4));
+        assert_eq!(find(b"abcabd", b"bc"), Some(1));
+        assert_eq!(find(b"abcabd", b"abd"), Some(3));
+        assert_eq!(find(b"abcabd", b"abx"), None);
+        assert_eq!(find(b"ab", b"abc"), None);
+        assert_eq!(find(b"ab", b""), None);
+        assert_eq!(find(b"ab", b"ab"), Some(0));
+    }
+
+    #[test]
+    fn scratch_areas_and_answers() {
+        let control = scratch(10, 2).ok().unwrap();
+        assert_ne!(control, 0);
+        with_scratch(|s| {
+            assert_eq!((s.input.len(), s.lengths.len()), (MIN_INPUT, MIN_LENGTHS));
+            assert_eq!(s.control[INPUT_SIZE] as usize, MIN_INPUT);
+            s.resize(MIN_INPUT * 4, 1000);
+            assert_eq!((s.input.len(), s.lengths.len()), (MIN_INPUT * 4, 1000));
+            let mut answer = s.answer();
+            let auth = answer.push("Alg Signature=abc");
+            answer.push_within("abc", auth);
+            answer.push_within("xyz", auth);
+            answer.push_within("", auth);
+            answer.again(auth);
+            assert_eq!(
+                [answer.field(0), answer.field(1), answer.field(2), answer.field(3), answer.field(4)],
+                ["Alg Signature=abc", "abc", "xyz", "", "Alg Signature=abc"]
+            );
+            assert_eq!(answer.finish(), 5);
+            assert_eq!(s.control[ANSWER_LEN], 20);
+            Ok(())
+        })
+        .ok()
+        .unwrap();
     }
 }

@@ -6,7 +6,7 @@
 use apig::{Algorithm, ErrorKind};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Packed, Unpacked};
+use crate::convert::{Unpacked, with_scratch};
 use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
 
@@ -154,45 +154,48 @@ impl Signer {
         self.inner.algorithm().as_str().to_owned()
     }
 
-    /// Signs a request packed by `js/api.js` (see [`Unpacked::new`]). Returns
-    /// `authorization\0signature\0canonicalRequest\0stringToSign\0signedHeaders\0date\0scope`
-    /// followed by the added headers as `\0name\0value` pairs.
+    /// Signs the request `js/api.js` wrote into the scratch memory (see [`Unpacked::new`]) and
+    /// writes the answer there: the fields `authorization`, `signature`, `canonicalRequest`,
+    /// `stringToSign`, `signedHeaders`, `date`, `credentialScope` (empty when none), then the
+    /// added headers' names and values. Returns the number of fields.
     ///
     /// # Errors
     /// `invalid_request` for a bad URL, method, header or body; `malformed_date` for a bad
     /// `X-Sdk-Date` header or date string; `duplicate_header` for a header given twice with
     /// different values.
-    #[wasm_bindgen(js_name = signPacked)]
-    pub fn sign_packed(
-        &self,
-        packed: &str,
-        headers: u32,
-        flags: u32,
-        bytes: &[u8],
-        millis: f64,
-    ) -> Result<String, JsValue> {
-        let request = Unpacked::new(packed, headers, flags, bytes, millis)?;
-        let signable = request.signable();
-        let signed = match request.time {
-            None => self.inner.sign(&signable),
-            Some(time) => self.inner.sign_at(&signable, time),
-        }
-        .map_err(|e| to_js(&e))?;
-        let trace = &signed.trace;
-        let mut out = Packed::with_capacity(
-            signed.authorization.len() * 2 + trace.canonical_request.len() + trace.string_to_sign.len() + 256,
-        );
-        out.push(&signed.authorization)
-            .push(&signed.signature)
-            .push(&trace.canonical_request)
-            .push(&trace.string_to_sign)
-            .push(&signed.signed_headers)
-            .push(&signed.date)
-            .push(signed.credential_scope.as_deref().unwrap_or(""));
-        for (name, value) in signed.headers() {
-            out.push(name).push(value);
-        }
-        Ok(out.into_string())
+    #[wasm_bindgen(js_name = signScratch)]
+    pub fn sign_scratch(&self, headers: u32, flags: u32, text: u32, bytes: u32, millis: f64) -> Result<u32, JsValue> {
+        with_scratch(|scratch| {
+            let request = Unpacked::new(&scratch.input, &scratch.lengths, headers, flags, text, bytes, millis)
+                .map_err(|e| to_js(&e))?;
+            let signable = request.signable();
+            let signed = match request.time {
+                None => self.inner.sign(&signable),
+                Some(time) => self.inner.sign_at(&signable, time),
+            }
+            .map_err(|e| to_js(&e))?;
+            drop(request);
+            let trace = &signed.trace;
+            let mut answer = scratch.answer();
+            let authorization = answer.push(&signed.authorization);
+            answer.push_within(&signed.signature, authorization);
+            answer.push(&trace.canonical_request);
+            let string_to_sign = answer.push(&trace.string_to_sign);
+            answer.push_within(&signed.signed_headers, authorization);
+            let date = answer.push_within(&signed.date, string_to_sign);
+            answer.push_within(signed.credential_scope.as_deref().unwrap_or(""), string_to_sign);
+            for (name, value) in signed.headers() {
+                answer.push(name);
+                if value == signed.authorization {
+                    answer.again(authorization);
+                } else if value == signed.date {
+                    answer.again(date);
+                } else {
+                    answer.push(value);
+                }
+            }
+            Ok(answer.finish())
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use apig::{Algorithm, ErrorKind, VerifyPolicy};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, Packed, Unpacked};
+use crate::convert::{self, Packed, Unpacked, with_scratch};
 use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
 
@@ -132,28 +132,31 @@ impl Verifier {
         Ok(Self { inner: apig::Verifier::new(store).with_policy(policy).with_clock(JsClock) })
     }
 
-    /// Verifies a request packed by `js/api.js` (see [`Unpacked::new`]). Returns
-    /// `accessKey\0algorithm\0signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
+    /// Verifies the request `js/api.js` wrote into the scratch memory (see [`Unpacked::new`]).
+    /// Returns `accessKey\0algorithm\0signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
     ///
     /// # Errors
     /// The core error whose `code` says why the request is rejected (`signature_mismatch` also
     /// carries the verifier's `canonicalRequest` and `stringToSign`).
-    #[wasm_bindgen(js_name = verifyPacked)]
-    pub fn verify_packed(
+    #[wasm_bindgen(js_name = verifyScratch)]
+    pub fn verify_scratch(
         &self,
-        packed: &str,
         headers: u32,
         flags: u32,
-        bytes: &[u8],
+        text: u32,
+        bytes: u32,
         millis: f64,
     ) -> Result<String, JsValue> {
-        let request = Unpacked::new(packed, headers, flags, bytes, millis)?;
-        let signable = request.signable();
-        let verified = match request.time {
-            None => self.inner.verify(&signable),
-            Some(time) => self.inner.verify_at(&signable, time),
-        }
-        .map_err(|e| to_js(&e))?;
+        let verified = with_scratch(|scratch| {
+            let request = Unpacked::new(&scratch.input, &scratch.lengths, headers, flags, text, bytes, millis)
+                .map_err(|e| to_js(&e))?;
+            let signable = request.signable();
+            match request.time {
+                None => self.inner.verify(&signable),
+                Some(time) => self.inner.verify_at(&signable, time),
+            }
+            .map_err(|e| to_js(&e))
+        })?;
         let mut out = Packed::with_capacity(128);
         out.push(&verified.access_key)
             .push(verified.algorithm.as_str())

@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import * as esm from "apig-wasm";
 import {
   PayloadHasher,
@@ -147,6 +148,39 @@ test("bodies as text, bytes, buffers and views, or hashed in chunks, sign the sa
     assert.equal(whole.body, text);
     assert.equal(sig({ payloadHash: whole.payloadHash }), expected);
     assert.equal(sig({ payloadHash: (await hashBody(signer, null)).payloadHash }), sig({}), "empty body");
+  }
+});
+
+test("text beyond ASCII, many headers and large bodies cross intact, both ways", () => {
+  const signer = signerFor("SDK-HMAC-SHA256");
+  const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+  // more header pairs than the module keeps inline, values beyond ASCII (and beyond the BMP)
+  const headers = Array.from({ length: 12 }, (_, i) => [`X-H${String(i).padStart(2, "0")}`, `v${i} ü😀 é`]);
+  const body = "naïve body \0 with NUL ✓";
+  const out = signer.sign({ method: "POST", url: "https://api.example.com/ä/b?q=ö", headers, body, date: DATE });
+  assert.ok(out.canonicalRequest.includes("\nx-h11:v11 ü😀 é\n"), out.canonicalRequest);
+  assert.ok(out.authorization.endsWith(`Signature=${out.signature}`));
+  assert.equal(out.signedHeaders.split(";").length, 12 + 2);
+  // the canonical request as decoded is exactly what the core hashed, the body exactly what it read
+  assert.equal(out.stringToSign.split("\n").pop(), sha256(out.canonicalRequest));
+  assert.equal(out.canonicalRequest.split("\n").pop(), sha256(body));
+  assert.deepEqual(Object.keys(out.headers), ["Host", "X-Sdk-Date", "Authorization"]);
+  const identity = new Verifier({ keys: { AK1: "secret-1" } }).verify({
+    method: "POST",
+    url: "/ä/b?q=ö",
+    headers: [...headers, ...Object.entries(out.headers)],
+    body,
+    now: NOW,
+  });
+  assert.equal(identity.signedHeaders.length, 14);
+
+  // a body larger than the scratch memory kept between calls, as text and as bytes
+  const small = signer.sign({ method: "GET", url: "https://h/", date: DATE });
+  const large = "x✓".repeat(600_000);
+  for (const big of [large, new TextEncoder().encode(large)]) {
+    const signed = signer.sign({ method: "PUT", url: "https://h/up", body: big, date: DATE });
+    assert.equal(signed.canonicalRequest.split("\n").pop(), sha256(big));
+    assert.deepEqual(signer.sign({ method: "GET", url: "https://h/", date: DATE }), small);
   }
 });
 
