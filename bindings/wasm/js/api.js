@@ -71,9 +71,9 @@ export function makeApi(raw, codec) {
   }
 
   // `[name, value]` pairs (an array of pairs, any iterable of pairs such as Headers or Map, or a
-  // plain object) appended to `parts`; returns how many. Names and values go to the core
-  // verbatim, which validates, lower-cases, trims and sorts.
-  function pairsInto(value, what, parts, fail) {
+  // plain object), each name and value handed to `add`; returns how many. Names and values go to
+  // the core verbatim, which validates, lower-cases, trims and sorts.
+  function pairsInto(value, what, add, fail) {
     if (value === undefined || value === null) return 0;
     if (typeof value !== "object") {
       throw fail(`\`${what}\` must be an array of [name, value] pairs or an object`);
@@ -87,7 +87,8 @@ export function makeApi(raw, codec) {
         throw fail(`each entry of \`${what}\` must be a [name, value] pair of strings`);
       }
       if (name.includes("\0") || val.includes("\0")) throw fail(`NUL in ${what} entry ${JSON.stringify(name)}`);
-      parts.push(name, val);
+      add(name);
+      add(val);
       count++;
     }
     return count;
@@ -131,10 +132,10 @@ export function makeApi(raw, codec) {
   // An input area grown beyond this for a large body is given back after the call.
   const KEEP_INPUT = 1 << 20;
 
-  // The request as the wasm side takes it (bindings/wasm/src/convert.rs): its strings joined by
-  // NUL (method, url, the header pairs, the time if a string, the body text or payload hash
-  // last) in the input area with their lengths in the lengths area, the body bytes after them;
-  // the number of header pairs, flags, the two byte counts and the time in milliseconds as
+  // The request as the wasm side takes it (bindings/wasm/src/convert.rs): its strings joined
+  // (method, url, the header pairs, the time if a string, the body text or payload hash last) in
+  // the input area with their lengths (UTF-16 units) in the lengths area, the body bytes after
+  // them; the number of header pairs, flags, the two byte counts and the time in milliseconds as
   // arguments.
   const BODY_TEXT = 1;
   const BODY_BYTES = 2;
@@ -149,6 +150,14 @@ export function makeApi(raw, codec) {
   let packedText = 0;
   let packedBytes = 0;
   let packedMillis = 0;
+  // The strings being joined, and their lengths (kept from call to call: no array per call).
+  let joined = "";
+  let fieldCount = 0;
+  const fieldLengths = [];
+  function addField(value) {
+    joined += value;
+    fieldLengths[fieldCount++] = value.length;
+  }
 
   // Writes the request into the scratch; the arguments of the call are left in packedCount,
   // packedFlags, packedText, packedBytes and packedMillis (no array per call).
@@ -156,14 +165,17 @@ export function makeApi(raw, codec) {
     if (request === null || typeof request !== "object") throw invalid("the request must be an object");
     const { body, payloadHash, unsignedPayload } = request;
     const time = request[timeKey];
-    const parts = [text(request.method, "method"), text(request.url, "url")];
-    const count = pairsInto(request.headers, "headers", parts, invalid);
+    joined = "";
+    fieldCount = 0;
+    addField(text(request.method, "method"));
+    addField(text(request.url, "url"));
+    const count = pairsInto(request.headers, "headers", addField, invalid);
     let flags = 0;
     let body8 = NO_BYTES;
     let millis = 0;
     if (present(time)) {
       if (typeof time === "string") {
-        parts.push(text(time, timeKey));
+        addField(text(time, timeKey));
         flags = TIME_TEXT;
       } else if (typeof time === "number" || time instanceof Date) {
         millis = Number(time);
@@ -181,10 +193,10 @@ export function makeApi(raw, codec) {
       flags |= BODY_UNSIGNED;
     } else if (present(payloadHash)) {
       if (present(body)) throw invalid("give `body` or `payloadHash`, not both");
-      parts.push(payloadHash);
+      addField(payloadHash);
       flags |= BODY_HASH;
     } else if (typeof body === "string") {
-      parts.push(body);
+      addField(body);
       flags |= BODY_TEXT;
     } else if (present(body)) {
       body8 = bytesOf(body);
@@ -196,18 +208,18 @@ export function makeApi(raw, codec) {
       }
       flags |= BODY_BYTES;
     }
-    const joined = parts.join("\0");
     // UTF-8 takes at most 3 bytes per UTF-16 unit
     const need = joined.length * 3 + body8.length;
     fresh();
-    if (need > words[INPUT_SIZE] || parts.length > words[LENGTHS_SIZE]) {
-      raw.scratch(Math.max(need, words[INPUT_SIZE]), Math.max(parts.length, words[LENGTHS_SIZE]));
+    if (need > words[INPUT_SIZE] || fieldCount > words[LENGTHS_SIZE]) {
+      raw.scratch(Math.max(need, words[INPUT_SIZE]), Math.max(fieldCount, words[LENGTHS_SIZE]));
       fresh();
     }
     const lengths = words[LENGTHS] >>> 2;
-    for (let i = 0; i < parts.length; i++) words[lengths + i] = parts[i].length;
+    for (let i = 0; i < fieldCount; i++) words[lengths + i] = fieldLengths[i];
     const input = words[INPUT];
     const written = write(bytes, joined, input, words[INPUT_SIZE]);
+    joined = "";
     if (body8.length > 0) bytes.set(body8, input + written);
     packedCount = count;
     packedFlags = flags;
@@ -237,6 +249,13 @@ export function makeApi(raw, codec) {
     // as many UTF-16 units as bytes: all ASCII, so byte ranges are string ranges
     answerAscii = answerText.length === length;
     answerRanges = words[RANGES] >>> 2;
+  }
+  // A header name field: an index in the module's table of names, each made a string once (and
+  // then a fast property key).
+  const headerNames = [];
+  function headerName(i) {
+    const index = words[answerRanges + 2 * i];
+    return headerNames[index] ?? (headerNames[index] = raw.headerName(index));
   }
   function field(i) {
     const start = words[answerRanges + 2 * i];
@@ -286,7 +305,7 @@ export function makeApi(raw, codec) {
       }
       answer();
       const added = {};
-      for (let i = 7; i + 1 < fields; i += 2) added[field(i)] = field(i + 1);
+      for (let i = 7; i + 1 < fields; i += 2) added[headerName(i)] = field(i + 1);
       const result = {
         headers: added,
         authorization: field(0),
@@ -321,7 +340,7 @@ export function makeApi(raw, codec) {
       const o = options(settings, "the verifier options");
       if (!present(o.keys)) throw invalidConfig("`keys` is required");
       const keys = [];
-      pairsInto(o.keys, "keys", keys, invalidConfig);
+      pairsInto(o.keys, "keys", (value) => keys.push(value), invalidConfig);
       const maxSkew = optional(o.maxSkewSeconds, "maxSkewSeconds", "number");
       const requireHost = optional(o.requireHost, "requireHost", "boolean");
       const allowUnsigned = optional(o.allowUnsignedPayload, "allowUnsignedPayload", "boolean");

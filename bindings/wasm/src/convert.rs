@@ -2,14 +2,14 @@
 //! as it crosses back, both through scratch memory inside the module that the JavaScript half
 //! reads and writes directly (no per-call string marshalling or allocation by wasm-bindgen).
 //!
-//! The request: its strings joined by NUL, UTF-8 encoded by JavaScript into the input area, each
-//! one's length (in UTF-16 units) in the lengths area, the body bytes (if any) right after the
+//! The request: its strings joined, UTF-8 encoded by JavaScript into the input area, each one's
+//! length (in UTF-16 units, JavaScript's `length`) in the lengths area, the body bytes (if any) right after the
 //! strings, and flags saying which fields are there. JavaScript converts JS values (option
 //! objects, `Headers`, typed arrays, `Date`s) to these; everything they mean is the core's.
 //!
-//! The answer: text in the answer area and the byte range of each field in it, fields that are
-//! parts of earlier ones (the signature is part of the `Authorization` value) given as ranges
-//! into those; JavaScript decodes the text once and slices it.
+//! The answer: text in the answer area and the byte range of each field in it (a field that
+//! repeats an earlier one, such as the `Authorization` header's value, is given as its range);
+//! JavaScript decodes the text once and slices it.
 
 use std::cell::RefCell;
 use std::time::SystemTime;
@@ -62,36 +62,46 @@ pub(crate) struct Unpacked<'a> {
     pub(crate) time: Option<SystemTime>,
 }
 
-/// The fields of the joined strings, cut by their lengths when every one is ASCII (their UTF-16
-/// lengths are then their byte lengths), else at the NULs between them; the last field is the
-/// rest (a body text may contain NUL).
+/// The fields of the joined strings, cut by their lengths in UTF-16 units: byte lengths when the
+/// text is ASCII, else counted out character by character. The last field is the rest.
 struct Fields<'a, 'l> {
     rest: &'a str,
-    lengths: Option<std::slice::Iter<'l, u32>>,
-    left: usize,
+    lengths: std::slice::Iter<'l, u32>,
+    ascii: bool,
 }
 
 impl<'a> Fields<'a, '_> {
     fn next(&mut self) -> Result<&'a str, Error> {
-        self.left = self.left.checked_sub(1).ok_or_else(malformed)?;
-        if self.left == 0 {
+        let units = *self.lengths.next().ok_or_else(malformed)? as usize;
+        if self.lengths.len() == 0 {
             return Ok(std::mem::take(&mut self.rest));
         }
-        let end = match &mut self.lengths {
-            Some(lengths) => lengths.next().map(|&n| n as usize),
-            None => self.rest.find('\0'),
-        }
-        .ok_or_else(malformed)?;
-        let field = self.rest.get(..end).ok_or_else(malformed)?;
-        self.rest = self.rest.get(end + 1..).ok_or_else(malformed)?;
+        let end = if self.ascii { units } else { utf8_len(self.rest, units)? };
+        let (field, rest) = self.rest.split_at_checked(end).ok_or_else(malformed)?;
+        self.rest = rest;
         Ok(field)
     }
 }
 
+/// The byte length of the first `units` UTF-16 units of `text`.
+fn utf8_len(text: &str, units: usize) -> Result<usize, Error> {
+    let (mut left, mut bytes) = (units, 0);
+    let mut chars = text.chars();
+    while left > 0 {
+        let c = chars.next().ok_or_else(malformed)?;
+        // a field ending in the first half of a surrogate pair whose second half starts the next
+        left = left.checked_sub(c.len_utf16()).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidRequest, "a string of the request ends in half a UTF-16 surrogate pair")
+        })?;
+        bytes += c.len_utf8();
+    }
+    Ok(bytes)
+}
+
 impl<'a> Unpacked<'a> {
-    /// `method\0url\0name\0value…[\0date][\0body text | \0payload hash]` with `headers` pairs:
-    /// the first `text` bytes of `input`, the field lengths in `lengths`; the body bytes (for
-    /// [`BODY_BYTES`]) the `bytes` bytes after them.
+    /// `method url name value…[date][body text | payload hash]` with `headers` pairs, joined: the
+    /// first `text` bytes of `input`, the field lengths (UTF-16 units) in `lengths`; the body
+    /// bytes (for [`BODY_BYTES`]) the `bytes` bytes after them.
     pub(crate) fn new(
         input: &'a [u8],
         lengths: &[u32],
@@ -110,8 +120,9 @@ impl<'a> Unpacked<'a> {
             + usize::from(flags & TIME_TEXT != 0)
             + usize::from(matches!(body_kind, BODY_TEXT | BODY_HASH));
         let lengths = lengths.get(..count).ok_or_else(malformed)?;
-        let ascii = lengths.iter().map(|&n| n as usize).sum::<usize>() + count - 1 == text.len();
-        let mut fields = Fields { rest: text, lengths: ascii.then(|| lengths.iter()), left: count };
+        // as many bytes as UTF-16 units: all ASCII
+        let ascii = lengths.iter().map(|&n| n as usize).sum::<usize>() == text.len();
+        let mut fields = Fields { rest: text, lengths: lengths.iter(), ascii };
         let (method, url) = (fields.next()?, fields.next()?);
         let header_count = headers as usize;
         let mut inline = [("", ""); INLINE_HEADERS];
@@ -180,6 +191,18 @@ fn malformed() -> Error {
     Error::new(ErrorKind::InvalidRequest, "malformed packed request")
 }
 
+/// The length that marks a field as a header name's index ([`Answer::name`]).
+const NAME: u32 = u32::MAX;
+
+/// The header name with the index `index` an answer gave (`undefined` for an index never given).
+///
+/// # Errors
+/// `invalid_request` if called while a request is using the scratch (it cannot be).
+#[wasm_bindgen(js_name = headerName, skip_typescript)]
+pub fn header_name(index: u32) -> Result<Option<String>, JsValue> {
+    with_scratch(|scratch| Ok(scratch.names.get(index as usize).cloned()))
+}
+
 /// The smallest input and lengths areas.
 const MIN_INPUT: usize = 4096;
 const MIN_LENGTHS: usize = 64;
@@ -192,6 +215,8 @@ pub(crate) struct Scratch {
     pub(crate) lengths: Vec<u32>,
     text: Vec<u8>,
     ranges: Vec<u32>,
+    /// The header names answers have named, each once: an answer gives a name's index.
+    names: Vec<String>,
 }
 
 thread_local! {
@@ -203,6 +228,7 @@ thread_local! {
             lengths: Vec::new(),
             text: Vec::new(),
             ranges: Vec::new(),
+            names: Vec::new(),
         })
     };
 }
@@ -239,7 +265,7 @@ impl Scratch {
     pub(crate) fn answer(&mut self) -> Answer<'_> {
         self.text.clear();
         self.ranges.clear();
-        Answer { text: &mut self.text, ranges: &mut self.ranges, control: &mut self.control }
+        Answer { text: &mut self.text, ranges: &mut self.ranges, names: &mut self.names, control: &mut self.control }
     }
 }
 
@@ -279,19 +305,8 @@ pub fn wasm_memory() -> JsValue {
 pub(crate) struct Answer<'s> {
     text: &'s mut Vec<u8>,
     ranges: &'s mut Vec<u32>,
+    names: &'s mut Vec<String>,
     control: &'s mut [u32; CONTROL_SLOTS],
-}
-
-/// Where `needle` (not empty) is in `haystack`: its end first, else the first place. (The
-/// needles are short and near the haystack's start or at its end: simpler and faster here than
-/// `str::find`'s general searcher, and much smaller.)
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, _) = needle.split_first()?;
-    let last = haystack.len().checked_sub(needle.len())?;
-    if haystack.ends_with(needle) {
-        return Some(last);
-    }
-    (0..last).find(|&at| haystack[at] == first && haystack[at..].starts_with(needle))
 }
 
 /// A field's byte range in the answer's text.
@@ -314,15 +329,17 @@ impl Answer<'_> {
         self.record(Range { start, len: value.len() })
     }
 
-    /// A field with the text `value`: its range within the field `container` when found there,
-    /// else appended.
-    pub(crate) fn push_within(&mut self, value: &str, container: Range) -> Range {
-        let found =
-            self.text.get(container.start..container.start + container.len).and_then(|c| find(c, value.as_bytes()));
-        match found {
-            Some(at) => self.record(Range { start: container.start + at, len: value.len() }),
-            None => self.push(value),
-        }
+    /// A header name: given as its index in the table of names ([`header_name`]), marked by a
+    /// length of [`NAME`], so that JavaScript makes each name's string once.
+    pub(crate) fn name(&mut self, name: &str) {
+        let index = match self.names.iter().position(|known| known == name) {
+            Some(index) => index,
+            None => {
+                self.names.push(name.to_owned());
+                self.names.len() - 1
+            }
+        };
+        self.ranges.extend([slot(index), NAME]);
     }
 
     /// A field that repeats an earlier one.
@@ -391,8 +408,8 @@ mod tests {
         assert_eq!(fields("a\0\0b").collect::<Vec<_>>(), ["a", "", "b"]);
     }
 
-    /// `fields` joined by NUL with `body` after them, as the JavaScript half writes them (the
-    /// lengths in UTF-16 units), unpacked.
+    /// `fields` joined with `body` after them, as the JavaScript half writes them (the lengths in
+    /// UTF-16 units), unpacked.
     fn unpack<'a>(
         input: &'a mut Vec<u8>,
         fields: &[&str],
@@ -401,7 +418,7 @@ mod tests {
         body: &[u8],
         millis: f64,
     ) -> Unpacked<'a> {
-        let text = fields.join("\0");
+        let text = fields.concat();
         let lengths: Vec<u32> = fields.iter().map(|f| f.encode_utf16().count() as u32).collect();
         input.extend_from_slice(text.as_bytes());
         input.extend_from_slice(body);
@@ -436,7 +453,7 @@ mod tests {
 
     #[test]
     fn unpacking_non_ascii_and_many_headers() {
-        // not ASCII: cut at the NULs (the UTF-16 lengths are not byte lengths)
+        // not ASCII: the UTF-16 lengths counted out in characters
         let mut input = Vec::new();
         let r = unpack(&mut input, &["GET", "https://h/é", "X-Name", "ü😀", "a\0é"], 1, BODY_TEXT, &[], 0.0);
         assert_eq!(r.url, "https://h/é");
@@ -450,21 +467,13 @@ mod tests {
         let r = unpack(&mut input, &fields, INLINE_HEADERS as u32 + 3, BODY_EMPTY, &[], 0.0);
         assert_eq!(r.headers().len(), INLINE_HEADERS + 3);
         assert_eq!(r.headers()[INLINE_HEADERS + 2], ("h20", "h21"));
-        // too few fields, bad lengths: errors, no panics
+        // too few fields, bad lengths, a surrogate pair split between fields: errors, no panics
         assert!(Unpacked::new(b"GET", &[3], 0, BODY_EMPTY, 3, 0, 0.0).is_err());
-        assert!(Unpacked::new(b"GET\0/", &[3, 1], 0, BODY_EMPTY, 9, 0, 0.0).is_err());
-        assert!(Unpacked::new(b"GET\0/", &[3, 1], 0, BODY_BYTES, 5, 9, 0.0).is_err());
-    }
-
-    #[test]
-    fn finding() {
-        assert_eq!(find(b"abcabc", b"bc"), Some(4));
-        assert_eq!(find(b"abcabd", b"bc"), Some(1));
-        assert_eq!(find(b"abcabd", b"abd"), Some(3));
-        assert_eq!(find(b"abcabd", b"abx"), None);
-        assert_eq!(find(b"ab", b"abc"), None);
-        assert_eq!(find(b"ab", b""), None);
-        assert_eq!(find(b"ab", b"ab"), Some(0));
+        assert!(Unpacked::new(b"GET/", &[3, 1], 0, BODY_EMPTY, 9, 0, 0.0).is_err());
+        assert!(Unpacked::new(b"GET/", &[3, 1], 0, BODY_BYTES, 4, 9, 0.0).is_err());
+        assert!(Unpacked::new("G\u{e9}T/".as_bytes(), &[9, 1], 0, BODY_EMPTY, 5, 0, 0.0).is_err());
+        let pair = "GET/\u{1F600}".as_bytes();
+        assert!(Unpacked::new(pair, &[3, 2, 1, 1], 1, BODY_EMPTY, 8, 0, 0.0).is_err());
     }
 
     #[test]
@@ -478,19 +487,24 @@ mod tests {
             assert_eq!((s.input.len(), s.lengths.len()), (MIN_INPUT * 4, 1000));
             let mut answer = s.answer();
             let auth = answer.push("Alg Signature=abc");
-            answer.push_within("abc", auth);
-            answer.push_within("xyz", auth);
-            answer.push_within("", auth);
+            answer.push("xyz");
+            answer.push("");
             answer.again(auth);
+            answer.name("Host");
+            answer.name("Authorization");
+            answer.name("Host");
             assert_eq!(
-                [answer.field(0), answer.field(1), answer.field(2), answer.field(3), answer.field(4)],
-                ["Alg Signature=abc", "abc", "xyz", "", "Alg Signature=abc"]
+                [answer.field(0), answer.field(1), answer.field(2), answer.field(3)],
+                ["Alg Signature=abc", "xyz", "", "Alg Signature=abc"]
             );
-            assert_eq!(answer.finish(), 5);
+            assert_eq!(answer.ranges[8..], [0, NAME, 1, NAME, 0, NAME]);
+            assert_eq!(answer.finish(), 7);
             assert_eq!(s.control[ANSWER_LEN], 20);
             Ok(())
         })
         .ok()
         .unwrap();
+        assert_eq!(header_name(1).ok().flatten().as_deref(), Some("Authorization"));
+        assert_eq!(header_name(2).ok().flatten(), None);
     }
 }

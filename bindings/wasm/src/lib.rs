@@ -13,7 +13,7 @@ mod time;
 #[cfg(feature = "verifier")]
 mod verify;
 
-pub use crate::convert::{scratch, wasm_memory};
+pub use crate::convert::{header_name, scratch, wasm_memory};
 pub use crate::errors::error_table;
 pub use crate::sign::{PayloadHasher, Signer};
 pub use crate::time::clock_skew_from_expired;

@@ -157,7 +157,8 @@ impl Signer {
     /// Signs the request `js/api.js` wrote into the scratch memory (see [`Unpacked::new`]) and
     /// writes the answer there: the fields `authorization`, `signature`, `canonicalRequest`,
     /// `stringToSign`, `signedHeaders`, `date`, `credentialScope` (empty when none), then the
-    /// added headers' names and values. Returns the number of fields.
+    /// added headers' names (as indexes, see [`crate::convert::header_name`]) and values.
+    /// Returns the number of fields.
     ///
     /// # Errors
     /// `invalid_request` for a bad URL, method, header or body; `malformed_date` for a bad
@@ -178,17 +179,19 @@ impl Signer {
             let trace = &signed.trace;
             let mut answer = scratch.answer();
             let authorization = answer.push(&signed.authorization);
-            answer.push_within(&signed.signature, authorization);
+            answer.push(&signed.signature);
             answer.push(&trace.canonical_request);
-            let string_to_sign = answer.push(&trace.string_to_sign);
-            answer.push_within(&signed.signed_headers, authorization);
-            let date = answer.push_within(&signed.date, string_to_sign);
-            answer.push_within(signed.credential_scope.as_deref().unwrap_or(""), string_to_sign);
+            answer.push(&trace.string_to_sign);
+            answer.push(&signed.signed_headers);
+            let date = answer.push(&signed.date);
+            answer.push(signed.credential_scope.as_deref().unwrap_or(""));
+            // the headers' values borrow the fields above (a comparison of addresses, not text)
+            let same = |value: &str, field: &str| std::ptr::eq(value, field);
             for (name, value) in signed.headers() {
-                answer.push(name);
-                if value == signed.authorization {
+                answer.name(name);
+                if same(value, &signed.authorization) {
                     answer.again(authorization);
-                } else if value == signed.date {
+                } else if same(value, &signed.date) {
                     answer.again(date);
                 } else {
                     answer.push(value);
