@@ -98,28 +98,96 @@ pub(crate) const SEPARATOR: char = '\0';
 /// [`INLINE_PAIRS`] pairs are kept on the stack.
 pub(crate) fn unpack_pairs(packed: &str) -> Result<Pairs<'_>, Error> {
     let mut pairs = Pairs::new();
-    let mut name = None;
-    let mut start = 0;
-    // one pass over the bytes: NUL is ASCII, so every piece between two is whole UTF-8
-    for (end, _) in packed.bytes().enumerate().filter(|(_, byte)| *byte == 0) {
-        let piece = packed.get(start..end).unwrap_or_default();
-        start = end + 1;
-        match name.take() {
-            None => name = Some(piece),
-            Some(name) => pairs.push((name, piece)),
+    let mut pieces = Pieces::new(packed);
+    while let Some(name) = pieces.next() {
+        match pieces.next() {
+            Some(value) => pairs.push((name, value)),
+            None => return Err(invalid_request("a packed header list must hold name/value pairs")),
         }
     }
-    if name.is_some() || start != packed.len() {
+    if !pieces.rest().is_empty() {
         return Err(invalid_request("a packed header list must hold name/value pairs"));
     }
     Ok(pairs)
 }
 
-/// `packed` → the text before its first NUL, and the rest after it.
-pub(crate) fn split_piece(packed: &str) -> Result<(&str, &str), Error> {
-    let end =
-        packed.bytes().position(|byte| byte == 0).ok_or_else(|| invalid_request("a packed piece lacks its NUL"))?;
-    Ok((packed.get(..end).unwrap_or_default(), packed.get(end + 1..).unwrap_or_default()))
+/// A packed request `method\0url\0name\0value\0…` → method, URL and header pairs, or `None`
+/// when it does not hold exactly `separators` NULs, all ending pieces (a piece holding NUL).
+pub(crate) fn unpack_request(packed: &str, separators: usize) -> Option<(&str, &str, Pairs<'_>)> {
+    let mut pieces = Pieces::new(packed);
+    let method = pieces.next()?;
+    let url = pieces.next()?;
+    let mut pairs = Pairs::new();
+    let mut count = 2;
+    while let Some(name) = pieces.next() {
+        let value = pieces.next()?;
+        pairs.push((name, value));
+        count += 2;
+    }
+    (count == separators && pieces.rest().is_empty()).then_some((method, url, pairs))
+}
+
+/// The NUL-terminated pieces of a packed string, its NULs found eight bytes at a time. NUL is
+/// ASCII, so every piece between two is whole UTF-8.
+struct Pieces<'a> {
+    text: &'a str,
+    /// Where the next piece starts.
+    start: usize,
+    /// The offset of the word `zeros` describes.
+    base: usize,
+    /// The offset of the next word to read.
+    next: usize,
+    /// The NULs of the current word not yet returned: the high bit of each such byte.
+    zeros: u64,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { text, start: 0, base: 0, next: 0, zeros: 0 }
+    }
+
+    /// What follows the last NUL returned.
+    fn rest(&self) -> &'a str {
+        self.text.get(self.start..).unwrap_or_default()
+    }
+
+    /// The offset of the next NUL.
+    fn next_nul(&mut self) -> Option<usize> {
+        const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        loop {
+            if self.zeros != 0 {
+                let at = self.base + (self.zeros.trailing_zeros() / 8) as usize;
+                self.zeros &= self.zeros - 1;
+                return Some(at);
+            }
+            let rest = self.text.as_bytes().get(self.next..).filter(|rest| !rest.is_empty())?;
+            let word = match rest.first_chunk::<8>() {
+                Some(word) => *word,
+                None => {
+                    // the last few bytes, padded with bytes that are not NUL
+                    let mut word = [0xff; 8];
+                    word.iter_mut().zip(rest).for_each(|(slot, byte)| *slot = *byte);
+                    word
+                }
+            };
+            let word = u64::from_le_bytes(word);
+            self.base = self.next;
+            self.next += 8;
+            // the high bit of exactly the bytes that are 0 (no carry crosses a byte)
+            self.zeros = !(((word & LOW) + LOW) | word | LOW);
+        }
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let end = self.next_nul()?;
+        let piece = self.text.get(self.start..end).unwrap_or_default();
+        self.start = end + 1;
+        Some(piece)
+    }
 }
 
 /// How many NULs `text` holds, and whether it is ASCII: one pass, in blocks whose byte-wide

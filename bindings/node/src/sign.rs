@@ -191,25 +191,23 @@ fn sign_call(
         convert::present(value)
     };
     let (packed, method, url, headers);
-    let (method, url, headers, optional) = match form {
+    let (method, url, pairs, optional) = match form {
         Form::Packed => {
             packed = required(arg(0)?, "the request")?;
             let separators = call.get::<u32>(1).map_err(|e| convert::napi_failure("the request", &e))?;
-            if u32::try_from(convert::scan(&packed).0).ok() != Some(separators) {
-                return Ok(None);
+            match convert::unpack_request(&packed, separators as usize) {
+                Some((method, url, pairs)) => (method, url, pairs, 2),
+                None => return Ok(None),
             }
-            let (method, rest) = convert::split_piece(&packed)?;
-            let (url, headers) = convert::split_piece(rest)?;
-            (method, url, headers, 2)
         }
         Form::Parts => {
             method = required(arg(0)?, "method")?;
             url = required(arg(1)?, "url")?;
             headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
-            (method.as_str(), url.as_str(), headers.as_deref().unwrap_or(""), 3)
+            let pairs = convert::unpack_pairs(headers.as_deref().unwrap_or(""))?;
+            (method.as_str(), url.as_str(), pairs, 3)
         }
     };
-    let pairs = convert::unpack_pairs(headers)?;
     let body = convert::body(arg(optional)?, "body")?;
     let payload_hash = arg(optional + 1)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
     let unsigned = match arg(optional + 2)? {

@@ -57,6 +57,19 @@ test('non-ASCII header values and omitted or null options sign alike through eit
   assert.equal(identity.accessKey, KEY)
 })
 
+test('many headers, and names and values of every short length, all reach the core', () => {
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const verifier = new Verifier({ keys: { [KEY]: SECRET } })
+  const headers = { 'X-Sdk-Date': DATE }
+  for (let i = 1; i <= 40; i++) headers[`X-${'h'.repeat(i % 11)}${i}`] = 'v'.repeat(i % 13)
+  const signed = signer.sign({ method: 'PUT', url: 'https://h/many', headers, body: 'b' })
+  for (const [name, value] of Object.entries(headers)) {
+    assert.ok(signed.canonicalRequest.includes(`\n${name.toLowerCase()}:${value}\n`), name)
+  }
+  const identity = verifier.verify({ method: 'PUT', url: '/many', headers: { ...headers, ...signed.headers }, body: 'b', now: AT })
+  assert.equal(identity.signedHeaders.length, 42)
+})
+
 test('every header form gives the same signature', () => {
   const signer = new Signer({ key: KEY, secret: SECRET })
   const base = { method: 'GET', url: 'https://h/p', date: AT }
