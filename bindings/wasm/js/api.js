@@ -78,20 +78,29 @@ export function makeApi(raw, codec) {
     if (typeof value !== "object") {
       throw fail(`\`${what}\` must be an array of [name, value] pairs or an object`);
     }
-    const entries =
-      Array.isArray(value) || typeof value[Symbol.iterator] === "function" ? value : Object.entries(value);
+    if (Array.isArray(value)) {
+      // the common case, without an iterator
+      for (let i = 0; i < value.length; i++) pairInto(value[i], what, add, fail);
+      return value.length;
+    }
+    const entries = typeof value[Symbol.iterator] === "function" ? value : Object.entries(value);
     let count = 0;
     for (const entry of entries) {
-      const [name, val] = Array.isArray(entry) && entry.length === 2 ? entry : [];
-      if (typeof name !== "string" || typeof val !== "string") {
-        throw fail(`each entry of \`${what}\` must be a [name, value] pair of strings`);
-      }
-      if (name.includes("\0") || val.includes("\0")) throw fail(`NUL in ${what} entry ${JSON.stringify(name)}`);
-      add(name);
-      add(val);
+      pairInto(entry, what, add, fail);
       count++;
     }
     return count;
+  }
+  function pairInto(entry, what, add, fail) {
+    const pair = Array.isArray(entry) && entry.length === 2;
+    const name = pair ? entry[0] : undefined;
+    const val = pair ? entry[1] : undefined;
+    if (typeof name !== "string" || typeof val !== "string") {
+      throw fail(`each entry of \`${what}\` must be a [name, value] pair of strings`);
+    }
+    if (name.includes("\0") || val.includes("\0")) throw fail(`NUL in ${what} entry ${JSON.stringify(name)}`);
+    add(name);
+    add(val);
   }
 
   // A body's bytes as a Uint8Array (a view, no copy), or undefined when it is not bytes.
