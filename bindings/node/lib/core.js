@@ -286,6 +286,7 @@ module.exports = {
   PayloadHasher: binding.PayloadHasher,
   packHeaders,
   signableHeaders,
+  unpackResult,
   Signer,
   Verifier,
   isStreamBody,
