@@ -256,17 +256,38 @@ class Signer extends binding.Signer {
 }
 
 class Verifier extends binding.Verifier {
+  /** The native verifying function of this verifier (see `verify_function` in src/verify.rs). */
+  #verify
+
   constructor(options) {
     if (options !== null && typeof options === 'object' && options.keys !== null && typeof options.keys === 'object') {
       options = { ...options, keys: packKeys(options.keys) }
     }
     super(options)
+    this.#verify = super.verifyFunction()
   }
 
   /** Verifies a received request; returns the signer's identity or throws an ApigError. */
   verify(request) {
     const r = requestObject(request, 'verify(request)')
-    return this.verifyPacked(r.method, r.url, packHeaders(r.headers), r.body, r.payloadHash, r.now)
+    return unpackIdentity(this.#verify(r.method, r.url, packHeaders(r.headers), r.body, r.payloadHash, r.now))
+  }
+}
+
+/**
+ * The native packed identity (src/verify.rs, `pack_identity`) → the Identity object: access key,
+ * algorithm, signing time in seconds, `1`/`0` for an unsigned payload, then the signed header
+ * names, each ended by NUL.
+ */
+function unpackIdentity(s) {
+  const p = s.split('\0')
+  p.pop()
+  return {
+    accessKey: p[0],
+    algorithm: p[1],
+    signedHeaders: p.slice(4),
+    signedAt: new Date(Number(p[2]) * 1000),
+    unsignedPayload: p[3] === '1',
   }
 }
 

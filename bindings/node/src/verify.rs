@@ -1,10 +1,13 @@
 //! `Verifier`: the core's verifier with JavaScript values in and out.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Mutex;
 
 use apig::{Algorithm, Authorization, Error, KeyResolver, SecretKey, SignableBody, SignableRequest, VerifyPolicy};
-use napi::bindgen_prelude::{FromNapiValue, Function, FunctionRef, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{
+    FromNapiValue, Function, FunctionCallContext, FunctionRef, JsObjectValue, Object, Unknown,
+};
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
@@ -102,6 +105,11 @@ type Lookup = FunctionRef<String, Unknown<'static>>;
 /// Verifies signed requests against a set of keys.
 #[napi]
 pub struct Verifier {
+    shared: Rc<Shared>,
+}
+
+/// The verifier, shared by the class instance and the function its `verify()` calls.
+struct Shared {
     inner: apig::Verifier<Keys>,
     lookup: Option<Lookup>,
 }
@@ -144,26 +152,26 @@ impl Verifier {
         }
         policy.region = convert::optional_string(&options, "region", invalid_config)?;
         policy.service = convert::optional_string(&options, "service", invalid_config)?;
-        Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy), lookup })
+        Ok(Self { shared: Rc::new(Shared { inner: apig::Verifier::new(keys).with_policy(policy), lookup }) })
     }
 
-    /// Verifies one request (the package's `verify()` calls this): the request's parts as
-    /// arguments, the headers packed by `index.js`. Returns the `Identity`, or throws an
+    /// Internal, called once by the package's `Verifier` constructor: the function its
+    /// `verify()` calls, `(method, url, headers, body, payloadHash, now)` with the headers packed
+    /// by `index.js`, which returns the identity packed ([`pack_identity`]) or throws an
     /// `ApigError` whose `code` says why not (`signature_mismatch` errors carry the verifier's
-    /// `canonicalRequest` and `stringToSign`).
+    /// `canonicalRequest` and `stringToSign`). Like the signer's, the function shares this
+    /// verifier, so a call does not go through napi-rs's class-method glue.
     #[napi(skip_typescript)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn verify_packed<'env>(
-        &self,
-        env: &'env Env,
-        method: Unknown<'env>,
-        url: Unknown<'env>,
-        headers: String,
-        body: Unknown<'env>,
-        payload_hash: Unknown<'env>,
-        now: Unknown<'env>,
-    ) -> napi::Result<Object<'env>> {
-        let result = self.verify_parts(env, method, url, &headers, body, payload_hash, now);
+    pub fn verify_function<'env>(&self, env: &'env Env) -> napi::Result<Function<'env, (), napi::sys::napi_value>> {
+        let shared = Rc::clone(&self.shared);
+        env.create_function_from_closure("verify", move |call| shared.verify_call(call.env, &call))
+    }
+}
+
+impl Shared {
+    /// One call of the function [`Verifier::verify_function`] returns.
+    fn verify_call(&self, env: &Env, call: &FunctionCallContext<'_>) -> napi::Result<napi::sys::napi_value> {
+        let result = self.verify_parts(env, call);
         if let Keys::Asked(slot) = self.inner.resolver()
             && let Ok(mut slot) = slot.lock()
         {
@@ -178,27 +186,29 @@ impl Verifier {
 
     /// The outer error is the core's; the inner one a JavaScript exception (from the key function)
     /// to rethrow as is.
-    #[allow(clippy::too_many_arguments)]
-    fn verify_parts<'env>(
+    fn verify_parts(
         &self,
-        env: &'env Env,
-        method: Unknown<'env>,
-        url: Unknown<'env>,
-        headers: &str,
-        body: Unknown<'env>,
-        payload_hash: Unknown<'env>,
-        now: Unknown<'env>,
-    ) -> Result<napi::Result<Object<'env>>, Error> {
-        let required = |value: Unknown<'env>, name: &str| match convert::present(value)? {
+        env: &Env,
+        call: &FunctionCallContext<'_>,
+    ) -> Result<napi::Result<napi::sys::napi_value>, Error> {
+        let arg = |index: usize| -> Result<Option<Unknown<'_>>, Error> {
+            if index >= call.length() {
+                return Ok(None);
+            }
+            let value = call.get::<Unknown<'_>>(index).map_err(|e| convert::napi_failure("an argument", &e))?;
+            convert::present(value)
+        };
+        let required = |value: Option<Unknown<'_>>, name: &str| match value {
             Some(value) => convert::string(value, name),
             None => Err(invalid_request(format!("{name} is required"))),
         };
-        let method = required(method, "method")?;
-        let url = required(url, "url")?;
-        let pairs = convert::unpack_pairs(headers)?;
-        let payload_hash = convert::present(payload_hash)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
-        let body = convert::body(convert::present(body)?, "body")?;
-        let now = convert::time(convert::present(now)?, "now")?;
+        let method = required(arg(0)?, "method")?;
+        let url = required(arg(1)?, "url")?;
+        let headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
+        let pairs = convert::unpack_pairs(headers.as_deref().unwrap_or(""))?;
+        let body = convert::body(arg(3)?, "body")?;
+        let payload_hash = arg(4)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
+        let now = convert::time(arg(5)?, "now")?;
         let signable = match &payload_hash {
             Some(hash) => SignableBody::Precomputed(hash),
             None => body.signable(),
@@ -211,7 +221,10 @@ impl Verifier {
             Some(now) => self.inner.verify_at(&request, now)?,
             None => self.inner.verify(&request)?,
         };
-        Ok(identity(env, verified))
+        let mut packed = String::with_capacity(128);
+        let ascii = pack_identity(&verified, &mut packed)?;
+        let created = if ascii { env.create_string_latin1(packed.as_bytes()) } else { env.create_string(&packed) };
+        Ok(created.map(|string| string.raw()))
     }
 
     /// With a key function: asks it for the secret of the request's access key (when the
@@ -265,14 +278,22 @@ fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {
         .collect()
 }
 
-fn identity(env: &Env, verified: apig::Verified) -> napi::Result<Object<'_>> {
-    let mut identity = Object::new(env)?;
-    identity.set_named_property("accessKey", verified.access_key.as_str())?;
-    identity.set_named_property("algorithm", verified.algorithm.as_str())?;
-    identity.set_named_property("signedHeaders", verified.signed_header_names().collect::<Vec<_>>())?;
-    #[allow(clippy::cast_precision_loss)] // seconds of years 1..=9999 are exact in an f64
-    let millis = verified.date.unix_seconds() as f64 * 1000.0;
-    identity.set_named_property("signedAt", env.create_date(millis)?)?;
-    identity.set_named_property("unsignedPayload", verified.unsigned_payload)?;
-    Ok(identity)
+/// Writes the identity for `index.js` (`unpackIdentity`) to split: access key, algorithm, signing
+/// time in seconds since 1970, `1` or `0` for an unsigned payload, then the signed header names,
+/// each followed by NUL. Returns whether `out` is ASCII.
+fn pack_identity(verified: &apig::Verified, out: &mut String) -> Result<bool, Error> {
+    let seconds = verified.date.unix_seconds().to_string();
+    let unsigned = if verified.unsigned_payload { "1" } else { "0" };
+    let fixed = [verified.access_key.as_str(), verified.algorithm.as_str(), seconds.as_str(), unsigned];
+    let mut pieces = 0;
+    for piece in fixed.into_iter().chain(verified.signed_header_names()) {
+        out.push_str(piece);
+        out.push(convert::SEPARATOR);
+        pieces += 1;
+    }
+    let (separators, ascii) = convert::scan(out);
+    if separators != pieces {
+        return Err(invalid_request("a verified value contains NUL"));
+    }
+    Ok(ascii)
 }
