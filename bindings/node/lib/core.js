@@ -195,7 +195,7 @@ class Signer extends binding.Signer {
   constructor(options) {
     super(options)
     this.#signPacked = super.signFunction(true)
-    this.#signParts = super.signFunction(false)
+    this.#signParts = null // made when first needed: it only reports errors
   }
 
   /**
@@ -230,6 +230,7 @@ class Signer extends binding.Signer {
     }
     headers = packHeaders(headerInput)
     // the native side reports what is wrong with the method or URL
+    this.#signParts ??= super.signFunction(false)
     return unpackResult(this.#signParts(method, url, headers, body, payloadHash, unsignedPayload === true, date))
   }
 

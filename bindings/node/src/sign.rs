@@ -1,6 +1,7 @@
 //! `Signer` and `PayloadHasher`: the core's signer with JavaScript values in and out.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use apig::{Algorithm, Error, SignableBody, SignableRequest};
 use napi::bindgen_prelude::{FromNapiValue, Function, FunctionCallContext, Object, Unknown};
@@ -82,7 +83,8 @@ pub struct SignResult {
 /// Signs requests for one credential with one algorithm.
 #[napi]
 pub struct Signer {
-    inner: apig::Signer,
+    /// Shared with the functions [`Signer::sign_function`] returns.
+    inner: Rc<apig::Signer>,
 }
 
 #[napi]
@@ -112,7 +114,7 @@ impl Signer {
         if let Some(service) = convert::optional_string(&options, "service", invalid_config)? {
             builder = builder.service(service);
         }
-        Ok(Self { inner: builder.build()? })
+        Ok(Self { inner: Rc::new(builder.build()?) })
     }
 
     /// The access key.
@@ -134,7 +136,7 @@ impl Signer {
     /// `separators` the number of NULs it holds when no piece holds one (`null` is returned when
     /// that differs: `index.js` then finds and reports the culprit). Otherwise `(method, url,
     /// headers, body, payloadHash, unsignedPayload, date)`, each read and type-checked here. A
-    /// function owns a copy of this signer, so a call reaches the core without unwrapping `this`
+    /// function shares this signer, so a call reaches the core without unwrapping `this`
     /// (napi-rs's class-method glue costs more than a tenth of a signature); the request and the
     /// result cross the boundary as one string each.
     #[napi(skip_typescript)]
@@ -143,7 +145,7 @@ impl Signer {
         env: &'env Env,
         packed_request: bool,
     ) -> napi::Result<Function<'env, (), Packed>> {
-        let signer = self.inner.clone();
+        let signer = Rc::clone(&self.inner);
         let buffer = RefCell::new(String::new());
         let form = if packed_request { Form::Packed } else { Form::Parts };
         env.create_function_from_closure("sign", move |call| {
