@@ -129,8 +129,8 @@ impl Signer {
         self.inner.algorithm().as_str()
     }
 
-    /// Internal, called once by the package's `Signer` constructor: the functions its `sign()`
-    /// calls, which return the packed result ([`pack_result`]). With `packed_request`,
+    /// Internal, for the package's `Signer` (its constructor makes the packed one, its first
+    /// error the other): the functions its `sign()` calls, which return the packed result ([`pack_result`]). With `packed_request`,
     /// `(request, separators[, body, payloadHash, unsignedPayload, date])` where `request` is
     /// `method\0url\0` and the headers packed by `index.js` ([`convert::unpack_pairs`]), and
     /// `separators` the number of NULs it holds when no piece holds one (`null` is returned when
@@ -176,8 +176,8 @@ enum Form {
 }
 
 /// One call of a function [`Signer::sign_function`] returns. Omitted trailing arguments are
-/// `undefined`: `index.js` passes only the request for one without body, payload hash,
-/// `unsignedPayload` or date, which saves reading four values.
+/// `undefined`: `index.js` passes only the request and its NUL count for one without body,
+/// payload hash, `unsignedPayload` or date, which saves reading four values.
 fn sign_call(
     signer: &apig::Signer,
     buffer: &RefCell<String>,
