@@ -130,15 +130,15 @@ impl Signer {
     }
 
     /// Internal, for the package's `Signer` (its constructor makes the packed one, its first
-    /// error the other): the functions its `sign()` calls, which return the packed result ([`pack_result`]). With `packed_request`,
-    /// `(request, separators[, body, payloadHash, unsignedPayload, date])` where `request` is
-    /// `method\0url\0` and the headers packed by `index.js` ([`convert::unpack_pairs`]), and
-    /// `separators` the number of NULs it holds when no piece holds one (`null` is returned when
-    /// that differs: `index.js` then finds and reports the culprit). Otherwise `(method, url,
-    /// headers, body, payloadHash, unsignedPayload, date)`, each read and type-checked here. A
-    /// function shares this signer, so a call reaches the core without unwrapping `this`
-    /// (napi-rs's class-method glue costs more than a tenth of a signature); the request and the
-    /// result cross the boundary as one string each.
+    /// error the other): the functions its `sign()` calls, which return the packed result
+    /// ([`pack_result`]). With `packed_request`, `(request, separators[, body, payloadHash,
+    /// unsignedPayload, date])` where `request` is `method\0url\0` and the headers packed by
+    /// `index.js` ([`convert::unpack_pairs`]), and `separators` the number of NULs it holds when no
+    /// piece holds one (`null` is returned when that differs: `index.js` then finds and reports the
+    /// culprit). Otherwise `(method, url, headers, body, payloadHash, unsignedPayload, date)`, each
+    /// read and type-checked here. A function shares this signer, so a call reaches the core
+    /// without unwrapping `this` (napi-rs's class-method glue costs more than a tenth of a
+    /// signature); the request and the result cross the boundary as one string each.
     #[napi(skip_typescript)]
     pub fn sign_function<'env>(
         &self,
