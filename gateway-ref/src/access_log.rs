@@ -130,7 +130,7 @@ impl AccessLog {
     }
 }
 
-/// The current time as RFC 3339.
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+/// `time` as RFC 3339 (UTC).
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(time).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -22,7 +22,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::access_log::{AccessLog, AccessRecord, LogTarget, now_rfc3339};
+use crate::access_log::{AccessLog, AccessRecord, LogTarget, rfc3339};
 use crate::body::Body;
 use crate::config::ConfigFile;
 use crate::error::GatewayError;
@@ -417,21 +417,11 @@ async fn handle(
         started,
         extensions: std::sync::Mutex::default(),
     };
-    let mut record = if shared.log.enabled() {
-        AccessRecord {
-            time: now_rfc3339(),
-            request_id: ctx.request_id.clone(),
-            remote_addr: remote.to_string(),
-            method: ctx.method.to_string(),
-            host: ctx.host.clone(),
-            uri: ctx.target.clone(),
-            environment: ctx.environment.clone(),
-            user_agent: header(&hyper::header::USER_AGENT).map(str::to_owned),
-            ..AccessRecord::default()
-        }
-    } else {
-        AccessRecord::default()
-    };
+    // the record's request fields are filled at the end, once it is known whether the access log
+    // or a policy (Kafka log push) wants it; what they need of the request is kept here cheaply
+    let arrived = std::time::SystemTime::now();
+    let user_agent = parts.headers.get(hyper::header::USER_AGENT).cloned();
+    let mut record = AccessRecord::default();
 
     let mut api_route = None;
     let mut outcome = BackendOutcome::NotCalled;
@@ -468,9 +458,14 @@ async fn handle(
     }
     let policy_log = api_route.as_ref().filter(|api| api.policies.wants_log());
     if shared.log.enabled() || policy_log.is_some() {
-        if record.time.is_empty() {
-            record.time = now_rfc3339();
-        }
+        record.time = rfc3339(arrived);
+        record.request_id = ctx.request_id.clone();
+        record.remote_addr = remote.to_string();
+        record.method = ctx.method.to_string();
+        record.host = ctx.host.clone();
+        record.uri = ctx.target.clone();
+        record.environment = ctx.environment.clone();
+        record.user_agent = user_agent.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
         record.status = head.status.as_u16();
         record.api = ctx.api.as_ref().map(|(a, _)| a.clone());
         record.group = ctx.api.as_ref().map(|(_, g)| g.clone());

@@ -133,3 +133,28 @@ fn records_arrive_at_the_broker_and_a_dead_or_silent_broker_never_slows_requests
         assert!(one.elapsed() < Duration::from_millis(250), "{:?}", one.elapsed());
     }
 }
+
+#[test]
+fn with_the_access_log_off_records_still_carry_the_request() {
+    let broker = mock_broker();
+    let dir = common::temp_dir("kafka-log-off");
+    let (gw, _) = common::start_in(&dir, &config(&broker.addr, closed_port(), slow_backend()));
+    let r = get(gw.addr(), "/logged?off=1", &[("User-Agent", "kafka-test/1")]);
+    assert_eq!(r.status, 200);
+    let id = r.header("x-request-id").unwrap().to_owned();
+    let mut got = Vec::new();
+    let arrived = eventually(Duration::from_secs(15), || {
+        got = consume(&broker.addr, "apig-access");
+        !got.is_empty()
+    });
+    assert!(arrived, "no record arrived");
+    let record = &got[0];
+    assert_eq!(record["request_id"], id.as_str());
+    assert_eq!(record["method"], "GET");
+    assert_eq!(record["uri"], "/logged?off=1");
+    assert_eq!(record["environment"], "RELEASE");
+    assert_eq!(record["user_agent"], "kafka-test/1");
+    assert!(record["remote_addr"].as_str().unwrap().starts_with("127.0.0.1:"), "{record}");
+    assert_eq!(record["host"], "api.test");
+    assert!(record["time"].as_str().unwrap().ends_with('Z'), "{record}");
+}
