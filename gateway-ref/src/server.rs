@@ -456,7 +456,7 @@ async fn handle(
             );
         }
     }
-    let policy_log = api_route.as_ref().filter(|api| api.policies.wants_log());
+    let policy_log = api_route.as_ref().map(|api| (api, api.policies.wants_log())).filter(|(_, wanted)| *wanted != 0);
     if shared.log.enabled() || policy_log.is_some() {
         record.time = rfc3339(arrived);
         record.request_id = ctx.request_id.clone();
@@ -472,8 +472,8 @@ async fn handle(
         record.app_key = ctx.caller.as_ref().map(|c| c.app_key.clone());
         record.latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3;
         record.upstream_latency_ms = upstream.map(|u| (u.as_secs_f64() * 1e6).round() / 1e3);
-        if let Some(api) = policy_log {
-            api.policies.on_log(&ctx, &record);
+        if let Some((api, wanted)) = policy_log {
+            api.policies.on_log(&ctx, &record, wanted);
         }
         shared.log.write(&record);
     }

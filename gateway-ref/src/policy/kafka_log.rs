@@ -286,6 +286,12 @@ impl Policy for KafkaLog {
     }
 
     fn wants_log(&self) -> bool {
+        self.start();
+        if self.queue.capacity() == 0 {
+            // full: the record would be dropped, so it is counted here and never built
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
         true
     }
 

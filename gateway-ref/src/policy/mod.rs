@@ -148,14 +148,21 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
     ) {
     }
 
-    /// Whether [`Policy::on_log`] needs the finished access-log record even when the access log
-    /// itself is off.
+    /// Whether [`Policy::on_log`] needs this request's finished access-log record even when the
+    /// access log itself is off. Asked once per request, after the response head; a policy that
+    /// answers `false` is not given the record (so one that would drop it can say so here and spare
+    /// the gateway building it).
     fn wants_log(&self) -> bool {
         false
     }
 
     /// With the finished access-log record (status and latencies set), after the response head.
     fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord) {}
+}
+
+/// The bit of the `i`-th bound policy in a [`Pipeline::wants_log`] mask.
+fn log_bit(i: usize) -> u64 {
+    1 << i.min(63)
 }
 
 /// The policies bound to one API, in binding order.
@@ -224,15 +231,18 @@ impl Pipeline {
         }
     }
 
-    /// Whether a policy wants the finished access-log record.
-    pub fn wants_log(&self) -> bool {
-        self.0.iter().any(|p| p.wants_log())
+    /// Which policies want this request's finished access-log record: bit `i` for the `i`-th bound
+    /// policy (every policy is asked once; the 64th and later share the last bit). `0`: none.
+    pub fn wants_log(&self) -> u64 {
+        self.0.iter().enumerate().filter(|(_, p)| p.wants_log()).fold(0, |mask, (i, _)| mask | log_bit(i))
     }
 
-    /// Runs every policy's [`Policy::on_log`].
-    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord) {
-        for p in &self.0 {
-            p.on_log(ctx, record);
+    /// Runs [`Policy::on_log`] of the policies in `wanted` (from [`Pipeline::wants_log`]).
+    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord, wanted: u64) {
+        for (i, p) in self.0.iter().enumerate() {
+            if wanted & log_bit(i) != 0 {
+                p.on_log(ctx, record);
+            }
         }
     }
 }
