@@ -32,7 +32,7 @@ pub(crate) fn encode_path_text(text: &str, out: &mut String) {
 }
 
 /// Whether `b` stays literal when percent-encoding (the unreserved set, and `/` in paths).
-fn is_literal(b: u8, keep_slash: bool) -> bool {
+pub(crate) fn is_literal(b: u8, keep_slash: bool) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/')
 }
 
