@@ -25,7 +25,7 @@ use rskafka::client::ClientBuilder;
 use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
 use rskafka::record::Record;
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::counter::now_ms;
 use super::{BackendOutcome, Policy, RequestContext};
@@ -86,15 +86,64 @@ struct Settings {
     timeout: Duration,
 }
 
+/// The bounded queue between the requests and the background task. A request appends its record
+/// under a short lock and wakes the task only when the queue goes from empty to one record (the
+/// linger starts) or reaches a full batch — not once per record, which would cost a task wake-up
+/// (a cross-thread hand-off) on every request.
+#[derive(Debug)]
+struct Queue {
+    records: Mutex<Vec<Queued>>,
+    capacity: usize,
+    batch_size: usize,
+    wake: Notify,
+    /// Set when the policy is dropped (config reload): the task sends what is left and ends.
+    closed: AtomicBool,
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        self.records.lock().map_or(0, |r| r.len())
+    }
+
+    fn is_full(&self) -> bool {
+        self.records.lock().map_or(true, |r| r.len() >= self.capacity)
+    }
+
+    /// Appends a record; `false` when the queue is full.
+    fn push(&self, record: Queued) -> bool {
+        let len = {
+            let Ok(mut records) = self.records.lock() else { return false };
+            if records.len() >= self.capacity {
+                return false;
+            }
+            records.push(record);
+            records.len()
+        };
+        if len == 1 || len == self.batch_size {
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Moves every queued record into `into` (empty), keeping the allocations of both.
+    fn take(&self, into: &mut Vec<Queued>) {
+        if let Ok(mut records) = self.records.lock() {
+            std::mem::swap(&mut *records, into);
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
 /// The Kafka log push policy.
 #[derive(Debug)]
 pub struct KafkaLog {
     settings: Settings,
-    queue: mpsc::Sender<Queued>,
-    /// The receiving end until the background task is started (on the first record, inside the
-    /// gateway's runtime).
-    pending: Mutex<Option<mpsc::Receiver<Queued>>>,
-    /// Whether the background task runs (spares the lock on every record).
+    queue: Arc<Queue>,
+    /// Whether the background task runs; it is started on the first record, inside the
+    /// gateway's runtime.
     started: AtomicBool,
     stats: Arc<KafkaStats>,
 }
@@ -115,7 +164,13 @@ impl KafkaLog {
         if c.queue_size == 0 || c.batch_size == 0 || c.timeout_ms == 0 {
             return Err("kafka_log: queue_size, batch_size and timeout_ms must be > 0".to_owned());
         }
-        let (tx, rx) = mpsc::channel(c.queue_size);
+        let queue = Queue {
+            records: Mutex::new(Vec::new()),
+            capacity: c.queue_size,
+            batch_size: c.batch_size,
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+        };
         Ok(Self {
             settings: Settings {
                 name: name.to_owned(),
@@ -126,8 +181,7 @@ impl KafkaLog {
                 linger: Duration::from_millis(c.linger_ms),
                 timeout: Duration::from_millis(c.timeout_ms),
             },
-            queue: tx,
-            pending: Mutex::new(Some(rx)),
+            queue: Arc::new(queue),
             started: AtomicBool::new(false),
             stats: Arc::new(KafkaStats::default()),
         })
@@ -142,15 +196,17 @@ impl KafkaLog {
         if self.started.load(Ordering::Relaxed) {
             return;
         }
-        let Ok(mut pending) = self.pending.lock() else { return };
-        if pending.is_none() {
-            return;
-        }
         let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
-        if let Some(rx) = pending.take() {
-            handle.spawn(push(self.settings.clone(), rx, Arc::clone(&self.stats)));
-            self.started.store(true, Ordering::Relaxed);
+        if self.started.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            handle.spawn(push(self.settings.clone(), Arc::clone(&self.queue), Arc::clone(&self.stats)));
         }
+    }
+}
+
+impl Drop for KafkaLog {
+    fn drop(&mut self) {
+        self.queue.closed.store(true, Ordering::Release);
+        self.queue.wake.notify_one();
     }
 }
 
@@ -176,36 +232,38 @@ async fn connect(s: &Settings) -> Result<PartitionClient, String> {
     tokio::time::timeout(s.timeout, work).await.map_err(|_| "connection timed out".to_owned())?
 }
 
-/// The background task: batches records from the queue to the partition until the policy is
-/// dropped (config reload) and the queue is drained.
-async fn push(s: Settings, mut rx: mpsc::Receiver<Queued>, stats: Arc<KafkaStats>) {
+/// The background task: sends the queued records to the partition in batches until the policy
+/// is dropped (config reload) and the queue is drained.
+async fn push(s: Settings, queue: Arc<Queue>, stats: Arc<KafkaStats>) {
     let mut client: Option<PartitionClient> = None;
     let mut backoff = Duration::from_millis(200);
     let mut report = tokio::time::interval(Duration::from_secs(10));
     report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut reported = (0, 0, 0);
+    let mut taken: Vec<Queued> = Vec::new();
     loop {
-        let first = tokio::select! {
-            r = rx.recv() => r,
-            _ = report.tick() => {
-                reported = print_stats(&s.name, &stats, reported);
-                continue;
-            }
-        };
-        let Some(first) = first else { break };
-        let mut batch = vec![first];
-        let linger = tokio::time::sleep(s.linger);
-        tokio::pin!(linger);
-        while batch.len() < s.batch_size {
+        // wait for a first record
+        while queue.len() == 0 && !queue.is_closed() {
             tokio::select! {
-                r = rx.recv() => match r {
-                    Some(r) => batch.push(r),
-                    None => break,
-                },
-                () = &mut linger => break,
+                () = queue.wake.notified() => {}
+                _ = report.tick() => reported = print_stats(&s.name, &stats, reported),
             }
         }
-        let n = batch.len() as u64;
+        // linger for a full batch
+        let deadline = tokio::time::Instant::now() + s.linger;
+        while queue.len() < s.batch_size && !queue.is_closed() {
+            tokio::select! {
+                () = queue.wake.notified() => {}
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        queue.take(&mut taken);
+        if taken.is_empty() {
+            if queue.is_closed() {
+                break;
+            }
+            continue;
+        }
         if client.is_none() {
             match connect(&s).await {
                 Ok(c) => {
@@ -213,7 +271,8 @@ async fn push(s: Settings, mut rx: mpsc::Receiver<Queued>, stats: Arc<KafkaStats
                     backoff = Duration::from_millis(200);
                 }
                 Err(e) => {
-                    stats.failed.fetch_add(n, Ordering::Relaxed);
+                    stats.failed.fetch_add(taken.len() as u64, Ordering::Relaxed);
+                    taken.clear();
                     eprintln!("apig-gateway: kafka_log {:?}: cannot connect to {:?}: {e}", s.name, s.brokers);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -221,31 +280,38 @@ async fn push(s: Settings, mut rx: mpsc::Receiver<Queued>, stats: Arc<KafkaStats
                 }
             }
         }
-        let Some(c) = &client else { continue };
         let timestamp =
             DateTime::<Utc>::from_timestamp_millis(i64::try_from(now_ms()).unwrap_or(0)).unwrap_or_default();
-        let records: Vec<Record> = batch
-            .into_iter()
-            .map(|(key, value)| Record {
-                key: key.map(String::into_bytes),
-                value: Some(value),
-                headers: std::collections::BTreeMap::new(),
-                timestamp,
-            })
-            .collect();
-        match tokio::time::timeout(s.timeout, c.produce(records, Compression::NoCompression)).await {
-            Ok(Ok(_)) => {
-                stats.sent.fetch_add(n, Ordering::Relaxed);
+        let mut records = taken.drain(..).map(|(key, value)| Record {
+            key: key.map(String::into_bytes),
+            value: Some(value),
+            headers: std::collections::BTreeMap::new(),
+            timestamp,
+        });
+        loop {
+            let batch: Vec<Record> = records.by_ref().take(s.batch_size).collect();
+            if batch.is_empty() {
+                break;
             }
-            Ok(Err(e)) => {
+            let n = batch.len() as u64;
+            let Some(c) = &client else {
                 stats.failed.fetch_add(n, Ordering::Relaxed);
-                eprintln!("apig-gateway: kafka_log {:?}: produce failed: {e}", s.name);
-                client = None;
-            }
-            Err(_) => {
-                stats.failed.fetch_add(n, Ordering::Relaxed);
-                eprintln!("apig-gateway: kafka_log {:?}: produce timed out", s.name);
-                client = None;
+                continue;
+            };
+            match tokio::time::timeout(s.timeout, c.produce(batch, Compression::NoCompression)).await {
+                Ok(Ok(_)) => {
+                    stats.sent.fetch_add(n, Ordering::Relaxed);
+                }
+                Ok(Err(e)) => {
+                    stats.failed.fetch_add(n, Ordering::Relaxed);
+                    eprintln!("apig-gateway: kafka_log {:?}: produce failed: {e}", s.name);
+                    client = None;
+                }
+                Err(_) => {
+                    stats.failed.fetch_add(n, Ordering::Relaxed);
+                    eprintln!("apig-gateway: kafka_log {:?}: produce timed out", s.name);
+                    client = None;
+                }
             }
         }
     }
@@ -287,7 +353,7 @@ impl Policy for KafkaLog {
 
     fn wants_log(&self) -> bool {
         self.start();
-        if self.queue.capacity() == 0 {
+        if self.queue.is_full() {
             // full: the record would be dropped, so it is counted here and never built
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -297,17 +363,15 @@ impl Policy for KafkaLog {
 
     fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord) {
         self.start();
-        if self.queue.capacity() == 0 {
+        if self.queue.is_full() {
             // full: drop without paying for the serialisation
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
         // an access-log line is a few hundred bytes: one allocation, no regrowth
-        let mut line = Vec::with_capacity(768);
-        if serde_json::to_writer(&mut line, record).is_err() {
-            return;
-        }
-        if self.queue.try_send((record.api.clone(), line)).is_err() {
+        let mut line = Vec::with_capacity(512);
+        record.write_json(&mut line);
+        if !self.queue.push((record.api.clone(), line)) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
