@@ -31,21 +31,22 @@ impl std::str::FromStr for LogTarget {
     }
 }
 
-/// One access-log line.
+/// One access-log line. The request's fields are borrowed from the request (no copy per
+/// request); the record lives until the line is written.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct AccessRecord {
+pub struct AccessRecord<'a> {
     /// RFC 3339 UTC time the request arrived.
     pub time: String,
     /// `X-Request-Id`.
-    pub request_id: String,
+    pub request_id: &'a str,
     /// Client address.
     pub remote_addr: String,
     /// Method.
-    pub method: String,
+    pub method: &'a str,
     /// `Host`.
-    pub host: String,
+    pub host: &'a str,
     /// The raw request target.
-    pub uri: String,
+    pub uri: &'a str,
     /// Response status.
     pub status: u16,
     /// APIG error code when the gateway answered with an error.
@@ -56,15 +57,15 @@ pub struct AccessRecord {
     pub auth_error: Option<&'static str>,
     /// Group id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<&'a str>,
     /// API id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub api: Option<String>,
+    pub api: Option<&'a str>,
     /// Environment.
-    pub environment: String,
+    pub environment: &'a str,
     /// The authenticated app's key.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_key: Option<String>,
+    pub app_key: Option<&'a str>,
     /// Time to the response head, milliseconds.
     pub latency_ms: f64,
     /// Backend time to the response head, milliseconds.
@@ -72,13 +73,13 @@ pub struct AccessRecord {
     pub upstream_latency_ms: Option<f64>,
     /// `User-Agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<&'a str>,
     /// Fields added by policies (`on_response`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-impl AccessRecord {
+impl AccessRecord<'_> {
     /// Appends the record as one JSON object — byte for byte what `serde_json` makes of it (a
     /// test holds the two together), without its per-character escaping loop: the fields are
     /// almost always plain text, copied as they are.
@@ -86,15 +87,15 @@ impl AccessRecord {
         out.extend_from_slice(b"{\"time\":");
         json_str(out, &self.time);
         out.extend_from_slice(b",\"request_id\":");
-        json_str(out, &self.request_id);
+        json_str(out, self.request_id);
         out.extend_from_slice(b",\"remote_addr\":");
         json_str(out, &self.remote_addr);
         out.extend_from_slice(b",\"method\":");
-        json_str(out, &self.method);
+        json_str(out, self.method);
         out.extend_from_slice(b",\"host\":");
-        json_str(out, &self.host);
+        json_str(out, self.host);
         out.extend_from_slice(b",\"uri\":");
-        json_str(out, &self.uri);
+        json_str(out, self.uri);
         out.extend_from_slice(b",\"status\":");
         let mut digits = [0u8; 5];
         let mut n = self.status;
@@ -116,17 +117,17 @@ impl AccessRecord {
             out.extend_from_slice(b",\"auth_error\":");
             json_str(out, code);
         }
-        if let Some(group) = &self.group {
+        if let Some(group) = self.group {
             out.extend_from_slice(b",\"group\":");
             json_str(out, group);
         }
-        if let Some(api) = &self.api {
+        if let Some(api) = self.api {
             out.extend_from_slice(b",\"api\":");
             json_str(out, api);
         }
         out.extend_from_slice(b",\"environment\":");
-        json_str(out, &self.environment);
-        if let Some(key) = &self.app_key {
+        json_str(out, self.environment);
+        if let Some(key) = self.app_key {
             out.extend_from_slice(b",\"app_key\":");
             json_str(out, key);
         }
@@ -136,7 +137,7 @@ impl AccessRecord {
             out.extend_from_slice(b",\"upstream_latency_ms\":");
             json_f64(out, ms);
         }
-        if let Some(ua) = &self.user_agent {
+        if let Some(ua) = self.user_agent {
             out.extend_from_slice(b",\"user_agent\":");
             json_str(out, ua);
         }
@@ -152,9 +153,7 @@ impl AccessRecord {
 /// `s` as a JSON string: copied as is when nothing in it needs an escape (no control
 /// character, quote or backslash), else escaped by `serde_json`.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    // no early exit: the loop vectorises
-    let plain = !s.bytes().fold(false, |escape, b| escape | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if plain {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -162,6 +161,19 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     } else {
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// Whether `bytes` hold a control character, a quote or a backslash: 16 bytes per step, with
+/// no early exit inside a step, so the check compiles to vector compares.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let escape = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &b| any | escape(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| escape(b))
 }
 
 /// `value` as serde_json writes an `f64` (`null` when not finite).
@@ -203,7 +215,7 @@ impl AccessLog {
     }
 
     /// Writes `record` as one line. A failing log never fails a request.
-    pub fn write(&self, record: &AccessRecord) {
+    pub fn write(&self, record: &AccessRecord<'_>) {
         // a record is also made when only a policy (Kafka log push) wants it: do not serialise
         // it for a log that is off
         if !self.enabled() {
@@ -222,45 +234,176 @@ impl AccessLog {
     }
 }
 
-/// `time` as RFC 3339 (UTC).
+/// `time` as RFC 3339 (UTC), as the `time` crate writes it (nanoseconds without trailing zeros,
+/// none when zero; a test holds the two together), with the digits written directly.
 pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let Ok(since) = time.duration_since(std::time::UNIX_EPOCH) else { return rfc3339_by_time_crate(time) };
+    let secs = since.as_secs();
+    let days = secs / 86_400;
+    let (year, month, day) = civil_from_days(days);
+    if year > 9999 {
+        return rfc3339_by_time_crate(time);
+    }
+    let rest = secs % 86_400;
+    let mut out = String::with_capacity(30);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, month, 2);
+    out.push('-');
+    push_digits(&mut out, day, 2);
+    out.push('T');
+    push_digits(&mut out, rest / 3600, 2);
+    out.push(':');
+    push_digits(&mut out, rest / 60 % 60, 2);
+    out.push(':');
+    push_digits(&mut out, rest % 60, 2);
+    let mut nanos = u64::from(since.subsec_nanos());
+    if nanos != 0 {
+        let mut width = 9;
+        while nanos % 10 == 0 {
+            nanos /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        push_digits(&mut out, nanos, width);
+    }
+    out.push('Z');
+    out
+}
+
+fn rfc3339_by_time_crate(time: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(time).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// `value` in `width` decimal digits, zero-padded (`value` has at most `width` digits).
+fn push_digits(out: &mut String, value: u64, width: u32) {
+    for i in (0..width).rev() {
+        out.push(char::from(b'0' + (value / 10u64.pow(i) % 10) as u8));
+    }
+}
+
+/// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01 (H. Hinnant's
+/// `civil_from_days`, for non-negative days).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `addr` as `Display` writes it (`a.b.c.d:port`, `[v6]:port`), without the formatting
+/// machinery for the common IPv4 case.
+pub fn socket_addr_string(addr: std::net::SocketAddr) -> String {
+    match addr {
+        std::net::SocketAddr::V4(v4) => {
+            let mut out = String::with_capacity(21);
+            for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_number(&mut out, u64::from(octet));
+            }
+            out.push(':');
+            push_number(&mut out, u64::from(v4.port()));
+            out
+        }
+        v6 => v6.to_string(),
+    }
+}
+
+/// `value` in decimal, no padding.
+fn push_number(out: &mut String, value: u64) {
+    let mut width = 1;
+    while width < 20 && value >= 10u64.pow(width) {
+        width += 1;
+    }
+    push_digits(out, value, width);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn both(record: &AccessRecord) -> (String, String) {
+    fn both(record: &AccessRecord<'_>) -> (String, String) {
         let mut ours = Vec::new();
         record.write_json(&mut ours);
         (String::from_utf8(ours).unwrap_or_default(), serde_json::to_string(record).unwrap_or_default())
     }
 
     #[test]
+    fn rfc3339_is_what_the_time_crate_writes() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let mut secs: u64 = 0;
+        let mut nanos: u32 = 0;
+        // days across leap years and centuries (1970 … ~2500), sub-second parts with and without
+        // trailing zeros
+        for i in 0..20_000u64 {
+            secs = secs.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407 + i);
+            nanos = nanos.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let t = UNIX_EPOCH
+                + Duration::new(secs % 16_725_225_600, [0, nanos % 1_000_000_000, 120_000_000, 5][(i % 4) as usize]);
+            assert_eq!(rfc3339(t), rfc3339_by_time_crate(t), "{t:?}");
+        }
+        for day_secs in [0, 951_782_400, 951_868_800, 4_107_542_400, 253_402_300_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(day_secs);
+            assert_eq!(rfc3339(t), rfc3339_by_time_crate(t));
+        }
+    }
+
+    #[test]
+    fn socket_addr_string_is_display() {
+        for addr in
+            ["0.0.0.0:0", "127.0.0.1:8080", "255.255.255.255:65535", "10.20.3.100:443", "[::1]:9", "[fe80::1%2]:80"]
+        {
+            let addr: std::net::SocketAddr =
+                addr.parse().unwrap_or_else(|_| std::net::SocketAddr::from(([1, 2, 3, 4], 5)));
+            assert_eq!(socket_addr_string(addr), addr.to_string());
+        }
+    }
+
+    #[test]
+    fn escape_check_finds_every_escape_anywhere() {
+        let plain = "x".repeat(40);
+        assert!(!needs_escape(plain.as_bytes()));
+        for at in 0..40 {
+            for bad in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                let mut b = plain.clone().into_bytes();
+                b[at] = bad;
+                assert!(needs_escape(&b), "{at} {bad}");
+            }
+        }
+    }
+
+    #[test]
     fn write_json_is_what_serde_json_writes() {
         let plain = AccessRecord {
             time: "2026-11-26T10:45:14.123456Z".to_owned(),
-            request_id: "0b0f5c1e".to_owned(),
+            request_id: "0b0f5c1e",
             remote_addr: "127.0.0.1:50312".to_owned(),
-            method: "GET".to_owned(),
-            host: "api.example.com".to_owned(),
-            uri: "/demo/echo?a=1&b=%20".to_owned(),
+            method: "GET",
+            host: "api.example.com",
+            uri: "/demo/echo?a=1&b=%20",
             status: 200,
-            environment: "RELEASE".to_owned(),
+            environment: "RELEASE",
             latency_ms: 0.183,
             ..AccessRecord::default()
         };
         assert_eq!(both(&plain).0, both(&plain).1);
         let full = AccessRecord {
-            uri: "/x?q=\"quoted\"\\back\u{1}ctl\u{7f}é😀".to_owned(),
-            user_agent: Some("tab\there\nnewline".to_owned()),
+            uri: "/x?q=\"quoted\"\\back\u{1}ctl\u{7f}é😀",
+            user_agent: Some("tab\there\nnewline"),
             status: 5,
             error_code: Some("APIG.0303".to_owned()),
             auth_error: Some("signature_mismatch"),
-            group: Some("g".to_owned()),
-            api: Some("a".to_owned()),
-            app_key: Some("k".to_owned()),
+            group: Some("g"),
+            api: Some("a"),
+            app_key: Some("k"),
             latency_ms: f64::NAN,
             upstream_latency_ms: Some(12.0),
             extra: BTreeMap::from([

@@ -22,7 +22,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::access_log::{AccessLog, AccessRecord, LogTarget, rfc3339};
+use crate::access_log::{AccessLog, AccessRecord, LogTarget, rfc3339, socket_addr_string};
 use crate::body::Body;
 use crate::config::ConfigFile;
 use crate::error::GatewayError;
@@ -421,7 +421,7 @@ async fn handle(
     // or a policy (Kafka log push) wants it; what they need of the request is kept here cheaply
     let arrived = std::time::SystemTime::now();
     let user_agent = parts.headers.get(hyper::header::USER_AGENT).cloned();
-    let mut record = AccessRecord::default();
+    let (mut error_code, mut auth_error) = (None, None);
 
     let mut api_route = None;
     let mut outcome = BackendOutcome::NotCalled;
@@ -431,8 +431,8 @@ async fn handle(
     let (response, upstream) = match result {
         Ok((response, upstream)) => (response, upstream),
         Err(e) => {
-            record.error_code = Some(e.full_code(prefix));
-            record.auth_error = e.core_code;
+            error_code = Some(e.full_code(prefix));
+            auth_error = e.core_code;
             let mut response = e.to_response(prefix, &ctx.request_id);
             if debug && let Some(code) = e.core_code {
                 response.headers_mut().insert("x-apig-error-kind", HeaderValue::from_static(code));
@@ -441,6 +441,7 @@ async fn handle(
         }
     };
     let (mut head, body) = response.into_parts();
+    let mut record = AccessRecord { error_code, auth_error, ..AccessRecord::default() };
     if let Some(api) = &api_route {
         api.policies.on_response(&ctx, outcome, &mut head, &mut record);
     }
@@ -459,17 +460,17 @@ async fn handle(
     let policy_log = api_route.as_ref().map(|api| (api, api.policies.wants_log())).filter(|(_, wanted)| *wanted != 0);
     if shared.log.enabled() || policy_log.is_some() {
         record.time = rfc3339(arrived);
-        record.request_id = ctx.request_id.clone();
-        record.remote_addr = remote.to_string();
-        record.method = ctx.method.to_string();
-        record.host = ctx.host.clone();
-        record.uri = ctx.target.clone();
-        record.environment = ctx.environment.clone();
-        record.user_agent = user_agent.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+        record.request_id = &ctx.request_id;
+        record.remote_addr = socket_addr_string(remote);
+        record.method = ctx.method.as_str();
+        record.host = &ctx.host;
+        record.uri = &ctx.target;
+        record.environment = &ctx.environment;
+        record.user_agent = user_agent.as_ref().and_then(|v| v.to_str().ok());
         record.status = head.status.as_u16();
-        record.api = ctx.api.as_ref().map(|(a, _)| a.clone());
-        record.group = ctx.api.as_ref().map(|(_, g)| g.clone());
-        record.app_key = ctx.caller.as_ref().map(|c| c.app_key.clone());
+        record.api = ctx.api.as_ref().map(|(a, _)| a.as_str());
+        record.group = ctx.api.as_ref().map(|(_, g)| g.as_str());
+        record.app_key = ctx.caller.as_ref().map(|c| c.app_key.as_str());
         record.latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3;
         record.upstream_latency_ms = upstream.map(|u| (u.as_secs_f64() * 1e6).round() / 1e3);
         if let Some((api, wanted)) = policy_log {

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use hyper::StatusCode;
 use serde::Deserialize;
 
-use super::{Decision, Policy, RequestContext, StageFuture};
+use super::{Decision, Policy, RequestContext, Stage};
 use crate::error::GatewayError;
 
 /// `APIG.0401` 403: the client IP cannot be determined.
@@ -170,11 +170,11 @@ impl AccessControl {
     }
 }
 
-fn decide(result: Result<(), GatewayError>) -> StageFuture<'static> {
-    Box::pin(std::future::ready(match result {
+fn decide(result: Result<(), GatewayError>) -> Stage<'static> {
+    Stage::Done(match result {
         Ok(()) => Decision::Continue,
         Err(e) => Decision::Reject(e),
-    }))
+    })
 }
 
 impl Policy for AccessControl {
@@ -182,14 +182,14 @@ impl Policy for AccessControl {
         "access_control"
     }
 
-    fn before_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+    fn before_auth<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         if ctx.preflight {
             return decide(Ok(()));
         }
         decide(self.check_ip(ctx))
     }
 
-    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         decide(self.check_app(ctx))
     }
 }

@@ -33,7 +33,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 
-use super::{BackendOutcome, Decision, Policy, RequestContext, StageFuture};
+use super::{BackendOutcome, Decision, Policy, RequestContext, Stage};
 use crate::access_log::AccessRecord;
 use crate::body::ForwardBody;
 use crate::error::GatewayError;
@@ -145,7 +145,7 @@ pub struct Authorizer {
     mode: Mode,
     prefix: String,
     client: Client<HttpConnector, Full<Bytes>>,
-    cache: Mutex<HashMap<String, (Instant, Verdict)>>,
+    cache: Mutex<HashMap<String, (Instant, Verdict), foldhash::fast::RandomState>>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -187,7 +187,7 @@ impl Authorizer {
             mode: c.mode,
             prefix,
             client: Client::builder(TokioExecutor::new()).build(connector),
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
         })
     }
 
@@ -307,37 +307,39 @@ impl Authorizer {
             .collect()
     }
 
-    async fn check(&self, ctx: &RequestContext) -> Decision {
+    /// Decides at once on a cached verdict; asks the authorizer otherwise.
+    fn check<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         if ctx.preflight {
-            return Decision::Continue;
+            return Stage::Done(Decision::Continue);
         }
         let values = match self.identity(ctx) {
             Ok(x) => x,
-            Err(missing) => return Decision::Reject(identity_missing(&missing)),
+            Err(missing) => return Stage::Done(Decision::Reject(identity_missing(&missing))),
         };
         let key = Self::cache_key(ctx, &values);
-        let mut outcome = Outcome::default();
-        let verdict = match self.cached(&key) {
-            Some(v) => {
-                outcome.cached = true;
-                v
-            }
-            None => match self.ask(ctx, &values).await {
-                Ok(v) => {
-                    self.remember(key, &v);
-                    v
+        if let Some(verdict) = self.cached(&key) {
+            return Stage::Done(self.conclude(ctx, verdict, Outcome { cached: true, ..Outcome::default() }));
+        }
+        Stage::Pending(Box::pin(async move {
+            match self.ask(ctx, &values).await {
+                Ok(verdict) => {
+                    self.remember(key, &verdict);
+                    self.conclude(ctx, verdict, Outcome::default())
                 }
                 Err(why) if self.mode == Mode::Relaxed => {
                     eprintln!("apig-gateway: authorizer {}: {why}; relaxed mode lets the request through", self.url);
-                    outcome.bypassed = true;
                     if let Ok(mut ext) = ctx.extensions.lock() {
-                        ext.insert(outcome);
+                        ext.insert(Outcome { bypassed: true, ..Outcome::default() });
                     }
-                    return Decision::Continue;
+                    Decision::Continue
                 }
-                Err(why) => return Decision::Reject(unavailable(&why)),
-            },
-        };
+                Err(why) => Decision::Reject(unavailable(&why)),
+            }
+        }))
+    }
+
+    /// The decision on `verdict`, noting the outcome for the later stages.
+    fn conclude(&self, ctx: &RequestContext, verdict: Verdict, mut outcome: Outcome) -> Decision {
         let decision = match verdict {
             Verdict::Deny => Decision::Reject(denied()),
             Verdict::Allow(context) => {
@@ -367,8 +369,8 @@ impl Policy for Authorizer {
         "authorizer"
     }
 
-    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
-        Box::pin(self.check(ctx))
+    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
+        self.check(ctx)
     }
 
     fn before_backend(
@@ -399,7 +401,7 @@ impl Policy for Authorizer {
         ctx: &RequestContext,
         _outcome: BackendOutcome,
         _response: &mut hyper::http::response::Parts,
-        record: &mut AccessRecord,
+        record: &mut AccessRecord<'_>,
     ) {
         let Ok(ext) = ctx.extensions.lock() else { return };
         let state = match ext.get::<Outcome>() {

@@ -143,10 +143,12 @@ impl BackendSigning {
             .sign(&SignableRequest::new(up.method.as_str(), &url, &signed, payload))
             .map_err(|e| GatewayError::bad_request(format_args!("cannot sign the backend request: {e}")))?;
         for (name, value) in out.headers() {
+            if name == "Authorization" {
+                continue; // moved in below, without a copy
+            }
             let value = HeaderValue::from_str(value)
                 .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header value"))?;
             let name = match name {
-                "Authorization" => header::AUTHORIZATION,
                 "X-Sdk-Date" => HeaderName::from_static("x-sdk-date"),
                 "X-Sdk-Content-Sha256" => HeaderName::from_static("x-sdk-content-sha256"),
                 "Host" => header::HOST,
@@ -155,6 +157,9 @@ impl BackendSigning {
             };
             up.headers.insert(name, value);
         }
+        let authorization = HeaderValue::try_from(out.authorization)
+            .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header value"))?;
+        up.headers.insert(header::AUTHORIZATION, authorization);
         Ok(())
     }
 }

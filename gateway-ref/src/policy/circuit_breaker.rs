@@ -164,7 +164,7 @@ pub struct CircuitBreaker {
     open_for: Duration,
     probes: u32,
     fallback: Fallback,
-    apis: Mutex<HashMap<String, Breaker>>,
+    apis: Mutex<HashMap<String, Breaker, foldhash::fast::RandomState>>,
 }
 
 impl CircuitBreaker {
@@ -218,7 +218,7 @@ impl CircuitBreaker {
             open_for: Duration::from_secs(c.open_seconds),
             probes: c.half_open_probes,
             fallback,
-            apis: Mutex::new(HashMap::new()),
+            apis: Mutex::new(HashMap::default()),
         })
     }
 
@@ -376,7 +376,7 @@ impl Policy for CircuitBreaker {
         ctx: &RequestContext,
         outcome: BackendOutcome,
         _response: &mut hyper::http::response::Parts,
-        record: &mut AccessRecord,
+        record: &mut AccessRecord<'_>,
     ) {
         let Some((api, _)) = &ctx.api else { return };
         let (fell_back, probe) = match ctx.extensions.lock() {

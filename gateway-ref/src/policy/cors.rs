@@ -14,7 +14,7 @@ use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Deserialize;
 
-use super::{BackendOutcome, Decision, Policy, RequestContext, StageFuture};
+use super::{BackendOutcome, Decision, Policy, RequestContext, Stage};
 use crate::access_log::AccessRecord;
 use crate::body::empty;
 
@@ -110,7 +110,7 @@ impl Policy for Cors {
         "cors"
     }
 
-    fn before_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+    fn before_auth<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         let decision = if ctx.preflight {
             let mut response = Response::new(empty());
             *response.status_mut() = StatusCode::NO_CONTENT;
@@ -125,7 +125,7 @@ impl Policy for Cors {
         } else {
             Decision::Continue
         };
-        Box::pin(std::future::ready(decision))
+        Stage::Done(decision)
     }
 
     fn on_response(
@@ -133,7 +133,7 @@ impl Policy for Cors {
         ctx: &RequestContext,
         _outcome: BackendOutcome,
         response: &mut hyper::http::response::Parts,
-        _record: &mut AccessRecord,
+        _record: &mut AccessRecord<'_>,
     ) {
         if ctx.preflight {
             return;

@@ -61,8 +61,8 @@ const SHARDS: usize = 16;
 /// Counters in this process's memory, sharded to keep lock contention low. Entries of past
 /// windows are pruned as the map grows.
 pub struct MemoryStore {
-    shards: [Mutex<HashMap<String, Entry>>; SHARDS],
-    hasher: std::collections::hash_map::RandomState,
+    shards: [Mutex<HashMap<String, Entry, foldhash::fast::RandomState>>; SHARDS],
+    hasher: foldhash::fast::RandomState,
     hits: AtomicU64,
 }
 
@@ -82,8 +82,8 @@ impl fmt::Debug for MemoryStore {
 impl Default for MemoryStore {
     fn default() -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
-            hasher: std::collections::hash_map::RandomState::new(),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            hasher: foldhash::fast::RandomState::default(),
             hits: AtomicU64::new(0),
         }
     }

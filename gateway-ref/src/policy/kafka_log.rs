@@ -232,21 +232,30 @@ async fn connect(s: &Settings) -> Result<PartitionClient, String> {
     tokio::time::timeout(s.timeout, work).await.map_err(|_| "connection timed out".to_owned())?
 }
 
+/// How often the background task prints its counters (when they changed).
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
 /// The background task: sends the queued records to the partition in batches until the policy
 /// is dropped (config reload) and the queue is drained.
 async fn push(s: Settings, queue: Arc<Queue>, stats: Arc<KafkaStats>) {
     let mut client: Option<PartitionClient> = None;
     let mut backoff = Duration::from_millis(200);
-    let mut report = tokio::time::interval(Duration::from_secs(10));
-    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut reported = (0, 0, 0);
+    let mut next_report = tokio::time::Instant::now() + REPORT_EVERY;
     let mut taken: Vec<Queued> = Vec::new();
     loop {
-        // wait for a first record
-        while queue.len() == 0 && !queue.is_closed() {
+        // wait for a first record; report the counters every 10 s, busy or idle
+        loop {
+            if tokio::time::Instant::now() >= next_report {
+                reported = print_stats(&s.name, &stats, reported);
+                next_report = tokio::time::Instant::now() + REPORT_EVERY;
+            }
+            if queue.len() > 0 || queue.is_closed() {
+                break;
+            }
             tokio::select! {
                 () = queue.wake.notified() => {}
-                _ = report.tick() => reported = print_stats(&s.name, &stats, reported),
+                () = tokio::time::sleep_until(next_report) => {}
             }
         }
         // linger for a full batch
@@ -343,7 +352,7 @@ impl Policy for KafkaLog {
         _ctx: &RequestContext,
         _outcome: BackendOutcome,
         _response: &mut hyper::http::response::Parts,
-        record: &mut AccessRecord,
+        record: &mut AccessRecord<'_>,
     ) {
         let lost = self.stats.dropped.load(Ordering::Relaxed) + self.stats.failed.load(Ordering::Relaxed);
         if lost > 0 {
@@ -361,7 +370,7 @@ impl Policy for KafkaLog {
         true
     }
 
-    fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord) {
+    fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord<'_>) {
         self.start();
         if self.queue.is_full() {
             // full: drop without paying for the serialisation
@@ -371,7 +380,7 @@ impl Policy for KafkaLog {
         // an access-log line is a few hundred bytes: one allocation, no regrowth
         let mut line = Vec::with_capacity(512);
         record.write_json(&mut line);
-        if !self.queue.push((record.api.clone(), line)) {
+        if !self.queue.push((record.api.map(str::to_owned), line)) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }

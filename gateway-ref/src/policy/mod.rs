@@ -54,6 +54,32 @@ pub enum Decision {
 /// The future of an async stage.
 pub type StageFuture<'a> = Pin<Box<dyn Future<Output = Decision> + Send + 'a>>;
 
+/// What an async stage returns: its decision when it could make it at once (no allocation —
+/// access lists, CORS, in-memory counters, a cached authorizer verdict), else the future that
+/// will (a Redis round trip, an authorizer call).
+pub enum Stage<'a> {
+    /// Decided.
+    Done(Decision),
+    /// Decided once the future completes.
+    Pending(StageFuture<'a>),
+}
+
+impl Stage<'_> {
+    /// The decision, awaiting it when pending.
+    pub async fn decision(self) -> Decision {
+        match self {
+            Self::Done(decision) => decision,
+            Self::Pending(future) => future.await,
+        }
+    }
+}
+
+impl From<Decision> for Stage<'_> {
+    fn from(decision: Decision) -> Self {
+        Self::Done(decision)
+    }
+}
+
 /// The caller, once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -118,13 +144,13 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> &'static str;
 
     /// Before authentication.
-    fn before_auth<'a>(&'a self, _ctx: &'a RequestContext) -> StageFuture<'a> {
-        Box::pin(std::future::ready(Decision::Continue))
+    fn before_auth<'a>(&'a self, _ctx: &'a RequestContext) -> Stage<'a> {
+        Stage::Done(Decision::Continue)
     }
 
     /// After authentication (`ctx.caller` is set for authenticated APIs).
-    fn after_auth<'a>(&'a self, _ctx: &'a RequestContext) -> StageFuture<'a> {
-        Box::pin(std::future::ready(Decision::Continue))
+    fn after_auth<'a>(&'a self, _ctx: &'a RequestContext) -> Stage<'a> {
+        Stage::Done(Decision::Continue)
     }
 
     /// Before the backend call, with the upstream request head to edit and the body that will be
@@ -144,7 +170,7 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
         _ctx: &RequestContext,
         _outcome: BackendOutcome,
         _response: &mut hyper::http::response::Parts,
-        _record: &mut AccessRecord,
+        _record: &mut AccessRecord<'_>,
     ) {
     }
 
@@ -157,7 +183,7 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
     }
 
     /// With the finished access-log record (status and latencies set), after the response head.
-    fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord) {}
+    fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord<'_>) {}
 }
 
 /// The bit of the `i`-th bound policy in a [`Pipeline::wants_log`] mask.
@@ -183,7 +209,7 @@ impl Pipeline {
     /// Runs every policy's [`Policy::before_auth`]; the first that does not continue wins.
     pub async fn before_auth(&self, ctx: &RequestContext) -> Decision {
         for p in &self.0 {
-            match p.before_auth(ctx).await {
+            match p.before_auth(ctx).decision().await {
                 Decision::Continue => {}
                 other => return other,
             }
@@ -194,7 +220,7 @@ impl Pipeline {
     /// Runs every policy's [`Policy::after_auth`].
     pub async fn after_auth(&self, ctx: &RequestContext) -> Decision {
         for p in &self.0 {
-            match p.after_auth(ctx).await {
+            match p.after_auth(ctx).decision().await {
                 Decision::Continue => {}
                 other => return other,
             }
@@ -224,7 +250,7 @@ impl Pipeline {
         ctx: &RequestContext,
         outcome: BackendOutcome,
         response: &mut hyper::http::response::Parts,
-        record: &mut AccessRecord,
+        record: &mut AccessRecord<'_>,
     ) {
         for p in self.0.iter().rev() {
             p.on_response(ctx, outcome, response, record);
@@ -238,7 +264,7 @@ impl Pipeline {
     }
 
     /// Runs [`Policy::on_log`] of the policies in `wanted` (from [`Pipeline::wants_log`]).
-    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord, wanted: u64) {
+    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord<'_>, wanted: u64) {
         for (i, p) in self.0.iter().enumerate() {
             if wanted & log_bit(i) != 0 {
                 p.on_log(ctx, record);

@@ -156,7 +156,7 @@ impl Policy for ResponseHeaders {
         _ctx: &RequestContext,
         _outcome: BackendOutcome,
         response: &mut hyper::http::response::Parts,
-        _record: &mut AccessRecord,
+        _record: &mut AccessRecord<'_>,
     ) {
         self.apply(&mut response.headers);
     }

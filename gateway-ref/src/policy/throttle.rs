@@ -34,7 +34,7 @@ use super::access_control::client_ip;
 use super::counter::{Count, CounterStore, MemoryStore, Slot, now_ms};
 use super::redis_store::RedisStore;
 use super::throttle_rules::{Param, Rule, RuleAction, RuleConfig, Unit};
-use super::{BackendOutcome, Decision, Policy, RequestContext, StageFuture};
+use super::{BackendOutcome, Decision, Policy, RequestContext, Stage};
 use crate::access_log::AccessRecord;
 use crate::error::GatewayError;
 
@@ -385,26 +385,26 @@ impl Throttle {
     }
 
     /// Checks the request: synchronously with the in-memory store, else through the store's future.
-    fn check<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+    fn check<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         let ip = match client_ip(ctx, self.client_ip_header.as_deref()) {
             Ok(ip) => ip,
-            Err(e) => return Box::pin(std::future::ready(Decision::Reject(e))),
+            Err(e) => return Stage::Done(Decision::Reject(e)),
         };
         let plan = match self.plan(ctx, ip) {
             Some(plan) if !plan.slots.is_empty() => plan,
-            _ => return Box::pin(std::future::ready(Decision::Continue)),
+            _ => return Stage::Done(Decision::Continue),
         };
         let now = now_ms();
         if let Some(memory) = &self.memory {
             let counts: Vec<Count> = plan.slots.iter().map(|s| memory.hit_one(s, now)).collect();
-            return Box::pin(std::future::ready(self.decide(ctx, &plan, &counts)));
+            return Stage::Done(self.decide(ctx, &plan, &counts));
         }
-        Box::pin(async move {
+        Stage::Pending(Box::pin(async move {
             match self.store.hit(&plan.slots, now).await {
                 Ok(counts) => self.decide(ctx, &plan, &counts),
                 Err(e) => self.store_failed(ctx, &e),
             }
-        })
+        }))
     }
 
     fn report_store_error(&self, error: &str) {
@@ -424,7 +424,7 @@ impl Policy for Throttle {
         "throttle"
     }
 
-    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> StageFuture<'a> {
+    fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         self.check(ctx)
     }
 
@@ -433,7 +433,7 @@ impl Policy for Throttle {
         ctx: &RequestContext,
         _outcome: BackendOutcome,
         response: &mut hyper::http::response::Parts,
-        record: &mut AccessRecord,
+        record: &mut AccessRecord<'_>,
     ) {
         let Ok(ext) = ctx.extensions.lock() else { return };
         if ext.get::<StoreFailed>().is_some() {
