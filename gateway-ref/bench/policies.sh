@@ -13,6 +13,9 @@
 # cors (the request carries Origin), response_headers (5 rules), circuit_breaker, backend_signing
 # (the gateway re-signs every forwarded request with the core) and kafka_log (every record pushed
 # to kcat's mock broker). Run 3 is the same with the throttle counters in a local redis-server.
+# Rounds alternate their order (auth first, then all first, …): on this kind of shared VM the
+# second run of a pair is often slower, whichever it is. Each row also shows the echo backend's
+# CPU per request (it shares the machine, and echoes the headers the policies add).
 # Prints one markdown table row per run, then the cost of the policies (target: <= 15 %) twice:
 # from the requests/s, and from the gateway process's CPU time per request (utime + stime from
 # /proc, Kafka's background task included, the mock broker not) — the second is what holds on a
@@ -60,6 +63,7 @@ GW="$TARGET/release/apig-gateway"
 SIGN="$TARGET/release/examples/bench_sign"
 
 "$GW" echo-server --listen "127.0.0.1:$ECHO_PORT" 2>/dev/null & PIDS+=($!)
+ECHO_PID=$!
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >/dev/null 2>&1 & PIDS+=($!)
 # the authorizer: allows every request, with a context
 python3 - "$AUTHZ_PORT" <<'PY' 2>/dev/null & PIDS+=($!)
@@ -146,8 +150,8 @@ start_gateway() {
     echo "the gateway did not start" >&2; cat "$WORK/gw.err" >&2; exit 1
 }
 
-# CPU time (ticks) the gateway process has used
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$GW_PID/stat"; }
+# CPU time (ticks) the gateway process (or the process $1) has used
+cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$GW_PID}/stat"; }
 
 lua_for() {
     local headers_file="$1" out="$2"
@@ -170,15 +174,18 @@ run() {
     local check; check="$(wrk -t1 -c1 -d1s -s "$WORK/s.lua" "$url")"
     if grep -q 'Non-2xx' <<<"$check"; then echo "$label: requests are rejected" >&2; exit 1; fi
     local cpu0; cpu0="$(cpu_ticks)"
+    local echo0; echo0="$(cpu_ticks "$ECHO_PID")"
     local out; out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/s.lua" "$url")"
     local cpu1; cpu1="$(cpu_ticks)"
+    local echo1; echo1="$(cpu_ticks "$ECHO_PID")"
     local total; total="$(awk '/requests in/ {print $1}' <<<"$out")"
     local us; us="$(awk -v c="$((cpu1 - cpu0))" -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')"
+    local echo_us; echo_us="$(awk -v c="$((echo1 - echo0))" -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')"
     local non2xx; non2xx="$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || echo 0)"
     local rps; rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
     local p50; p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
     local p99; p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$rps" "$us" "$p50" "$p99" "$non2xx"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$rps" "$us" "$echo_us" "$p50" "$p99" "$non2xx"
     echo "$rps" >> "$WORK/rps-${label%% (*}"
     echo "$us" >> "$WORK/cpu-${label%% (*}"
 }
@@ -225,13 +232,20 @@ if [[ "$MODE" == instructions ]]; then
     exit 0
 fi
 
-echo "| run | requests/s | gateway CPU µs/request | p50 | p99 | non-2xx |"
-echo "|---|---|---|---|---|---|"
+echo "| run | requests/s | gateway CPU µs/request | echo backend CPU µs/request | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|---|"
 config '{"type": "memory"}' > "$WORK/memory.json"
 start_gateway "$WORK/memory.json"
+# the order alternates (auth, all / all, auth / …) so that a drift of the machine over the run
+# (neighbours, the mock broker's growing log) does not always fall on the same side
 for round in $(seq "$ROUNDS"); do
-    run "app auth only (round $round)" /auth/echo
-    run "app auth + all policies (round $round)" /all/echo
+    if (( round % 2 )); then
+        run "app auth only (round $round)" /auth/echo
+        run "app auth + all policies (round $round)" /all/echo
+    else
+        run "app auth + all policies (round $round)" /all/echo
+        run "app auth only (round $round)" /auth/echo
+    fi
 done
 ROUND_COSTS="$(paste "$WORK/rps-app auth only" "$WORK/rps-app auth + all policies" "$WORK/cpu-app auth only" "$WORK/cpu-app auth + all policies" |
     awk '{ printf "round %d: all policies cost %.1f %% of the requests/s and %+.1f %% CPU per request\n", NR, (1 - $2 / $1) * 100, ($4 / $3 - 1) * 100 }')"
