@@ -166,14 +166,14 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 /// Whether `bytes` hold a control character, a quote or a backslash: 16 bytes per step, with
 /// no early exit inside a step, so the check compiles to vector compares.
 fn needs_escape(bytes: &[u8]) -> bool {
-    let escape = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    let escape = |b: u8| u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
     let mut chunks = bytes.chunks_exact(16);
     for chunk in &mut chunks {
-        if chunk.iter().fold(false, |any, &b| any | escape(b)) {
+        if chunk.iter().fold(0u8, |any, &b| any | escape(b)) != 0 {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| escape(b))
+    chunks.remainder().iter().any(|&b| escape(b) != 0)
 }
 
 /// `value` as serde_json writes an `f64` (`null` when not finite).
@@ -245,17 +245,17 @@ pub fn rfc3339(time: std::time::SystemTime) -> String {
         return rfc3339_by_time_crate(time);
     }
     let rest = secs % 86_400;
-    let mut out = String::with_capacity(30);
+    let mut out = Vec::with_capacity(30);
     push_digits(&mut out, year, 4);
-    out.push('-');
+    out.push(b'-');
     push_digits(&mut out, month, 2);
-    out.push('-');
+    out.push(b'-');
     push_digits(&mut out, day, 2);
-    out.push('T');
+    out.push(b'T');
     push_digits(&mut out, rest / 3600, 2);
-    out.push(':');
+    out.push(b':');
     push_digits(&mut out, rest / 60 % 60, 2);
-    out.push(':');
+    out.push(b':');
     push_digits(&mut out, rest % 60, 2);
     let mut nanos = u64::from(since.subsec_nanos());
     if nanos != 0 {
@@ -264,22 +264,27 @@ pub fn rfc3339(time: std::time::SystemTime) -> String {
             nanos /= 10;
             width -= 1;
         }
-        out.push('.');
+        out.push(b'.');
         push_digits(&mut out, nanos, width);
     }
-    out.push('Z');
-    out
+    out.push(b'Z');
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn rfc3339_by_time_crate(time: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(time).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// `value` in `width` decimal digits, zero-padded (`value` has at most `width` digits).
-fn push_digits(out: &mut String, value: u64, width: u32) {
-    for i in (0..width).rev() {
-        out.push(char::from(b'0' + (value / 10u64.pow(i) % 10) as u8));
+/// `value` in `width` decimal digits (at most 20), zero-padded: written from the right, with
+/// divisions by the constant 10 only (no `pow`, no division by a variable).
+fn push_digits(out: &mut Vec<u8>, mut value: u64, width: u32) {
+    let mut digits = [b'0'; 20];
+    let width = (width as usize).min(digits.len());
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (value % 10) as u8;
+        value /= 10;
     }
+    out.extend_from_slice(&digits[..width]);
 }
 
 /// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01 (H. Hinnant's
@@ -302,26 +307,28 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 pub fn socket_addr_string(addr: std::net::SocketAddr) -> String {
     match addr {
         std::net::SocketAddr::V4(v4) => {
-            let mut out = String::with_capacity(21);
+            let mut out = Vec::with_capacity(21);
             for (i, octet) in v4.ip().octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.push(b'.');
                 }
                 push_number(&mut out, u64::from(octet));
             }
-            out.push(':');
+            out.push(b':');
             push_number(&mut out, u64::from(v4.port()));
-            out
+            String::from_utf8(out).unwrap_or_default()
         }
         v6 => v6.to_string(),
     }
 }
 
 /// `value` in decimal, no padding.
-fn push_number(out: &mut String, value: u64) {
+fn push_number(out: &mut Vec<u8>, value: u64) {
     let mut width = 1;
-    while width < 20 && value >= 10u64.pow(width) {
+    let mut rest = value / 10;
+    while rest > 0 {
         width += 1;
+        rest /= 10;
     }
     push_digits(out, value, width);
 }

@@ -371,12 +371,7 @@ impl Policy for KafkaLog {
     }
 
     fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord<'_>) {
-        self.start();
-        if self.queue.is_full() {
-            // full: drop without paying for the serialisation
-            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        // `wants_log` has just declined the record if the queue was full
         // an access-log line is a few hundred bytes: one allocation, no regrowth
         let mut line = Vec::with_capacity(512);
         record.write_json(&mut line);
