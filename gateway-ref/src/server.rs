@@ -489,7 +489,7 @@ async fn process(
     rt: &Runtime,
     ctx: &mut RequestContext,
     request_id: &HeaderValue,
-    parts: hyper::http::request::Parts,
+    mut parts: hyper::http::request::Parts,
     body: Incoming,
     api_route: &mut Option<Arc<routing::ApiRoute>>,
     outcome: &mut BackendOutcome,
@@ -511,9 +511,16 @@ async fn process(
     };
     ctx.api = Some((api.id.clone(), api.group_id.clone()));
     *api_route = Some(Arc::clone(&api));
-    if !api.policies.is_empty() {
-        ctx.headers = parts.headers.clone();
-    }
+    // the request headers live in `ctx` while policies run (they read them there) and are lent
+    // back to `parts` for the gateway's own steps (authentication, the upstream request): a move
+    // each way, never a copy of the map
+    let policies = !api.policies.is_empty();
+    let lend = |parts: &mut hyper::http::request::Parts, ctx: &mut RequestContext| {
+        if policies {
+            std::mem::swap(&mut parts.headers, &mut ctx.headers);
+        }
+    };
+    lend(&mut parts, ctx);
 
     match api.policies.before_auth(ctx).await {
         Decision::Continue => {}
@@ -524,14 +531,20 @@ async fn process(
         // a preflight no policy answered: the API has no CORS policy
         return Err(GatewayError::api_not_found());
     }
-    let (caller, forward) = auth::authenticate(rt, &api, &ctx.environment, &parts, body, shared.clock.now()).await?;
+    lend(&mut parts, ctx);
+    let authenticated = auth::authenticate(rt, &api, &ctx.environment, &parts, body, shared.clock.now()).await;
+    lend(&mut parts, ctx);
+    let (caller, forward) = authenticated?;
     ctx.caller = caller;
     match api.policies.after_auth(ctx).await {
         Decision::Continue => {}
         Decision::Respond(r) => return Ok((r, None)),
         Decision::Reject(e) => return Err(e),
     }
-    let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, request_id, forward)?;
+    lend(&mut parts, ctx);
+    let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, request_id, forward);
+    lend(&mut parts, ctx);
+    let upstream = upstream?;
     let (mut up_parts, up_body) = upstream.into_parts();
     match api.policies.before_backend(ctx, &mut up_parts, &up_body) {
         Decision::Continue => {}

@@ -104,8 +104,8 @@ pub struct RequestContext {
     pub host: String,
     /// The raw request target (path and query).
     pub target: String,
-    /// The request headers as received (including any client `X-Apig-*`). Filled once the request
-    /// is routed to an API that has policies (empty otherwise, to spare the copy).
+    /// The request headers as received (including any client `X-Apig-*`), for the policy stages
+    /// and `on_response` of an API that has policies (empty otherwise).
     pub headers: HeaderMap,
     /// The environment (`X-Stage`, default `RELEASE`).
     pub environment: String,
