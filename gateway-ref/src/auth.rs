@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use apig::{Authorization, PayloadHasher, SignableBody, SignableRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
+use hyper::HeaderMap;
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH};
 use hyper::http::request::Parts;
@@ -32,22 +33,23 @@ pub async fn authenticate(
     api: &ApiRoute,
     environment: &str,
     parts: &Parts,
+    request_headers: &HeaderMap,
     body: Incoming,
     now: SystemTime,
 ) -> Result<(Option<Caller>, ForwardBody), GatewayError> {
     let limit = rt.settings.max_body_bytes;
-    check_declared_length(parts, limit)?;
+    check_declared_length(request_headers, limit)?;
     match api.auth {
         AuthType::None => Ok((None, streaming(body, limit))),
-        AuthType::AppCode if parts.headers.contains_key(APP_CODE_HEADER) => {
-            let code = parts.headers.get(APP_CODE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        AuthType::AppCode if request_headers.contains_key(APP_CODE_HEADER) => {
+            let code = request_headers.get(APP_CODE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             let app = rt.app_by_code(code.trim()).ok_or_else(|| GatewayError::app_auth("app code not found"))?;
             let caller = Caller { app_id: app.id.clone(), app_key: app.key.clone(), method: "app_code" };
             authorize(rt, api, environment, &caller)?;
             Ok((Some(caller), streaming(body, limit)))
         }
         AuthType::App | AuthType::AppCode => {
-            let (caller, chunks) = verify_signature(rt, parts, body, now, limit).await?;
+            let (caller, chunks) = verify_signature(rt, parts, request_headers, body, now, limit).await?;
             authorize(rt, api, environment, &caller)?;
             Ok((Some(caller), ForwardBody::Buffered(chunks)))
         }
@@ -67,8 +69,9 @@ fn streaming(body: Incoming, limit: u64) -> ForwardBody {
 }
 
 /// Refuses a declared `Content-Length` over the limit before reading anything.
-fn check_declared_length(parts: &Parts, limit: u64) -> Result<(), GatewayError> {
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+fn check_declared_length(request_headers: &HeaderMap, limit: u64) -> Result<(), GatewayError> {
+    let declared =
+        request_headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit) {
         return Err(GatewayError::body_too_large(limit).closing());
     }
@@ -79,12 +82,13 @@ fn check_declared_length(parts: &Parts, limit: u64) -> Result<(), GatewayError> 
 async fn verify_signature(
     rt: &Runtime,
     parts: &Parts,
+    request_headers: &HeaderMap,
     body: Incoming,
     now: SystemTime,
     limit: u64,
 ) -> Result<(Caller, VecDeque<Bytes>), GatewayError> {
-    let mut headers = Vec::with_capacity(parts.headers.len());
-    for (name, value) in &parts.headers {
+    let mut headers = Vec::with_capacity(request_headers.len());
+    for (name, value) in request_headers {
         let value = std::str::from_utf8(value.as_bytes())
             .map_err(|_| GatewayError::bad_request(format_args!("the value of header {name} is not UTF-8")))?;
         headers.push((name.as_str(), value));
@@ -94,7 +98,7 @@ async fn verify_signature(
 
     // The algorithm (hence the body hash) comes from the Authorization header; when it cannot be
     // parsed, the verifier fails before it needs the body.
-    let algorithm = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(Authorization::parse);
+    let algorithm = request_headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(Authorization::parse);
     let Some(Ok(authorization)) = algorithm else {
         let request = SignableRequest::new(method, target, &headers, SignableBody::Unsigned);
         return Err(match rt.verifier.verify_at(&request, now) {

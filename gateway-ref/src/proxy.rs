@@ -258,6 +258,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 pub fn upstream_request(
     api: &ApiRoute,
     parts: &Parts,
+    request_headers: &HeaderMap,
     host: &str,
     remote: SocketAddr,
     request_id: &HeaderValue,
@@ -282,9 +283,9 @@ pub fn upstream_request(
     // one pass over the client's headers: hop-by-hop (and those `Connection` names), `Host`,
     // client `X-Apig-*` and the forwarding headers the gateway sets are left out
     let listed =
-        if parts.headers.contains_key(header::CONNECTION) { connection_listed(&parts.headers) } else { Vec::new() };
-    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 4);
-    for (name, value) in &parts.headers {
+        if request_headers.contains_key(header::CONNECTION) { connection_listed(request_headers) } else { Vec::new() };
+    let mut headers = HeaderMap::with_capacity(request_headers.len() + 4);
+    for (name, value) in request_headers {
         let n = name.as_str();
         let skip = is_hop_by_hop(name)
             || *name == header::HOST
@@ -296,14 +297,14 @@ pub fn upstream_request(
         }
     }
     let ip = remote.ip();
-    let forwarded_for = match parts.headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+    let forwarded_for = match request_headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
         _ => ip.to_string(),
     };
     if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
         headers.insert(X_FORWARDED_FOR, v);
     }
-    let host_value = match parts.headers.get(header::HOST) {
+    let host_value = match request_headers.get(header::HOST) {
         Some(v) if v.as_bytes() == host.as_bytes() => Ok(v.clone()),
         _ => HeaderValue::from_str(host),
     };

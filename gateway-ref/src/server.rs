@@ -511,16 +511,12 @@ async fn process(
     };
     ctx.api = Some((api.id.clone(), api.group_id.clone()));
     *api_route = Some(Arc::clone(&api));
-    // the request headers live in `ctx` while policies run (they read them there) and are lent
-    // back to `parts` for the gateway's own steps (authentication, the upstream request): a move
-    // each way, never a copy of the map
+    // with policies, the request headers move to `ctx` (policies read them there, also in
+    // `on_response`); the gateway's own steps read them where they are
     let policies = !api.policies.is_empty();
-    let lend = |parts: &mut hyper::http::request::Parts, ctx: &mut RequestContext| {
-        if policies {
-            std::mem::swap(&mut parts.headers, &mut ctx.headers);
-        }
-    };
-    lend(&mut parts, ctx);
+    if policies {
+        ctx.headers = std::mem::take(&mut parts.headers);
+    }
 
     match api.policies.before_auth(ctx).await {
         Decision::Continue => {}
@@ -531,20 +527,17 @@ async fn process(
         // a preflight no policy answered: the API has no CORS policy
         return Err(GatewayError::api_not_found());
     }
-    lend(&mut parts, ctx);
-    let authenticated = auth::authenticate(rt, &api, &ctx.environment, &parts, body, shared.clock.now()).await;
-    lend(&mut parts, ctx);
-    let (caller, forward) = authenticated?;
+    let headers = if policies { &ctx.headers } else { &parts.headers };
+    let (caller, forward) =
+        auth::authenticate(rt, &api, &ctx.environment, &parts, headers, body, shared.clock.now()).await?;
     ctx.caller = caller;
     match api.policies.after_auth(ctx).await {
         Decision::Continue => {}
         Decision::Respond(r) => return Ok((r, None)),
         Decision::Reject(e) => return Err(e),
     }
-    lend(&mut parts, ctx);
-    let upstream = proxy::upstream_request(&api, &parts, &ctx.host, ctx.remote, request_id, forward);
-    lend(&mut parts, ctx);
-    let upstream = upstream?;
+    let headers = if policies { &ctx.headers } else { &parts.headers };
+    let upstream = proxy::upstream_request(&api, &parts, headers, &ctx.host, ctx.remote, request_id, forward)?;
     let (mut up_parts, up_body) = upstream.into_parts();
     match api.policies.before_backend(ctx, &mut up_parts, &up_body) {
         Decision::Continue => {}

@@ -64,16 +64,6 @@ pub enum Stage<'a> {
     Pending(StageFuture<'a>),
 }
 
-impl Stage<'_> {
-    /// The decision, awaiting it when pending.
-    pub async fn decision(self) -> Decision {
-        match self {
-            Self::Done(decision) => decision,
-            Self::Pending(future) => future.await,
-        }
-    }
-}
-
 impl From<Decision> for Stage<'_> {
     fn from(decision: Decision) -> Self {
         Self::Done(decision)
@@ -209,7 +199,11 @@ impl Pipeline {
     /// Runs every policy's [`Policy::before_auth`]; the first that does not continue wins.
     pub async fn before_auth(&self, ctx: &RequestContext) -> Decision {
         for p in &self.0 {
-            match p.before_auth(ctx).decision().await {
+            let decision = match p.before_auth(ctx) {
+                Stage::Done(decision) => decision,
+                Stage::Pending(future) => future.await,
+            };
+            match decision {
                 Decision::Continue => {}
                 other => return other,
             }
@@ -220,7 +214,11 @@ impl Pipeline {
     /// Runs every policy's [`Policy::after_auth`].
     pub async fn after_auth(&self, ctx: &RequestContext) -> Decision {
         for p in &self.0 {
-            match p.after_auth(ctx).decision().await {
+            let decision = match p.after_auth(ctx) {
+                Stage::Done(decision) => decision,
+                Stage::Pending(future) => future.await,
+            };
+            match decision {
                 Decision::Continue => {}
                 other => return other,
             }
