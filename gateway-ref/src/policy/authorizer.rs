@@ -140,6 +140,8 @@ const MAX_CACHE: usize = 10_000;
 pub struct Authorizer {
     url: Uri,
     sources: Vec<IdentitySource>,
+    /// The header name of each source (parsed once; `None` for query sources).
+    source_headers: Vec<Option<HeaderName>>,
     ttl: Duration,
     timeout: Duration,
     mode: Mode,
@@ -176,12 +178,23 @@ impl Authorizer {
         if prefix.is_empty() || HeaderName::from_bytes(format!("{prefix}x").as_bytes()).is_err() {
             return Err("authorizer: context_header_prefix must start a valid header name".to_owned());
         }
+        let source_headers = c
+            .identity_sources
+            .iter()
+            .map(|s| match s.location {
+                Location::Header => HeaderName::from_bytes(s.name.as_bytes())
+                    .map(Some)
+                    .map_err(|_| format!("authorizer: bad identity header name {:?}", s.name)),
+                Location::Query => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_millis(c.timeout_ms)));
         Ok(Self {
             url,
             sources: c.identity_sources,
+            source_headers,
             ttl: Duration::from_secs(c.ttl_seconds),
             timeout: Duration::from_millis(c.timeout_ms),
             mode: c.mode,
@@ -195,10 +208,11 @@ impl Authorizer {
     fn identity<'a>(&self, ctx: &'a RequestContext) -> Result<Vec<&'a str>, String> {
         self.sources
             .iter()
-            .map(|s| {
-                let value = match s.location {
-                    Location::Header => ctx.headers.get(s.name.as_str()).and_then(|v| v.to_str().ok()),
-                    Location::Query => query_value(&ctx.target, &s.name),
+            .zip(&self.source_headers)
+            .map(|(s, header)| {
+                let value = match header {
+                    Some(name) => ctx.headers.get(name).and_then(|v| v.to_str().ok()),
+                    None => query_value(&ctx.target, &s.name),
                 };
                 value.filter(|v| !v.is_empty()).ok_or_else(|| {
                     let loc = if s.location == Location::Header { "header" } else { "query" };

@@ -192,7 +192,7 @@ pub struct Throttle {
     scope: Scope,
     special_apps: Vec<Special<String>>,
     special_users: Vec<Special<String>>,
-    user_header: String,
+    user_header: HeaderName,
     client_ip_header: Option<String>,
     rules: Vec<Rule>,
     store: Arc<dyn CounterStore>,
@@ -234,6 +234,9 @@ impl Throttle {
                 (Arc::new(RedisStore::new(&url, &prefix, Duration::from_millis(timeout_ms.max(1)))?) as _, None)
             }
         };
+        let user_header = c.user_header.as_deref().unwrap_or("x-user-id");
+        let user_header = HeaderName::from_bytes(user_header.as_bytes())
+            .map_err(|_| format!("throttle: bad user_header {user_header:?}"))?;
         Ok(Self {
             name: name.to_owned(),
             api_limit: c.api_limit,
@@ -245,7 +248,7 @@ impl Throttle {
             scope: c.scope,
             special_apps: c.special_apps,
             special_users: c.special_users,
-            user_header: c.user_header.unwrap_or_else(|| "x-user-id".to_owned()).to_ascii_lowercase(),
+            user_header,
             client_ip_header: c.client_ip_header.map(|h| h.to_ascii_lowercase()),
             rules,
             store,
@@ -312,7 +315,7 @@ impl Throttle {
         if let Some(limit) = self.api_limit {
             self.push(&mut plan, basic(Dimension::Api, limit), self.key(ctx, &["api"], None));
         }
-        let user = ctx.headers.get(self.user_header.as_str()).and_then(|v| v.to_str().ok()).filter(|u| !u.is_empty());
+        let user = ctx.headers.get(&self.user_header).and_then(|v| v.to_str().ok()).filter(|u| !u.is_empty());
         if let Some(user) = user {
             let special = self.special_users.iter().find(|s| s.id == user).map(|s| s.limit);
             if let Some(limit) = special.or(self.user_limit) {

@@ -18,6 +18,8 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use hyper::header::HeaderName;
+
 use super::RequestContext;
 use super::access_control::IpRange;
 
@@ -25,7 +27,7 @@ use super::access_control::IpRange;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Param {
     /// A request header (first value).
-    Header(String),
+    Header(HeaderName),
     /// A query parameter (first occurrence, raw).
     Query(String),
     /// The request path (without the query).
@@ -53,7 +55,9 @@ impl Param {
     /// An unknown parameter.
     pub fn parse(text: &str) -> Result<Self, String> {
         Ok(match text.split_once(':') {
-            Some(("header", name)) if !name.is_empty() => Self::Header(name.to_ascii_lowercase()),
+            Some(("header", name)) if !name.is_empty() => {
+                Self::Header(HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name {name:?}"))?)
+            }
             Some(("query", name)) if !name.is_empty() => Self::Query(name.to_owned()),
             Some(("system", "method")) => Self::Method,
             Some(("system", "host")) => Self::Host,
@@ -75,7 +79,7 @@ impl Param {
     /// The parameter's value for the request, if present.
     pub fn value(&self, ctx: &RequestContext, ip: IpAddr) -> Option<String> {
         match self {
-            Self::Header(name) => ctx.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            Self::Header(name) => ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned),
             Self::Query(name) => query_value(&ctx.target, name).map(str::to_owned),
             Self::Path => Some(ctx.target.split('?').next().unwrap_or("").to_owned()),
             Self::ClientIp => Some(ip.to_string()),
@@ -282,7 +286,7 @@ mod tests {
 
     #[test]
     fn params_parse() {
-        assert_eq!(Param::parse("header:X-Tier").unwrap(), Param::Header("x-tier".into()));
+        assert_eq!(Param::parse("header:X-Tier").unwrap(), Param::Header(HeaderName::from_static("x-tier")));
         assert_eq!(Param::parse("system:app").unwrap(), Param::App);
         assert_eq!(Param::parse("path").unwrap(), Param::Path);
         for bad in ["header:", "system:nope", "cookie:x", "paths"] {
