@@ -163,17 +163,29 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether `bytes` hold a control character, a quote or a backslash: 16 bytes per step, with
-/// no early exit inside a step, so the check compiles to vector compares.
+/// Whether `bytes` hold a control character, a quote or a backslash: 8 bytes per step (SWAR),
+/// the tail padded with spaces — access-log fields are short, so a vector loop never warms up.
 fn needs_escape(bytes: &[u8]) -> bool {
-    let escape = |b: u8| u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
-    let mut chunks = bytes.chunks_exact(16);
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // a byte of `w` is zero / below `n` (n <= 0x80): exact as a yes/no over the word
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let has_below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS != 0;
+    let word_needs = |w: u64| {
+        has_below(w, 0x20) || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
+    };
+    let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
-        if chunk.iter().fold(0u8, |any, &b| any | escape(b)) != 0 {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if word_needs(u64::from_ne_bytes(word)) {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| escape(b) != 0)
+    let rest = chunks.remainder();
+    let mut word = [b' '; 8];
+    word[..rest.len()].copy_from_slice(rest);
+    word_needs(u64::from_ne_bytes(word))
 }
 
 /// `value` as serde_json writes an `f64` (`null` when not finite).
@@ -221,7 +233,7 @@ impl AccessLog {
         if !self.enabled() {
             return;
         }
-        let mut line = Vec::with_capacity(512);
+        let mut line = Vec::with_capacity(768);
         record.write_json(&mut line);
         line.push(b'\n');
         if self.stdout {
@@ -375,14 +387,19 @@ mod tests {
     }
 
     #[test]
-    fn escape_check_finds_every_escape_anywhere() {
-        let plain = "x".repeat(40);
-        assert!(!needs_escape(plain.as_bytes()));
-        for at in 0..40 {
-            for bad in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-                let mut b = plain.clone().into_bytes();
-                b[at] = bad;
-                assert!(needs_escape(&b), "{at} {bad}");
+    fn escape_check_is_exact_for_every_byte_anywhere() {
+        for len in [0, 1, 7, 8, 9, 16, 23, 40] {
+            for fill in [b'x', b' ', 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'] {
+                let plain = vec![fill; len];
+                assert!(!needs_escape(&plain), "{len} {fill}");
+                for at in 0..len {
+                    for byte in 0..=255u8 {
+                        let mut b = plain.clone();
+                        b[at] = byte;
+                        let expected = byte < 0x20 || byte == b'"' || byte == b'\\';
+                        assert_eq!(needs_escape(&b), expected, "{len} {fill} {at} {byte}");
+                    }
+                }
             }
         }
     }

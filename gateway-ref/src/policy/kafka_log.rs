@@ -373,7 +373,7 @@ impl Policy for KafkaLog {
     fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord<'_>) {
         // `wants_log` has just declined the record if the queue was full
         // an access-log line is a few hundred bytes: one allocation, no regrowth
-        let mut line = Vec::with_capacity(512);
+        let mut line = Vec::with_capacity(768);
         record.write_json(&mut line);
         if !self.queue.push((record.api.map(str::to_owned), line)) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
