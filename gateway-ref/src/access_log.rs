@@ -84,18 +84,22 @@ impl AccessRecord<'_> {
     /// test holds the two together), without its per-character escaping loop: the fields are
     /// almost always plain text, copied as they are.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        // each field: `,"name":` then the value; optional fields are left out when absent
+        let field = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
+            if let Some(value) = value {
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":");
+                json_str(out, value);
+            }
+        };
         out.extend_from_slice(b"{\"time\":");
         json_str(out, &self.time);
-        out.extend_from_slice(b",\"request_id\":");
-        json_str(out, self.request_id);
-        out.extend_from_slice(b",\"remote_addr\":");
-        json_str(out, &self.remote_addr);
-        out.extend_from_slice(b",\"method\":");
-        json_str(out, self.method);
-        out.extend_from_slice(b",\"host\":");
-        json_str(out, self.host);
-        out.extend_from_slice(b",\"uri\":");
-        json_str(out, self.uri);
+        field(out, "request_id", Some(self.request_id));
+        field(out, "remote_addr", Some(&self.remote_addr));
+        field(out, "method", Some(self.method));
+        field(out, "host", Some(self.host));
+        field(out, "uri", Some(self.uri));
         out.extend_from_slice(b",\"status\":");
         let mut digits = [0u8; 5];
         let mut n = self.status;
@@ -109,38 +113,19 @@ impl AccessRecord<'_> {
             }
         }
         out.extend_from_slice(&digits[at..]);
-        if let Some(code) = &self.error_code {
-            out.extend_from_slice(b",\"error_code\":");
-            json_str(out, code);
-        }
-        if let Some(code) = self.auth_error {
-            out.extend_from_slice(b",\"auth_error\":");
-            json_str(out, code);
-        }
-        if let Some(group) = self.group {
-            out.extend_from_slice(b",\"group\":");
-            json_str(out, group);
-        }
-        if let Some(api) = self.api {
-            out.extend_from_slice(b",\"api\":");
-            json_str(out, api);
-        }
-        out.extend_from_slice(b",\"environment\":");
-        json_str(out, self.environment);
-        if let Some(key) = self.app_key {
-            out.extend_from_slice(b",\"app_key\":");
-            json_str(out, key);
-        }
+        field(out, "error_code", self.error_code.as_deref());
+        field(out, "auth_error", self.auth_error);
+        field(out, "group", self.group);
+        field(out, "api", self.api);
+        field(out, "environment", Some(self.environment));
+        field(out, "app_key", self.app_key);
         out.extend_from_slice(b",\"latency_ms\":");
         json_f64(out, self.latency_ms);
         if let Some(ms) = self.upstream_latency_ms {
             out.extend_from_slice(b",\"upstream_latency_ms\":");
             json_f64(out, ms);
         }
-        if let Some(ua) = self.user_agent {
-            out.extend_from_slice(b",\"user_agent\":");
-            json_str(out, ua);
-        }
+        field(out, "user_agent", self.user_agent);
         if !self.extra.is_empty() {
             out.extend_from_slice(b",\"extra\":");
             // policies' values: rare, any JSON; serde_json writes them
@@ -247,28 +232,27 @@ impl AccessLog {
 }
 
 /// `time` as RFC 3339 (UTC), as the `time` crate writes it (nanoseconds without trailing zeros,
-/// none when zero; a test holds the two together), with the digits written directly.
+/// none when zero; a test holds the two together), without its formatting machinery.
 pub fn rfc3339(time: std::time::SystemTime) -> String {
+    // the calendar fields from the core's `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`), rearranged
     let Ok(since) = time.duration_since(std::time::UNIX_EPOCH) else { return rfc3339_by_time_crate(time) };
-    let secs = since.as_secs();
-    let days = secs / 86_400;
-    let (year, month, day) = civil_from_days(days);
-    if year > 9999 {
-        return rfc3339_by_time_crate(time);
+    let sdk = apig::SdkDate::from_system_time(time).to_string();
+    let b = sdk.as_bytes();
+    if b.len() != 16 {
+        return rfc3339_by_time_crate(time); // year 10000 or later
     }
-    let rest = secs % 86_400;
     let mut out = Vec::with_capacity(30);
-    push_digits(&mut out, year, 4);
+    out.extend_from_slice(&b[0..4]);
     out.push(b'-');
-    push_digits(&mut out, month, 2);
+    out.extend_from_slice(&b[4..6]);
     out.push(b'-');
-    push_digits(&mut out, day, 2);
+    out.extend_from_slice(&b[6..8]);
     out.push(b'T');
-    push_digits(&mut out, rest / 3600, 2);
+    out.extend_from_slice(&b[9..11]);
     out.push(b':');
-    push_digits(&mut out, rest / 60 % 60, 2);
+    out.extend_from_slice(&b[11..13]);
     out.push(b':');
-    push_digits(&mut out, rest % 60, 2);
+    out.extend_from_slice(&b[13..15]);
     let mut nanos = u64::from(since.subsec_nanos());
     if nanos != 0 {
         let mut width = 9;
@@ -297,21 +281,6 @@ fn push_digits(out: &mut Vec<u8>, mut value: u64, width: u32) {
         value /= 10;
     }
     out.extend_from_slice(&digits[..width]);
-}
-
-/// The proleptic Gregorian (year, month, day) of `days` since 1970-01-01 (H. Hinnant's
-/// `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `addr` as `Display` writes it (`a.b.c.d:port`, `[v6]:port`), without the formatting
