@@ -165,22 +165,32 @@ lua_for() {
     } > "$out"
 }
 
-run() {
+# signs the request to $2 into $WORK/s.lua and checks the gateway accepts it (else the numbers
+# mean nothing); sets URL
+prepare() {
     local label="$1" path="$2"
-    local url="http://127.0.0.1:$GW_PORT$path?hello=world"
-    "$SIGN" GET "$url" bench-access-key bench-secret-key > "$WORK/h"
+    URL="http://127.0.0.1:$GW_PORT$path?hello=world"
+    "$SIGN" GET "$URL" bench-access-key bench-secret-key > "$WORK/h"
     lua_for "$WORK/h" "$WORK/s.lua"
-    # the request must be accepted, else the numbers mean nothing
-    local check; check="$(wrk -t1 -c1 -d1s -s "$WORK/s.lua" "$url")"
+    local check; check="$(wrk -t1 -c1 -d1s -s "$WORK/s.lua" "$URL")"
     if grep -q 'Non-2xx' <<<"$check"; then echo "$label: requests are rejected" >&2; exit 1; fi
+}
+
+# CPU microseconds per request from a tick difference $1 over $2 requests
+per_request() { awk -v c="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }'; }
+
+run() {
+    local label="$1"
+    prepare "$label" "$2"
+    local url="$URL"
     local cpu0; cpu0="$(cpu_ticks)"
     local echo0; echo0="$(cpu_ticks "$ECHO_PID")"
     local out; out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/s.lua" "$url")"
     local cpu1; cpu1="$(cpu_ticks)"
     local echo1; echo1="$(cpu_ticks "$ECHO_PID")"
     local total; total="$(awk '/requests in/ {print $1}' <<<"$out")"
-    local us; us="$(awk -v c="$((cpu1 - cpu0))" -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')"
-    local echo_us; echo_us="$(awk -v c="$((echo1 - echo0))" -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')"
+    local us; us="$(per_request "$((cpu1 - cpu0))" "$total")"
+    local echo_us; echo_us="$(per_request "$((echo1 - echo0))" "$total")"
     local non2xx; non2xx="$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || echo 0)"
     local rps; rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
     local p50; p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
@@ -193,12 +203,9 @@ run() {
 # MODE=instructions: user-space instructions per request, counted by callgrind between a zeroing
 # and a dump around each wrk run
 count() {
-    local label="$1" path="$2"
-    local url="http://127.0.0.1:$GW_PORT$path?hello=world"
-    "$SIGN" GET "$url" bench-access-key bench-secret-key > "$WORK/h"
-    lua_for "$WORK/h" "$WORK/s.lua"
-    local check; check="$(wrk -t1 -c1 -d1s -s "$WORK/s.lua" "$url")"
-    if grep -q 'Non-2xx' <<<"$check"; then echo "$label: requests are rejected" >&2; exit 1; fi
+    local label="$1"
+    prepare "$label" "$2"
+    local url="$URL"
     callgrind_control -z "$GW_PID" >/dev/null 2>&1
     local out; out="$(wrk -t1 -c4 -d"${DURATION}s" -s "$WORK/s.lua" "$url")"
     callgrind_control -d "$label" "$GW_PID" >/dev/null 2>&1

@@ -101,18 +101,7 @@ impl AccessRecord<'_> {
         field(out, "host", Some(self.host));
         field(out, "uri", Some(self.uri));
         out.extend_from_slice(b",\"status\":");
-        let mut digits = [0u8; 5];
-        let mut n = self.status;
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        out.extend_from_slice(&digits[at..]);
+        push_number(out, u64::from(self.status));
         field(out, "error_code", self.error_code.as_deref());
         field(out, "auth_error", self.auth_error);
         field(out, "group", self.group);
@@ -289,18 +278,37 @@ pub fn socket_addr_string(addr: std::net::SocketAddr) -> String {
     match addr {
         std::net::SocketAddr::V4(v4) => {
             let mut out = Vec::with_capacity(21);
-            for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                push_number(&mut out, u64::from(octet));
-            }
+            let (quad, len) = ipv4_text(*v4.ip());
+            out.extend_from_slice(&quad[..len]);
             out.push(b':');
             push_number(&mut out, u64::from(v4.port()));
             String::from_utf8(out).unwrap_or_default()
         }
         v6 => v6.to_string(),
     }
+}
+
+/// `ip` as `Display` writes it (the dotted quad), on the stack: the bytes and their length.
+pub fn ipv4_text(ip: std::net::Ipv4Addr) -> ([u8; 15], usize) {
+    let mut quad = [0u8; 15];
+    let mut len = 0;
+    let mut put = |byte: u8| {
+        quad[len] = byte;
+        len += 1;
+    };
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            put(b'.');
+        }
+        if octet >= 100 {
+            put(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            put(b'0' + octet / 10 % 10);
+        }
+        put(b'0' + octet % 10);
+    }
+    (quad, len)
 }
 
 /// `value` in decimal, no padding.

@@ -35,7 +35,7 @@ use super::counter::{Count, CounterStore, MemoryStore, Slot, now_ms};
 use super::redis_store::RedisStore;
 use super::throttle_rules::{Param, Rule, RuleAction, RuleConfig, Unit};
 use super::{BackendOutcome, Decision, Policy, RequestContext, Stage};
-use crate::access_log::AccessRecord;
+use crate::access_log::{AccessRecord, ipv4_text};
 use crate::error::GatewayError;
 
 /// `APIG.0308` 429 with APIG's message.
@@ -278,18 +278,11 @@ impl Throttle {
             key.push_str(p);
         }
         match ip {
-            // the dotted quad by hand: `Display` for addresses goes through padding support
+            // the dotted quad without `Display`'s padding support
             Some(IpAddr::V4(v4)) => {
-                for (i, octet) in v4.octets().into_iter().enumerate() {
-                    key.push(if i == 0 { ':' } else { '.' });
-                    if octet >= 100 {
-                        key.push(char::from(b'0' + octet / 100));
-                    }
-                    if octet >= 10 {
-                        key.push(char::from(b'0' + octet / 10 % 10));
-                    }
-                    key.push(char::from(b'0' + octet % 10));
-                }
+                let (quad, len) = ipv4_text(v4);
+                key.push(':');
+                key.push_str(std::str::from_utf8(&quad[..len]).unwrap_or_default());
             }
             Some(ip) => {
                 let _ = write!(key, ":{ip}");
