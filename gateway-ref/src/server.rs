@@ -511,12 +511,9 @@ async fn process(
     };
     ctx.api = Some((api.id.clone(), api.group_id.clone()));
     *api_route = Some(Arc::clone(&api));
-    // with policies, the request headers move to `ctx` (policies read them there, also in
-    // `on_response`); the gateway's own steps read them where they are
-    let policies = !api.policies.is_empty();
-    if policies {
-        ctx.headers = std::mem::take(&mut parts.headers);
-    }
+    // the request headers move to `ctx` (no copy): policies read them there, also in
+    // `on_response`, and so do authentication and the upstream request (`parts.headers` is empty)
+    ctx.headers = std::mem::take(&mut parts.headers);
 
     match api.policies.before_auth(ctx).await {
         Decision::Continue => {}
@@ -527,17 +524,15 @@ async fn process(
         // a preflight no policy answered: the API has no CORS policy
         return Err(GatewayError::api_not_found());
     }
-    let headers = if policies { &ctx.headers } else { &parts.headers };
     let (caller, forward) =
-        auth::authenticate(rt, &api, &ctx.environment, &parts, headers, body, shared.clock.now()).await?;
+        auth::authenticate(rt, &api, &ctx.environment, &parts, &ctx.headers, body, shared.clock.now()).await?;
     ctx.caller = caller;
     match api.policies.after_auth(ctx).await {
         Decision::Continue => {}
         Decision::Respond(r) => return Ok((r, None)),
         Decision::Reject(e) => return Err(e),
     }
-    let headers = if policies { &ctx.headers } else { &parts.headers };
-    let upstream = proxy::upstream_request(&api, &parts, headers, &ctx.host, ctx.remote, request_id, forward)?;
+    let upstream = proxy::upstream_request(&api, &parts, &ctx.headers, &ctx.host, ctx.remote, request_id, forward)?;
     let (mut up_parts, up_body) = upstream.into_parts();
     match api.policies.before_backend(ctx, &mut up_parts, &up_body) {
         Decision::Continue => {}

@@ -94,8 +94,8 @@ pub struct RequestContext {
     pub host: String,
     /// The raw request target (path and query).
     pub target: String,
-    /// The request headers as received (including any client `X-Apig-*`), for the policy stages
-    /// and `on_response` of an API that has policies (empty otherwise).
+    /// The request headers as received (including any client `X-Apig-*`), once the request is
+    /// routed (moved here from the request head).
     pub headers: HeaderMap,
     /// The environment (`X-Stage`, default `RELEASE`).
     pub environment: String,
