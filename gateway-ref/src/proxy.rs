@@ -135,6 +135,10 @@ impl HttpClient {
             if reused && sender.ready().await.is_err() {
                 continue; // closed meanwhile: the next one
             }
+            // a backend may close an idle connection just as it is reused: the request goes out
+            // and no answer comes back; an idempotent request with a replayable body is then sent
+            // again on another connection (as nginx and Go's client do)
+            let replay = if reused { replayable(&request) } else { None };
             match sender.try_send_request(request).await {
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
@@ -145,13 +149,50 @@ impl HttpClient {
                     let body = PooledBody { body, release: Some((self.clone(), authority, sender)) };
                     return Ok(Response::from_parts(parts, body.boxed()));
                 }
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) if reused => request = unsent,
+                Err(mut e) => match (e.take_message(), replay) {
+                    (Some(unsent), _) if reused => request = unsent,
+                    (_, Some(copy)) if closed_before_answer(e.error()) => request = copy,
                     _ => return Err(SendError::Request(e.into_error())),
                 },
             }
         }
     }
+}
+
+/// A copy of `request` to send again, when it is idempotent (RFC 9110 §9.2.2) and its body is not
+/// a stream.
+fn replayable(request: &Request<ForwardBody>) -> Option<Request<ForwardBody>> {
+    if !request.method().is_idempotent() {
+        return None;
+    }
+    let body = match request.body() {
+        ForwardBody::Empty => ForwardBody::Empty,
+        ForwardBody::Buffered(chunks) => ForwardBody::Buffered(chunks.clone()),
+        // a client body known to be empty (a GET without one) is as good as none
+        ForwardBody::Streaming(stream) if stream.is_end_stream() => ForwardBody::Empty,
+        ForwardBody::Streaming(_) => return None,
+    };
+    let mut copy = Request::new(body);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    Some(copy)
+}
+
+/// Whether the connection ended without any answer: closed, or reset by the backend.
+fn closed_before_answer(error: &hyper::Error) -> bool {
+    if error.is_incomplete_message() || error.is_closed() {
+        return true;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe);
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// A backend's response body; its connection goes back to the pool once the body has ended
