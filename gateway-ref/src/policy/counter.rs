@@ -92,8 +92,14 @@ impl Default for MemoryStore {
 impl MemoryStore {
     /// Increments one counter (synchronous: it never waits on anything but a short lock).
     pub fn hit_one(&self, slot: &Slot, now_ms: u64) -> Count {
-        let (window, reset_ms) = window_of(now_ms, slot.window);
-        let shard = usize::try_from(self.hasher.hash_one(&slot.key) % SHARDS as u64).unwrap_or(0);
+        self.hit_key(&slot.key, slot.window, now_ms)
+    }
+
+    /// Increments the counter `key` of a `window`-long window; the key is copied only when the
+    /// counter is new.
+    pub fn hit_key(&self, key: &str, window: Duration, now_ms: u64) -> Count {
+        let (window, reset_ms) = window_of(now_ms, window);
+        let shard = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
         if self.hits.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             self.prune(now_ms);
         }
@@ -102,7 +108,7 @@ impl MemoryStore {
             return Count { count: 0, reset_ms };
         };
         let fresh = Entry { window, count: 1, expires_ms: now_ms + reset_ms };
-        match map.get_mut(slot.key.as_str()) {
+        match map.get_mut(key) {
             Some(entry) if entry.window == window => {
                 entry.count += 1;
                 entry.expires_ms = fresh.expires_ms;
@@ -113,7 +119,7 @@ impl MemoryStore {
                 Count { count: 1, reset_ms }
             }
             None => {
-                map.insert(slot.key.clone(), fresh);
+                map.insert(key.to_owned(), fresh);
                 Count { count: 1, reset_ms }
             }
         }

@@ -21,6 +21,7 @@
 //! When the store fails the request is let through (like Kong's `fault_tolerant`), the failure is
 //! marked in the access log (`"extra": {"throttle_store_error": true}`) and printed at most once per second.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -159,16 +160,34 @@ impl Dimension<'_> {
 #[derive(Debug, Clone, Copy)]
 struct Check<'a> {
     dimension: Dimension<'a>,
+    /// The user or app of a per-user / per-app counter.
+    who: &'a str,
     limit: u64,
     interval: u64,
     unit: Unit,
 }
 
-/// The limits that apply to a request and their counters, in the same order.
+/// The most limits one request can meet: api, user, app, ip and one 2.0 rule.
+const MAX_CHECKS: usize = 5;
+
+/// The limits that apply to a request, in order (no allocation: at most [`MAX_CHECKS`]).
 #[derive(Debug, Default)]
 struct Plan<'a> {
-    checks: Vec<Check<'a>>,
-    slots: Vec<Slot>,
+    checks: [Option<Check<'a>>; MAX_CHECKS],
+    /// The matching rule's `count_by` value, part of its counter key.
+    by: Option<Cow<'a, str>>,
+}
+
+impl<'a> Plan<'a> {
+    fn push(&mut self, check: Check<'a>) {
+        if let Some(free) = self.checks.iter_mut().find(|c| c.is_none()) {
+            *free = Some(check);
+        }
+    }
+
+    fn checks(&self) -> impl Iterator<Item = &Check<'a>> {
+        self.checks.iter().flatten()
+    }
 }
 
 /// What the debug headers show, handed from `after_auth` to `on_response`.
@@ -257,85 +276,97 @@ impl Throttle {
         })
     }
 
-    fn window(&self, interval: u64, unit: Unit) -> Duration {
-        Duration::from_secs(interval.saturating_mul(unit.seconds()))
+    fn window(&self, check: &Check<'_>) -> Duration {
+        Duration::from_secs(check.interval.saturating_mul(check.unit.seconds()))
     }
 
-    /// The counter key: the policy, the API unless the scope is shared, then `parts` (and the
-    /// client IP when given), `:`-separated.
-    fn key(&self, ctx: &RequestContext, parts: &[&str], ip: Option<IpAddr>) -> String {
+    /// Writes the counter key of `check` into `key`: the policy, the API unless the scope is
+    /// shared, the dimension (`api`, `user:ID`, `app:ID`, `ip:ADDRESS`, `rule:NAME[:VALUE]`),
+    /// `:`-separated.
+    fn write_key(&self, ctx: &RequestContext, plan: &Plan<'_>, check: &Check<'_>, ip: IpAddr, key: &mut String) {
         use std::fmt::Write as _;
-        let api = match (&ctx.api, self.scope) {
-            (Some((api, _)), Scope::PerApi) => Some(api.as_str()),
-            _ => None,
-        };
-        let mut key = String::with_capacity(
-            self.name.len() + api.map_or(0, |a| a.len() + 1) + parts.iter().map(|p| p.len() + 1).sum::<usize>() + 40,
-        );
+        key.clear();
         key.push_str(&self.name);
-        for p in api.iter().chain(parts) {
+        if let (Some((api, _)), Scope::PerApi) = (&ctx.api, self.scope) {
+            key.push(':');
+            key.push_str(api);
+        }
+        let mut part = |p: &str| {
             key.push(':');
             key.push_str(p);
-        }
-        match ip {
-            // the dotted quad without `Display`'s padding support
-            Some(IpAddr::V4(v4)) => {
-                let (quad, len) = ipv4_text(v4);
-                key.push(':');
-                key.push_str(std::str::from_utf8(&quad[..len]).unwrap_or_default());
+        };
+        match check.dimension {
+            Dimension::Api => part("api"),
+            Dimension::User => {
+                part("user");
+                part(check.who);
             }
-            Some(ip) => {
-                let _ = write!(key, ":{ip}");
+            Dimension::App => {
+                part("app");
+                part(check.who);
             }
-            None => {}
+            Dimension::Ip => {
+                part("ip");
+                match ip {
+                    // the dotted quad without `Display`'s padding support
+                    IpAddr::V4(v4) => {
+                        let (quad, len) = ipv4_text(v4);
+                        part(std::str::from_utf8(&quad[..len]).unwrap_or_default());
+                    }
+                    IpAddr::V6(_) => {
+                        let _ = write!(key, ":{ip}");
+                    }
+                }
+            }
+            Dimension::Rule(name) => {
+                part("rule");
+                part(name);
+                if let Some(by) = &plan.by {
+                    part(by);
+                }
+            }
         }
-        key
     }
 
-    fn push<'a>(&self, plan: &mut Plan<'a>, check: Check<'a>, key: String) {
-        plan.slots.push(Slot { key, window: self.window(check.interval, check.unit) });
-        plan.checks.push(check);
-    }
-
-    /// The limits that apply to the request, with their counter slots (`None`: excluded).
+    /// The limits that apply to the request (`None`: excluded by a rule).
     fn plan<'a>(&'a self, ctx: &'a RequestContext, ip: IpAddr) -> Option<Plan<'a>> {
         let rule = self.rules.iter().find(|r| r.matches(ctx, ip));
         if rule.is_some_and(|r| matches!(r.action, RuleAction::Exclude)) {
             return None;
         }
-        let basic = |dimension, limit| Check { dimension, limit, interval: self.interval, unit: self.unit };
-        let mut plan = Plan { checks: Vec::with_capacity(5), slots: Vec::with_capacity(5) };
+        let basic = |dimension, who, limit| Check { dimension, who, limit, interval: self.interval, unit: self.unit };
+        let mut plan = Plan::default();
         if let Some(limit) = self.api_limit {
-            self.push(&mut plan, basic(Dimension::Api, limit), self.key(ctx, &["api"], None));
+            plan.push(basic(Dimension::Api, "", limit));
         }
         let user = ctx.headers.get(&self.user_header).and_then(|v| v.to_str().ok()).filter(|u| !u.is_empty());
         if let Some(user) = user {
             let special = self.special_users.iter().find(|s| s.id == user).map(|s| s.limit);
             if let Some(limit) = special.or(self.user_limit) {
-                self.push(&mut plan, basic(Dimension::User, limit), self.key(ctx, &["user", user], None));
+                plan.push(basic(Dimension::User, user, limit));
             }
         }
         if let Some(caller) = &ctx.caller {
             let special =
                 self.special_apps.iter().find(|s| s.id == caller.app_id || s.id == caller.app_key).map(|s| s.limit);
             if let Some(limit) = special.or(self.app_limit) {
-                self.push(&mut plan, basic(Dimension::App, limit), self.key(ctx, &["app", &caller.app_id], None));
+                plan.push(basic(Dimension::App, &caller.app_id, limit));
             }
         }
         if let Some(limit) = self.ip_limit {
-            self.push(&mut plan, basic(Dimension::Ip, limit), self.key(ctx, &["ip"], Some(ip)));
+            plan.push(basic(Dimension::Ip, "", limit));
         }
         if let Some(rule) = rule
             && let RuleAction::Limit { limit, interval, unit, count_by } = &rule.action
         {
-            let by = count_by.as_ref().map(|p: &Param| p.value(ctx, ip).unwrap_or_default());
-            let key = match &by {
-                Some(by) => self.key(ctx, &["rule", &rule.name, by], None),
-                None => self.key(ctx, &["rule", &rule.name], None),
-            };
-            let check =
-                Check { dimension: Dimension::Rule(&rule.name), limit: *limit, interval: *interval, unit: *unit };
-            self.push(&mut plan, check, key);
+            plan.by = count_by.as_ref().map(|p: &Param| p.value(ctx, ip).unwrap_or_default());
+            plan.push(Check {
+                dimension: Dimension::Rule(&rule.name),
+                who: "",
+                limit: *limit,
+                interval: *interval,
+                unit: *unit,
+            });
         }
         Some(plan)
     }
@@ -344,7 +375,7 @@ impl Throttle {
     fn decide(&self, ctx: &RequestContext, plan: &Plan<'_>, counts: &[Count]) -> Decision {
         let mut exceeded = None;
         let mut shown = Counters::default();
-        for (check, count) in plan.checks.iter().zip(counts) {
+        for (check, count) in plan.checks().zip(counts) {
             if count.count > check.limit && exceeded.is_none() {
                 exceeded = Some(check);
             }
@@ -387,16 +418,29 @@ impl Throttle {
             Err(e) => return Stage::Done(Decision::Reject(e)),
         };
         let plan = match self.plan(ctx, ip) {
-            Some(plan) if !plan.slots.is_empty() => plan,
+            Some(plan) if plan.checks().next().is_some() => plan,
             _ => return Stage::Done(Decision::Continue),
         };
         let now = now_ms();
+        let mut key = String::with_capacity(96);
         if let Some(memory) = &self.memory {
-            let counts: Vec<Count> = plan.slots.iter().map(|s| memory.hit_one(s, now)).collect();
+            // one key buffer for every counter; the store copies a key only for a new counter
+            let mut counts = [Count { count: 0, reset_ms: 0 }; MAX_CHECKS];
+            for (check, count) in plan.checks().zip(&mut counts) {
+                self.write_key(ctx, &plan, check, ip, &mut key);
+                *count = memory.hit_key(&key, self.window(check), now);
+            }
             return Stage::Done(self.decide(ctx, &plan, &counts));
         }
+        let slots: Vec<Slot> = plan
+            .checks()
+            .map(|check| {
+                self.write_key(ctx, &plan, check, ip, &mut key);
+                Slot { key: key.clone(), window: self.window(check) }
+            })
+            .collect();
         Stage::Pending(Box::pin(async move {
-            match self.store.hit(&plan.slots, now).await {
+            match self.store.hit(&slots, now).await {
                 Ok(counts) => self.decide(ctx, &plan, &counts),
                 Err(e) => self.store_failed(ctx, &e),
             }
@@ -457,27 +501,71 @@ mod tests {
         assert!(e.message.ends_with("policy api over ratelimit, limit:10, time:1 second"), "{}", e.message);
     }
 
-    #[test]
-    fn ip_keys_are_the_addresses() {
-        let t = Throttle::from_config("t", &serde_json::json!({"ip_limit": 1, "scope": "shared"})).unwrap();
-        let ctx = RequestContext {
+    fn context(target: &str) -> RequestContext {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert("x-user-id", HeaderValue::from_static("alice"));
+        RequestContext {
             request_id: String::new(),
             remote: ([127, 0, 0, 1], 1).into(),
             method: hyper::Method::GET,
             host: String::new(),
-            target: "/".to_owned(),
-            headers: hyper::HeaderMap::new(),
+            target: target.to_owned(),
+            headers,
             environment: "RELEASE".to_owned(),
             api: Some(("a".to_owned(), "g".to_owned())),
             preflight: false,
-            caller: None,
+            caller: Some(super::super::Caller {
+                app_id: "app-1".to_owned(),
+                app_key: "key-1".to_owned(),
+                method: "app",
+            }),
             debug: false,
             started: std::time::Instant::now(),
             extensions: std::sync::Mutex::default(),
-        };
-        for ip in ["0.0.0.0", "10.0.12.255", "192.168.100.9", "::1", "fd00::1:2"] {
-            assert_eq!(t.key(&ctx, &["ip"], Some(ip.parse().unwrap())), format!("t:ip:{ip}"));
         }
+    }
+
+    /// The counter keys of a request, in check order.
+    fn keys(t: &Throttle, ctx: &RequestContext, ip: IpAddr) -> Vec<String> {
+        let plan = t.plan(ctx, ip).unwrap();
+        let mut key = String::from("stale text is cleared");
+        plan.checks()
+            .map(|c| {
+                t.write_key(ctx, &plan, c, ip, &mut key);
+                key.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ip_keys_are_the_addresses() {
+        let t = Throttle::from_config("t", &serde_json::json!({"ip_limit": 1, "scope": "shared"})).unwrap();
+        let ctx = context("/");
+        for ip in ["0.0.0.0", "10.0.12.255", "192.168.100.9", "::1", "fd00::1:2"] {
+            assert_eq!(keys(&t, &ctx, ip.parse().unwrap()), [format!("t:ip:{ip}")]);
+        }
+    }
+
+    #[test]
+    fn keys_name_the_policy_api_and_dimension() {
+        let config = serde_json::json!({"api_limit": 9, "user_limit": 9, "app_limit": 9, "ip_limit": 9,
+            "rules": [{"name": "by-tier", "limit": 9, "count_by": "query:tier",
+                       "conditions": [{"param": "query:tier", "op": "exists"}]}]});
+        let t = Throttle::from_config("p", &config).unwrap();
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(
+            keys(&t, &context("/x?tier=gold"), ip),
+            ["p:a:api", "p:a:user:alice", "p:a:app:app-1", "p:a:ip:10.1.2.3", "p:a:rule:by-tier:gold"]
+        );
+        assert_eq!(keys(&t, &context("/x"), ip), ["p:a:api", "p:a:user:alice", "p:a:app:app-1", "p:a:ip:10.1.2.3"]);
+        let mut shared = config.clone();
+        shared["scope"] = "shared".into();
+        shared["rules"][0].as_object_mut().unwrap().remove("count_by");
+        let t = Throttle::from_config("p", &shared).unwrap();
+        assert_eq!(
+            keys(&t, &context("/x?tier=gold"), ip),
+            ["p:api", "p:user:alice", "p:app:app-1", "p:ip:10.1.2.3", "p:rule:by-tier"]
+        );
     }
 
     #[test]

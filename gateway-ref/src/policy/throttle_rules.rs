@@ -14,6 +14,7 @@
 //! `client_ip`, any of `values`). All conditions of a rule must hold; the first matching rule of
 //! the list applies.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -77,19 +78,20 @@ impl Param {
     }
 
     /// The parameter's value for the request, if present.
-    pub fn value(&self, ctx: &RequestContext, ip: IpAddr) -> Option<String> {
-        match self {
-            Self::Header(name) => ctx.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            Self::Query(name) => query_value(&ctx.target, name).map(str::to_owned),
-            Self::Path => Some(ctx.target.split('?').next().unwrap_or("").to_owned()),
-            Self::ClientIp => Some(ip.to_string()),
-            Self::Method => Some(ctx.method.to_string()),
-            Self::Host => Some(ctx.host.clone()),
-            Self::Environment => Some(ctx.environment.clone()),
-            Self::Api => ctx.api.as_ref().map(|(a, _)| a.clone()),
-            Self::App => ctx.caller.as_ref().map(|c| c.app_key.clone()),
-            Self::AppId => ctx.caller.as_ref().map(|c| c.app_id.clone()),
-        }
+    pub fn value<'a>(&self, ctx: &'a RequestContext, ip: IpAddr) -> Option<Cow<'a, str>> {
+        let borrowed = match self {
+            Self::Header(name) => ctx.headers.get(name).and_then(|v| v.to_str().ok()),
+            Self::Query(name) => query_value(&ctx.target, name),
+            Self::Path => Some(ctx.target.split('?').next().unwrap_or("")),
+            Self::ClientIp => return Some(Cow::Owned(ip.to_string())),
+            Self::Method => Some(ctx.method.as_str()),
+            Self::Host => Some(ctx.host.as_str()),
+            Self::Environment => Some(ctx.environment.as_str()),
+            Self::Api => ctx.api.as_ref().map(|(a, _)| a.as_str()),
+            Self::App => ctx.caller.as_ref().map(|c| c.app_key.as_str()),
+            Self::AppId => ctx.caller.as_ref().map(|c| c.app_id.as_str()),
+        };
+        borrowed.map(Cow::Borrowed)
     }
 }
 
@@ -145,8 +147,8 @@ impl Condition {
         match (self.op, value) {
             (Op::Exists, v) => v.is_some(),
             (_, None) => false,
-            (Op::Equals | Op::In, Some(v)) => self.values.contains(&v),
-            (Op::NotEquals, Some(v)) => self.values.iter().all(|x| *x != v),
+            (Op::Equals | Op::In, Some(v)) => self.values.iter().any(|x| *x == *v),
+            (Op::NotEquals, Some(v)) => self.values.iter().all(|x| *x != *v),
             (Op::Prefix, Some(v)) => self.values.iter().any(|x| v.starts_with(x.as_str())),
             (Op::Cidr, Some(v)) => v.parse::<IpAddr>().is_ok_and(|ip| self.ranges.iter().any(|r| r.contains(ip))),
         }
