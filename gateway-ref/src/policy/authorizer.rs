@@ -204,34 +204,44 @@ impl Authorizer {
         })
     }
 
-    /// The identity values in source order, or the first missing source.
-    fn identity<'a>(&self, ctx: &'a RequestContext) -> Result<Vec<&'a str>, String> {
-        self.sources
-            .iter()
-            .zip(&self.source_headers)
-            .map(|(s, header)| {
-                let value = match header {
-                    Some(name) => ctx.headers.get(name).and_then(|v| v.to_str().ok()),
-                    None => query_value(&ctx.target, &s.name),
-                };
-                value.filter(|v| !v.is_empty()).ok_or_else(|| {
-                    let loc = if s.location == Location::Header { "header" } else { "query" };
-                    format!("{loc} {}", s.name)
-                })
-            })
-            .collect()
+    /// The identity values in source order, each with its source (`None`: missing or empty).
+    fn values<'a>(&'a self, ctx: &'a RequestContext) -> impl Iterator<Item = (&'a IdentitySource, Option<&'a str>)> {
+        self.sources.iter().zip(&self.source_headers).map(|(s, header)| {
+            let value = match header {
+                Some(name) => ctx.headers.get(name).and_then(|v| v.to_str().ok()),
+                None => query_value(&ctx.target, &s.name),
+            };
+            (s, value.filter(|v| !v.is_empty()))
+        })
     }
 
-    /// The cache key: the API and the identity values.
-    fn cache_key(ctx: &RequestContext, values: &[&str]) -> String {
+    /// The first missing identity source, as `header NAME` / `query NAME`.
+    fn missing(&self, ctx: &RequestContext) -> String {
+        self.values(ctx)
+            .find(|(_, value)| value.is_none())
+            .map(|(s, _)| {
+                let loc = if s.location == Location::Header { "header" } else { "query" };
+                format!("{loc} {}", s.name)
+            })
+            .unwrap_or_default()
+    }
+
+    /// The identity values in source order (`None` when one is missing).
+    fn identity<'a>(&'a self, ctx: &'a RequestContext) -> Option<Vec<&'a str>> {
+        self.values(ctx).map(|(_, value)| value).collect()
+    }
+
+    /// The cache key: the API and the identity values, `\n`-separated (`None` when an identity
+    /// source is missing).
+    fn cache_key(&self, ctx: &RequestContext) -> Option<String> {
         let api = ctx.api.as_ref().map_or("", |(a, _)| a.as_str());
-        let mut key = String::with_capacity(api.len() + values.iter().map(|v| v.len() + 1).sum::<usize>());
+        let mut key = String::with_capacity(api.len() + 64);
         key.push_str(api);
-        for v in values {
+        for (_, value) in self.values(ctx) {
             key.push('\n');
-            key.push_str(v);
+            key.push_str(value?);
         }
-        key
+        Some(key)
     }
 
     fn cached(&self, key: &str) -> Option<Verdict> {
@@ -326,15 +336,14 @@ impl Authorizer {
         if ctx.preflight {
             return Stage::Done(Decision::Continue);
         }
-        let values = match self.identity(ctx) {
-            Ok(x) => x,
-            Err(missing) => return Stage::Done(Decision::Reject(identity_missing(&missing))),
+        let Some(key) = self.cache_key(ctx) else {
+            return Stage::Done(Decision::Reject(identity_missing(&self.missing(ctx))));
         };
-        let key = Self::cache_key(ctx, &values);
         if let Some(verdict) = self.cached(&key) {
             return Stage::Done(self.conclude(ctx, verdict, Outcome { cached: true, ..Outcome::default() }));
         }
         Stage::Pending(Box::pin(async move {
+            let values = self.identity(ctx).unwrap_or_default();
             match self.ask(ctx, &values).await {
                 Ok(verdict) => {
                     self.remember(key, &verdict);
