@@ -22,6 +22,7 @@ pub mod backend_signing;
 pub mod circuit_breaker;
 pub mod cors;
 pub mod counter;
+pub mod extensions;
 pub mod kafka_log;
 pub mod redis_store;
 pub mod response_headers;
@@ -112,7 +113,7 @@ pub struct RequestContext {
     pub started: Instant,
     /// Per-request values policies hand from one stage to a later one (e.g. throttling counters
     /// for the debug headers, an authorizer's context for the backend).
-    pub extensions: std::sync::Mutex<hyper::http::Extensions>,
+    pub extensions: std::sync::Mutex<extensions::Extensions>,
 }
 
 /// How the backend call went, for [`Policy::on_response`].
