@@ -48,7 +48,7 @@ impl Default for CorsConfig {
 #[derive(Debug)]
 pub struct Cors {
     any_origin: bool,
-    origins: Vec<String>,
+    origins: Vec<(String, HeaderValue)>,
     methods: HeaderValue,
     headers: HeaderValue,
     expose: HeaderValue,
@@ -75,7 +75,15 @@ impl Cors {
         }
         Ok(Self {
             any_origin: c.allow_origins.iter().any(|o| o == "*"),
-            origins: c.allow_origins,
+            origins: c
+                .allow_origins
+                .into_iter()
+                .filter(|o| o != "*")
+                .map(|o| {
+                    let value = HeaderValue::from_str(&o).map_err(|_| format!("cors: bad origin {o:?}"))?;
+                    Ok((o, value))
+                })
+                .collect::<Result<_, String>>()?,
             methods: value(&c.allow_methods)?,
             headers: value(&c.allow_headers)?,
             expose: value(&c.expose_headers)?,
@@ -91,7 +99,10 @@ impl Cors {
             return Some(HeaderValue::from_static("*"));
         }
         let text = origin.to_str().ok()?;
-        self.origins.iter().any(|o| o.eq_ignore_ascii_case(text)).then(|| origin.clone())
+        let (configured, value) = self.origins.iter().find(|(o, _)| o.eq_ignore_ascii_case(text))?;
+        // the configured value when it is the same text (a shared buffer: no copy), else the
+        // request's spelling, which is what the browser compares with
+        Some(if configured == text { value.clone() } else { origin.clone() })
     }
 
     fn add_common(&self, origin: HeaderValue, headers: &mut hyper::HeaderMap) {
@@ -142,5 +153,50 @@ impl Policy for Cors {
             self.add_common(origin, &mut response.headers);
             response.headers.insert(HeaderName::from_static("access-control-expose-headers"), self.expose.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin_for(cors: &Cors, origin: Option<&'static str>) -> Option<HeaderValue> {
+        let mut headers = hyper::HeaderMap::new();
+        if let Some(o) = origin {
+            headers.insert(header::ORIGIN, HeaderValue::from_static(o));
+        }
+        let ctx = RequestContext {
+            request_id: String::new(),
+            remote: ([127, 0, 0, 1], 1).into(),
+            method: hyper::Method::GET,
+            host: String::new(),
+            target: "/".to_owned(),
+            headers,
+            environment: "RELEASE".to_owned(),
+            api: None,
+            preflight: false,
+            caller: None,
+            debug: false,
+            started: std::time::Instant::now(),
+            extensions: std::sync::Mutex::default(),
+        };
+        cors.allowed_origin(&ctx)
+    }
+
+    #[test]
+    fn allowed_origins_answer_in_the_request_spelling() {
+        let listed = Cors::from_config(&serde_json::json!({"allow_origins": ["https://App.example.com"]})).unwrap();
+        for (origin, answer) in [
+            (Some("https://App.example.com"), Some("https://App.example.com")),
+            (Some("https://app.example.com"), Some("https://app.example.com")),
+            (Some("https://other.example.com"), None),
+            (None, None),
+        ] {
+            assert_eq!(origin_for(&listed, origin), answer.map(HeaderValue::from_static), "{origin:?}");
+        }
+        let any = Cors::from_config(&serde_json::Value::Null).unwrap();
+        assert_eq!(origin_for(&any, Some("https://x.example")), Some(HeaderValue::from_static("*")));
+        assert_eq!(origin_for(&any, None), None);
+        assert!(Cors::from_config(&serde_json::json!({"allow_origins": ["https://a\u{7f}"]})).is_err());
     }
 }
