@@ -8,6 +8,7 @@
 use crate::algorithm::Algorithm;
 use crate::encoding::is_token;
 use crate::error::{Error, ErrorKind};
+use crate::scan;
 
 /// Longest `Authorization` value accepted (bytes).
 pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
@@ -34,7 +35,7 @@ pub struct Authorization<'a> {
 impl<'a> Authorization<'a> {
     /// The signed header names.
     pub fn signed_header_names(&self) -> impl Iterator<Item = &'a str> + 'a {
-        self.signed_headers.split(';')
+        scan::split(self.signed_headers, b';')
     }
 
     /// Whether `name` (lower case) is listed in `SignedHeaders`.
@@ -57,16 +58,16 @@ impl<'a> Authorization<'a> {
         if value.len() > MAX_AUTHORIZATION_LEN {
             return Err(malformed("too long"));
         }
-        let value = value.trim_matches([' ', '\t']);
-        let Some((token, fields)) = value.split_once(' ') else {
-            return Err(if value.is_empty() || value.contains('=') {
+        let value = scan::trim_blanks(value);
+        let Some((token, fields)) = scan::split_once(value, b' ') else {
+            return Err(if value.is_empty() || scan::contains(value, b'=') {
                 malformed("expected `ALGORITHM Access=…, SignedHeaders=…, Signature=…`")
             } else {
                 value.parse::<Algorithm>().err().unwrap_or_else(|| malformed("no fields after the algorithm"))
             });
         };
         let algorithm: Algorithm = token.parse()?;
-        let mut parts = fields.split(',').map(|part| part.strip_prefix(' ').unwrap_or(part));
+        let mut parts = scan::split(fields, b',').map(|part| part.strip_prefix(' ').unwrap_or(part));
         let identity_field = if algorithm.is_v11() { "Credential=" } else { "Access=" };
         let mut field = |name: &str| -> Result<&'a str, Error> {
             parts
@@ -82,7 +83,7 @@ impl<'a> Authorization<'a> {
         }
 
         let (access_key, credential_scope) = if algorithm.is_v11() {
-            let (ak, scope) = identity.split_once('/').ok_or_else(|| malformed("Credential has no scope"))?;
+            let (ak, scope) = scan::split_once(identity, b'/').ok_or_else(|| malformed("Credential has no scope"))?;
             check_scope(scope).map_err(&malformed)?;
             (ak, Some(scope))
         } else {
@@ -106,7 +107,7 @@ impl<'a> Authorization<'a> {
 }
 
 fn check_scope(scope: &str) -> Result<(), &'static str> {
-    let mut parts = scope.split('/');
+    let mut parts = scan::split(scope, b'/');
     let (Some(day), Some(region), Some(service), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("credential scope must be yyyymmdd/region/service");
@@ -130,7 +131,7 @@ fn check_signed_headers(list: &str) -> Result<(), &'static str> {
         return Err("SignedHeaders is empty");
     }
     let mut previous: Option<&str> = None;
-    for (count, name) in list.split(';').enumerate() {
+    for (count, name) in scan::split(list, b';').enumerate() {
         if count >= MAX_SIGNED_HEADERS {
             return Err("too many SignedHeaders");
         }

@@ -10,6 +10,7 @@ use crate::encoding::{
 };
 use crate::error::{Error, ErrorKind, quoted};
 use crate::request::UrlParts;
+use crate::scan;
 
 /// A header as it enters the canonical request: lower-case name, trimmed value.
 pub(crate) type CanonicalHeader<'a> = (Cow<'a, str>, Cow<'a, str>);
@@ -87,7 +88,7 @@ impl CanonicalRequest {
 
     /// The method line (upper case).
     pub fn method(&self) -> &str {
-        self.text.split('\n').next().unwrap_or_default()
+        scan::split(&self.text, b'\n').next().unwrap_or_default()
     }
 
     /// The canonical URI line (always ends with `/`).
@@ -102,7 +103,7 @@ impl CanonicalRequest {
 
     /// The signed headers, lower-case names with trimmed values, sorted by name.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.part(&self.headers).lines().map(|line| line.split_once(':').unwrap_or((line, "")))
+        self.part(&self.headers).lines().map(|line| scan::split_once(line, b':').unwrap_or((line, "")))
     }
 
     /// The payload hash line.
@@ -207,8 +208,8 @@ fn write_canonical_query(query: Option<&str>, out: &mut String) {
 fn write_sorted_query(query: &str, out: &mut String) {
     /// Queries with up to this many parameters are sorted on the stack.
     const INLINE: usize = 8;
-    let parsed = query.split('&').filter(|piece| !piece.is_empty()).filter_map(|piece| {
-        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+    let parsed = scan::split(query, b'&').filter(|piece| !piece.is_empty()).filter_map(|piece| {
+        let (key, value) = scan::split_once(piece, b'=').unwrap_or((piece, ""));
         let key = decode(key, true);
         (!key.is_empty()).then(|| (key, decode(value, true)))
     });
@@ -274,8 +275,8 @@ fn heap_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// as they are), in sorted order. Then the full algorithm would reproduce it byte for byte.
 fn is_canonical_query(query: &str) -> bool {
     let mut previous: Option<(&str, &str)> = None;
-    for piece in query.split('&') {
-        let Some((key, value)) = piece.split_once('=') else { return false };
+    for piece in scan::split(query, b'&') {
+        let Some((key, value)) = scan::split_once(piece, b'=') else { return false };
         // branch-free: every request with a query goes through it
         let unreserved = |s: &str| !s.bytes().fold(false, |bad, b| bad | !is_literal(b, false));
         if key.is_empty() || !unreserved(key) || !unreserved(value) {

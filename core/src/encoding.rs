@@ -107,7 +107,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// A header value as signed: leading and trailing spaces and tabs removed, inner whitespace kept.
 pub fn normalize_header_value(value: &str) -> &str {
-    value.trim_matches([' ', '\t'])
+    crate::scan::trim_blanks(value)
 }
 
 /// Whether `name` is a valid HTTP field name (an RFC 9110 token).

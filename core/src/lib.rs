@@ -13,6 +13,7 @@ mod explain;
 mod key;
 mod payload;
 mod request;
+mod scan;
 mod sign;
 mod time;
 mod trace;

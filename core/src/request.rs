@@ -1,6 +1,7 @@
 //! The request to sign or verify: method, URL, ordered header pairs and body.
 
 use crate::error::{Error, ErrorKind};
+use crate::scan;
 
 /// The literal payload hash of a request whose body is not signed.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -121,7 +122,7 @@ impl<'a> UrlParts<'a> {
         if url.bytes().fold(false, |bad, b| bad | (b < 0x20) | (b == 0x7f)) {
             return Err(invalid("it contains control characters"));
         }
-        let url = url.split_once('#').map_or(url, |(before, _)| before);
+        let url = scan::find(url, b'#').map_or(url, |end| &url[..end]);
         let bytes = url.as_bytes();
         let (scheme, authority, rest) = if bytes.first() == Some(&b'/') {
             (None, None, url)
@@ -137,16 +138,16 @@ impl<'a> UrlParts<'a> {
             let after = &url[scheme_len + 3..];
             let authority_len = after.bytes().position(|b| b == b'/' || b == b'?').unwrap_or(after.len());
             let (authority, rest) = after.split_at(authority_len);
-            let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+            let authority = scan::rsplit_once(authority, b'@').map_or(authority, |(_, host)| host);
             if authority.is_empty() || authority.starts_with(':') {
                 return Err(invalid("empty host"));
             }
-            if authority.contains(' ') {
+            if scan::contains(authority, b' ') {
                 return Err(invalid("space in host"));
             }
             (Some(&url[..scheme_len]), Some(authority), rest)
         };
-        let (path, query) = match rest.find('?') {
+        let (path, query) = match scan::find(rest, b'?') {
             Some(q) => (&rest[..q], Some(&rest[q + 1..])),
             None => (rest, None),
         };
@@ -157,10 +158,14 @@ impl<'a> UrlParts<'a> {
     /// port (`:80` for http, `:443` for https); any other port is kept.
     pub fn host_header(&self) -> Option<&'a str> {
         let authority = self.authority?;
-        let default_port = match self.scheme.map(str::to_ascii_lowercase).as_deref() {
-            Some("http" | "ws") => ":80",
-            Some("https" | "wss") => ":443",
-            _ => return Some(authority),
+        let scheme = self.scheme.unwrap_or_default();
+        let is = |name: &str| scheme.eq_ignore_ascii_case(name);
+        let default_port = if is("http") || is("ws") {
+            ":80"
+        } else if is("https") || is("wss") {
+            ":443"
+        } else {
+            return Some(authority);
         };
         Some(authority.strip_suffix(default_port).unwrap_or(authority))
     }

@@ -13,6 +13,7 @@ use crate::canonical::{CanonicalHeader, CanonicalRequest, canonical_header, cano
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::scan;
 use crate::sign::{compute_signature, signing_key};
 use crate::time::{Clock, SdkDate, SystemClock};
 
@@ -88,7 +89,7 @@ impl Default for VerifyPolicy {
 impl Verified {
     /// The signed header names, lower case and sorted.
     pub fn signed_header_names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.signed_headers.split(';')
+        scan::split(&self.signed_headers, b';')
     }
 }
 
@@ -228,7 +229,7 @@ impl<R: KeyResolver> Verifier<R> {
     }
 
     fn check_scope(&self, scope: &str, date: &str) -> Result<(), Error> {
-        let mut parts = scope.split('/');
+        let mut parts = scan::split(scope, b'/');
         let (day, region, service) =
             (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         let mismatch =
@@ -337,7 +338,7 @@ fn single_header<'a>(request: &SignableRequest<'a>, name: &str) -> Result<Option
     for &(n, v) in request.headers() {
         if n.eq_ignore_ascii_case(name) {
             match found {
-                Some(previous) if previous.trim_matches([' ', '\t']) != v.trim_matches([' ', '\t']) => {
+                Some(previous) if scan::trim_blanks(previous) != scan::trim_blanks(v) => {
                     return Err(());
                 }
                 _ => found = Some(v),

@@ -1,0 +1,176 @@
+//! Byte scans for ASCII delimiters in text.
+//!
+//! `str::split(';')`, `find('?')`, `split_once('=')` … go through the standard library's generic
+//! UTF-8 character searcher, which costs several times a plain byte loop on the short strings of a
+//! request (names, URLs, header values), and those run on every sign and verify. An ASCII byte
+//! never occurs inside a multi-byte UTF-8 sequence (whose bytes are all `0x80` or above), so a byte
+//! scan finds exactly the positions the character search finds, and every position it returns is
+//! a character boundary. Every function here takes an ASCII delimiter and returns what the `str`
+//! method of the same name returns (the tests compare them on many inputs).
+
+/// The index of the first `delim` in `s` (`str::find`).
+pub(crate) fn find(s: &str, delim: u8) -> Option<usize> {
+    debug_assert!(delim.is_ascii());
+    find_byte(s.as_bytes(), delim)
+}
+
+/// The index of the first `byte` in `bytes`, eight bytes per step (a URL is scanned whole for
+/// `#` and `?` on every request; the standard library's `memchr` is not public).
+fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const LOW7: u64 = u64::from_le_bytes([0x7f; 8]);
+    let pattern = ONES * u64::from(byte);
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for word in &mut words {
+        // little-endian on every target, so that the first byte is the lowest
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ pattern;
+        // exactly the zero bytes of `x` (the bytes equal to `byte`) get their high bit set:
+        // no carry crosses a byte in `(x & LOW7) + LOW7`
+        let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        if zero != 0 {
+            return Some(offset + (zero.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    words.remainder().iter().position(|&b| b == byte).map(|i| offset + i)
+}
+
+/// The index of the last `delim` in `s` (`str::rfind`).
+pub(crate) fn rfind(s: &str, delim: u8) -> Option<usize> {
+    debug_assert!(delim.is_ascii());
+    s.bytes().rposition(|b| b == delim)
+}
+
+/// Whether `s` contains `delim` (`str::contains`).
+pub(crate) fn contains(s: &str, delim: u8) -> bool {
+    debug_assert!(delim.is_ascii());
+    // branch-free, so that it vectorises: no early exit on these short strings
+    s.bytes().fold(false, |found, b| found | (b == delim))
+}
+
+/// `s` split at the first `delim`, which is left out (`str::split_once`).
+pub(crate) fn split_once(s: &str, delim: u8) -> Option<(&str, &str)> {
+    find(s, delim).map(|i| (&s[..i], &s[i + 1..]))
+}
+
+/// `s` split at the last `delim`, which is left out (`str::rsplit_once`).
+pub(crate) fn rsplit_once(s: &str, delim: u8) -> Option<(&str, &str)> {
+    rfind(s, delim).map(|i| (&s[..i], &s[i + 1..]))
+}
+
+/// The pieces of `s` between `delim`s (`str::split`: an empty `s` is one empty piece, and empty
+/// pieces are kept).
+pub(crate) fn split(s: &str, delim: u8) -> Split<'_> {
+    debug_assert!(delim.is_ascii());
+    Split { rest: Some(s), delim }
+}
+
+/// The iterator of [`split`].
+#[derive(Debug, Clone)]
+pub(crate) struct Split<'a> {
+    /// What is left to split; `None` once the last piece was returned.
+    rest: Option<&'a str>,
+    delim: u8,
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match find(rest, self.delim) {
+            Some(i) => {
+                self.rest = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Split<'_> {}
+
+/// `s` without leading and trailing spaces and tabs (`str::trim_matches([' ', '\t'])`).
+pub(crate) fn trim_blanks(s: &str) -> &str {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = s.as_bytes();
+    let Some(start) = bytes.iter().position(|b| !blank(b)) else { return "" };
+    let end = bytes.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    &s[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings mixing the delimiters with multi-byte characters (2, 3 and 4 bytes), at every
+    /// position, including empty pieces.
+    fn samples() -> Vec<String> {
+        let atoms = ["", "a", ";", "?", "#", "=", "@", " ", "\t", "é", "中", "😀", "/", "&", "\u{80}", ",", "\n", ":"];
+        let mut out = vec![String::new()];
+        for a in atoms {
+            for b in atoms {
+                for c in atoms {
+                    out.push(format!("{a}{b}{c}"));
+                    out.push(format!("{a}x{b}{c}{a}"));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn finds_the_first_byte_at_every_position_of_long_input() {
+        for len in 0..40 {
+            for at in 0..len {
+                for background in [b'a', 0x80, 0xff, 0x00, b'?' ^ 1, b'?' - 1, b'?' + 1] {
+                    let mut bytes = vec![background; len];
+                    bytes[at] = b'?';
+                    if at + 3 < len {
+                        bytes[at + 3] = b'?';
+                    }
+                    assert_eq!(find_byte(&bytes, b'?'), Some(at), "{len} {at} {background}");
+                    bytes[at] = background;
+                    let expected = (at + 3 < len).then_some(at + 3);
+                    assert_eq!(find_byte(&bytes, b'?'), expected, "{len} {at} {background}");
+                }
+            }
+        }
+    }
+
+    const DELIMS: [u8; 12] = [b';', b'?', b'#', b'=', b'@', b' ', b'/', b'&', b',', b'\n', b':', b'x'];
+
+    #[test]
+    fn agrees_with_the_str_methods() {
+        for s in samples() {
+            for d in DELIMS {
+                let c = char::from(d);
+                assert_eq!(find(&s, d), s.find(c), "{s:?} {c:?}");
+                assert_eq!(rfind(&s, d), s.rfind(c), "{s:?} {c:?}");
+                assert_eq!(contains(&s, d), s.contains(c), "{s:?} {c:?}");
+                assert_eq!(split_once(&s, d), s.split_once(c), "{s:?} {c:?}");
+                assert_eq!(rsplit_once(&s, d), s.rsplit_once(c), "{s:?} {c:?}");
+                assert_eq!(split(&s, d).collect::<Vec<_>>(), s.split(c).collect::<Vec<_>>(), "{s:?} {c:?}");
+            }
+            assert_eq!(trim_blanks(&s), s.trim_matches([' ', '\t']), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_the_str_methods_on_random_text(s in "[a;=& \t/é中😀\u{80}-\u{10ffff}]{0,24}", d in 0u8..128) {
+            let c = char::from(d);
+            proptest::prop_assert_eq!(find(&s, d), s.find(c));
+            proptest::prop_assert_eq!(rfind(&s, d), s.rfind(c));
+            proptest::prop_assert_eq!(contains(&s, d), s.contains(c));
+            proptest::prop_assert_eq!(split_once(&s, d), s.split_once(c));
+            proptest::prop_assert_eq!(rsplit_once(&s, d), s.rsplit_once(c));
+            proptest::prop_assert_eq!(split(&s, d).collect::<Vec<_>>(), s.split(c).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(trim_blanks(&s), s.trim_matches([' ', '\t']));
+        }
+    }
+}
