@@ -113,39 +113,59 @@ impl SdkDate {
 
     /// The `yyyyMMdd` part (the V11 credential scope date).
     pub fn day_string(self) -> String {
-        let mut s = self.to_string();
-        s.truncate(8);
-        s
+        self.to_text().as_str()[..8].to_owned()
+    }
+
+    /// The 16 ASCII bytes of the `X-Sdk-Date` form, as [`Display`](fmt::Display) writes them
+    /// (`20240403T101500Z`), without a formatter or an allocation. Outside the years 1 to 9999,
+    /// where no 16-character form exists, `00000000T000000Z`.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let days = self.unix_seconds.div_euclid(86_400);
+        // 0..86_400: fits in u32
+        let seconds = self.unix_seconds.rem_euclid(86_400) as u32;
+        let (year, month, day) = civil_from_days(days);
+        let mut text = *b"00000000T000000Z";
+        if !(1..=9999).contains(&year) {
+            return text;
+        }
+        // in range: the casts are exact
+        let (year, month, day) = (year as u32, month as u32, day as u32);
+        // two digits at a time, by constant divisions (multiplications): this runs on every
+        // signature whose time comes from the clock
+        let mut put = |at: usize, value: u32| {
+            text[at] = b'0' + (value / 10) as u8;
+            text[at + 1] = b'0' + (value % 10) as u8;
+        };
+        put(0, year / 100);
+        put(2, year % 100);
+        put(4, month);
+        put(6, day);
+        put(9, seconds / 3_600);
+        put(11, seconds / 60 % 60);
+        put(13, seconds % 60);
+        text
+    }
+
+    /// [`SdkDate::to_bytes`] as text.
+    pub(crate) fn to_text(self) -> DateText {
+        DateText(self.to_bytes())
     }
 }
 
 impl fmt::Display for SdkDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.unix_seconds.div_euclid(86_400);
-        let seconds = self.unix_seconds.rem_euclid(86_400);
-        let (year, month, day) = civil_from_days(days);
-        if !(1..=9999).contains(&year) {
-            // outside years 1..=9999 no 16-character form exists
-            return f.write_str("00000000T000000Z");
-        }
-        // the digits are written directly: this runs on every sign, and `{:02}` padding is both
-        // slower and kilobytes of WebAssembly
-        let mut text = *b"00000000T000000Z";
-        for (at, width, value) in [
-            (0, 4, year),
-            (4, 2, month),
-            (6, 2, day),
-            (9, 2, seconds / 3_600),
-            (11, 2, seconds % 3_600 / 60),
-            (13, 2, seconds % 60),
-        ] {
-            let mut value = value;
-            for slot in text[at..at + width].iter_mut().rev() {
-                *slot = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-        }
-        f.write_str(std::str::from_utf8(&text).unwrap_or("00000000T000000Z"))
+        f.write_str(self.to_text().as_str())
+    }
+}
+
+/// The 16 ASCII characters of an [`SdkDate`], on the stack.
+pub(crate) struct DateText([u8; 16]);
+
+impl DateText {
+    /// The characters as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // only ASCII digits, `T` and `Z` are ever written
+        std::str::from_utf8(&self.0).unwrap_or("00000000T000000Z")
     }
 }
 
@@ -248,6 +268,68 @@ mod tests {
         for day in -25_567..84_000i64 {
             let d = SdkDate { unix_seconds: day * 86_400 + 3_723 };
             assert_eq!(SdkDate::parse(&d.to_string()).unwrap(), d);
+        }
+    }
+
+    /// The formatting before `to_bytes` (reference for the tests).
+    struct OldDisplay(SdkDate);
+
+    impl fmt::Display for OldDisplay {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let days = self.0.unix_seconds.div_euclid(86_400);
+            let seconds = self.0.unix_seconds.rem_euclid(86_400);
+            let (year, month, day) = civil_from_days(days);
+            if !(1..=9999).contains(&year) {
+                // outside years 1..=9999 no 16-character form exists
+                return f.write_str("00000000T000000Z");
+            }
+            // the digits are written directly: this runs on every sign, and `{:02}` padding is both
+            // slower and kilobytes of WebAssembly
+            let mut text = *b"00000000T000000Z";
+            for (at, width, value) in [
+                (0, 4, year),
+                (4, 2, month),
+                (6, 2, day),
+                (9, 2, seconds / 3_600),
+                (11, 2, seconds % 3_600 / 60),
+                (13, 2, seconds % 60),
+            ] {
+                let mut value = value;
+                for slot in text[at..at + width].iter_mut().rev() {
+                    *slot = b'0' + (value % 10) as u8;
+                    value /= 10;
+                }
+            }
+            f.write_str(std::str::from_utf8(&text).unwrap_or("00000000T000000Z"))
+        }
+    }
+
+    #[test]
+    fn to_bytes_writes_what_the_formatter_wrote() {
+        let check = |unix_seconds: i64| {
+            let d = SdkDate { unix_seconds };
+            let old = OldDisplay(d).to_string();
+            assert_eq!(std::str::from_utf8(&d.to_bytes()).unwrap(), old, "{unix_seconds}");
+            assert_eq!(d.to_string(), old, "{unix_seconds}");
+        };
+        // every seventh hour of 1900..2200, every second of one day, the range edges, extremes
+        for hour in (-613_608..2_016_000i64).step_by(7) {
+            check(hour * 3_600 + hour % 3_600);
+        }
+        for second in 0..86_400 {
+            check(1_712_139_300 - 43_200 + second);
+        }
+        for edge in [-62_135_596_801, -62_135_596_800, 253_402_300_799, 253_402_300_800, 0, -1, i64::MIN, i64::MAX] {
+            check(edge);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn to_bytes_writes_what_the_formatter_wrote_at_random_instants(unix_seconds in -70_000_000_000i64..300_000_000_000) {
+            let d = SdkDate { unix_seconds };
+            let bytes = d.to_bytes();
+            proptest::prop_assert_eq!(std::str::from_utf8(&bytes).unwrap(), OldDisplay(d).to_string());
         }
     }
 
