@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sm3::Sm3;
 use zeroize::Zeroizing;
 
-use crate::encoding::{hex, hex_into};
+use crate::encoding::{HexText, hex, hex_into};
 use crate::error::{Error, ErrorKind};
 
 /// A signing algorithm, named by the token that opens the `Authorization` header.
@@ -112,6 +112,14 @@ impl HashFunction {
         }
     }
 
+    /// The lower-case hex digest of `data`, on the stack.
+    pub(crate) fn hash_hex_text(self, data: &[u8]) -> HexText {
+        match self {
+            Self::Sha256 => HexText::new(&Sha256::digest(data)),
+            Self::Sm3 => HexText::new(&Sm3::digest(data)),
+        }
+    }
+
     /// Lower-case hex digest of the empty body.
     pub const fn empty_hash(self) -> &'static str {
         match self {
@@ -141,16 +149,16 @@ impl SigningKey {
         }
     }
 
-    /// Lower-case hex HMAC of `message`, appended to `out`.
-    pub(crate) fn sign_hex_into(&self, message: &[u8], out: &mut String) {
+    /// Lower-case hex HMAC of `message`, on the stack.
+    pub(crate) fn sign_hex(&self, message: &[u8]) -> HexText {
         match self.clone() {
             Self::Sha256(mut mac) => {
                 mac.update(message);
-                hex_into(&mac.finalize().into_bytes(), out);
+                HexText::new(&mac.finalize().into_bytes())
             }
             Self::Sm3(mut mac) => {
                 mac.update(message);
-                hex_into(&mac.finalize().into_bytes(), out);
+                HexText::new(&mac.finalize().into_bytes())
             }
         }
     }
@@ -188,13 +196,17 @@ mod tests {
     fn empty_hashes_are_right() {
         assert_eq!(HashFunction::Sha256.hash_hex(b""), HashFunction::Sha256.empty_hash());
         assert_eq!(HashFunction::Sm3.hash_hex(b""), HashFunction::Sm3.empty_hash());
+        for hash in [HashFunction::Sha256, HashFunction::Sm3] {
+            for data in [&b""[..], b"abc", &[0xa5; 200]] {
+                assert_eq!(hash.hash_hex_text(data).as_str(), hash.hash_hex(data));
+            }
+        }
     }
 
     #[test]
     fn hmac_sha256_rfc4231_case_2() {
-        let mut out = String::new();
-        SigningKey::new(HashFunction::Sha256, b"Jefe").sign_hex_into(b"what do ya want for nothing?", &mut out);
-        assert_eq!(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        let out = SigningKey::new(HashFunction::Sha256, b"Jefe").sign_hex(b"what do ya want for nothing?");
+        assert_eq!(out.as_str(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]

@@ -12,8 +12,59 @@ use crate::error::{Error, ErrorKind, quoted};
 use crate::request::UrlParts;
 use crate::scan;
 
-/// A header as it enters the canonical request: lower-case name, trimmed value.
-pub(crate) type CanonicalHeader<'a> = (Cow<'a, str>, Cow<'a, str>);
+/// A header as it enters the canonical request: the name (written lower-case), the trimmed value.
+pub(crate) type CanonicalHeader<'a> = (&'a str, &'a str);
+
+/// The canonical headers of one request: on the stack up to [`HeaderList::INLINE`] of them (a
+/// request signs a handful), in a vector beyond.
+#[derive(Debug)]
+pub(crate) struct HeaderList<'a> {
+    inline: [CanonicalHeader<'a>; HeaderList::INLINE],
+    /// How many of `inline` are used (0 once spilled).
+    len: usize,
+    /// Every header once more than [`HeaderList::INLINE`] were pushed.
+    spilled: Vec<CanonicalHeader<'a>>,
+}
+
+impl<'a> HeaderList<'a> {
+    /// Headers kept on the stack.
+    const INLINE: usize = 12;
+
+    pub(crate) fn new() -> Self {
+        Self { inline: [("", ""); Self::INLINE], len: 0, spilled: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, header: CanonicalHeader<'a>) {
+        if self.spilled.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = header;
+                self.len += 1;
+                return;
+            }
+            self.spilled.reserve(2 * Self::INLINE);
+            self.spilled.extend_from_slice(&self.inline);
+            self.len = 0;
+        }
+        self.spilled.push(header);
+    }
+
+    pub(crate) fn as_slice(&self) -> &[CanonicalHeader<'a>] {
+        if self.spilled.is_empty() { &self.inline[..self.len] } else { &self.spilled }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [CanonicalHeader<'a>] {
+        if self.spilled.is_empty() { &mut self.inline[..self.len] } else { &mut self.spilled }
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if self.spilled.is_empty() {
+            self.len = self.len.min(len);
+        } else {
+            // once empty, the (empty) inline part is the list again
+            self.spilled.truncate(len);
+        }
+    }
+}
 
 /// The canonical request of SPEC §2.6:
 ///
@@ -49,7 +100,7 @@ impl CanonicalRequest {
         let query = start..text.len();
         text.push('\n');
         let start = text.len();
-        for (name, value) in headers {
+        for &(name, value) in headers {
             push_lowercase(name, &mut text);
             text.push(':');
             text.push_str(value);
@@ -58,7 +109,7 @@ impl CanonicalRequest {
         let header_block = start..text.len();
         text.push('\n');
         let start = text.len();
-        for (i, (name, _)) in headers.iter().enumerate() {
+        for (i, &(name, _)) in headers.iter().enumerate() {
             if i > 0 {
                 text.push(';');
             }
@@ -302,7 +353,7 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
             format!("header {name} has a control character (CR, LF, NUL…) in its value"),
         ));
     }
-    Ok((Cow::Borrowed(name), Cow::Borrowed(normalize_header_value(value))))
+    Ok((name, normalize_header_value(value)))
 }
 
 /// Sorts canonical headers by name and folds repeats: a name given twice with the same value is
@@ -310,23 +361,31 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
 ///
 /// # Errors
 /// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
-pub(crate) fn sort_and_dedupe(headers: &mut Vec<CanonicalHeader<'_>>) -> Result<(), Error> {
-    heap_sort(headers, |a, b| cmp_lowercase(&a.0, &b.0).is_lt());
-    let mut conflict = None;
-    headers.dedup_by(|later, earlier| {
-        let same_name = later.0.eq_ignore_ascii_case(&earlier.0);
-        if same_name && later.1 != earlier.1 && conflict.is_none() {
-            conflict = Some(later.0.to_ascii_lowercase());
+pub(crate) fn sort_and_dedupe(headers: &mut HeaderList<'_>) -> Result<(), Error> {
+    let slice = headers.as_mut_slice();
+    heap_sort(slice, |a, b| cmp_lowercase(a.0, b.0).is_lt());
+    // fold each run of one name into its first header, which stays at `kept`
+    let mut kept = 0;
+    for read in 1..slice.len() {
+        let (earlier, later) = (slice[kept], slice[read]);
+        if later.0.eq_ignore_ascii_case(earlier.0) {
+            if later.1 != earlier.1 {
+                return Err(Error::new(
+                    ErrorKind::DuplicateHeader,
+                    format!(
+                        "header {} is given more than once with different values; send it once",
+                        later.0.to_ascii_lowercase()
+                    ),
+                ));
+            }
+        } else {
+            kept += 1;
+            slice[kept] = later;
         }
-        same_name
-    });
-    match conflict {
-        Some(name) => Err(Error::new(
-            ErrorKind::DuplicateHeader,
-            format!("header {name} is given more than once with different values; send it once"),
-        )),
-        None => Ok(()),
     }
+    let len = slice.len().min(kept + 1);
+    headers.truncate(len);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -390,24 +449,68 @@ mod tests {
         }
     }
 
+    fn list<'a>(pairs: &[(&'a str, &'a str)]) -> HeaderList<'a> {
+        let mut list = HeaderList::new();
+        for &(name, value) in pairs {
+            list.push(canonical_header(name, value).unwrap());
+        }
+        list
+    }
+
+    /// The former sort and dedupe, on a vector (reference for the tests).
+    fn sort_and_dedupe_vec(headers: &mut Vec<CanonicalHeader<'_>>) -> Result<(), ()> {
+        headers.sort_by(|a, b| cmp_lowercase(a.0, b.0));
+        let mut conflict = false;
+        headers.dedup_by(|later, earlier| {
+            let same_name = later.0.eq_ignore_ascii_case(earlier.0);
+            conflict |= same_name && later.1 != earlier.1;
+            same_name
+        });
+        if conflict { Err(()) } else { Ok(()) }
+    }
+
+    proptest::proptest! {
+        /// On the stack or spilled, the list sorts and folds as a vector does.
+        #[test]
+        fn header_list_agrees_with_a_vector(pairs in proptest::collection::vec(("[aAbB_-]{1,2}", "[12]"), 0..30)) {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let mut expected = pairs.clone();
+            let mut got = list(&pairs);
+            proptest::prop_assert_eq!(got.as_slice(), &pairs[..]);
+            let result = sort_and_dedupe(&mut got);
+            proptest::prop_assert_eq!(result.is_ok(), sort_and_dedupe_vec(&mut expected).is_ok());
+            if result.is_ok() {
+                let lower = |h: &[CanonicalHeader<'_>]| -> Vec<(String, String)> {
+                    h.iter().map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned())).collect()
+                };
+                proptest::prop_assert_eq!(lower(got.as_slice()), lower(&expected));
+            }
+        }
+    }
+
     #[test]
     fn duplicate_headers() {
-        let mut same = vec![canonical_header("X-A", "1").unwrap(), canonical_header("x-a", " 1 ").unwrap()];
+        let mut same = list(&[("X-A", "1"), ("x-b", "2"), ("x-a", " 1 "), ("X-B", "2"), ("x-a", "1")]);
         sort_and_dedupe(&mut same).unwrap();
-        assert_eq!(same.len(), 1);
-        let mut different = vec![canonical_header("X-A", "1").unwrap(), canonical_header("x-a", "2").unwrap()];
+        // which spelling of a name is kept does not matter: it is written lower-case
+        let lower: Vec<_> = same.as_slice().iter().map(|(n, v)| (n.to_ascii_lowercase(), *v)).collect();
+        assert_eq!(lower, [("x-a".to_owned(), "1"), ("x-b".to_owned(), "2")]);
+        let mut different = list(&[("X-A", "1"), ("x-a", "2")]);
         assert_eq!(sort_and_dedupe(&mut different).unwrap_err().kind(), ErrorKind::DuplicateHeader);
+        let mut empty = list(&[]);
+        sort_and_dedupe(&mut empty).unwrap();
+        assert!(empty.as_slice().is_empty());
     }
 
     #[test]
     fn header_sort_is_bytewise() {
-        let mut h: Vec<_> = ["xa", "x_under", "x-under"].iter().map(|n| canonical_header(n, "v").unwrap()).collect();
+        let mut h = list(&[("xa", "v"), ("x_under", "v"), ("x-under", "v")]);
         sort_and_dedupe(&mut h).unwrap();
-        let names: Vec<_> = h.iter().map(|(n, _)| n.as_ref()).collect();
+        let names: Vec<_> = h.as_slice().iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["x-under", "x_under", "xa"]);
-        let mut mixed: Vec<_> = ["X_B", "x-b", "Xa"].iter().map(|n| canonical_header(n, "v").unwrap()).collect();
+        let mut mixed = list(&[("X_B", "v"), ("x-b", "v"), ("Xa", "v")]);
         sort_and_dedupe(&mut mixed).unwrap();
-        let canonical = CanonicalRequest::new("GET", &UrlParts::parse("/p?b=1&a").unwrap(), &mixed, "h");
+        let canonical = CanonicalRequest::new("GET", &UrlParts::parse("/p?b=1&a").unwrap(), mixed.as_slice(), "h");
         assert_eq!(canonical.to_string(), "GET\n/p/\na=&b=1\nx-b:v\nx_b:v\nxa:v\n\nx-b;x_b;xa\nh");
         assert_eq!((canonical.method(), canonical.uri(), canonical.query()), ("GET", "/p/", "a=&b=1"));
         assert_eq!(canonical.headers().collect::<Vec<_>>(), [("x-b", "v"), ("x_b", "v"), ("xa", "v")]);

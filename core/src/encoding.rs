@@ -85,16 +85,36 @@ fn hex_value(b: &u8) -> Option<u8> {
 
 /// Lower-case hex of `bytes`, appended to `out`.
 pub(crate) fn hex_into(bytes: &[u8], out: &mut String) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // digests are at most 64 bytes: format them on the stack, then append once
-    for chunk in bytes.chunks(64) {
-        let mut buf = [0u8; 128];
-        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
+    // digests are 32 bytes: format them on the stack, then append once
+    for chunk in bytes.chunks(HexText::MAX_BYTES) {
+        out.push_str(HexText::new(chunk).as_str());
+    }
+}
+
+/// The lower-case hex of a digest (up to [`HexText::MAX_BYTES`] bytes), on the stack.
+pub(crate) struct HexText {
+    digits: [u8; 2 * HexText::MAX_BYTES],
+    len: usize,
+}
+
+impl HexText {
+    /// The longest digest formatted (the hashes here are 32 bytes).
+    pub(crate) const MAX_BYTES: usize = 32;
+
+    /// The hex of `bytes`; bytes beyond [`HexText::MAX_BYTES`] are left out.
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 2 * Self::MAX_BYTES];
+        for (pair, &b) in digits.chunks_exact_mut(2).zip(bytes) {
             pair[0] = DIGITS[usize::from(b >> 4)];
             pair[1] = DIGITS[usize::from(b & 0x0f)];
         }
+        Self { digits, len: 2 * bytes.len().min(Self::MAX_BYTES) }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
         // only ASCII hex digits were written
-        out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
+        std::str::from_utf8(&self.digits[..self.len]).unwrap_or_default()
     }
 }
 

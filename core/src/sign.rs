@@ -7,7 +7,8 @@ use std::time::SystemTime;
 
 use crate::algorithm::{Algorithm, SigningKey, derive_v11_key};
 use crate::authorization::format_authorization;
-use crate::canonical::{CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, sort_and_dedupe};
+use crate::canonical::{CanonicalRequest, HeaderList, canonical_header, canonical_method, sort_and_dedupe};
+use crate::encoding::HexText;
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
@@ -210,8 +211,10 @@ impl Signer {
     ) -> Result<SigningOutput, Error> {
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
-        let mut added_host = None;
-        let mut headers: Vec<CanonicalHeader<'_>> = Vec::with_capacity(request.headers().len() + 3);
+        // the date taken from the clock, when the request has none (declared before the headers,
+        // which borrow it)
+        let mut clock_date = String::new();
+        let mut headers = HeaderList::new();
         let (mut has_host, mut date, mut content_hash) = (false, None, None);
         let content_headers = self.algorithm.content_hash_headers();
         for &(name, value) in request.headers() {
@@ -219,49 +222,53 @@ impl Signer {
                 continue;
             }
             let header = canonical_header(name, value)?;
-            match &*header.0 {
+            match header.0 {
                 n if n.eq_ignore_ascii_case("host") => has_host = true,
-                n if n.eq_ignore_ascii_case("x-sdk-date") => date = date.or(Some(header.1.clone())),
+                n if n.eq_ignore_ascii_case("x-sdk-date") => date = date.or(Some(header.1)),
                 n => {
                     if let Some(rank) = content_headers.iter().position(|h| h.eq_ignore_ascii_case(n))
-                        && content_hash.as_ref().is_none_or(|(r, _)| rank < *r)
+                        && content_hash.is_none_or(|(r, _)| rank < r)
                     {
-                        content_hash = Some((rank, header.1.clone()));
+                        content_hash = Some((rank, header.1));
                     }
                 }
             }
             headers.push(header);
         }
-        if !has_host && let Some(host) = parts.host_header() {
-            headers.push((Cow::Borrowed("host"), Cow::Borrowed(host)));
-            added_host = Some(host.to_owned());
+        let added_host = if has_host { None } else { parts.host_header() };
+        if let Some(host) = added_host {
+            headers.push(("host", host));
         }
         let added_date = date.is_none();
         let date = match date {
             Some(date) => {
-                SdkDate::parse(&date)?;
+                SdkDate::parse(date)?;
                 date
             }
             None => {
-                let date = SdkDate::from_system_time(now()).to_string();
-                headers.push((Cow::Borrowed("x-sdk-date"), Cow::Owned(date.clone())));
-                Cow::Owned(date)
+                clock_date.push_str(SdkDate::from_system_time(now()).to_text().as_str());
+                headers.push(("x-sdk-date", &clock_date));
+                &clock_date
             }
         };
         let hash = self.algorithm.hash_function();
         let added_unsigned_payload = content_hash.is_none() && matches!(request.body(), SignableBody::Unsigned);
-        let payload_hash: Cow<'_, str> = match (content_hash, request.body()) {
+        let body_hash;
+        let payload_hash: &str = match (content_hash, request.body()) {
             (Some((_, value)), _) => value,
-            (None, SignableBody::Bytes([])) => Cow::Borrowed(hash.empty_hash()),
-            (None, SignableBody::Bytes(bytes)) => Cow::Owned(hash.hash_hex(bytes)),
-            (None, SignableBody::Precomputed(hex)) => Cow::Borrowed(hex),
+            (None, SignableBody::Bytes([])) => hash.empty_hash(),
+            (None, SignableBody::Bytes(bytes)) => {
+                body_hash = hash.hash_hex_text(bytes);
+                body_hash.as_str()
+            }
+            (None, SignableBody::Precomputed(hex)) => hex,
             (None, SignableBody::Unsigned) => {
-                headers.push((Cow::Borrowed("x-sdk-content-sha256"), Cow::Borrowed(UNSIGNED_PAYLOAD)));
-                Cow::Borrowed(UNSIGNED_PAYLOAD)
+                headers.push(("x-sdk-content-sha256", UNSIGNED_PAYLOAD));
+                UNSIGNED_PAYLOAD
             }
         };
         sort_and_dedupe(&mut headers)?;
-        let canonical = CanonicalRequest::new(&method, &parts, &headers, &payload_hash);
+        let canonical = CanonicalRequest::new(&method, &parts, headers.as_slice(), payload_hash);
         let signed_headers = canonical.signed_headers().to_owned();
 
         let scope = self.region.as_ref().filter(|_| self.algorithm.is_v11()).map(|region| {
@@ -274,17 +281,19 @@ impl Signer {
             scope
         });
         let key = signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref());
-        let (trace, signature) = compute_signature(self.algorithm, &key, &date, scope.as_deref(), canonical);
+        let (trace, signature) = compute_signature(self.algorithm, &key, date, scope.as_deref(), canonical);
+        let signature = signature.as_str();
         let authorization =
-            format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, &signature);
+            format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, signature);
+        let date = if added_date { std::mem::take(&mut clock_date) } else { date.to_owned() };
         Ok(SigningOutput {
             authorization,
-            signature,
+            signature: signature.to_owned(),
             signed_headers,
-            date: date.into_owned(),
+            date,
             credential_scope: scope,
             trace,
-            added_host,
+            added_host: added_host.map(str::to_owned),
             added_date,
             added_unsigned_payload,
         })
@@ -320,17 +329,20 @@ pub(crate) fn signing_key<'k>(
     }
 }
 
-/// Hashes the canonical request into the string to sign and signs it.
+/// Hashes the canonical request into the string to sign and signs it: the trace and the
+/// lower-case hex signature.
 pub(crate) fn compute_signature(
     algorithm: Algorithm,
     key: &SigningKey,
     date: &str,
     scope: Option<&str>,
     canonical: CanonicalRequest,
-) -> (Trace, String) {
+) -> (Trace, HexText) {
     let canonical_request = canonical.into_string();
-    let mut string_to_sign = String::with_capacity(128);
-    string_to_sign.push_str(algorithm.as_str());
+    let name = algorithm.as_str();
+    let scope_len = scope.map_or(0, |s| s.len() + 1);
+    let mut string_to_sign = String::with_capacity(name.len() + 1 + date.len() + 1 + scope_len + 64);
+    string_to_sign.push_str(name);
     string_to_sign.push('\n');
     string_to_sign.push_str(date);
     string_to_sign.push('\n');
@@ -338,8 +350,7 @@ pub(crate) fn compute_signature(
         string_to_sign.push_str(scope);
         string_to_sign.push('\n');
     }
-    algorithm.hash_function().hash_hex_into(canonical_request.as_bytes(), &mut string_to_sign);
-    let mut signature = String::with_capacity(64);
-    key.sign_hex_into(string_to_sign.as_bytes(), &mut signature);
+    string_to_sign.push_str(algorithm.hash_function().hash_hex_text(canonical_request.as_bytes()).as_str());
+    let signature = key.sign_hex(string_to_sign.as_bytes());
     (Trace { canonical_request, string_to_sign }, signature)
 }

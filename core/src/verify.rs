@@ -1,6 +1,5 @@
 //! Verification: what a gateway or a backend runs on a received request.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::BuildHasher;
@@ -9,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::algorithm::Algorithm;
 use crate::authorization::Authorization;
-use crate::canonical::{CanonicalHeader, CanonicalRequest, canonical_header, canonical_method, sort_and_dedupe};
+use crate::canonical::{CanonicalRequest, HeaderList, canonical_header, canonical_method, sort_and_dedupe};
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
@@ -164,11 +163,12 @@ impl<R: KeyResolver> Verifier<R> {
     /// # Errors
     /// As [`Verifier::verify`].
     pub fn verify_at(&self, request: &SignableRequest<'_>, now: SystemTime) -> Result<Verified, Error> {
-        let authorization = single_header(request, "authorization")
+        let (authorization, date_value) = authorization_and_date(request);
+        let authorization = authorization
             .map_err(|()| Error::new(ErrorKind::MalformedAuthorization, "more than one Authorization header"))?
             .ok_or_else(|| Error::new(ErrorKind::MissingAuthorization, "the request has no Authorization header"))?;
         let auth = Authorization::parse(authorization)?;
-        let signed = SignedNames::of(&auth);
+        let signed = SignedNames::of(&auth, request);
         let algorithm = auth.algorithm;
         if !self.policy.allowed_algorithms.contains(&algorithm) {
             return Err(Error::new(
@@ -177,7 +177,7 @@ impl<R: KeyResolver> Verifier<R> {
             ));
         }
 
-        let date_value = single_header(request, "x-sdk-date")
+        let date_value = date_value
             .map_err(|()| {
                 Error::new(ErrorKind::DuplicateHeader, "X-Sdk-Date is given more than once with different values")
             })?
@@ -207,16 +207,31 @@ impl<R: KeyResolver> Verifier<R> {
             Error::new(ErrorKind::UnknownAccessKey, format!("app not found, appkey {}", auth.access_key))
         })?;
 
-        let mut headers = signed_headers(request, &auth)?;
-        let (payload_hash, unsigned_payload) = self.payload_hash(request, &signed, &headers)?;
+        let mut headers = signed.headers?;
+        // every signed name is in `headers` (checked when they were collected)
+        let declared = signed
+            .content_hash
+            .and_then(|name| headers.as_slice().iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, v)| v));
+        let hash = algorithm.hash_function();
+        let body_hash;
+        let received = match request.body() {
+            SignableBody::Bytes([]) => Some(hash.empty_hash()),
+            SignableBody::Bytes(bytes) => {
+                body_hash = hash.hash_hex_text(bytes);
+                Some(body_hash.as_str())
+            }
+            SignableBody::Precomputed(hex) => Some(hex),
+            SignableBody::Unsigned => None,
+        };
+        let (payload_hash, unsigned_payload) = self.payload_hash(declared, received)?;
         sort_and_dedupe(&mut headers)?;
 
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
-        let canonical = CanonicalRequest::new(&method, &parts, &headers, &payload_hash);
+        let canonical = CanonicalRequest::new(&method, &parts, headers.as_slice(), payload_hash);
         let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
         let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, canonical);
-        if !crate::constant_time::eq(expected.as_bytes(), auth.signature.as_bytes()) {
+        if !crate::constant_time::eq(expected.as_str().as_bytes(), auth.signature.as_bytes()) {
             return Err(Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace));
         }
         Ok(Verified {
@@ -246,27 +261,12 @@ impl<R: KeyResolver> Verifier<R> {
         Ok(())
     }
 
-    /// The payload hash line, and whether the body is left unauthenticated.
-    fn payload_hash<'a>(
-        &self,
-        request: &SignableRequest<'a>,
-        signed: &SignedNames,
-        headers: &[CanonicalHeader<'a>],
-    ) -> Result<(Cow<'a, str>, bool), Error> {
-        // every signed name is in `headers` (checked before)
-        let declared = signed
-            .content_hash
-            .and_then(|name| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()));
-        let hash = signed.algorithm.hash_function();
-        let received = match request.body() {
-            SignableBody::Bytes([]) => Some(Cow::Borrowed(hash.empty_hash())),
-            SignableBody::Bytes(bytes) => Some(Cow::Owned(hash.hash_hex(bytes))),
-            SignableBody::Precomputed(hex) => Some(Cow::Borrowed(hex)),
-            SignableBody::Unsigned => None,
-        };
+    /// The payload hash line, and whether the body is left unauthenticated: from the value of
+    /// the signed content-hash header (`declared`) and the hash of the body received.
+    fn payload_hash<'a>(&self, declared: Option<&'a str>, received: Option<&'a str>) -> Result<(&'a str, bool), Error> {
         match (declared, received) {
-            (Some(value), Some(received)) if is_hex_hash(&value) => {
-                if value.eq_ignore_ascii_case(&received) {
+            (Some(value), Some(received)) if is_hex_hash(value) => {
+                if value.eq_ignore_ascii_case(received) {
                     Ok((value, false))
                 } else {
                     Err(Error::new(
@@ -300,19 +300,21 @@ impl<R> fmt::Debug for Verifier<R> {
 }
 
 /// What the verifier looks for in `SignedHeaders`, found in one pass over the list.
-struct SignedNames {
-    algorithm: Algorithm,
+struct SignedNames<'a> {
     date: bool,
     host: bool,
     /// The signed header whose value stands for the body hash, the most preferred one of the
     /// algorithm's [`Algorithm::content_hash_headers`].
     content_hash: Option<&'static str>,
+    /// The canonical headers named, each present; or the first error met collecting them
+    /// (reported after the checks that come before it).
+    headers: Result<HeaderList<'a>, Error>,
 }
 
-impl SignedNames {
-    fn of(auth: &Authorization<'_>) -> Self {
+impl<'a> SignedNames<'a> {
+    fn of(auth: &Authorization<'_>, request: &SignableRequest<'a>) -> Self {
         let preferred = auth.algorithm.content_hash_headers();
-        let mut out = Self { algorithm: auth.algorithm, date: false, host: false, content_hash: None };
+        let mut out = Self { date: false, host: false, content_hash: None, headers: Ok(HeaderList::new()) };
         let mut best = usize::MAX;
         for name in auth.signed_header_names() {
             match name {
@@ -327,48 +329,58 @@ impl SignedNames {
                     }
                 }
             }
+            if let Ok(headers) = &mut out.headers
+                && let Err(e) = collect_signed_header(request, name, headers)
+            {
+                out.headers = Err(e);
+            }
         }
         out
     }
 }
 
-/// The value of header `name`; `Err` when it is given more than once with different values.
-fn single_header<'a>(request: &SignableRequest<'a>, name: &str) -> Result<Option<&'a str>, ()> {
-    let mut found: Option<&'a str> = None;
+/// The values of `Authorization` and `X-Sdk-Date`, found in one pass over the headers; each
+/// `Err` when that header is given more than once with different values.
+#[allow(clippy::type_complexity)]
+fn authorization_and_date<'a>(
+    request: &SignableRequest<'a>,
+) -> (Result<Option<&'a str>, ()>, Result<Option<&'a str>, ()>) {
+    let (mut authorization, mut date) = (Ok(None), Ok(None));
     for &(n, v) in request.headers() {
-        if n.eq_ignore_ascii_case(name) {
-            match found {
-                Some(previous) if scan::trim_blanks(previous) != scan::trim_blanks(v) => {
-                    return Err(());
-                }
-                _ => found = Some(v),
-            }
+        let found = if n.eq_ignore_ascii_case("authorization") {
+            &mut authorization
+        } else if n.eq_ignore_ascii_case("x-sdk-date") {
+            &mut date
+        } else {
+            continue;
+        };
+        match *found {
+            Ok(Some(previous)) if scan::trim_blanks(previous) != scan::trim_blanks(v) => *found = Err(()),
+            Err(()) => {}
+            _ => *found = Ok(Some(v)),
         }
     }
-    Ok(found)
+    (authorization, date)
 }
 
-/// The canonical headers named in `SignedHeaders`, each present, none ambiguous.
-fn signed_headers<'a>(
-    request: &SignableRequest<'a>,
-    auth: &Authorization<'_>,
-) -> Result<Vec<CanonicalHeader<'a>>, Error> {
-    let mut out = Vec::with_capacity(8);
-    for name in auth.signed_header_names() {
-        let before = out.len();
-        for &(n, v) in request.headers() {
-            if n.eq_ignore_ascii_case(name) {
-                out.push(canonical_header(n, v)?);
-            }
-        }
-        if out.len() == before {
-            return Err(Error::new(
-                ErrorKind::SignedHeaderMissing,
-                format!("signed header {name} is not in the request"),
-            ));
+/// Adds the canonical headers of the request named `name` (a signed name: lower case).
+///
+/// # Errors
+/// [`ErrorKind::SignedHeaderMissing`] when there is none, [`ErrorKind::InvalidRequest`] for a
+/// header value that cannot be signed.
+fn collect_signed_header<'a>(request: &SignableRequest<'a>, name: &str, out: &mut HeaderList<'a>) -> Result<(), Error> {
+    let mut found = false;
+    for &(n, v) in request.headers() {
+        if n.eq_ignore_ascii_case(name) {
+            out.push(canonical_header(n, v)?);
+            found = true;
         }
     }
-    Ok(out)
+    if found {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::SignedHeaderMissing, format!("signed header {name} is not in the request")))
+    }
 }
 
 fn is_hex_hash(value: &str) -> bool {

@@ -236,3 +236,37 @@ fn invalid_requests_and_configs() {
     let no_region = Signer::builder(AK, SK).algorithm(Algorithm::V11HmacSm3).build();
     assert_eq!(no_region.unwrap_err().kind(), ErrorKind::InvalidConfig);
 }
+
+/// A request with several faults reports the first in the documented order of checks
+/// (`Verifier::verify`): the date before the key, the key before the signed headers, the signed
+/// headers before the payload hash, the payload hash before a conflicting repeat.
+#[test]
+fn faults_are_reported_in_the_documented_order() {
+    let h = signed(&signer(), &[("X-Project-Id", "p1")], SignableBody::Bytes(b"{}"));
+    let mut missing = h.clone();
+    missing.retain(|(n, _)| n != "X-Project-Id");
+    let late = Verifier::new(HashMap::from([(AK.to_owned(), SK.to_owned())]))
+        .with_clock(FixedClock(now() + Duration::from_secs(16 * 60)));
+    assert_eq!(kind(verify_with(&late, &missing, b"{}")), ErrorKind::Expired);
+    let other_keys = Verifier::new(HashMap::from([("someone-else".to_owned(), SK.to_owned())]));
+    let other_keys = other_keys.with_clock(FixedClock(now()));
+    assert_eq!(kind(verify_with(&other_keys, &missing, b"{}")), ErrorKind::UnknownAccessKey);
+    let mut bad_value = h.clone();
+    replace(&mut bad_value, "X-Project-Id", "p\u{1}");
+    assert_eq!(kind(verify_with(&late, &bad_value, b"{}")), ErrorKind::Expired);
+    assert_eq!(kind(verify_with(&verifier(), &bad_value, b"{}")), ErrorKind::InvalidRequest);
+
+    let hash = Algorithm::SdkHmacSha256.hash_function().hash_hex(b"{}");
+    let declared = signed(
+        &signer(),
+        &[("X-Sdk-Content-Sha256", hash.as_str()), ("X-Project-Id", "p1")],
+        SignableBody::Bytes(b"{}"),
+    );
+    let mut missing = declared.clone();
+    missing.retain(|(n, _)| n != "X-Project-Id");
+    assert_eq!(kind(verify_with(&verifier(), &missing, b"another body")), ErrorKind::SignedHeaderMissing);
+    let mut conflicting = declared;
+    conflicting.push(("x-project-id".into(), "p2".into()));
+    assert_eq!(kind(verify_with(&verifier(), &conflicting, b"another body")), ErrorKind::PayloadHashMismatch);
+    assert_eq!(kind(verify_with(&verifier(), &conflicting, b"{}")), ErrorKind::DuplicateHeader);
+}
