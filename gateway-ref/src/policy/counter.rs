@@ -10,7 +10,6 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One counter to increment: its key (without the window) and its window length.
@@ -58,12 +57,21 @@ pub trait CounterStore: Send + Sync + fmt::Debug {
 
 const SHARDS: usize = 16;
 
+/// A shard prunes its counters of past windows every this many new counters.
+const PRUNE_EVERY: u32 = 256;
+
 /// Counters in this process's memory, sharded to keep lock contention low. Entries of past
-/// windows are pruned as the map grows.
+/// windows are pruned as a shard grows.
 pub struct MemoryStore {
-    shards: [Mutex<HashMap<String, Entry, foldhash::fast::RandomState>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
     hasher: foldhash::fast::RandomState,
-    hits: AtomicU64,
+}
+
+/// One shard: its counters, and how many were added since it was last pruned.
+#[derive(Default)]
+struct Shard {
+    counters: HashMap<String, Entry, foldhash::fast::RandomState>,
+    added: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -75,16 +83,15 @@ struct Entry {
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore").field("hits", &self.hits.load(Ordering::Relaxed)).finish_non_exhaustive()
+        f.debug_struct("MemoryStore").field("counters", &self.len()).finish_non_exhaustive()
     }
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
             hasher: foldhash::fast::RandomState::default(),
-            hits: AtomicU64::new(0),
         }
     }
 }
@@ -100,15 +107,12 @@ impl MemoryStore {
     pub fn hit_key(&self, key: &str, window: Duration, now_ms: u64) -> Count {
         let (window, reset_ms) = window_of(now_ms, window);
         let shard = usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0);
-        if self.hits.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-            self.prune(now_ms);
-        }
-        let Ok(mut map) = self.shards[shard].lock() else {
+        let Ok(mut shard) = self.shards[shard].lock() else {
             // a poisoned lock means a panic elsewhere; count nothing rather than fail the request
             return Count { count: 0, reset_ms };
         };
         let fresh = Entry { window, count: 1, expires_ms: now_ms + reset_ms };
-        match map.get_mut(key) {
+        match shard.counters.get_mut(key) {
             Some(entry) if entry.window == window => {
                 entry.count += 1;
                 entry.expires_ms = fresh.expires_ms;
@@ -119,7 +123,12 @@ impl MemoryStore {
                 Count { count: 1, reset_ms }
             }
             None => {
-                map.insert(key.to_owned(), fresh);
+                shard.added += 1;
+                if shard.added >= PRUNE_EVERY {
+                    shard.added = 0;
+                    shard.counters.retain(|_, e| e.expires_ms > now_ms);
+                }
+                shard.counters.insert(key.to_owned(), fresh);
                 Count { count: 1, reset_ms }
             }
         }
@@ -128,15 +137,15 @@ impl MemoryStore {
     /// Drops the counters of windows that have ended.
     pub fn prune(&self, now_ms: u64) {
         for shard in &self.shards {
-            if let Ok(mut map) = shard.lock() {
-                map.retain(|_, e| e.expires_ms > now_ms);
+            if let Ok(mut shard) = shard.lock() {
+                shard.counters.retain(|_, e| e.expires_ms > now_ms);
             }
         }
     }
 
     /// The number of live counters.
     pub fn len(&self) -> usize {
-        self.shards.iter().filter_map(|s| s.lock().ok().map(|m| m.len())).sum()
+        self.shards.iter().filter_map(|s| s.lock().ok().map(|s| s.counters.len())).sum()
     }
 
     /// Whether no counter is live.
@@ -190,5 +199,19 @@ mod tests {
         assert_eq!(store.len(), 5000);
         store.prune(2000);
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn shards_prune_themselves_as_they_grow() {
+        let store = MemoryStore::default();
+        for i in 0..5000u64 {
+            store.hit_one(&slot(&format!("old{i}"), 1), 1000);
+        }
+        // 5000 new counters after the old window: every shard has pruned at least once
+        for i in 0..5000u64 {
+            store.hit_one(&slot(&format!("new{i}"), 1), 3000);
+        }
+        assert!(store.len() <= 5000, "{}", store.len());
+        assert_eq!(store.hit_one(&slot("new1", 1), 3000).count, 2);
     }
 }
