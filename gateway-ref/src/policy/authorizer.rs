@@ -402,9 +402,13 @@ impl Policy for Authorizer {
         upstream: &mut hyper::http::request::Parts,
         _body: &ForwardBody,
     ) -> Decision {
-        if upstream.headers.keys().any(|n| n.as_str().starts_with(self.prefix.as_str())) {
-            let spoofed: Vec<HeaderName> =
-                upstream.headers.keys().filter(|n| n.as_str().starts_with(self.prefix.as_str())).cloned().collect();
+        // a byte loop that stops at the first difference: most names differ within two bytes
+        let prefixed = |n: &HeaderName| {
+            let (name, prefix) = (n.as_str().as_bytes(), self.prefix.as_bytes());
+            name.len() >= prefix.len() && name.iter().zip(prefix).all(|(a, b)| a == b)
+        };
+        if upstream.headers.keys().any(prefixed) {
+            let spoofed: Vec<HeaderName> = upstream.headers.keys().filter(|n| prefixed(n)).cloned().collect();
             for name in spoofed {
                 upstream.headers.remove(name);
             }

@@ -107,40 +107,40 @@ impl ResponseHeaders {
 
     /// Applies the rules to `headers`.
     pub fn apply(&self, headers: &mut hyper::HeaderMap) {
+        use hyper::header::Entry;
         for rule in &self.rules {
-            let value = rule.value.clone();
-            match (rule.action, value) {
+            let value = match (rule.action, &rule.value) {
                 (Action::Delete, _) => {
                     headers.remove(&rule.name);
+                    continue;
                 }
-                (_, None) => {}
-                (Action::Override, Some(v)) => {
-                    headers.insert(rule.name.clone(), v);
+                (_, None) => continue,
+                (_, Some(v)) => v,
+            };
+            match rule.action {
+                Action::Delete => {}
+                Action::Override => {
+                    headers.insert(rule.name.clone(), value.clone());
                 }
-                (Action::Add, Some(v)) => {
-                    headers.append(rule.name.clone(), v);
+                Action::Add => {
+                    headers.append(rule.name.clone(), value.clone());
                 }
-                (Action::Skip, Some(v)) => {
-                    if !headers.contains_key(&rule.name) {
-                        headers.insert(rule.name.clone(), v);
-                    }
+                Action::Skip => {
+                    headers.entry(rule.name.clone()).or_insert_with(|| value.clone());
                 }
-                (Action::Append, Some(v)) => {
-                    let joined = headers.get(&rule.name).map(|old| {
-                        let mut bytes = old.as_bytes().to_vec();
+                Action::Append => match headers.entry(rule.name.clone()) {
+                    Entry::Occupied(mut old) => {
+                        let mut bytes = Vec::with_capacity(old.get().len() + 1 + value.len());
+                        bytes.extend_from_slice(old.get().as_bytes());
                         bytes.push(b',');
-                        bytes.extend_from_slice(v.as_bytes());
-                        bytes
-                    });
-                    match joined.and_then(|b| HeaderValue::from_bytes(&b).ok()) {
-                        Some(joined) => {
-                            headers.insert(rule.name.clone(), joined);
-                        }
-                        None => {
-                            headers.insert(rule.name.clone(), v);
-                        }
+                        bytes.extend_from_slice(value.as_bytes());
+                        // both parts are valid values, so is the joined one; else keep the rule's
+                        old.insert(HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| value.clone()));
                     }
-                }
+                    Entry::Vacant(slot) => {
+                        slot.insert(value.clone());
+                    }
+                },
             }
         }
     }
