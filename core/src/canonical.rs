@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use crate::encoding::{
-    decode, encode_path, encode_path_text, encode_unreserved, is_field_value, is_literal, is_token,
+    all_literal, decode, encode_path, encode_path_text, encode_unreserved, is_field_value, is_token,
     normalize_header_value,
 };
 use crate::error::{Error, ErrorKind, quoted};
@@ -329,7 +329,7 @@ fn is_canonical_query(query: &str) -> bool {
     for piece in scan::split(query, b'&') {
         let Some((key, value)) = scan::split_once(piece, b'=') else { return false };
         // branch-free: every request with a query goes through it
-        let unreserved = |s: &str| !s.bytes().fold(false, |bad, b| bad | !is_literal(b, false));
+        let unreserved = |s: &str| all_literal(s.as_bytes(), false);
         if key.is_empty() || !unreserved(key) || !unreserved(value) {
             return false;
         }

@@ -118,11 +118,14 @@ impl<'a> UrlParts<'a> {
         let invalid = |why: &str| {
             Error::new(ErrorKind::InvalidRequest, format!("invalid URL {}: {why}", crate::error::quoted(url)))
         };
-        // a branch-free scan (vectorised) for control characters, then the fragment
-        if url.bytes().fold(false, |bad, b| bad | (b < 0x20) | (b == 0x7f)) {
+        // one branch-free scan (vectorised) for control characters and a fragment
+        let (control, fragment) = url.bytes().fold((false, false), |(control, fragment), b| {
+            (control | (b < 0x20) | (b == 0x7f), fragment | (b == b'#'))
+        });
+        if control {
             return Err(invalid("it contains control characters"));
         }
-        let url = scan::find(url, b'#').map_or(url, |end| &url[..end]);
+        let url = if fragment { scan::find(url, b'#').map_or(url, |end| &url[..end]) } else { url };
         let bytes = url.as_bytes();
         let (scheme, authority, rest) = if bytes.first() == Some(&b'/') {
             (None, None, url)
