@@ -264,15 +264,19 @@ impl CircuitBreaker {
     /// Whether the request goes to the backend (and whether it is a half-open probe).
     fn admit(&self, ctx: &RequestContext, api: &str) -> (bool, bool) {
         let Ok(mut apis) = self.apis.lock() else { return (true, false) };
-        let now = Instant::now();
-        if !apis.contains_key(api) {
-            apis.insert(
-                api.to_owned(),
-                Breaker { state: State::Closed, window_start: now, calls: 0, failures: 0, probes: 0 },
-            );
-        }
-        let Some(b) = apis.get_mut(api) else { return (true, false) };
+        let b = match apis.get_mut(api) {
+            // the common case: a closed breaker lets the call through, no clock read
+            Some(b) if b.state == State::Closed => return (true, false),
+            Some(b) => b,
+            None => {
+                let b =
+                    Breaker { state: State::Closed, window_start: Instant::now(), calls: 0, failures: 0, probes: 0 };
+                apis.insert(api.to_owned(), b);
+                return (true, false);
+            }
+        };
         if let State::Open(until) = b.state {
+            let now = Instant::now();
             if now < until {
                 return (false, false);
             }
