@@ -118,14 +118,15 @@ impl<'a> UrlParts<'a> {
         let invalid = |why: &str| {
             Error::new(ErrorKind::InvalidRequest, format!("invalid URL {}: {why}", crate::error::quoted(url)))
         };
-        // one branch-free scan (vectorised) for control characters and a fragment
-        let (control, fragment) = url.bytes().fold((false, false), |(control, fragment), b| {
-            (control | (b < 0x20) | (b == 0x7f), fragment | (b == b'#'))
-        });
-        if control {
+        // branch-free scans (vectorised) for control characters and a fragment
+        if scan::any_byte(url.as_bytes(), b'a', |b| (b < 0x20) | (b == 0x7f)) {
             return Err(invalid("it contains control characters"));
         }
-        let url = if fragment { scan::find(url, b'#').map_or(url, |end| &url[..end]) } else { url };
+        let url = if scan::any_byte(url.as_bytes(), b'a', |b| b == b'#') {
+            scan::find(url, b'#').map_or(url, |end| &url[..end])
+        } else {
+            url
+        };
         let bytes = url.as_bytes();
         let (scheme, authority, rest) = if bytes.first() == Some(&b'/') {
             (None, None, url)
