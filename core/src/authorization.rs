@@ -6,7 +6,7 @@
 //! ```
 
 use crate::algorithm::Algorithm;
-use crate::encoding::is_token;
+use crate::encoding::is_lower_token;
 use crate::error::{Error, ErrorKind};
 use crate::scan;
 
@@ -135,8 +135,7 @@ fn check_signed_headers(list: &str) -> Result<(), &'static str> {
         if count >= MAX_SIGNED_HEADERS {
             return Err("too many SignedHeaders");
         }
-        let valid = is_token(name) && !name.bytes().any(|b| b.is_ascii_uppercase());
-        if !valid {
+        if !is_lower_token(name) {
             return Err("SignedHeaders names must be lower-case header names");
         }
         if previous.is_some_and(|p| p >= name) {

@@ -147,6 +147,11 @@ pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)])
 }
 
+/// Whether `name` is a valid HTTP field name without upper-case letters (a `SignedHeaders` name).
+pub(crate) fn is_lower_token(name: &str) -> bool {
+    !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)] | b.is_ascii_uppercase())
+}
+
 /// `TOKEN[b]`: whether byte `b` is an RFC 9110 `tchar`.
 const TOKEN: [bool; 256] = {
     let mut table = [false; 256];
@@ -219,6 +224,12 @@ mod tests {
         assert!(is_token("X-Sdk-Date"));
         assert!(!is_token("X Sdk"));
         assert!(!is_token(""));
+        for b in 0..=255u8 {
+            let name = [b'x', b];
+            let name = std::str::from_utf8(&name).unwrap_or("é");
+            assert_eq!(is_lower_token(name), is_token(name) && !name.bytes().any(|b| b.is_ascii_uppercase()), "{b}");
+        }
+        assert!(!is_lower_token("") && is_lower_token("x-sdk-date") && !is_lower_token("X-Sdk-Date"));
         assert!(is_field_value("a\tb é"));
         assert!(!is_field_value("a\r\nInjected: 1"));
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");

@@ -32,6 +32,15 @@ pub(crate) fn any_byte(bytes: &[u8], pad: u8, test: impl Fn(u8) -> bool) -> bool
     found | (!rest.is_empty() & last)
 }
 
+/// Whether `name` is `lower` ignoring ASCII case, where `lower` has no upper-case letter (a
+/// header name constant, or a validated `SignedHeaders` name): `name.eq_ignore_ascii_case(lower)`
+/// with one side lower-cased and no early exit (names are a few bytes).
+pub(crate) fn eq_lower(name: &str, lower: &str) -> bool {
+    debug_assert!(!lower.bytes().any(|b| b.is_ascii_uppercase()));
+    name.len() == lower.len()
+        && !name.bytes().zip(lower.bytes()).fold(false, |differ, (a, b)| differ | (a.to_ascii_lowercase() != b))
+}
+
 /// The index of the first `delim` in `s` (`str::find`).
 pub(crate) fn find(s: &str, delim: u8) -> Option<usize> {
     debug_assert!(delim.is_ascii());
@@ -145,6 +154,24 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn eq_lower_is_eq_ignore_ascii_case() {
+        let names =
+            ["", "host", "Host", "HOST", "hosT", "hist", "x-sdk-date", "X-Sdk-Date", "x_sdk-date", "é", "É", "hosté"];
+        for name in names {
+            for lower in names.iter().filter(|l| !l.bytes().any(|b| b.is_ascii_uppercase())) {
+                assert_eq!(eq_lower(name, lower), name.eq_ignore_ascii_case(lower), "{name} {lower}");
+            }
+        }
+        // every byte pair
+        for a in 0..=255u8 {
+            for b in (0..=255u8).filter(|b| !b.is_ascii_uppercase()) {
+                let (a, b) = (char::from(a).to_string(), char::from(b).to_string());
+                assert_eq!(eq_lower(&a, &b), a.eq_ignore_ascii_case(&b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::encoding::HexText;
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::scan;
 use crate::time::{Clock, SdkDate, SystemClock};
 use crate::trace::Trace;
 
@@ -218,15 +219,15 @@ impl Signer {
         let (mut has_host, mut date, mut content_hash) = (false, None, None);
         let content_headers = self.algorithm.content_hash_headers();
         for &(name, value) in request.headers() {
-            if name.eq_ignore_ascii_case("authorization") {
+            if scan::eq_lower(name, "authorization") {
                 continue;
             }
             let header = canonical_header(name, value)?;
             match header.0 {
-                n if n.eq_ignore_ascii_case("host") => has_host = true,
-                n if n.eq_ignore_ascii_case("x-sdk-date") => date = date.or(Some(header.1)),
+                n if scan::eq_lower(n, "host") => has_host = true,
+                n if scan::eq_lower(n, "x-sdk-date") => date = date.or(Some(header.1)),
                 n => {
-                    if let Some(rank) = content_headers.iter().position(|h| h.eq_ignore_ascii_case(n))
+                    if let Some(rank) = content_headers.iter().position(|h| scan::eq_lower(n, h))
                         && content_hash.is_none_or(|(r, _)| rank < r)
                     {
                         content_hash = Some((rank, header.1));

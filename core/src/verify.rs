@@ -211,7 +211,7 @@ impl<R: KeyResolver> Verifier<R> {
         // every signed name is in `headers` (checked when they were collected)
         let declared = signed
             .content_hash
-            .and_then(|name| headers.as_slice().iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, v)| v));
+            .and_then(|name| headers.as_slice().iter().find(|(n, _)| scan::eq_lower(n, name)).map(|&(_, v)| v));
         let hash = algorithm.hash_function();
         let body_hash;
         let received = match request.body() {
@@ -347,9 +347,9 @@ fn authorization_and_date<'a>(
 ) -> (Result<Option<&'a str>, ()>, Result<Option<&'a str>, ()>) {
     let (mut authorization, mut date) = (Ok(None), Ok(None));
     for &(n, v) in request.headers() {
-        let found = if n.eq_ignore_ascii_case("authorization") {
+        let found = if scan::eq_lower(n, "authorization") {
             &mut authorization
-        } else if n.eq_ignore_ascii_case("x-sdk-date") {
+        } else if scan::eq_lower(n, "x-sdk-date") {
             &mut date
         } else {
             continue;
@@ -371,7 +371,7 @@ fn authorization_and_date<'a>(
 fn collect_signed_header<'a>(request: &SignableRequest<'a>, name: &str, out: &mut HeaderList<'a>) -> Result<(), Error> {
     let mut found = false;
     for &(n, v) in request.headers() {
-        if n.eq_ignore_ascii_case(name) {
+        if scan::eq_lower(n, name) {
             out.push(canonical_header(n, v)?);
             found = true;
         }
