@@ -168,7 +168,8 @@ impl<R: KeyResolver> Verifier<R> {
             .map_err(|()| Error::new(ErrorKind::MalformedAuthorization, "more than one Authorization header"))?
             .ok_or_else(|| Error::new(ErrorKind::MissingAuthorization, "the request has no Authorization header"))?;
         let auth = Authorization::parse(authorization)?;
-        let signed = SignedNames::of(&auth, request);
+        let mut headers = HeaderList::new();
+        let signed = SignedNames::of(&auth, request, &mut headers);
         let algorithm = auth.algorithm;
         if !self.policy.allowed_algorithms.contains(&algorithm) {
             return Err(Error::new(
@@ -207,7 +208,7 @@ impl<R: KeyResolver> Verifier<R> {
             Error::new(ErrorKind::UnknownAccessKey, format!("app not found, appkey {}", auth.access_key))
         })?;
 
-        let mut headers = signed.headers?;
+        signed.headers?;
         // every signed name is in `headers` (checked when they were collected)
         let declared = signed
             .content_hash
@@ -300,21 +301,22 @@ impl<R> fmt::Debug for Verifier<R> {
 }
 
 /// What the verifier looks for in `SignedHeaders`, found in one pass over the list.
-struct SignedNames<'a> {
+struct SignedNames {
     date: bool,
     host: bool,
     /// The signed header whose value stands for the body hash, the most preferred one of the
     /// algorithm's [`Algorithm::content_hash_headers`].
     content_hash: Option<&'static str>,
-    /// The canonical headers named, each present; or the first error met collecting them
-    /// (reported after the checks that come before it).
-    headers: Result<HeaderList<'a>, Error>,
+    /// Whether the canonical headers named were all collected, or the first error met collecting
+    /// them (reported after the checks that come before it).
+    headers: Result<(), Error>,
 }
 
-impl<'a> SignedNames<'a> {
-    fn of(auth: &Authorization<'_>, request: &SignableRequest<'a>) -> Self {
+impl SignedNames {
+    /// Reads `SignedHeaders` and adds the request's headers it names to `headers`.
+    fn of<'a>(auth: &Authorization<'_>, request: &SignableRequest<'a>, headers: &mut HeaderList<'a>) -> Self {
         let preferred = auth.algorithm.content_hash_headers();
-        let mut out = Self { date: false, host: false, content_hash: None, headers: Ok(HeaderList::new()) };
+        let mut out = Self { date: false, host: false, content_hash: None, headers: Ok(()) };
         let mut best = usize::MAX;
         for name in auth.signed_header_names() {
             match name {
@@ -329,10 +331,8 @@ impl<'a> SignedNames<'a> {
                     }
                 }
             }
-            if let Ok(headers) = &mut out.headers
-                && let Err(e) = collect_signed_header(request, name, headers)
-            {
-                out.headers = Err(e);
+            if out.headers.is_ok() {
+                out.headers = collect_signed_header(request, name, headers);
             }
         }
         out
