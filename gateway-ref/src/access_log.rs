@@ -35,12 +35,12 @@ impl std::str::FromStr for LogTarget {
 /// request); the record lives until the line is written.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AccessRecord<'a> {
-    /// RFC 3339 UTC time the request arrived.
-    pub time: String,
+    /// RFC 3339 UTC time the request arrived ([`rfc3339`]).
+    pub time: LogText,
     /// `X-Request-Id`.
     pub request_id: &'a str,
-    /// Client address.
-    pub remote_addr: String,
+    /// Client address ([`socket_addr_string`]).
+    pub remote_addr: LogText,
     /// Method.
     pub method: &'a str,
     /// `Host`.
@@ -84,37 +84,47 @@ impl AccessRecord<'_> {
     /// test holds the two together), without its per-character escaping loop: the fields are
     /// almost always plain text, copied as they are.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        // room for every field at once (names, numbers and quotes take under 300 bytes), so that
+        // the appends below never grow the buffer unless a value needs escapes
+        let texts = [self.request_id, self.method, self.host, self.uri];
+        let optional =
+            [self.error_code.as_deref(), self.auth_error, self.group, self.api, self.app_key, self.user_agent];
+        let len = texts.iter().map(|t| t.len()).sum::<usize>()
+            + optional.iter().map(|t| t.map_or(0, str::len)).sum::<usize>()
+            + self.environment.len()
+            + self.time.as_bytes().len()
+            + self.remote_addr.as_bytes().len();
+        out.reserve(len + 300);
         // each field: `,"name":` then the value; optional fields are left out when absent
-        let field = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
+        let field = |out: &mut Vec<u8>, name: &[u8], value: Option<&str>| {
             if let Some(value) = value {
-                out.extend_from_slice(b",\"");
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"\":");
+                out.extend_from_slice(name);
                 json_str(out, value);
             }
         };
         out.extend_from_slice(b"{\"time\":");
-        json_str(out, &self.time);
-        field(out, "request_id", Some(self.request_id));
-        field(out, "remote_addr", Some(&self.remote_addr));
-        field(out, "method", Some(self.method));
-        field(out, "host", Some(self.host));
-        field(out, "uri", Some(self.uri));
+        self.time.write_json(out);
+        field(out, b",\"request_id\":", Some(self.request_id));
+        out.extend_from_slice(b",\"remote_addr\":");
+        self.remote_addr.write_json(out);
+        field(out, b",\"method\":", Some(self.method));
+        field(out, b",\"host\":", Some(self.host));
+        field(out, b",\"uri\":", Some(self.uri));
         out.extend_from_slice(b",\"status\":");
         push_number(out, u64::from(self.status));
-        field(out, "error_code", self.error_code.as_deref());
-        field(out, "auth_error", self.auth_error);
-        field(out, "group", self.group);
-        field(out, "api", self.api);
-        field(out, "environment", Some(self.environment));
-        field(out, "app_key", self.app_key);
+        field(out, b",\"error_code\":", self.error_code.as_deref());
+        field(out, b",\"auth_error\":", self.auth_error);
+        field(out, b",\"group\":", self.group);
+        field(out, b",\"api\":", self.api);
+        field(out, b",\"environment\":", Some(self.environment));
+        field(out, b",\"app_key\":", self.app_key);
         out.extend_from_slice(b",\"latency_ms\":");
         json_f64(out, self.latency_ms);
         if let Some(ms) = self.upstream_latency_ms {
             out.extend_from_slice(b",\"upstream_latency_ms\":");
             json_f64(out, ms);
         }
-        field(out, "user_agent", self.user_agent);
+        field(out, b",\"user_agent\":", self.user_agent);
         if !self.extra.is_empty() {
             out.extend_from_slice(b",\"extra\":");
             // policies' values: rare, any JSON; serde_json writes them
@@ -124,46 +134,185 @@ impl AccessRecord<'_> {
     }
 }
 
+/// A short text the gateway writes itself (a record's time, a client address): on the stack when
+/// it fits — no allocation, and no UTF-8 or escape check, since only ASCII digits and `-:.TZ`
+/// are written there — else (an IPv6 address, a time past the year 9999) a `String`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogText(Repr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    /// The bytes and their length: ASCII digits and `-:.TZ` only.
+    Inline([u8; 30], u8),
+    /// Any other text.
+    Heap(String),
+}
+
+impl LogText {
+    /// The text's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline(bytes, len) => &bytes[..usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// Appends the text as a JSON string.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Repr::Inline(bytes, len) => {
+                out.push(b'"');
+                out.extend_from_slice(&bytes[..usize::from(*len)]);
+                out.push(b'"');
+            }
+            Repr::Heap(text) => json_str(out, text),
+        }
+    }
+}
+
+impl Default for LogText {
+    fn default() -> Self {
+        Self(Repr::Heap(String::new()))
+    }
+}
+
+impl From<String> for LogText {
+    fn from(text: String) -> Self {
+        Self(Repr::Heap(text))
+    }
+}
+
+impl From<&str> for LogText {
+    fn from(text: &str) -> Self {
+        Self(Repr::Heap(text.to_owned()))
+    }
+}
+
+impl std::fmt::Display for LogText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for LogText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&String::from_utf8_lossy(self.as_bytes()), f)
+    }
+}
+
+impl Serialize for LogText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
 /// `s` as a JSON string: copied as is when nothing in it needs an escape (no control
 /// character, quote or backslash), else escaped by `serde_json`.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    if !needs_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
+    if needs_escape(s.as_bytes()) {
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *out, s);
     }
 }
 
-/// Whether `bytes` hold a control character, a quote or a backslash: 8 bytes per step (SWAR),
-/// the tail padded with spaces — access-log fields are short, so a vector loop never warms up.
+/// Whether `bytes` hold a control character, a quote or a backslash: 16 bytes per step (the
+/// compiler makes vector compares of it), the last step overlapping the one before; shorter
+/// inputs in one or two 8-byte words (SWAR). No byte-by-byte loop, no padding copy.
 fn needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    if n >= 16 {
+        let (blocks, _) = bytes.as_chunks::<16>();
+        for block in blocks {
+            if block_needs_escape(block) {
+                return true;
+            }
+        }
+        return bytes.last_chunk::<16>().is_some_and(block_needs_escape);
+    }
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    if n >= 8 {
+        return word_needs_escape(word(0)) || word_needs_escape(word(n - 8));
+    }
+    // under 8 bytes: the bytes at 0, n/2 and n-1 (all of them when n <= 3), and two overlapping
+    // halves (all of them when 4 <= n <= 7), padded with spaces
+    let half = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    let w = match n {
+        0 => u64::from_le_bytes([b' '; 8]),
+        1..=3 => u64::from_le_bytes([bytes[0], bytes[n / 2], bytes[n - 1], b' ', b' ', b' ', b' ', b' ']),
+        _ => half(0) | half(n - 4) << 32,
+    };
+    word_needs_escape(w)
+}
+
+/// Whether one of the 16 bytes needs an escape in JSON.
+#[inline]
+fn block_needs_escape(block: &[u8; 16]) -> bool {
+    block.iter().fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\'))
+}
+
+/// Whether one of the 8 bytes of `w` needs an escape in JSON (SWAR: exact as a yes/no over the
+/// word).
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // a byte of `w` is zero / below `n` (n <= 0x80): exact as a yes/no over the word
+    // a byte of `w` is zero / below `n` (n <= 0x80)
     let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
     let has_below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS != 0;
-    let word_needs = |w: u64| {
-        has_below(w, 0x20) || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
-    };
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if word_needs(u64::from_ne_bytes(word)) {
-            return true;
-        }
-    }
-    let rest = chunks.remainder();
-    let mut word = [b' '; 8];
-    word[..rest.len()].copy_from_slice(rest);
-    word_needs(u64::from_ne_bytes(word))
+    has_below(w, 0x20) || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
 }
 
-/// `value` as serde_json writes an `f64` (`null` when not finite).
+/// `value` as serde_json writes an `f64` (`null` when not finite). The latencies are whole
+/// microseconds in milliseconds (`n / 1000`): below 10^12 ms such a value has at most 15
+/// significant digits, so its shortest form — the one serde_json writes — is that decimal
+/// itself, written here from the integer; any other value goes through serde_json (a test
+/// holds the two together).
 fn json_f64(out: &mut Vec<u8>, value: f64) {
+    if value.is_sign_positive() && value < 1e12 {
+        // n below 10^15 (`+ 0.5` then truncation: rounded, without a call to `round`)
+        let n = (value * 1000.0 + 0.5) as u64;
+        if n as f64 / 1000.0 == value {
+            // `whole.fraction`, the fraction without trailing zeros (`.0` when none)
+            let mut text = [0u8; 24];
+            let mut at = text.len();
+            let (mut fraction, mut width) = match n % 1000 {
+                0 => (0, 1),
+                f if f % 100 == 0 => (f / 100, 1),
+                f if f % 10 == 0 => (f / 10, 2),
+                f => (f, 3),
+            };
+            while width > 0 {
+                at -= 1;
+                text[at] = b'0' + (fraction % 10) as u8;
+                fraction /= 10;
+                width -= 1;
+            }
+            at -= 1;
+            text[at] = b'.';
+            let mut whole = n / 1000;
+            loop {
+                at -= 1;
+                text[at] = b'0' + (whole % 10) as u8;
+                whole /= 10;
+                if whole == 0 {
+                    break;
+                }
+            }
+            out.extend_from_slice(&text[at..]);
+            return;
+        }
+    }
     let _ = serde_json::to_writer(&mut *out, &value);
 }
 
@@ -220,71 +369,70 @@ impl AccessLog {
     }
 }
 
+thread_local! {
+    /// The second `rfc3339` last wrote on this thread and its text up to the seconds
+    /// (`2026-11-26T10:45:14`): the calendar work is done once per second and thread.
+    static SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+}
+
 /// `time` as RFC 3339 (UTC), as the `time` crate writes it (nanoseconds without trailing zeros,
 /// none when zero; a test holds the two together), without its formatting machinery.
-pub fn rfc3339(time: std::time::SystemTime) -> String {
-    // the calendar fields from the core's `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`), rearranged
-    let Ok(since) = time.duration_since(std::time::UNIX_EPOCH) else { return rfc3339_by_time_crate(time) };
-    let sdk = apig::SdkDate::from_system_time(time).to_string();
-    let b = sdk.as_bytes();
-    if b.len() != 16 {
-        return rfc3339_by_time_crate(time); // year 10000 or later
+pub fn rfc3339(time: std::time::SystemTime) -> LogText {
+    let Ok(since) = time.duration_since(std::time::UNIX_EPOCH) else { return rfc3339_by_time_crate(time).into() };
+    let (mut secs, mut prefix) = SECOND.get();
+    if secs != since.as_secs() {
+        // the calendar fields from the core's `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`), rearranged
+        let b = apig::SdkDate::from_system_time(time).to_bytes();
+        if &b[..4] == b"0000" {
+            return rfc3339_by_time_crate(time).into(); // year 10000 or later: no 16-character form
+        }
+        prefix = [
+            b[0], b[1], b[2], b[3], b'-', b[4], b[5], b'-', b[6], b[7], b'T', b[9], b[10], b':', b[11], b[12], b':',
+            b[13], b[14],
+        ];
+        secs = since.as_secs();
+        SECOND.set((secs, prefix));
     }
-    let mut out = Vec::with_capacity(30);
-    out.extend_from_slice(&b[0..4]);
-    out.push(b'-');
-    out.extend_from_slice(&b[4..6]);
-    out.push(b'-');
-    out.extend_from_slice(&b[6..8]);
-    out.push(b'T');
-    out.extend_from_slice(&b[9..11]);
-    out.push(b':');
-    out.extend_from_slice(&b[11..13]);
-    out.push(b':');
-    out.extend_from_slice(&b[13..15]);
-    let mut nanos = u64::from(since.subsec_nanos());
+    let mut text = [0u8; 30];
+    text[..19].copy_from_slice(&prefix);
+    let mut len = 19;
+    let mut nanos = since.subsec_nanos();
     if nanos != 0 {
         let mut width = 9;
         while nanos % 10 == 0 {
             nanos /= 10;
             width -= 1;
         }
-        out.push(b'.');
-        push_digits(&mut out, nanos, width);
+        text[len] = b'.';
+        for d in text[len + 1..=len + width].iter_mut().rev() {
+            *d = b'0' + (nanos % 10) as u8;
+            nanos /= 10;
+        }
+        len += 1 + width;
     }
-    out.push(b'Z');
-    String::from_utf8(out).unwrap_or_default()
+    text[len] = b'Z';
+    LogText(Repr::Inline(text, len as u8 + 1))
 }
 
 fn rfc3339_by_time_crate(time: std::time::SystemTime) -> String {
     time::OffsetDateTime::from(time).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// `value` in `width` decimal digits (at most 20), zero-padded: written from the right, with
-/// divisions by the constant 10 only (no `pow`, no division by a variable).
-fn push_digits(out: &mut Vec<u8>, mut value: u64, width: u32) {
-    let mut digits = [b'0'; 20];
-    let width = (width as usize).min(digits.len());
-    for d in digits[..width].iter_mut().rev() {
-        *d = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-    out.extend_from_slice(&digits[..width]);
-}
-
 /// `addr` as `Display` writes it (`a.b.c.d:port`, `[v6]:port`), without the formatting
-/// machinery for the common IPv4 case.
-pub fn socket_addr_string(addr: std::net::SocketAddr) -> String {
+/// machinery nor an allocation for the common IPv4 case.
+pub fn socket_addr_string(addr: std::net::SocketAddr) -> LogText {
     match addr {
         std::net::SocketAddr::V4(v4) => {
-            let mut out = Vec::with_capacity(21);
+            let mut text = [0u8; 30];
             let (quad, len) = ipv4_text(*v4.ip());
-            out.extend_from_slice(&quad[..len]);
-            out.push(b':');
-            push_number(&mut out, u64::from(v4.port()));
-            String::from_utf8(out).unwrap_or_default()
+            text[..15].copy_from_slice(&quad);
+            text[len] = b':';
+            let mut digits = [0u8; 20];
+            let port = decimal(u64::from(v4.port()), &mut digits);
+            text[len + 1..len + 1 + port.len()].copy_from_slice(port);
+            LogText(Repr::Inline(text, (len + 1 + port.len()) as u8))
         }
-        v6 => v6.to_string(),
+        v6 => v6.to_string().into(),
     }
 }
 
@@ -313,13 +461,22 @@ pub fn ipv4_text(ip: std::net::Ipv4Addr) -> ([u8; 15], usize) {
 
 /// `value` in decimal, no padding.
 fn push_number(out: &mut Vec<u8>, value: u64) {
-    let mut width = 1;
-    let mut rest = value / 10;
-    while rest > 0 {
-        width += 1;
-        rest /= 10;
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(decimal(value, &mut digits));
+}
+
+/// `value`'s decimal digits, written from the right into `digits`.
+#[inline]
+fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &digits[at..];
+        }
     }
-    push_digits(out, value, width);
 }
 
 #[cfg(test)]
@@ -344,11 +501,72 @@ mod tests {
             nanos = nanos.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             let t = UNIX_EPOCH
                 + Duration::new(secs % 16_725_225_600, [0, nanos % 1_000_000_000, 120_000_000, 5][(i % 4) as usize]);
-            assert_eq!(rfc3339(t), rfc3339_by_time_crate(t), "{t:?}");
+            assert_eq!(rfc3339(t).to_string(), rfc3339_by_time_crate(t), "{t:?}");
         }
         for day_secs in [0, 951_782_400, 951_868_800, 4_107_542_400, 253_402_300_799] {
             let t = UNIX_EPOCH + Duration::from_secs(day_secs);
-            assert_eq!(rfc3339(t), rfc3339_by_time_crate(t));
+            assert_eq!(rfc3339(t).to_string(), rfc3339_by_time_crate(t));
+        }
+        // the per-second cache: instants within one second, the next one, and back
+        let second = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        for nanos in [0, 1, 999_999_999, 500_000_000, 1_000_000_000, 1_000_000_001, 7, 1_999_999_999, 3] {
+            let t = second + Duration::from_nanos(nanos);
+            assert_eq!(rfc3339(t).to_string(), rfc3339_by_time_crate(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn latencies_are_what_serde_json_writes() {
+        let serde = |v: f64| serde_json::to_string(&v).unwrap_or_default();
+        let ours = |v: f64| {
+            let mut out = Vec::new();
+            json_f64(&mut out, v);
+            String::from_utf8(out).unwrap_or_default()
+        };
+        // every whole microsecond up to 3 s, computed as the gateway does
+        for micros in 0..3_000_000u64 {
+            let ms = (micros as f64).round() / 1e3;
+            assert_eq!(ours(ms), serde(ms), "{micros}");
+        }
+        // large ones, random ones, and values that are not whole microseconds
+        let mut x: u64 = 1;
+        for i in 0..200_000u64 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let micros =
+                (x >> 11) % [1_000, 1_000_000_000, 999_999_999_999_999, 1_000_000_000_000_000_000][(i % 4) as usize];
+            let ms = (micros as f64).round() / 1e3;
+            assert_eq!(ours(ms), serde(ms), "{micros}");
+            let any = f64::from_bits(x);
+            assert_eq!(ours(any), serde(any), "{any:e}");
+            let fraction = (x >> 11) as f64 / (1u64 << 53) as f64 * 1e4;
+            assert_eq!(ours(fraction), serde(fraction), "{fraction:e}");
+        }
+        for v in [
+            0.0,
+            -0.0,
+            0.001,
+            0.0005,
+            0.1,
+            0.2,
+            0.3,
+            1.0,
+            1.5,
+            12.0,
+            999_999_999_999.999,
+            1e12,
+            1e15,
+            1e16,
+            1e21,
+            -1.0,
+            -0.001,
+            5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            assert_eq!(ours(v), serde(v), "{v:e}");
         }
     }
 
@@ -359,13 +577,13 @@ mod tests {
         {
             let addr: std::net::SocketAddr =
                 addr.parse().unwrap_or_else(|_| std::net::SocketAddr::from(([1, 2, 3, 4], 5)));
-            assert_eq!(socket_addr_string(addr), addr.to_string());
+            assert_eq!(socket_addr_string(addr).to_string(), addr.to_string());
         }
     }
 
     #[test]
     fn escape_check_is_exact_for_every_byte_anywhere() {
-        for len in [0, 1, 7, 8, 9, 16, 23, 40] {
+        for len in 0..=40 {
             for fill in [b'x', b' ', 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'] {
                 let plain = vec![fill; len];
                 assert!(!needs_escape(&plain), "{len} {fill}");
@@ -384,9 +602,9 @@ mod tests {
     #[test]
     fn write_json_is_what_serde_json_writes() {
         let plain = AccessRecord {
-            time: "2026-11-26T10:45:14.123456Z".to_owned(),
+            time: "2026-11-26T10:45:14.123456Z".into(),
             request_id: "0b0f5c1e",
-            remote_addr: "127.0.0.1:50312".to_owned(),
+            remote_addr: "127.0.0.1:50312".into(),
             method: "GET",
             host: "api.example.com",
             uri: "/demo/echo?a=1&b=%20",
@@ -416,6 +634,17 @@ mod tests {
         assert_eq!(both(&full).0, both(&full).1);
         for status in [0, 9, 10, 99, 100, 404, 65535] {
             let r = AccessRecord { status, latency_ms: 1e21, upstream_latency_ms: Some(-0.0), ..plain.clone() };
+            assert_eq!(both(&r).0, both(&r).1);
+        }
+        // the time and address as the gateway makes them (on the stack, or a String), and texts
+        // from elsewhere that need escapes
+        let now = std::time::SystemTime::now();
+        for (time, remote_addr) in [
+            (rfc3339(now), socket_addr_string(std::net::SocketAddr::from(([10, 0, 0, 1], 65535)))),
+            (rfc3339(std::time::UNIX_EPOCH), socket_addr_string(std::net::SocketAddr::from(([0; 16], 0)))),
+            (LogText::from("\"\\\u{1f}"), LogText::from(String::from("é\n"))),
+        ] {
+            let r = AccessRecord { time, remote_addr, ..plain.clone() };
             assert_eq!(both(&r).0, both(&r).1);
         }
     }

@@ -15,7 +15,7 @@
 //! and each access-log record of the API carries `"extra": {"kafka_log_dropped": M+K}` once it is
 //! non-zero.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +93,9 @@ struct Settings {
 #[derive(Debug)]
 struct Queue {
     records: Mutex<Vec<Queued>>,
+    /// `records.len()`, written under the lock and read without it: the checks before a
+    /// record is built, and the background task's waits, take no lock.
+    len: AtomicUsize,
     capacity: usize,
     batch_size: usize,
     wake: Notify,
@@ -102,11 +105,12 @@ struct Queue {
 
 impl Queue {
     fn len(&self) -> usize {
-        self.records.lock().map_or(0, |r| r.len())
+        self.len.load(Ordering::Acquire)
     }
 
+    /// Whether a record would be refused now (a hint: [`Queue::push`] decides under the lock).
     fn is_full(&self) -> bool {
-        self.records.lock().map_or(true, |r| r.len() >= self.capacity)
+        self.len() >= self.capacity
     }
 
     /// Appends a record; `false` when the queue is full.
@@ -117,6 +121,7 @@ impl Queue {
                 return false;
             }
             records.push(record);
+            self.len.store(records.len(), Ordering::Release);
             records.len()
         };
         if len == 1 || len == self.batch_size {
@@ -129,6 +134,7 @@ impl Queue {
     fn take(&self, into: &mut Vec<Queued>) {
         if let Ok(mut records) = self.records.lock() {
             std::mem::swap(&mut *records, into);
+            self.len.store(0, Ordering::Release);
         }
     }
 
@@ -166,6 +172,7 @@ impl KafkaLog {
         }
         let queue = Queue {
             records: Mutex::new(Vec::new()),
+            len: AtomicUsize::new(0),
             capacity: c.queue_size,
             batch_size: c.batch_size,
             wake: Notify::new(),
