@@ -43,7 +43,7 @@ pub(crate) fn is_literal(b: u8, keep_slash: bool) -> bool {
 /// Whether every byte of `bytes` stays literal ([`is_literal`]); a branch-free scan (it
 /// vectorises): every path and query goes through it.
 pub(crate) fn all_literal(bytes: &[u8], keep_slash: bool) -> bool {
-    !crate::scan::any_byte(bytes, b'a', |b| !is_literal(b, keep_slash))
+    !crate::scan::any_byte(bytes, |b| !is_literal(b, keep_slash))
 }
 
 /// Encodes with `set` (which must be [`UNRESERVED_ONLY`], or [`PATH_SEGMENTS`] when `keep_slash`).
@@ -61,7 +61,7 @@ fn encode_with(bytes: &[u8], set: &'static AsciiSet, keep_slash: bool, out: &mut
 /// Python's `unquote` does. With `plus_is_space`, a raw `+` decodes to a space (query strings).
 pub(crate) fn decode(input: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
     let bytes = input.as_bytes();
-    if !crate::scan::any_byte(bytes, b'a', |b| (b == b'%') | (plus_is_space & (b == b'+'))) {
+    if !crate::scan::any_byte(bytes, |b| (b == b'%') | (plus_is_space & (b == b'+'))) {
         return Cow::Borrowed(bytes);
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -172,7 +172,7 @@ const TOKEN: [bool; 256] = {
 /// (so no CR/LF header injection). Non-ASCII text is allowed and hashed as UTF-8.
 pub(crate) fn is_field_value(value: &str) -> bool {
     // branch-free, so that it vectorises: header values are checked on every sign and verify
-    !crate::scan::any_byte(value.as_bytes(), b'a', |b| ((b < 0x20) & (b != b'\t')) | (b == 0x7f))
+    !crate::scan::any_byte(value.as_bytes(), |b| ((b < 0x20) & (b != b'\t')) | (b == 0x7f))
 }
 
 #[cfg(test)]

@@ -119,10 +119,10 @@ impl<'a> UrlParts<'a> {
             Error::new(ErrorKind::InvalidRequest, format!("invalid URL {}: {why}", crate::error::quoted(url)))
         };
         // branch-free scans (vectorised) for control characters and a fragment
-        if scan::any_byte(url.as_bytes(), b'a', |b| (b < 0x20) | (b == 0x7f)) {
+        if scan::any_byte(url.as_bytes(), |b| (b < 0x20) | (b == 0x7f)) {
             return Err(invalid("it contains control characters"));
         }
-        let url = if scan::any_byte(url.as_bytes(), b'a', |b| b == b'#') {
+        let url = if scan::any_byte(url.as_bytes(), |b| b == b'#') {
             scan::find(url, b'#').map_or(url, |end| &url[..end])
         } else {
             url
