@@ -350,13 +350,21 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
     if !is_token(name) {
         return Err(Error::new(ErrorKind::InvalidRequest, format!("invalid header name {}", quoted(name))));
     }
+    Ok((name, canonical_value(name, value)?))
+}
+
+/// Checks the value of header `name` (already known to be a valid name) and returns it trimmed.
+#[inline]
+pub(crate) fn canonical_value<'a>(name: &str, value: &'a str) -> Result<&'a str, Error> {
     if !is_field_value(value) {
-        return Err(Error::new(
-            ErrorKind::InvalidRequest,
-            format!("header {name} has a control character (CR, LF, NUL…) in its value"),
-        ));
+        return Err(control_character(name));
     }
-    Ok((name, normalize_header_value(value)))
+    Ok(normalize_header_value(value))
+}
+
+#[cold]
+fn control_character(name: &str) -> Error {
+    Error::new(ErrorKind::InvalidRequest, format!("header {name} has a control character (CR, LF, NUL…) in its value"))
 }
 
 /// Sorts canonical headers by name and folds repeats: a name given twice with the same value is
@@ -365,8 +373,19 @@ pub(crate) fn canonical_header<'a>(name: &'a str, value: &'a str) -> Result<Cano
 /// # Errors
 /// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
 pub(crate) fn sort_and_dedupe(headers: &mut HeaderList<'_>) -> Result<(), Error> {
+    heap_sort(headers.as_mut_slice(), |a, b| cmp_lowercase(a.0, b.0).is_lt());
+    dedupe_sorted(headers)
+}
+
+/// As [`sort_and_dedupe`] for headers sorted by name already (a verifier's, collected in the
+/// order of the validated `SignedHeaders`).
+///
+/// # Errors
+/// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
+#[inline]
+pub(crate) fn dedupe_sorted(headers: &mut HeaderList<'_>) -> Result<(), Error> {
     let slice = headers.as_mut_slice();
-    heap_sort(slice, |a, b| cmp_lowercase(a.0, b.0).is_lt());
+    debug_assert!(slice.windows(2).all(|pair| cmp_lowercase(pair[0].0, pair[1].0).is_le()));
     // fold each run of one name into its first header, which stays at `kept`
     let mut kept = 0;
     for read in 1..slice.len() {

@@ -142,6 +142,7 @@ pub fn normalize_header_value(value: &str) -> &str {
 }
 
 /// Whether `name` is a valid HTTP field name (an RFC 9110 token).
+#[inline]
 pub(crate) fn is_token(name: &str) -> bool {
     // a table lookup per byte, without branches: names are checked on every sign and verify
     !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)])
@@ -170,6 +171,7 @@ const TOKEN: [bool; 256] = {
 
 /// Whether `value` is a valid HTTP field value: no control characters but horizontal tab
 /// (so no CR/LF header injection). Non-ASCII text is allowed and hashed as UTF-8.
+#[inline]
 pub(crate) fn is_field_value(value: &str) -> bool {
     // branch-free, so that it vectorises: header values are checked on every sign and verify
     !crate::scan::any_byte(value.as_bytes(), |b| ((b < 0x20) & (b != b'\t')) | (b == 0x7f))

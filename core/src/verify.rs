@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::algorithm::Algorithm;
 use crate::authorization::Authorization;
-use crate::canonical::{CanonicalRequest, HeaderList, canonical_header, canonical_method, sort_and_dedupe};
+use crate::canonical::{CanonicalRequest, HeaderList, canonical_method, canonical_value, dedupe_sorted};
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
@@ -225,7 +225,7 @@ impl<R: KeyResolver> Verifier<R> {
             SignableBody::Unsigned => None,
         };
         let (payload_hash, unsigned_payload) = self.payload_hash(declared, received)?;
-        sort_and_dedupe(&mut headers)?;
+        dedupe_sorted(&mut headers)?;
 
         let parts = request.url_parts()?;
         let method = canonical_method(request.method())?;
@@ -314,7 +314,7 @@ struct SignedNames {
 
 impl SignedNames {
     /// Reads `SignedHeaders` and adds the request's headers it names to `headers`.
-    fn of<'a>(auth: &Authorization<'_>, request: &SignableRequest<'a>, headers: &mut HeaderList<'a>) -> Self {
+    fn of<'a>(auth: &Authorization<'a>, request: &SignableRequest<'a>, headers: &mut HeaderList<'a>) -> Self {
         let preferred = auth.algorithm.content_hash_headers();
         let mut out = Self { date: false, host: false, content_hash: None, headers: Ok(()) };
         let mut best = usize::MAX;
@@ -363,16 +363,21 @@ fn authorization_and_date<'a>(
     (authorization, date)
 }
 
-/// Adds the canonical headers of the request named `name` (a signed name: lower case).
+/// Adds the canonical headers of the request named `name` (a signed name: a valid name in lower
+/// case, which stands for the request's spelling of it: they differ only in case).
 ///
 /// # Errors
 /// [`ErrorKind::SignedHeaderMissing`] when there is none, [`ErrorKind::InvalidRequest`] for a
 /// header value that cannot be signed.
-fn collect_signed_header<'a>(request: &SignableRequest<'a>, name: &str, out: &mut HeaderList<'a>) -> Result<(), Error> {
+fn collect_signed_header<'a>(
+    request: &SignableRequest<'a>,
+    name: &'a str,
+    out: &mut HeaderList<'a>,
+) -> Result<(), Error> {
     let mut found = false;
     for &(n, v) in request.headers() {
         if scan::eq_lower(n, name) {
-            out.push(canonical_header(n, v)?);
+            out.push((name, canonical_value(n, v)?));
             found = true;
         }
     }
