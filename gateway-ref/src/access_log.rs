@@ -281,35 +281,22 @@ fn word_needs_escape(w: u64) -> bool {
 fn json_f64(out: &mut Vec<u8>, value: f64) {
     if value.is_sign_positive() && value < 1e12 {
         // n below 10^15 (`+ 0.5` then truncation: rounded, without a call to `round`)
-        let n = (value * 1000.0 + 0.5) as u64;
+        let n = (value * 1000.0 + 0.5) as i64;
         if n as f64 / 1000.0 == value {
             // `whole.fraction`, the fraction without trailing zeros (`.0` when none)
-            let mut text = [0u8; 24];
-            let mut at = text.len();
-            let (mut fraction, mut width) = match n % 1000 {
-                0 => (0, 1),
-                f if f % 100 == 0 => (f / 100, 1),
-                f if f % 10 == 0 => (f / 10, 2),
-                f => (f, 3),
+            let mut digits = [0u8; 20];
+            out.extend_from_slice(decimal(n.unsigned_abs() / 1000, &mut digits));
+            let fraction = (n % 1000) as u16;
+            let (d1, d2, d3) = (fraction / 100, fraction / 10 % 10, fraction % 10);
+            let width = if d3 != 0 {
+                4
+            } else if d2 != 0 {
+                3
+            } else {
+                2
             };
-            while width > 0 {
-                at -= 1;
-                text[at] = b'0' + (fraction % 10) as u8;
-                fraction /= 10;
-                width -= 1;
-            }
-            at -= 1;
-            text[at] = b'.';
-            let mut whole = n / 1000;
-            loop {
-                at -= 1;
-                text[at] = b'0' + (whole % 10) as u8;
-                whole /= 10;
-                if whole == 0 {
-                    break;
-                }
-            }
-            out.extend_from_slice(&text[at..]);
+            let text = [b'.', b'0' + d1 as u8, b'0' + d2 as u8, b'0' + d3 as u8];
+            out.extend_from_slice(&text[..width]);
             return;
         }
     }
@@ -396,19 +383,20 @@ pub fn rfc3339(time: std::time::SystemTime) -> LogText {
     let mut text = [0u8; 30];
     text[..19].copy_from_slice(&prefix);
     let mut len = 19;
-    let mut nanos = since.subsec_nanos();
+    let nanos = since.subsec_nanos();
     if nanos != 0 {
-        let mut width = 9;
-        while nanos % 10 == 0 {
-            nanos /= 10;
-            width -= 1;
+        // `.` and 9 digits, then without the trailing zeros
+        text[19] = b'.';
+        let mut rest = nanos;
+        for at in [27, 25, 23, 21] {
+            text[at..at + 2].copy_from_slice(pair(rest % 100));
+            rest /= 100;
         }
-        text[len] = b'.';
-        for d in text[len + 1..=len + width].iter_mut().rev() {
-            *d = b'0' + (nanos % 10) as u8;
-            nanos /= 10;
+        text[20] = b'0' + rest as u8;
+        len = 29;
+        while text[len - 1] == b'0' {
+            len -= 1;
         }
-        len += 1 + width;
     }
     text[len] = b'Z';
     LogText(Repr::Inline(text, len as u8 + 1))
@@ -465,18 +453,40 @@ fn push_number(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(decimal(value, &mut digits));
 }
 
-/// `value`'s decimal digits, written from the right into `digits`.
+/// `value`'s decimal digits, written from the right into `digits`, two at a time.
 #[inline]
 fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &digits[at..];
-        }
+    while value >= 100 {
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(pair(value % 100));
+        value /= 100;
     }
+    if value >= 10 {
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(pair(value));
+    } else {
+        at -= 1;
+        digits[at] = b'0' + value as u8;
+    }
+    &digits[at..]
+}
+
+/// The two digits of `n` (below 100).
+fn pair<T: Into<u64>>(n: T) -> &'static [u8] {
+    /// `00` to `99`.
+    const PAIRS: [u8; 200] = {
+        let mut pairs = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            pairs[2 * i] = b'0' + (i / 10) as u8;
+            pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        pairs
+    };
+    let i = (n.into() % 100) as usize * 2;
+    &PAIRS[i..i + 2]
 }
 
 #[cfg(test)]
