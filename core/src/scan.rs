@@ -65,7 +65,18 @@ fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
         }
         offset += 8;
     }
-    words.remainder().iter().position(|&b| b == byte).map(|i| offset + i)
+    if words.remainder().is_empty() {
+        return None;
+    }
+    match bytes.last_chunk::<8>() {
+        // the last eight bytes, overlapping bytes already seen, none of which matched
+        Some(last) => {
+            let x = u64::from_le_bytes(*last) ^ pattern;
+            let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+            (zero != 0).then(|| bytes.len() - 8 + (zero.trailing_zeros() / 8) as usize)
+        }
+        None => bytes.iter().position(|&b| b == byte),
+    }
 }
 
 /// The index of the last `delim` in `s` (`str::rfind`).
