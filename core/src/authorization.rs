@@ -6,7 +6,7 @@
 //! ```
 
 use crate::algorithm::Algorithm;
-use crate::encoding::is_lower_token;
+use crate::encoding::is_lower_tchar;
 use crate::error::{Error, ErrorKind};
 use crate::scan;
 
@@ -67,18 +67,19 @@ impl<'a> Authorization<'a> {
             });
         };
         let algorithm: Algorithm = token.parse()?;
-        let mut parts = scan::split(fields, b',').map(|part| part.strip_prefix(' ').unwrap_or(part));
+        let mut parts = scan::split(fields, b',');
         let identity_field = if algorithm.is_v11() { "Credential=" } else { "Access=" };
-        let mut field = |name: &str| -> Result<&'a str, Error> {
-            parts
-                .next()
+        let field = |part: Option<&'a str>, name: &str| -> Result<&'a str, Error> {
+            part.map(|part| part.strip_prefix(' ').unwrap_or(part))
                 .and_then(|part| part.strip_prefix(name))
                 .ok_or_else(|| malformed(&format!("expected the field {name}…")))
         };
-        let identity = field(identity_field)?;
-        let signed_headers = field("SignedHeaders=")?;
-        let signature = field("Signature=")?;
-        if parts.next().is_some() {
+        let identity = field(parts.next(), identity_field)?;
+        let signed_headers = field(parts.next(), "SignedHeaders=")?;
+        // the rest, rather than the piece up to the next `,` (which starts the same way), so that
+        // the signature is scanned for a `,` once, without a search
+        let signature = field(parts.remainder(), "Signature=")?;
+        if scan::contains(signature, b',') {
             return Err(malformed("unexpected field after Signature"));
         }
 
@@ -130,18 +131,30 @@ fn check_signed_headers(list: &str) -> Result<(), &'static str> {
     if list.is_empty() {
         return Err("SignedHeaders is empty");
     }
-    let mut previous: Option<&str> = None;
-    for (count, name) in scan::split(list, b';').enumerate() {
+    // one pass over the bytes: each name's bytes are checked as they go by, and each name is
+    // checked at the `;` (or the end) that closes it
+    let bytes = list.as_bytes();
+    let mut previous: Option<&[u8]> = None;
+    let (mut start, mut count, mut valid) = (0, 0, true);
+    for end in 0..=bytes.len() {
+        if let Some(&b) = bytes.get(end)
+            && b != b';'
+        {
+            valid &= is_lower_tchar(b);
+            continue;
+        }
+        let name = &bytes[start..end];
         if count >= MAX_SIGNED_HEADERS {
             return Err("too many SignedHeaders");
         }
-        if !is_lower_token(name) {
+        if !valid || name.is_empty() {
             return Err("SignedHeaders names must be lower-case header names");
         }
         if previous.is_some_and(|p| p >= name) {
             return Err("SignedHeaders must be sorted and without repeats");
         }
         previous = Some(name);
+        (start, count, valid) = (end + 1, count + 1, true);
     }
     Ok(())
 }
@@ -227,6 +240,137 @@ mod tests {
         }
         let v = format!("V11-HMAC-SHA256 Credential=AK/2024/cn/apic, SignedHeaders=host, Signature={SIG}");
         assert_eq!(Authorization::parse(&v).unwrap_err().kind(), ErrorKind::MalformedAuthorization);
+    }
+
+    /// The former check, name by name (reference for the test below).
+    fn check_signed_headers_by_name(list: &str) -> Result<(), &'static str> {
+        if list.is_empty() {
+            return Err("SignedHeaders is empty");
+        }
+        let mut previous: Option<&str> = None;
+        for (count, name) in list.split(';').enumerate() {
+            if count >= MAX_SIGNED_HEADERS {
+                return Err("too many SignedHeaders");
+            }
+            if !crate::encoding::is_lower_token(name) {
+                return Err("SignedHeaders names must be lower-case header names");
+            }
+            if previous.is_some_and(|p| p >= name) {
+                return Err("SignedHeaders must be sorted and without repeats");
+            }
+            previous = Some(name);
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn signed_headers_check_is_unchanged(list in "[abA;_ é-]{0,12}") {
+            proptest::prop_assert_eq!(check_signed_headers(&list), check_signed_headers_by_name(&list));
+        }
+
+    }
+
+    /// Whole headers assembled from plausible and broken fields (every sequence of up to four)
+    /// parse, or fail with the same message, as with the former parser.
+    #[test]
+    fn authorization_parse_is_unchanged() {
+        let mut sequences: Vec<Vec<&str>> = vec![vec![]];
+        for _ in 0..4 {
+            let longer: Vec<Vec<&str>> = sequences
+                .iter()
+                .filter(|s| s.len() == sequences.last().map_or(0, Vec::len))
+                .flat_map(|s| PIECES.iter().map(move |p| [s.as_slice(), &[*p]].concat()))
+                .collect();
+            sequences.extend(longer);
+        }
+        let mut parsed = 0;
+        for algorithm in ["SDK-HMAC-SHA256", "V11-HMAC-SHA256"] {
+            for pieces in &sequences {
+                let value = format!("{algorithm} {}", pieces.join(",")).replace("{SIG}", SIG);
+                let now = Authorization::parse(&value).map_err(|e| e.to_string());
+                parsed += usize::from(now.is_ok());
+                assert_eq!(now, parse_former(&value).map_err(|e| e.to_string()), "{value}");
+            }
+        }
+        assert!(parsed > 0);
+    }
+
+    const PIECES: [&str; 16] = [
+        "Access=AK",
+        " Access=AK",
+        "Access=",
+        "Credential=AK/20240403/cn-north-4/apic",
+        " SignedHeaders=host;x-sdk-date",
+        "SignedHeaders=host",
+        "SignedHeaders=b;a",
+        "SignedHeaders=",
+        "Signature={SIG}",
+        " Signature={SIG}",
+        "Signature={SIG}x",
+        "Signature=",
+        "x",
+        "",
+        " ",
+        "  Signature={SIG}",
+    ];
+
+    /// The former parser, which split every field at the next comma (reference for the test
+    /// above).
+    fn parse_former(value: &str) -> Result<Authorization<'_>, Error> {
+        let malformed =
+            |why: &str| Error::new(ErrorKind::MalformedAuthorization, format!("malformed Authorization header: {why}"));
+        let value = value.trim_matches([' ', '\t']);
+        let Some((token, fields)) = value.split_once(' ') else {
+            // unchanged: the code before the fields
+            return Authorization::parse(value);
+        };
+        let algorithm: Algorithm = token.parse()?;
+        let mut parts = fields.split(',').map(|part| part.strip_prefix(' ').unwrap_or(part));
+        let identity_field = if algorithm.is_v11() { "Credential=" } else { "Access=" };
+        let mut field = |name: &str| -> Result<&str, Error> {
+            parts
+                .next()
+                .and_then(|part| part.strip_prefix(name))
+                .ok_or_else(|| malformed(&format!("expected the field {name}…")))
+        };
+        let identity = field(identity_field)?;
+        let signed_headers = field("SignedHeaders=")?;
+        let signature = field("Signature=")?;
+        if parts.next().is_some() {
+            return Err(malformed("unexpected field after Signature"));
+        }
+        let (access_key, credential_scope) = if algorithm.is_v11() {
+            let (ak, scope) = identity.split_once('/').ok_or_else(|| malformed("Credential has no scope"))?;
+            check_scope(scope).map_err(&malformed)?;
+            (ak, Some(scope))
+        } else {
+            (identity, None)
+        };
+        if access_key.is_empty() || access_key.len() > MAX_ACCESS_KEY_LEN {
+            return Err(malformed("empty or overlong access key"));
+        }
+        if access_key.bytes().any(|b| !b.is_ascii_graphic() || b == b',' || b == b'/') {
+            return Err(malformed("access key has characters outside printable ASCII"));
+        }
+        check_signed_headers_by_name(signed_headers).map_err(&malformed)?;
+        if signature.len() != 64 || !signature.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(malformed("Signature must be 64 lower-case hex digits"));
+        }
+        Ok(Authorization { algorithm, access_key, credential_scope, signed_headers, signature })
+    }
+
+    #[test]
+    fn many_signed_headers() {
+        let names: Vec<String> = (0..70).map(|i| format!("x-h{i:03}")).collect();
+        for n in [63, 64, 65, 70] {
+            let list = names[..n].join(";");
+            assert_eq!(check_signed_headers(&list), check_signed_headers_by_name(&list), "{n}");
+        }
+        let unsorted = format!("{};x-a;Bad", names[..64].join(";"));
+        assert_eq!(check_signed_headers(&unsorted), check_signed_headers_by_name(&unsorted));
+        assert_eq!(check_signed_headers("b;a;C"), Err("SignedHeaders must be sorted and without repeats"));
+        assert_eq!(check_signed_headers("a;C;a"), Err("SignedHeaders names must be lower-case header names"));
     }
 
     #[test]

@@ -148,9 +148,16 @@ pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)])
 }
 
-/// Whether `name` is a valid HTTP field name without upper-case letters (a `SignedHeaders` name).
+/// Whether `name` is a valid HTTP field name without upper-case letters (a `SignedHeaders` name;
+/// the parser checks them byte by byte with [`is_lower_tchar`]).
+#[cfg(test)]
 pub(crate) fn is_lower_token(name: &str) -> bool {
-    !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)] | b.is_ascii_uppercase())
+    !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !is_lower_tchar(b))
+}
+
+/// Whether byte `b` is an RFC 9110 `tchar` other than an upper-case letter.
+pub(crate) fn is_lower_tchar(b: u8) -> bool {
+    TOKEN[usize::from(b)] & !b.is_ascii_uppercase()
 }
 
 /// `TOKEN[b]`: whether byte `b` is an RFC 9110 `tchar`.

@@ -109,6 +109,13 @@ pub(crate) fn split(s: &str, delim: u8) -> Split<'_> {
     Split { rest: Some(s), delim }
 }
 
+impl<'a> Split<'a> {
+    /// What is left to split, without searching it: `None` once the last piece was returned.
+    pub(crate) fn remainder(&self) -> Option<&'a str> {
+        self.rest
+    }
+}
+
 /// The iterator of [`split`].
 #[derive(Debug, Clone)]
 pub(crate) struct Split<'a> {
