@@ -116,9 +116,26 @@ impl AccessRecord<'_> {
         }
         field(out, b",\"user_agent\":", self.user_agent);
         if !self.extra.is_empty() {
-            out.extend_from_slice(b",\"extra\":");
-            // policies' values: rare, any JSON; serde_json writes them
-            let _ = serde_json::to_writer(&mut *out, &self.extra);
+            // policies' values (the authorizer's state on every request it checks): strings and
+            // booleans written here, any other JSON by serde_json; in key order, as serde_json
+            // writes a map
+            out.extend_from_slice(b",\"extra\":{");
+            for (i, (name, value)) in self.extra.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_str(out, name);
+                out.push(b':');
+                match value {
+                    serde_json::Value::String(text) => json_str(out, text),
+                    serde_json::Value::Bool(true) => out.extend_from_slice(b"true"),
+                    serde_json::Value::Bool(false) => out.extend_from_slice(b"false"),
+                    other => {
+                        let _ = serde_json::to_writer(&mut *out, other);
+                    }
+                }
+            }
+            out.push(b'}');
         }
         out.push(b'}');
     }
@@ -629,10 +646,24 @@ mod tests {
             extra: BTreeMap::from([
                 ("breaker".to_owned(), serde_json::json!({"from": "closed", "to": "open"})),
                 ("n".to_owned(), serde_json::json!(3)),
+                ("authorizer".to_owned(), serde_json::json!("cached")),
+                ("a\"key\\\n".to_owned(), serde_json::json!("a \"value\"\u{1}é")),
+                ("yes".to_owned(), serde_json::json!(true)),
+                ("no".to_owned(), serde_json::json!(false)),
+                ("none".to_owned(), serde_json::Value::Null),
+                ("list".to_owned(), serde_json::json!([1.5, "x", null, {"k": [true]}])),
+                ("f".to_owned(), serde_json::json!(-0.0)),
             ]),
             ..plain.clone()
         };
         assert_eq!(both(&full).0, both(&full).1);
+        for extra in [
+            BTreeMap::from([("authorizer".to_owned(), serde_json::json!("allowed"))]),
+            BTreeMap::from([("kafka_log_dropped".to_owned(), serde_json::json!(12u64))]),
+        ] {
+            let r = AccessRecord { extra, ..plain.clone() };
+            assert_eq!(both(&r).0, both(&r).1);
+        }
         for status in [0, 9, 10, 99, 100, 404, 65535] {
             let r = AccessRecord { status, latency_ms: 1e21, upstream_latency_ms: Some(-0.0), ..plain.clone() };
             assert_eq!(both(&r).0, both(&r).1);
