@@ -144,23 +144,35 @@ pub fn normalize_header_value(value: &str) -> &str {
 /// Whether `name` is a valid HTTP field name (an RFC 9110 token).
 #[inline]
 pub(crate) fn is_token(name: &str) -> bool {
-    // a table lookup per byte, without branches: names are checked on every sign and verify
+    // a table lookup per byte, without branches: names are checked on every sign (names are
+    // short: a table beats the comparisons of `is_tchar` here)
     !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !TOKEN[usize::from(b)])
 }
 
-/// Whether `name` is a valid HTTP field name without upper-case letters (a `SignedHeaders` name;
-/// the parser checks them byte by byte with [`is_lower_tchar`]).
-#[cfg(test)]
+/// Whether byte `b` is an RFC 9110 `tchar` (`TOKEN[b]`), by comparisons rather than a table
+/// lookup, so that scans over longer lists vectorise: letters, digits and `!#$%&'*+-.^_`|~`.
+#[inline(always)]
+pub(crate) fn is_tchar(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    // `#$%&'`, `*+`, `-.`, `^_``
+    let ranges = (b.wrapping_sub(b'#') < 5) | (b.wrapping_sub(b'*') < 2) | (b.wrapping_sub(b'-') < 2);
+    letter | digit | ranges | (b.wrapping_sub(b'^') < 3) | (b == b'!') | (b == b'|') | (b == b'~')
+}
+
+/// Whether `name` is a valid HTTP field name without upper-case letters (a `SignedHeaders` name).
 pub(crate) fn is_lower_token(name: &str) -> bool {
     !name.is_empty() && !name.bytes().fold(false, |bad, b| bad | !is_lower_tchar(b))
 }
 
 /// Whether byte `b` is an RFC 9110 `tchar` other than an upper-case letter.
+#[inline(always)]
 pub(crate) fn is_lower_tchar(b: u8) -> bool {
-    TOKEN[usize::from(b)] & !b.is_ascii_uppercase()
+    is_tchar(b) & (b.wrapping_sub(b'A') >= 26)
 }
 
-/// `TOKEN[b]`: whether byte `b` is an RFC 9110 `tchar`.
+/// `TOKEN[b]`: whether byte `b` is an RFC 9110 `tchar` (as [`is_tchar`], which is tested
+/// against it).
 const TOKEN: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
@@ -239,6 +251,10 @@ mod tests {
             assert_eq!(is_lower_token(name), is_token(name) && !name.bytes().any(|b| b.is_ascii_uppercase()), "{b}");
         }
         assert!(!is_lower_token("") && is_lower_token("x-sdk-date") && !is_lower_token("X-Sdk-Date"));
+        for b in 0..=255u8 {
+            assert_eq!(is_tchar(b), TOKEN[usize::from(b)], "{b}");
+            assert_eq!(is_lower_tchar(b), TOKEN[usize::from(b)] && !b.is_ascii_uppercase(), "{b}");
+        }
         assert!(is_field_value("a\tb é"));
         assert!(!is_field_value("a\r\nInjected: 1"));
         assert_eq!(hex(&[0x00, 0xab, 0xff]), "00abff");
