@@ -118,11 +118,11 @@ impl<'a> UrlParts<'a> {
         let invalid = |why: &str| {
             Error::new(ErrorKind::InvalidRequest, format!("invalid URL {}: {why}", crate::error::quoted(url)))
         };
-        // branch-free scans (vectorised) for control characters and a fragment
-        if scan::any_byte(url.as_bytes(), |b| (b < 0x20) | (b == 0x7f)) {
-            return Err(invalid("it contains control characters"));
-        }
-        let url = if scan::any_byte(url.as_bytes(), |b| b == b'#') {
+        // one branch-free scan (vectorised) for control characters or a fragment, which are rare
+        let url = if scan::any_byte(url.as_bytes(), |b| (b < 0x20) | (b == 0x7f) | (b == b'#')) {
+            if scan::any_byte(url.as_bytes(), |b| (b < 0x20) | (b == 0x7f)) {
+                return Err(invalid("it contains control characters"));
+            }
             scan::find(url, b'#').map_or(url, |end| &url[..end])
         } else {
             url
