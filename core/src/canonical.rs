@@ -192,7 +192,14 @@ fn push_lowercase(name: &str, out: &mut String) {
 
 /// Orders header names as their lower-case forms compare, byte by byte.
 fn cmp_lowercase(a: &str, b: &str) -> std::cmp::Ordering {
-    a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 impl fmt::Display for CanonicalRequest {
@@ -286,7 +293,7 @@ fn write_sorted_query(query: &str, out: &mut String) {
         }
     }
     let pairs: &mut [QueryPair<'_>] = if spilled.is_empty() { &mut inline[..count] } else { &mut spilled };
-    heap_sort(pairs, |a, b| a < b);
+    sort(pairs, |a, b| a < b);
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
@@ -294,6 +301,23 @@ fn write_sorted_query(query: &str, out: &mut String) {
         encode_unreserved(key, out);
         out.push('=');
         encode_unreserved(value, out);
+    }
+}
+
+/// Sorts `v` by `less` in place: a few elements (a request's usual headers and query) by insertion,
+/// which compares least, more by [`heap_sort`].
+fn sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    /// Up to this many elements are sorted by insertion (at most 28 comparisons).
+    const INSERTION: usize = 8;
+    if v.len() > INSERTION {
+        return heap_sort(v, less);
+    }
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
     }
 }
 
@@ -380,7 +404,7 @@ fn control_character(name: &str) -> Error {
 /// # Errors
 /// [`ErrorKind::DuplicateHeader`] for a repeated name with different values.
 pub(crate) fn sort_and_dedupe(headers: &mut HeaderList<'_>) -> Result<(), Error> {
-    heap_sort(headers.as_mut_slice(), |a, b| cmp_lowercase(a.0, b.0).is_lt());
+    sort(headers.as_mut_slice(), |a, b| cmp_lowercase(a.0, b.0).is_lt());
     dedupe_sorted(headers)
 }
 
@@ -462,7 +486,10 @@ mod tests {
         fn heap_sort_sorts(mut v in proptest::collection::vec(0u8..20, 0..40)) {
             let mut expected = v.clone();
             expected.sort_unstable();
+            let mut small = v.clone();
             heap_sort(&mut v, |a, b| a < b);
+            sort(&mut small, |a, b| a < b);
+            proptest::prop_assert_eq!(&small, &expected);
             proptest::prop_assert_eq!(v, expected);
         }
 
@@ -535,6 +562,13 @@ mod tests {
                 };
                 proptest::prop_assert_eq!(lower(got.as_slice()), lower(&expected));
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cmp_lowercase_orders_as_the_lower_case_forms(a in "[aAbB_-]{0,4}", b in "[aAbB_-]{0,4}") {
+            proptest::prop_assert_eq!(cmp_lowercase(&a, &b), a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase()));
         }
     }
 
