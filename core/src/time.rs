@@ -70,15 +70,21 @@ impl SdkDate {
                 ),
             )
         };
-        let b = value.as_bytes();
-        let shape_ok =
-            b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+        let Some(b) = value.as_bytes().first_chunk::<16>().filter(|_| value.len() == 16) else {
+            return Err(malformed());
+        };
+        // the shape in two words: `yyyyMMdd` all digits, `THHmmssZ` digits between `T` and `Z`
+        let date = u64::from_le_bytes(*b.first_chunk::<8>().unwrap_or(&[0; 8]));
+        let time = u64::from_le_bytes(*b.last_chunk::<8>().unwrap_or(&[0; 8]));
+        let time_digits = (time & !0xff & !(0xff << 56)) | u64::from(b'0') | (u64::from(b'0') << 56);
+        let shape_ok = b[8] == b'T' && b[15] == b'Z' && all_digits(date) && all_digits(time_digits);
         if !shape_ok {
             return Err(malformed());
         }
-        let number = |range: std::ops::Range<usize>| b[range].iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-        let (year, month, day) = (number(0..4), number(4..6), number(6..8));
-        let (hour, minute, second) = (number(9..11), number(11..13), number(13..15));
+        let digit = |i: usize| i64::from(b[i] - b'0');
+        let two = |i: usize| digit(i) * 10 + digit(i + 1);
+        let (year, month, day) = (two(0) * 100 + two(2), two(4), two(6));
+        let (hour, minute, second) = (two(9), two(11), two(13));
         let valid = year >= 1
             && (1..=12).contains(&month)
             && (1..=days_in_month(year, month)).contains(&day)
@@ -167,6 +173,15 @@ impl DateText {
         // only ASCII digits, `T` and `Z` are ever written
         std::str::from_utf8(&self.0).unwrap_or("00000000T000000Z")
     }
+}
+
+/// Whether each of the eight bytes of `word` is an ASCII digit: its high nibble is 3, and adding
+/// 6 to it does not carry out of the low nibble (no carry crosses a byte: 0x39 + 6 < 0x100).
+fn all_digits(word: u64) -> bool {
+    const HIGH: u64 = u64::from_le_bytes([0xf0; 8]);
+    const THREES: u64 = u64::from_le_bytes([0x30; 8]);
+    const SIXES: u64 = u64::from_le_bytes([0x06; 8]);
+    (word & HIGH) == THREES && (word.wrapping_add(SIXES) & HIGH) == THREES
 }
 
 fn is_leap(year: i64) -> bool {
@@ -330,6 +345,62 @@ mod tests {
             let d = SdkDate { unix_seconds };
             let bytes = d.to_bytes();
             proptest::prop_assert_eq!(std::str::from_utf8(&bytes).unwrap(), OldDisplay(d).to_string());
+        }
+    }
+
+    /// The former parser (reference for the test below).
+    fn parse_former(value: &str) -> Option<i64> {
+        let b = value.as_bytes();
+        let shape_ok =
+            b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+        if !shape_ok {
+            return None;
+        }
+        let number = |range: std::ops::Range<usize>| b[range].iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        let (year, month, day) = (number(0..4), number(4..6), number(6..8));
+        let (hour, minute, second) = (number(9..11), number(11..13), number(13..15));
+        let valid = year >= 1
+            && (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day)
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        valid.then(|| days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
+    }
+
+    #[test]
+    fn parse_agrees_with_the_former_parser() {
+        let check = |text: &str| {
+            assert_eq!(SdkDate::parse(text).ok().map(SdkDate::unix_seconds), parse_former(text), "{text:?}");
+        };
+        // every byte at every position of a valid date, and of an invalid one
+        for base in ["20240403T101500Z", "20240229T235959Z", "00010101T000000Z", "99991231T235959Z"] {
+            check(base);
+            for at in 0..16 {
+                for b in 0..=255u8 {
+                    let mut bytes = base.as_bytes().to_vec();
+                    bytes[at] = b;
+                    if let Ok(text) = std::str::from_utf8(&bytes) {
+                        check(text);
+                    }
+                }
+            }
+        }
+        for text in ["", "2024040", "20240403T101500Z0", "20240403T101500", "é0240403T101500Z", "2024040é101500Z"] {
+            check(text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_agrees_with_the_former_parser_on_random_text(text in "[0-9TZ:/ -]{14,17}") {
+            proptest::prop_assert_eq!(SdkDate::parse(&text).ok().map(SdkDate::unix_seconds), parse_former(&text));
+        }
+
+        #[test]
+        fn parse_agrees_with_the_former_parser_on_digit_fields(d in "[0-9]{8}", t in "[0-9]{6}") {
+            let text = format!("{d}T{t}Z");
+            proptest::prop_assert_eq!(SdkDate::parse(&text).ok().map(SdkDate::unix_seconds), parse_former(&text));
         }
     }
 
