@@ -300,20 +300,22 @@ fn json_f64(out: &mut Vec<u8>, value: f64) {
         // n below 10^15 (`+ 0.5` then truncation: rounded, without a call to `round`)
         let n = (value * 1000.0 + 0.5) as i64;
         if n as f64 / 1000.0 == value {
-            // `whole.fraction`, the fraction without trailing zeros (`.0` when none)
-            let mut digits = [0u8; 20];
-            out.extend_from_slice(decimal(n.unsigned_abs() / 1000, &mut digits));
+            // `whole.fraction`, the fraction without trailing zeros (`.0` when none), in one
+            // buffer: the whole part's digits end where the fraction starts
+            let n = n.unsigned_abs();
+            let mut text = [0u8; 24];
             let fraction = (n % 1000) as u16;
             let (d1, d2, d3) = (fraction / 100, fraction / 10 % 10, fraction % 10);
-            let width = if d3 != 0 {
-                4
+            text[20..].copy_from_slice(&[b'.', b'0' + d1 as u8, b'0' + d2 as u8, b'0' + d3 as u8]);
+            let end = if d3 != 0 {
+                24
             } else if d2 != 0 {
-                3
+                23
             } else {
-                2
+                22
             };
-            let text = [b'.', b'0' + d1 as u8, b'0' + d2 as u8, b'0' + d3 as u8];
-            out.extend_from_slice(&text[..width]);
+            let start = digits_before(n / 1000, &mut text, 20);
+            out.extend_from_slice(&text[start..end]);
             return;
         }
     }
@@ -470,23 +472,31 @@ fn push_number(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(decimal(value, &mut digits));
 }
 
-/// `value`'s decimal digits, written from the right into `digits`, two at a time.
+/// `value`'s decimal digits, written from the right into `digits`.
 #[inline]
-fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut at = digits.len();
+fn decimal(value: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let start = digits_before(value, digits, 20);
+    &digits[start..]
+}
+
+/// Writes `value`'s decimal digits into `buf` so that they end at `end`, two at a time; returns
+/// where they start. `buf[..end]` must have room for them (20 digits at most).
+#[inline]
+fn digits_before(mut value: u64, buf: &mut [u8], end: usize) -> usize {
+    let mut at = end;
     while value >= 100 {
         at -= 2;
-        digits[at..at + 2].copy_from_slice(pair(value % 100));
+        buf[at..at + 2].copy_from_slice(pair(value % 100));
         value /= 100;
     }
     if value >= 10 {
         at -= 2;
-        digits[at..at + 2].copy_from_slice(pair(value));
+        buf[at..at + 2].copy_from_slice(pair(value));
     } else {
         at -= 1;
-        digits[at] = b'0' + value as u8;
+        buf[at] = b'0' + value as u8;
     }
-    &digits[at..]
+    at
 }
 
 /// The two digits of `n` (below 100).
