@@ -149,6 +149,21 @@ impl SigningKey {
         }
     }
 
+    /// Lower-case hex HMAC of the concatenation of `parts`, on the stack (no buffer for the
+    /// message).
+    pub(crate) fn sign_hex_parts(&self, parts: &[&str]) -> HexText {
+        match self.clone() {
+            Self::Sha256(mut mac) => {
+                parts.iter().for_each(|part| mac.update(part.as_bytes()));
+                HexText::new(&mac.finalize().into_bytes())
+            }
+            Self::Sm3(mut mac) => {
+                parts.iter().for_each(|part| mac.update(part.as_bytes()));
+                HexText::new(&mac.finalize().into_bytes())
+            }
+        }
+    }
+
     /// Lower-case hex HMAC of `message`, on the stack.
     pub(crate) fn sign_hex(&self, message: &[u8]) -> HexText {
         match self.clone() {
@@ -207,6 +222,11 @@ mod tests {
     fn hmac_sha256_rfc4231_case_2() {
         let out = SigningKey::new(HashFunction::Sha256, b"Jefe").sign_hex(b"what do ya want for nothing?");
         assert_eq!(out.as_str(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        for hash in [HashFunction::Sha256, HashFunction::Sm3] {
+            let key = SigningKey::new(hash, b"Jefe");
+            let parts = ["what do ", "", "ya want", " for nothing?"];
+            assert_eq!(key.sign_hex_parts(&parts).as_str(), key.sign_hex(parts.concat().as_bytes()).as_str());
+        }
     }
 
     #[test]

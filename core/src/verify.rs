@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
 use crate::scan;
-use crate::sign::{compute_signature, signing_key};
+use crate::sign::{check_signature, signing_key};
 use crate::time::{Clock, SdkDate, SystemClock};
 
 /// Looks up the secret of an access key.
@@ -231,10 +231,8 @@ impl<R: KeyResolver> Verifier<R> {
         let method = canonical_method(request.method())?;
         let canonical = CanonicalRequest::new(&method, &parts, headers.as_slice(), payload_hash);
         let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
-        let (trace, expected) = compute_signature(algorithm, &key, date_value, auth.credential_scope, canonical);
-        if !crate::constant_time::eq(expected.as_str().as_bytes(), auth.signature.as_bytes()) {
-            return Err(Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace));
-        }
+        check_signature(algorithm, &key, date_value, auth.credential_scope, canonical, auth.signature)
+            .map_err(|trace| Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace))?;
         Ok(Verified {
             access_key: auth.access_key.to_owned(),
             algorithm,
