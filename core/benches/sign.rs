@@ -99,7 +99,11 @@ criterion_group!(benches, signing, verifying, hashing);
 /// Fixed-count mode for instruction counts (deterministic, unlike times on a shared machine):
 /// `APIG_BENCH_COUNT=10000 APIG_BENCH_CASE=sign_get valgrind --tool=callgrind <bench binary>`
 /// runs one case that many times and exits; the difference between a run of N and a run of 0
-/// divided by N is the case's instructions per operation. Cases: see [`run_count`].
+/// divided by N is the case's instructions per operation. Cases: see [`run_count`]. Valgrind
+/// has no SHA-NI, so the software SHA-256 rounds (`sha2::sha256::compress256`, ~23.5k
+/// instructions per signature) dominate; subtract them (`callgrind_annotate --inclusive=no`) to
+/// compare the core's own work. The binary is the one `cargo bench -p apig --bench sign
+/// --no-run` prints; times: `cargo bench -p apig --bench sign -- '^(sign|verify)/'`.
 fn main() {
     if let Some(count) = std::env::var("APIG_BENCH_COUNT").ok().and_then(|n| n.parse::<u32>().ok()) {
         let case = std::env::var("APIG_BENCH_CASE").unwrap_or_else(|_| "sign_get".to_owned());
