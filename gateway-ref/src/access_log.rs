@@ -76,7 +76,7 @@ pub struct AccessRecord<'a> {
     pub user_agent: Option<&'a str>,
     /// Fields added by policies (`on_response`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, serde_json::Value>,
+    pub extra: BTreeMap<&'static str, serde_json::Value>,
 }
 
 impl AccessRecord<'_> {
@@ -671,22 +671,22 @@ mod tests {
             latency_ms: f64::NAN,
             upstream_latency_ms: Some(12.0),
             extra: BTreeMap::from([
-                ("breaker".to_owned(), serde_json::json!({"from": "closed", "to": "open"})),
-                ("n".to_owned(), serde_json::json!(3)),
-                ("authorizer".to_owned(), serde_json::json!("cached")),
-                ("a\"key\\\n".to_owned(), serde_json::json!("a \"value\"\u{1}é")),
-                ("yes".to_owned(), serde_json::json!(true)),
-                ("no".to_owned(), serde_json::json!(false)),
-                ("none".to_owned(), serde_json::Value::Null),
-                ("list".to_owned(), serde_json::json!([1.5, "x", null, {"k": [true]}])),
-                ("f".to_owned(), serde_json::json!(-0.0)),
+                ("breaker", serde_json::json!({"from": "closed", "to": "open"})),
+                ("n", serde_json::json!(3)),
+                ("authorizer", serde_json::json!("cached")),
+                ("a\"key\\\n", serde_json::json!("a \"value\"\u{1}é")),
+                ("yes", serde_json::json!(true)),
+                ("no", serde_json::json!(false)),
+                ("none", serde_json::Value::Null),
+                ("list", serde_json::json!([1.5, "x", null, {"k": [true]}])),
+                ("f", serde_json::json!(-0.0)),
             ]),
             ..plain.clone()
         };
         assert_eq!(both(&full).0, both(&full).1);
         for extra in [
-            BTreeMap::from([("authorizer".to_owned(), serde_json::json!("allowed"))]),
-            BTreeMap::from([("kafka_log_dropped".to_owned(), serde_json::json!(12u64))]),
+            BTreeMap::from([("authorizer", serde_json::json!("allowed"))]),
+            BTreeMap::from([("kafka_log_dropped", serde_json::json!(12u64))]),
         ] {
             let r = AccessRecord { extra, ..plain.clone() };
             assert_eq!(both(&r).0, both(&r).1);

@@ -436,7 +436,7 @@ impl Policy for Authorizer {
             Some(Outcome { cached: true, .. }) => "cached",
             _ => return,
         };
-        record.extra.insert("authorizer".to_owned(), serde_json::Value::String(state.to_owned()));
+        record.extra.insert("authorizer", serde_json::Value::String(state.to_owned()));
     }
 }
 

@@ -404,7 +404,7 @@ impl Policy for CircuitBreaker {
                 .iter()
                 .map(|(from, to)| serde_json::json!({"policy": self.name, "api": api, "from": from, "to": to}))
                 .collect();
-            record.extra.insert("circuit_breaker".to_owned(), serde_json::Value::Array(list));
+            record.extra.insert("circuit_breaker", serde_json::Value::Array(list));
         }
     }
 }

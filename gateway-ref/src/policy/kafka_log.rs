@@ -363,7 +363,7 @@ impl Policy for KafkaLog {
     ) {
         let lost = self.stats.dropped.load(Ordering::Relaxed) + self.stats.failed.load(Ordering::Relaxed);
         if lost > 0 {
-            record.extra.insert("kafka_log_dropped".to_owned(), lost.into());
+            record.extra.insert("kafka_log_dropped", lost.into());
         }
     }
 

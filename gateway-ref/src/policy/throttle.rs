@@ -477,7 +477,7 @@ impl Policy for Throttle {
     ) {
         let Ok(ext) = ctx.extensions.lock() else { return };
         if ext.get::<StoreFailed>().is_some() {
-            record.extra.insert("throttle_store_error".to_owned(), serde_json::Value::Bool(true));
+            record.extra.insert("throttle_store_error", serde_json::Value::Bool(true));
         }
         if ctx.debug
             && let Some(counters) = ext.get::<Counters>()
