@@ -355,15 +355,12 @@ impl AccessLog {
         self.stdout || self.sink.is_some()
     }
 
-    /// Writes `record` as one line. A failing log never fails a request.
-    pub fn write(&self, record: &AccessRecord<'_>) {
-        // a record is also made when only a policy (Kafka log push) wants it: do not serialise
-        // it for a log that is off
+    /// Writes `line`, a record as [`AccessRecord::write_json`] made it, as one line (when the log
+    /// is on). A failing log never fails a request.
+    pub fn write_line(&self, mut line: Vec<u8>) {
         if !self.enabled() {
             return;
         }
-        let mut line = Vec::with_capacity(768);
-        record.write_json(&mut line);
         line.push(b'\n');
         if self.stdout {
             let _ = std::io::stdout().lock().write_all(&line);

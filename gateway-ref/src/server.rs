@@ -473,10 +473,18 @@ async fn handle(
         record.app_key = ctx.caller.as_ref().map(|c| c.app_key.as_str());
         record.latency_ms = (latency.as_secs_f64() * 1e6).round() / 1e3;
         record.upstream_latency_ms = upstream.map(|u| (u.as_secs_f64() * 1e6).round() / 1e3);
+        // the JSON line is made once when both the access log and a policy want it
+        let line = shared.log.enabled().then(|| {
+            let mut line = Vec::with_capacity(768);
+            record.write_json(&mut line);
+            line
+        });
         if let Some((api, wanted)) = policy_log {
-            api.policies.on_log(&ctx, &record, wanted);
+            api.policies.on_log(&ctx, &record, line.as_deref(), wanted);
         }
-        shared.log.write(&record);
+        if let Some(line) = line {
+            shared.log.write_line(line);
+        }
     }
     Ok(Response::from_parts(head, body))
 }

@@ -107,6 +107,9 @@ fn records_arrive_at_the_broker_and_a_dead_or_silent_broker_never_slows_requests
     assert_eq!(got[3]["uri"], "/logged?n=3");
     assert_eq!(got[3]["status"], 200);
     assert_eq!(got[3]["api"], "logged");
+    // with the access log on, the pushed record is the logged line
+    let logged = read_log(&log);
+    assert_eq!(logged.iter().find(|r| r["request_id"] == got[3]["request_id"]), Some(&got[3]));
 
     // a dead broker (connection refused) and a silent one (accepts, never answers)
     for path in ["/dead", "/silent"] {

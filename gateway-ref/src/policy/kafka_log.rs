@@ -377,11 +377,18 @@ impl Policy for KafkaLog {
         true
     }
 
-    fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord<'_>) {
+    fn on_log(&self, _ctx: &RequestContext, record: &AccessRecord<'_>, json: Option<&[u8]>) {
         // `wants_log` has just declined the record if the queue was full
-        // an access-log line is a few hundred bytes: one allocation, no regrowth
-        let mut line = Vec::with_capacity(768);
-        record.write_json(&mut line);
+        let line = match json {
+            // the access log's line: a copy is cheaper than writing it again
+            Some(json) => json.to_vec(),
+            None => {
+                // an access-log line is a few hundred bytes: one allocation, no regrowth
+                let mut line = Vec::with_capacity(768);
+                record.write_json(&mut line);
+                line
+            }
+        };
         if !self.queue.push((record.api.map(str::to_owned), line)) {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }

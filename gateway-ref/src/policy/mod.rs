@@ -173,8 +173,10 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
         false
     }
 
-    /// With the finished access-log record (status and latencies set), after the response head.
-    fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord<'_>) {}
+    /// With the finished access-log record (status and latencies set), after the response head;
+    /// `json` is the record as its JSON line (without the newline) when the gateway has already
+    /// made it for the access log, so a policy that wants the JSON need not make it again.
+    fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord<'_>, _json: Option<&[u8]>) {}
 }
 
 /// The bit of the `i`-th bound policy in a [`Pipeline::wants_log`] mask.
@@ -263,10 +265,11 @@ impl Pipeline {
     }
 
     /// Runs [`Policy::on_log`] of the policies in `wanted` (from [`Pipeline::wants_log`]).
-    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord<'_>, wanted: u64) {
+    /// `json` as for [`Policy::on_log`].
+    pub fn on_log(&self, ctx: &RequestContext, record: &AccessRecord<'_>, json: Option<&[u8]>, wanted: u64) {
         for (i, p) in self.0.iter().enumerate() {
             if wanted & log_bit(i) != 0 {
-                p.on_log(ctx, record);
+                p.on_log(ctx, record, json);
             }
         }
     }
