@@ -199,21 +199,7 @@ mod tests {
     #[test]
     fn the_clients_signature_headers_are_replaced() {
         let policy = BackendSigning::from_config(&serde_json::json!({"key": "k", "secret": "s"})).unwrap();
-        let ctx = RequestContext {
-            request_id: String::new(),
-            remote: ([127, 0, 0, 1], 1).into(),
-            method: hyper::Method::GET,
-            host: "api.test".to_owned(),
-            target: "/a?b=1".to_owned(),
-            headers: hyper::HeaderMap::new(),
-            environment: "RELEASE".to_owned(),
-            api: None,
-            preflight: false,
-            caller: None,
-            debug: false,
-            started: std::time::Instant::now(),
-            extensions: std::sync::Mutex::default(),
-        };
+        let ctx = RequestContext::for_test("api.test", "/a?b=1", hyper::HeaderMap::new());
         let request = hyper::Request::builder()
             .uri("http://127.0.0.1:9/a?b=1")
             .header("host", "127.0.0.1:9")

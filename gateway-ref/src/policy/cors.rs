@@ -165,21 +165,7 @@ mod tests {
         if let Some(o) = origin {
             headers.insert(header::ORIGIN, HeaderValue::from_static(o));
         }
-        let ctx = RequestContext {
-            request_id: String::new(),
-            remote: ([127, 0, 0, 1], 1).into(),
-            method: hyper::Method::GET,
-            host: String::new(),
-            target: "/".to_owned(),
-            headers,
-            environment: "RELEASE".to_owned(),
-            api: None,
-            preflight: false,
-            caller: None,
-            debug: false,
-            started: std::time::Instant::now(),
-            extensions: std::sync::Mutex::default(),
-        };
+        let ctx = RequestContext::for_test("", "/", headers);
         cors.allowed_origin(&ctx)
     }
 

@@ -116,6 +116,29 @@ pub struct RequestContext {
     pub extensions: std::sync::Mutex<extensions::Extensions>,
 }
 
+#[cfg(test)]
+impl RequestContext {
+    /// A `GET target` from 127.0.0.1:1 to `host` with `headers`, in `RELEASE`, not yet routed or
+    /// authenticated: the context a policy's unit test starts from.
+    pub(crate) fn for_test(host: &str, target: &str, headers: HeaderMap) -> Self {
+        Self {
+            request_id: String::new(),
+            remote: ([127, 0, 0, 1], 1).into(),
+            method: Method::GET,
+            host: host.to_owned(),
+            target: target.to_owned(),
+            headers,
+            environment: "RELEASE".to_owned(),
+            api: None,
+            preflight: false,
+            caller: None,
+            debug: false,
+            started: Instant::now(),
+            extensions: std::sync::Mutex::default(),
+        }
+    }
+}
+
 /// How the backend call went, for [`Policy::on_response`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendOutcome {

@@ -504,25 +504,11 @@ mod tests {
     fn context(target: &str) -> RequestContext {
         let mut headers = hyper::HeaderMap::new();
         headers.insert("x-user-id", HeaderValue::from_static("alice"));
-        RequestContext {
-            request_id: String::new(),
-            remote: ([127, 0, 0, 1], 1).into(),
-            method: hyper::Method::GET,
-            host: String::new(),
-            target: target.to_owned(),
-            headers,
-            environment: "RELEASE".to_owned(),
-            api: Some(("a".to_owned(), "g".to_owned())),
-            preflight: false,
-            caller: Some(super::super::Caller {
-                app_id: "app-1".to_owned(),
-                app_key: "key-1".to_owned(),
-                method: "app",
-            }),
-            debug: false,
-            started: std::time::Instant::now(),
-            extensions: std::sync::Mutex::default(),
-        }
+        let mut ctx = RequestContext::for_test("", target, headers);
+        ctx.api = Some(("a".to_owned(), "g".to_owned()));
+        ctx.caller =
+            Some(super::super::Caller { app_id: "app-1".to_owned(), app_key: "key-1".to_owned(), method: "app" });
+        ctx
     }
 
     /// The counter keys of a request, in check order.
