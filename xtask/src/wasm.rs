@@ -91,7 +91,7 @@ const RUSTFLAGS: &str = "-C target-feature=+simd128";
 /// belongs on a server).
 const MODULES: [(&str, &str, &[&str]); 2] =
     [("node", PROFILE, &["--features", "verifier"]), ("browser", BROWSER_PROFILE, &[])];
-/// The browser module's profile: [`PROFILE`] with the core and the binding at `opt-level = "s"`.
+/// The browser module's profile: [`PROFILE`] with the core and the binding at `opt-level = "z"`.
 const BROWSER_PROFILE: &str = "wasm-size";
 
 /// The wasm-bindgen targets and the module each is made from.

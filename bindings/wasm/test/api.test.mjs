@@ -210,11 +210,12 @@ test("the skew of a gateway's 'signature expired' answer", () => {
 
 // The budget for the browser module: 100 KB, 40 KB gzipped (decimal kilobytes, the
 // stricter reading). The Node module also holds the Verifier, is built for speed and is not
-// downloaded by pages: its ceiling, the measured size plus a little, only catches growth.
+// downloaded by pages: its ceiling, the measured size plus a little, only catches growth (raised
+// from 150 / 60 KiB when the core's byte scans and on-stack buffers made it 174 / 61 KiB).
 const CEILING = {
   web: { raw: 100_000, gzipped: 40_000 },
   bundler: { raw: 100_000, gzipped: 40_000 },
-  nodejs: { raw: 150 * 1024, gzipped: 60 * 1024 },
+  nodejs: { raw: 180 * 1024, gzipped: 64 * 1024 },
 };
 
 test("the optimised modules do not grow past their recorded sizes", () => {
