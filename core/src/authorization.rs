@@ -43,6 +43,18 @@ impl<'a> Authorization<'a> {
         self.signed_header_names().any(|n| n == name)
     }
 
+    /// The algorithm an `Authorization` value names (its first word, after leading blanks),
+    /// without reading the rest: what a verifier that hashes the body while reading it needs
+    /// before the full [`Authorization::parse`]. A value [`Authorization::parse`] accepts names
+    /// the same algorithm here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnsupportedAlgorithm`] for an unknown or missing algorithm token.
+    pub fn algorithm_of(value: &str) -> Result<Algorithm, Error> {
+        let value = scan::trim_blanks(value);
+        scan::split_once(value, b' ').map_or(value, |(token, _)| token).parse()
+    }
+
     /// Parses an `Authorization` value strictly: a known algorithm, one space, then exactly the
     /// fields `Access=` (or `Credential=` for V11), `SignedHeaders=`, `Signature=` in that order,
     /// separated by `,` and at most one optional space (as Huawei's own verifiers accept).
@@ -195,6 +207,27 @@ mod tests {
             let a = Authorization::parse(&v).unwrap();
             assert_eq!((a.access_key, a.signed_headers, a.signature), ("AK1", "host;x-sdk-date", SIG));
             assert!(a.is_signed("x-sdk-date") && !a.is_signed("x-sdk"));
+        }
+    }
+
+    #[test]
+    fn algorithm_of_names_what_parse_finds() {
+        for algorithm in Algorithm::ALL {
+            let identity = if algorithm.is_v11() { "Credential=AK1/20191115/cn-north-4/apic" } else { "Access=AK1" };
+            for lead in ["", " ", "\t "] {
+                let v = format!("{lead}{} {identity}, SignedHeaders=host, Signature={SIG}", algorithm.as_str());
+                assert_eq!(Authorization::parse(&v).unwrap().algorithm, algorithm, "{v}");
+                assert_eq!(Authorization::algorithm_of(&v).unwrap(), algorithm, "{v}");
+            }
+            // only the first word is read
+            assert_eq!(Authorization::algorithm_of(&format!("{} garbage", algorithm.as_str())).unwrap(), algorithm);
+        }
+        for bad in ["", " ", "sdk-hmac-sha256 Access=AK1", "HMAC-SHA256 Access=AK1", "Access=AK1, Signature=x"] {
+            assert_eq!(
+                Authorization::algorithm_of(bad).unwrap_err().kind(),
+                ErrorKind::UnsupportedAlgorithm,
+                "{bad:?}"
+            );
         }
     }
 

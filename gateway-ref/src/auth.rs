@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use apig::{Algorithm, PayloadHasher, SignableBody, SignableRequest};
+use apig::{Authorization, PayloadHasher, SignableBody, SignableRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::HeaderMap;
@@ -96,14 +96,13 @@ async fn verify_signature(
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let method = parts.method.as_str();
 
-    // The algorithm (hence the body hash) is the Authorization header's first word; the verifier
+    // The algorithm (hence the body hash) is named by the Authorization header; the verifier
     // parses the whole header once the body is hashed. Without a known algorithm it fails before
     // it needs the body.
-    let algorithm = request_headers.get(AUTHORIZATION).and_then(|v| {
-        let value = v.as_bytes().trim_ascii_start();
-        let end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
-        std::str::from_utf8(&value[..end]).ok()?.parse::<Algorithm>().ok()
-    });
+    let algorithm = request_headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Authorization::algorithm_of(v).ok());
     let Some(algorithm) = algorithm else {
         let request = SignableRequest::new(method, target, &headers, SignableBody::Unsigned);
         return Err(match rt.verifier.verify_at(&request, now) {
