@@ -340,18 +340,8 @@ pub(crate) fn compute_signature(
     canonical: CanonicalRequest,
 ) -> (Trace, HexText) {
     let canonical_request = canonical.into_string();
-    let name = algorithm.as_str();
-    let scope_len = scope.map_or(0, |s| s.len() + 1);
-    let mut string_to_sign = String::with_capacity(name.len() + 1 + date.len() + 1 + scope_len + 64);
-    string_to_sign.push_str(name);
-    string_to_sign.push('\n');
-    string_to_sign.push_str(date);
-    string_to_sign.push('\n');
-    if let Some(scope) = scope {
-        string_to_sign.push_str(scope);
-        string_to_sign.push('\n');
-    }
-    string_to_sign.push_str(algorithm.hash_function().hash_hex_text(canonical_request.as_bytes()).as_str());
+    let hash = algorithm.hash_function().hash_hex_text(canonical_request.as_bytes());
+    let string_to_sign = string_to_sign_parts(algorithm, date, scope, hash.as_str()).concat();
     let signature = key.sign_hex(string_to_sign.as_bytes());
     (Trace { canonical_request, string_to_sign }, signature)
 }
