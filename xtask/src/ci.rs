@@ -1,10 +1,35 @@
 //! `cargo xtask ci`: every check of every language, in the order a failure is cheapest to find.
 
-use anyhow::Result;
+use std::process::Command;
 
+use anyhow::{Context, Result, bail};
+
+use crate::util::{output, target_dir};
 use crate::{Lang, interop, rust};
 
 pub(crate) fn run() -> Result<()> {
+    // A full run builds everything once: cargo's incremental caches (~1 GB) only cost disk and
+    // time here. Every cargo below (ours, maturin's, napi's) inherits the setting, so the
+    // process re-runs itself with it rather than setting it command by command.
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+        let status = Command::new(&exe)
+            .arg("ci")
+            .env("CARGO_INCREMENTAL", "0")
+            .status()
+            .with_context(|| format!("cannot start {}", exe.display()))?;
+        if !status.success() {
+            bail!("ci failed ({status})");
+        }
+        return Ok(());
+    }
+    disk_report("before");
+    let result = checks();
+    disk_report("after");
+    result
+}
+
+fn checks() -> Result<()> {
     rust::lint()?;
     for lang in Lang::ALL {
         if lang == Lang::Swift {
@@ -20,4 +45,15 @@ pub(crate) fn run() -> Result<()> {
     interop::test()?;
     eprintln!("==> all checks passed");
     Ok(())
+}
+
+/// Prints the free space where the build writes, so that a run that dies of a full disk says so.
+fn disk_report(when: &str) {
+    let dir = target_dir();
+    let probe = if dir.exists() { dir } else { crate::util::root().to_path_buf() };
+    let df = output(Command::new("df").args(["-h", "--output=avail,size,target"]).arg(&probe)).unwrap_or_default();
+    let fields: Vec<&str> = df.lines().last().unwrap_or_default().split_whitespace().collect();
+    if let [avail, size, mount] = fields[..] {
+        eprintln!("==> disk {when}: {avail} free of {size} on {mount}");
+    }
 }
