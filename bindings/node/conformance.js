@@ -7,7 +7,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { ApigError, Signer, Verifier } = require('apig')
+const { ApigError, Signer, Verifier } = require('apig-sdk')
 
 function defaultFiles() {
   const dir = process.env.APIG_CONFORMANCE_DIR || path.join(__dirname, '..', '..', 'conformance')

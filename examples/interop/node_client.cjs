@@ -5,7 +5,7 @@
 // Run by `cargo xtask ci` (the interop step) against a running `apig-gateway`.
 'use strict'
 
-const { Signer, signedFetch, axiosInterceptor } = require('apig')
+const { Signer, signedFetch, axiosInterceptor } = require('apig-sdk')
 const axios = require('axios')
 
 const KEY = 'demo-access-key'

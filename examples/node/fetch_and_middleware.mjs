@@ -2,7 +2,7 @@
 //
 //   node examples/node/fetch_and_middleware.mjs
 import http from 'node:http'
-import { Signer, signedFetch, verifyMiddleware } from 'apig'
+import { Signer, signedFetch, verifyMiddleware } from 'apig-sdk'
 
 const KEY = 'AKTESTEXAMPLE0000001'
 const SECRET = 'sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv'

@@ -2,7 +2,7 @@
 //
 //   node examples/node/sign_request.js
 'use strict'
-const { ApigError, Signer, Verifier } = require('apig')
+const { ApigError, Signer, Verifier } = require('apig-sdk')
 
 const signer = new Signer({ key: 'AKTESTEXAMPLE0000001', secret: 'sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv' })
 const signed = signer.sign({

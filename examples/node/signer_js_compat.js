@@ -3,8 +3,8 @@
 //   node examples/node/signer_js_compat.js
 'use strict'
 const http = require('node:http')
-const signer = require('apig/compat') // was: require('./signer')
-const { verifyMiddleware } = require('apig')
+const signer = require('apig-sdk/compat') // was: require('./signer')
+const { verifyMiddleware } = require('apig-sdk')
 
 const verify = verifyMiddleware({ keys: { QTWAOYTTINDUT2QVKYUC: 'MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc' } })
 const server = http.createServer((req, res) => verify(req, res, () => res.end('accepted')))

@@ -11,8 +11,8 @@ import {
   type ApigErrorCode,
   type Identity,
   type SignResult,
-} from 'apig'
-import * as compat from 'apig/compat'
+} from 'apig-sdk'
+import * as compat from 'apig-sdk/compat'
 
 const signer = new Signer({ key: 'AK', secret: 'SK', algorithm: 'SDK-HMAC-SHA256' })
 

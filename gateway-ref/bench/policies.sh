@@ -58,7 +58,7 @@ for tool in $TOOLS; do
     command -v "$tool" >/dev/null || { echo "$tool missing (cargo xtask setup gateway; apt-get install wrk)" >&2; exit 1; }
 done
 
-(cd "$ROOT" && cargo build --release -q -p apig-gateway-ref --bin apig-gateway --example bench_sign)
+(cd "$ROOT" && cargo build --release -q -p apig-gateway --bin apig-gateway --example bench_sign)
 GW="$TARGET/release/apig-gateway"
 SIGN="$TARGET/release/examples/bench_sign"
 

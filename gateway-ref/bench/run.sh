@@ -38,7 +38,7 @@ command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [[ -x "$NGINX" ]] || { echo "nginx missing: apt-get install nginx-light" >&2; exit 1; }
 
-(cd "$ROOT" && cargo build --release -q -p apig-gateway-ref --bin apig-gateway --example bench_sign)
+(cd "$ROOT" && cargo build --release -q -p apig-gateway --bin apig-gateway --example bench_sign)
 GW="$TARGET/release/apig-gateway"
 SIGN="$TARGET/release/examples/bench_sign"
 

@@ -20,7 +20,7 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit 1; }
 (( SOAK_SECONDS <= 840 )) || { echo "SOAK_SECONDS must stay within the 15-minute signature window" >&2; exit 1; }
 
-(cd "$ROOT" && cargo build --release -q -p apig-gateway-ref --bin apig-gateway --example bench_sign)
+(cd "$ROOT" && cargo build --release -q -p apig-gateway --bin apig-gateway --example bench_sign)
 GW="$TARGET/release/apig-gateway"
 "$GW" echo-server --listen "127.0.0.1:$ECHO_PORT" 2>/dev/null & PIDS+=($!)
 cat > "$WORK/gateway.json" <<JSON

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// The embedded demo configuration (`cargo run -p apig-gateway-ref` with no `--config`).
+/// The embedded demo configuration (`cargo run -p apig-gateway` with no `--config`).
 pub const DEMO_CONFIG: &str = include_str!("demo.json");
 
 /// The default body limit: 12 MiB, as APIG.

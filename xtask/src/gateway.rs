@@ -1,4 +1,4 @@
-//! The reference gateway (`gateway-ref/`, package `apig-gateway-ref`).
+//! The reference gateway (`gateway-ref/`, package `apig-gateway`).
 
 use std::path::PathBuf;
 
@@ -14,18 +14,18 @@ pub(crate) fn setup() -> Result<()> {
 }
 
 pub(crate) fn build() -> Result<()> {
-    run(cargo().args(["build", "--release", "-p", "apig-gateway-ref"]))
+    run(cargo().args(["build", "--release", "-p", "apig-gateway"]))
 }
 
 /// Unit and integration tests over real sockets on 127.0.0.1 (requests signed by the core, every
 /// APIG error, the bad-input battery, faults, reload under load, the admin API, the binary, and
 /// every vector replayed through a running gateway), then requests sent by the `apig` CLI.
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig-gateway-ref"]))?;
+    run(cargo().args(["test", "-p", "apig-gateway"]))?;
     // requests signed and sent by the `apig` CLI (needs its binary)
     run(cargo().args(["build", "-p", "apig-cli", "--bin", "apig"]))?;
     let cli = target_dir().join("debug").join(if cfg!(windows) { "apig.exe" } else { "apig" });
-    run(cargo().args(["test", "-p", "apig-gateway-ref", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))
+    run(cargo().args(["test", "-p", "apig-gateway", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))
 }
 
 /// Replays every vector of `files` (default: `conformance/*.json`) through a running gateway over
@@ -34,6 +34,6 @@ pub(crate) fn test() -> Result<()> {
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
     let files = vector_files(files)?;
     run(cargo()
-        .args(["run", "--quiet", "-p", "apig-gateway-ref", "--bin", "apig-gateway-conformance", "--"])
+        .args(["run", "--quiet", "-p", "apig-gateway", "--bin", "apig-gateway-conformance", "--"])
         .args(&files))
 }

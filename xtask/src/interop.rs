@@ -48,7 +48,7 @@ fn spawn(name: &str, cmd: &mut Command, port: u16) -> Result<Server> {
 }
 
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["build", "-p", "apig-gateway-ref", "--bin", "apig-gateway"]))?;
+    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
     let gateway_bin = target_dir().join("debug").join("apig-gateway");
     let examples = root().join("examples").join("interop");
     let python = python::bin(&python::venv(), "python");
@@ -56,7 +56,7 @@ pub(crate) fn test() -> Result<()> {
         bail!("the Python venv is missing: run `cargo xtask test python` first");
     }
     let node_modules = node::scratch().join("node_modules");
-    if !node_modules.join("apig").exists() {
+    if !node_modules.join("apig-sdk").exists() {
         bail!("the packed Node package is not installed: run `cargo xtask test node` first");
     }
 

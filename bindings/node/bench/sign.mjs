@@ -7,7 +7,7 @@
 // meaningful when other processes share the cores. The inputs are built once, as an application
 // would reuse its objects. APIG_BENCH_QUICK=1 runs a few calls only (the tests do, to keep it
 // working).
-import { Signer, Verifier } from 'apig'
+import { Signer, Verifier } from 'apig-sdk'
 
 const [WARMUP, ROUNDS, CALLS] = process.env.APIG_BENCH_QUICK === '1' ? [10, 1, 10] : [20000, 15, 50000]
 

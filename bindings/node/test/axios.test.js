@@ -3,7 +3,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Readable } = require('node:stream')
 const axios = require('axios')
-const { Signer, axiosInterceptor } = require('apig')
+const { Signer, axiosInterceptor } = require('apig-sdk')
 const { KEY, SECRET, verifyingServer } = require('./helpers.js')
 
 const signer = new Signer({ key: KEY, secret: SECRET })

@@ -3,8 +3,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const http = require('node:http')
-const signer = require('apig/compat')
-const { Signer } = require('apig')
+const signer = require('apig-sdk/compat')
+const { Signer } = require('apig-sdk')
 const { KEY, SECRET, verifyingServer } = require('./helpers.js')
 
 function send(options, body) {
@@ -60,7 +60,7 @@ test('signer.js round trip: HttpRequest + Sign + http.request is accepted', asyn
 })
 
 test('signer.js details: destructured require, scheme-less URLs, SecurityToken, the 4-argument constructor', () => {
-  const { Signer: CompatSigner, HttpRequest } = require('apig/compat')
+  const { Signer: CompatSigner, HttpRequest } = require('apig-sdk/compat')
   const sig = new CompatSigner()
   sig.Key = KEY
   sig.Secret = SECRET

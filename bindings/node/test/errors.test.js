@@ -6,7 +6,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { Readable } = require('node:stream')
-const apig = require('apig')
+const apig = require('apig-sdk')
 const { ApigError, ERROR_CODES, Signer, Verifier, errorCodes } = apig
 const { KEY, SECRET, documentedAnswers, matchesDocumented } = require('./helpers.js')
 
@@ -88,7 +88,7 @@ const cases = {
 test('ERROR_CODES is the core list and the d.ts union says the same', () => {
   assert.deepEqual([...ERROR_CODES], errorCodes())
   assert.equal(ERROR_CODES.length, 18)
-  const dts = fs.readFileSync(path.join(path.dirname(require.resolve('apig')), 'index.d.ts'), 'utf8')
+  const dts = fs.readFileSync(path.join(path.dirname(require.resolve('apig-sdk')), 'index.d.ts'), 'utf8')
   const union = /export type ApigErrorCode =([^]*?)\n\n/.exec(dts)
   assert.ok(union, 'index.d.ts declares ApigErrorCode')
   const listed = [...union[1].matchAll(/'([a-z_]+)'/g)].map((m) => m[1])

@@ -2,20 +2,20 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import apig, { ApigError, ERROR_CODES, Signer, Verifier, signedFetch, axiosInterceptor, verifyMiddleware } from 'apig'
-import compat, { HttpRequest, Signer as CompatSigner } from 'apig/compat'
+import apig, { ApigError, ERROR_CODES, Signer, Verifier, signedFetch, axiosInterceptor, verifyMiddleware } from 'apig-sdk'
+import compat, { HttpRequest, Signer as CompatSigner } from 'apig-sdk/compat'
 
 const require = createRequire(import.meta.url)
 
 test('ESM and CommonJS share one module instance', () => {
-  const cjs = require('apig')
+  const cjs = require('apig-sdk')
   assert.equal(Signer, cjs.Signer)
   assert.equal(Verifier, cjs.Verifier)
   assert.equal(ApigError, cjs.ApigError)
   assert.equal(ERROR_CODES, cjs.ERROR_CODES)
   assert.equal(apig, cjs)
   for (const f of [signedFetch, axiosInterceptor, verifyMiddleware]) assert.equal(typeof f, 'function')
-  assert.equal(compat, require('apig/compat'))
+  assert.equal(compat, require('apig-sdk/compat'))
   assert.equal(HttpRequest, compat.HttpRequest)
   assert.equal(CompatSigner, compat.Signer)
 })

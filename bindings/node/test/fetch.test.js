@@ -2,7 +2,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Readable } = require('node:stream')
-const { Signer, signedFetch } = require('apig')
+const { Signer, signedFetch } = require('apig-sdk')
 const { KEY, SECRET, verifyingServer } = require('./helpers.js')
 
 const signer = new Signer({ key: KEY, secret: SECRET })
@@ -97,7 +97,7 @@ test('signedFetch rejects bad arguments', () => {
 })
 
 test('signedFetch and axiosInterceptor leave the core hop-by-hop headers out of the signature', async () => {
-  const { HOP_BY_HOP_HEADERS, axiosInterceptor } = require('apig')
+  const { HOP_BY_HOP_HEADERS, axiosInterceptor } = require('apig-sdk')
   const axios = require('axios')
   for (const name of ['connection', 'proxy-authorization', 'transfer-encoding']) assert.ok(HOP_BY_HOP_HEADERS.includes(name))
   const headers = { 'X-Custom': 'c' }

@@ -4,7 +4,7 @@
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
-const { verifyMiddleware } = require('apig')
+const { verifyMiddleware } = require('apig-sdk')
 
 const KEY = 'AKTESTEXAMPLE0000001'
 const SECRET = 'sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv'

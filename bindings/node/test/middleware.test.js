@@ -2,7 +2,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const express = require('express')
-const { ApigError, Signer, Verifier, signedFetch, verifyMiddleware } = require('apig')
+const { ApigError, Signer, Verifier, signedFetch, verifyMiddleware } = require('apig-sdk')
 const { KEY, SECRET, listen } = require('./helpers.js')
 
 const signer = new Signer({ key: KEY, secret: SECRET })

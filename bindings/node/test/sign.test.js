@@ -2,7 +2,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Readable } = require('node:stream')
-const { ApigError, PayloadHasher, Signer, Verifier } = require('apig')
+const { ApigError, PayloadHasher, Signer, Verifier } = require('apig-sdk')
 const { KEY, SECRET } = require('./helpers.js')
 
 const DATE = '20240403T101500Z'
