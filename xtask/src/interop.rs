@@ -2,50 +2,13 @@
 //! Node package (fetch, axios) and a Python backend that verifies the gateway's backend signature.
 //! Runs after the languages' own steps, whose installed packages it uses.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
+use crate::server::{free_port, spawn};
 use crate::util::{cargo, root, run, target_dir};
 use crate::{node, python};
-
-/// A child process killed when dropped, so a failing step never leaves servers behind.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_ready(name: &str, port: u16, server: &mut Server) -> Result<()> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = server.0.try_wait()? {
-            bail!("{name} exited before listening ({status})");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("{name} is not listening on {addr} after 30 s")
-}
-
-fn spawn(name: &str, cmd: &mut Command, port: u16) -> Result<Server> {
-    eprintln!("+ {name}: {cmd:?}");
-    let mut server = Server(cmd.stdin(Stdio::null()).spawn().with_context(|| format!("cannot start {name}"))?);
-    wait_ready(name, port, &mut server)?;
-    Ok(server)
-}
 
 pub(crate) fn test() -> Result<()> {
     run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;

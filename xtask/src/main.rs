@@ -7,6 +7,7 @@
 //! cargo xtask test <lang>                 run <lang>'s tests
 //! cargo xtask conformance <lang> [FILE…]  run the vectors through <lang> (default: conformance/*.json)
 //! cargo xtask interop                     Python and Node clients through a running gateway (after their tests)
+//! cargo xtask release [--verify] [--native] [--allow-dirty] [--only KIND,…]   every artifact into dist/ (docs/RELEASING.md)
 //! ```
 //! Languages: rust, python, node, wasm, kotlin, swift, gateway.
 
@@ -16,7 +17,9 @@ mod interop;
 mod kotlin;
 mod node;
 mod python;
+mod release;
 mod rust;
+mod server;
 mod util;
 mod wasm;
 
@@ -129,6 +132,7 @@ fn run(args: Vec<String>) -> Result<()> {
         ["build", lang] => Lang::parse(lang)?.build(),
         ["test", lang] => Lang::parse(lang)?.test(),
         ["interop"] => interop::test(),
+        ["release", rest @ ..] => release::run(rest),
         ["conformance", lang, files @ ..] => {
             let files: Vec<PathBuf> = files.iter().map(|f| util::absolute(f)).collect::<Result<_>>()?;
             Lang::parse(lang)?.conformance(&files)

@@ -1,0 +1,18 @@
+//! Release: binaries (to be written).
+
+use anyhow::Result;
+
+use super::{Artifact, DemoGateway, Release, Report};
+
+pub(crate) fn build(_release: &Release) -> Result<Vec<Artifact>> {
+    Ok(Vec::new())
+}
+
+pub(crate) fn verify(_release: &Release, _gateway: &DemoGateway, _report: &mut Report) -> Result<()> {
+    Ok(())
+}
+
+/// The released static gateway for this machine, when it was built.
+pub(crate) fn native_gateway(_release: &Release) -> Option<std::path::PathBuf> {
+    None
+}
