@@ -1,7 +1,7 @@
 //! The admin API, on its own loopback listener, every request with `Authorization: Bearer TOKEN`.
 //!
 //! ```text
-//! GET    /v1/apps                                   list apps (secrets not shown)
+//! GET    /v1/apps                                   list apps (secrets not shown, AppCodes as ***)
 //! POST   /v1/apps                {"id","name"?,"key"?,"secret"?,"app_codes"?}   create (key/secret generated if absent)
 //! DELETE /v1/apps/{id}                              delete (and its authorisations)
 //! POST   /v1/apps/{id}/reset-secret {"secret"?}     new secret (generated if absent), returned once
@@ -14,10 +14,12 @@
 //! ```
 //! and the policy definitions and bindings ([`policies`]: `/v1/policies…`, `/v1/apis/{api}/policies…`).
 //!
-//! Each change is validated like a config file, written to the file atomically (temporary file in
-//! the same folder, fsync, rename) and then swapped in; a change that fails validation or cannot be
-//! written changes nothing. The file stays the source of truth: a later reload reads the changes
-//! back from it, and a hand edit of the file replaces them.
+//! Each change starts from the file as it is on disk, is validated like a config file, written to
+//! the file atomically (temporary file in the same folder, fsync, rename) and then swapped in; a
+//! change that fails validation or cannot be written changes nothing. The file stays the source of
+//! truth: a hand edit not yet reloaded is applied with the change (or, when it is not valid, the
+//! change is refused with 409 and the file left as edited), never overwritten; a later reload
+//! reads the changes back from it.
 
 mod policies;
 
@@ -25,6 +27,8 @@ use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -33,7 +37,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -44,8 +48,15 @@ use crate::config::{App, AppStatus, Authorization, ConfigFile, DEFAULT_ENVIRONME
 use crate::routing::Runtime;
 use crate::server::Shared;
 
-/// Serves the admin API on `listener` until `stop`.
-pub async fn serve(listener: TcpListener, token: Arc<String>, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Serves the admin API on `listener` until `stop`; a client has `header_read_timeout` to send a
+/// request head.
+pub async fn serve(
+    listener: TcpListener,
+    token: Arc<String>,
+    shared: Arc<Shared>,
+    header_read_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -60,7 +71,11 @@ pub async fn serve(listener: TcpListener, token: Arc<String>, shared: Arc<Shared
                 let (token, shared) = (Arc::clone(&token), Arc::clone(&shared));
                 async move { Ok::<_, Infallible>(handle(&token, &shared, req).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -96,14 +111,16 @@ struct NewApp {
     id: String,
     name: Option<String>,
     key: Option<String>,
+    #[serde(default, deserialize_with = "crate::redact::optional_app_secret")]
     secret: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::redact::app_codes")]
     app_codes: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct NewSecret {
+    #[serde(default, deserialize_with = "crate::redact::optional_app_secret")]
     secret: Option<String>,
 }
 
@@ -198,6 +215,12 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> 
             };
             let shown = json!({ "app": auth.app, "api": auth.api, "environment": auth.environment });
             change(shared, |c| {
+                if !c.apps.iter().any(|a| a.id == auth.app) {
+                    return Err(not_found("app", &auth.app));
+                }
+                if !has_api(c, &auth.api) {
+                    return Err(not_found("API", &auth.api));
+                }
                 if !c.authorizations.contains(&auth) {
                     c.authorizations.push(auth);
                 }
@@ -225,6 +248,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> 
         }
         (&Method::PUT, ["v1", "environments", env, "apis", api]) => {
             change(shared, |c| {
+                if !has_api(c, api) {
+                    return Err(not_found("API", api));
+                }
                 match c.environments.iter_mut().find(|e| e.name == *env) {
                     Some(e) if e.published.iter().any(|p| p == api) => {}
                     Some(e) => e.published.push((*api).to_owned()),
@@ -258,6 +284,9 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> 
             if let Some(apps) = value.get_mut("apps").and_then(Value::as_array_mut) {
                 for app in apps {
                     app["secret"] = json!("***");
+                    if let Some(codes) = app.get_mut("app_codes").and_then(Value::as_array_mut) {
+                        codes.iter_mut().for_each(|c| *c = json!("***"));
+                    }
                 }
             }
             if let Some(defs) = value.get_mut("policies").and_then(Value::as_array_mut) {
@@ -281,8 +310,14 @@ fn not_found(what: &str, id: &str) -> Reply {
     error(StatusCode::NOT_FOUND, format!("no {what} {id:?}"))
 }
 
+fn has_api(c: &ConfigFile, api: &str) -> bool {
+    c.groups.iter().flat_map(|g| &g.apis).any(|a| a.id == api)
+}
+
+/// An app as listed: the secret left out, AppCodes (credentials too) shown as `***`.
 fn redacted_app(app: &App) -> Value {
-    json!({ "id": app.id, "name": app.name, "key": app.key, "status": app.status, "app_codes": app.app_codes })
+    let codes: Vec<&str> = app.app_codes.iter().map(|_| "***").collect();
+    json!({ "id": app.id, "name": app.name, "key": app.key, "status": app.status, "app_codes": codes })
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
@@ -297,23 +332,65 @@ fn random_hex(bytes: usize) -> Result<String, Reply> {
     Ok(apig::hex(&buf))
 }
 
-/// Applies `edit` to a copy of the running config, validates it, writes the file atomically and
-/// swaps it in.
+/// Applies `edit` to the config in the file, validates it, writes the file atomically and swaps
+/// it in.
+///
+/// The edit starts from the file on disk, the source of truth. When the file differs from the
+/// running config (a hand edit the watcher has not loaded yet), the edit is applied on top of it
+/// and both are swapped in together; a file that cannot be read or loaded, or that changes again
+/// while this change is written, is refused with 409 and left as it is. Never is a hand edit
+/// overwritten by a change made from an older config.
 async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result<T, Reply>) -> Result<T, Reply> {
     let Some(path) = &shared.config_path else {
         return Err(error(StatusCode::CONFLICT, "no config file to persist to"));
     };
     let _guard = shared.write_lock.lock().await;
-    let mut config = shared.runtime.load().source.clone();
+    remove_stale_temp_files(path);
+    let edited = |why: String| {
+        conflict(
+            path,
+            format!(
+                "the config file {} was edited and cannot be loaded: {why}; nothing was written (fix or revert the edit)",
+                path.display()
+            ),
+        )
+    };
+    let format = Format::of(path).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let on_disk = std::fs::read(path).map_err(|e| edited(e.to_string()))?;
+    let text = std::str::from_utf8(&on_disk).map_err(|e| edited(e.to_string()))?;
+    let mut config = ConfigFile::parse(text, format, path).map_err(|e| edited(e.to_string()))?;
+    if config != shared.runtime.load().source {
+        // a hand edit not loaded yet: it must be valid on its own for the change to build on it
+        Runtime::compile(config.clone(), path).map_err(|e| edited(e.to_string()))?;
+    }
     let out = edit(&mut config)?;
     let runtime =
         Runtime::compile(config.clone(), path).map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    let format = Format::of(path).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let text = config.to_text(format).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    write_atomically(path, text.as_bytes())
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write {}: {e}", path.display())))?;
+    match write_replacing(path, text.as_bytes(), Some(&on_disk)) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(conflict(
+                path,
+                format!(
+                    "the config file {} was edited while this change was written; nothing was written (retry)",
+                    path.display()
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write {}: {e}", path.display())));
+        }
+    }
     shared.runtime.store(Arc::new(runtime));
     Ok(out)
+}
+
+/// 409 for a config file edited by hand under the admin API:
+/// `{"error", "code": "config_file_edited", "file"}`.
+fn conflict(path: &Path, message: String) -> Reply {
+    let file = path.display().to_string();
+    (StatusCode::CONFLICT, json!({ "error": message, "code": "config_file_edited", "file": file }))
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
@@ -321,21 +398,79 @@ async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result
 /// # Errors
 /// Any I/O error; `path` is then unchanged.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, None).map(|_| ())
+}
+
+/// As [`write_atomically`]; with `expected`, only if `path` still holds exactly those bytes just
+/// before the rename: `false` (and `path` unchanged) when it does not.
+fn write_replacing(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> std::io::Result<bool> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // unique within the process too (a test may write while a gateway in it does)
+    let tmp = dir.join(format!(".{name}{TEMP_INFIX}{}-{}", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed)));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
+        if let Some(expected) = expected
+            && std::fs::read(path)? != expected
+        {
+            return Ok(false);
+        }
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(true)
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(true)) {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// What follows `.NAME` in the name of a temporary file of NAME (then the process id and a count).
+const TEMP_INFIX: &str = ".tmp-";
+
+/// How old a temporary file must be to be taken for one a killed write left (a write takes
+/// milliseconds).
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+
+/// Removes the temporary files of `path` (`.NAME.tmp-*` beside it) older than [`STALE_TEMP_AGE`]:
+/// left by a write that was killed before its rename. Errors are ignored.
+pub fn remove_stale_temp_files(path: &Path) {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!(".{name}{TEMP_INFIX}");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        let modified = entry.metadata().and_then(|m| m.modified());
+        let age = modified.ok().and_then(|m| SystemTime::now().duration_since(m).ok());
+        if age.is_some_and(|a| a >= STALE_TEMP_AGE) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_leaves_a_file_changed_since_it_was_read() {
+        let dir = std::env::temp_dir().join(format!("apig-admin-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gw.json");
+        std::fs::write(&path, "edited by hand").unwrap();
+        assert!(!write_replacing(&path, b"from the admin API", Some(b"as read")).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "edited by hand");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        assert!(write_replacing(&path, b"from the admin API", Some(b"edited by hand")).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "from the admin API");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

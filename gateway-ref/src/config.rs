@@ -195,13 +195,15 @@ pub struct App {
     pub name: Option<String>,
     /// AppKey (access key).
     pub key: String,
-    /// AppSecret.
+    /// AppSecret: 8 to 64 characters (APIG's rule). A file's error about it never shows the value.
+    #[serde(deserialize_with = "crate::redact::app_secret")]
     pub secret: String,
     /// `active` (default) or `disabled`.
     #[serde(default)]
     pub status: AppStatus,
-    /// AppCodes for `X-Apig-AppCode` simple authentication.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// AppCodes for `X-Apig-AppCode` simple authentication. A file's error about them never shows
+    /// a value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "crate::redact::app_codes")]
     pub app_codes: Vec<String>,
 }
 
@@ -376,6 +378,27 @@ mod tests {
         let err =
             ConfigFile::parse("[gateway]\nmax_body_bytes = \"big\"\n", Format::Toml, Path::new("x.toml")).unwrap_err();
         assert_eq!(err.position.as_deref(), Some("2:18"), "{err}");
+    }
+
+    #[test]
+    fn app_secrets_are_8_to_64_characters_and_never_shown() {
+        let app = |secret: &str| format!(r#"{{"apps": [{{"id": "a", "key": "k", "secret": {secret}}}]}}"#);
+        for secret in ["\"\"", "\"SECRET7\"", &format!("\"{}\"", "S".repeat(65)), "12345678901"] {
+            let err = ConfigFile::parse(&app(secret), Format::Json, Path::new("x.json")).unwrap_err();
+            assert!(err.to_string().starts_with("x.json:1:"), "{err}");
+            assert!(!err.to_string().contains("SECRET") && !err.to_string().contains("12345678901"), "{err}");
+        }
+        for secret in ["\"12345678\"", &format!("\"{}\"", "é".repeat(64))] {
+            ConfigFile::parse(&app(secret), Format::Json, Path::new("x.json")).unwrap();
+        }
+        let err = ConfigFile::parse(
+            "[[apps]]\nid = \"a\"\nkey = \"k\"\nsecret = \"SECRET7\"\n",
+            Format::Toml,
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        assert_eq!(err.position.as_deref(), Some("4:10"), "{err}");
+        assert!(err.reason.contains("8 to 64 characters") && !err.reason.contains("SECRET7"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! The tree: [`config`] (the file format), [`routing`] (the compiled, swappable runtime), [`auth`],
 //! [`proxy`] and [`echo`] (backends), [`policy`] (per-API policy pipeline), [`error`] (the one mapping
-//! to APIG codes), [`access_log`], [`admin`], [`reload`], [`server`] (listeners and the request path).
+//! to APIG codes), [`access_log`], [`admin`], [`reload`], [`redact`] (credentials kept out of
+//! messages), [`server`] (listeners and the request path).
 //! See `docs/gateway.md`.
 
 pub mod access_log;
@@ -22,6 +23,7 @@ pub mod echo;
 pub mod error;
 pub mod policy;
 pub mod proxy;
+pub mod redact;
 pub mod reload;
 pub mod routing;
 pub mod server;

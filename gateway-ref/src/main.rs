@@ -9,7 +9,8 @@ use apig_gateway::access_log::LogTarget;
 use apig_gateway::config::ConfigFile;
 use apig_gateway::routing::Runtime;
 use apig_gateway::server::{AdminOptions, ConfigSource, Gateway, GatewayOptions};
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: a request makes a few dozen small, short-lived
 /// allocations (headers, URLs, records), which glibc's malloc serves several times slower.
@@ -34,9 +35,17 @@ struct Args {
     /// Address of the admin API (loopback only; needs --config and a token).
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
-    /// Bearer token of the admin API (at least 16 characters).
+    /// Bearer token of the admin API (at least 16 characters). On the command line it is visible
+    /// in the process list: prefer --admin-token-file or the environment variable.
     #[arg(long, env = "APIG_GATEWAY_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// File holding the admin bearer token (its first line); takes precedence over
+    /// APIG_GATEWAY_ADMIN_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// Whether --admin-token was given on the command line (not by the environment).
+    #[arg(skip)]
+    admin_token_on_command_line: bool,
     /// Access log: `stdout`, `off`, or a file to append to.
     #[arg(long, default_value = "stdout")]
     access_log: LogTarget,
@@ -68,7 +77,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let matches = Args::command().get_matches();
+    let mut args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    args.admin_token_on_command_line = matches.value_source("admin_token") == Some(ValueSource::CommandLine);
+    if args.admin_token_on_command_line {
+        eprintln!(
+            "apig-gateway: warning: --admin-token on the command line is visible to every user in the process list; \
+             use --admin-token-file FILE or APIG_GATEWAY_ADMIN_TOKEN"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -111,9 +131,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         options.fixed_clock = Some(UNIX_EPOCH + Duration::from_secs(secs));
     }
     if let Some(listen) = args.admin_listen {
-        let token = args
-            .admin_token
-            .ok_or_else(|| anyhow::anyhow!("--admin-listen needs --admin-token (or APIG_GATEWAY_ADMIN_TOKEN)"))?;
+        let token = match &args.admin_token_file {
+            Some(_) if args.admin_token_on_command_line => {
+                anyhow::bail!("give --admin-token-file or --admin-token, not both")
+            }
+            Some(file) => token_from_file(file)?,
+            None => args.admin_token.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--admin-listen needs --admin-token-file FILE (or APIG_GATEWAY_ADMIN_TOKEN, --admin-token)"
+                )
+            })?,
+        };
         options.admin = Some(AdminOptions { listen, token });
     }
     let fixed = options.fixed_clock.is_some();
@@ -121,6 +149,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = gateway.local_addr()?;
     banner(addr, gateway.admin_addr(), demo, fixed);
     gateway.run(shutdown_signal()).await
+}
+
+/// The first line of `file`, without its line end.
+fn token_from_file(file: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read the admin token file {}: {e}", file.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
 fn banner(addr: SocketAddr, admin: Option<SocketAddr>, demo: bool, fixed_clock: bool) {

@@ -41,8 +41,11 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 }
 
 /// Reloads on SIGHUP and, every `interval`, when the file's modification time or size changed.
+/// First removes the stale temporary files of the file ([`crate::admin::remove_stale_temp_files`]).
 pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: watch::Receiver<bool>) {
     let Some(path) = shared.config_path.clone() else { return };
+    // temporary files a killed admin write left beside the file
+    crate::admin::remove_stale_temp_files(&path);
     let mut last = stamp(&path);
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();

@@ -13,6 +13,7 @@ use hyper::http::uri::Authority;
 
 use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, DEFAULT_ENVIRONMENT, GatewaySettings, MatchMode};
 use crate::policy::{self, Pipeline};
+use crate::redact;
 
 /// Where an API's requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +158,12 @@ impl Runtime {
 
         let mut policies = HashMap::new();
         for (i, def) in source.policies.iter().enumerate() {
+            if def.name.is_empty() || def.name.chars().any(char::is_control) {
+                return Err(err(
+                    format!("policies[{i}].name"),
+                    format!("policy name {:?}: {POLICY_NAME_RULE}", def.name),
+                ));
+            }
             let built = policy::build(def).map_err(|why| err(format!("policies[{i}]"), why))?;
             if policies.insert(def.name.clone(), built).is_some() {
                 return Err(err(format!("policies[{i}].name"), format!("duplicate policy name {:?}", def.name)));
@@ -170,19 +177,26 @@ impl Runtime {
             if !group_ids.insert(group.id.as_str()) {
                 return Err(err(format!("groups[{g}].id"), format!("duplicate group id {:?}", group.id)));
             }
+            check_id("group id", &group.id).map_err(|why| err(format!("groups[{g}].id"), why))?;
             let mut apis = Vec::new();
             for (a, api) in group.apis.iter().enumerate() {
                 let at = |field: &str| format!("groups[{g}].apis[{a}]{field}");
                 if api.id.is_empty() || !api_ids.insert(api.id.clone()) {
                     return Err(err(at(".id"), format!("empty or duplicate API id {:?}", api.id)));
                 }
+                check_id("API id", &api.id).map_err(|why| err(at(".id"), why))?;
                 let method = match api.method.to_ascii_uppercase().as_str() {
                     "ANY" => None,
                     m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => Some(m.to_owned()),
                     _ => return Err(err(at(".method"), format!("unknown method {:?}", api.method))),
                 };
                 let segments = parse_path(&api.path).map_err(|why| err(at(".path"), why))?;
-                let backend = parse_backend(&api.backend.url).map_err(|why| err(at(".backend.url"), why))?;
+                let backend = parse_backend(&api.backend.url).map_err(|why| {
+                    // a URL's password is not shown
+                    let why =
+                        redact::url_password(&api.backend.url).map_or_else(|| why.clone(), |pw| redact::hide(&why, pw));
+                    err(at(".backend.url"), why)
+                })?;
                 if api.backend.timeout_ms == 0 {
                     return Err(err(at(".backend.timeout_ms"), "must be > 0".into()));
                 }
@@ -214,6 +228,7 @@ impl Runtime {
             if env.name.is_empty() || published.contains_key(&env.name) {
                 return Err(err(format!("environments[{e}].name"), format!("empty or duplicate {:?}", env.name)));
             }
+            check_id("environment name", &env.name).map_err(|why| err(format!("environments[{e}].name"), why))?;
             let mut set = HashSet::new();
             for (p, api) in env.published.iter().enumerate() {
                 if !api_ids.contains(api) {
@@ -231,6 +246,7 @@ impl Runtime {
             if app.id.is_empty() || !app_ids.insert(app.id.as_str()) {
                 return Err(err(format!("apps[{i}].id"), format!("empty or duplicate app id {:?}", app.id)));
             }
+            check_id("app id", &app.id).map_err(|why| err(format!("apps[{i}].id"), why))?;
             if app.key.is_empty() || !app.key.bytes().all(|b| b.is_ascii_graphic() && b != b',' && b != b'/') {
                 return Err(err(
                     format!("apps[{i}].key"),
@@ -358,6 +374,23 @@ pub fn environment(stage: Option<&str>) -> &str {
     }
 }
 
+/// The rule for policy names (written percent-encoded in admin URLs, so only control characters
+/// are refused).
+const POLICY_NAME_RULE: &str = "must not be empty nor have control characters";
+
+/// Checks the id of a group, an API or an app, or an environment's name: admin URLs carry it as it
+/// is (`/v1/apps/{id}`), so it is made of RFC 3986 unreserved characters (letters, digits, `-`,
+/// `.`, `_`, `~`), and is neither `.` nor `..`.
+fn check_id(what: &str, id: &str) -> Result<(), String> {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if id.is_empty() || id == "." || id == ".." || !id.bytes().all(unreserved) {
+        return Err(format!(
+            "{what} {id:?} must be letters, digits, '-', '.', '_' or '~' (not \".\" or \"..\"): admin URLs carry it as it is"
+        ));
+    }
+    Ok(())
+}
+
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         return host.split_once("]:").map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
@@ -458,7 +491,14 @@ mod tests {
             (r#"{"environments":[{"name":"RELEASE","published":["nope"]}]}"#, "environments[0].published[0]"),
             (r#"{"authorizations":[{"app":"a","api":"b"}]}"#, "authorizations[0].app"),
             (r#"{"gateway":{"error_prefix":"X"}}"#, "gateway.error_prefix"),
-            (r#"{"apps":[{"id":"a","key":"k","secret":""}]}"#, "apps[0].secret"),
+            (r#"{"apps":[{"id":"a/b","key":"k","secret":"12345678"}]}"#, "apps[0].id"),
+            (r#"{"apps":[{"id":"a b","key":"k","secret":"12345678"}]}"#, "apps[0].id"),
+            (r#"{"apps":[{"id":"a\u0000","key":"k","secret":"12345678"}]}"#, "apps[0].id"),
+            (r#"{"apps":[{"id":"..","key":"k","secret":"12345678"}]}"#, "apps[0].id"),
+            (r#"{"groups":[{"id":"g/1"}]}"#, "groups[0].id"),
+            (r#"{"environments":[{"name":"RE LEASE"}]}"#, "environments[0].name"),
+            (r#"{"policies":[{"name":"a\nb","type":"cors"}]}"#, "policies[0].name"),
+            (r#"{"policies":[{"name":"","type":"cors"}]}"#, "policies[0].name"),
         ];
         for (json, pos) in bad {
             let e = runtime(json).unwrap_err();
@@ -466,5 +506,28 @@ mod tests {
         }
         let bad_api = format!(r#"{{"groups":[{{"id":"g","apis":[{}]}}]}}"#, api("x", "GET", "a/b", "exact"));
         assert_eq!(runtime(&bad_api).unwrap_err().position.as_deref(), Some("groups[0].apis[0].path"));
+        let bad_id = format!(r#"{{"groups":[{{"id":"g","apis":[{}]}}]}}"#, api("x/y", "GET", "/a", "exact"));
+        let e = runtime(&bad_id).unwrap_err();
+        assert_eq!(e.position.as_deref(), Some("groups[0].apis[0].id"));
+        assert!(e.reason.starts_with("API id \"x/y\" must be letters, digits"), "{e}");
+        // ids made of every allowed character, and a policy name with a blank, are fine
+        let good = format!(
+            r#"{{"groups":[{{"id":"G-1.x_~","apis":[{}]}}],"environments":[{{"name":"pre_PROD-2"}}],
+            "apps":[{{"id":"My.app-1_~","key":"k","secret":"12345678"}}],"policies":[{{"name":"my policy","type":"cors"}}]}}"#,
+            api("Z.z-9_~", "GET", "/a", "exact")
+        );
+        runtime(&good).unwrap();
+        // a backend URL's password is not shown
+        let with_password = format!(
+            r#"{{"groups":[{{"id":"g","apis":[{}]}}]}}"#,
+            API.replace("ID", "x")
+                .replace("\"M\"", "\"GET\"")
+                .replace("\"P\"", "\"/a\"")
+                .replace("MODE", "exact")
+                .replace("echo:", "https://u:hunter22@h")
+        );
+        let e = runtime(&with_password).unwrap_err();
+        assert_eq!(e.position.as_deref(), Some("groups[0].apis[0].backend.url"));
+        assert!(!e.reason.contains("hunter22") && e.reason.contains("u:***@h"), "{e}");
     }
 }

@@ -64,7 +64,8 @@ pub struct GatewayOptions {
     pub access_log: LogTarget,
     /// How often the config file is checked for changes (`None`: only on SIGHUP).
     pub watch_interval: Option<Duration>,
-    /// Time a client has to send a request head (slow-header protection).
+    /// Time a client has to send a request head (slow-header protection), on the API and the admin
+    /// listeners.
     pub header_read_timeout: Duration,
     /// Worker threads, each a single-threaded runtime with its own accept loop and backend
     /// connection pool, so a request and its backend call stay on one thread (like nginx workers).
@@ -234,7 +235,8 @@ impl Gateway {
             tokio::spawn(reload::watch(Arc::clone(&self.shared), self.watch_interval, stop_rx.clone()));
         }
         if let Some((listener, token)) = self.admin {
-            tokio::spawn(admin::serve(listener, Arc::new(token), Arc::clone(&self.shared), stop_rx.clone()));
+            let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
+            tokio::spawn(admin::serve(listener, Arc::new(token), shared, timeout, stop_rx.clone()));
         }
         let mut builder = http1::Builder::new();
         builder

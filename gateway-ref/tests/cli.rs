@@ -25,7 +25,13 @@ impl Drop for Running {
 
 /// Starts the binary and reads its banner up to the line with the address.
 fn spawn(args: &[&str]) -> (Running, SocketAddr, Vec<String>) {
-    let mut child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (child, addr, lines, _) = spawn_command(Command::new(BIN).args(args));
+    (child, addr, lines)
+}
+
+/// As [`spawn`], for a prepared command; also the rest of its stderr, line by line.
+fn spawn_command(command: &mut Command) -> (Running, SocketAddr, Vec<String>, std::sync::mpsc::Receiver<String>) {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -53,7 +59,7 @@ fn spawn(args: &[&str]) -> (Running, SocketAddr, Vec<String>) {
         }
     }
     let addr = addr.unwrap_or_else(|| panic!("no banner: {lines:?}"));
-    (Running(child), addr, lines)
+    (Running(child), addr, lines, rx)
 }
 
 #[test]
@@ -168,4 +174,147 @@ fn the_example_configs_are_valid_and_equal() {
         Algorithm::SdkHmacSha256,
     );
     assert_eq!(send(addr, "GET", "/v1/items?page=2", &h, b"").status, 200);
+}
+
+const TOKEN: &str = "admin-token-0123456789";
+
+/// The admin address a banner shows.
+fn admin_addr(banner: &[String]) -> SocketAddr {
+    let line = banner.iter().find_map(|l| l.strip_prefix("admin API on http://"));
+    line.unwrap_or_else(|| panic!("no admin address: {banner:?}")).parse().unwrap()
+}
+
+fn admin_get(addr: SocketAddr, token: &str) -> u16 {
+    let auth = format!("Bearer {token}");
+    apig_gateway::client::request(addr, "GET", "/v1/apps", &[("Host", "admin"), ("Authorization", &auth)], b"")
+        .unwrap()
+        .status
+}
+
+#[test]
+fn credentials_never_appear_in_config_errors() {
+    let dir = temp_dir("redact");
+    let path = dir.join("gw.json");
+    let good = base_config(echo_backend());
+    std::fs::write(&path, &good).unwrap();
+    let p = path.to_str().unwrap();
+    let (_child, _, banner, stderr) = spawn_command(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--config", p, "--access-log", "off", "--watch-interval-ms", "100"])
+            .args(["--admin-listen", "127.0.0.1:0"])
+            .env("APIG_GATEWAY_ADMIN_TOKEN", TOKEN),
+    );
+    let admin = admin_addr(&banner);
+    let throttle = r#"{"name": "limit", "type": "throttle", "config": {"api_limit": 5, "store":
+        {"type": "redis", "url": "rediss+x://u:PASS-WORD-55@h"}}},
+    {"name": "browser","#;
+    let cases = [
+        // an AppCode where a list is expected
+        (good.replace(r#""app_codes": ["code-1"]"#, r#""app_codes": "SECRET-CODE-77""#), "SECRET-CODE-77", "app_codes"),
+        (good.replace(r#""app_codes": ["code-1"]"#, r#""app_codes": [7777777]"#), "7777777", "app_codes"),
+        // a numeric secret, of an app and of a policy
+        (good.replace(r#""secret": "SK2-secret""#, r#""secret": 98765432123"#), "98765432123", "secret"),
+        (
+            good.replace(r#"{"name": "browser","#, r#"{"name": "sign", "type": "backend_signing", "config": {"key": "k", "secret": 4242424242}}, {"name": "browser","#),
+            "4242424242",
+            "gw.json:policies[0]: backend_signing:",
+        ),
+        // a URL password
+        (good.replace(r#"{"name": "browser","#, throttle), "PASS-WORD-55", "gw.json:policies[0]:"),
+    ];
+    for (text, secret, shown) in cases {
+        assert!(text.contains(secret) && text != good);
+        // the watcher's refusal line
+        while stderr.try_recv().is_ok() {}
+        apig_gateway::admin::write_atomically(&path, text.as_bytes()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let line = loop {
+            assert!(Instant::now() < deadline, "no refusal line for {shown}");
+            if let Ok(line) = stderr.recv_timeout(Duration::from_millis(100))
+                && line.contains("config refused")
+            {
+                break line;
+            }
+        };
+        assert!(line.contains("gw.json:") && line.contains(shown), "{line}");
+        assert!(!line.contains(secret), "the watcher shows the secret: {line}");
+        // the admin reload's 422
+        let auth = format!("Bearer {TOKEN}");
+        let r =
+            apig_gateway::client::request(admin, "POST", "/v1/reload", &[("Host", "a"), ("Authorization", &auth)], b"")
+                .unwrap();
+        let body = String::from_utf8_lossy(&r.body);
+        assert_eq!(r.status, 422, "{body}");
+        assert!(body.contains(shown) && !body.contains(secret), "the reload shows the secret: {body}");
+        // apig-gateway check
+        let out = Command::new(BIN).args(["check", p]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains("gw.json:") && err.contains(shown), "{err}");
+        assert!(!err.contains(secret), "check shows the secret: {err}");
+    }
+}
+
+#[test]
+fn the_admin_token_can_come_from_a_file_and_the_flag_warns() {
+    let dir = temp_dir("token");
+    let path = dir.join("gw.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    let token_file = dir.join("admin.token");
+    std::fs::write(&token_file, "token-from-a-file-0123\n").unwrap();
+    let args = ["--listen", "127.0.0.1:0", "--config", path.to_str().unwrap(), "--access-log", "off"];
+    let warns = |banner: &[String]| banner.iter().any(|l| l.contains("warning") && l.contains("--admin-token-file"));
+
+    let (_a, _, banner, _) = spawn_command(
+        Command::new(BIN)
+            .args(args)
+            .args(["--admin-listen", "127.0.0.1:0", "--admin-token-file", token_file.to_str().unwrap()])
+            .env_remove("APIG_GATEWAY_ADMIN_TOKEN"),
+    );
+    assert!(!warns(&banner), "{banner:?}");
+    let admin = admin_addr(&banner);
+    assert_eq!(admin_get(admin, "token-from-a-file-0123"), 200, "the file's line, without its newline");
+    assert_eq!(admin_get(admin, TOKEN), 401);
+
+    // on the command line: it works, with a warning (the process list shows it)
+    let (_b, _, banner, _) = spawn_command(
+        Command::new(BIN)
+            .args(args)
+            .args(["--admin-listen", "127.0.0.1:0", "--admin-token", TOKEN])
+            .env_remove("APIG_GATEWAY_ADMIN_TOKEN"),
+    );
+    assert!(warns(&banner), "{banner:?}");
+    assert_eq!(admin_get(admin_addr(&banner), TOKEN), 200);
+
+    // from the environment: no warning
+    let (_c, _, banner, _) = spawn_command(
+        Command::new(BIN).args(args).args(["--admin-listen", "127.0.0.1:0"]).env("APIG_GATEWAY_ADMIN_TOKEN", TOKEN),
+    );
+    assert!(!warns(&banner), "{banner:?}");
+    assert_eq!(admin_get(admin_addr(&banner), TOKEN), 200);
+
+    // the file takes precedence over the environment; with --admin-token too, it is an error
+    let (_d, _, banner, _) = spawn_command(
+        Command::new(BIN)
+            .args(args)
+            .args(["--admin-listen", "127.0.0.1:0", "--admin-token-file", token_file.to_str().unwrap()])
+            .env("APIG_GATEWAY_ADMIN_TOKEN", TOKEN),
+    );
+    assert_eq!(admin_get(admin_addr(&banner), "token-from-a-file-0123"), 200);
+    let both =
+        ["--admin-listen", "127.0.0.1:0", "--admin-token", TOKEN, "--admin-token-file", token_file.to_str().unwrap()];
+    let out = Command::new(BIN).args(args).args(both).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not both"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // a short token in the file is refused like one on the command line
+    std::fs::write(&token_file, "short\n").unwrap();
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--admin-listen", "127.0.0.1:0", "--admin-token-file", token_file.to_str().unwrap()])
+        .env_remove("APIG_GATEWAY_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16 characters"));
 }

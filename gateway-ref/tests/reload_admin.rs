@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use apig::Algorithm;
 use apig_gateway::client;
+use apig_gateway::config::{App, AppStatus, ConfigFile, Format};
 use apig_gateway::server::{AdminOptions, RunningGateway};
 use common::*;
 
@@ -124,7 +125,7 @@ fn admin_api_changes_apply_and_persist() {
     assert_eq!(admin(adm, "POST", "/v1/apps/new/authorizations", r#"{"api":"echo"}"#).0, 201);
     assert_eq!(call("NEWKEY", &secret).status, 200);
     // invalid changes are refused and change nothing
-    assert_eq!(admin(adm, "POST", "/v1/apps/new/authorizations", r#"{"api":"no-such-api"}"#).0, 422);
+    assert_eq!(admin(adm, "POST", "/v1/apps/new/authorizations", r#"{"api":"no-such-api"}"#).0, 404);
     assert_eq!(admin(adm, "POST", "/v1/apps", r#"{"id":"new"}"#).0, 409);
 
     // persisted: a new gateway on the same file knows the app
@@ -163,4 +164,190 @@ fn admin_api_changes_apply_and_persist() {
     let leftovers: Vec<_> =
         std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name() != "gateway.json").collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A hand edit of `path`: the file's config with `edit` applied, written in place (as most editors
+/// do) or by rename; the text written.
+fn hand_edit(path: &std::path::Path, by_rename: bool, edit: impl FnOnce(&mut ConfigFile)) -> String {
+    let mut config = ConfigFile::load(path).unwrap();
+    edit(&mut config);
+    let text = config.to_text(Format::Json).unwrap();
+    if by_rename {
+        apig_gateway::admin::write_atomically(path, text.as_bytes()).unwrap();
+    } else {
+        std::fs::write(path, &text).unwrap();
+    }
+    text
+}
+
+fn app(id: &str) -> App {
+    App {
+        id: id.to_owned(),
+        name: None,
+        key: format!("KEY-{id}"),
+        secret: format!("secret-of-{id}"),
+        status: AppStatus::Active,
+        app_codes: Vec::new(),
+    }
+}
+
+#[test]
+fn a_hand_edit_racing_an_admin_write_is_never_lost() {
+    let dir = temp_dir("race");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    // the default watch interval: every admin write below comes well within it
+    let mut o = options(path.clone());
+    o.watch_interval = Some(Duration::from_secs(1));
+    o.admin = Some(AdminOptions { listen: ([127, 0, 0, 1], 0).into(), token: TOKEN.to_owned() });
+    let gw = RunningGateway::start(o).unwrap();
+    let adm = gw.admin_addr().unwrap();
+    for i in 0..8 {
+        let hand = format!("hand-{i}");
+        let written = hand_edit(&path, i % 2 == 1, |c| c.apps.push(app(&hand)));
+        let (s, body) = admin(adm, "POST", "/v1/apps", &format!(r#"{{"id":"adm-{i}"}}"#));
+        let on_disk = ConfigFile::load(&path).unwrap();
+        let ids: Vec<&str> = on_disk.apps.iter().map(|a| a.id.as_str()).collect();
+        assert!(ids.contains(&hand.as_str()), "round {i}: the hand edit was lost ({s} {body}): {ids:?}");
+        match s {
+            201 => {
+                assert!(ids.contains(&format!("adm-{i}").as_str()), "round {i}: {ids:?}");
+                // the change was applied on top of the edit, and both run
+                let (_, apps) = admin(adm, "GET", "/v1/apps", "");
+                for id in [hand.clone(), format!("adm-{i}")] {
+                    assert!(apps["apps"].as_array().unwrap().iter().any(|a| a["id"] == id), "round {i}: {apps}");
+                }
+            }
+            409 => assert_eq!(std::fs::read_to_string(&path).unwrap(), written, "round {i}: {body}"),
+            _ => panic!("round {i}: {s} {body}"),
+        }
+    }
+
+    // a hand edit the gateway cannot load: every admin write is refused with 409 naming it, and
+    // the file is left exactly as edited
+    let broken = "{ \"groups\": [ this is not json";
+    let unknown_api = hand_edit(&path, false, |c| c.environments[0].published.push("ghost".to_owned()));
+    for (edited, why) in [(broken.to_owned(), "gateway.json:1:"), (unknown_api, "unknown API \"ghost\"")] {
+        std::fs::write(&path, &edited).unwrap();
+        let (s, body) = admin(adm, "POST", "/v1/apps", r#"{"id":"refused"}"#);
+        assert_eq!(s, 409, "{body}");
+        assert_eq!((body["code"].as_str(), body["file"].as_str()), (Some("config_file_edited"), path.to_str()));
+        let msg = body["error"].as_str().unwrap();
+        assert!(msg.contains("edited") && msg.contains(why), "{msg}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+        assert_eq!(admin(adm, "DELETE", "/v1/apps/a1", "").0, 409);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+    }
+}
+
+#[test]
+fn unknown_objects_answer_404_as_documented() {
+    let dir = temp_dir("admin-404");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let gw = start_admin(&path);
+    let adm = gw.admin_addr().unwrap();
+    let cases = [
+        ("PUT", "/v1/environments/STAGING/apis/ghost", "", "no API \"ghost\""),
+        ("PUT", "/v1/environments/RELEASE/apis/ghost", "", "no API \"ghost\""),
+        ("POST", "/v1/apps/a1/authorizations", r#"{"api":"ghost"}"#, "no API \"ghost\""),
+        ("POST", "/v1/apps/ghost/authorizations", r#"{"api":"echo"}"#, "no app \"ghost\""),
+        ("DELETE", "/v1/apps/ghost", "", "no app \"ghost\""),
+        ("POST", "/v1/apps/ghost/reset-secret", "", "no app \"ghost\""),
+        ("DELETE", "/v1/apps/a1/authorizations/ghost", "", "no authorization \"a1/ghost/RELEASE\""),
+        ("DELETE", "/v1/environments/STAGING/apis/echo", "", "no environment \"STAGING\""),
+        ("DELETE", "/v1/environments/RELEASE/apis/staged", "", "no published API \"staged\""),
+        ("PUT", "/v1/apis/open/policies", r#"{"policies":["ghost"]}"#, "no policy \"ghost\""),
+    ];
+    for (method, target, body, expected) in cases {
+        let (s, e) = admin(adm, method, target, body);
+        assert_eq!((s, e["error"].as_str().unwrap_or_default()), (404, expected), "{method} {target}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was written");
+}
+
+#[test]
+fn the_admin_listener_closes_a_half_sent_request_head() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("admin-slow");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    let gw = start_admin(&path); // header_read_timeout: 2 s (common::options)
+    let mut stream = std::net::TcpStream::connect(gw.admin_addr().unwrap()).unwrap();
+    stream
+        .write_all(format!("GET /v1/apps HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer {TOKEN}\r\n").as_bytes())
+        .unwrap();
+    let started = Instant::now();
+    stream.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the connection is still open after {:?}: {e}", started.elapsed()),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(6), "closed after {:?}", started.elapsed());
+    // the listener still serves
+    assert_eq!(admin(gw.admin_addr().unwrap(), "GET", "/v1/apps", "").0, 200);
+}
+
+#[test]
+fn ids_and_secrets_are_validated() {
+    let dir = temp_dir("admin-ids");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let gw = start_admin(&path);
+    let adm = gw.admin_addr().unwrap();
+    for id in ["a/b", "a b", "a\u{0}b", "", " ", "..", "é"] {
+        let (s, e) = admin(adm, "POST", "/v1/apps", &serde_json::json!({ "id": id }).to_string());
+        assert_eq!(s, 422, "{id:?}: {e}");
+        assert!(e["error"].as_str().unwrap().contains("apps[3].id"), "{id:?}: {e}");
+    }
+    for secret in ["x", "1234567", &"s".repeat(65)] {
+        let body = serde_json::json!({ "id": "short", "secret": secret }).to_string();
+        let (s, e) = admin(adm, "POST", "/v1/apps", &body);
+        assert_eq!(s, 400, "{secret:?}: {e}");
+        let msg = e["error"].as_str().unwrap();
+        assert!(msg.contains("8 to 64 characters"), "{msg}");
+        let (s, _) =
+            admin(adm, "POST", "/v1/apps/a1/reset-secret", &serde_json::json!({ "secret": secret }).to_string());
+        assert_eq!(s, 400, "{secret:?}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was written");
+    // 8 and 64 characters are accepted
+    for (id, secret) in [("eight", "12345678".to_owned()), ("sixty-four", "s".repeat(64))] {
+        let body = serde_json::json!({ "id": id, "secret": secret }).to_string();
+        assert_eq!(admin(adm, "POST", "/v1/apps", &body).0, 201, "{id}");
+    }
+    assert_eq!(admin(adm, "DELETE", "/v1/apps/eight", "").0, 200);
+}
+
+#[test]
+fn stale_temporary_files_of_a_killed_write_are_removed() {
+    let dir = temp_dir("admin-stale");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    let stale = |name: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, "{ half a conf").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&p).unwrap().set_modified(old).unwrap();
+        p
+    };
+    let at_start = stale(".gateway.json.tmp-999999");
+    // a temporary file being written right now (by another process) and unrelated files are kept
+    let fresh = dir.join(".gateway.json.tmp-1-1");
+    std::fs::write(&fresh, "{").unwrap();
+    let other = stale(".other.json.tmp-999999");
+    let gw = start_admin(&path);
+    wait_until("the stale temporary file removed at start", || !at_start.exists());
+    assert!(fresh.exists() && other.exists());
+    let at_write = stale(".gateway.json.tmp-999998-3");
+    assert_eq!(admin(gw.admin_addr().unwrap(), "POST", "/v1/apps", r#"{"id":"new"}"#).0, 201);
+    assert!(!at_write.exists(), "a write removes stale temporary files");
+    assert!(fresh.exists() && other.exists());
 }

@@ -145,7 +145,7 @@ async fn replace_bindings(shared: &Shared, api: &str, body: &[u8]) -> Result<Rep
     let new: Bindings = parse(body)?;
     let policies = change(shared, |c| {
         if let Some(unknown) = new.policies.iter().find(|n| !c.policies.iter().any(|d| d.name == **n)) {
-            return Err(error(StatusCode::BAD_REQUEST, format!("unknown policy {unknown:?}")));
+            return Err(not_found("policy", unknown));
         }
         let found = apis_mut(c).find(|a| a.id == api).ok_or_else(|| not_found("API", api))?;
         found.policies.clone_from(&new.policies);

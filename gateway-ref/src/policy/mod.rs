@@ -301,8 +301,13 @@ impl Pipeline {
 /// Builds the policy a definition describes.
 ///
 /// # Errors
-/// An unknown `type`, or settings the type refuses.
+/// An unknown `type`, or settings the type refuses; the message never shows a credential of the
+/// config (see [`crate::redact::policy_error`]).
 pub fn build(def: &PolicyDef) -> Result<Arc<dyn Policy>, String> {
+    build_type(def).map_err(|why| crate::redact::policy_error(&why, &def.config))
+}
+
+fn build_type(def: &PolicyDef) -> Result<Arc<dyn Policy>, String> {
     match def.kind.as_str() {
         "cors" => Ok(Arc::new(cors::Cors::from_config(&def.config)?)),
         "throttle" => Ok(Arc::new(throttle::Throttle::from_config(&def.name, &def.config)?)),

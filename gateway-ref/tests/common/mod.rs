@@ -108,7 +108,7 @@ pub const BASE_CONFIG: &str = r#"{
   "apps": [
     {"id": "a1", "key": "AK1", "secret": "SK1-secret", "app_codes": ["code-1"]},
     {"id": "a2", "key": "AK2", "secret": "SK2-secret"},
-    {"id": "off", "key": "AKOFF", "secret": "SKOFF", "status": "disabled"}
+    {"id": "off", "key": "AKOFF", "secret": "SKOFF-secret", "status": "disabled"}
   ],
   "authorizations": [
     {"app": "a1", "api": "echo"}, {"app": "a1", "api": "code"}, {"app": "a1", "api": "items"},
