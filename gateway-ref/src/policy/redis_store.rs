@@ -107,7 +107,8 @@ impl RedisStore {
         let limit = self.timeout.max(Duration::from_secs(1));
         let config = AsyncConnectionConfig::new().set_connection_timeout(limit).set_response_timeout(self.timeout);
         tokio::spawn(async move {
-            let opened = tokio::time::timeout(limit, client.get_multiplexed_async_connection_with_config(&config)).await;
+            let opened =
+                tokio::time::timeout(limit, client.get_multiplexed_async_connection_with_config(&config)).await;
             link.send_replace(match opened {
                 Ok(Ok(conn)) => Link::Up(conn),
                 _ => Link::Down,
