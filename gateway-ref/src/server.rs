@@ -149,6 +149,8 @@ pub struct Shared {
     connections: AtomicUsize,
     /// Connections over the cap being answered now.
     refusing: AtomicUsize,
+    /// The second (since the epoch) of the last "refusing connections" line on stderr.
+    refusal_reported: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -207,6 +209,7 @@ impl Gateway {
             ids: RequestIds::new(),
             connections: AtomicUsize::new(0),
             refusing: AtomicUsize::new(0),
+            refusal_reported: AtomicU64::new(0),
         });
         Ok(Self {
             shared,
@@ -365,6 +368,13 @@ impl Drop for ConnectionSlot {
 /// would reset it and lose the answer). When too many are being answered already, the connection
 /// is closed at once.
 async fn refuse(mut stream: TcpStream, shared: Arc<Shared>) {
+    let second = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+    if shared.refusal_reported.swap(second, Ordering::Relaxed) != second {
+        eprintln!(
+            "apig-gateway: {} connections open (gateway.max_connections): refusing new ones",
+            shared.runtime.load().settings.max_connections
+        );
+    }
     if shared.refusing.fetch_add(1, Ordering::AcqRel) < MAX_REFUSING {
         let rt = shared.runtime.load();
         let (request_id, _) = shared.ids.next();
