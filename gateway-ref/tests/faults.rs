@@ -155,7 +155,9 @@ fn over_the_connection_cap_new_connections_get_429_and_signed_traffic_gets_throu
     let dir = temp_dir("conn-cap");
     let (gw, _) = start_in(&dir, &config_with(r#""max_connections": 4"#));
     let addr = gw.addr();
-    let idle: Vec<TcpStream> = (0..4).map(|_| open_with(addr, b"GET /open HTTP/1.1\r\n")).collect();
+    // two send half a head, two nothing at all
+    let idle: Vec<TcpStream> =
+        (0..4).map(|i| open_with(addr, if i % 2 == 0 { b"GET /open HTTP/1.1\r\n" } else { b"" })).collect();
     std::thread::sleep(Duration::from_millis(300));
     // two more: answered at once with APIG.0308 429, without their request being read
     let started = Instant::now();
@@ -287,4 +289,75 @@ fn an_absolute_form_target_is_routed_and_verified_on_its_authority() {
     let head = "GET http://u:p@api.example.com/hosted HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
     let r = send_raw(addr, head.as_bytes(), Duration::from_secs(5)).unwrap();
     assert_apig(&r, 400, "APIG.0201");
+}
+
+/// A child process killed when dropped.
+struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn slow_bodies_naming_any_key_do_not_stop_a_gateway_with_few_file_descriptors() {
+    // The battery's attack: a well-formed Authorization naming an unknown key, then a body sent a
+    // byte at a time, on more connections than the gateway has file descriptors (256 here, the
+    // config has no max_connections: the default 512 is above the limit). Before the fix the
+    // gateway read each body before refusing it, so these connections held every descriptor and
+    // the signed request below was never accepted. Now each is refused on its head and closed.
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = temp_dir("fd-limit");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, base_config(echo_backend())).unwrap();
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -n 256 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_apig-gateway"))
+        .args(["--listen", "127.0.0.1:0", "--watch-interval-ms", "0", "--workers", "1", "--access-log", "off"])
+        .arg("--config")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let _gateway = Proc(child);
+    let addr: SocketAddr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("apig-gateway listening on http://").map(|a| a.trim().parse().unwrap()))
+        .expect("the gateway did not start");
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let head = signed_post_head(addr, "NOBODY", "whatever-secret", None);
+    let mut attackers = Vec::new();
+    for _ in 0..400 {
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(b"x");
+            attackers.push(s);
+        }
+    }
+    // the attackers keep their connections open (and would go on sending); a signed request is
+    // served meanwhile
+    let started = Instant::now();
+    let h = signed_headers(addr, "GET", "/echo", &[], b"", "AK1", "SK1-secret", Algorithm::SdkHmacSha256);
+    let h: Vec<(&str, &str)> = h.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let bytes = apig_gateway::client::request_bytes("GET", "/echo", &h, b"");
+    let r = send_raw(addr, &bytes, Duration::from_secs(5)).expect("the signed request was not served");
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    // and every attacker was answered 401 without its body
+    let mut answered = 0;
+    for s in &mut attackers {
+        if let Ok(r) = answer_within(s, Duration::from_millis(500))
+            && r.status == 401
+        {
+            answered += 1;
+        }
+    }
+    assert!(answered >= attackers.len() * 9 / 10, "{answered} of {} answered 401", attackers.len());
 }
