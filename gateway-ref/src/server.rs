@@ -93,10 +93,11 @@ const X_APIG_MODE: HeaderName = HeaderName::from_static("x-apig-mode");
 const X_STAGE: HeaderName = HeaderName::from_static("x-stage");
 
 /// Request headers hyper parses before the gateway sees the head: well above the 256 the gateway
-/// allows, so that more get APIG's `494` rather than hyper's empty `431`. hyper allocates this
-/// many slots for every request (64 bytes each), hence not more; a head with more headers still
+/// allows, so that more get APIG's `494` rather than hyper's empty `431`. hyper allocates two
+/// arrays of this many 32-byte slots for every request; at 2048 each is 64 KiB, the largest size
+/// mimalloc serves from its fast (medium) pages, hence not more. A head with more headers still
 /// gets hyper's `431` (docs/gateway.md, "Framing limits").
-const MAX_PARSED_HEADERS: usize = 4096;
+const MAX_PARSED_HEADERS: usize = 2048;
 /// Connections over `gateway.max_connections` being answered at once; beyond, they are closed
 /// without an answer.
 const MAX_REFUSING: usize = 256;
