@@ -123,7 +123,12 @@ fn a_slow_body_gets_408_within_the_body_timeout() {
     let addr = gw.addr();
     let signed_head = signed_post_head(addr, "AK1", "SK1-secret", None);
     let open_head = format!("POST /open HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n");
-    for (name, head) in [("signed, buffered", signed_head), ("open, streamed to the backend", open_head)] {
+    let proxied_head = format!("POST /proxied HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1000\r\n\r\n");
+    for (name, head) in [
+        ("signed, buffered", signed_head),
+        ("open, streamed to the built-in echo", open_head),
+        ("open, streamed to a real backend", proxied_head),
+    ] {
         let started = Instant::now();
         let mut s = open_with(addr, head.as_bytes());
         let mut writer = s.try_clone().unwrap();
