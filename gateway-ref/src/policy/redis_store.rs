@@ -37,8 +37,8 @@ const BACK_OFF_MS: u64 = 1000;
 /// The state of the shared connection.
 #[derive(Clone)]
 enum Link {
-    /// None open and none being opened (at first, and after a failure).
-    Down,
+    /// None open and none being opened (at first, and after a failure: why).
+    Down(Option<String>),
     /// Being opened by a background task.
     Connecting,
     /// Open.
@@ -74,7 +74,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             timeout,
             script: Script::new(HIT_SCRIPT),
-            link: Arc::new(watch::Sender::new(Link::Down)),
+            link: Arc::new(watch::Sender::new(Link::Down(None))),
             down_until: AtomicU64::new(0),
         })
     }
@@ -84,7 +84,7 @@ impl RedisStore {
     async fn connection(&self) -> Result<MultiplexedConnection, String> {
         let mut link = self.link.subscribe();
         let start = self.link.send_if_modified(|l| {
-            let down = matches!(l, Link::Down);
+            let down = matches!(l, Link::Down(_));
             if down {
                 *l = Link::Connecting;
             }
@@ -96,7 +96,8 @@ impl RedisStore {
         let ready = link.wait_for(|l| !matches!(l, Link::Connecting)).await.map_err(|_| "redis: store dropped")?;
         match &*ready {
             Link::Up(conn) => Ok(conn.clone()),
-            _ => Err("redis: cannot connect".to_owned()),
+            Link::Down(why) => Err(format!("redis: cannot connect: {}", why.as_deref().unwrap_or("unknown error"))),
+            Link::Connecting => Err("redis: cannot connect".to_owned()),
         }
     }
 
@@ -111,7 +112,8 @@ impl RedisStore {
                 tokio::time::timeout(limit, client.get_multiplexed_async_connection_with_config(&config)).await;
             link.send_replace(match opened {
                 Ok(Ok(conn)) => Link::Up(conn),
-                _ => Link::Down,
+                Ok(Err(e)) => Link::Down(Some(e.to_string())),
+                Err(_) => Link::Down(Some(format!("no connection within {} ms", limit.as_millis()))),
             });
         });
     }
@@ -131,7 +133,7 @@ impl RedisStore {
             self.link.send_if_modified(|l| {
                 let up = matches!(l, Link::Up(_));
                 if up {
-                    *l = Link::Down;
+                    *l = Link::Down(None);
                 }
                 up
             });
