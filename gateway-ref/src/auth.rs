@@ -1,19 +1,20 @@
 //! Authentication of a routed request: an AK/SK signature checked by the core verifier (the body
 //! hashed while it is read), `X-Apig-AppCode` simple authentication, or none; then the app's
-//! authorisation for the API in the environment.
+//! authorisation for the API in the environment. In two steps: [`identify`] makes every check
+//! that needs no body, [`authenticate`] reads the body and completes the signature check, so a
+//! request that will be refused is refused before its body is read.
 
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use apig::{Authorization, PayloadHasher, SignableBody, SignableRequest};
+use apig::{Algorithm, Authorization, ErrorKind, PayloadHasher, SignableBody, SignableRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::HeaderMap;
-use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH};
 use hyper::http::request::Parts;
 
-use crate::body::ForwardBody;
+use crate::body::{ForwardBody, TimedBody, body_timeout_of};
 use crate::config::AuthType;
 use crate::error::{GatewayError, from_verify_error};
 use crate::policy::Caller;
@@ -22,35 +23,98 @@ use crate::routing::{ApiRoute, Runtime};
 /// The header of `X-Apig-AppCode` simple authentication.
 pub const APP_CODE_HEADER: &str = "x-apig-appcode";
 
-/// Authenticates the request for `api`; returns the caller (none for `auth: none`) and the body to
-/// forward (read and hashed for signatures, streamed otherwise).
+/// What the request head says about the caller, checked before the body is read.
+#[derive(Debug)]
+pub enum Identified {
+    /// `auth: none`: nobody to check.
+    Anonymous,
+    /// A known `X-Apig-AppCode` of an app authorised for the API.
+    AppCode(Caller),
+    /// A signature whose checks that need no body passed (the `Authorization` header, the
+    /// algorithm, the date and its skew, the signed headers, a known and active key) from an app
+    /// authorised for the API: the caller it claims. The signature itself is checked once the body
+    /// has been read.
+    Signature {
+        /// The claimed caller.
+        caller: Caller,
+        /// The signature's algorithm (hence the body hash).
+        algorithm: Algorithm,
+        /// Whether the head alone verified completely against an empty body (a GET, or
+        /// `UNSIGNED-PAYLOAD`): then an empty body needs no second check.
+        verified_if_empty: bool,
+    },
+}
+
+impl Identified {
+    /// The (claimed) caller.
+    pub fn caller(&self) -> Option<&Caller> {
+        match self {
+            Self::Anonymous => None,
+            Self::AppCode(caller) | Self::Signature { caller, .. } => Some(caller),
+        }
+    }
+}
+
+/// Every authentication check that needs no body, so that a request that will be refused is
+/// refused before its body is read: the declared length, the AppCode or the signature's
+/// body-independent checks (see [`Identified::Signature`]), then the app's authorisation for the
+/// API in the environment.
 ///
 /// # Errors
 /// `APIG.0303` 401 for a failed authentication, `APIG.0304` 403 for an app not authorised,
-/// `APIG.0201` 400/413 for a bad or too large body.
-pub async fn authenticate(
+/// `APIG.0201` 400/413 for a bad request or a declared body too large.
+pub fn identify(
     rt: &Runtime,
     api: &ApiRoute,
     environment: &str,
     parts: &Parts,
     request_headers: &HeaderMap,
-    body: Incoming,
     now: SystemTime,
-) -> Result<(Option<Caller>, ForwardBody), GatewayError> {
-    let limit = rt.settings.max_body_bytes;
-    check_declared_length(request_headers, limit)?;
+) -> Result<Identified, GatewayError> {
+    check_declared_length(request_headers, rt.settings.max_body_bytes)?;
     match api.auth {
-        AuthType::None => Ok((None, streaming(body, limit))),
+        AuthType::None => Ok(Identified::Anonymous),
         AuthType::AppCode if request_headers.contains_key(APP_CODE_HEADER) => {
             let code = request_headers.get(APP_CODE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             let app = rt.app_by_code(code.trim()).ok_or_else(|| GatewayError::app_auth("app code not found"))?;
             let caller = Caller { app_id: app.id.clone(), app_key: app.key.clone(), method: "app_code" };
             authorize(rt, api, environment, &caller)?;
-            Ok((Some(caller), streaming(body, limit)))
+            Ok(Identified::AppCode(caller))
         }
         AuthType::App | AuthType::AppCode => {
-            let (caller, chunks) = verify_signature(rt, parts, request_headers, body, now, limit).await?;
+            let (caller, algorithm, verified_if_empty) = check_signature_head(rt, parts, request_headers, now)?;
             authorize(rt, api, environment, &caller)?;
+            Ok(Identified::Signature { caller, algorithm, verified_if_empty })
+        }
+    }
+}
+
+/// Completes the authentication [`identify`] began: for a signature, reads the body (within its
+/// deadline), hashes it and runs the core verifier; otherwise the body is streamed. Returns the
+/// caller (none for `auth: none`) and the body to forward.
+///
+/// # Errors
+/// `APIG.0303` 401 for a failed signature, `APIG.0201` 400/408/413 for a broken, late or too large
+/// body.
+pub async fn authenticate(
+    rt: &Runtime,
+    parts: &Parts,
+    request_headers: &HeaderMap,
+    identified: Identified,
+    body: TimedBody,
+    now: SystemTime,
+) -> Result<(Option<Caller>, ForwardBody), GatewayError> {
+    let limit = rt.settings.max_body_bytes;
+    match identified {
+        Identified::Anonymous => Ok((None, streaming(body, limit))),
+        Identified::AppCode(caller) => Ok((Some(caller), streaming(body, limit))),
+        Identified::Signature { caller, algorithm, verified_if_empty } => {
+            let (hash, chunks) = read_body(algorithm, body, limit).await?;
+            if !(chunks.is_empty() && verified_if_empty) {
+                let headers = signable_headers(request_headers)?;
+                let request = signable(parts, &headers, SignableBody::Precomputed(&hash));
+                rt.verifier.verify_at(&request, now).map_err(|e| from_verify_error(&e))?;
+            }
             Ok((Some(caller), ForwardBody::Buffered(chunks)))
         }
     }
@@ -64,7 +128,7 @@ fn authorize(rt: &Runtime, api: &ApiRoute, environment: &str, caller: &Caller) -
     }
 }
 
-fn streaming(body: Incoming, limit: u64) -> ForwardBody {
+fn streaming(body: TimedBody, limit: u64) -> ForwardBody {
     ForwardBody::Streaming(Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)))
 }
 
@@ -78,44 +142,73 @@ fn check_declared_length(request_headers: &HeaderMap, limit: u64) -> Result<(), 
     Ok(())
 }
 
-/// Reads the body through the hash of the signature's algorithm, then runs the core verifier.
-async fn verify_signature(
-    rt: &Runtime,
-    parts: &Parts,
-    request_headers: &HeaderMap,
-    body: Incoming,
-    now: SystemTime,
-    limit: u64,
-) -> Result<(Caller, VecDeque<Bytes>), GatewayError> {
+/// The request headers as the verifier takes them.
+fn signable_headers(request_headers: &HeaderMap) -> Result<Vec<(&str, &str)>, GatewayError> {
     let mut headers = Vec::with_capacity(request_headers.len());
     for (name, value) in request_headers {
         let value = std::str::from_utf8(value.as_bytes())
             .map_err(|_| GatewayError::bad_request(format_args!("the value of header {name} is not UTF-8")))?;
         headers.push((name.as_str(), value));
     }
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let method = parts.method.as_str();
+    Ok(headers)
+}
 
-    // The algorithm (hence the body hash) is named by the Authorization header; the verifier
-    // parses the whole header once the body is hashed. Without a known algorithm it fails before
-    // it needs the body.
-    let algorithm = request_headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Authorization::algorithm_of(v).ok());
-    let Some(algorithm) = algorithm else {
-        let request = SignableRequest::new(method, target, &headers, SignableBody::Unsigned);
-        return Err(match rt.verifier.verify_at(&request, now) {
+fn signable<'a>(parts: &'a Parts, headers: &'a [(&'a str, &'a str)], body: SignableBody<'a>) -> SignableRequest<'a> {
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    SignableRequest::new(parts.method.as_str(), target, headers, body)
+}
+
+/// The signature's checks that need no body: the core verifier run against an empty body. Its
+/// verdict is final unless it is one only the body can change (the body hash differs from the
+/// signed one, or the signature differs, which it does for any non-empty body). Returns the app
+/// whose key signed, the algorithm, and whether the request verified against the empty body.
+fn check_signature_head(
+    rt: &Runtime,
+    parts: &Parts,
+    request_headers: &HeaderMap,
+    now: SystemTime,
+) -> Result<(Caller, Algorithm, bool), GatewayError> {
+    let headers = signable_headers(request_headers)?;
+    // The algorithm (hence the body hash) is named by the Authorization header. Without a
+    // readable one the verifier fails before it needs the body.
+    let authorization = request_headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let parsed = authorization.and_then(|v| Authorization::algorithm_of(v).ok().map(|a| (a, Authorization::parse(v))));
+    let Some((algorithm, Ok(parsed))) = parsed else {
+        return Err(match rt.verifier.verify_at(&signable(parts, &headers, SignableBody::Unsigned), now) {
             Err(e) => from_verify_error(&e),
             Ok(_) => GatewayError::app_auth("the Authorization header cannot be read"),
         });
     };
+    let empty = PayloadHasher::for_algorithm(algorithm).finalize_hex();
+    let verified_if_empty =
+        match rt.verifier.verify_at(&signable(parts, &headers, SignableBody::Precomputed(&empty)), now) {
+            Ok(_) => true,
+            Err(e) if matches!(e.kind(), ErrorKind::PayloadHashMismatch | ErrorKind::SignatureMismatch) => false,
+            Err(e) => return Err(from_verify_error(&e)),
+        };
+    // the verifier found the key, so the app exists (the verifier's keys are the active apps')
+    let app = rt
+        .app_by_key(parsed.access_key)
+        .ok_or_else(|| GatewayError::app_auth(format_args!("app not found, appkey {}", parsed.access_key)))?;
+    Ok((Caller { app_id: app.id.clone(), app_key: app.key.clone(), method: "signature" }, algorithm, verified_if_empty))
+}
+
+/// Reads the whole body (within its deadline and the size limit) through the hash of the
+/// signature's algorithm; returns the hash and the chunks as they arrived.
+async fn read_body(
+    algorithm: Algorithm,
+    body: TimedBody,
+    limit: u64,
+) -> Result<(String, VecDeque<Bytes>), GatewayError> {
     let mut hasher = PayloadHasher::for_algorithm(algorithm);
     let mut chunks = VecDeque::new();
     let mut total: u64 = 0;
     let mut body = body;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| GatewayError::bad_request(format_args!("reading the body failed: {e}")))?;
+        let frame = frame.map_err(|e| match body_timeout_of(&*e) {
+            Some(t) => GatewayError::body_timeout(t.0),
+            None => GatewayError::bad_request(format_args!("reading the body failed: {e}")),
+        })?;
         if let Ok(data) = frame.into_data() {
             total += data.len() as u64;
             if total > limit {
@@ -125,11 +218,5 @@ async fn verify_signature(
             chunks.push_back(data);
         }
     }
-    let hash = hasher.finalize_hex();
-    let request = SignableRequest::new(method, target, &headers, SignableBody::Precomputed(&hash));
-    let verified = rt.verifier.verify_at(&request, now).map_err(|e| from_verify_error(&e))?;
-    let app = rt
-        .app_by_key(&verified.access_key)
-        .ok_or_else(|| GatewayError::app_auth(format_args!("app not found, appkey {}", verified.access_key)))?;
-    Ok((Caller { app_id: app.id.clone(), app_key: app.key.clone(), method: "signature" }, chunks))
+    Ok((hasher.finalize_hex(), chunks))
 }

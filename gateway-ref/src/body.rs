@@ -1,8 +1,10 @@
 //! Body types: what the gateway answers with, and what it forwards to a backend.
 
 use std::collections::VecDeque;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -25,6 +27,71 @@ pub fn empty() -> Body {
     Empty::<Bytes>::new().map_err(|never| match never {}).boxed()
 }
 
+/// The client's request body with a deadline for all of it (`gateway.body_timeout_ms`, counted
+/// from the arrival of the request head): past the deadline the next read fails with
+/// [`BodyTimeout`], so a client sending its body a byte at a time cannot hold a connection.
+#[derive(Debug)]
+pub struct TimedBody {
+    body: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl TimedBody {
+    /// `body`, to be read completely within `timeout` of `started`.
+    pub fn new(body: Incoming, started: Instant, timeout: Duration) -> Self {
+        let deadline = Box::pin(tokio::time::sleep_until((started + timeout).into()));
+        Self { body, deadline, timeout }
+    }
+}
+
+/// The client did not send its whole body in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyTimeout(pub Duration);
+
+impl std::fmt::Display for BodyTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body was not received within {} ms", self.0.as_millis())
+    }
+}
+
+impl std::error::Error for BodyTimeout {}
+
+/// Whether `e` (or its source chain) is a [`BodyTimeout`].
+pub fn body_timeout_of(e: &(dyn std::error::Error + 'static)) -> Option<BodyTimeout> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(t) = err.downcast_ref::<BodyTimeout>() {
+            return Some(*t);
+        }
+        current = err.source();
+    }
+    None
+}
+
+impl HttpBody for TimedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.body.is_end_stream() {
+            return Poll::Ready(None);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(BodyTimeout(self.timeout)))));
+        }
+        Pin::new(&mut self.body).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// The request body sent to a backend.
 #[derive(Debug)]
 pub enum ForwardBody {
@@ -32,8 +99,8 @@ pub enum ForwardBody {
     Empty,
     /// A body already read (and hashed) for verification, as the chunks that arrived.
     Buffered(VecDeque<Bytes>),
-    /// The client's body, streamed through with the size limit enforced on the way.
-    Streaming(Limited<Incoming>),
+    /// The client's body, streamed through with the size limit and the deadline enforced on the way.
+    Streaming(Limited<TimedBody>),
 }
 
 impl ForwardBody {

@@ -19,6 +19,10 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 12 * 1024 * 1024;
 pub const DEFAULT_MAX_URI_BYTES: usize = 32 * 1024;
 /// The default limit on the size of all request headers together.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// The default time a client has to send its whole request body.
+pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 60_000;
+/// The default cap on client connections served at once (nginx's default `worker_connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// The default backend timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 /// The environment used when a request has no `X-Stage` header.
@@ -66,6 +70,16 @@ pub struct GatewaySettings {
     pub require_host_signed: bool,
     /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (default true, as APIG).
     pub allow_unsigned_payload: bool,
+    /// Time a client has to send its whole request body, counted from the end of its head
+    /// (default 60000 ms); then `APIG.0201` 408 and the connection is closed.
+    pub body_timeout_ms: u64,
+    /// Client connections served at once by the whole process (default 512); one more is answered
+    /// `APIG.0308` 429 and closed. Keep it under the open-file limit (`ulimit -n`), which backend
+    /// connections share.
+    pub max_connections: usize,
+    /// Forward only the request headers the client signed, on signature-authenticated requests
+    /// (default false); see docs/gateway.md for the headers kept besides.
+    pub drop_unsigned_headers: bool,
 }
 
 impl Default for GatewaySettings {
@@ -78,6 +92,9 @@ impl Default for GatewaySettings {
             max_skew_seconds: 900,
             require_host_signed: false,
             allow_unsigned_payload: true,
+            body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            drop_unsigned_headers: false,
         }
     }
 }

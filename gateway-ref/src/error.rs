@@ -51,6 +51,28 @@ impl GatewayError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "0201", format!("Request entity too large, limit {limit} bytes"))
     }
 
+    /// `APIG.0201` 408: the client did not send its body within `gateway.body_timeout_ms`; the
+    /// connection is closed (the rest of the body is never read).
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "0201",
+            format!("Request timeout, the body was not received within {} ms", timeout.as_millis()),
+        )
+        .closing()
+    }
+
+    /// `APIG.0308` 429: the gateway already serves `gateway.max_connections` connections; the new
+    /// one is answered and closed without its request being read.
+    pub fn too_many_connections(limit: usize) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "0308",
+            format!("The throttling threshold has been reached: too many connections, limit {limit}"),
+        )
+        .closing()
+    }
+
     /// `APIG.0201` 414: the request URI is larger than the limit.
     pub fn uri_too_large(limit: usize) -> Self {
         Self::new(StatusCode::URI_TOO_LONG, "0201", format!("Request URI too large, limit {limit} bytes"))

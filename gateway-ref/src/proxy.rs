@@ -20,7 +20,7 @@ use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::body::{Body, BoxError, ForwardBody};
+use crate::body::{Body, BoxError, ForwardBody, body_timeout_of};
 use crate::echo;
 use crate::error::GatewayError;
 use crate::routing::{ApiRoute, BackendTarget};
@@ -246,8 +246,8 @@ impl HttpBody for PooledBody {
 
 /// Header names the gateway sets or reads on every request (constants: no parsing per use).
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 /// `X-Request-Id`.
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -394,6 +394,9 @@ pub async fn send(
             if is_length_limit(&e) {
                 return Err(GatewayError::body_too_large(limit).closing());
             }
+            if let Some(t) = body_timeout_of(&e) {
+                return Err(GatewayError::body_timeout(t.0));
+            }
             Err(GatewayError::backend_unavailable("request failed"))
         }
         Ok(Ok(response)) => {
@@ -408,6 +411,8 @@ pub async fn send(
 fn body_error(e: &(dyn std::error::Error + 'static), limit: u64) -> GatewayError {
     if is_length_limit(e) {
         GatewayError::body_too_large(limit).closing()
+    } else if let Some(t) = body_timeout_of(e) {
+        GatewayError::body_timeout(t.0)
     } else {
         GatewayError::bad_request(format_args!("reading the body failed: {e}"))
     }

@@ -155,6 +155,9 @@ impl Runtime {
         if s.max_uri_bytes < 64 || s.max_header_bytes < 1024 {
             return Err(err("gateway".into(), "max_uri_bytes must be >= 64 and max_header_bytes >= 1024".into()));
         }
+        if s.body_timeout_ms == 0 || s.max_connections == 0 {
+            return Err(err("gateway".into(), "body_timeout_ms and max_connections must be > 0".into()));
+        }
 
         let mut policies = HashMap::new();
         for (i, def) in source.policies.iter().enumerate() {

@@ -7,23 +7,24 @@ use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result};
-use apig::{Clock, FixedClock, SystemClock};
+use apig::{Authorization, Clock, FixedClock, SystemClock};
 use arc_swap::ArcSwap;
 use hyper::body::Incoming;
-use hyper::header::{HOST, HeaderName, HeaderValue};
+use hyper::header::{AUTHORIZATION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::access_log::{AccessLog, AccessRecord, LogTarget, rfc3339, socket_addr_string};
-use crate::body::Body;
+use crate::body::{Body, TimedBody};
 use crate::config::ConfigFile;
 use crate::error::GatewayError;
 use crate::policy::{BackendOutcome, Decision, RequestContext};
@@ -92,6 +93,16 @@ impl GatewayOptions {
 const X_APIG_MODE: HeaderName = HeaderName::from_static("x-apig-mode");
 const X_STAGE: HeaderName = HeaderName::from_static("x-stage");
 
+/// Request headers hyper parses before the gateway sees the head: well above the 256 the gateway
+/// allows, so that more get APIG's `494` rather than hyper's empty `431`. hyper allocates two
+/// arrays of this many 32-byte slots for every request; at 2048 each is 64 KiB, the largest size
+/// mimalloc serves from its fast (medium) pages, hence not more. A head with more headers still
+/// gets hyper's `431` (docs/gateway.md, "Framing limits").
+const MAX_PARSED_HEADERS: usize = 2048;
+/// Connections over `gateway.max_connections` being answered at once; beyond, they are closed
+/// without an answer.
+const MAX_REFUSING: usize = 256;
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Request ids: a random per-process prefix and a counter.
@@ -136,6 +147,12 @@ pub struct Shared {
     /// Serialises admin changes and reloads.
     pub write_lock: tokio::sync::Mutex<()>,
     ids: RequestIds,
+    /// Client connections open now (all workers), against `gateway.max_connections`.
+    connections: AtomicUsize,
+    /// Connections over the cap being answered now.
+    refusing: AtomicUsize,
+    /// The second (since the epoch) of the last "refusing connections" line on stderr.
+    refusal_reported: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -192,6 +209,9 @@ impl Gateway {
             config_path: path,
             write_lock: tokio::sync::Mutex::new(()),
             ids: RequestIds::new(),
+            connections: AtomicUsize::new(0),
+            refusing: AtomicUsize::new(0),
+            refusal_reported: AtomicU64::new(0),
         });
         Ok(Self {
             shared,
@@ -243,7 +263,7 @@ impl Gateway {
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
             .max_buf_size(512 * 1024)
-            .max_headers(1000)
+            .max_headers(MAX_PARSED_HEADERS)
             .keep_alive(true);
         if self.workers <= 1 {
             accept_loop(self.listener, builder, self.shared, stop_rx).await;
@@ -292,6 +312,10 @@ async fn accept_loop(
             },
             _ = stop.changed() => break,
         };
+        let Some(slot) = ConnectionSlot::take(&shared) else {
+            tokio::spawn(refuse(stream, Arc::clone(&shared)));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let client = client.clone();
@@ -311,12 +335,74 @@ async fn accept_loop(
                 }
             }
             live.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
         });
     }
     let until = Instant::now() + Duration::from_secs(5);
     while live.load(Ordering::Relaxed) > 0 && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// One of the `gateway.max_connections` connections, given back when dropped.
+struct ConnectionSlot(Arc<Shared>);
+
+impl ConnectionSlot {
+    /// A slot, or none when the cap (read at each connection, so a reload changes it) is reached.
+    fn take(shared: &Arc<Shared>) -> Option<Self> {
+        let limit = shared.runtime.load().settings.max_connections;
+        if shared.connections.fetch_add(1, Ordering::AcqRel) >= limit {
+            shared.connections.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Self(Arc::clone(shared)))
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Answers a connection over `gateway.max_connections` with `APIG.0308` 429 and closes it,
+/// without reading its request (so it costs no parsing and holds no slot): at most 1 s to write
+/// the answer, then 0.5 s for the client to read it (closing a socket with unread request bytes
+/// would reset it and lose the answer). When too many are being answered already, the connection
+/// is closed at once.
+async fn refuse(mut stream: TcpStream, shared: Arc<Shared>) {
+    let second = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+    if shared.refusal_reported.swap(second, Ordering::Relaxed) != second {
+        eprintln!(
+            "apig-gateway: {} connections open (gateway.max_connections): refusing new ones",
+            shared.runtime.load().settings.max_connections
+        );
+    }
+    if shared.refusing.fetch_add(1, Ordering::AcqRel) < MAX_REFUSING {
+        let rt = shared.runtime.load();
+        let (request_id, _) = shared.ids.next();
+        let error = GatewayError::too_many_connections(rt.settings.max_connections);
+        let body = error.body_json(&rt.settings.error_prefix, &request_id);
+        let answer = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n\
+             connection: close\r\nx-request-id: {request_id}\r\n\r\n{body}",
+            error.status.as_u16(),
+            error.status.canonical_reason().unwrap_or(""),
+            body.len()
+        );
+        drop(rt);
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            stream.write_all(answer.as_bytes()).await?;
+            stream.shutdown().await
+        })
+        .await;
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while stream.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+        })
+        .await;
+    }
+    shared.refusing.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// A gateway running on its own thread and runtime (for tests, the conformance runner and embedding).
@@ -399,7 +485,9 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let debug = header(&X_APIG_MODE).is_some_and(|m| m.trim().eq_ignore_ascii_case("debug"));
-    let host = header(&HOST).or_else(|| parts.uri.authority().map(|a| a.as_str())).unwrap_or("").to_owned();
+    // an absolute-form target (`GET http://host/path`) names the host; `Host` is then ignored
+    // (RFC 9112 §3.2.2)
+    let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| header(&HOST)).unwrap_or("").to_owned();
     let environment = routing::environment(header(&X_STAGE)).to_owned();
     let preflight = parts.method == Method::OPTIONS
         && parts.headers.contains_key(hyper::header::ORIGIN)
@@ -524,6 +612,12 @@ async fn process(
     // the request headers move to `ctx` (no copy): policies read them there, also in
     // `on_response`, and so do authentication and the upstream request (`parts.headers` is empty)
     ctx.headers = std::mem::take(&mut parts.headers);
+    if parts.uri.authority().is_some()
+        && let Ok(authority) = HeaderValue::from_str(&ctx.host)
+    {
+        // the verifier, the policies and the backend see the target's authority as `Host`
+        ctx.headers.insert(HOST, authority);
+    }
 
     match api.policies.before_auth(ctx).await {
         Decision::Continue => {}
@@ -534,8 +628,20 @@ async fn process(
         // a preflight no policy answered: the API has no CORS policy
         return Err(GatewayError::api_not_found());
     }
-    let (caller, forward) =
-        auth::authenticate(rt, &api, &ctx.environment, &parts, &ctx.headers, body, shared.clock.now()).await?;
+    // every check that needs no body runs before the body is read: authentication's (key, date,
+    // the app's authorisation), then the policies' `before_body` stage with the claimed caller
+    let now = shared.clock.now();
+    let identified = auth::identify(rt, &api, &ctx.environment, &parts, &ctx.headers, now)?;
+    ctx.caller = identified.caller().cloned();
+    let decision = api.policies.before_body(ctx).await;
+    ctx.caller = None;
+    match decision {
+        Decision::Continue => {}
+        Decision::Respond(r) => return Ok((r, None)),
+        Decision::Reject(e) => return Err(e),
+    }
+    let body = TimedBody::new(body, ctx.started, Duration::from_millis(rt.settings.body_timeout_ms));
+    let (caller, forward) = auth::authenticate(rt, &parts, &ctx.headers, identified, body, now).await?;
     ctx.caller = caller;
     match api.policies.after_auth(ctx).await {
         Decision::Continue => {}
@@ -544,6 +650,9 @@ async fn process(
     }
     let upstream = proxy::upstream_request(&api, &parts, &ctx.headers, &ctx.host, ctx.remote, request_id, forward)?;
     let (mut up_parts, up_body) = upstream.into_parts();
+    if rt.settings.drop_unsigned_headers && ctx.caller.as_ref().is_some_and(|c| c.method == "signature") {
+        drop_unsigned_headers(&mut up_parts.headers, &ctx.headers, ctx.remote);
+    }
     match api.policies.before_backend(ctx, &mut up_parts, &up_body) {
         Decision::Continue => {}
         Decision::Respond(r) => return Ok((r, None)),
@@ -558,6 +667,40 @@ async fn process(
     };
     let (response, upstream) = result?;
     Ok((response, Some(upstream)))
+}
+
+/// Headers the gateway sets on the upstream request itself, kept by `drop_unsigned_headers`.
+const GATEWAY_SET: [HeaderName; 5] =
+    [HOST, proxy::X_FORWARDED_FOR, proxy::X_FORWARDED_HOST, proxy::X_FORWARDED_PROTO, proxy::X_REQUEST_ID];
+
+/// `gateway.drop_unsigned_headers`: removes from the upstream request every header the client's
+/// verified signature does not cover, except `Authorization` (the signature itself, so the
+/// backend can verify it again) and the headers the gateway sets ([`GATEWAY_SET`]); an unsigned
+/// `X-Forwarded-For` from the client is not kept in the gateway's either, which then names only
+/// the client's address. Framing (`Content-Length`) is set by the gateway's client from the body it
+/// forwards.
+fn drop_unsigned_headers(upstream: &mut HeaderMap, request_headers: &HeaderMap, remote: SocketAddr) {
+    let authorization = request_headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let Some(signed) = authorization.and_then(|v| Authorization::parse(v).ok()) else {
+        return;
+    };
+    let mut kept = HeaderMap::with_capacity(upstream.len());
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in std::mem::take(upstream) {
+        if let Some(name) = name {
+            current = Some(name);
+        }
+        let Some(name) = &current else { continue };
+        if *name == AUTHORIZATION || GATEWAY_SET.contains(name) || signed.is_signed(name.as_str()) {
+            kept.append(name.clone(), value);
+        }
+    }
+    if !signed.is_signed(proxy::X_FORWARDED_FOR.as_str())
+        && let Ok(ip) = HeaderValue::from_str(&remote.ip().to_string())
+    {
+        kept.insert(proxy::X_FORWARDED_FOR, ip);
+    }
+    *upstream = kept;
 }
 
 /// Limits and framing checks on the request head, before anything else.
@@ -583,6 +726,9 @@ fn check_head(rt: &Runtime, parts: &hyper::http::request::Parts) -> Result<(), G
         0 if parts.uri.authority().is_none() => return Err(GatewayError::bad_request("missing Host header")),
         0 | 1 => {}
         _ => return Err(GatewayError::bad_request("more than one Host header")),
+    }
+    if parts.uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(GatewayError::bad_request("the request target has user information"));
     }
     if parts.uri.path_and_query().is_none() || !parts.uri.path().starts_with('/') {
         return Err(GatewayError::bad_request("the request target must be a path"));

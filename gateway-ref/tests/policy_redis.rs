@@ -133,3 +133,95 @@ fn two_gateways_share_one_limit_through_redis() {
     }
     assert!(printed, "the store failure was not reported on stderr");
 }
+
+/// The Redis store's timeout in the fault tests.
+const FAULT_TIMEOUT_MS: u64 = 200;
+
+/// A gateway whose throttle keeps its counters in the Redis at `port` (3 requests a minute).
+fn start_throttled(name: &str, port: u16, fail_open: bool) -> apig_gateway::server::RunningGateway {
+    let config = format!(
+        r#"{{
+      "groups": [{{"id": "g", "apis": [{{"id": "limited", "method": "GET", "path": "/limited", "auth": "none",
+                                      "backend": {{"url": "echo:"}}, "policies": ["cluster"]}}]}}],
+      "environments": [{{"name": "RELEASE", "published": ["limited"]}}],
+      "policies": [{{"name": "cluster", "type": "throttle", "config": {{"api_limit": 3, "interval": 60, "unit": "second",
+                    "store": {{"type": "redis", "url": "redis://127.0.0.1:{port}", "prefix": "apig-fault", "timeout_ms": {FAULT_TIMEOUT_MS}, "fail_open": {fail_open}}}}}}}]
+    }}"#
+    );
+    common::start_in(&temp_dir(name), &config).0
+}
+
+/// Sends `n` requests at once; returns their statuses and the time until the last one answered.
+fn parallel(addr: SocketAddr, n: usize) -> (Vec<u16>, Duration) {
+    let started = Instant::now();
+    // 0: no answer within the client's 10 s
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            std::thread::spawn(move || {
+                client::request(addr, "GET", "/limited", &[("Host", "api.test")], b"").map_or(0, |r| r.status)
+            })
+        })
+        .collect();
+    let statuses = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    (statuses, started.elapsed())
+}
+
+/// Every request decides within the store's timeout, in parallel: ten at once finish well under
+/// the time of two serial timeouts plus scheduling slack. Before the fix, opening the connection
+/// was not bounded by the timeout (a retry with back-off: 1.5–1.9 s per request) and requests
+/// waited on it one at a time (ten took 15–19 s).
+fn assert_fast_in_parallel(addr: SocketAddr, what: &str, fail_open: bool) {
+    let bound = Duration::from_millis(3 * FAULT_TIMEOUT_MS + 600);
+    for round in 0..3 {
+        let (statuses, took) = parallel(addr, 10);
+        // fail open: the throttle lets requests through when its store fails; else refuses them
+        let expected = if fail_open { 200 } else { 429 };
+        assert!(statuses.iter().all(|&s| s == expected), "{what}, round {round}: {statuses:?}");
+        assert!(took < bound, "{what}, round {round}: ten parallel requests took {took:?} (bound {bound:?})");
+        // the next round after the back-off, so that the store tries Redis again
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+}
+
+#[test]
+fn a_silent_redis_costs_each_request_at_most_its_timeout_in_parallel() {
+    // accepts connections and never answers
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().map_while(Result::ok) {
+            held.push(s);
+        }
+    });
+    let gw = start_throttled("redis-silent", port, true);
+    assert_fast_in_parallel(gw.addr(), "silent Redis", true);
+    let closed = start_throttled("redis-silent-closed", port, false);
+    assert_fast_in_parallel(closed.addr(), "silent Redis, fail closed", false);
+    let msg = assert_apig(&get(closed.addr()), 429, "APIG.0308");
+    assert!(msg.contains("policy cluster cannot count requests now"), "{msg}");
+}
+
+#[test]
+fn a_refused_redis_costs_nothing_and_the_store_reconnects_when_it_is_back() {
+    let port = closed_port();
+    let gw = start_throttled("redis-refused", port, true);
+    assert_fast_in_parallel(gw.addr(), "refused Redis", true);
+
+    // Redis comes up on that port: after the back-off the store reconnects (in the background)
+    // and the limit applies again: 3 a minute, then 429
+    let dir = temp_dir("redis-back");
+    let server = require_tool("redis-server", "redis-server");
+    let _redis = Proc(
+        Command::new(server)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args(["--dir", dir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let limited = eventually(Duration::from_secs(15), || get(gw.addr()).status == 429);
+    assert!(limited, "the throttle never used Redis again after it came back");
+    assert_apig(&get(gw.addr()), 429, "APIG.0308");
+}

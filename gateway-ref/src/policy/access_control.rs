@@ -189,6 +189,12 @@ impl Policy for AccessControl {
         decide(self.check_ip(ctx))
     }
 
+    /// The app ACL refuses the app a request claims before its body is read; it holds again
+    /// for the verified caller after authentication.
+    fn before_body<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
+        decide(self.check_app(ctx))
+    }
+
     fn after_auth<'a>(&'a self, ctx: &'a RequestContext) -> Stage<'a> {
         decide(self.check_app(ctx))
     }

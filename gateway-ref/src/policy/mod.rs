@@ -162,6 +162,16 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
         Stage::Done(Decision::Continue)
     }
 
+    /// Before the request body is read, with `ctx.caller` set to the caller the request claims:
+    /// its AppCode or key is known, the signature's checks that need no body passed and the app is
+    /// authorised, but a signature is not verified yet. For checks without side effects that can
+    /// refuse a request before its body is read (the app ACL); a policy that counts or calls out
+    /// (throttle, authorizer) waits for [`Policy::after_auth`], so that a request with a forged
+    /// signature never counts against the app it names.
+    fn before_body<'a>(&'a self, _ctx: &'a RequestContext) -> Stage<'a> {
+        Stage::Done(Decision::Continue)
+    }
+
     /// After authentication (`ctx.caller` is set for authenticated APIs).
     fn after_auth<'a>(&'a self, _ctx: &'a RequestContext) -> Stage<'a> {
         Stage::Done(Decision::Continue)
@@ -226,6 +236,21 @@ impl Pipeline {
     pub async fn before_auth(&self, ctx: &RequestContext) -> Decision {
         for p in &self.0 {
             let decision = match p.before_auth(ctx) {
+                Stage::Done(decision) => decision,
+                Stage::Pending(future) => future.await,
+            };
+            match decision {
+                Decision::Continue => {}
+                other => return other,
+            }
+        }
+        Decision::Continue
+    }
+
+    /// Runs every policy's [`Policy::before_body`].
+    pub async fn before_body(&self, ctx: &RequestContext) -> Decision {
+        for p in &self.0 {
+            let decision = match p.before_body(ctx) {
                 Stage::Done(decision) => decision,
                 Stage::Pending(future) => future.await,
             };

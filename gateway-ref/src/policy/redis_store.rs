@@ -3,18 +3,22 @@
 //! per counter and window, `PREFIX:KEY:WINDOW-INDEX`) and sets the key's expiry on the first hit of
 //! the window; Redis runs a script atomically, so two instances never lose an increment.
 //!
-//! The connection is made on first use and re-made after failures (redis-rs `ConnectionManager`);
-//! every call is bounded by the configured timeout, and after a failure the store answers with an
-//! error at once for one second (so a dead Redis costs at most one timeout per second).
+//! The connection (one multiplexed connection, shared by every request) is opened in the
+//! background: on first use and again after any failure. A request never waits longer than the
+//! configured timeout in all (for the connection, then for the answer): requests arriving while
+//! the connection is being opened wait for it together, each until its own deadline. After a
+//! failure the store answers with an error at once for one second counted from the failure, so a
+//! dead or silent Redis costs a request at most one timeout, and only one request a second.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::OnceCell;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Script};
+use tokio::sync::watch;
 
-use super::counter::{Count, CounterStore, HitFuture, Slot, window_of};
+use super::counter::{Count, CounterStore, HitFuture, Slot, now_ms, window_of};
 
 /// Increments `KEYS[i]`, sets its expiry to `ARGV[i]` ms when it is new, returns the counts.
 const HIT_SCRIPT: &str = r"
@@ -27,13 +31,27 @@ end
 return out
 ";
 
+/// How long after a failure calls fail at once.
+const BACK_OFF_MS: u64 = 1000;
+
+/// The state of the shared connection.
+#[derive(Clone)]
+enum Link {
+    /// None open and none being opened (at first, and after a failure: why).
+    Down(Option<String>),
+    /// Being opened by a background task.
+    Connecting,
+    /// Open.
+    Up(MultiplexedConnection),
+}
+
 /// Counters in a Redis server.
 pub struct RedisStore {
     client: redis::Client,
     prefix: String,
     timeout: Duration,
     script: Script,
-    connection: OnceCell<ConnectionManager>,
+    link: Arc<watch::Sender<Link>>,
     /// Until when (ms since the epoch) calls fail at once after a failure.
     down_until: AtomicU64,
 }
@@ -56,34 +74,69 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             timeout,
             script: Script::new(HIT_SCRIPT),
-            connection: OnceCell::new(),
+            link: Arc::new(watch::Sender::new(Link::Down(None))),
             down_until: AtomicU64::new(0),
         })
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, String> {
-        let conn = self
-            .connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(self.timeout)
-                    .set_response_timeout(self.timeout)
-                    .set_number_of_retries(1)
-                    .set_max_delay(1000);
-                ConnectionManager::new_with_config(self.client.clone(), config).await
-            })
-            .await
-            .map_err(|e| format!("redis: {e}"))?;
-        Ok(conn.clone())
+    /// The open connection; opens one in the background when there is none, and waits for it
+    /// (the caller bounds the wait).
+    async fn connection(&self) -> Result<MultiplexedConnection, String> {
+        let mut link = self.link.subscribe();
+        let start = self.link.send_if_modified(|l| {
+            let down = matches!(l, Link::Down(_));
+            if down {
+                *l = Link::Connecting;
+            }
+            down
+        });
+        if start {
+            self.connect_in_background();
+        }
+        let ready = link.wait_for(|l| !matches!(l, Link::Connecting)).await.map_err(|_| "redis: store dropped")?;
+        match &*ready {
+            Link::Up(conn) => Ok(conn.clone()),
+            Link::Down(why) => Err(format!("redis: cannot connect: {}", why.as_deref().unwrap_or("unknown error"))),
+            Link::Connecting => Err("redis: cannot connect".to_owned()),
+        }
     }
 
-    async fn hit_all(&self, slots: &[Slot], now_ms: u64) -> Result<Vec<Count>, String> {
-        if now_ms < self.down_until.load(Ordering::Relaxed) {
+    /// Opens the connection on a task of its own: with more time than a request has (a slow
+    /// network may need it), and without a request waiting on it.
+    fn connect_in_background(&self) {
+        let (client, link) = (self.client.clone(), Arc::clone(&self.link));
+        let limit = self.timeout.max(Duration::from_secs(1));
+        let config = AsyncConnectionConfig::new().set_connection_timeout(limit).set_response_timeout(self.timeout);
+        tokio::spawn(async move {
+            let opened =
+                tokio::time::timeout(limit, client.get_multiplexed_async_connection_with_config(&config)).await;
+            link.send_replace(match opened {
+                Ok(Ok(conn)) => Link::Up(conn),
+                Ok(Err(e)) => Link::Down(Some(e.to_string())),
+                Err(_) => Link::Down(Some(format!("no connection within {} ms", limit.as_millis()))),
+            });
+        });
+    }
+
+    async fn hit_all(&self, slots: &[Slot], at_ms: u64) -> Result<Vec<Count>, String> {
+        if at_ms < self.down_until.load(Ordering::Relaxed) {
             return Err("redis: unavailable (a call failed less than 1 s ago)".to_owned());
         }
-        let result = self.call(slots, now_ms).await;
+        let result = match tokio::time::timeout(self.timeout, self.call(slots, at_ms)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("redis: no answer within {} ms", self.timeout.as_millis())),
+        };
         if result.is_err() {
-            self.down_until.store(now_ms + 1000, Ordering::Relaxed);
+            // the back-off counts from the failure; the connection is opened again afterwards
+            // (a silent server's is of no use, a broken one's neither)
+            self.down_until.fetch_max(now_ms() + BACK_OFF_MS, Ordering::Relaxed);
+            self.link.send_if_modified(|l| {
+                let up = matches!(l, Link::Up(_));
+                if up {
+                    *l = Link::Down(None);
+                }
+                up
+            });
         }
         result
     }
@@ -99,10 +152,7 @@ impl RedisStore {
             invocation.arg(reset_ms + 1000);
             resets.push(reset_ms);
         }
-        let counts: Vec<u64> = tokio::time::timeout(self.timeout, invocation.invoke_async(&mut conn))
-            .await
-            .map_err(|_| format!("redis: no answer within {} ms", self.timeout.as_millis()))?
-            .map_err(|e| format!("redis: {e}"))?;
+        let counts: Vec<u64> = invocation.invoke_async(&mut conn).await.map_err(|e| format!("redis: {e}"))?;
         if counts.len() != slots.len() {
             return Err(format!("redis: the script returned {} counts for {} keys", counts.len(), slots.len()));
         }

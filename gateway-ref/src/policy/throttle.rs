@@ -17,9 +17,11 @@
 //!
 //! Counters are incremented after authentication (the app is known then), in one store call per
 //! request. The store is `memory` (this process) or `redis` (shared by a cluster:
-//! `{"type": "redis", "url": "redis://127.0.0.1:6379", "prefix": "apig:throttle", "timeout_ms": 200}`).
-//! When the store fails the request is let through (like Kong's `fault_tolerant`), the failure is
-//! marked in the access log (`"extra": {"throttle_store_error": true}`) and printed at most once per second.
+//! `{"type": "redis", "url": "redis://127.0.0.1:6379", "prefix": "apig:throttle", "timeout_ms": 200,
+//! "fail_open": true}`). A request waits for Redis at most `timeout_ms`, whatever the fault. When the
+//! store fails the request is let through (`fail_open`, the default, like Kong's `fault_tolerant`)
+//! or refused with `APIG.0308` 429 (`"fail_open": false`); the failure is marked in the access log
+//! (`"extra": {"throttle_store_error": true}`) and printed at most once per second.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -77,6 +79,8 @@ enum StoreConfig {
         prefix: String,
         #[serde(default = "default_store_timeout")]
         timeout_ms: u64,
+        #[serde(default = "default_fail_open")]
+        fail_open: bool,
     },
 }
 
@@ -86,6 +90,10 @@ fn default_prefix() -> String {
 
 fn default_store_timeout() -> u64 {
     200
+}
+
+fn default_fail_open() -> bool {
+    true
 }
 
 fn default_interval() -> u64 {
@@ -217,6 +225,8 @@ pub struct Throttle {
     store: Arc<dyn CounterStore>,
     /// The store when it is this process's memory: counted without a future.
     memory: Option<Arc<MemoryStore>>,
+    /// Let requests through when the store fails (else refuse them).
+    fail_open: bool,
     last_error_report: AtomicU64,
 }
 
@@ -244,13 +254,14 @@ impl Throttle {
         {
             return Err("throttle: give at least one of api_limit, user_limit, app_limit, ip_limit, rules".to_owned());
         }
-        let (store, memory): (Arc<dyn CounterStore>, _) = match c.store {
+        let (store, memory, fail_open): (Arc<dyn CounterStore>, _, _) = match c.store {
             None | Some(StoreConfig::Memory) => {
                 let memory = Arc::new(MemoryStore::default());
-                (Arc::clone(&memory) as Arc<dyn CounterStore>, Some(memory))
+                (Arc::clone(&memory) as Arc<dyn CounterStore>, Some(memory), true)
             }
-            Some(StoreConfig::Redis { url, prefix, timeout_ms }) => {
-                (Arc::new(RedisStore::new(&url, &prefix, Duration::from_millis(timeout_ms.max(1)))?) as _, None)
+            Some(StoreConfig::Redis { url, prefix, timeout_ms, fail_open }) => {
+                let timeout = Duration::from_millis(timeout_ms.max(1));
+                (Arc::new(RedisStore::new(&url, &prefix, timeout)?) as _, None, fail_open)
             }
         };
         let user_header = c.user_header.as_deref().unwrap_or("x-user-id");
@@ -272,6 +283,7 @@ impl Throttle {
             rules,
             store,
             memory,
+            fail_open,
             last_error_report: AtomicU64::new(0),
         })
     }
@@ -408,7 +420,15 @@ impl Throttle {
         if let Ok(mut ext) = ctx.extensions.lock() {
             ext.insert(StoreFailed);
         }
-        Decision::Continue
+        if self.fail_open {
+            Decision::Continue
+        } else {
+            Decision::Reject(GatewayError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "0308",
+                format!("The throttling threshold has been reached: policy {} cannot count requests now", self.name),
+            ))
+        }
     }
 
     /// Checks the request: synchronously with the in-memory store, else through the store's future.
@@ -452,8 +472,9 @@ impl Throttle {
         let last = self.last_error_report.swap(now, Ordering::Relaxed);
         if last != now {
             eprintln!(
-                "apig-gateway: throttle {:?}: counter store failed, letting requests through: {error}",
-                self.name
+                "apig-gateway: throttle {:?}: counter store failed, {} requests: {error}",
+                self.name,
+                if self.fail_open { "letting through" } else { "refusing" }
             );
         }
     }
