@@ -25,7 +25,7 @@ pub(crate) fn bin(venv: &Path, program: &str) -> PathBuf {
 
 /// Creates `dir` as a venv unless it is one already (installing Debian's `python3-venv` if the
 /// interpreter lacks the module).
-fn ensure_venv(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_venv(dir: &Path) -> Result<()> {
     if bin(dir, "python").exists() {
         return Ok(());
     }

@@ -1,13 +1,523 @@
-//! Release: python (to be written).
+//! Release: the PyPI distribution `apig-sdk` (import name `apig`) into `dist/python/`.
+//!
+//! `build`: the sdist, then one abi3 wheel (CPython ≥ 3.9) per [`WHEELS`] entry, cross-built by
+//! `maturin build --zig` (zig from PyPI's `ziglang`) for manylinux2014 (glibc 2.17) and
+//! musllinux_1_2 on x86_64 and aarch64; `--native`: the manylinux2014 x86_64 wheel and the sdist.
+//! Each file is inspected as it is written ([`inspect_wheel`], [`inspect_sdist`]): `auditwheel
+//! show` names the wheel's platform tag, its native library needs no glibc symbol newer than the
+//! tag allows (`readelf`), the metadata is what PyPI accepts and users need
+//! (`python_metadata.py`), and `twine check --strict` passes.
+//!
+//! `verify`: a pypiserver on 127.0.0.1 gets every file by `twine upload`; fresh venvs install
+//! `apig-sdk[requests]` from it by name (nothing from PyPI: `requests` and maturin are copied into
+//! that index first), once as a wheel and once built from the sdist (`--no-binary apig-sdk`, with
+//! this machine's Rust), and sign a request the demo gateway accepts.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Instant;
 
+use anyhow::{Context, Result, bail};
+
+use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
 use super::{Artifact, DemoGateway, Release, Report};
+use crate::python::{bin, ensure_venv};
+use crate::server::{free_port, spawn};
+use crate::util::{ensure_apt, ensure_rustup_target, output, root, run, target_dir};
 
-pub(crate) fn build(_release: &Release) -> Result<Vec<Artifact>> {
-    Ok(Vec::new())
+/// One wheel of the release.
+struct Wheel {
+    /// The Rust target maturin compiles for.
+    target: &'static str,
+    /// maturin's `--compatibility`: the policy the wheel is linked and tagged for.
+    compatibility: &'static str,
+    /// The platform tags of its file name and `WHEEL` file, in maturin's order; the last one is the
+    /// tag `auditwheel show` must name (PEP 600 spells manylinux2014 `manylinux_2_17`).
+    tags: &'static [&'static str],
+    /// The newest glibc symbol version its native library may need; `None`: no glibc symbol at
+    /// all (musl).
+    glibc: Option<(u32, u32)>,
+    /// Why it is not installed here, when it cannot be: the machine runs x86_64 glibc Linux.
+    not_here: Option<&'static str>,
 }
 
-pub(crate) fn verify(_release: &Release, _gateway: &DemoGateway, _report: &mut Report) -> Result<()> {
+const WHEELS: [Wheel; 4] = [
+    Wheel {
+        target: "x86_64-unknown-linux-gnu",
+        compatibility: "manylinux2014",
+        tags: &["manylinux2014_x86_64", "manylinux_2_17_x86_64"],
+        glibc: Some((2, 17)),
+        not_here: None,
+    },
+    Wheel {
+        target: "aarch64-unknown-linux-gnu",
+        compatibility: "manylinux2014",
+        tags: &["manylinux2014_aarch64", "manylinux_2_17_aarch64"],
+        glibc: Some((2, 17)),
+        not_here: Some("aarch64 Python does not run on this x86_64 machine"),
+    },
+    Wheel {
+        target: "x86_64-unknown-linux-musl",
+        compatibility: "musllinux_1_2",
+        tags: &["musllinux_1_2_x86_64"],
+        glibc: None,
+        not_here: Some("no musl Python on this glibc machine"),
+    },
+    Wheel {
+        target: "aarch64-unknown-linux-musl",
+        compatibility: "musllinux_1_2",
+        tags: &["musllinux_1_2_aarch64"],
+        glibc: None,
+        not_here: Some("no aarch64 musl Python on this x86_64 glibc machine"),
+    },
+];
+
+impl Wheel {
+    /// `manylinux2014_x86_64`, …: how the report names it.
+    fn name(&self) -> &'static str {
+        self.tags[0]
+    }
+
+    /// The platform tag `auditwheel show` must find.
+    fn audit_tag(&self) -> &'static str {
+        self.tags[self.tags.len() - 1]
+    }
+
+    /// Its file in `dist/python/` (`apig_sdk-VERSION-cp39-abi3-TAGS.whl`, the version as maturin
+    /// normalises it).
+    fn path(&self, release: &Release) -> Result<PathBuf> {
+        let suffix = format!("-cp39-abi3-{}.whl", self.tags.join("."));
+        find_one(&out_dir(release), |name| name.starts_with("apig_sdk-") && name.ends_with(&suffix))
+    }
+}
+
+/// The wheels of this release: all, or with `--native` the one this machine installs.
+fn wheels(release: &Release) -> impl Iterator<Item = &'static Wheel> + '_ {
+    WHEELS.iter().filter(|w| !release.native_only || w.not_here.is_none())
+}
+
+/// What `pip install "apig-sdk[requests]"` needs besides our files, as `pyproject.toml` asks for
+/// them: the extra's `requests` and, for the sdist, the build backend. `--verify` copies them from
+/// PyPI into the local index, so the installs by name read nothing else.
+const INDEX_DEPENDENCIES: [&str; 2] = ["requests>=2.25", "maturin>=1.16,<2"];
+
+/// Checks a file's metadata and contents (see its docstring).
+const METADATA_CHECK: &str = include_str!("python_metadata.py");
+
+/// Run in each fresh venv: the installed `apig-sdk` is the expected file, a request signed with
+/// `apig.requests.AppAuth` gets 200 from the demo gateway and one signed with a wrong secret 401.
+const SIGN_CHECK: &str = r##"
+import json, sys
+import requests
+import apig
+from apig.requests import AppAuth
+
+url, key, secret, report, expected = sys.argv[1:]
+with open(report) as f:
+    installed = [i for i in json.load(f)["install"] if i["metadata"]["name"] == "apig-sdk"]
+got = installed[0]["download_info"]["url"].split("#")[0].rsplit("/", 1)[-1] if installed else None
+if got != expected:
+    sys.exit(f"pip installed {got} as apig-sdk, expected {expected}")
+signed = requests.get(url, auth=AppAuth(key, secret), timeout=10)
+if signed.status_code != 200:
+    sys.exit(f"the demo gateway answered {signed.status_code} to the signed request: {signed.text}")
+forged = requests.get(url, auth=AppAuth(key, secret + "-wrong"), timeout=10)
+if forged.status_code != 401:
+    sys.exit(f"the demo gateway answered {forged.status_code}, not 401, to a wrong secret's signature")
+print(f"apig {apig.__version__} installed from {got}: signed request 200, wrong secret 401")
+"##;
+
+/// The package's folder (its `Cargo.toml` is what maturin builds).
+fn package() -> PathBuf {
+    root().join("bindings").join("python")
+}
+
+/// `dist/python/`.
+fn out_dir(release: &Release) -> PathBuf {
+    release.dist.join("python")
+}
+
+/// The sdist in `dist/python/`.
+fn sdist_path(release: &Release) -> Result<PathBuf> {
+    find_one(&out_dir(release), |name| name.starts_with("apig_sdk-") && name.ends_with(".tar.gz"))
+}
+
+/// `cargo xtask release --only python`: the sdist and the wheels, each inspected.
+pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
+    check_license_copies()?;
+    let tools = tools()?;
+    let out = out_dir(release);
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out)?;
+
+    // The sdist first: it takes a second and its metadata check fails before the long builds.
+    run(tool(&tools, "maturin")
+        .args(["sdist", "--manifest-path"])
+        .arg(package().join("Cargo.toml"))
+        .arg("--out")
+        .arg(&out))?;
+    let sdist = sdist_path(release)?;
+    eprintln!("{}", inspect_sdist(&tools, release, &sdist).context("the sdist")?);
+    let mut artifacts = vec![Artifact { path: sdist }];
+
+    for wheel in wheels(release) {
+        ensure_rustup_target(wheel.target)?;
+        let started = Instant::now();
+        run(tool(&tools, "maturin")
+            .args(["build", "--release", "--quiet", "--zig", "--target", wheel.target])
+            .args(["--compatibility", wheel.compatibility, "--manifest-path"])
+            .arg(package().join("Cargo.toml"))
+            .arg("--out")
+            .arg(&out))?;
+        let path = wheel.path(release)?;
+        eprintln!("built {} in {:.0?}", path.display(), started.elapsed());
+        let inspected =
+            inspect_wheel(&tools, release, wheel, &path).with_context(|| format!("the {} wheel", wheel.name()))?;
+        eprintln!("{inspected}");
+        artifacts.push(Artifact { path });
+    }
+    Ok(artifacts)
+}
+
+/// `--verify`: every file uploaded to a local pypiserver, inspected again, and installed by name
+/// where this machine can run it; one report line per file.
+pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Report) -> Result<()> {
+    let tools = tools()?;
+    // Dropped in reverse order: the index is stopped before its folder is removed.
+    let temp = TempDir::new("python")?;
+    let packages = temp.0.join("packages");
+    std::fs::create_dir_all(&packages)?;
+    copy_dependencies(&tools, &packages)?;
+    let port = free_port()?;
+    let _index = spawn(
+        "pypiserver",
+        tool(&tools, "pypi-server")
+            .args(["run", "--interface", "127.0.0.1", "--port", &port.to_string()])
+            // no authentication (uploads included); never redirect to pypi.org; rescan on each request
+            .args(["--authenticate", ".", "--passwords", ".", "--disable-fallback", "--backend", "simple-dir"])
+            .args(["--log-stream", "none"])
+            .arg(&packages),
+        port,
+    )?;
+    let upload_url = format!("http://127.0.0.1:{port}/");
+    let index = format!("http://127.0.0.1:{port}/simple/");
+
+    // Everything is uploaded before anything is installed, so pip chooses among all the files,
+    // as it would on PyPI.
+    let wheels: Vec<(&Wheel, Result<PathBuf>)> = wheels(release)
+        .map(|wheel| (wheel, wheel.path(release).and_then(|path| upload(&tools, &upload_url, &path).map(|()| path))))
+        .collect();
+    let sdist = sdist_path(release).and_then(|path| upload(&tools, &upload_url, &path).map(|()| path));
+
+    for (wheel, uploaded) in wheels {
+        let glibc = wheel
+            .glibc
+            .map_or_else(|| "no glibc symbol".to_owned(), |(major, minor)| format!("glibc ≤ {major}.{minor}"));
+        let installed = match wheel.not_here {
+            None => "installed by name from the local index, signed request accepted".to_owned(),
+            Some(why) => format!("not installed: {why}"),
+        };
+        report.check(
+            &format!("wheel {} (auditwheel tag, {glibc}, metadata, twine; {installed})", wheel.name()),
+            || {
+                let path = uploaded?;
+                eprintln!("{}", inspect_wheel(&tools, release, wheel, &path)?);
+                if wheel.not_here.is_none() {
+                    install_and_sign(&temp.0, "wheel", &index, &[], &[], gateway, &file_name(&path))?;
+                }
+                Ok(())
+            },
+        );
+    }
+    report.check(
+        "sdist (metadata, twine; `pip install --no-binary apig-sdk` by name builds it with this machine's Rust, signed request accepted)",
+        || {
+            let path = sdist?;
+            eprintln!("{}", inspect_sdist(&tools, release, &path)?);
+            let started = Instant::now();
+            // A target folder of its own that outlives the run: crates.io dependencies compile once,
+            // the sdist's own crates (at a new path each time) on every run.
+            let build_env = [("CARGO_TARGET_DIR", target_dir().join("release-python-sdist"))];
+            install_and_sign(&temp.0, "sdist", &index, &["--no-binary", "apig-sdk"], &build_env, gateway, &file_name(&path))?;
+            eprintln!("sdist built from source and installed in {:.0?}", started.elapsed());
+            Ok(())
+        },
+    );
     Ok(())
+}
+
+/// The release tools' venv (`bindings/python/requirements-release.txt`) and `readelf`, installed
+/// once per run.
+fn tools() -> Result<PathBuf> {
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(venv) = READY.get() {
+        return Ok(venv.clone());
+    }
+    let venv = target_dir().join("venv-release-python");
+    ensure_venv(&venv)?;
+    run(Command::new(bin(&venv, "python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(package().join("requirements-release.txt")))?;
+    if output(Command::new("readelf").arg("--version")).is_none() {
+        ensure_apt(&["binutils"])?;
+    }
+    Ok(READY.get_or_init(|| venv).clone())
+}
+
+/// A program of the tools' venv, with its `bin/` first on the PATH (maturin runs zig as
+/// `python3 -m ziglang`).
+fn tool(venv: &Path, program: &str) -> Command {
+    let mut path = std::ffi::OsString::from(venv.join("bin"));
+    if let Some(rest) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(rest);
+    }
+    let mut cmd = Command::new(bin(venv, program));
+    cmd.env("PATH", path).env("NO_COLOR", "1");
+    cmd
+}
+
+/// The licence texts the package ships (`license-files` must lie under `bindings/python/`) are
+/// the repository's.
+fn check_license_copies() -> Result<()> {
+    for name in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        let original = std::fs::read(root().join(name)).with_context(|| format!("cannot read {name}"))?;
+        let copy = package().join(name);
+        if std::fs::read(&copy).ok().as_deref() != Some(original.as_slice()) {
+            bail!("{} differs from {name} (the package ships it): cp {name} bindings/python/", copy.display());
+        }
+    }
+    Ok(())
+}
+
+/// auditwheel's platform tag, the native library's glibc symbols, the metadata and `twine check`.
+fn inspect_wheel(tools: &Path, release: &Release, wheel: &Wheel, path: &Path) -> Result<String> {
+    let shown = capture(tool(tools, "auditwheel").arg("show").arg(path))?;
+    match audited_tag(&shown) {
+        Some(tag) if tag == wheel.audit_tag() => {}
+        found => bail!(
+            "auditwheel show finds the platform tag {}, expected {}:\n{shown}",
+            found.as_deref().unwrap_or("(none)"),
+            wheel.audit_tag()
+        ),
+    }
+
+    let unpacked = TempDir::new(&format!("wheel-{}", wheel.name()))?;
+    capture(Command::new(bin(tools, "python")).args(["-m", "zipfile", "-e"]).arg(path).arg(&unpacked.0))?;
+    let library = unpacked.0.join("apig").join("_apig.abi3.so");
+    let symbols = capture(Command::new("readelf").args(["--dyn-syms", "--wide"]).arg(&library))?;
+    let too_new = glibc_symbols_too_new(&symbols, wheel.glibc);
+    if !too_new.is_empty() {
+        let limit =
+            wheel.glibc.map_or_else(|| "none (a musl wheel)".to_owned(), |(major, minor)| format!("{major}.{minor}"));
+        bail!(
+            "apig/_apig.abi3.so needs glibc symbols newer than the wheel's tag allows ({limit}): {}",
+            too_new.join(", ")
+        );
+    }
+
+    let metadata = check_metadata(tools, release, path, &wheel.tags.join(","))?;
+    capture(tool(tools, "twine").args(["check", "--strict"]).arg(path))?;
+    Ok(format!(
+        "{}: auditwheel tag {}, glibc symbols ok, {metadata}, twine check ok",
+        file_name(path),
+        wheel.audit_tag()
+    ))
+}
+
+/// The sdist's metadata and files, and `twine check`.
+fn inspect_sdist(tools: &Path, release: &Release, path: &Path) -> Result<String> {
+    let metadata = check_metadata(tools, release, path, "")?;
+    capture(tool(tools, "twine").args(["check", "--strict"]).arg(path))?;
+    Ok(format!("{}: {metadata}, twine check ok", file_name(path)))
+}
+
+/// `python_metadata.py ARTIFACT VERSION TAGS`: its one line, or its list of problems as the error.
+fn check_metadata(tools: &Path, release: &Release, path: &Path, tags: &str) -> Result<String> {
+    capture(Command::new(bin(tools, "python")).arg("-c").arg(METADATA_CHECK).arg(path).args([&release.version, tags]))
+        .context("the metadata check (xtask/src/release/python_metadata.py)")
+}
+
+/// `twine upload` of one file to the local index (unauthenticated: any user name and password).
+fn upload(tools: &Path, url: &str, path: &Path) -> Result<()> {
+    capture(
+        tool(tools, "twine")
+            .args(["upload", "--non-interactive", "--disable-progress-bar", "--repository-url", url])
+            .args(["--username", "release", "--password", "local"])
+            .arg(path),
+    )
+    .with_context(|| format!("twine upload {}", file_name(path)))?;
+    Ok(())
+}
+
+/// [`INDEX_DEPENDENCIES`] with their own dependencies, downloaded from PyPI into
+/// `<target>/release-python-downloads/` (pip reuses what it downloaded before) and copied into
+/// the local index's folder.
+fn copy_dependencies(tools: &Path, packages: &Path) -> Result<()> {
+    let downloads = target_dir().join("release-python-downloads");
+    run(Command::new(bin(tools, "python"))
+        .args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary", ":all:", "--dest"])
+        .arg(&downloads)
+        .args(INDEX_DEPENDENCIES))?;
+    for entry in std::fs::read_dir(&downloads)? {
+        let from = entry?.path();
+        std::fs::copy(&from, packages.join(file_name(&from)))?;
+    }
+    Ok(())
+}
+
+/// A fresh venv `venv-NAME` in `dir`, `pip install [PIP_ARGS] "apig-sdk[requests]"` from the local
+/// `index` only (with `env` for the build), then [`SIGN_CHECK`] expecting pip to have chosen
+/// `expected`.
+fn install_and_sign(
+    dir: &Path,
+    name: &str,
+    index: &str,
+    pip_args: &[&str],
+    env: &[(&str, PathBuf)],
+    gateway: &DemoGateway,
+    expected: &str,
+) -> Result<()> {
+    let venv = dir.join(format!("venv-{name}"));
+    ensure_venv(&venv)?;
+    let report = dir.join(format!("pip-install-{name}.json"));
+    let mut install = Command::new(bin(&venv, "python"));
+    install
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir"])
+        .args(["--index-url", index, "--report"])
+        .arg(&report)
+        .args(pip_args);
+    install.arg("apig-sdk[requests]").env("PIP_CONFIG_FILE", "/dev/null").current_dir(dir);
+    for (key, value) in env {
+        install.env(key, value);
+    }
+    capture(&mut install).context("pip install \"apig-sdk[requests]\" from the local index")?;
+    let signed = capture(
+        Command::new(bin(&venv, "python"))
+            .arg("-c")
+            .arg(SIGN_CHECK)
+            .arg(gateway.echo("?from=python"))
+            .args([DEMO_KEY, DEMO_SECRET])
+            .arg(&report)
+            .arg(expected)
+            .env_remove("PYTHONPATH")
+            .current_dir(dir),
+    )?;
+    eprintln!("{signed}");
+    Ok(())
+}
+
+/// Runs `cmd` (printed) and returns its stdout; on failure the error carries the end of its output.
+fn capture(cmd: &mut Command) -> Result<String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let args: Vec<String> = cmd.get_args().take(3).map(|a| a.to_string_lossy().into_owned()).collect();
+    let shown = format!("{} {}", program.rsplit('/').next().unwrap_or(&program), args.join(" "));
+    eprintln!("+ {}", shown.replace('\n', " ").chars().take(200).collect::<String>());
+    let out = cmd.output().with_context(|| format!("cannot start {program}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let all = format!("{stdout}\n{}", stderr.trim());
+        let lines: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        bail!("`{}…` failed ({}):\n{tail}", shown.lines().next().unwrap_or_default(), out.status);
+    }
+    Ok(stdout)
+}
+
+/// The platform tag of `auditwheel show`'s "… is consistent with the following platform tag:
+/// "TAG"." (wrapped anywhere).
+fn audited_tag(shown: &str) -> Option<String> {
+    let words = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (_, rest) = words.split_once("is consistent with the following platform tag: \"")?;
+    rest.split_once('"').map(|(tag, _)| tag.to_owned())
+}
+
+/// The symbols of `readelf --dyn-syms` output that need a glibc version newer than `newest`
+/// (with `None`, every glibc symbol), as `name@GLIBC_x.y`.
+fn glibc_symbols_too_new(readelf: &str, newest: Option<(u32, u32)>) -> Vec<String> {
+    let mut found: Vec<String> = readelf
+        .split_whitespace()
+        .filter_map(|word| {
+            let (_, version) = word.split_once("@GLIBC_")?;
+            let allowed = newest.is_some_and(|newest| {
+                let mut parts = version.split('.').map(str::parse::<u32>);
+                match (parts.next(), parts.next()) {
+                    (Some(Ok(major)), Some(Ok(minor))) => (major, minor) <= newest,
+                    (Some(Ok(major)), None) => (major, 0) <= newest,
+                    _ => false, // GLIBC_PRIVATE and the like: never portable
+                }
+            });
+            (!allowed).then(|| word.trim_start_matches('@').to_owned())
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The one file of `dir` whose name `matches`.
+fn find_one(dir: &Path, matches: impl Fn(&str) -> bool) -> Result<PathBuf> {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| matches(&n.to_string_lossy())))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => bail!("expected one such file in {}, found {}: {found:?}", dir.display(), found.len()),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const READELF: &str = "\
+Symbol table '.dynsym' contains 4 entries:
+   Num:    Value          Size Type    Bind   Vis      Ndx Name
+     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT  UND
+     1: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND memcpy@GLIBC_2.14 (2)
+     2: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND getrandom@GLIBC_2.25 (3)
+     3: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND __tls_get_addr@GLIBC_2.3 (4)
+     4: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND _dl_find_object@GLIBC_PRIVATE (5)
+     5: 0000000000012340    10 FUNC    GLOBAL DEFAULT   12 PyInit__apig
+";
+
+    #[test]
+    fn glibc_symbols_newer_than_the_tag_are_named() {
+        assert_eq!(
+            glibc_symbols_too_new(READELF, Some((2, 17))),
+            ["_dl_find_object@GLIBC_PRIVATE", "getrandom@GLIBC_2.25"]
+        );
+        assert_eq!(glibc_symbols_too_new(READELF, Some((2, 25))), ["_dl_find_object@GLIBC_PRIVATE"]);
+    }
+
+    #[test]
+    fn a_musl_wheel_may_need_no_glibc_symbol() {
+        assert_eq!(glibc_symbols_too_new(READELF, None).len(), 4);
+        assert!(glibc_symbols_too_new("1: 0 0 FUNC GLOBAL DEFAULT UND malloc", None).is_empty());
+    }
+
+    #[test]
+    fn auditwheel_show_output_gives_the_tag() {
+        let shown = "\napig_sdk-0.1.0-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl\nis consistent with the following platform\ntag: \"manylinux_2_17_x86_64\".\n\nThe wheel references external versioned symbols";
+        assert_eq!(audited_tag(shown).as_deref(), Some("manylinux_2_17_x86_64"));
+        assert_eq!(audited_tag("apig.whl is not consistent with any platform tag"), None);
+    }
+
+    #[test]
+    fn native_releases_build_only_the_wheel_this_machine_runs() {
+        let release = |native_only| Release { version: "0.1.0".into(), dist: PathBuf::from("dist"), native_only };
+        let names: Vec<&str> = wheels(&release(true)).map(Wheel::name).collect();
+        assert_eq!(names, ["manylinux2014_x86_64"]);
+        assert_eq!(wheels(&release(false)).count(), 4);
+    }
 }
