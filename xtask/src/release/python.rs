@@ -38,6 +38,13 @@ struct Wheel {
     /// The newest glibc symbol version its native library may need; `None`: no glibc symbol at
     /// all (musl).
     glibc: Option<(u32, u32)>,
+    /// musl's libc soname on the platform (Alpine's, which auditwheel's musllinux policy allows):
+    /// zig links the musl wheels against `libc.so`, renamed to this after the build. Both names
+    /// load the same libc (musl's loader maps every `libc.*` to itself).
+    musl_libc: Option<&'static str>,
+    /// musl's dynamic loader on this machine (Debian's `musl`), which loads the library to prove
+    /// every libc symbol it needs exists.
+    musl_loader_here: Option<&'static str>,
     /// Why it is not installed here, when it cannot be: the machine runs x86_64 glibc Linux.
     not_here: Option<&'static str>,
 }
@@ -48,6 +55,8 @@ const WHEELS: [Wheel; 4] = [
         compatibility: "manylinux2014",
         tags: &["manylinux2014_x86_64", "manylinux_2_17_x86_64"],
         glibc: Some((2, 17)),
+        musl_libc: None,
+        musl_loader_here: None,
         not_here: None,
     },
     Wheel {
@@ -55,6 +64,8 @@ const WHEELS: [Wheel; 4] = [
         compatibility: "manylinux2014",
         tags: &["manylinux2014_aarch64", "manylinux_2_17_aarch64"],
         glibc: Some((2, 17)),
+        musl_libc: None,
+        musl_loader_here: None,
         not_here: Some("aarch64 Python does not run on this x86_64 machine"),
     },
     Wheel {
@@ -62,6 +73,8 @@ const WHEELS: [Wheel; 4] = [
         compatibility: "musllinux_1_2",
         tags: &["musllinux_1_2_x86_64"],
         glibc: None,
+        musl_libc: Some("libc.musl-x86_64.so.1"),
+        musl_loader_here: Some("/lib/ld-musl-x86_64.so.1"),
         not_here: Some("no musl Python on this glibc machine"),
     },
     Wheel {
@@ -69,6 +82,8 @@ const WHEELS: [Wheel; 4] = [
         compatibility: "musllinux_1_2",
         tags: &["musllinux_1_2_aarch64"],
         glibc: None,
+        musl_libc: Some("libc.musl-aarch64.so.1"),
+        musl_loader_here: None,
         not_here: Some("no aarch64 musl Python on this x86_64 glibc machine"),
     },
 ];
@@ -173,6 +188,9 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
             .arg("--out")
             .arg(&out))?;
         let path = wheel.path(release)?;
+        if let Some(soname) = wheel.musl_libc {
+            rename_musl_libc(&tools, &path, soname).with_context(|| format!("the {} wheel", wheel.name()))?;
+        }
         eprintln!("built {} in {:.0?}", path.display(), started.elapsed());
         let inspected =
             inspect_wheel(&tools, release, wheel, &path).with_context(|| format!("the {} wheel", wheel.name()))?;
@@ -216,6 +234,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         let glibc = wheel
             .glibc
             .map_or_else(|| "no glibc symbol".to_owned(), |(major, minor)| format!("glibc ≤ {major}.{minor}"));
+        let loads = if wheel.musl_loader_here.is_some() { ", loads under the musl loader" } else { "" };
         let installed = match wheel.not_here {
             None => "installed by name from the local index, signed request accepted".to_owned(),
             Some(why) => format!("not installed: {why}"),
@@ -291,6 +310,42 @@ fn check_license_copies() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Renames the musl wheel's `libc.so` dependency to `soname` (`patchelf`) and packs the wheel
+/// again in place (`wheel pack` writes a new RECORD; file times 1980 as maturin's).
+fn rename_musl_libc(tools: &Path, path: &Path, soname: &str) -> Result<()> {
+    let unpacked = TempDir::new("musl-wheel")?;
+    capture(tool(tools, "wheel").args(["unpack", "--dest"]).arg(&unpacked.0).arg(path))?;
+    let root = find_one(&unpacked.0, |name| name.starts_with("apig_sdk-"))?;
+    let library = root.join("apig").join("_apig.abi3.so");
+    let needed = needed_libraries(&capture(Command::new("readelf").args(["--dynamic", "--wide"]).arg(&library))?);
+    if needed.iter().any(|lib| lib == "libc.so") {
+        capture(tool(tools, "patchelf").args(["--replace-needed", "libc.so", soname]).arg(&library))?;
+    }
+    let out = path.parent().context("the wheel has no folder")?;
+    capture(
+        tool(tools, "wheel").args(["pack", "--dest-dir"]).arg(out).arg(&root).env("SOURCE_DATE_EPOCH", "315532800"),
+    )?;
+    Ok(())
+}
+
+/// The musl wheel's library loaded by musl's dynamic loader (`ld-musl --list`): it finds libc and
+/// every symbol but Python's own (`Py…`, `_Py…`: the interpreter provides them).
+fn load_with_musl(tools: &Path, wheel: &Wheel, path: &Path, loader: &str) -> Result<String> {
+    ensure_apt(&["musl"])?;
+    let unpacked = TempDir::new(&format!("load-{}", wheel.name()))?;
+    capture(Command::new(bin(tools, "python")).args(["-m", "zipfile", "-e"]).arg(path).arg(&unpacked.0))?;
+    let library = unpacked.0.join("apig").join("_apig.abi3.so");
+    // Exits non-zero because the Python symbols are missing: the output tells the rest.
+    let out =
+        Command::new(loader).arg("--list").arg(&library).output().with_context(|| format!("cannot run {loader}"))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let unresolved = unresolved_non_python_symbols(&text);
+    if !text.contains("=> ") || !unresolved.is_empty() {
+        bail!("musl's loader cannot load apig/_apig.abi3.so ({} unresolved): {}", unresolved.len(), text.trim());
+    }
+    Ok(format!("{}: musl's loader finds libc and every symbol but Python's", file_name(path)))
 }
 
 /// auditwheel's platform tag, the native library's glibc symbols, the metadata and `twine check`.
@@ -436,6 +491,29 @@ fn audited_tag(shown: &str) -> Option<String> {
     rest.split_once('"').map(|(tag, _)| tag.to_owned())
 }
 
+/// The `NEEDED` libraries of `readelf --dynamic` output.
+fn needed_libraries(readelf: &str) -> Vec<String> {
+    readelf
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .filter_map(|line| Some(line.split_once('[')?.1.split_once(']')?.0.to_owned()))
+        .collect()
+}
+
+/// The lines of musl's `ld-musl --list` output that are not a Python symbol left for the
+/// interpreter (`Error relocating LIB: PySomething: symbol not found`) nor a library found.
+fn unresolved_non_python_symbols(listing: &str) -> Vec<&str> {
+    listing
+        .lines()
+        .filter(|line| line.starts_with("Error"))
+        .filter(|line| {
+            let symbol =
+                line.rsplit_once(": symbol not found").and_then(|(head, _)| head.rsplit_once(": ")).map(|(_, s)| s);
+            !symbol.is_some_and(|s| s.starts_with("Py") || s.starts_with("_Py"))
+        })
+        .collect()
+}
+
 /// The symbols of `readelf --dyn-syms` output that need a glibc version newer than `newest`
 /// (with `None`, every glibc symbol), as `name@GLIBC_x.y`.
 fn glibc_symbols_too_new(readelf: &str, newest: Option<(u32, u32)>) -> Vec<String> {
@@ -511,6 +589,24 @@ Symbol table '.dynsym' contains 4 entries:
         let shown = "\napig_sdk-0.1.0-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl\nis consistent with the following platform\ntag: \"manylinux_2_17_x86_64\".\n\nThe wheel references external versioned symbols";
         assert_eq!(audited_tag(shown).as_deref(), Some("manylinux_2_17_x86_64"));
         assert_eq!(audited_tag("apig.whl is not consistent with any platform tag"), None);
+    }
+
+    #[test]
+    fn needed_libraries_are_read_from_readelf() {
+        let dynamic = " 0x0000000000000001 (NEEDED)             Shared library: [libc.so]\n 0x000000000000000e (SONAME)  Library soname: [x.so]\n";
+        assert_eq!(needed_libraries(dynamic), ["libc.so"]);
+    }
+
+    #[test]
+    fn only_python_symbols_may_stay_unresolved_under_the_musl_loader() {
+        let listing = "\t/lib/ld-musl-x86_64.so.1 (0x7f)\n\tlibc.musl-x86_64.so.1 => /lib/ld-musl-x86_64.so.1 (0x7f)\n\
+            Error relocating /t/apig/_apig.abi3.so: PyModuleDef_Init: symbol not found\n\
+            Error relocating /t/apig/_apig.abi3.so: _Py_Dealloc: symbol not found\n";
+        assert!(unresolved_non_python_symbols(listing).is_empty());
+        let missing = format!(
+            "{listing}Error relocating /t/apig/_apig.abi3.so: getrandom: symbol not found\nError loading shared library libssl.so.3: No such file\n"
+        );
+        assert_eq!(unresolved_non_python_symbols(&missing).len(), 2);
     }
 
     #[test]
