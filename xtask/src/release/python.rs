@@ -240,10 +240,13 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             Some(why) => format!("not installed: {why}"),
         };
         report.check(
-            &format!("wheel {} (auditwheel tag, {glibc}, metadata, twine; {installed})", wheel.name()),
+            &format!("wheel {} (auditwheel tag, {glibc}{loads}, metadata, twine; {installed})", wheel.name()),
             || {
                 let path = uploaded?;
                 eprintln!("{}", inspect_wheel(&tools, release, wheel, &path)?);
+                if let Some(loader) = wheel.musl_loader_here {
+                    eprintln!("{}", load_with_musl(&tools, wheel, &path, loader)?);
+                }
                 if wheel.not_here.is_none() {
                     install_and_sign(&temp.0, "wheel", &index, &[], &[], gateway, &file_name(&path))?;
                 }
@@ -468,7 +471,12 @@ fn install_and_sign(
 /// Runs `cmd` (printed) and returns its stdout; on failure the error carries the end of its output.
 fn capture(cmd: &mut Command) -> Result<String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let args: Vec<String> = cmd.get_args().take(3).map(|a| a.to_string_lossy().into_owned()).collect();
+    // a `-c` script is shown as its first line
+    let args: Vec<String> = cmd
+        .get_args()
+        .take(3)
+        .map(|a| a.to_string_lossy().lines().find(|l| !l.trim().is_empty()).unwrap_or_default().to_owned())
+        .collect();
     let shown = format!("{} {}", program.rsplit('/').next().unwrap_or(&program), args.join(" "));
     eprintln!("+ {}", shown.replace('\n', " ").chars().take(200).collect::<String>());
     let out = cmd.output().with_context(|| format!("cannot start {program}"))?;
