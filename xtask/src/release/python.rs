@@ -66,7 +66,7 @@ const WHEELS: [Wheel; 4] = [
         glibc: Some((2, 17)),
         musl_libc: None,
         musl_loader_here: None,
-        not_here: Some("aarch64 Python does not run on this x86_64 machine"),
+        not_here: Some("aarch64, this machine is x86_64"),
     },
     Wheel {
         target: "x86_64-unknown-linux-musl",
@@ -75,7 +75,7 @@ const WHEELS: [Wheel; 4] = [
         glibc: None,
         musl_libc: Some("libc.musl-x86_64.so.1"),
         musl_loader_here: Some("/lib/ld-musl-x86_64.so.1"),
-        not_here: Some("no musl Python on this glibc machine"),
+        not_here: Some("no musl Python here"),
     },
     Wheel {
         target: "aarch64-unknown-linux-musl",
@@ -84,7 +84,7 @@ const WHEELS: [Wheel; 4] = [
         glibc: None,
         musl_libc: Some("libc.musl-aarch64.so.1"),
         musl_loader_here: None,
-        not_here: Some("no aarch64 musl Python on this x86_64 glibc machine"),
+        not_here: Some("aarch64 musl, this machine is x86_64 glibc"),
     },
 ];
 
@@ -231,43 +231,44 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
     let sdist = sdist_path(release).and_then(|path| upload(&tools, &upload_url, &path).map(|()| path));
 
     for (wheel, uploaded) in wheels {
-        let glibc = wheel
-            .glibc
-            .map_or_else(|| "no glibc symbol".to_owned(), |(major, minor)| format!("glibc ≤ {major}.{minor}"));
-        let loads = if wheel.musl_loader_here.is_some() { ", loads under the musl loader" } else { "" };
+        let glibc =
+            wheel.glibc.map_or_else(|| "no glibc".to_owned(), |(major, minor)| format!("glibc ≤ {major}.{minor}"));
+        let loads = if wheel.musl_loader_here.is_some() { ", musl loader" } else { "" };
         let installed = match wheel.not_here {
-            None => "installed by name from the local index, signed request accepted".to_owned(),
+            None => "installed by name, signed request accepted".to_owned(),
             Some(why) => format!("not installed: {why}"),
         };
-        report.check(
-            &format!("wheel {} (auditwheel tag, {glibc}{loads}, metadata, twine; {installed})", wheel.name()),
-            || {
-                let path = uploaded?;
-                eprintln!("{}", inspect_wheel(&tools, release, wheel, &path)?);
-                if let Some(loader) = wheel.musl_loader_here {
-                    eprintln!("{}", load_with_musl(&tools, wheel, &path, loader)?);
-                }
-                if wheel.not_here.is_none() {
-                    install_and_sign(&temp.0, "wheel", &index, &[], &[], gateway, &file_name(&path))?;
-                }
-                Ok(())
-            },
-        );
-    }
-    report.check(
-        "sdist (metadata, twine; `pip install --no-binary apig-sdk` by name builds it with this machine's Rust, signed request accepted)",
-        || {
-            let path = sdist?;
-            eprintln!("{}", inspect_sdist(&tools, release, &path)?);
-            let started = Instant::now();
-            // A target folder of its own that outlives the run: crates.io dependencies compile once,
-            // the sdist's own crates (at a new path each time) on every run.
-            let build_env = [("CARGO_TARGET_DIR", target_dir().join("release-python-sdist"))];
-            install_and_sign(&temp.0, "sdist", &index, &["--no-binary", "apig-sdk"], &build_env, gateway, &file_name(&path))?;
-            eprintln!("sdist built from source and installed in {:.0?}", started.elapsed());
+        report.check(&format!("wheel {} (tag, {glibc}{loads}, metadata; {installed})", wheel.name()), || {
+            let path = uploaded?;
+            eprintln!("{}", inspect_wheel(&tools, release, wheel, &path)?);
+            if let Some(loader) = wheel.musl_loader_here {
+                eprintln!("{}", load_with_musl(&tools, wheel, &path, loader)?);
+            }
+            if wheel.not_here.is_none() {
+                install_and_sign(&temp.0, "wheel", &index, &[], &[], gateway, &file_name(&path))?;
+            }
             Ok(())
-        },
-    );
+        });
+    }
+    report.check("sdist (metadata; pip built it from source, installed by name, signed request accepted)", || {
+        let path = sdist?;
+        eprintln!("{}", inspect_sdist(&tools, release, &path)?);
+        let started = Instant::now();
+        // A target folder of its own that outlives the run: crates.io dependencies compile once,
+        // the sdist's own crates (at a new path each time) on every run.
+        let build_env = [("CARGO_TARGET_DIR", target_dir().join("release-python-sdist"))];
+        install_and_sign(
+            &temp.0,
+            "sdist",
+            &index,
+            &["--no-binary", "apig-sdk"],
+            &build_env,
+            gateway,
+            &file_name(&path),
+        )?;
+        eprintln!("sdist built from source and installed in {:.0?}", started.elapsed());
+        Ok(())
+    });
     Ok(())
 }
 
