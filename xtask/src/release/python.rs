@@ -3,6 +3,8 @@
 //! `build`: the sdist, then one abi3 wheel (CPython ≥ 3.9) per [`WHEELS`] entry, cross-built by
 //! `maturin build --zig` (zig from PyPI's `ziglang`) for manylinux2014 (glibc 2.17) and
 //! musllinux_1_2 on x86_64 and aarch64; `--native`: the manylinux2014 x86_64 wheel and the sdist.
+//! The musl wheels' library is then made to need musl's soname (`libc.musl-ARCH.so.1`, what
+//! Alpine-built wheels need) instead of zig's `libc.so`, which auditwheel does not accept.
 //! Each file is inspected as it is written ([`inspect_wheel`], [`inspect_sdist`]): `auditwheel
 //! show` names the wheel's platform tag, its native library needs no glibc symbol newer than the
 //! tag allows (`readelf`), the metadata is what PyPI accepts and users need
