@@ -41,6 +41,9 @@ def read_wheel(path, version, platforms, problems):
             f"{info}/licenses/LICENSE-APACHE",
         ]
         problems += [f"the wheel has no {name}" for name in required if name not in names]
+        if f"{info}/WHEEL" not in names or f"{info}/METADATA" not in names:
+            problems.append(f"the wheel has no {info}/WHEEL or METADATA (is the version {version}?)")
+            return ""
         wheel_file = email.parser.Parser().parsestr(wheel.read(f"{info}/WHEEL").decode())
         tags = set(wheel_file.get_all("Tag") or [])
         wanted = {f"cp39-abi3-{platform}" for platform in platforms}
@@ -68,6 +71,9 @@ def read_sdist(path, version, problems):
             "bindings/python/src/lib.rs",
             "core/src/lib.rs",
         ]
+        if f"{top}/PKG-INFO" not in names:
+            problems.append(f"the sdist has no {top}/PKG-INFO (is the version {version}?)")
+            return ""
         problems += [f"the sdist has no {top}/{name}" for name in required if f"{top}/{name}" not in names]
         member = sdist.extractfile(f"{top}/PKG-INFO")
         return member.read().decode() if member else ""
@@ -121,7 +127,7 @@ def main():
         text = read_wheel(path, version, sys.argv[3].split(","), problems)
     else:
         text = read_sdist(path, version, problems)
-    classifiers, urls = check_metadata(text, version, problems)
+    classifiers, urls = check_metadata(text, version, problems) if text else (0, 0)
     if problems:
         print("\n".join(problems))
         sys.exit(1)
