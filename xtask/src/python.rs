@@ -168,7 +168,7 @@ fn source_install() -> Result<()> {
 }
 
 /// `python3.X` on the PATH, else the newest pyenv-installed 3.X.
-fn find_interpreter(version: &str) -> Option<PathBuf> {
+pub(crate) fn find_interpreter(version: &str) -> Option<PathBuf> {
     let usable = |p: &Path| output(Command::new(p).args(["-c", "import venv"])).is_some();
     let on_path = PathBuf::from(format!("python{version}"));
     if usable(&on_path) {

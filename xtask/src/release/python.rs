@@ -24,9 +24,9 @@ use anyhow::{Context, Result, bail};
 
 use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
 use super::{Artifact, DemoGateway, Release, Report};
-use crate::python::{bin, ensure_venv};
+use crate::python::{bin, ensure_venv, find_interpreter};
 use crate::server::{free_port, spawn};
-use crate::util::{ensure_apt, ensure_rustup_target, output, root, run, target_dir};
+use crate::util::{ensure_apt, ensure_rustup_target, output, python, root, run, target_dir};
 
 /// One wheel of the release.
 struct Wheel {
@@ -210,7 +210,9 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
     let temp = TempDir::new("python")?;
     let packages = temp.0.join("packages");
     std::fs::create_dir_all(&packages)?;
-    copy_dependencies(&tools, &packages)?;
+    let interpreters = interpreters()?;
+    let versions: Vec<String> = interpreters.iter().map(|i| i.version.clone()).collect();
+    copy_dependencies(&tools, &packages, &versions)?;
     let port = free_port()?;
     let _index = spawn(
         "pypiserver",
@@ -237,7 +239,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             wheel.glibc.map_or_else(|| "no glibc".to_owned(), |(major, minor)| format!("glibc ≤ {major}.{minor}"));
         let loads = if wheel.musl_loader_here.is_some() { ", musl loader" } else { "" };
         let installed = match wheel.not_here {
-            None => "installed by name, signed request accepted".to_owned(),
+            None => format!("installed by name on CPython {}, signed request accepted", versions.join(", ")),
             Some(why) => format!("not installed: {why}"),
         };
         report.check(&format!("wheel {} (tag, {glibc}{loads}, metadata; {installed})", wheel.name()), || {
@@ -247,7 +249,15 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
                 eprintln!("{}", load_with_musl(&tools, wheel, &path, loader)?);
             }
             if wheel.not_here.is_none() {
-                install_and_sign(&temp.0, "wheel", &index, &[], &[], gateway, &file_name(&path))?;
+                for interpreter in &interpreters {
+                    let install = Install {
+                        name: format!("wheel-py{}", interpreter.version),
+                        interpreter: &interpreter.path,
+                        pip_args: &[],
+                        env: Vec::new(),
+                    };
+                    install_and_sign(&temp.0, &index, gateway, &install, &file_name(&path))?;
+                }
             }
             Ok(())
         });
@@ -258,16 +268,13 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         let started = Instant::now();
         // A target folder of its own that outlives the run: crates.io dependencies compile once,
         // the sdist's own crates (at a new path each time) on every run.
-        let build_env = [("CARGO_TARGET_DIR", target_dir().join("release-python-sdist"))];
-        install_and_sign(
-            &temp.0,
-            "sdist",
-            &index,
-            &["--no-binary", "apig-sdk"],
-            &build_env,
-            gateway,
-            &file_name(&path),
-        )?;
+        let install = Install {
+            name: "sdist".to_owned(),
+            interpreter: &interpreters[0].path,
+            pip_args: &["--no-binary", "apig-sdk"],
+            env: vec![("CARGO_TARGET_DIR", target_dir().join("release-python-sdist"))],
+        };
+        install_and_sign(&temp.0, &index, gateway, &install, &file_name(&path))?;
         eprintln!("sdist built from source and installed in {:.0?}", started.elapsed());
         Ok(())
     });
@@ -414,15 +421,18 @@ fn upload(tools: &Path, url: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// [`INDEX_DEPENDENCIES`] with their own dependencies, downloaded from PyPI into
-/// `<target>/release-python-downloads/` (pip reuses what it downloaded before) and copied into
-/// the local index's folder.
-fn copy_dependencies(tools: &Path, packages: &Path) -> Result<()> {
+/// [`INDEX_DEPENDENCIES`] with their own dependencies for each Python of `versions`, downloaded
+/// from PyPI into `<target>/release-python-downloads/` (pip reuses what it downloaded before) and
+/// copied into the local index's folder.
+fn copy_dependencies(tools: &Path, packages: &Path, versions: &[String]) -> Result<()> {
     let downloads = target_dir().join("release-python-downloads");
-    run(Command::new(bin(tools, "python"))
-        .args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary", ":all:", "--dest"])
-        .arg(&downloads)
-        .args(INDEX_DEPENDENCIES))?;
+    for version in versions {
+        run(Command::new(bin(tools, "python"))
+            .args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary", ":all:"])
+            .args(["--python-version", version, "--dest"])
+            .arg(&downloads)
+            .args(INDEX_DEPENDENCIES))?;
+    }
     for entry in std::fs::read_dir(&downloads)? {
         let from = entry?.path();
         std::fs::copy(&from, packages.join(file_name(&from)))?;
@@ -430,32 +440,71 @@ fn copy_dependencies(tools: &Path, packages: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A fresh venv `venv-NAME` in `dir`, `pip install [PIP_ARGS] "apig-sdk[requests]"` from the local
-/// `index` only (with `env` for the build), then [`SIGN_CHECK`] expecting pip to have chosen
-/// `expected`.
+/// A CPython to install the wheel with.
+struct Interpreter {
+    /// `3.11`, …
+    version: String,
+    path: PathBuf,
+}
+
+/// This machine's `python3` (`$PYTHON`), and the oldest and newest CPython the classifiers name
+/// (3.9, 3.13) when the machine has them (pyenv does).
+fn interpreters() -> Result<Vec<Interpreter>> {
+    let version_of =
+        |path: &Path| output(Command::new(path).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]));
+    let default = PathBuf::from(python());
+    let version = version_of(&default).with_context(|| format!("cannot run {}", default.display()))?;
+    let mut found = vec![Interpreter { version, path: default }];
+    for version in ["3.9", "3.13"] {
+        if found.iter().any(|i| i.version == version) {
+            continue;
+        }
+        match find_interpreter(version) {
+            Some(path) => found.push(Interpreter { version: version.to_owned(), path }),
+            None => eprintln!("(no Python {version} here: the wheel is installed with the others only)"),
+        }
+    }
+    Ok(found)
+}
+
+/// One `pip install "apig-sdk[requests]"` of [`install_and_sign`].
+struct Install<'a> {
+    /// Names its venv and pip's report in the temporary folder.
+    name: String,
+    interpreter: &'a Path,
+    /// `--no-binary apig-sdk` to build the sdist.
+    pip_args: &'a [&'a str],
+    /// For the build (the sdist's target folder).
+    env: Vec<(&'static str, PathBuf)>,
+}
+
+/// A fresh venv of the interpreter in `dir`, `pip install "apig-sdk[requests]"` from the local
+/// `index` only, then [`SIGN_CHECK`] expecting pip to have chosen the file `expected`.
 fn install_and_sign(
     dir: &Path,
-    name: &str,
     index: &str,
-    pip_args: &[&str],
-    env: &[(&str, PathBuf)],
     gateway: &DemoGateway,
+    install: &Install<'_>,
     expected: &str,
 ) -> Result<()> {
+    let Install { name, interpreter, pip_args, env } = install;
     let venv = dir.join(format!("venv-{name}"));
-    ensure_venv(&venv)?;
+    if *interpreter == Path::new(&python()) {
+        ensure_venv(&venv)?; // installs Debian's python3-venv when missing
+    } else {
+        capture(Command::new(interpreter).args(["-m", "venv"]).arg(&venv))?;
+    }
     let report = dir.join(format!("pip-install-{name}.json"));
-    let mut install = Command::new(bin(&venv, "python"));
-    install
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir"])
+    let mut pip = Command::new(bin(&venv, "python"));
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir"])
         .args(["--index-url", index, "--report"])
         .arg(&report)
-        .args(pip_args);
-    install.arg("apig-sdk[requests]").env("PIP_CONFIG_FILE", "/dev/null").current_dir(dir);
+        .args(*pip_args);
+    pip.arg("apig-sdk[requests]").env("PIP_CONFIG_FILE", "/dev/null").current_dir(dir);
     for (key, value) in env {
-        install.env(key, value);
+        pip.env(key, value);
     }
-    capture(&mut install).context("pip install \"apig-sdk[requests]\" from the local index")?;
+    capture(&mut pip).context("pip install \"apig-sdk[requests]\" from the local index")?;
     let signed = capture(
         Command::new(bin(&venv, "python"))
             .arg("-c")
