@@ -142,7 +142,7 @@ if signed.status_code != 200:
 forged = requests.get(url, auth=AppAuth(key, secret + "-wrong"), timeout=10)
 if forged.status_code != 401:
     sys.exit(f"the demo gateway answered {forged.status_code}, not 401, to a wrong secret's signature")
-print(f"apig {apig.__version__} installed from {got}: signed request 200, wrong secret 401")
+print(f"apig {apig.__version__} on CPython {sys.version.split()[0]} from {got}: signed request 200, wrong secret 401")
 "##;
 
 /// The package's folder (its `Cargo.toml` is what maturin builds).
