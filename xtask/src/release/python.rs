@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
@@ -26,7 +26,7 @@ use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
 use super::{Artifact, DemoGateway, Release, Report};
 use crate::python::{bin, ensure_venv, find_interpreter};
 use crate::server::{free_port, spawn};
-use crate::util::{ensure_apt, ensure_rustup_target, output, python, root, run, target_dir};
+use crate::util::{cargo, ensure_apt, ensure_rustup_target, output, python, root, run, target_dir};
 
 /// One wheel of the release.
 struct Wheel {
@@ -266,15 +266,26 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         let path = sdist?;
         eprintln!("{}", inspect_sdist(&tools, release, &path)?);
         let started = Instant::now();
-        // A target folder of its own that outlives the run: crates.io dependencies compile once,
-        // the sdist's own crates (at a new path each time) on every run.
+        // The workspace's target folder, as `cargo xtask test python`'s source install uses: the
+        // crates.io dependencies compiled there are reused. Our crates are cleaned first, or cargo
+        // would find them fresh (it hashes a path crate by its path in the workspace and the
+        // sdist's files are older than the last build) and compile nothing from the sdist.
+        run(cargo().args(["clean", "--release", "-p", "apig", "-p", "apig-python", "--target-dir"]).arg(target_dir()))?;
         let install = Install {
             name: "sdist".to_owned(),
             interpreter: &interpreters[0].path,
             pip_args: &["--no-binary", "apig-sdk"],
-            env: vec![("CARGO_TARGET_DIR", target_dir().join("release-python-sdist"))],
+            env: vec![("CARGO_TARGET_DIR", target_dir())],
         };
+        let cleaned = SystemTime::now();
         install_and_sign(&temp.0, &index, gateway, &install, &file_name(&path))?;
+        let library = target_dir().join("release").join("lib_apig.so");
+        if !std::fs::metadata(&library).and_then(|m| m.modified()).is_ok_and(|built| built >= cleaned) {
+            bail!(
+                "pip installed the sdist, but cargo did not write {} meanwhile: it compiled nothing from the sdist",
+                library.display()
+            );
+        }
         eprintln!("sdist built from source and installed in {:.0?}", started.elapsed());
         Ok(())
     });
