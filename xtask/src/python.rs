@@ -25,7 +25,7 @@ pub(crate) fn bin(venv: &Path, program: &str) -> PathBuf {
 
 /// Creates `dir` as a venv unless it is one already (installing Debian's `python3-venv` if the
 /// interpreter lacks the module).
-fn ensure_venv(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_venv(dir: &Path) -> Result<()> {
     if bin(dir, "python").exists() {
         return Ok(());
     }
@@ -168,7 +168,7 @@ fn source_install() -> Result<()> {
 }
 
 /// `python3.X` on the PATH, else the newest pyenv-installed 3.X.
-fn find_interpreter(version: &str) -> Option<PathBuf> {
+pub(crate) fn find_interpreter(version: &str) -> Option<PathBuf> {
     let usable = |p: &Path| output(Command::new(p).args(["-c", "import venv"])).is_some();
     let on_path = PathBuf::from(format!("python{version}"));
     if usable(&on_path) {
