@@ -6,9 +6,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::util::{output, root};
 
-/// The files that carry the version besides the workspace's `Cargo.toml` (Python's comes from
-/// Cargo through maturin; the per-platform npm packages are generated with it).
-const VERSIONED_JSON: [&str; 2] = ["bindings/node/package.json", "bindings/wasm/js/package.json"];
+/// The files that carry the version besides the workspace's `Cargo.toml`. Python's comes from
+/// Cargo through maturin, `apig-wasm`'s manifest is a template stamped with it at build time
+/// (`xtask/src/wasm.rs`), the per-platform npm packages are generated with it.
+const VERSIONED_JSON: [&str; 1] = ["bindings/node/package.json"];
 
 /// Checks the tree and returns the release version.
 pub(crate) fn check(allow_dirty: bool) -> Result<String> {
@@ -49,10 +50,11 @@ fn workspace_version() -> Result<String> {
         let line = line.trim();
         if line.starts_with('[') {
             in_package = line == "[workspace.package]";
-        } else if in_package && let Some(value) = line.strip_prefix("version").map(str::trim_start) {
-            if let Some(value) = value.strip_prefix('=') {
-                return Ok(value.trim().trim_matches('"').to_owned());
-            }
+        } else if in_package
+            && let Some(value) = line.strip_prefix("version").map(str::trim_start)
+            && let Some(value) = value.strip_prefix('=')
+        {
+            return Ok(value.trim().trim_matches('"').to_owned());
         }
     }
     bail!("Cargo.toml has no [workspace.package] version")
