@@ -25,7 +25,16 @@ impl Drop for Running {
 
 /// Starts the binary and reads its banner up to the line with the address.
 fn spawn(args: &[&str]) -> (Running, SocketAddr, Vec<String>) {
-    let mut child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    spawn_with_path(args, None)
+}
+
+/// As [`spawn`], with `PATH` set to `path` when given.
+fn spawn_with_path(args: &[&str], path: Option<&str>) -> (Running, SocketAddr, Vec<String>) {
+    let mut command = Command::new(BIN);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let mut child = command.args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -58,11 +67,25 @@ fn spawn(args: &[&str]) -> (Running, SocketAddr, Vec<String>) {
 
 #[test]
 fn demo_runs_with_the_documented_keys_and_prints_a_ready_command() {
-    let (_child, addr, banner) = spawn(&["--listen", "127.0.0.1:0", "--access-log", "off"]);
+    // without `apig` on PATH the command runs the CLI from the repository (once: `apig request`,
+    // which fails with "command not found")
+    let (_child, addr, banner) =
+        spawn_with_path(&["--listen", "127.0.0.1:0", "--access-log", "off"], Some("/nonexistent"));
     let command = format!(
-        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{addr}/demo/echo?hello=world'"
+        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key cargo run -q --release -p apig-cli -- request GET 'http://{addr}/demo/echo?hello=world'"
     );
     assert!(banner.iter().any(|l| l.trim() == command), "{banner:?}");
+    // with an `apig` on PATH, the short form
+    let bin = temp_dir("banner-path");
+    let apig = bin.join("apig");
+    std::fs::write(&apig, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&apig, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (_other, other_addr, banner) =
+        spawn_with_path(&["--listen", "127.0.0.1:0", "--access-log", "off"], bin.to_str());
+    let short = format!(
+        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{other_addr}/demo/echo?hello=world'"
+    );
+    assert!(banner.iter().any(|l| l.trim() == short), "{banner:?}");
     for method in ["GET", "POST"] {
         let body: &[u8] = if method == "POST" { b"{\"hi\":1}" } else { b"" };
         let h = signed_headers(
