@@ -73,7 +73,7 @@ impl SdkDate {
         if (Self::MIN..=Self::MAX).contains(&date) {
             Ok(date)
         } else {
-            Err(out_of_range(&date.unix_seconds))
+            Err(out_of_range(&format!("{} s since 1970", date.unix_seconds)))
         }
     }
 
@@ -198,25 +198,30 @@ pub fn system_time_from_unix_seconds(seconds: f64) -> Result<SystemTime, Error> 
     // both bounds are exact in an f64 (|n| < 2^53)
     #[allow(clippy::cast_precision_loss)]
     let (min, end) = (SdkDate::MIN.unix_seconds as f64, (SdkDate::MAX.unix_seconds + 1) as f64);
-    // written so that NaN fails too
+    // written so that NaN fails too; the number is not printed (formatting an f64 is kilobytes of
+    // WebAssembly)
     if !(seconds >= min && seconds < end) {
-        return Err(out_of_range(&seconds));
+        return Err(out_of_range("given (not a number, or out of range)"));
     }
-    let offset = Duration::try_from_secs_f64(seconds.abs()).map_err(|_| out_of_range(&seconds))?;
-    let time = if seconds >= 0.0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) };
-    time.ok_or_else(|| {
-        Error::new(ErrorKind::MalformedDate, format!("the time {seconds} s since 1970 cannot be held on this platform"))
-    })
+    // in range: whole seconds fit an i64 and the fraction is in [0, 1) (floor, not a cast: the
+    // second before the epoch is -1)
+    let whole = seconds.floor();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (whole_seconds, nanos) = (whole as i64, ((seconds - whole) * 1e9) as u32);
+    let fraction = Duration::from_nanos(u64::from(nanos));
+    let time = match u64::try_from(whole_seconds) {
+        Ok(after) => UNIX_EPOCH.checked_add(Duration::from_secs(after)),
+        Err(_) => UNIX_EPOCH.checked_sub(Duration::from_secs(whole_seconds.unsigned_abs())),
+    };
+    time.and_then(|t| t.checked_add(fraction))
+        .ok_or_else(|| Error::new(ErrorKind::MalformedDate, "the time given cannot be held on this platform"))
 }
 
-/// The error for a time outside the `X-Sdk-Date` range, `seconds` since 1970.
-fn out_of_range(seconds: &dyn fmt::Display) -> Error {
+/// The error for a time outside the `X-Sdk-Date` range.
+fn out_of_range(time: &str) -> Error {
     Error::new(
         ErrorKind::MalformedDate,
-        format!(
-            "the time {seconds} s since 1970 has no X-Sdk-Date form: an X-Sdk-Date carries 00010101T000000Z to \
-             99991231T235959Z"
-        ),
+        format!("the time {time} has no X-Sdk-Date form: an X-Sdk-Date carries 00010101T000000Z to 99991231T235959Z"),
     )
 }
 
@@ -482,7 +487,8 @@ mod tests {
         assert_eq!(seconds(-0.5).unwrap().to_string(), "19691231T235959Z");
         assert_eq!(seconds(-62_135_596_800.0).unwrap(), SdkDate::MIN);
         assert_eq!(seconds(253_402_300_799.999).unwrap(), SdkDate::MAX);
-        for bad in [1e15, 1e20, -1e15, 253_402_300_800.0, -62_135_596_800.001, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]
+        for bad in
+            [1e15, 1e20, -1e15, 253_402_300_800.0, -62_135_596_800.001, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]
         {
             assert_eq!(seconds(bad).unwrap_err().kind(), ErrorKind::MalformedDate, "{bad}");
         }
