@@ -8,8 +8,8 @@
 //! `Expect: 100-continue` wait, for the same bodies: over 1 MiB).
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
 use std::future::Future;
+use std::io::{IsTerminal, Read, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -165,7 +165,10 @@ impl http_body::Body for FileBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         if let Some(timer) = self.wait.as_mut() {
             // started at the first poll, on the runtime, as the request head goes out
             let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(EARLY_ANSWER_WAIT)));
