@@ -99,9 +99,10 @@ struct ForeignInstall {
     registry: Registry,
 }
 
-/// The words of a line, with the quotes and backticks around them dropped.
-fn words(line: &str) -> Vec<&str> {
-    line.split(|c: char| c.is_whitespace() || c == '`')
+/// The words of a piece of a line, with the quotes around them dropped.
+fn words(piece: &str) -> Vec<&str> {
+    piece
+        .split(char::is_whitespace)
         .map(|w| w.trim_matches(|c| matches!(c, '"' | '\'' | ',' | ';' | ')' | '(')))
         .filter(|w| !w.is_empty())
         .collect()
@@ -157,28 +158,40 @@ fn foreign_installs(file_name: &str, text: &str) -> Vec<ForeignInstall> {
             }
             continue;
         }
-        let words = words(line);
-        let mut i = 0;
-        while i < words.len() {
-            let command = INSTALL_COMMANDS.iter().find(|(command, _)| words[i..].starts_with(command));
-            let Some(&(command, registry)) = command else {
-                i += 1;
-                continue;
-            };
-            i += command.len();
-            // the command's arguments, up to a shell separator or a comment
-            while let Some(&word) = words.get(i) {
-                if matches!(word, "&&" | "||" | "|" | "#" | "&") || word.starts_with('#') {
-                    break;
-                }
-                if let Some(name) = package_name(word, registry) {
-                    flag(number, name, registry);
-                }
-                i += 1;
+        // a command ends with its code span (`cargo install --path x` has put `apig` on PATH)
+        for piece in line.split('`') {
+            for (name, registry) in installed_names(piece) {
+                flag(number, name, registry);
             }
         }
     }
     found
+}
+
+/// The names that install commands in `piece` (a line, or one code span of it) install.
+fn installed_names(piece: &str) -> Vec<(String, Registry)> {
+    let mut names = Vec::new();
+    let words = words(piece);
+    let mut i = 0;
+    while i < words.len() {
+        let command = INSTALL_COMMANDS.iter().find(|(command, _)| words[i..].starts_with(command));
+        let Some(&(command, registry)) = command else {
+            i += 1;
+            continue;
+        };
+        i += command.len();
+        // the command's arguments, up to a shell separator or a comment
+        while let Some(&word) = words.get(i) {
+            if matches!(word, "&&" | "||" | "|" | "#" | "&") || word.starts_with('#') {
+                break;
+            }
+            if let Some(name) = package_name(word, registry) {
+                names.push((name, registry));
+            }
+            i += 1;
+        }
+    }
+    names
 }
 
 /// The files a user reads for install instructions: README.md, docs/, examples/, the bindings'
@@ -542,6 +555,7 @@ cargo install --path bindings/cli
 cargo install apig-cli apig-gateway wasm-bindgen-cli
 cargo add apig
 the apig binary; `apig request GET url`; import apig
+once `cargo install --path bindings/cli` has put `apig` on PATH
 ";
         assert_eq!(foreign_installs("README.md", sample), []);
     }
