@@ -163,6 +163,19 @@ export declare function verifyMiddleware(
   options: VerifyMiddlewareOptions,
 ): (req: any, res: any, next: (error?: unknown) => void) => void
 
+declare global {
+  // Express's request (`@types/express`), as `verifyMiddleware` leaves it: `req.apig.accessKey`
+  // type-checks in a handler after `app.use(verifyMiddleware(...))`.
+  namespace Express {
+    interface Request {
+      /** Who signed the request: set by `verifyMiddleware` once the signature is verified. */
+      apig?: Identity
+      /** The body bytes `verifyMiddleware` read and verified (a `Buffer`). */
+      rawBody?: Uint8Array
+    }
+  }
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every

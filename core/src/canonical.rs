@@ -426,7 +426,8 @@ pub(crate) fn dedupe_sorted(headers: &mut HeaderList<'_>) -> Result<(), Error> {
                 return Err(Error::new(
                     ErrorKind::DuplicateHeader,
                     format!(
-                        "header {} is given more than once with different values; send it once",
+                        "header {} is given more than once with different values, so a receiver cannot tell \
+                         which was signed; send it once (a list as one value, joined with \", \")",
                         later.0.to_ascii_lowercase()
                     ),
                 ));

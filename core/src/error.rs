@@ -18,7 +18,8 @@ pub enum ErrorKind {
     UnknownAccessKey,
     /// The request has no `X-Sdk-Date` header.
     MissingDate,
-    /// `X-Sdk-Date` is not of the form `yyyyMMdd'T'HHmmss'Z'`.
+    /// `X-Sdk-Date` is not of the form `yyyyMMdd'T'HHmmss'Z'`, or a time given to sign or verify at
+    /// has no such form (outside `00010101T000000Z`..=`99991231T235959Z`).
     MalformedDate,
     /// `x-sdk-date` is not listed in `SignedHeaders`.
     DateNotSigned,

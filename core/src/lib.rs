@@ -34,7 +34,7 @@ pub use crate::request::{
     HOP_BY_HOP_HEADERS, SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts, is_hop_by_hop,
 };
 pub use crate::sign::{DEFAULT_V11_SERVICE, Signer, SignerBuilder, SigningOutput};
-pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock};
+pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock, system_time_from_unix_seconds};
 pub use crate::trace::Trace;
 pub use crate::verify::{KeyResolver, Verified, Verifier, VerifyPolicy};
 

@@ -190,8 +190,9 @@ impl Signer {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`] for a bad URL, method, header name or value;
-    /// [`ErrorKind::MalformedDate`] for an `X-Sdk-Date` header not of the form `yyyyMMddTHHmmssZ`;
-    /// [`ErrorKind::DuplicateHeader`] for a header given twice with different values.
+    /// [`ErrorKind::MalformedDate`] for an `X-Sdk-Date` header not of the form `yyyyMMddTHHmmssZ`,
+    /// or a signing time (the clock's, or [`Signer::sign_at`]'s) outside the years 0001 to 9999,
+    /// which no `X-Sdk-Date` can carry; [`ErrorKind::DuplicateHeader`] for a header given twice with different values.
     pub fn sign(&self, request: &SignableRequest<'_>) -> Result<SigningOutput, Error> {
         self.sign_with(request, || self.clock.now())
     }
@@ -247,7 +248,7 @@ impl Signer {
                 date
             }
             None => {
-                clock_date.push_str(SdkDate::from_system_time(now()).to_text().as_str());
+                clock_date.push_str(SdkDate::try_from_system_time(now())?.to_text().as_str());
                 headers.push(("x-sdk-date", &clock_date));
                 &clock_date
             }

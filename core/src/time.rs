@@ -42,7 +42,14 @@ pub struct SdkDate {
 }
 
 impl SdkDate {
-    /// The date of `time`, truncated to the second.
+    /// The earliest time an `X-Sdk-Date` can carry: `00010101T000000Z`.
+    pub const MIN: Self = Self { unix_seconds: -62_135_596_800 };
+    /// The latest time an `X-Sdk-Date` can carry: `99991231T235959Z`.
+    pub const MAX: Self = Self { unix_seconds: 253_402_300_799 };
+
+    /// The date of `time`, truncated to the second, with no range check: outside
+    /// [`SdkDate::MIN`]..=[`SdkDate::MAX`] it has no text form (see [`SdkDate::to_bytes`]); signing
+    /// uses [`SdkDate::try_from_system_time`].
     pub fn from_system_time(time: SystemTime) -> Self {
         let unix_seconds = match time.duration_since(UNIX_EPOCH) {
             Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
@@ -54,6 +61,20 @@ impl SdkDate {
             }
         };
         Self { unix_seconds }
+    }
+
+    /// The date of `time`, truncated to the second, when an `X-Sdk-Date` can carry it: from
+    /// `00010101T000000Z` to `99991231T235959Z` ([`SdkDate::MIN`]..=[`SdkDate::MAX`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::MalformedDate`] outside that range.
+    pub fn try_from_system_time(time: SystemTime) -> Result<Self, Error> {
+        let date = Self::from_system_time(time);
+        if (Self::MIN..=Self::MAX).contains(&date) {
+            Ok(date)
+        } else {
+            Err(out_of_range(&format!("{} s since 1970", date.unix_seconds)))
+        }
     }
 
     /// Parses an `X-Sdk-Date` value (exactly 16 characters, e.g. `20240403T101500Z`).
@@ -162,6 +183,46 @@ impl fmt::Display for SdkDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.to_text().as_str())
     }
+}
+
+/// A time given as seconds since the Unix epoch, as languages hold it (Python's `time.time()`,
+/// JavaScript's `Date.now() / 1000`), as a [`SystemTime`]: the one conversion every binding uses
+/// for a time passed as a number, so that each refuses the same times with the same error.
+///
+/// # Errors
+/// [`ErrorKind::MalformedDate`] when `seconds` is not a number (NaN, an infinity) or lies outside
+/// the times an `X-Sdk-Date` can carry, `00010101T000000Z` to `99991231T235959Z`
+/// ([`SdkDate::MIN`]..=[`SdkDate::MAX`], fractions of the last second included), or when this
+/// platform's `SystemTime` cannot hold it (before 1970 on `wasm32-unknown-unknown`).
+pub fn system_time_from_unix_seconds(seconds: f64) -> Result<SystemTime, Error> {
+    // both bounds are exact in an f64 (|n| < 2^53)
+    #[allow(clippy::cast_precision_loss)]
+    let (min, end) = (SdkDate::MIN.unix_seconds as f64, (SdkDate::MAX.unix_seconds + 1) as f64);
+    // written so that NaN fails too; the number is not printed (formatting an f64 is kilobytes of
+    // WebAssembly)
+    if !(seconds >= min && seconds < end) {
+        return Err(out_of_range("given (not a number, or out of range)"));
+    }
+    // in range: whole seconds fit an i64 and the fraction is in [0, 1) (floor, not a cast: the
+    // second before the epoch is -1)
+    let whole = seconds.floor();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (whole_seconds, nanos) = (whole as i64, ((seconds - whole) * 1e9) as u32);
+    let fraction = Duration::from_nanos(u64::from(nanos));
+    let time = match u64::try_from(whole_seconds) {
+        Ok(after) => UNIX_EPOCH.checked_add(Duration::from_secs(after)),
+        Err(_) => UNIX_EPOCH.checked_sub(Duration::from_secs(whole_seconds.unsigned_abs())),
+    };
+    time.and_then(|t| t.checked_add(fraction))
+        .ok_or_else(|| Error::new(ErrorKind::MalformedDate, "the time given cannot be held on this platform"))
+}
+
+/// The error for a time outside the `X-Sdk-Date` range.
+fn out_of_range(time: &str) -> Error {
+    Error::new(
+        ErrorKind::MalformedDate,
+        format!("the time {time} has no X-Sdk-Date form: an X-Sdk-Date carries 00010101T000000Z to 99991231T235959Z"),
+    )
 }
 
 /// The 16 ASCII characters of an [`SdkDate`], on the stack.
@@ -401,6 +462,35 @@ mod tests {
         fn parse_agrees_with_the_former_parser_on_digit_fields(d in "[0-9]{8}", t in "[0-9]{6}") {
             let text = format!("{d}T{t}Z");
             proptest::prop_assert_eq!(SdkDate::parse(&text).ok().map(SdkDate::unix_seconds), parse_former(&text));
+        }
+    }
+
+    #[test]
+    fn only_times_with_an_x_sdk_date_form_convert() {
+        let first = SdkDate::parse("00010101T000000Z").unwrap();
+        let last = SdkDate::parse("99991231T235959Z").unwrap();
+        assert_eq!((first, last), (SdkDate::MIN, SdkDate::MAX));
+        for ok in [first.to_system_time(), last.to_system_time(), last.to_system_time() + Duration::from_millis(999)] {
+            assert_eq!(SdkDate::try_from_system_time(ok).unwrap(), SdkDate::from_system_time(ok));
+        }
+        for bad in [
+            first.to_system_time() - Duration::from_millis(1),
+            last.to_system_time() + Duration::from_secs(1),
+            UNIX_EPOCH + Duration::from_secs(1_000_000_000_000_000),
+        ] {
+            let e = SdkDate::try_from_system_time(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MalformedDate);
+            assert!(e.message().contains("00010101T000000Z to 99991231T235959Z"), "{e}");
+        }
+        let seconds = |s: f64| system_time_from_unix_seconds(s).map(SdkDate::from_system_time);
+        assert_eq!(seconds(1_712_139_300.5).unwrap().to_string(), "20240403T101500Z");
+        assert_eq!(seconds(-0.5).unwrap().to_string(), "19691231T235959Z");
+        assert_eq!(seconds(-62_135_596_800.0).unwrap(), SdkDate::MIN);
+        assert_eq!(seconds(253_402_300_799.999).unwrap(), SdkDate::MAX);
+        for bad in
+            [1e15, 1e20, -1e15, 253_402_300_800.0, -62_135_596_800.001, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]
+        {
+            assert_eq!(seconds(bad).unwrap_err().kind(), ErrorKind::MalformedDate, "{bad}");
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use apig::{Algorithm, FixedClock, SignableBody, SignableRequest, Signer};
+use apig::{Algorithm, ErrorKind, FixedClock, SignableBody, SignableRequest, Signer};
 
 const AK: &str = "AK-SIGN-TEST";
 const SK: &str = "secret";
@@ -71,6 +71,20 @@ fn malformed_date_header_is_refused() {
     let headers = [("X-Sdk-Date", "yesterday")];
     let err = signer.sign(&SignableRequest::new("GET", "https://h/", &headers, SignableBody::Bytes(b""))).unwrap_err();
     assert_eq!(err.code(), "malformed_date");
+}
+
+#[test]
+fn a_signing_time_without_an_x_sdk_date_form_is_refused() {
+    // years 0001..=9999 only: beyond them the date was once written as 00000000T000000Z and signed
+    let request = SignableRequest::new("GET", "https://h/", &[], SignableBody::Bytes(b""));
+    for seconds in [1_000_000_000_000_000u64, 253_402_300_800] {
+        let far = UNIX_EPOCH + Duration::from_secs(seconds);
+        let signer = Signer::builder(AK, SK).clock(FixedClock(far)).build().unwrap();
+        assert_eq!(signer.sign(&request).unwrap_err().kind(), ErrorKind::MalformedDate, "{seconds}");
+        assert_eq!(Signer::new(AK, SK).unwrap().sign_at(&request, far).unwrap_err().kind(), ErrorKind::MalformedDate);
+    }
+    let last = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    assert_eq!(Signer::new(AK, SK).unwrap().sign_at(&request, last).unwrap().date, "99991231T235959Z");
 }
 
 #[test]

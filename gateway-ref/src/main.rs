@@ -171,10 +171,26 @@ fn banner(addr: SocketAddr, admin: Option<SocketAddr>, demo: bool, fixed_clock: 
             "demo configuration: GET|POST /demo/echo (echo backend), app key demo-access-key, secret demo-secret-key"
         );
         eprintln!("try:");
-        eprintln!(
-            "  APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{addr}/demo/echo?hello=world'"
-        );
+        let keys = "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key";
+        let request = format!("request GET 'http://{addr}/demo/echo?hello=world'");
+        if on_path("apig") {
+            eprintln!("  {keys} apig {request}");
+        } else {
+            // no `apig` to run: the form that works from a checkout of this repository
+            eprintln!("  {keys} cargo run -q --release -p apig-cli -- {request}");
+            eprintln!("(in the apig repository; `cargo install --path bindings/cli` puts `apig` on PATH)");
+        }
     }
+}
+
+/// Whether an executable file `name` is in a `PATH` directory (for the banner's command).
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 async fn shutdown_signal() {

@@ -29,6 +29,12 @@ fn spawn(args: &[&str]) -> (Running, SocketAddr, Vec<String>) {
     (child, addr, lines)
 }
 
+/// As [`spawn`], with `PATH` set to `path`.
+fn spawn_with_path(args: &[&str], path: &str) -> (Running, SocketAddr, Vec<String>) {
+    let (child, addr, lines, _) = spawn_command(Command::new(BIN).args(args).env("PATH", path));
+    (child, addr, lines)
+}
+
 /// As [`spawn`], for a prepared command; also the rest of its stderr, line by line.
 fn spawn_command(command: &mut Command) -> (Running, SocketAddr, Vec<String>, std::sync::mpsc::Receiver<String>) {
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
@@ -64,11 +70,25 @@ fn spawn_command(command: &mut Command) -> (Running, SocketAddr, Vec<String>, st
 
 #[test]
 fn demo_runs_with_the_documented_keys_and_prints_a_ready_command() {
-    let (_child, addr, banner) = spawn(&["--listen", "127.0.0.1:0", "--access-log", "off"]);
+    // without `apig` on PATH the command runs the CLI from the repository (once: `apig request`,
+    // which fails with "command not found")
+    let (_child, addr, banner) =
+        spawn_with_path(&["--listen", "127.0.0.1:0", "--access-log", "off"], "/nonexistent");
     let command = format!(
-        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{addr}/demo/echo?hello=world'"
+        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key cargo run -q --release -p apig-cli -- request GET 'http://{addr}/demo/echo?hello=world'"
     );
     assert!(banner.iter().any(|l| l.trim() == command), "{banner:?}");
+    // with an `apig` on PATH, the short form
+    let bin = temp_dir("banner-path");
+    let apig = bin.join("apig");
+    std::fs::write(&apig, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&apig, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (_other, other_addr, banner) =
+        spawn_with_path(&["--listen", "127.0.0.1:0", "--access-log", "off"], bin.to_str().unwrap());
+    let short = format!(
+        "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key apig request GET 'http://{other_addr}/demo/echo?hello=world'"
+    );
+    assert!(banner.iter().any(|l| l.trim() == short), "{banner:?}");
     for method in ["GET", "POST"] {
         let body: &[u8] = if method == "POST" { b"{\"hi\":1}" } else { b"" };
         let h = signed_headers(

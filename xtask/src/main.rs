@@ -5,6 +5,7 @@
 //! cargo xtask setup <lang>                install the toolchain pieces <lang> needs (idempotent)
 //! cargo xtask build <lang>                build <lang>'s package
 //! cargo xtask test <lang>                 run <lang>'s tests
+//! cargo xtask test docs                   run the docs' code blocks; check the install names they give
 //! cargo xtask conformance <lang> [FILE…]  run the vectors through <lang> (default: conformance/*.json)
 //! cargo xtask interop                     Python and Node clients through a running gateway (after their tests)
 //! cargo xtask release [--verify] [--native] [--allow-dirty] [--only KIND,…]   every artifact into dist/ (docs/RELEASING.md)
@@ -12,6 +13,7 @@
 //! Languages: rust, python, node, wasm, kotlin, swift, gateway.
 
 mod ci;
+mod docs;
 mod gateway;
 mod interop;
 mod kotlin;
@@ -130,6 +132,7 @@ fn run(args: Vec<String>) -> Result<()> {
         ["ci"] => ci::run(),
         ["setup", lang] => Lang::parse(lang)?.setup(),
         ["build", lang] => Lang::parse(lang)?.build(),
+        ["test", "docs"] => docs::test(),
         ["test", lang] => Lang::parse(lang)?.test(),
         ["interop"] => interop::test(),
         ["release", rest @ ..] => release::run(rest),

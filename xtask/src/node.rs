@@ -67,7 +67,7 @@ pub(crate) fn build() -> Result<()> {
 
 /// Builds, packs and installs the package into the scratch project, with the test suites, the
 /// examples and the conformance runner beside it. Returns the scratch folder.
-fn install() -> Result<PathBuf> {
+pub(crate) fn install() -> Result<PathBuf> {
     build()?;
     let dir = package();
     let scratch = scratch();

@@ -83,7 +83,7 @@ pub(crate) fn build() -> Result<()> {
 }
 
 /// Builds the wheel and installs it into the venv, replacing any earlier build; returns its path.
-fn install_wheel() -> Result<PathBuf> {
+pub(crate) fn install_wheel() -> Result<PathBuf> {
     let wheel = build_wheel()?;
     run(Command::new(bin(&venv(), "python"))
         .args(["-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps"])

@@ -37,7 +37,7 @@ fn tool(name: &str) -> PathBuf {
 }
 
 /// The scratch project the packed package is installed into, with the tests beside it.
-fn scratch() -> PathBuf {
+pub(crate) fn scratch() -> PathBuf {
     target_dir().join("wasm-package")
 }
 
@@ -236,7 +236,7 @@ fn report_size(wasm: &Path) -> Result<()> {
 
 /// Packs the package and installs it into the scratch project, with the tests, the conformance
 /// runner and the browser example beside it. Returns the scratch folder.
-fn install() -> Result<PathBuf> {
+pub(crate) fn install() -> Result<PathBuf> {
     build()?;
     let scratch = scratch();
     if scratch.exists() {

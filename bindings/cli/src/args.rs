@@ -160,9 +160,18 @@ pub(crate) struct RequestArgs {
     /// Exit with status 1 when the response status is 400 or above.
     #[arg(short = 'f', long)]
     pub(crate) fail: bool,
-    /// Give up after this many seconds (connect and whole transfer).
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    /// Give up after this many seconds (connect and whole transfer); at least 1.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = timeout_seconds)]
     pub(crate) timeout: u64,
+}
+
+/// `--timeout`: a whole number of seconds, at least 1 (0 would fail every request).
+fn timeout_seconds(value: &str) -> Result<u64, String> {
+    match value.parse::<u64>() {
+        Ok(0) => Err("0 would time out at once: give at least 1 second".to_owned()),
+        Ok(seconds) => Ok(seconds),
+        Err(_) => Err(format!("{value:?} is not a whole number of seconds")),
+    }
 }
 
 #[derive(Debug, Args)]

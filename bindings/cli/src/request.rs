@@ -1,13 +1,24 @@
-//! `apig request`: sign, send with reqwest (blocking, rustls), print the response; on an APIG.0303
-//! signature mismatch, explain it inline.
+//! `apig request`: sign, send with reqwest (async, on a current-thread runtime, rustls), print the
+//! response; on an APIG.0303 signature mismatch, explain it inline.
+//!
+//! A server may answer before it has the body (a gateway's 413 for a `Content-Length` over its
+//! limit) and close the connection. To show that answer, as curl does: the client is reqwest's
+//! async one (the blocking one reports only the broken upload, "receiver is gone"), and a large
+//! file body waits up to [`EARLY_ANSWER_WAIT`] for such an answer before it streams (curl's
+//! `Expect: 100-continue` wait, for the same bodies: over 1 MiB).
 
+use std::fs::File;
+use std::future::Future;
 use std::io::{IsTerminal, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use apig::{ErrorKind, SignableRequest, canonical_request_from_apig_message, explain};
-use reqwest::blocking::{Body, Client, Response};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::{Body, Client, Method, Response, Url};
 
 use crate::args::RequestArgs;
 use crate::credentials;
@@ -17,7 +28,20 @@ use crate::output;
 use crate::sign::{sign, signable_body, signer, streamed_hash};
 
 /// Error responses are read whole (to look for an APIG message) up to this size; the rest is streamed.
-const ERROR_BODY_PEEK: u64 = 1 << 20;
+const ERROR_BODY_PEEK: usize = 1 << 20;
+
+/// Bytes read from a `-d @FILE` body at a time.
+const FILE_CHUNK: usize = 64 * 1024;
+
+/// A file body larger than this waits up to [`EARLY_ANSWER_WAIT`] before it streams.
+const EARLY_ANSWER_OVER: u64 = 1 << 20;
+
+/// How long a large file body waits for an answer given before the body (curl's default wait for
+/// a `100 Continue`).
+const EARLY_ANSWER_WAIT: Duration = Duration::from_secs(1);
+
+/// The `User-Agent` sent (and shown by `-v`).
+const AGENT: &str = concat!("apig-cli/", env!("CARGO_PKG_VERSION"));
 
 /// The code printed with `--fail` for an HTTP error status that is not an APIG signature mismatch.
 pub(crate) const HTTP_STATUS: &str = "http_status";
@@ -67,11 +91,29 @@ pub(crate) fn run(args: &RequestArgs) -> Result<(), CliError> {
             HeaderValue::from_str(value).map_err(|_| invalid(format!("invalid value for header {name}")))?;
         header_map.append(header_name, header_value);
     }
+    // what the client would add by itself, added here so that -v shows every header sent (after
+    // signing, like any client's additions: they are not signed)
+    for (name, value) in [(USER_AGENT, AGENT), (ACCEPT, "*/*")] {
+        if !header_map.contains_key(&name) {
+            header_map.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    let body = match body_source {
+        BodySource::Empty | BodySource::Stdin => None,
+        BodySource::Literal(bytes) => Some(Body::from(bytes.clone())),
+        BodySource::File(path) => Some(Body::wrap(FileBody::open(path)?)),
+    };
     if args.verbose {
         let mut text = format!("* signed with {}\n{}\n", signer.algorithm(), signed.trace);
         text.push_str(&format!("> {method} {url}\n"));
         for (name, value) in &header_map {
             text.push_str(&format!("> {name}: {}\n", String::from_utf8_lossy(value.as_bytes())));
+        }
+        if let Some(length) = body.as_ref().and_then(Body::as_bytes).map(<[u8]>::len) {
+            text.push_str(&format!("> content-length: {length}\n"));
+        } else if let BodySource::File(path) = body_source {
+            let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+            text.push_str(&format!("> content-length: {length}\n"));
         }
         output::stderr(&text);
     }
@@ -80,21 +122,87 @@ pub(crate) fn run(args: &RequestArgs) -> Result<(), CliError> {
         .timeout(Duration::from_secs(args.timeout))
         .connect_timeout(Duration::from_secs(args.timeout))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("apig-cli/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| CliError::transport(chain(&e)))?;
     let mut builder = client.request(method, url).headers(header_map);
-    builder = match body_source {
-        BodySource::Empty => builder,
-        BodySource::Literal(bytes) => builder.body(bytes.clone()),
-        BodySource::File(path) => builder.body(Body::from(BodySource::open(path)?)),
-        BodySource::Stdin => builder,
-    };
-    let response = builder.send().map_err(|e| CliError::transport(chain(&e)))?;
-    print_response(args, response, &signed.trace.canonical_request)
+    if let Some(body) = body {
+        builder = builder.body(body);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::transport(format!("cannot start the HTTP client: {e}")))?;
+    runtime.block_on(async {
+        let response = builder.send().await.map_err(|e| CliError::transport(chain(&e)))?;
+        print_response(args, response, &signed.trace.canonical_request).await
+    })
 }
 
-fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &str) -> Result<(), CliError> {
+/// A `-d @FILE` body, read in chunks as the connection takes them, with its exact length (sent as
+/// `Content-Length`). The reads are synchronous: a local file, on the CLI's one thread. Over
+/// [`EARLY_ANSWER_OVER`] bytes, the first chunk waits [`EARLY_ANSWER_WAIT`]: meanwhile the client
+/// reads, so an answer sent before the body (a 413) completes the request instead of the upload
+/// breaking on the closed connection.
+struct FileBody {
+    file: File,
+    remaining: u64,
+    /// Whether the first chunk still has to wait (large bodies), and the timer once started.
+    wait: Option<Option<Pin<Box<tokio::time::Sleep>>>>,
+}
+
+impl FileBody {
+    fn open(path: &std::path::PathBuf) -> Result<Self, CliError> {
+        let file = BodySource::open(path)?;
+        let remaining = file.metadata().map(|m| m.len()).map_err(|e| {
+            CliError::usage(ErrorKind::BodyRead, format!("cannot read body file {}: {e}", path.display()))
+        })?;
+        let wait = (remaining > EARLY_ANSWER_OVER).then_some(None);
+        Ok(Self { file, remaining, wait })
+    }
+}
+
+impl http_body::Body for FileBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(timer) = self.wait.as_mut() {
+            // started at the first poll, on the runtime, as the request head goes out
+            let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(EARLY_ANSWER_WAIT)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.wait = None;
+        }
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let want = usize::try_from(self.remaining).map_or(FILE_CHUNK, |left| left.min(FILE_CHUNK));
+        let mut chunk = vec![0; want];
+        Poll::Ready(Some(match self.file.read(&mut chunk) {
+            Ok(0) => Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the body file shrank while sending")),
+            Ok(n) => {
+                chunk.truncate(n);
+                self.remaining -= n as u64;
+                Ok(Frame::data(Bytes::from(chunk)))
+            }
+            Err(e) => Err(e),
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+async fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &str) -> Result<(), CliError> {
     let status = response.status();
     let mut head = format!("{:?} {status}\n", response.version());
     for (name, value) in response.headers() {
@@ -109,9 +217,15 @@ fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &
     }
     let mut mismatch = false;
     let mut last_byte = None;
+    let read_failed = |e: reqwest::Error| CliError::transport(format!("reading the response failed: {}", chain(&e)));
     if status.is_client_error() {
         let mut peek = Vec::new();
-        (&mut response).take(ERROR_BODY_PEEK).read_to_end(&mut peek).map_err(|e| CliError::transport(chain(&e)))?;
+        while peek.len() < ERROR_BODY_PEEK {
+            match response.chunk().await.map_err(read_failed)? {
+                Some(chunk) => peek.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
         output::stdout(&peek)?;
         last_byte = peek.last().copied();
         if let Some(remote) = canonical_request_from_apig_message(&String::from_utf8_lossy(&peek)) {
@@ -126,10 +240,12 @@ fn print_response(args: &RequestArgs, mut response: Response, local_canonical: &
     let stdout = std::io::stdout();
     let terminal = stdout.is_terminal();
     let mut out = LastByte { inner: stdout.lock(), last: last_byte };
-    match std::io::copy(&mut response, &mut out) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(CliError::transport(format!("reading the response failed: {}", chain(&e)))),
+    while let Some(chunk) = response.chunk().await.map_err(read_failed)? {
+        match out.write_all(&chunk) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+            Err(e) => return Err(CliError::usage(ErrorKind::InvalidRequest, format!("cannot write output: {e}"))),
+        }
     }
     // like a shell prompt, a terminal wants the output to end with a newline; pipes get the exact bytes
     let end: &[u8] = if terminal && out.last.is_some_and(|b| b != b'\n') { b"\n" } else { b"" };

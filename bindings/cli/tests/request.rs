@@ -144,6 +144,10 @@ fn signed_requests_are_accepted() {
     let err = stderr(&out);
     assert!(err.contains("canonical request:\nPOST\n/demo/echo/\n"), "{err}");
     assert!(err.contains("> authorization: SDK-HMAC-SHA256 Access="), "{err}");
+    // every header sent, the client's own too (once left out: accept, user-agent)
+    for sent in ["> user-agent: apig-cli/", "> accept: */*\n", "> content-length: 16\n", "> host: 127.0.0.1:"] {
+        assert!(err.contains(sent), "{sent} in {err}");
+    }
     assert!(err.contains("< HTTP/1.1 200 OK"), "{err}");
 
     let out = run(
@@ -248,6 +252,12 @@ fn http_errors_transport_errors_and_missing_credentials() {
     let out = run(apig_with(AK, SK).args(["request", "--timeout", "5", "GET", &format!("http://{closed}/")]), b"");
     assert_eq!(status(&out), 1);
     assert!(stderr(&out).starts_with("error[transport]: "), "{}", stderr(&out));
+
+    // --timeout 0 would fail every request: refused with the arguments (once accepted, then failed)
+    let out = run(apig_with(AK, SK).args(["request", "--timeout", "0", "GET", &format!("{base}/demo/echo")]), b"");
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error[invalid_request]: "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at least 1 second"), "{}", stderr(&out));
 
     let out = run(apig().args(["request", "GET", &format!("{base}/demo/echo")]), b"");
     assert_eq!(status(&out), 2);

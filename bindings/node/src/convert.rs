@@ -1,7 +1,7 @@
 //! JavaScript values → the core's borrowed request parts, and back. Type conversion only: header
 //! names and values, bodies and times reach the core as given, which does all the rest.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use apig::{Error, SignableBody};
 use napi::bindgen_prelude::{ArrayBuffer, FromNapiValue, JsObjectValue, Object, Uint8ArraySlice, Unknown};
@@ -292,7 +292,8 @@ pub(crate) fn body<'env>(value: Option<Unknown<'env>>, what: &str) -> Result<Bod
     }
 }
 
-/// A time: a `Date` or milliseconds since the Unix epoch (as `Date.now()` returns).
+/// A time: a `Date` or milliseconds since the Unix epoch (as `Date.now()` returns), converted by
+/// the core.
 pub(crate) fn time(value: Option<Unknown<'_>>, what: &str) -> Result<Option<SystemTime>, Error> {
     let failure = |e: napi::Error| napi_failure(what, &e);
     let Some(value) = value else { return Ok(None) };
@@ -303,11 +304,7 @@ pub(crate) fn time(value: Option<Unknown<'_>>, what: &str) -> Result<Option<Syst
     } else {
         return Err(invalid_request(format!("{what} must be a Date or a number of milliseconds since 1970")));
     };
-    if !millis.is_finite() {
-        return Err(invalid_request(format!("{what} is not a valid time")));
-    }
-    let time = Duration::try_from_secs_f64(millis.abs() / 1000.0)
-        .ok()
-        .and_then(|offset| if millis >= 0.0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) });
-    time.map(Some).ok_or_else(|| invalid_request(format!("{what} is out of range")))
+    // the core converts and range-checks (malformed_date for an invalid Date or a time outside the
+    // years 0001 to 9999)
+    apig::system_time_from_unix_seconds(millis / 1000.0).map(Some)
 }

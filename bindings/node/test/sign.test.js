@@ -41,6 +41,40 @@ test('a request that carries X-Sdk-Date is signed at that date; date numbers equ
   assert.equal(carried.signature, signer.sign({ ...base, date: new Date(AT) }).signature)
 })
 
+test('a time outside the years 0001 to 9999 is malformed_date, from sign and verify alike', () => {
+  // once: date 1e20 signed as 00000000T000000Z
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const verifier = new Verifier({ keys: { [KEY]: SECRET } })
+  const signed = signer.sign({ method: 'GET', url: 'https://h/x' })
+  for (const date of [1e20, -1e20, 253402300800000, Infinity, NaN, new Date(NaN)]) {
+    assert.throws(() => signer.sign({ method: 'GET', url: 'https://h/x', date }),
+      (e) => e instanceof ApigError && e.code === 'malformed_date' && /99991231T235959Z/.test(e.message), String(date))
+    assert.throws(() => verifier.verify({ method: 'GET', url: '/x', headers: { Host: 'h', ...signed.headers }, now: date }),
+      (e) => e instanceof ApigError && e.code === 'malformed_date', String(date))
+  }
+  assert.equal(signer.sign({ method: 'GET', url: 'https://h/x', date: 253402300799999 }).date, '99991231T235959Z')
+  assert.equal(signer.sign({ method: 'GET', url: 'https://h/x', date: -62135596800000 }).date, '00010101T000000Z')
+})
+
+test('an array header value repeats the header: equal values sign once, different ones are duplicate_header', () => {
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const base = { method: 'GET', url: 'https://h/x', date: AT }
+  const once = signer.sign({ ...base, headers: { 'X-Tag': 'a' } })
+  assert.equal(signer.sign({ ...base, headers: { 'X-Tag': ['a', 'a'] } }).signature, once.signature)
+  assert.equal(signer.sign({ ...base, headers: { 'X-Tag': ['a'] } }).signature, once.signature)
+  assert.throws(() => signer.sign({ ...base, headers: { 'X-Tag': ['a', 'b'] } }),
+    (e) => e instanceof ApigError && e.code === 'duplicate_header' && e.message.includes('joined with ", "'))
+  const joined = signer.sign({ ...base, headers: { 'X-Tag': ['a', 'b'].join(', ') } })
+  assert.ok(joined.canonicalRequest.includes('\nx-tag:a, b\n'))
+})
+
+test('createHasher().update() returns the hasher, for chaining', () => {
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const hasher = signer.createHasher()
+  assert.equal(hasher.update('a'), hasher)
+  assert.equal(hasher.update(Buffer.from('b')).digest(), signer.createHasher().update('ab').digest())
+})
+
 test('non-ASCII header values and omitted or null options sign alike through either result encoding', () => {
   const signer = new Signer({ key: KEY, secret: SECRET })
   const verifier = new Verifier({ keys: { [KEY]: SECRET } })

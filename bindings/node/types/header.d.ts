@@ -162,3 +162,16 @@ export interface VerifyMiddlewareOptions extends Partial<VerifierOptions> {
 export declare function verifyMiddleware(
   options: VerifyMiddlewareOptions,
 ): (req: any, res: any, next: (error?: unknown) => void) => void
+
+declare global {
+  // Express's request (`@types/express`), as `verifyMiddleware` leaves it: `req.apig.accessKey`
+  // type-checks in a handler after `app.use(verifyMiddleware(...))`.
+  namespace Express {
+    interface Request {
+      /** Who signed the request: set by `verifyMiddleware` once the signature is verified. */
+      apig?: Identity
+      /** The body bytes `verifyMiddleware` read and verified (a `Buffer`). */
+      rawBody?: Uint8Array
+    }
+  }
+}

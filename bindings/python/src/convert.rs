@@ -2,13 +2,13 @@
 //! Conversion only: what these values mean is the core's business.
 
 use std::ops::Deref;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use apig::{Algorithm, Error, ErrorKind, PayloadHasher, SdkDate, SignableBody};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 
 use crate::errors;
 
@@ -220,7 +220,8 @@ fn hash_file(file: &Bound<'_, PyAny>, algorithm: Algorithm) -> PyResult<String> 
 }
 
 /// A point in time from an `X-Sdk-Date` string (parsed by the core), a timezone-aware `datetime`,
-/// or Unix seconds (`int` / `float`).
+/// or Unix seconds (`int` / `float`, converted and range-checked by the core: `MalformedDateError`
+/// outside the years 0001 to 9999, also for an `int` too large for a float).
 pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
     let seconds: f64 = if let Ok(s) = obj.cast::<PyString>() {
         let date = errors::check(obj.py(), SdkDate::parse(&s.to_cow()?))?;
@@ -234,16 +235,16 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
         obj.call_method0("timestamp")?.extract()?
     } else if let Ok(seconds) = obj.extract::<f64>() {
         seconds
+    } else if obj.is_instance_of::<PyInt>() {
+        // an int too large for a float (`10**400`): as far out of range as an infinity
+        if obj.lt(0)? { f64::NEG_INFINITY } else { f64::INFINITY }
     } else {
         return Err(PyTypeError::new_err(format!(
             "a time must be an X-Sdk-Date string, an aware datetime or Unix seconds, not {}",
             type_name(obj)
         )));
     };
-    let offset = Duration::try_from_secs_f64(seconds.abs())
-        .map_err(|_| PyValueError::new_err(format!("time out of range: {seconds}")))?;
-    let time = if seconds >= 0.0 { UNIX_EPOCH.checked_add(offset) } else { UNIX_EPOCH.checked_sub(offset) };
-    time.ok_or_else(|| PyValueError::new_err(format!("time out of range: {seconds}")))
+    errors::check(obj.py(), apig::system_time_from_unix_seconds(seconds))
 }
 
 /// A duration from seconds (`int` / `float`) or a `datetime.timedelta`.

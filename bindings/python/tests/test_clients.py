@@ -134,3 +134,15 @@ def test_hop_by_hop_headers_are_not_signed() -> None:
         signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
         assert "x-project-id" in signed and "host" in signed
         assert not set(signed) & set(apig.HOP_BY_HOP_HEADERS)
+
+
+def test_hop_by_hop_headers_read_as_documented() -> None:
+    """docs/python.md lists apig.HOP_BY_HOP_HEADERS as they are (once title case: `Connection`, ...)."""
+    import pathlib
+    import re
+
+    doc = pathlib.Path(__file__).resolve().parents[3] / "docs" / "python.md"
+    text = " ".join(doc.read_text(encoding="utf-8").split())
+    listed = re.search(r"`apig\.HOP_BY_HOP_HEADERS`, the core's list, lower case, matched in any case: ([^)]*)\)", text)
+    assert listed is not None, "docs/python.md no longer lists HOP_BY_HOP_HEADERS"
+    assert tuple(re.findall(r"`([^`]+)`", listed.group(1))) == apig.HOP_BY_HOP_HEADERS

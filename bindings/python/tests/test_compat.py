@@ -78,3 +78,32 @@ def test_official_usage_against_a_verifying_server(verifying_server: str) -> Non
     assert resp.status_code == 200, resp.text
     assert resp.json()["access_key"] == KEY
     assert resp.json()["body"] == '{"name": "测试"}'
+
+
+def test_plus_and_reserved_characters_in_the_query_sign_what_requests_sends(verifying_server: str) -> None:
+    # once 401: the query dict held "x+y" (a plus, as in the original), requests sent x%2By and the
+    # signer had signed the URL's "+" as a space
+    sig = new_signer()
+    for query in ("b=x+y", "b=x%2By&c=1+2+3", "a=x y&b=%7E~*'()&c=%E4%B8%AD+", "flag&e=&f=a%26b%3Dc", "p=1&p=+&p=%20"):
+        r = signer.HttpRequest("GET", f"{verifying_server}/v1/items?{query}")
+        sig.Sign(r)
+        resp = requests.request(r.method, r.scheme + "://" + r.host + r.uri, params=r.query, headers=r.headers,
+                                data=r.body, timeout=10)
+        assert resp.status_code == 200, (query, resp.text)
+        # the request as the server receives it verifies too, as does the signed object itself
+        wire = requests.Request(r.method, r.scheme + "://" + r.host + r.uri, params=r.query).prepare().url
+        assert wire is not None
+        assert sig.Verify(signer.HttpRequest(r.method, wire, dict(r.headers), r.body), r.headers["Authorization"])
+        assert sig.Verify(r, r.headers["Authorization"])
+    r = signer.HttpRequest("GET", f"{verifying_server}/v1/items?b=x+y")
+    assert r.query == {"b": ["x+y"]}
+
+
+def test_query_changed_before_signing_is_what_is_signed(verifying_server: str) -> None:
+    sig = new_signer()
+    r = signer.HttpRequest("GET", f"{verifying_server}/v1/items?limit=10")
+    r.query["tag"] = ["a+b c"]
+    sig.Sign(r)
+    resp = requests.request(r.method, r.scheme + "://" + r.host + r.uri, params=r.query, headers=r.headers,
+                            timeout=10)
+    assert resp.status_code == 200, resp.text

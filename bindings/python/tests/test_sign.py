@@ -142,6 +142,20 @@ def test_date_forms_agree() -> None:
         signer.sign("GET", "https://api.example.com/v1", date="2024-04-03T10:15:00Z")
 
 
+def test_times_outside_the_x_sdk_date_range_raise_malformed_date() -> None:
+    # once: 10**15 signed as 00000000T000000Z, 10**400 raised TypeError
+    signer = apig.Signer(KEY, SECRET)
+    verifier = apig.Verifier({KEY: SECRET})
+    for date in (10**15, -(10**15), 1e20, 10**400, -(10**400), 253402300800, float("inf"), float("nan")):
+        with pytest.raises(apig.MalformedDateError, match="00010101T000000Z to 99991231T235959Z"):
+            signer.sign("GET", "https://api.example.com/v1", date=date)
+        signed = signer.sign("GET", "https://api.example.com/v1")
+        with pytest.raises(apig.MalformedDateError):
+            verifier.verify("GET", "https://api.example.com/v1", signed.headers, now=date)
+    assert signer.sign("GET", "https://h/", date=253402300799).date == "99991231T235959Z"
+    assert signer.sign("GET", "https://h/", date=-62135596800).date == "00010101T000000Z"
+
+
 def test_added_headers_and_unsigned_payload() -> None:
     v = sign_vector("unsigned_payload")
     out = signer_for(v).sign(v["request"]["method"], v["request"]["url"], headers(v), v["request"]["body"])

@@ -40,7 +40,8 @@ pub enum ApigError {
         /// What went wrong, for humans.
         reason: String,
     },
-    /// A date is not of the form `yyyyMMdd'T'HHmmss'Z'`.
+    /// A date is not of the form `yyyyMMdd'T'HHmmss'Z'`, or a time is outside the years 0001 to
+    /// 9999, which no `X-Sdk-Date` can carry.
     MalformedDate {
         /// What went wrong, for humans.
         reason: String,

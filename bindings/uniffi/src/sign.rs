@@ -81,7 +81,8 @@ impl Signer {
     /// Signs `request`. The signing time is its `X-Sdk-Date` header if it has one, else `at`, else now.
     ///
     /// # Errors
-    /// `InvalidRequest` (bad URL, method, header), `MalformedDate`, `DuplicateHeader`.
+    /// `InvalidRequest` (bad URL, method, header), `MalformedDate` (also for an `at` outside the
+    /// years 0001 to 9999, which no `X-Sdk-Date` can carry), `DuplicateHeader`.
     #[uniffi::method(default(at = None))]
     pub fn sign(&self, request: &Request, at: Option<SystemTime>) -> Result<SignedRequest, ApigError> {
         let out = request.with_signable(|r| match at {
@@ -99,5 +100,28 @@ impl Signer {
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.0.algorithm().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn a_time_without_an_x_sdk_date_form_is_malformed_date() {
+        let signer = Signer::new("AK".into(), "secret".into(), None, None, None).unwrap();
+        let request = Request {
+            method: "GET".into(),
+            url: "https://h/".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            unsigned_payload: false,
+        };
+        let far = UNIX_EPOCH + Duration::from_secs(1_000_000_000_000_000);
+        let err = signer.sign(&request, Some(far)).unwrap_err();
+        assert!(matches!(err, ApigError::MalformedDate { .. }), "{err:?}");
+        assert_eq!(err.code(), "malformed_date");
     }
 }

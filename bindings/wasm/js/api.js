@@ -71,9 +71,10 @@ export function makeApi(raw, codec) {
   }
 
   // `[name, value]` pairs (an array of pairs, any iterable of pairs such as Headers or Map, or a
-  // plain object), each name and value handed to `add`; returns how many. Names and values go to
-  // the core verbatim, which validates, lower-cases, trims and sorts.
-  function pairsInto(value, what, add, fail) {
+  // plain object, where with `arrays` an array value repeats the name), each name and value handed to `add`;
+  // returns how many. Names and values go to the core verbatim, which validates, lower-cases,
+  // trims, sorts, and refuses a name repeated with different values (`duplicate_header`).
+  function pairsInto(value, what, add, fail, arrays = false) {
     if (value === undefined || value === null) return 0;
     if (typeof value !== "object") {
       throw fail(`\`${what}\` must be an array of [name, value] pairs or an object`);
@@ -83,9 +84,15 @@ export function makeApi(raw, codec) {
       for (let i = 0; i < value.length; i++) pairInto(value[i], what, add, fail);
       return value.length;
     }
-    const entries = typeof value[Symbol.iterator] === "function" ? value : Object.entries(value);
+    const plain = typeof value[Symbol.iterator] !== "function";
+    const entries = plain ? Object.entries(value) : value;
     let count = 0;
     for (const entry of entries) {
+      if (arrays && plain && Array.isArray(entry[1])) {
+        for (const item of entry[1]) pairInto([entry[0], item], what, add, fail);
+        count += entry[1].length;
+        continue;
+      }
       pairInto(entry, what, add, fail);
       count++;
     }
@@ -178,7 +185,7 @@ export function makeApi(raw, codec) {
     fieldCount = 0;
     addField(text(request.method, "method"));
     addField(text(request.url, "url"));
-    const count = pairsInto(request.headers, "headers", addField, invalid);
+    const count = pairsInto(request.headers, "headers", addField, invalid, true);
     let flags = 0;
     let body8 = NO_BYTES;
     let millis = 0;
@@ -404,13 +411,14 @@ export function makeApi(raw, codec) {
       try {
         if (typeof chunk === "string") {
           this.updateText(chunk);
-          return;
+          return this;
         }
         const bytes = bytesOf(chunk);
         if (bytes === undefined) {
           throw invalid("a chunk must be a string, Uint8Array, ArrayBuffer or ArrayBufferView");
         }
         this.updateBytes(bytes);
+        return this;
       } catch (e) {
         throw fromWasm(e);
       }

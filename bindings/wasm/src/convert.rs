@@ -18,12 +18,11 @@ use apig::{Error, ErrorKind, SdkDate, SignableBody};
 use wasm_bindgen::prelude::*;
 
 use crate::errors::js_error;
-use crate::time::system_time_from_millis;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CONVERT: &str = r#"
 /** Headers as ordered `[name, value]` pairs, a plain object, or any iterable of pairs (`Headers`, `Map`). */
-export type HeaderInput = Array<[string, string]> | Record<string, string> | Iterable<[string, string]>;
+export type HeaderInput = Array<[string, string]> | Record<string, string | readonly string[]> | Iterable<[string, string]>;
 /** A body given whole: text (signed as its UTF-8 bytes) or bytes. */
 export type BodyInput = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 /** A time: a `Date`, milliseconds since the Unix epoch, or an `X-Sdk-Date` string (`20240403T101500Z`). */
@@ -143,10 +142,13 @@ impl<'a> Unpacked<'a> {
             }
             Some(date.to_system_time())
         } else if flags & TIME_MILLIS != 0 {
-            Some(
-                system_time_from_millis(millis)
-                    .ok_or_else(|| Error::new(ErrorKind::InvalidRequest, "the time must be a valid time after 1970"))?,
-            )
+            if millis < 0.0 {
+                // wasm32's SystemTime starts at 1970
+                return Err(Error::new(ErrorKind::InvalidRequest, "the time must be after 1970"));
+            }
+            // the core converts and range-checks (malformed_date for an invalid Date or a time
+            // after the year 9999)
+            Some(apig::system_time_from_unix_seconds(millis / 1000.0)?)
         } else {
             None
         };
@@ -438,7 +440,7 @@ mod tests {
         let mut input = Vec::new();
         let r = unpack(&mut input, &["PUT", "/", "x\0\0y"], 0, BODY_TEXT | TIME_MILLIS, &[], 1500.0);
         assert!(matches!(r.body, SignableBody::Bytes(b"x\0\0y")));
-        assert_eq!(r.time, system_time_from_millis(1500.0));
+        assert_eq!(r.time, crate::time::system_time_from_millis(1500.0));
         let mut input = Vec::new();
         let r = unpack(&mut input, &["PUT", "/", "20240403T101500Z", "abc"], 0, BODY_HASH | TIME_TEXT, &[], 0.0);
         assert!(matches!(r.body, SignableBody::Precomputed("abc")));

@@ -91,9 +91,10 @@ export class PayloadHasher {
   /** A hasher for `algorithm`'s hash function (default `SDK-HMAC-SHA256`, i.e. SHA-256). Throws
    *  `unsupported_algorithm` for an unknown algorithm name. */
   constructor(algorithm?: Algorithm | null);
-  /** Adds a chunk: text (as UTF-8) or bytes. Throws `invalid_request` for a chunk of another type
+  /** Adds a chunk: text (as UTF-8) or bytes. Returns the hasher, for chaining
+   *  (`hasher.update(a).update(b).digest()`). Throws `invalid_request` for a chunk of another type
    *  or after `digest()`. */
-  update(chunk: BodyInput): void;
+  update(chunk: BodyInput): this;
   /** The lower-case hex hash of everything added. The hasher is finished afterwards (a second
    *  call throws `invalid_request`). */
   digest(): string;

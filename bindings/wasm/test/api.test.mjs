@@ -105,6 +105,48 @@ test("the signing time may be a Date, milliseconds or an X-Sdk-Date string; defa
   assert.ok(new Verifier({ keys: { AK1: "secret-1" } }).verify({ method: "GET", url: "/", headers: Object.entries(now.headers) }));
 });
 
+test("a time after the year 9999 is malformed_date, from sign and verify alike", () => {
+  // once: date 1e20 signed as 00000000T000000Z
+  const signer = signerFor("SDK-HMAC-SHA256");
+  const verifier = new Verifier({ keys: { AK1: "secret-1" } });
+  const signed = signer.sign({ method: "GET", url: "http://h/" });
+  for (const date of [1e20, 253402300800000, Infinity, NaN, new Date(NaN)]) {
+    assert.throws(
+      () => signer.sign({ method: "GET", url: "http://h/", date }),
+      (e) => e.code === "malformed_date" && /99991231T235959Z/.test(e.message),
+      String(date),
+    );
+    assert.throws(
+      () => verifier.verify({ method: "GET", url: "/", headers: Object.entries(signed.headers), now: date }),
+      (e) => e.code === "malformed_date",
+      String(date),
+    );
+  }
+  assert.equal(signer.sign({ method: "GET", url: "http://h/", date: 253402300799999 }).date, "99991231T235959Z");
+});
+
+test("an array header value repeats the header: equal values sign once, different ones are duplicate_header", () => {
+  // once: an array value was refused outright ("each entry ... must be a [name, value] pair of strings")
+  const signer = signerFor("SDK-HMAC-SHA256");
+  const base = { method: "GET", url: "http://h/", date: DATE };
+  const once = signer.sign({ ...base, headers: { "X-Tag": "a" } });
+  assert.equal(signer.sign({ ...base, headers: { "X-Tag": ["a", "a"] } }).signature, once.signature);
+  assert.equal(signer.sign({ ...base, headers: { "X-Tag": ["a"] } }).signature, once.signature);
+  assert.throws(
+    () => signer.sign({ ...base, headers: { "X-Tag": ["a", "b"] } }),
+    (e) => e.code === "duplicate_header" && e.message.includes('joined with ", "'),
+  );
+  const joined = signer.sign({ ...base, headers: { "X-Tag": ["a", "b"].join(", ") } });
+  assert.ok(joined.canonicalRequest.includes("\nx-tag:a, b\n"));
+});
+
+test("PayloadHasher.update() returns the hasher, for chaining", () => {
+  // once: update() returned undefined (the Node package returns the hasher)
+  const hasher = new PayloadHasher();
+  assert.equal(hasher.update("a"), hasher);
+  assert.equal(hasher.update(new Uint8Array([98])).digest(), new PayloadHasher().update("ab").digest());
+});
+
 test("headers as pairs, an object, a Headers or a Map sign the same", () => {
   const signer = signerFor("SDK-HMAC-SHA256");
   const sig = (headers) => signer.sign({ method: "GET", url: "http://h/", headers, date: DATE }).signature;

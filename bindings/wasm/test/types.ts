@@ -32,6 +32,8 @@ const signedAt: Date = identity.signedAt;
 const hasher: PayloadHasher = signer.createHasher();
 hasher.update("chunk");
 const hash: string = hasher.digest();
+const chained: string = new PayloadHasher().update("a").update(new Uint8Array([1])).digest();
+signer.sign({ method: "GET", url: "https://h/", headers: { "X-Tag": ["a", "a"], Accept: "*/*" } });
 
 async function calls(): Promise<void> {
   const fetchSigned = signedFetch(signer, { clockOffset: 0 });
@@ -54,4 +56,4 @@ function handle(e: unknown): ApigErrorCode | undefined {
   return ERROR_CODES[0];
 }
 
-void authorization, scope, signedAt, calls, handle;
+void authorization, scope, signedAt, calls, handle, chained;

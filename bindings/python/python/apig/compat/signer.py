@@ -14,16 +14,20 @@ Change one import line and keep the rest of the code::
     requests.request(r.method, r.scheme + "://" + r.host + r.uri, params=r.query,
                      headers=r.headers, data=r.body)
 
-Differences from the original, all from the core: the request is signed exactly as the URL gives it
-(path and query as written, the default port left out of ``Host``), header values may be any text,
-the body may be ``bytes`` as well as ``str``, and ``Verify`` also checks the ``X-Sdk-Date`` window
-(15 minutes) and the headers the ``Authorization`` lists rather than every header present.
+As in the original, ``Sign`` signs what that send puts on the wire: the path as written and
+``r.query`` as ``requests`` encodes it (``urllib.parse.urlencode(r.query, doseq=True)``; a ``+``
+in the URL is a literal plus in ``r.query``, sent and signed as ``%2B``). ``Verify`` checks ``r``
+as received: its URL's query as written (``+`` is a space there, as the gateway reads it), or, on
+a request ``Sign`` signed, the query it signed. Differences from the original, all from the core:
+the default port is left out of ``Host``, header values may be any text, the body may be
+``bytes`` as well as ``str``, and ``Verify`` also checks the ``X-Sdk-Date`` window (15 minutes)
+and the headers the ``Authorization`` lists rather than every header present.
 """
 
 from __future__ import annotations
 
 from typing import Union
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import apig
 
@@ -42,7 +46,8 @@ class HttpRequest:
 
     Like the original it exposes ``method``, ``scheme``, ``host``, ``uri`` (the path),
     ``query`` (a dict of decoded value lists, for ``requests``' ``params=``), ``headers`` (a copy
-    of the dict given) and ``body`` (bytes).
+    of the dict given) and ``body`` (bytes). As in the original, the query is decoded with
+    ``unquote`` (a ``+`` stays a plus) and ``Sign`` signs ``query`` as it is then.
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class HttpRequest:
         self.host = rest[:target_start]
         path, _, raw_query = rest[target_start:].partition("?")
         self.uri = path or "/"
+        # the query as received (what Verify checks), replaced by the one signed when signing
         self._raw_query = raw_query
         self.query: dict[str, list[str]] = {}
         for piece in raw_query.split("&"):
@@ -73,6 +79,12 @@ class HttpRequest:
     def _url(self) -> str:
         url = f"{self.scheme}://{self.host}{self.uri}"
         return f"{url}?{self._raw_query}" if self._raw_query else url
+
+    def _encode_query(self) -> None:
+        """Sets the query to what the documented send puts on the wire: ``requests`` appends
+        ``params=r.query`` encoded by ``urlencode(..., doseq=True)`` (RFC 3986 escapes, a plus as
+        ``%2B``, a space as ``+``)."""
+        self._raw_query = urlencode(self.query, doseq=True)
 
 
 class Signer:
@@ -91,10 +103,12 @@ class Signer:
         return cached[2]
 
     def Sign(self, r: HttpRequest) -> None:
-        """Signs ``r`` and adds ``X-Sdk-Date`` (when absent), ``Host`` (when absent) and
-        ``Authorization`` to ``r.headers``."""
+        """Signs ``r`` (its query as ``requests`` sends ``params=r.query``) and adds
+        ``X-Sdk-Date`` (when absent), ``Host`` (when absent) and ``Authorization`` to
+        ``r.headers``."""
         if isinstance(r.body, str):
             r.body = r.body.encode("utf-8")
+        r._encode_query()
         signed = self._signer().sign(r.method, r._url(), list(r.headers.items()), r.body)
         for name, value in signed.headers.items():
             existing = next((k for k in r.headers if k.lower() == name.lower()), name)
