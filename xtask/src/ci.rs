@@ -5,7 +5,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::util::{output, target_dir};
-use crate::{Lang, interop, rust};
+use crate::{Lang, docs, interop, rust};
 
 pub(crate) fn run() -> Result<()> {
     // A full run builds everything once: cargo's incremental caches (~1 GB) only cost disk and
@@ -41,6 +41,8 @@ fn checks() -> Result<()> {
         lang.test()?;
         lang.conformance(&[])?;
     }
+    eprintln!("==> docs: every README/docs code block run as copied, and the install names (our own only)");
+    docs::test()?;
     eprintln!("==> interop: Python and Node clients, and a Python backend, through the gateway");
     interop::test()?;
     eprintln!("==> all checks passed");
