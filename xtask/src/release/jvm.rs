@@ -15,8 +15,9 @@
 //! ELF shared object of its architecture needing no glibc symbol newer than 2.17.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
@@ -90,7 +91,7 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     std::fs::create_dir_all(&tree)?;
     let compiled = work.join("compiled.jar");
     run(Command::new(kotlin::kotlinc())
-        .args(["-include-runtime", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
+        .args(["-include-runtime", "-no-reflect", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
         .arg(&compiled)
         .arg(&source))?;
     run(Command::new("jar").arg("--extract").arg("--file").arg(&compiled).current_dir(&tree))?;
@@ -103,14 +104,21 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     for (platform, library) in &libraries {
         let folder = tree.join(platform.jna);
         std::fs::create_dir_all(&folder)?;
-        std::fs::copy(library, folder.join(LIBRARY))
-            .with_context(|| format!("cannot copy {}", library.display()))?;
+        std::fs::copy(library, folder.join(LIBRARY)).with_context(|| format!("cannot copy {}", library.display()))?;
     }
     for licence in ["LICENSE-MIT", "LICENSE-APACHE"] {
         let file = root().join(licence);
         if file.is_file() {
             std::fs::copy(&file, tree.join("META-INF").join(licence))?;
         }
+    }
+    // the bundled Kotlin standard library is Apache-2.0: its licence and notice go with it
+    let kotlin_licences =
+        kotlin::kotlinc().parent().and_then(Path::parent).context("kotlinc has no folder")?.join("license");
+    std::fs::create_dir_all(tree.join("META-INF/kotlin"))?;
+    for file in ["LICENSE.txt", "NOTICE.txt"] {
+        std::fs::copy(kotlin_licences.join(file), tree.join("META-INF/kotlin").join(file))
+            .with_context(|| format!("cannot copy the Kotlin {file} from {}", kotlin_licences.display()))?;
     }
     let manifest = work.join("MANIFEST.MF");
     std::fs::write(
@@ -332,7 +340,10 @@ public class SignAndSend {
     }
 
     public static void main(String[] args) throws Exception {
-        String url = args[0], key = args[1], secret = args[2], workspace = args[3];
+        String url = args[0], key = args[1], secret = args[2];
+        // on stdin: an argument would put it in the sun.java.command property
+        String workspace = new String(System.in.readAllBytes(), StandardCharsets.UTF_8).trim();
+        check(!workspace.isEmpty(), "no workspace path on stdin");
         // nothing may point JNA at the library but the jar on the class path
         check(System.getProperty("jna.library.path") == null, "jna.library.path is set");
         check(System.getenv("LD_LIBRARY_PATH") == null, "LD_LIBRARY_PATH is set");
@@ -361,14 +372,16 @@ public class SignAndSend {
         HttpResponse<String> response = client.send(http.build(), HttpResponse.BodyHandlers.ofString());
         check(response.statusCode() == 200, "the gateway answered " + response.statusCode() + ": " + response.body());
 
-        // the library the bindings registered: a file JNA extracted from the jar into its temporary folder
+        // the library the bindings registered: a file JNA extracted from the jar (jnaNNN.tmp) into
+        // its folder $XDG_CACHE_HOME/JNA/temp, here under this program's folder
         NativeLibrary library = NativeLibrary.getInstance("apig_uniffi", Map.of(Library.OPTION_CLASSLOADER, SignAndSend.class.getClassLoader()));
-        String file = library.getFile().getAbsolutePath();
-        check(file.startsWith(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().toString()), "apig_uniffi was loaded from " + file + ", not extracted from the jar");
+        Path file = library.getFile().toPath().toAbsolutePath();
+        Path extracted = Path.of(System.getenv("XDG_CACHE_HOME"), "JNA", "temp").toAbsolutePath();
+        check(file.getParent().equals(extracted) && file.getFileName().toString().startsWith("jna"), "apig_uniffi was loaded from " + file + ", not extracted by JNA from the jar into " + extracted);
         boolean mapped = false;
         for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
             check(!line.contains(workspace), "a file of the workspace is mapped: " + line);
-            mapped |= line.contains(file);
+            mapped |= line.contains(file.toString());
         }
         check(mapped, file + " is not mapped");
         System.out.println("SignAndSend: " + response.statusCode() + " " + response.body());
@@ -385,13 +398,15 @@ fn sign_and_send(dir: &Path, jar: &str, url: &str) -> Result<()> {
     let workspace = root().to_string_lossy().into_owned();
     let clean = |cmd: &mut Command| {
         cmd.env_clear().current_dir(dir);
-        // PATH (for java) without any folder of the workspace; HOME for the JVM
+        // PATH (for java) without any folder of the workspace; JNA extracts the library into
+        // $XDG_CACHE_HOME/JNA/temp (else ~/.cache/JNA/temp): in the folder, removed with it
         if let Some(path) = std::env::var_os("PATH") {
             let kept: Vec<PathBuf> = std::env::split_paths(&path).filter(|p| !p.starts_with(root())).collect();
             if let Ok(joined) = std::env::join_paths(kept) {
                 cmd.env("PATH", joined);
             }
         }
+        cmd.env("XDG_CACHE_HOME", dir.join("cache"));
         for name in ["HOME", "JAVA_HOME", "LANG"] {
             if let Some(value) = std::env::var_os(name).filter(|v| !v.to_string_lossy().contains(&workspace)) {
                 cmd.env(name, value);
@@ -403,7 +418,16 @@ fn sign_and_send(dir: &Path, jar: &str, url: &str) -> Result<()> {
     run(javac.args(["-cp", &classpath, "-d", ".", "SignAndSend.java"]))?;
     let mut java = Command::new("java");
     clean(&mut java);
-    run(java.args(["-cp", &format!("{classpath}:."), "SignAndSend", url, DEMO_KEY, DEMO_SECRET, &workspace]))
+    java.args(["-cp", &format!("{classpath}:."), "SignAndSend", url, DEMO_KEY, DEMO_SECRET]).stdin(Stdio::piped());
+    eprintln!("+ java -cp {classpath}:. SignAndSend {url} {DEMO_KEY} {DEMO_SECRET} <<< {workspace}");
+    let mut child = java.spawn().context("cannot start java")?;
+    let written = child.stdin.take().context("no stdin")?.write_all(workspace.as_bytes());
+    let status = child.wait()?;
+    written.context("cannot write the workspace path to the program")?;
+    if !status.success() {
+        bail!("the Java program failed ({status})");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
