@@ -224,6 +224,18 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             || check_library(&dir.0, &name, platform),
         );
     }
+    let sources = format!("apig-{}-sources.jar", release.version);
+    report.check(&format!("jvm {sources}: the generated apig/apig_uniffi.kt, nothing else"), || {
+        let file = release.dist.join("jvm").join(&sources);
+        let listing = output(Command::new("jar").arg("--list").arg("--file").arg(&file))
+            .with_context(|| format!("`jar --list` cannot read {}", file.display()))?;
+        let files: Vec<&str> =
+            listing.lines().map(str::trim).filter(|e| !e.ends_with('/') && !e.starts_with("META-INF/")).collect();
+        if files != ["apig/apig_uniffi.kt"] {
+            bail!("{} holds {files:?}, expected only apig/apig_uniffi.kt", file.display());
+        }
+        Ok(())
+    });
     report.check(
         &format!(
             "jvm {name}: Java program signs with `java -cp {name}:jna.jar:.`, JNA loads linux-x86-64 from the jar, demo gateway 200"
@@ -238,7 +250,13 @@ fn contents(jar: &Path, libraries: &[String]) -> Result<()> {
     let listing = output(Command::new("jar").arg("--list").arg("--file").arg(jar))
         .with_context(|| format!("`jar --list` cannot read {}", jar.display()))?;
     let entries: BTreeSet<&str> = listing.lines().map(str::trim).collect();
-    let mut wanted = vec!["apig/Signer.class", "apig/Request.class", "apig/Verifier.class", "kotlin/Unit.class"];
+    let mut wanted = vec![
+        "apig/Signer.class",
+        "apig/Request.class",
+        "apig/Verifier.class",
+        "kotlin/Unit.class",
+        "META-INF/kotlin/LICENSE.txt",
+    ];
     wanted.extend(libraries.iter().map(String::as_str));
     let missing: Vec<&str> = wanted.into_iter().filter(|e| !entries.contains(e)).collect();
     if !missing.is_empty() {
