@@ -74,10 +74,7 @@ fn jar_path(release: &Release) -> PathBuf {
 pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     kotlin::setup()?;
     let tools = zigbuild()?;
-    let mut libraries = Vec::new();
-    for platform in platforms(release) {
-        libraries.push((platform, build_library(&tools, platform)?));
-    }
+    let libraries = build_libraries(&tools, release)?;
     // the bindgen reads uniffi's metadata from the symbol table, which zig's linker leaves out of
     // the shared library; the static library of the same build has it
     let staticlib = target_dir().join(PLATFORMS[0].target).join("release/libapig_uniffi.a");
@@ -174,22 +171,28 @@ fn zigbuild() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// `cargo zigbuild --release -p apig-uniffi --target <target>.2.17`; returns the shared library.
-fn build_library(tools: &Path, platform: &Platform) -> Result<PathBuf> {
-    ensure_rustup_target(platform.target)?;
+/// `cargo zigbuild --release -p apig-uniffi --target <target>.2.17 …` for every platform at once
+/// (one cargo run: the build's own dependencies compile once); returns each shared library.
+fn build_libraries(tools: &Path, release: &Release) -> Result<Vec<(&'static Platform, PathBuf)>> {
+    let mut zigbuild = Command::new(tools.join("cargo-zigbuild"));
+    zigbuild.args(["zigbuild", "--release", "-p", "apig-uniffi"]);
+    for platform in platforms(release) {
+        ensure_rustup_target(platform.target)?;
+        zigbuild.arg("--target").arg(format!("{}.{GLIBC}", platform.target));
+    }
     // cargo-zigbuild runs zig as `python3 -m ziglang` when no `zig` is on PATH: the venv's python
     let mut path = vec![tools.to_path_buf()];
     path.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
-    let path = std::env::join_paths(path)?;
-    run(Command::new(tools.join("cargo-zigbuild"))
-        .args(["zigbuild", "--release", "-p", "apig-uniffi", "--target"])
-        .arg(format!("{}.{GLIBC}", platform.target))
-        .env("PATH", path))?;
-    let library = target_dir().join(platform.target).join("release").join(LIBRARY);
-    if !library.is_file() {
-        bail!("{} was not built", library.display());
-    }
-    Ok(library)
+    run(zigbuild.env("PATH", std::env::join_paths(path)?))?;
+    platforms(release)
+        .map(|platform| {
+            let library = target_dir().join(platform.target).join("release").join(LIBRARY);
+            if !library.is_file() {
+                bail!("{} was not built", library.display());
+            }
+            Ok((platform, library))
+        })
+        .collect()
 }
 
 pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Report) -> Result<()> {
