@@ -15,6 +15,8 @@
 //! ELF shared object of its architecture needing no glibc symbol newer than 2.17.
 
 use std::collections::BTreeSet;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -81,16 +83,12 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     let source = kotlin::jvm_source(&staticlib, "kotlin-release")?;
 
     let work = target_dir().join("release-jvm");
-    if work.exists() {
-        std::fs::remove_dir_all(&work).with_context(|| format!("cannot clear {}", work.display()))?;
-    }
     let tree = work.join("jar");
+    if tree.exists() {
+        std::fs::remove_dir_all(&tree).with_context(|| format!("cannot clear {}", tree.display()))?;
+    }
     std::fs::create_dir_all(&tree)?;
-    let compiled = work.join("compiled.jar");
-    run(Command::new(kotlin::kotlinc())
-        .args(["-include-runtime", "-no-reflect", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
-        .arg(&compiled)
-        .arg(&source))?;
+    let compiled = compile(&source, &work)?;
     run(Command::new("jar").arg("--extract").arg("--file").arg(&compiled).current_dir(&tree))?;
     // a class-path library: kotlinc's manifest is replaced, and the standard library's module
     // descriptor would make the jar claim to be `kotlin.stdlib` on a module path
@@ -151,6 +149,30 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
         .arg(generated)
         .arg("apig/apig_uniffi.kt"))?;
     Ok(vec![Artifact { path: jar }, Artifact { path: sources }])
+}
+
+/// `kotlinc` of the generated source, with the Kotlin standard library (not kotlin-reflect: the
+/// bindings do not use it), into `<work>/compiled.jar`; reused while the source and the compiler's
+/// lockfile are unchanged (kotlinc takes most of a cached run).
+fn compile(source: &Path, work: &Path) -> Result<PathBuf> {
+    let mut hasher = DefaultHasher::new();
+    std::fs::read(source).with_context(|| format!("cannot read {}", source.display()))?.hash(&mut hasher);
+    let lockfile = root().join("bindings/uniffi/kotlin/tooling/package-lock.json");
+    std::fs::read(&lockfile).with_context(|| format!("cannot read {}", lockfile.display()))?.hash(&mut hasher);
+    let fingerprint = format!("{:016x}", hasher.finish());
+    let compiled = work.join("compiled.jar");
+    let stamp = work.join("compiled.jar.inputs");
+    if compiled.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint) {
+        eprintln!("jvm: {} is up to date", compiled.display());
+        return Ok(compiled);
+    }
+    let _ = std::fs::remove_file(&stamp);
+    run(Command::new(kotlin::kotlinc())
+        .args(["-include-runtime", "-no-reflect", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
+        .arg(&compiled)
+        .arg(source))?;
+    std::fs::write(&stamp, fingerprint)?;
+    Ok(compiled)
 }
 
 /// The venv's `bin` with `cargo-zigbuild` and zig (`ziglang`), installed on first use into
