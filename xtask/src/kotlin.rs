@@ -15,13 +15,14 @@ use anyhow::{Context, Result, bail};
 use crate::util::{cargo, ensure_apt, output, root, run, target_dir, vector_files};
 
 /// Debian's `libjna-java` jar: the JNA the generated Kotlin calls the library through.
-const JNA_JAR: &str = "/usr/share/java/jna.jar";
+pub(crate) const JNA_JAR: &str = "/usr/share/java/jna.jar";
 
 fn tooling_dir() -> PathBuf {
     root().join("bindings/uniffi/kotlin/tooling")
 }
 
-fn kotlinc() -> PathBuf {
+/// The pinned `kotlinc` (installed by [`setup`]).
+pub(crate) fn kotlinc() -> PathBuf {
     tooling_dir().join("node_modules/kotlin-compiler/bin/kotlinc")
 }
 
@@ -90,6 +91,12 @@ fn kotlin_bindings() -> Result<(PathBuf, PathBuf)> {
     let lib = build_library()?;
     let source = non_empty(generate(&lib, "kotlin", "kotlin", None)?.join("apig/apig_uniffi.kt"))?;
     Ok((lib, source))
+}
+
+/// The JVM Kotlin source generated from `lib` (any target's build: the bindgen only reads its
+/// metadata) into `<target>/uniffi-bindings/<folder>`, for the release jar.
+pub(crate) fn jvm_source(lib: &Path, folder: &str) -> Result<PathBuf> {
+    non_empty(generate(lib, "kotlin", folder, None)?.join("apig/apig_uniffi.kt"))
 }
 
 /// The Android flavour of the Kotlin source (`bindings/uniffi/android.toml`, as docs/mobile.md
