@@ -40,7 +40,13 @@ const PLATFORMS: [Platform; 4] = [
         libc: "glibc",
         machine: "x86-64",
     },
-    Platform { name: "linux-x64-musl", target: "x86_64-unknown-linux-musl", cpu: "x64", libc: "musl", machine: "x86-64" },
+    Platform {
+        name: "linux-x64-musl",
+        target: "x86_64-unknown-linux-musl",
+        cpu: "x64",
+        libc: "musl",
+        machine: "x86-64",
+    },
     Platform {
         name: "linux-arm64-gnu",
         target: "aarch64-unknown-linux-gnu.2.17",
@@ -96,7 +102,12 @@ fn fresh_dir(dir: &Path) -> Result<()> {
 
 /// `npm pack` of the package in `dir` into `into`; returns the tarball's path.
 fn pack(dir: &Path, into: &Path, name: &str, version: &str) -> Result<PathBuf> {
-    run(Command::new("npm").args(["pack", "--silent", "--pack-destination"]).arg(into).current_dir(dir))?;
+    // (its stdout, the tarball's name, would mix with the artifact list on xtask's stdout)
+    run(Command::new("npm")
+        .args(["pack", "--silent", "--pack-destination"])
+        .arg(into)
+        .current_dir(dir)
+        .stdout(Stdio::null()))?;
     let packed = into.join(tarball(name, version));
     ensure!(packed.is_file(), "npm pack in {} made no {}", dir.display(), packed.display());
     Ok(packed)
@@ -404,7 +415,8 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
     };
 
     // apig-sdk: installed by name, signs; npm took this platform's package and no other
-    let native_addon = project.join("node_modules").join(format!("apig-sdk-{NATIVE}")).join(format!("apig.{NATIVE}.node"));
+    let native_addon =
+        project.join("node_modules").join(format!("apig-sdk-{NATIVE}")).join(format!("apig.{NATIVE}.node"));
     report.check(&label(&tarball("apig-sdk", version)), || {
         published("apig-sdk")?;
         let main = project.join("node_modules").join("apig-sdk").join("package.json");
@@ -437,24 +449,34 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             published(&name)?;
             let dir = temp.0.join("fetched").join(platform.name);
             std::fs::create_dir_all(&dir)?;
-            run(registry.npm(&temp.0, &empty_npmrc).args(["pack", "--silent"]).arg(format!("{name}@{version}")).current_dir(&dir))?;
+            run(registry
+                .npm(&temp.0, &empty_npmrc)
+                .args(["pack", "--silent"])
+                .arg(format!("{name}@{version}"))
+                .current_dir(&dir)
+                .stdout(Stdio::null()))?;
             run(Command::new("tar").arg("-xzf").arg(tarball(&name, version)).current_dir(&dir))?;
             let fields = manifest(
                 &dir.join("package").join("package.json"),
-                "[p.name, p.version, p.os, p.cpu, p.libc, p.main, p.dependencies ? 'dependencies!' : ''].join(' ')",
+                "[p.name, p.version, p.os, p.cpu, p.libc, p.main, p.dependencies ? 'dependencies!' : '-'].join(' ')",
             )?;
-            let want = format!("{name} {version} linux {} {} apig.{}.node ", platform.cpu, platform.libc, platform.name);
+            let want =
+                format!("{name} {version} linux {} {} apig.{}.node -", platform.cpu, platform.libc, platform.name);
             ensure!(fields == want, "package.json says {fields:?}, expected {want:?} (name version os cpu libc main)");
             let what = check_addon(&dir.join("package").join(format!("apig.{}.node", platform.name)), platform)?;
             if platform.name == NATIVE {
                 ensure!(native_addon.is_file(), "npm did not install {name}");
                 ensure!(
-                    std::fs::read(&native_addon)? == std::fs::read(dir.join("package").join(format!("apig.{NATIVE}.node")))?,
+                    std::fs::read(&native_addon)?
+                        == std::fs::read(dir.join("package").join(format!("apig.{NATIVE}.node")))?,
                     "the installed addon is not the published one"
                 );
                 eprintln!("{name}: {what}; installed and loaded by apig-sdk");
             } else {
-                eprintln!("{name}: {what}; os/cpu/libc {} {} {} (cannot run here)", "linux", platform.cpu, platform.libc);
+                eprintln!(
+                    "{name}: {what}; os/cpu/libc {} {} {} (cannot run here)",
+                    "linux", platform.cpu, platform.libc
+                );
             }
             Ok(())
         });
@@ -465,7 +487,11 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         published("apig-wasm")?;
         let loaded = sign("apig-wasm", "wasm")?;
         let expected = project.join("node_modules").join("apig-wasm");
-        ensure!(Path::new(&loaded).starts_with(&expected), "apig-wasm resolved to {loaded}, not inside {}", expected.display());
+        ensure!(
+            Path::new(&loaded).starts_with(&expected),
+            "apig-wasm resolved to {loaded}, not inside {}",
+            expected.display()
+        );
         eprintln!("apig-wasm: 200 from the demo gateway");
         Ok(())
     });
