@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const require = createRequire(import.meta.url)
-const root = path.dirname(require.resolve('apig/package.json'))
+const root = path.dirname(require.resolve('apig-sdk/package.json'))
 const binding = require(path.join(root, 'binding.js'))
 const { Signer, packHeaders, unpackResult } = require(path.join(root, 'lib', 'core.js'))
 const [ROUNDS, CALLS] = process.env.APIG_BENCH_QUICK === '1' ? [1, 10] : [15, 50000]
