@@ -473,10 +473,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
                 );
                 eprintln!("{name}: {what}; installed and loaded by apig-sdk");
             } else {
-                eprintln!(
-                    "{name}: {what}; os/cpu/libc {} {} {} (cannot run here)",
-                    "linux", platform.cpu, platform.libc
-                );
+                eprintln!("{name}: {what}; os/cpu/libc linux {} {} (cannot run here)", platform.cpu, platform.libc);
             }
             Ok(())
         });
