@@ -8,6 +8,9 @@
 //! they load on CentOS 7, Ubuntu 14.04, Amazon Linux 2 and anything newer. The verify step
 //! publishes every tarball into a verdaccio registry on 127.0.0.1 and installs `apig-sdk` and
 //! `apig-wasm` by name into a fresh project, as a user would.
+//!
+//! `--native` builds only linux-x64-gnu; the main package then lists only that platform package
+//! (napi's steps follow the package.json's targets, narrowed in the staged copy).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
