@@ -350,6 +350,16 @@ impl Registry {
     }
 }
 
+/// The `apig-sdk-*` packages npm installed in `project`, sorted.
+fn platform_packages(project: &Path) -> Result<Vec<String>> {
+    let mut picked: Vec<String> = std::fs::read_dir(project.join("node_modules"))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("apig-sdk-"))
+        .collect();
+    picked.sort();
+    Ok(picked)
+}
+
 /// `node -p EXPR` on the package.json at `path` (bound to `p`).
 fn manifest(path: &Path, expr: &str) -> Result<String> {
     output(Command::new("node").args(["-p", &format!("const p = require(process.argv[1]); {expr}")]).arg(path))
@@ -435,49 +445,56 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             "apig-sdk loaded {loaded}, not {}",
             native_addon.display()
         );
-        let mut picked: Vec<String> = std::fs::read_dir(project.join("node_modules"))?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.starts_with("apig-sdk-"))
-            .collect();
-        picked.sort();
+        let picked = platform_packages(&project)?;
         ensure!(picked == [format!("apig-sdk-{NATIVE}")], "npm installed {picked:?}, expected only apig-sdk-{NATIVE}");
         eprintln!("apig-sdk: 200 from the demo gateway; npm installed {picked:?}");
         Ok(())
     });
 
-    // each platform package, fetched back by name: its fields and its addon
+    // each platform package, installed by name as npm does on that platform (npm's --os, --cpu
+    // and --libc stand in for the machine): npm takes exactly that package, whose fields and
+    // addon are the platform's; this machine's is the one the main package loaded above
     for platform in platforms(release) {
         let name = format!("apig-sdk-{}", platform.name);
         report.check(&label(&tarball(&name, version)), || {
             published(&name)?;
-            let dir = temp.0.join("fetched").join(platform.name);
-            std::fs::create_dir_all(&dir)?;
-            run(registry
-                .npm(&temp.0, &empty_npmrc)
-                .args(["pack", "--silent"])
-                .arg(format!("{name}@{version}"))
-                .current_dir(&dir)
-                .stdout(Stdio::null()))?;
-            run(Command::new("tar").arg("-xzf").arg(tarball(&name, version)).current_dir(&dir))?;
+            let at = if platform.name == NATIVE {
+                if let Err(e) = &installed {
+                    bail!("{e}");
+                }
+                project.clone()
+            } else {
+                let at = temp.0.join(format!("as-{}", platform.name));
+                std::fs::create_dir_all(&at)?;
+                std::fs::write(at.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
+                std::fs::write(at.join(".npmrc"), format!("registry={}\n", registry.url))?;
+                run(registry
+                    .npm(&temp.0, &empty_npmrc)
+                    .args(["install", "--prefer-online", "--os=linux"])
+                    .arg(format!("--cpu={}", platform.cpu))
+                    .arg(format!("--libc={}", platform.libc))
+                    .arg("apig-sdk")
+                    .current_dir(&at))?;
+                at
+            };
+            let picked = platform_packages(&at)?;
+            ensure!(
+                picked == [name.clone()],
+                "npm installed {picked:?} as linux {} {}, expected only {name}",
+                platform.cpu,
+                platform.libc
+            );
+            let package = at.join("node_modules").join(&name);
             let fields = manifest(
-                &dir.join("package").join("package.json"),
+                &package.join("package.json"),
                 "[p.name, p.version, p.os, p.cpu, p.libc, p.main, p.dependencies ? 'dependencies!' : '-'].join(' ')",
             )?;
             let want =
                 format!("{name} {version} linux {} {} apig.{}.node -", platform.cpu, platform.libc, platform.name);
             ensure!(fields == want, "package.json says {fields:?}, expected {want:?} (name version os cpu libc main)");
-            let what = check_addon(&dir.join("package").join(format!("apig.{}.node", platform.name)), platform)?;
-            if platform.name == NATIVE {
-                ensure!(native_addon.is_file(), "npm did not install {name}");
-                ensure!(
-                    std::fs::read(&native_addon)?
-                        == std::fs::read(dir.join("package").join(format!("apig.{NATIVE}.node")))?,
-                    "the installed addon is not the published one"
-                );
-                eprintln!("{name}: {what}; installed and loaded by apig-sdk");
-            } else {
-                eprintln!("{name}: {what}; os/cpu/libc linux {} {} (cannot run here)", platform.cpu, platform.libc);
-            }
+            let what = check_addon(&package.join(format!("apig.{}.node", platform.name)), platform)?;
+            let used = if platform.name == NATIVE { "loaded by apig-sdk here" } else { "cannot run here" };
+            eprintln!("{name}: {what}; npm installs it for linux {} {}; {used}", platform.cpu, platform.libc);
             Ok(())
         });
     }
