@@ -52,14 +52,15 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// `napi build --release --platform`: the addon `apig.linux-x64-gnu.node`, `binding.js` (its
-/// loader) and `index.d.ts` (the types), in the package folder.
+/// `napi build --release --platform`: the addon `apig.linux-x64-gnu.node`, `napi-binding.js` (napi's
+/// loader, which `binding.js` wraps to explain a platform without an addon) and `index.d.ts` (the
+/// types), in the package folder.
 pub(crate) fn build() -> Result<()> {
     setup()?;
     let dir = package();
     let napi = dir.join("node_modules").join(".bin").join("napi");
     run(Command::new(napi)
-        .args(["build", "--platform", "--release", "--js", "binding.js", "--dts", "index.d.ts", "--target-dir"])
+        .args(["build", "--platform", "--release", "--js", "napi-binding.js", "--dts", "index.d.ts", "--target-dir"])
         .arg(target_dir())
         .env("CARGO_TARGET_DIR", target_dir())
         .current_dir(&dir))

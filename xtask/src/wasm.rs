@@ -63,9 +63,15 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// The wasm32 target, wasm-bindgen-cli at the locked version, the npm tools (`npm ci` when
-/// missing or older than the lock file) and Debian's Chromium for the browser test.
+/// What [`build`] needs, and Debian's Chromium for the browser test.
 pub(crate) fn setup() -> Result<()> {
+    build_setup()?;
+    ensure_apt(&["chromium"])
+}
+
+/// The wasm32 target, wasm-bindgen-cli at the locked version and the npm tools (`npm ci` when
+/// missing or older than the lock file).
+fn build_setup() -> Result<()> {
     if output(node().arg("--version")).is_none() || output(Command::new("npm").arg("--version")).is_none() {
         ensure_apt(&["nodejs", "npm"])?;
     }
@@ -75,7 +81,7 @@ pub(crate) fn setup() -> Result<()> {
     if modified(&installed).is_none_or(|installed| modified(&tooling().join("package-lock.json")) > Some(installed)) {
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(tooling()))?;
     }
-    ensure_apt(&["chromium"])
+    Ok(())
 }
 
 /// The Cargo profile of the Node module (root `Cargo.toml`): `opt-level = 3` everywhere, fat LTO,
@@ -104,7 +110,7 @@ fn wasm_opt_level(module: &str) -> &'static str {
 
 /// Builds the module and assembles the package in `bindings/wasm/pkg`.
 pub(crate) fn build() -> Result<()> {
-    setup()?;
+    build_setup()?;
     let modules = target_dir().join("wasm-modules");
     std::fs::create_dir_all(&modules)?;
     for (name, profile, features) in MODULES {
@@ -180,7 +186,7 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// The package: each target's wasm-bindgen output with its entry, the shared JavaScript half as
-/// ES module and CommonJS, the types, package.json (with the workspace version) and README.
+/// ES module and CommonJS, the types, package.json (at the workspace version) and README.
 fn assemble(staging: &Path, js: &Path, pkg: &Path) -> Result<()> {
     let (web, bundler, nodejs) = (staging.join("web"), staging.join("bundler"), staging.join("nodejs"));
     for file in ["apig_wasm.js", "apig_wasm_bg.wasm"] {
@@ -210,12 +216,12 @@ fn assemble(staging: &Path, js: &Path, pkg: &Path) -> Result<()> {
         format!("\"use strict\";\n{}\nmodule.exports = {{ makeApi }};\n", api.replace(EXPORT, "function makeApi("));
     std::fs::write(pkg.join("lib").join("api.cjs"), cjs)?;
 
+    // one version for every package: the workspace's (`cargo xtask release` checks it too)
     let manifest = std::fs::read_to_string(js.join("package.json"))?;
-    const VERSION: &str = "\"version\": \"0.0.0\"";
-    if !manifest.contains(VERSION) {
-        bail!("js/package.json must carry the placeholder {VERSION}");
+    let version = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    if !manifest.contains(&version) {
+        bail!("js/package.json must say {version}, the workspace's version (Cargo.toml [workspace.package])");
     }
-    let manifest = manifest.replace(VERSION, &format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION")));
     std::fs::write(pkg.join("package.json"), manifest)?;
     Ok(())
 }
@@ -281,6 +287,7 @@ fn test_env(cmd: &mut Command) -> &mut Command {
 /// Native unit tests of the crate, the Node tests and the type check against the installed
 /// package, then the browser test (headless Chromium, with the reference gateway built for it).
 pub(crate) fn test() -> Result<()> {
+    setup()?;
     run(cargo().args(["test", "-p", "apig-wasm"]))?;
     let scratch = install()?;
     let mut tests: Vec<PathBuf> = std::fs::read_dir(scratch.join("test"))?
