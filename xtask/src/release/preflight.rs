@@ -6,10 +6,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::util::{output, root};
 
-/// The files that carry the version besides the workspace's `Cargo.toml`. Python's comes from
-/// Cargo through maturin, `apig-wasm`'s manifest is a template stamped with it at build time
-/// (`xtask/src/wasm.rs`), the per-platform npm packages are generated with it.
-const VERSIONED_JSON: [&str; 1] = ["bindings/node/package.json"];
+/// The files that carry the version besides the workspace's `Cargo.toml` (Python's comes from
+/// Cargo through maturin; the per-platform npm packages are generated with it).
+const VERSIONED_JSON: [&str; 2] = ["bindings/node/package.json", "bindings/wasm/js/package.json"];
 
 /// Checks the tree and returns the release version.
 pub(crate) fn check(allow_dirty: bool) -> Result<String> {
