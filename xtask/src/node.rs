@@ -1,4 +1,4 @@
-//! The Node package `apig` (bindings/node): a napi-rs addon built with the package's own
+//! The Node package `apig-sdk` (bindings/node): a napi-rs addon built with the package's own
 //! `@napi-rs/cli`, tested through the packed tarball installed in a scratch project, the way users
 //! get it.
 

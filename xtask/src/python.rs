@@ -1,4 +1,4 @@
-//! The Python package `apig` (bindings/python): a venv with maturin and the test tools, an abi3
+//! The Python package `apig-sdk` (`import apig`, bindings/python): a venv with maturin and the test tools, an abi3
 //! wheel, pytest + stubtest + the examples, a from-source `pip install`, and the vector runner.
 
 use std::path::{Path, PathBuf};
