@@ -72,8 +72,7 @@ fn spawn_command(command: &mut Command) -> (Running, SocketAddr, Vec<String>, st
 fn demo_runs_with_the_documented_keys_and_prints_a_ready_command() {
     // without `apig` on PATH the command runs the CLI from the repository (once: `apig request`,
     // which fails with "command not found")
-    let (_child, addr, banner) =
-        spawn_with_path(&["--listen", "127.0.0.1:0", "--access-log", "off"], "/nonexistent");
+    let (_child, addr, banner) = spawn_with_path(&["--listen", "127.0.0.1:0", "--access-log", "off"], "/nonexistent");
     let command = format!(
         "APIG_ACCESS_KEY=demo-access-key APIG_SECRET_KEY=demo-secret-key cargo run -q --release -p apig-cli -- request GET 'http://{addr}/demo/echo?hello=world'"
     );
