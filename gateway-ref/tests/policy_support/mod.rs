@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apig_gateway::access_log::LogTarget;
-use apig_gateway::client::{self, RawResponse};
+use apig_conformance::client::{self, RawResponse};
 use apig_gateway::server::RunningGateway;
 
 /// A request as a [`TestServer`] received it.

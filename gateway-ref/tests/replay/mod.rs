@@ -1,4 +1,6 @@
-//! Replays the conformance vectors through a running gateway over real sockets.
+//! Replays the conformance vectors through a running gateway over real sockets (the test
+//! `conformance` and the example `conformance` behind `cargo xtask conformance gateway`; test
+//! harness, so not part of the published crate).
 //!
 //! * Each **verify** vector: a gateway on `127.0.0.1:0` with the vector's key store as apps (all
 //!   authorised), one catch-all API (`ANY /` prefix, app authentication, echo backend) and the
@@ -15,15 +17,15 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apig::{SdkDate, UrlParts};
+use apig_conformance::client::{self, RawResponse};
 use apig_conformance::{Outcome, Report, TestRequest, Vector, load_file};
-
-use crate::access_log::LogTarget;
-use crate::client::{self, RawResponse};
-use crate::config::{
-    Api, App, AppStatus, AuthType, Authorization, Backend, ConfigFile, Environment, GatewaySettings, Group, MatchMode,
+use apig_gateway::access_log::LogTarget;
+use apig_gateway::config::{
+    Api, App, AppStatus, AuthType, Authorization, Backend, ConfigFile, Environment, Format, GatewaySettings, Group,
+    MatchMode,
 };
-use crate::routing::Runtime;
-use crate::server::{ConfigSource, GatewayOptions, RunningGateway};
+use apig_gateway::routing::Runtime;
+use apig_gateway::server::{ConfigSource, GatewayOptions, RunningGateway};
 
 /// Replays every vector of `files`, printing failures; returns the report (caller prints the summary).
 ///
@@ -119,7 +121,7 @@ fn replay(
     let path = dir.join("vector.json");
     let written = std::fs::create_dir_all(&dir)
         .map_err(|e| e.to_string())
-        .and_then(|()| config.to_text(crate::config::Format::Json))
+        .and_then(|()| config.to_text(Format::Json))
         .and_then(|text| std::fs::write(&path, text).map_err(|e| e.to_string()))
         .and_then(|()| Runtime::compile(config, &path).map(|_| ()).map_err(|e| e.to_string()));
     if let Err(e) = written {
