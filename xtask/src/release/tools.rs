@@ -61,5 +61,5 @@ pub(crate) fn lint_workflows() -> Result<()> {
     let venv = venv()?;
     // shellcheck (Debian) lets actionlint check the `run:` scripts too
     ensure_apt(&["shellcheck"])?;
-    run(Command::new(venv.join("bin/actionlint")).args(["-color=never"]).args(&files).env("PATH", path_with(&venv)?))
+    run(Command::new(venv.join("bin/actionlint")).args(["-no-color"]).args(&files).env("PATH", path_with(&venv)?))
 }
