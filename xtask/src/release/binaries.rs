@@ -304,3 +304,45 @@ fn check_gateway_serves(mut command: Command, cli: &Path) -> Result<()> {
     )?;
     check_cli_request(Command::new(cli), &format!("http://127.0.0.1:{port}/demo/echo?from=gateway-aarch64"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::{NATIVE, TempDir, check_static_elf, check_sums};
+
+    #[test]
+    fn a_dynamically_linked_program_is_not_static() {
+        // the machine's own programs use glibc's loader
+        let error = check_static_elf(Path::new("/bin/sh"), NATIVE).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("program interpreter"), "{error}");
+        let error = check_static_elf(Path::new("/bin/sh"), "aarch64-unknown-linux-musl").err().map(|e| e.to_string());
+        assert!(error.unwrap_or_default().contains("is not an AArch64 ELF file"));
+    }
+
+    #[test]
+    fn the_sums_file_catches_a_changed_missing_or_unlisted_archive() -> anyhow::Result<()> {
+        let dir = TempDir::new("sums-test")?;
+        let expected: BTreeSet<String> = ["a.tar.gz", "b.tar.gz"].map(str::to_owned).into();
+        for name in &expected {
+            std::fs::write(dir.0.join(name), name)?;
+        }
+        std::fs::write(
+            dir.0.join("SHA256SUMS"),
+            crate::util::output(std::process::Command::new("sha256sum").args(&expected).current_dir(&dir.0))
+                .unwrap_or_default(),
+        )?;
+        assert!(check_sums(&dir.0, &expected).is_ok());
+
+        std::fs::write(dir.0.join("b.tar.gz"), "changed")?;
+        assert!(check_sums(&dir.0, &expected).is_err(), "a changed archive passed");
+        std::fs::write(dir.0.join("b.tar.gz"), "b.tar.gz")?;
+        std::fs::write(dir.0.join("c.tar.gz"), "c")?;
+        assert!(check_sums(&dir.0, &expected).is_err(), "an unlisted archive passed");
+        std::fs::remove_file(dir.0.join("c.tar.gz"))?;
+        std::fs::remove_file(dir.0.join("a.tar.gz"))?;
+        assert!(check_sums(&dir.0, &expected).is_err(), "a missing archive passed");
+        Ok(())
+    }
+}
