@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use apig::Algorithm;
-use apig_gateway::client::send_raw;
+use apig_conformance::client::send_raw;
 use common::*;
 
 enum Expect {

@@ -205,7 +205,7 @@ fn admin_addr(banner: &[String]) -> SocketAddr {
 
 fn admin_get(addr: SocketAddr, token: &str) -> u16 {
     let auth = format!("Bearer {token}");
-    apig_gateway::client::request(addr, "GET", "/v1/apps", &[("Host", "admin"), ("Authorization", &auth)], b"")
+    apig_conformance::client::request(addr, "GET", "/v1/apps", &[("Host", "admin"), ("Authorization", &auth)], b"")
         .unwrap()
         .status
 }
@@ -259,9 +259,14 @@ fn credentials_never_appear_in_config_errors() {
         assert!(!line.contains(secret), "the watcher shows the secret: {line}");
         // the admin reload's 422
         let auth = format!("Bearer {TOKEN}");
-        let r =
-            apig_gateway::client::request(admin, "POST", "/v1/reload", &[("Host", "a"), ("Authorization", &auth)], b"")
-                .unwrap();
+        let r = apig_conformance::client::request(
+            admin,
+            "POST",
+            "/v1/reload",
+            &[("Host", "a"), ("Authorization", &auth)],
+            b"",
+        )
+        .unwrap();
         let body = String::from_utf8_lossy(&r.body);
         assert_eq!(r.status, 422, "{body}");
         assert!(body.contains(shown) && !body.contains(secret), "the reload shows the secret: {body}");

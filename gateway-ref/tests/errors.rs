@@ -39,7 +39,7 @@ fn apig_0201_family() {
         chunked.extend_from_slice(b"\r\n");
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
-    let r = apig_gateway::client::send_raw(addr, &chunked, Duration::from_secs(10)).unwrap();
+    let r = apig_conformance::client::send_raw(addr, &chunked, Duration::from_secs(10)).unwrap();
     assert_apig(&r, 413, "APIG.0201");
     // 414: URI over the configured 4 KiB
     let long = format!("/open?{}", "a".repeat(5000));

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use apig::{Algorithm, SignableBody, SignableRequest, Signer};
-use apig_gateway::client::{RawResponse, read_response, send_raw};
+use apig_conformance::client::{RawResponse, read_response, send_raw};
 use common::*;
 
 /// The base config with `gateway` settings replaced by `gateway` (a JSON object's fields).
@@ -351,7 +351,7 @@ fn slow_bodies_naming_any_key_do_not_stop_a_gateway_with_few_file_descriptors() 
     let started = Instant::now();
     let h = signed_headers(addr, "GET", "/echo", &[], b"", "AK1", "SK1-secret", Algorithm::SdkHmacSha256);
     let h: Vec<(&str, &str)> = h.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let bytes = apig_gateway::client::request_bytes("GET", "/echo", &h, b"");
+    let bytes = apig_conformance::client::request_bytes("GET", "/echo", &h, b"");
     let r = send_raw(addr, &bytes, Duration::from_secs(5)).expect("the signed request was not served");
     assert_eq!(r.status, 200);
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());

@@ -31,7 +31,7 @@ const CONFIG: &str = r#"{
   ]
 }"#;
 
-fn signed(addr: std::net::SocketAddr, target: &str, key: &str, secret: &str) -> apig_gateway::client::RawResponse {
+fn signed(addr: std::net::SocketAddr, target: &str, key: &str, secret: &str) -> apig_conformance::client::RawResponse {
     let h = signed_headers(addr, "GET", target, &[("Host", "api.test")], b"", key, secret, Algorithm::SdkHmacSha256);
     send(addr, "GET", target, &h, b"")
 }

@@ -11,7 +11,7 @@ mod policy_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use apig_gateway::client;
+use apig_conformance::client;
 use apig_gateway::config::ConfigFile;
 use apig_gateway::server::{AdminOptions, RunningGateway};
 use common::{assert_apig, base_config, echo_backend, options, temp_dir};
@@ -35,7 +35,7 @@ fn start(path: &std::path::Path) -> RunningGateway {
 }
 
 /// `GET /open` (an `auth: none` API of the base config) through the gateway.
-fn open(addr: SocketAddr) -> apig_gateway::client::RawResponse {
+fn open(addr: SocketAddr) -> apig_conformance::client::RawResponse {
     get(addr, "/open", &[])
 }
 

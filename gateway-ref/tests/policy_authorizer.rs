@@ -50,7 +50,7 @@ fn config(authz: u16, down: u16) -> String {
     )
 }
 
-fn echoed_header(r: &apig_gateway::client::RawResponse, name: &str) -> Vec<String> {
+fn echoed_header(r: &apig_conformance::client::RawResponse, name: &str) -> Vec<String> {
     r.json().unwrap()["headers"]
         .as_array()
         .unwrap()

@@ -10,7 +10,7 @@ mod policy_support;
 use std::sync::Arc;
 
 use apig::Algorithm;
-use apig_gateway::client;
+use apig_conformance::client;
 use common::{assert_apig, send, signed_headers, temp_dir};
 use policy_support::{Answer, Received, TestServer};
 

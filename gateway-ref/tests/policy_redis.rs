@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use apig_gateway::client::{self, RawResponse};
+use apig_conformance::client::{self, RawResponse};
 use common::{assert_apig, closed_port, temp_dir};
 use policy_support::{at_window_start, eventually, next_window, read_log, require_tool};
 

@@ -10,7 +10,7 @@ mod policy_support;
 use std::collections::HashMap;
 
 use apig::{Algorithm, ErrorKind, SignableBody, SignableRequest, Verifier};
-use apig_gateway::client::{self, RawResponse};
+use apig_conformance::client::{self, RawResponse};
 use common::{echo_backend, send, signed_headers, temp_dir};
 
 fn config(echo: u16) -> String {

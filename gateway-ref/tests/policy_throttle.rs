@@ -39,7 +39,7 @@ fn signed_as(
     key: &str,
     secret: &str,
     extra: &[(&str, &str)],
-) -> apig_gateway::client::RawResponse {
+) -> apig_conformance::client::RawResponse {
     let mut headers = vec![("Host", "api.test")];
     headers.extend_from_slice(extra);
     let h = signed_headers(addr, "GET", target, &headers, b"", key, secret, Algorithm::SdkHmacSha256);

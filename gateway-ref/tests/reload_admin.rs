@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apig::Algorithm;
-use apig_gateway::client;
+use apig_conformance::client;
 use apig_gateway::config::{App, AppStatus, ConfigFile, Format};
 use apig_gateway::server::{AdminOptions, RunningGateway};
 use common::*;

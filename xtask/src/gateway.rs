@@ -33,5 +33,5 @@ pub(crate) fn test() -> Result<()> {
 /// must be accepted. Ends with `N passed, M failed`.
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
     let files = vector_files(files)?;
-    run(cargo().args(["run", "--quiet", "-p", "apig-gateway", "--bin", "apig-gateway-conformance", "--"]).args(&files))
+    run(cargo().args(["run", "--quiet", "-p", "apig-gateway", "--example", "conformance", "--"]).args(&files))
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use apig::{Algorithm, SignableBody, SignableRequest, Signer};
+use apig_conformance::client::{self, RawResponse};
 use apig_gateway::access_log::LogTarget;
-use apig_gateway::client::{self, RawResponse};
 use apig_gateway::server::{ConfigSource, GatewayOptions, RunningGateway};
 
 /// A fresh temporary folder for one test.

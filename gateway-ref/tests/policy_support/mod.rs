@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use apig_conformance::client::{self, RawResponse};
 use apig_gateway::access_log::LogTarget;
-use apig_gateway::client::{self, RawResponse};
 use apig_gateway::server::RunningGateway;
 
 /// A request as a [`TestServer`] received it.

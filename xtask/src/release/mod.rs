@@ -22,6 +22,7 @@ mod jvm;
 mod npm;
 mod preflight;
 mod python;
+pub(crate) mod tools;
 mod verify;
 
 use std::path::PathBuf;

@@ -1,4 +1,6 @@
-//! Replays the conformance vectors through a running gateway over real sockets.
+//! Replays the conformance vectors through a running gateway over real sockets (the test
+//! `conformance` and the example `conformance` behind `cargo xtask conformance gateway`; test
+//! harness, so not part of the published crate).
 //!
 //! * Each **verify** vector: a gateway on `127.0.0.1:0` with the vector's key store as apps (all
 //!   authorised), one catch-all API (`ANY /` prefix, app authentication, echo backend) and the
@@ -20,15 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apig::{SdkDate, UrlParts};
+use apig_conformance::client::{self, RawResponse};
 use apig_conformance::{Outcome, Report, TestRequest, Vector, load_file};
-
-use crate::access_log::LogTarget;
-use crate::client::{self, RawResponse};
-use crate::config::{
+use apig_gateway::access_log::LogTarget;
+use apig_gateway::config::{
     Api, App, AppStatus, AuthType, Authorization, Backend, ConfigFile, Environment, GatewaySettings, Group, MatchMode,
 };
-use crate::routing::Runtime;
-use crate::server::{ConfigSource, GatewayOptions, RunningGateway};
+use apig_gateway::routing::Runtime;
+use apig_gateway::server::{ConfigSource, GatewayOptions, RunningGateway};
 
 /// Replays every vector of `files`, printing failures; returns the report (caller prints the summary).
 ///

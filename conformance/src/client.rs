@@ -1,6 +1,6 @@
 //! A minimal, blocking HTTP/1.1 client over a raw `TcpStream`, sending exactly the bytes given
-//! (header order, case and duplicates kept). Used by the conformance runner and the tests, which
-//! need to send requests no ordinary client would.
+//! (header order, case and duplicates kept). Used by the gateway's conformance replay and its tests,
+//! which need to send requests no ordinary client would.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};

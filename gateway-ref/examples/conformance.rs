@@ -1,6 +1,10 @@
-//! `apig-gateway-conformance [FILE...]`: replays the conformance vectors (default: every
-//! `conformance/*.json`) through a running gateway over real sockets; ends with
-//! `N passed, M failed`, exits 1 on any failure, 2 when a file cannot be read.
+//! `cargo run -p apig-gateway --example conformance -- [FILE...]` (what `cargo xtask conformance
+//! gateway` runs): replays the conformance vectors (default: every `conformance/*.json`) through a
+//! running gateway over real sockets; ends with `N passed, M failed`, exits 1 on any failure, 2
+//! when a file cannot be read.
+
+#[path = "../tests/replay/mod.rs"]
+mod replay;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +23,7 @@ fn main() -> ExitCode {
     } else {
         args
     };
-    match apig_gateway::conformance::run_files(&files) {
+    match replay::run_files(&files) {
         Ok(report) => {
             println!("{}", report.summary());
             if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
