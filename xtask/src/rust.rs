@@ -15,9 +15,10 @@ pub(crate) fn build() -> Result<()> {
     run(cargo().args(["build", "--release", "-p", "apig", "-p", "apig-cli"]))
 }
 
-/// Unit, property, integration and doc tests of the core and the CLI.
+/// Unit, property, integration and doc tests of the core and the CLI, and xtask's own (the
+/// release checks' parsers).
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig", "-p", "apig-conformance", "-p", "apig-cli"]))?;
+    run(cargo().args(["test", "-p", "apig", "-p", "apig-conformance", "-p", "apig-cli", "-p", "xtask"]))?;
     run(cargo().args(["run", "--quiet", "-p", "apig", "--example", "sign_and_verify"]))
 }
 
