@@ -36,7 +36,7 @@ pub use crate::request::{
 pub use crate::sign::{DEFAULT_V11_SERVICE, Signer, SignerBuilder, SigningOutput};
 pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock};
 pub use crate::trace::Trace;
-pub use crate::verify::{KeyResolver, Verified, Verifier, VerifyPolicy};
+pub use crate::verify::{HeadChecked, KeyResolver, Verified, Verifier, VerifyPolicy};
 
 /// The workspace README's examples, run as doctests.
 #[cfg(doctest)]
