@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::algorithm::Algorithm;
 use crate::authorization::Authorization;
-use crate::canonical::{CanonicalRequest, HeaderList, canonical_method, canonical_value, dedupe_sorted};
+use crate::canonical::{
+    CanonicalHeader, CanonicalRequest, HeaderList, canonical_method, canonical_value, dedupe_sorted,
+};
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
 use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts};
@@ -167,7 +169,9 @@ impl<R: KeyResolver> Verifier<R> {
     /// # Errors
     /// As [`Verifier::verify`].
     pub fn verify_at(&self, request: &SignableRequest<'_>, now: SystemTime) -> Result<Verified, Error> {
-        self.check_head_at(request, now)?.verify_body(request.body())
+        // the canonical headers stay in this frame (not moved into a `HeadChecked`)
+        let mut headers = HeaderList::new();
+        self.check_head_into(request, &mut headers, now)?.verify_body(headers.as_slice(), request.body())
     }
 
     /// Makes every check of [`Verifier::verify`] that needs neither the body nor the signature
@@ -195,13 +199,24 @@ impl<R: KeyResolver> Verifier<R> {
     /// # Errors
     /// The kind and message `verify_at` gives for the first of these faults, in its order.
     pub fn check_head_at<'a>(&self, request: &SignableRequest<'a>, now: SystemTime) -> Result<HeadChecked<'a>, Error> {
+        // the canonical headers are needed only with the body (`verify_at` keeps them)
+        self.check_head_into(request, &mut HeaderList::new(), now)
+    }
+
+    /// [`Verifier::check_head_at`], the canonical headers (sorted, repeats folded) collected into
+    /// `headers`.
+    fn check_head_into<'a>(
+        &self,
+        request: &SignableRequest<'a>,
+        headers: &mut HeaderList<'a>,
+        now: SystemTime,
+    ) -> Result<HeadChecked<'a>, Error> {
         let (authorization, date_value) = authorization_and_date(request);
         let authorization = authorization
             .map_err(|()| Error::new(ErrorKind::MalformedAuthorization, "more than one Authorization header"))?
             .ok_or_else(|| Error::new(ErrorKind::MissingAuthorization, "the request has no Authorization header"))?;
         let auth = Authorization::parse(authorization)?;
-        let mut headers = HeaderList::new();
-        let signed = SignedNames::of(&auth, request, &mut headers);
+        let signed = SignedNames::of(&auth, request, headers);
         let algorithm = auth.algorithm;
         if !self.policy.allowed_algorithms.contains(&algorithm) {
             return Err(Error::new(
@@ -248,12 +263,11 @@ impl<R: KeyResolver> Verifier<R> {
         if declared.is_some_and(|value| !is_hex_hash(value)) {
             unsigned_payload_allowed(self.policy.allow_unsigned_payload)?;
         }
-        dedupe_sorted(&mut headers)?;
+        dedupe_sorted(headers)?;
         let url = request.url_parts()?;
         let method = canonical_method(request.method())?;
         Ok(HeadChecked {
             auth,
-            headers,
             date,
             date_value,
             secret,
@@ -292,8 +306,6 @@ impl<R> fmt::Debug for Verifier<R> {
 /// payload hash and the signature. Borrows from the request.
 pub struct HeadChecked<'a> {
     auth: Authorization<'a>,
-    /// The signed headers' canonical forms, sorted, repeats folded.
-    headers: HeaderList<'a>,
     date: SdkDate,
     /// The `X-Sdk-Date` value, trimmed: the string to sign's date.
     date_value: &'a str,
@@ -340,7 +352,7 @@ impl<'a> HeadChecked<'a> {
     }
 
     /// Completes the verification with the body: the payload hash, then the signature.
-    fn verify_body(self, body: SignableBody<'_>) -> Result<Verified, Error> {
+    fn verify_body(&self, headers: &[CanonicalHeader<'_>], body: SignableBody<'_>) -> Result<Verified, Error> {
         let algorithm = self.auth.algorithm;
         let hash = algorithm.hash_function();
         let body_hash;
@@ -355,7 +367,7 @@ impl<'a> HeadChecked<'a> {
         };
         let (payload_hash, unsigned_payload) = self.payload_hash(received)?;
         let auth = &self.auth;
-        let canonical = CanonicalRequest::new(&self.method, &self.url, self.headers.as_slice(), payload_hash);
+        let canonical = CanonicalRequest::new(&self.method, &self.url, headers, payload_hash);
         let key = signing_key(algorithm, auth.access_key, &self.secret, auth.credential_scope);
         check_signature(algorithm, &key, self.date_value, auth.credential_scope, canonical, auth.signature)
             .map_err(|trace| Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace))?;
