@@ -277,6 +277,7 @@ impl<R: KeyResolver> Verifier<R> {
             method,
         })
     }
+
     fn check_scope(&self, scope: &str, date: &str) -> Result<(), Error> {
         let mut parts = scan::split(scope, b'/');
         let (day, region, service) =
