@@ -35,7 +35,7 @@ pub use crate::request::{
 pub use crate::sign::{DEFAULT_V11_SERVICE, Signer, SignerBuilder, SigningOutput};
 pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock, system_time_from_unix_seconds};
 pub use crate::trace::Trace;
-pub use crate::verify::{KeyResolver, Verified, Verifier, VerifyPolicy};
+pub use crate::verify::{HeadChecked, KeyResolver, Verified, Verifier, VerifyPolicy};
 
 /// The workspace README's examples, run as doctests.
 #[cfg(doctest)]

@@ -1,5 +1,6 @@
 //! Verification: what a gateway or a backend runs on a received request.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::BuildHasher;
@@ -8,10 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::algorithm::Algorithm;
 use crate::authorization::Authorization;
-use crate::canonical::{CanonicalRequest, HeaderList, canonical_method, canonical_value, dedupe_sorted};
+use crate::canonical::{
+    CanonicalHeader, CanonicalRequest, HeaderList, canonical_method, canonical_value, dedupe_sorted,
+};
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
-use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts};
 use crate::scan;
 use crate::sign::{check_signature, signing_key};
 use crate::time::{Clock, SdkDate, SystemClock};
@@ -150,26 +153,70 @@ impl<R: KeyResolver> Verifier<R> {
     ///
     /// # Errors
     /// One of the verification kinds ([`ErrorKind::MissingAuthorization`] …
-    /// [`ErrorKind::SignatureMismatch`]), checked in this order: the `Authorization` header, the
-    /// algorithm, the date (present, signed, well-formed, within the skew), `host` if required, the
-    /// V11 scope, the access key, the signed headers, the payload hash, the signature.
+    /// [`ErrorKind::SignatureMismatch`]), checked in this order: first the head
+    /// ([`Verifier::check_head`]: the `Authorization` header, the algorithm, the date (present,
+    /// signed, well-formed, within the skew), `host` if required, the V11 scope, the access key,
+    /// the signed headers (present, valid values), `UNSIGNED-PAYLOAD` if not accepted, conflicting
+    /// repeats of a signed header, the method and target), then the payload hash, the signature.
     /// [`ErrorKind::InvalidRequest`] when the request itself cannot be canonicalised.
     pub fn verify(&self, request: &SignableRequest<'_>) -> Result<Verified, Error> {
         self.verify_at(request, self.clock.now())
     }
 
-    /// Verifies `request` as at `now`.
+    /// Verifies `request` as at `now`: [`Verifier::check_head_at`], then the payload hash and the
+    /// signature.
     ///
     /// # Errors
     /// As [`Verifier::verify`].
     pub fn verify_at(&self, request: &SignableRequest<'_>, now: SystemTime) -> Result<Verified, Error> {
+        // the canonical headers stay in this frame (not moved into a `HeadChecked`)
+        let mut headers = HeaderList::new();
+        self.check_head_into(request, &mut headers, now)?.verify_body(headers.as_slice(), request.body())
+    }
+
+    /// Makes every check of [`Verifier::verify`] that needs neither the body nor the signature
+    /// computation, against the clock's current time: a server can refuse a request before it
+    /// reads the body, then verify it once the body is read.
+    ///
+    /// # Errors
+    /// As [`Verifier::check_head_at`].
+    pub fn check_head<'a>(&self, request: &SignableRequest<'a>) -> Result<HeadChecked<'a>, Error> {
+        self.check_head_at(request, self.clock.now())
+    }
+
+    /// Makes every check of [`Verifier::verify_at`] that needs neither the body nor the signature
+    /// computation (the body of `request` is not looked at): the `Authorization` header (present
+    /// once, well-formed), the algorithm (accepted), the date (present, signed, well-formed,
+    /// within the skew of `now`), `host` (signed if the policy requires it), the V11 scope, the
+    /// access key (known), the signed headers (present, valid values, no conflicting repeat),
+    /// `UNSIGNED-PAYLOAD` (accepted by the policy, when declared) and the method and target
+    /// (can be canonicalised). `verify_at` runs exactly these checks first, so a request refused
+    /// here is refused by `verify_at` with the same error, and one that passes can only fail
+    /// `verify_at` with [`ErrorKind::PayloadHashMismatch`] or [`ErrorKind::SignatureMismatch`]
+    /// (or [`ErrorKind::InvalidRequest`] when given [`SignableBody::Unsigned`] without a
+    /// declared `UNSIGNED-PAYLOAD`).
+    ///
+    /// # Errors
+    /// The kind and message `verify_at` gives for the first of these faults, in its order.
+    pub fn check_head_at<'a>(&self, request: &SignableRequest<'a>, now: SystemTime) -> Result<HeadChecked<'a>, Error> {
+        // the canonical headers are needed only with the body (`verify_at` keeps them)
+        self.check_head_into(request, &mut HeaderList::new(), now)
+    }
+
+    /// [`Verifier::check_head_at`], the canonical headers (sorted, repeats folded) collected into
+    /// `headers`.
+    fn check_head_into<'a>(
+        &self,
+        request: &SignableRequest<'a>,
+        headers: &mut HeaderList<'a>,
+        now: SystemTime,
+    ) -> Result<HeadChecked<'a>, Error> {
         let (authorization, date_value) = authorization_and_date(request);
         let authorization = authorization
             .map_err(|()| Error::new(ErrorKind::MalformedAuthorization, "more than one Authorization header"))?
             .ok_or_else(|| Error::new(ErrorKind::MissingAuthorization, "the request has no Authorization header"))?;
         let auth = Authorization::parse(authorization)?;
-        let mut headers = HeaderList::new();
-        let signed = SignedNames::of(&auth, request, &mut headers);
+        let signed = SignedNames::of(&auth, request, headers);
         let algorithm = auth.algorithm;
         if !self.policy.allowed_algorithms.contains(&algorithm) {
             return Err(Error::new(
@@ -213,32 +260,21 @@ impl<R: KeyResolver> Verifier<R> {
         let declared = signed
             .content_hash
             .and_then(|name| headers.as_slice().iter().find(|(n, _)| scan::eq_lower(n, name)).map(|&(_, v)| v));
-        let hash = algorithm.hash_function();
-        let body_hash;
-        let received = match request.body() {
-            SignableBody::Bytes([]) => Some(hash.empty_hash()),
-            SignableBody::Bytes(bytes) => {
-                body_hash = hash.hash_hex_text(bytes);
-                Some(body_hash.as_str())
-            }
-            SignableBody::Precomputed(hex) => Some(hex),
-            SignableBody::Unsigned => None,
-        };
-        let (payload_hash, unsigned_payload) = self.payload_hash(declared, received)?;
-        dedupe_sorted(&mut headers)?;
-
-        let parts = request.url_parts()?;
+        if declared.is_some_and(|value| !is_hex_hash(value)) {
+            unsigned_payload_allowed(self.policy.allow_unsigned_payload)?;
+        }
+        dedupe_sorted(headers)?;
+        let url = request.url_parts()?;
         let method = canonical_method(request.method())?;
-        let canonical = CanonicalRequest::new(&method, &parts, headers.as_slice(), payload_hash);
-        let key = signing_key(algorithm, auth.access_key, &secret, auth.credential_scope);
-        check_signature(algorithm, &key, date_value, auth.credential_scope, canonical, auth.signature)
-            .map_err(|trace| Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace))?;
-        Ok(Verified {
-            access_key: auth.access_key.to_owned(),
-            algorithm,
-            signed_headers: auth.signed_headers.to_owned(),
+        Ok(HeadChecked {
+            auth,
             date,
-            unsigned_payload,
+            date_value,
+            secret,
+            declared,
+            allow_unsigned_payload: self.policy.allow_unsigned_payload,
+            url,
+            method,
         })
     }
 
@@ -259,11 +295,99 @@ impl<R: KeyResolver> Verifier<R> {
         }
         Ok(())
     }
+}
+
+impl<R> fmt::Debug for Verifier<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+/// A request whose head passed [`Verifier::check_head_at`]: every check of verification but the
+/// payload hash and the signature. Borrows from the request.
+pub struct HeadChecked<'a> {
+    auth: Authorization<'a>,
+    date: SdkDate,
+    /// The `X-Sdk-Date` value, trimmed: the string to sign's date.
+    date_value: &'a str,
+    secret: SecretKey,
+    /// The value of the signed content-hash header (`X-Sdk-Content-Sha256`), if any.
+    declared: Option<&'a str>,
+    allow_unsigned_payload: bool,
+    url: UrlParts<'a>,
+    method: Cow<'a, str>,
+}
+
+impl<'a> HeadChecked<'a> {
+    /// The access key that claims to have signed (a known one).
+    pub fn access_key(&self) -> &'a str {
+        self.auth.access_key
+    }
+
+    /// The signature's algorithm: it names the hash the body is to be read through.
+    pub fn algorithm(&self) -> Algorithm {
+        self.auth.algorithm
+    }
+
+    /// The signing time.
+    pub fn date(&self) -> SdkDate {
+        self.date
+    }
+
+    /// The `SignedHeaders` list: lower-case names, sorted, joined with `;`.
+    pub fn signed_headers(&self) -> &'a str {
+        self.auth.signed_headers
+    }
+
+    /// The body hash the request declares in a signed `X-Sdk-Content-Sha256` (hex, as sent), which
+    /// the body must match: `None` when the request declares none (the signature then covers the
+    /// hash of the body) or declares `UNSIGNED-PAYLOAD`.
+    pub fn declared_body_hash(&self) -> Option<&'a str> {
+        self.declared.filter(|value| is_hex_hash(value))
+    }
+
+    /// Whether the request declares a signed `X-Sdk-Content-Sha256` that is not a hash
+    /// (`UNSIGNED-PAYLOAD`): the signature does not cover the body, which is then not authenticated.
+    pub fn unsigned_payload(&self) -> bool {
+        self.declared.is_some_and(|value| !is_hex_hash(value))
+    }
+
+    /// Completes the verification with the body: the payload hash, then the signature.
+    fn verify_body(&self, headers: &[CanonicalHeader<'_>], body: SignableBody<'_>) -> Result<Verified, Error> {
+        let algorithm = self.auth.algorithm;
+        let hash = algorithm.hash_function();
+        let body_hash;
+        let received = match body {
+            SignableBody::Bytes([]) => Some(hash.empty_hash()),
+            SignableBody::Bytes(bytes) => {
+                body_hash = hash.hash_hex_text(bytes);
+                Some(body_hash.as_str())
+            }
+            SignableBody::Precomputed(hex) => Some(hex),
+            SignableBody::Unsigned => None,
+        };
+        let (payload_hash, unsigned_payload) = self.payload_hash(received)?;
+        let auth = &self.auth;
+        let canonical = CanonicalRequest::new(&self.method, &self.url, headers, payload_hash);
+        let key = signing_key(algorithm, auth.access_key, &self.secret, auth.credential_scope);
+        check_signature(algorithm, &key, self.date_value, auth.credential_scope, canonical, auth.signature)
+            .map_err(|trace| Error::new(ErrorKind::SignatureMismatch, "verify signature fail").with_trace(trace))?;
+        Ok(Verified {
+            access_key: auth.access_key.to_owned(),
+            algorithm,
+            signed_headers: auth.signed_headers.to_owned(),
+            date: self.date,
+            unsigned_payload,
+        })
+    }
 
     /// The payload hash line, and whether the body is left unauthenticated: from the value of
-    /// the signed content-hash header (`declared`) and the hash of the body received.
-    fn payload_hash<'a>(&self, declared: Option<&'a str>, received: Option<&'a str>) -> Result<(&'a str, bool), Error> {
-        match (declared, received) {
+    /// the signed content-hash header and the hash of the body received.
+    fn payload_hash<'b>(&self, received: Option<&'b str>) -> Result<(&'b str, bool), Error>
+    where
+        'a: 'b,
+    {
+        match (self.declared, received) {
             (Some(value), Some(received)) if is_hex_hash(value) => {
                 if value.eq_ignore_ascii_case(received) {
                     Ok((value, false))
@@ -275,12 +399,9 @@ impl<R: KeyResolver> Verifier<R> {
                 }
             }
             (Some(value), _) => {
-                if !self.policy.allow_unsigned_payload {
-                    return Err(Error::new(
-                        ErrorKind::UnsignedPayloadNotAllowed,
-                        format!("{UNSIGNED_PAYLOAD} is not accepted here; sign the body"),
-                    ));
-                }
+                // a declared non-hash was checked with the head; a declared hash stands for a body
+                // that is not given
+                unsigned_payload_allowed(self.allow_unsigned_payload)?;
                 Ok((value, true))
             }
             (None, Some(received)) => Ok((received, false)),
@@ -292,9 +413,27 @@ impl<R: KeyResolver> Verifier<R> {
     }
 }
 
-impl<R> fmt::Debug for Verifier<R> {
+impl fmt::Debug for HeadChecked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier").field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("HeadChecked")
+            .field("access_key", &self.auth.access_key)
+            .field("algorithm", &self.auth.algorithm)
+            .field("signed_headers", &self.auth.signed_headers)
+            .field("date", &self.date)
+            .field("declared", &self.declared)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`ErrorKind::UnsignedPayloadNotAllowed`] unless the policy accepts an unauthenticated body.
+fn unsigned_payload_allowed(allowed: bool) -> Result<(), Error> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::UnsignedPayloadNotAllowed,
+            format!("{UNSIGNED_PAYLOAD} is not accepted here; sign the body"),
+        ))
     }
 }
 

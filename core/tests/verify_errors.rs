@@ -239,7 +239,8 @@ fn invalid_requests_and_configs() {
 
 /// A request with several faults reports the first in the documented order of checks
 /// (`Verifier::verify`): the date before the key, the key before the signed headers, the signed
-/// headers before the payload hash, the payload hash before a conflicting repeat.
+/// headers before the payload hash, and every fault of the head (`Verifier::check_head_at`), a
+/// conflicting repeat of a signed header included, before the payload hash.
 #[test]
 fn faults_are_reported_in_the_documented_order() {
     let h = signed(&signer(), &[("X-Project-Id", "p1")], SignableBody::Bytes(b"{}"));
@@ -265,8 +266,11 @@ fn faults_are_reported_in_the_documented_order() {
     let mut missing = declared.clone();
     missing.retain(|(n, _)| n != "X-Project-Id");
     assert_eq!(kind(verify_with(&verifier(), &missing, b"another body")), ErrorKind::SignedHeaderMissing);
-    let mut conflicting = declared;
+    let mut conflicting = declared.clone();
     conflicting.push(("x-project-id".into(), "p2".into()));
-    assert_eq!(kind(verify_with(&verifier(), &conflicting, b"another body")), ErrorKind::PayloadHashMismatch);
+    assert_eq!(kind(verify_with(&verifier(), &conflicting, b"another body")), ErrorKind::DuplicateHeader);
     assert_eq!(kind(verify_with(&verifier(), &conflicting, b"{}")), ErrorKind::DuplicateHeader);
+    let mut tampered = declared.clone();
+    replace(&mut tampered, "X-Project-Id", "p2");
+    assert_eq!(kind(verify_with(&verifier(), &tampered, b"another body")), ErrorKind::PayloadHashMismatch);
 }

@@ -7,11 +7,11 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use apig::{Algorithm, Authorization, ErrorKind, PayloadHasher, SignableBody, SignableRequest};
+use apig::{Algorithm, PayloadHasher, SignableBody, SignableRequest};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::HeaderMap;
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH};
+use hyper::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use hyper::http::request::Parts;
 
 use crate::body::{ForwardBody, TimedBody, body_timeout_of};
@@ -31,16 +31,16 @@ pub enum Identified {
     /// A known `X-Apig-AppCode` of an app authorised for the API.
     AppCode(Caller),
     /// A signature whose checks that need no body passed (the `Authorization` header, the
-    /// algorithm, the date and its skew, the signed headers, a known and active key) from an app
-    /// authorised for the API: the caller it claims. The signature itself is checked once the body
-    /// has been read.
+    /// algorithm, the date and its skew, the signed headers, a known and active key: the core's
+    /// [`apig::Verifier::check_head_at`]) from an app authorised for the API: the caller it
+    /// claims. A request that carries a body is verified once the body has been read.
     Signature {
         /// The claimed caller.
         caller: Caller,
         /// The signature's algorithm (hence the body hash).
         algorithm: Algorithm,
-        /// Whether the head alone verified completely against an empty body (a GET, or
-        /// `UNSIGNED-PAYLOAD`): then an empty body needs no second check.
+        /// Whether the signature already verified against an empty body (a request that declares
+        /// none: a GET): then an empty body needs no second check.
         verified_if_empty: bool,
     },
 }
@@ -158,10 +158,11 @@ fn signable<'a>(parts: &'a Parts, headers: &'a [(&'a str, &'a str)], body: Signa
     SignableRequest::new(parts.method.as_str(), target, headers, body)
 }
 
-/// The signature's checks that need no body: the core verifier run against an empty body. Its
-/// verdict is final unless it is one only the body can change (the body hash differs from the
-/// signed one, or the signature differs, which it does for any non-empty body). Returns the app
-/// whose key signed, the algorithm, and whether the request verified against the empty body.
+/// The signature's checks that need no body. A request that declares no body (no
+/// `Transfer-Encoding`, no or a zero `Content-Length`) is verified at once against the empty body;
+/// one that declares a body gets the core's head check (every check but the payload hash and the
+/// signature), and is verified once, after its body is read. Returns the app whose key signed, the
+/// algorithm, and whether the request verified against the empty body.
 fn check_signature_head(
     rt: &Runtime,
     parts: &Parts,
@@ -169,28 +170,36 @@ fn check_signature_head(
     now: SystemTime,
 ) -> Result<(Caller, Algorithm, bool), GatewayError> {
     let headers = signable_headers(request_headers)?;
-    // The algorithm (hence the body hash) is named by the Authorization header. Without a
-    // readable one the verifier fails before it needs the body.
-    let authorization = request_headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let parsed = authorization.and_then(|v| Authorization::algorithm_of(v).ok().map(|a| (a, Authorization::parse(v))));
-    let Some((algorithm, Ok(parsed))) = parsed else {
-        return Err(match rt.verifier.verify_at(&signable(parts, &headers, SignableBody::Unsigned), now) {
-            Err(e) => from_verify_error(&e),
-            Ok(_) => GatewayError::app_auth("the Authorization header cannot be read"),
-        });
-    };
-    let empty = PayloadHasher::for_algorithm(algorithm).finalize_hex();
-    let verified_if_empty =
-        match rt.verifier.verify_at(&signable(parts, &headers, SignableBody::Precomputed(&empty)), now) {
-            Ok(_) => true,
-            Err(e) if matches!(e.kind(), ErrorKind::PayloadHashMismatch | ErrorKind::SignatureMismatch) => false,
-            Err(e) => return Err(from_verify_error(&e)),
-        };
-    // the verifier found the key, so the app exists (the verifier's keys are the active apps')
+    if declares_no_body(request_headers) {
+        // verified at once (the empty body's hash is a constant): nothing is left for later
+        let request = signable(parts, &headers, SignableBody::Bytes(b""));
+        let verified = rt.verifier.verify_at(&request, now).map_err(|e| from_verify_error(&e))?;
+        Ok((caller_of(rt, &verified.access_key)?, verified.algorithm, true))
+    } else {
+        let request = signable(parts, &headers, SignableBody::Unsigned);
+        let head = rt.verifier.check_head_at(&request, now).map_err(|e| from_verify_error(&e))?;
+        Ok((caller_of(rt, head.access_key())?, head.algorithm(), false))
+    }
+}
+
+/// The app of a key the verifier found (so it exists: the verifier's keys are the active apps').
+fn caller_of(rt: &Runtime, access_key: &str) -> Result<Caller, GatewayError> {
     let app = rt
-        .app_by_key(parsed.access_key)
-        .ok_or_else(|| GatewayError::app_auth(format_args!("app not found, appkey {}", parsed.access_key)))?;
-    Ok((Caller { app_id: app.id.clone(), app_key: app.key.clone(), method: "signature" }, algorithm, verified_if_empty))
+        .app_by_key(access_key)
+        .ok_or_else(|| GatewayError::app_auth(format_args!("app not found, appkey {access_key}")))?;
+    Ok(Caller { app_id: app.id.clone(), app_key: app.key.clone(), method: "signature" })
+}
+
+/// Whether the request head says there is no body: no `Transfer-Encoding` and no or a zero
+/// `Content-Length`.
+fn declares_no_body(request_headers: &HeaderMap) -> bool {
+    if request_headers.contains_key(TRANSFER_ENCODING) {
+        return false;
+    }
+    match request_headers.get(CONTENT_LENGTH) {
+        None => true,
+        Some(length) => length.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) == Some(0),
+    }
 }
 
 /// Reads the whole body (within its deadline and the size limit) through the hash of the

@@ -116,6 +116,28 @@ fn a_request_that_will_be_refused_is_refused_before_its_body_is_read() {
 }
 
 #[test]
+fn a_head_fault_behind_a_declared_body_hash_is_refused_before_the_body() {
+    // Before the core's head check the gateway verified the head against an empty body, met the
+    // declared X-Sdk-Content-Sha256 (the hash of a non-empty body) first and waited for the body
+    // to check it: a conflicting repeat of a signed header got no answer until the body timeout.
+    let (gw, _) = start_base("head-fault-declared-hash");
+    let addr = gw.addr();
+    let body = vec![b'x'; 1000];
+    let hash = Algorithm::SdkHmacSha256.hash_function().hash_hex(&body);
+    let given = [("X-Sdk-Content-Sha256", hash.as_str()), ("X-Project-Id", "p1")];
+    let h = signed_headers(addr, "POST", "/echo", &given, &body, "AK1", "SK1-secret", Algorithm::SdkHmacSha256);
+    let lines: String = h.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+    let head = format!("POST /echo HTTP/1.1\r\n{lines}X-Project-Id: p2\r\nContent-Length: 1000\r\n\r\n");
+    let mut s = open_with(addr, head.as_bytes());
+    s.write_all(b"x").unwrap();
+    let r = answer_within(&mut s, Duration::from_secs(5)).expect("no answer before the body");
+    let msg = assert_apig(&r, 401, "APIG.0303");
+    assert!(msg.contains("more than once"), "{msg}");
+    // the same request without the repeat, with its whole body, passes
+    assert_eq!(send(addr, "POST", "/echo", &h, &body).status, 200);
+}
+
+#[test]
 fn a_slow_body_gets_408_within_the_body_timeout() {
     // Before the fix there was no body deadline (and `body_timeout_ms` was an unknown field)
     let dir = temp_dir("slow-body");
