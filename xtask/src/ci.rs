@@ -43,7 +43,9 @@ fn checks() -> Result<()> {
     }
     eprintln!("==> docs: every README/docs code block run as copied, and the install names (our own only)");
     docs::test()?;
-    eprintln!("==> release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)");
+    eprintln!(
+        "==> release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)"
+    );
     crate::release::tools::lint_workflows()?;
     eprintln!("==> interop: Python and Node clients, and a Python backend, through the gateway");
     interop::test()?;
