@@ -234,44 +234,32 @@ impl Pipeline {
 
     /// Runs every policy's [`Policy::before_auth`]; the first that does not continue wins.
     pub async fn before_auth(&self, ctx: &RequestContext) -> Decision {
-        for p in &self.0 {
-            let decision = match p.before_auth(ctx) {
-                Stage::Done(decision) => decision,
-                Stage::Pending(future) => future.await,
-            };
-            match decision {
-                Decision::Continue => {}
-                other => return other,
-            }
-        }
-        Decision::Continue
+        self.run(ctx, |p, ctx| p.before_auth(ctx)).await
     }
 
     /// Runs every policy's [`Policy::before_body`].
     pub async fn before_body(&self, ctx: &RequestContext) -> Decision {
-        for p in &self.0 {
-            let decision = match p.before_body(ctx) {
-                Stage::Done(decision) => decision,
-                Stage::Pending(future) => future.await,
-            };
-            match decision {
-                Decision::Continue => {}
-                other => return other,
-            }
-        }
-        Decision::Continue
+        self.run(ctx, |p, ctx| p.before_body(ctx)).await
     }
 
     /// Runs every policy's [`Policy::after_auth`].
     pub async fn after_auth(&self, ctx: &RequestContext) -> Decision {
+        self.run(ctx, |p, ctx| p.after_auth(ctx)).await
+    }
+
+    /// Runs one stage of every policy in binding order; the first that does not continue wins.
+    async fn run<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        stage: impl Fn(&'a dyn Policy, &'a RequestContext) -> Stage<'a>,
+    ) -> Decision {
         for p in &self.0 {
-            let decision = match p.after_auth(ctx) {
+            let decision = match stage(p.as_ref(), ctx) {
                 Stage::Done(decision) => decision,
                 Stage::Pending(future) => future.await,
             };
-            match decision {
-                Decision::Continue => {}
-                other => return other,
+            if !matches!(decision, Decision::Continue) {
+                return decision;
             }
         }
         Decision::Continue
