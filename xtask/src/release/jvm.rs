@@ -4,7 +4,7 @@
 //! they call (so the class path is this jar and JNA, nothing more), and `libapig_uniffi.so` for
 //! linux-x86-64 and linux-aarch64 under JNA's resource prefixes: the generated code asks JNA for
 //! `apig_uniffi`, and JNA extracts `<prefix>/libapig_uniffi.so` from the class path with no
-//! `jna.library.path`. Both libraries are linked by zig (`cargo-zigbuild`, both from PyPI) against
+//! `jna.library.path`. Both libraries are linked by zig (`cargo zigbuild`, [`super::tools`]) against
 //! glibc 2.17, so the jar runs on old distributions too (CentOS 7, EulerOS 2, Amazon Linux 2).
 //! `apig-<version>-sources.jar` next to it holds the generated Kotlin source. `--native`: only the
 //! linux-x86-64 library.
@@ -24,19 +24,15 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
-use super::{Artifact, DemoGateway, Release, Report};
+use super::{Artifact, DemoGateway, Release, Report, fresh_dir, tools};
 use crate::kotlin::{self, JNA_JAR};
-use crate::util::{ensure_rustup_target, output, python, root, run, target_dir};
+use crate::util::{ensure_rustup_target, output, root, run, target_dir};
 
 /// The newest glibc the libraries may need (manylinux2014's, CentOS 7's).
 const GLIBC: &str = "2.17";
 
 /// The library file the generated Kotlin asks JNA for (`cdylib_name` in `bindings/uniffi/uniffi.toml`).
 const LIBRARY: &str = "libapig_uniffi.so";
-
-/// `cargo-zigbuild` and the zig it drives, from PyPI (pinned; installed once into a venv).
-const ZIGBUILD: &str = "cargo-zigbuild==0.24.1";
-const ZIGLANG: &str = "ziglang==0.15.1";
 
 /// One platform the jar carries a library for.
 struct Platform {
@@ -75,8 +71,7 @@ fn jar_path(release: &Release) -> PathBuf {
 
 pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     kotlin::setup()?;
-    let tools = zigbuild()?;
-    let libraries = build_libraries(&tools, release)?;
+    let libraries = build_libraries(release)?;
     // the bindgen reads uniffi's metadata from the symbol table, which zig's linker leaves out of
     // the shared library; the static library of the same build has it
     let staticlib = target_dir().join(PLATFORMS[0].target).join("release/libapig_uniffi.a");
@@ -84,10 +79,7 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
 
     let work = target_dir().join("release-jvm");
     let tree = work.join("jar");
-    if tree.exists() {
-        std::fs::remove_dir_all(&tree).with_context(|| format!("cannot clear {}", tree.display()))?;
-    }
-    std::fs::create_dir_all(&tree)?;
+    fresh_dir(&tree)?;
     let compiled = compile(&source, &work)?;
     run(Command::new("jar").arg("--extract").arg("--file").arg(&compiled).current_dir(&tree))?;
     // a class-path library: kotlinc's manifest is replaced, and the standard library's module
@@ -125,10 +117,7 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     )?;
 
     let out = release.dist.join("jvm");
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out)?;
+    fresh_dir(&out)?;
     let jar = jar_path(release);
     run(Command::new("jar")
         .arg("--create")
@@ -175,37 +164,16 @@ fn compile(source: &Path, work: &Path) -> Result<PathBuf> {
     Ok(compiled)
 }
 
-/// The venv's `bin` with `cargo-zigbuild` and zig (`ziglang`), installed on first use into
-/// `<target>/release-tools/zigbuild`.
-fn zigbuild() -> Result<PathBuf> {
-    let venv = target_dir().join("release-tools").join("zigbuild");
-    let bin = venv.join("bin");
-    let pinned = |spec: &str| spec.split_once("==").map_or(spec, |(_, version)| version).to_owned();
-    let zigbuild = output(Command::new(bin.join("cargo-zigbuild")).arg("--version")).unwrap_or_default();
-    let zig = output(Command::new(bin.join("python")).args(["-m", "ziglang", "version"])).unwrap_or_default();
-    if zigbuild.ends_with(&format!(" {}", pinned(ZIGBUILD))) && zig == pinned(ZIGLANG) {
-        return Ok(bin);
-    }
-    if !bin.join("python").exists() {
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-    }
-    run(Command::new(bin.join("python")).args(["-m", "pip", "install", "--quiet", ZIGBUILD, ZIGLANG]))?;
-    Ok(bin)
-}
-
 /// `cargo zigbuild --release -p apig-uniffi --target <target>.2.17 …` for every platform at once
 /// (one cargo run: the build's own dependencies compile once); returns each shared library.
-fn build_libraries(tools: &Path, release: &Release) -> Result<Vec<(&'static Platform, PathBuf)>> {
-    let mut zigbuild = Command::new(tools.join("cargo-zigbuild"));
-    zigbuild.args(["zigbuild", "--release", "-p", "apig-uniffi"]);
+fn build_libraries(release: &Release) -> Result<Vec<(&'static Platform, PathBuf)>> {
+    let mut zigbuild = tools::cargo_zigbuild()?;
+    zigbuild.args(["--release", "-p", "apig-uniffi"]);
     for platform in platforms(release) {
         ensure_rustup_target(platform.target)?;
         zigbuild.arg("--target").arg(format!("{}.{GLIBC}", platform.target));
     }
-    // cargo-zigbuild runs zig as `python3 -m ziglang` when no `zig` is on PATH: the venv's python
-    let mut path = vec![tools.to_path_buf()];
-    path.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
-    run(zigbuild.env("PATH", std::env::join_paths(path)?))?;
+    run(&mut zigbuild)?;
     platforms(release)
         .map(|platform| {
             let library = target_dir().join(platform.target).join("release").join(LIBRARY);

