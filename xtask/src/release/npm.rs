@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
+use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir, glibc_too_new};
 use super::{Artifact, DemoGateway, Release, Report, fresh_dir, tools};
 use crate::server::{Server, free_port, spawn};
 use crate::util::{ensure_rustup_target, output, run, target_dir};
@@ -114,7 +114,7 @@ fn pack(dir: &Path, into: &Path, name: &str, version: &str) -> Result<PathBuf> {
 }
 
 /// What the addon is, checked against `platform`: an ELF shared object for its machine and, for
-/// glibc, no symbol version newer than [`MAX_GLIBC`]. Returns e.g. `x86-64, needs glibc 2.17`.
+/// glibc, no symbol version newer than [`MAX_GLIBC`]. Returns e.g. `x86-64, glibc <= 2.17`.
 fn check_addon(addon: &Path, platform: &Platform) -> Result<String> {
     let file = output(Command::new("file").arg("-b").arg(addon)).context("cannot run `file`")?;
     ensure!(
@@ -126,27 +126,16 @@ fn check_addon(addon: &Path, platform: &Platform) -> Result<String> {
     if platform.libc != "glibc" {
         return Ok(format!("{}, musl", platform.machine));
     }
-    // the version needs, e.g. `Name: GLIBC_2.17  Flags: none  Version: 3`, whatever the machine
-    let needs = output(Command::new("readelf").args(["-V", "-W"]).arg(addon)).context("cannot run `readelf -V`")?;
-    let newest = needs
-        .split_whitespace()
-        .filter_map(|w| w.strip_prefix("GLIBC_"))
-        .filter_map(|v| {
-            let mut parts = v.split('.').map(|n| n.parse::<u32>().ok());
-            Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
-        })
-        .max()
-        .context("the addon needs no GLIBC_ symbol version at all")?;
+    let too_new = glibc_too_new(addon, Some(MAX_GLIBC))?;
     ensure!(
-        newest <= MAX_GLIBC,
-        "{} needs glibc {}.{}, newer than {}.{}",
+        too_new.is_empty(),
+        "{} needs glibc symbols newer than {}.{}: {}",
         addon.display(),
-        newest.0,
-        newest.1,
         MAX_GLIBC.0,
-        MAX_GLIBC.1
+        MAX_GLIBC.1,
+        too_new.join(", ")
     );
-    Ok(format!("{}, needs glibc {}.{}", platform.machine, newest.0, newest.1))
+    Ok(format!("{}, glibc <= {}.{}", platform.machine, MAX_GLIBC.0, MAX_GLIBC.1))
 }
 
 /// Builds the addons, the main package, the per-platform packages and `apig-wasm` into
