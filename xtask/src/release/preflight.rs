@@ -52,51 +52,52 @@ pub(crate) fn check(allow_dirty: bool) -> Result<String> {
 /// `version = "…"` of `[workspace.package]` in the root `Cargo.toml`.
 fn workspace_version() -> Result<String> {
     let text = std::fs::read_to_string(root().join("Cargo.toml"))?;
-    toml_entry(&text, "[workspace.package]", "version")
-        .and_then(quoted)
-        .context("Cargo.toml has no [workspace.package] version")
+    let mut in_package = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[workspace.package]";
+        } else if in_package
+            && let Some(value) = line.strip_prefix("version").map(str::trim_start)
+            && let Some(value) = value.strip_prefix('=')
+        {
+            return Ok(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    bail!("Cargo.toml has no [workspace.package] version")
 }
 
 /// The `version = "…"` of dependency `name` in `[workspace.dependencies]` (an inline table).
 fn path_dependency_version(manifest: &str, name: &str) -> Option<String> {
-    let table = toml_entry(manifest, "[workspace.dependencies]", name)?;
-    let at = table.find("version")?;
-    quoted(table[at + "version".len()..].trim_start().strip_prefix('=')?)
-}
-
-/// The value (the text after `=`, trimmed) of the first `key = …` line in the table `section`
-/// (`[workspace.package]`) of a TOML file.
-fn toml_entry<'a>(text: &'a str, section: &str, key: &str) -> Option<&'a str> {
-    let mut in_section = false;
-    for line in text.lines() {
+    let mut in_dependencies = false;
+    for line in manifest.lines() {
         let line = line.trim();
         if line.starts_with('[') {
-            in_section = line == section;
-        } else if in_section
-            && let Some((k, value)) = line.split_once('=')
-            && k.trim() == key
-        {
-            return Some(value.trim());
+            in_dependencies = line == "[workspace.dependencies]";
+            continue;
         }
+        let Some((key, value)) = line.split_once('=') else { continue };
+        if !in_dependencies || key.trim() != name {
+            continue;
+        }
+        let at = value.find("version")?;
+        let rest = value[at + "version".len()..].trim_start().strip_prefix('=')?.trim_start().strip_prefix('"')?;
+        return Some(rest[..rest.find('"')?].to_owned());
     }
     None
-}
-
-/// The string at the start of `text` (after blanks) in double quotes, without them.
-fn quoted(text: &str) -> Option<String> {
-    let rest = text.trim_start().strip_prefix('"')?;
-    Some(rest[..rest.find('"')?].to_owned())
 }
 
 /// The top-level `"version"` of a package.json (the first such key: npm writes it near the top).
 fn json_version(text: &str) -> Option<String> {
     let at = text.find("\"version\"")?;
-    quoted(text[at + "\"version\"".len()..].trim_start().strip_prefix(':')?)
+    let rest = text[at + "\"version\"".len()..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{json_version, path_dependency_version, toml_entry};
+    use super::path_dependency_version;
 
     #[test]
     fn the_core_dependency_version_is_read_from_workspace_dependencies() {
@@ -109,16 +110,5 @@ mod tests {
         assert_eq!(path_dependency_version("[workspace.dependencies]\napig = { path = \"core\" }\n", "apig"), None);
         // the same key in another table does not count
         assert_eq!(path_dependency_version("[dependencies]\napig = { version = \"1\" }\n", "apig"), None);
-    }
-
-    #[test]
-    fn the_workspace_version_and_a_package_json_version_are_read() {
-        let manifest = "[package]\nversion = \"9\"\n[workspace.package]\nedition = \"2024\"\nversion = \"0.2.0\"\n";
-        assert_eq!(toml_entry(manifest, "[workspace.package]", "version"), Some("\"0.2.0\""));
-        assert_eq!(toml_entry(manifest, "[workspace.package]", "license"), None);
-        assert_eq!(
-            json_version("{\n  \"name\": \"apig-sdk\",\n  \"version\" : \"0.2.0\"\n}").as_deref(),
-            Some("0.2.0")
-        );
     }
 }
