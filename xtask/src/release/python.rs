@@ -1,7 +1,7 @@
 //! Release: the PyPI distribution `apig-sdk` (import name `apig`) into `dist/python/`.
 //!
 //! `build`: the sdist, then one abi3 wheel (CPython ≥ 3.9) per [`WHEELS`] entry, cross-built by
-//! `maturin build --zig` (zig from PyPI's `ziglang`) for manylinux2014 (glibc 2.17) and
+//! `maturin build --zig` (zig: the release tools', [`super::tools`]) for manylinux2014 (glibc 2.17) and
 //! musllinux_1_2 on x86_64 and aarch64; `--native`: the manylinux2014 x86_64 wheel and the sdist.
 //! The musl wheels' library is then made to need musl's soname (`libc.musl-ARCH.so.1`, what
 //! Alpine-built wheels need) instead of zig's `libc.so`, which auditwheel does not accept.
@@ -17,13 +17,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
-use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir};
-use super::{Artifact, DemoGateway, Release, Report};
+use super::verify::{DEMO_KEY, DEMO_SECRET, TempDir, glibc_too_new};
+use super::{Artifact, DemoGateway, Release, Report, fresh_dir};
 use crate::python::{bin, ensure_venv, find_interpreter};
 use crate::server::{free_port, spawn};
 use crate::util::{cargo, ensure_apt, ensure_rustup_target, output, python, root, run, target_dir};
@@ -165,10 +164,7 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     check_license_copies()?;
     let tools = tools()?;
     let out = out_dir(release);
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out)?;
+    fresh_dir(&out)?;
 
     // The sdist first: it takes a second and its metadata check fails before the long builds.
     run(tool(&tools, "maturin")
@@ -183,7 +179,8 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     for wheel in wheels(release) {
         ensure_rustup_target(wheel.target)?;
         let started = Instant::now();
-        run(tool(&tools, "maturin")
+        // `--zig`: the release tools' zig (maturin runs it as `python -m ziglang` with their python)
+        run(super::tools::zig_env(&mut tool(&tools, "maturin"))?
             .args(["build", "--release", "--quiet", "--zig", "--target", wheel.target])
             .args(["--compatibility", wheel.compatibility, "--manifest-path"])
             .arg(package().join("Cargo.toml"))
@@ -292,26 +289,18 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
     Ok(())
 }
 
-/// The release tools' venv (`bindings/python/requirements-release.txt`) and `readelf`, installed
-/// once per run.
+/// The Python release venv (`bindings/python/requirements-release.txt`) and `readelf`.
 fn tools() -> Result<PathBuf> {
-    static READY: OnceLock<PathBuf> = OnceLock::new();
-    if let Some(venv) = READY.get() {
-        return Ok(venv.clone());
-    }
-    let venv = target_dir().join("venv-release-python");
-    ensure_venv(&venv)?;
-    run(Command::new(bin(&venv, "python"))
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(package().join("requirements-release.txt")))?;
+    let file = package().join("requirements-release.txt");
+    let pinned = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let venv = super::tools::pinned_venv("venv-release-python", &pinned)?;
     if output(Command::new("readelf").arg("--version")).is_none() {
         ensure_apt(&["binutils"])?;
     }
-    Ok(READY.get_or_init(|| venv).clone())
+    Ok(venv)
 }
 
-/// A program of the tools' venv, with its `bin/` first on the PATH (maturin runs zig as
-/// `python3 -m ziglang`).
+/// A program of the tools' venv, with its `bin/` first on the PATH.
 fn tool(venv: &Path, program: &str) -> Command {
     let mut path = std::ffi::OsString::from(venv.join("bin"));
     if let Some(rest) = std::env::var_os("PATH") {
@@ -387,8 +376,7 @@ fn inspect_wheel(tools: &Path, release: &Release, wheel: &Wheel, path: &Path) ->
     let unpacked = TempDir::new(&format!("wheel-{}", wheel.name()))?;
     capture(Command::new(bin(tools, "python")).args(["-m", "zipfile", "-e"]).arg(path).arg(&unpacked.0))?;
     let library = unpacked.0.join("apig").join("_apig.abi3.so");
-    let symbols = capture(Command::new("readelf").args(["--dyn-syms", "--wide"]).arg(&library))?;
-    let too_new = glibc_symbols_too_new(&symbols, wheel.glibc);
+    let too_new = glibc_too_new(&library, wheel.glibc)?;
     if !too_new.is_empty() {
         let limit =
             wheel.glibc.map_or_else(|| "none (a musl wheel)".to_owned(), |(major, minor)| format!("{major}.{minor}"));
@@ -585,29 +573,6 @@ fn unresolved_non_python_symbols(listing: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The symbols of `readelf --dyn-syms` output that need a glibc version newer than `newest`
-/// (with `None`, every glibc symbol), as `name@GLIBC_x.y`.
-fn glibc_symbols_too_new(readelf: &str, newest: Option<(u32, u32)>) -> Vec<String> {
-    let mut found: Vec<String> = readelf
-        .split_whitespace()
-        .filter_map(|word| {
-            let (_, version) = word.split_once("@GLIBC_")?;
-            let allowed = newest.is_some_and(|newest| {
-                let mut parts = version.split('.').map(str::parse::<u32>);
-                match (parts.next(), parts.next()) {
-                    (Some(Ok(major)), Some(Ok(minor))) => (major, minor) <= newest,
-                    (Some(Ok(major)), None) => (major, 0) <= newest,
-                    _ => false, // GLIBC_PRIVATE and the like: never portable
-                }
-            });
-            (!allowed).then(|| word.trim_start_matches('@').to_owned())
-        })
-        .collect();
-    found.sort();
-    found.dedup();
-    found
-}
-
 /// The one file of `dir` whose name `matches`.
 fn find_one(dir: &Path, matches: impl Fn(&str) -> bool) -> Result<PathBuf> {
     let found: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -628,32 +593,6 @@ fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const READELF: &str = "\
-Symbol table '.dynsym' contains 4 entries:
-   Num:    Value          Size Type    Bind   Vis      Ndx Name
-     0: 0000000000000000     0 NOTYPE  LOCAL  DEFAULT  UND
-     1: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND memcpy@GLIBC_2.14 (2)
-     2: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND getrandom@GLIBC_2.25 (3)
-     3: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND __tls_get_addr@GLIBC_2.3 (4)
-     4: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND _dl_find_object@GLIBC_PRIVATE (5)
-     5: 0000000000012340    10 FUNC    GLOBAL DEFAULT   12 PyInit__apig
-";
-
-    #[test]
-    fn glibc_symbols_newer_than_the_tag_are_named() {
-        assert_eq!(
-            glibc_symbols_too_new(READELF, Some((2, 17))),
-            ["_dl_find_object@GLIBC_PRIVATE", "getrandom@GLIBC_2.25"]
-        );
-        assert_eq!(glibc_symbols_too_new(READELF, Some((2, 25))), ["_dl_find_object@GLIBC_PRIVATE"]);
-    }
-
-    #[test]
-    fn a_musl_wheel_may_need_no_glibc_symbol() {
-        assert_eq!(glibc_symbols_too_new(READELF, None).len(), 4);
-        assert!(glibc_symbols_too_new("1: 0 0 FUNC GLOBAL DEFAULT UND malloc", None).is_empty());
-    }
 
     #[test]
     fn auditwheel_show_output_gives_the_tag() {
