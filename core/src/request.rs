@@ -6,10 +6,25 @@ use crate::scan;
 /// The literal payload hash of a request whose body is not signed.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
+/// The signing-time header, lower case.
+pub const X_SDK_DATE: &str = "x-sdk-date";
+
+/// The header declaring the body's SHA-256 hash (or `UNSIGNED-PAYLOAD`), lower case; SM3 signers
+/// also read it (Go APIG SDK).
+pub const X_SDK_CONTENT_SHA256: &str = "x-sdk-content-sha256";
+
+/// The header declaring the body's SM3 hash (Python v3 core), lower case.
+pub const X_SDK_CONTENT_SM3: &str = "x-sdk-content-sm3";
+
+/// Every header that declares a body hash, whatever the algorithm: a proxy that re-signs a request
+/// replaces them along with `Authorization` and `X-Sdk-Date`.
+pub const CONTENT_HASH_HEADERS: [&str; 2] = [X_SDK_CONTENT_SHA256, X_SDK_CONTENT_SM3];
+
 /// Hop-by-hop headers (RFC 9110 §7.6.1 and the legacy `Keep-Alive` / `Proxy-Connection`): they
-/// belong to one connection and are rewritten or dropped by proxies, so HTTP-client integrations
-/// leave them out of what they sign and proxies strip them. The signer itself signs every header
-/// it is given, as Huawei's signers do.
+/// belong to one connection and are rewritten or dropped by proxies, so the signer leaves them out
+/// of the signature by default ([`ExcludedHeaders::HopByHop`](crate::ExcludedHeaders::HopByHop),
+/// the same in every language; [`ExcludedHeaders::None`](crate::ExcludedHeaders::None) signs every
+/// header given, as Huawei's signers do) and proxies strip them.
 pub const HOP_BY_HOP_HEADERS: [&str; 9] = [
     "connection",
     "keep-alive",
@@ -22,9 +37,21 @@ pub const HOP_BY_HOP_HEADERS: [&str; 9] = [
     "upgrade",
 ];
 
-/// Whether `name` (any case) is a hop-by-hop header ([`HOP_BY_HOP_HEADERS`]).
+/// Whether `name` (any case) is a hop-by-hop header ([`HOP_BY_HOP_HEADERS`]). On the signing path
+/// for every header: the length picks the one or two names to compare.
+#[inline]
 pub fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+    let candidates: &[&str] = match name.len() {
+        2 => &["te"],
+        7 => &["trailer", "upgrade"],
+        10 => &["connection", "keep-alive"],
+        16 => &["proxy-connection"],
+        17 => &["transfer-encoding"],
+        18 => &["proxy-authenticate"],
+        19 => &["proxy-authorization"],
+        _ => return false,
+    };
+    candidates.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// How the body enters the signature.
@@ -183,6 +210,13 @@ mod tests {
     fn hop_by_hop() {
         assert!(is_hop_by_hop("Connection") && is_hop_by_hop("transfer-encoding"));
         assert!(!is_hop_by_hop("Host") && !is_hop_by_hop("X-Sdk-Date"));
+        // the length shortcut agrees with the list
+        for name in HOP_BY_HOP_HEADERS {
+            assert!(is_hop_by_hop(name) && is_hop_by_hop(&name.to_ascii_uppercase()), "{name}");
+        }
+        for name in ["", "t", "tex", "trailers", "upgrade2", "x-connection", "proxy-authorizatio"] {
+            assert!(!is_hop_by_hop(name), "{name}");
+        }
     }
 
     #[test]
