@@ -38,20 +38,30 @@ pub const HOP_BY_HOP_HEADERS: [&str; 9] = [
 ];
 
 /// Whether `name` (any case) is a hop-by-hop header ([`HOP_BY_HOP_HEADERS`]). On the signing path
-/// for every header: the length picks the one or two names to compare.
-#[inline]
+/// for every header: the length (one bit test) and first letter pick the one name to compare.
+#[inline(always)]
 pub fn is_hop_by_hop(name: &str) -> bool {
-    let candidates: &[&str] = match name.len() {
-        2 => &["te"],
-        7 => &["trailer", "upgrade"],
-        10 => &["connection", "keep-alive"],
-        16 => &["proxy-connection"],
-        17 => &["transfer-encoding"],
-        18 => &["proxy-authenticate"],
-        19 => &["proxy-authorization"],
+    /// Bit `n` set: some hop-by-hop name is `n` bytes long (2, 7, 10, 16 to 19).
+    const LENGTHS: u32 = (1 << 2) | (1 << 7) | (1 << 10) | (0b1111 << 16);
+    if name.len() >= 32 || LENGTHS & (1u32 << name.len()) == 0 {
+        return false;
+    }
+    let Some(&first) = name.as_bytes().first() else {
+        return false;
+    };
+    let candidate = match (name.len(), first.to_ascii_lowercase()) {
+        (2, b't') => "te",
+        (7, b't') => "trailer",
+        (7, b'u') => "upgrade",
+        (10, b'c') => "connection",
+        (10, b'k') => "keep-alive",
+        (16, b'p') => "proxy-connection",
+        (17, b't') => "transfer-encoding",
+        (18, b'p') => "proxy-authenticate",
+        (19, b'p') => "proxy-authorization",
         _ => return false,
     };
-    candidates.iter().any(|h| h.eq_ignore_ascii_case(name))
+    name.eq_ignore_ascii_case(candidate)
 }
 
 /// How the body enters the signature.
