@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::encoding::{HexText, hex, hex_into};
 use crate::error::{Error, ErrorKind};
+use crate::request::{X_SDK_CONTENT_SHA256, X_SDK_CONTENT_SM3};
 
 /// A signing algorithm, named by the token that opens the `Authorization` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -67,8 +68,8 @@ impl Algorithm {
     /// `x-sdk-content-sha256` (Go APIG SDK).
     pub const fn content_hash_headers(self) -> &'static [&'static str] {
         match self.hash_function() {
-            HashFunction::Sha256 => &["x-sdk-content-sha256"],
-            HashFunction::Sm3 => &["x-sdk-content-sm3", "x-sdk-content-sha256"],
+            HashFunction::Sha256 => &[X_SDK_CONTENT_SHA256],
+            HashFunction::Sm3 => &[X_SDK_CONTENT_SM3, X_SDK_CONTENT_SHA256],
         }
     }
 }
@@ -82,16 +83,19 @@ impl fmt::Display for Algorithm {
 impl FromStr for Algorithm {
     type Err = Error;
 
+    /// The algorithm of a token, exactly as written in `Authorization` (case-sensitive).
     fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            Error::new(
-                ErrorKind::UnsupportedAlgorithm,
-                format!(
-                    "unsupported algorithm {}; expected one of SDK-HMAC-SHA256, SDK-HMAC-SM3, V11-HMAC-SHA256, V11-HMAC-SM3",
-                    crate::error::quoted(s)
-                ),
-            )
+            crate::settings::unknown(ErrorKind::UnsupportedAlgorithm, "algorithm", s, &Self::ALL.map(Self::as_str))
         })
+    }
+}
+
+impl TryFrom<&str> for Algorithm {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<Self, Error> {
+        s.parse()
     }
 }
 

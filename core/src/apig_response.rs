@@ -16,6 +16,11 @@ pub const APP_AUTH_PREFIX: &str = "Incorrect app authentication information: ";
 /// The default error code prefix (`APIG.0303`); APIG also uses `APIGW`.
 pub const DEFAULT_CODE_PREFIX: &str = "APIG";
 
+/// The largest request body a verifying middleware buffers by default, in bytes: 12 MiB, APIG's own
+/// limit and the reference gateway's default `max_body_bytes`. Larger bodies are answered
+/// [`ApigErrorResponse::body_too_large`].
+pub const DEFAULT_BODY_LIMIT: u64 = 12 * 1024 * 1024;
+
 impl ErrorKind {
     /// The HTTP status and APIG error number a gateway answers this kind with: every
     /// authentication failure is `401 APIG.0303`; a request that cannot be read is `400 APIG.0201`;
@@ -68,7 +73,19 @@ impl ApigErrorResponse {
         Self { status, number, message, code: error.code() }
     }
 
-    /// The HTTP status (401, 400 or 500).
+    /// The answer to a request whose body is larger than `limit` bytes (a middleware's or gateway's
+    /// own limit, not a core error): `413`, `APIG.0201`, `Request entity too large, limit N bytes`;
+    /// its [`core_code`](Self::core_code) is `body_read`.
+    pub fn body_too_large(limit: u64) -> Self {
+        Self {
+            status: 413,
+            number: "0201",
+            message: format!("Request entity too large, limit {limit} bytes"),
+            code: ErrorKind::BodyRead.code(),
+        }
+    }
+
+    /// The HTTP status (401, 400, 413 or 500).
     pub fn status(&self) -> u16 {
         self.status
     }
@@ -202,6 +219,20 @@ mod tests {
         let err = verifier.verify(&SignableRequest::new("GET", "/", &headers, SignableBody::Bytes(b""))).unwrap_err();
         let body = ApigErrorResponse::from_error(&err).to_json("APIG", "r");
         assert_eq!(clock_skew_from_apig_message(&body), Some(-960));
+    }
+
+    #[test]
+    fn body_too_large_is_413_apig_0201() {
+        let answer = ApigErrorResponse::body_too_large(DEFAULT_BODY_LIMIT);
+        assert_eq!(
+            (answer.status(), answer.error_code("APIG"), answer.core_code()),
+            (413, "APIG.0201".into(), "body_read")
+        );
+        assert_eq!(answer.message(), "Request entity too large, limit 12582912 bytes");
+        assert_eq!(
+            ApigErrorResponse::body_too_large(10).to_json("APIG", "r"),
+            r#"{"error_code":"APIG.0201","error_msg":"Request entity too large, limit 10 bytes","request_id":"r"}"#
+        );
     }
 
     #[test]

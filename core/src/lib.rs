@@ -13,13 +13,16 @@ mod key;
 mod payload;
 mod request;
 mod scan;
+mod settings;
 mod sign;
 mod time;
 mod trace;
 mod verify;
 
 pub use crate::algorithm::{Algorithm, HashFunction};
-pub use crate::apig_response::{APP_AUTH_PREFIX, ApigErrorResponse, DEFAULT_CODE_PREFIX, clock_skew_from_apig_message};
+pub use crate::apig_response::{
+    APP_AUTH_PREFIX, ApigErrorResponse, DEFAULT_BODY_LIMIT, DEFAULT_CODE_PREFIX, clock_skew_from_apig_message,
+};
 pub use crate::authorization::{Authorization, MAX_ACCESS_KEY_LEN, MAX_AUTHORIZATION_LEN, MAX_SIGNED_HEADERS};
 pub use crate::canonical::{CanonicalRequest, canonical_method, canonical_query, canonical_uri};
 pub use crate::encoding::{encode_unreserved, hex, normalize_header_value};
@@ -30,9 +33,13 @@ pub use crate::explain::{
 pub use crate::key::SecretKey;
 pub use crate::payload::{PayloadHasher, hash_reader};
 pub use crate::request::{
-    HOP_BY_HOP_HEADERS, SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts, is_hop_by_hop,
+    CONTENT_HASH_HEADERS, HOP_BY_HOP_HEADERS, SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts,
+    X_SDK_CONTENT_SHA256, X_SDK_CONTENT_SM3, X_SDK_DATE, is_hop_by_hop,
 };
-pub use crate::sign::{DEFAULT_V11_SERVICE, Signer, SignerBuilder, SigningOutput};
+pub use crate::settings::{
+    DEFAULT_V11_SERVICE, ExcludedHeaders, PayloadMode, SigningOptions, SigningSettings, VerifyOptions,
+};
+pub use crate::sign::{Signer, SignerBuilder, SigningOutput};
 pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock, system_time_from_unix_seconds};
 pub use crate::trace::Trace;
 pub use crate::verify::{HeadChecked, KeyResolver, Verified, Verifier, VerifyPolicy};

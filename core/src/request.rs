@@ -6,10 +6,25 @@ use crate::scan;
 /// The literal payload hash of a request whose body is not signed.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
+/// The signing-time header, lower case.
+pub const X_SDK_DATE: &str = "x-sdk-date";
+
+/// The header declaring the body's SHA-256 hash (or `UNSIGNED-PAYLOAD`), lower case; SM3 signers
+/// also read it (Go APIG SDK).
+pub const X_SDK_CONTENT_SHA256: &str = "x-sdk-content-sha256";
+
+/// The header declaring the body's SM3 hash (Python v3 core), lower case.
+pub const X_SDK_CONTENT_SM3: &str = "x-sdk-content-sm3";
+
+/// Every header that declares a body hash, whatever the algorithm: a proxy that re-signs a request
+/// replaces them along with `Authorization` and `X-Sdk-Date`.
+pub const CONTENT_HASH_HEADERS: [&str; 2] = [X_SDK_CONTENT_SHA256, X_SDK_CONTENT_SM3];
+
 /// Hop-by-hop headers (RFC 9110 §7.6.1 and the legacy `Keep-Alive` / `Proxy-Connection`): they
-/// belong to one connection and are rewritten or dropped by proxies, so HTTP-client integrations
-/// leave them out of what they sign and proxies strip them. The signer itself signs every header
-/// it is given, as Huawei's signers do.
+/// belong to one connection and are rewritten or dropped by proxies, so the signer leaves them out
+/// of the signature by default ([`ExcludedHeaders::HopByHop`](crate::ExcludedHeaders::HopByHop),
+/// the same in every language; [`ExcludedHeaders::None`](crate::ExcludedHeaders::None) signs every
+/// header given, as Huawei's signers do) and proxies strip them.
 pub const HOP_BY_HOP_HEADERS: [&str; 9] = [
     "connection",
     "keep-alive",
@@ -22,9 +37,31 @@ pub const HOP_BY_HOP_HEADERS: [&str; 9] = [
     "upgrade",
 ];
 
-/// Whether `name` (any case) is a hop-by-hop header ([`HOP_BY_HOP_HEADERS`]).
+/// Whether `name` (any case) is a hop-by-hop header ([`HOP_BY_HOP_HEADERS`]). On the signing path
+/// for every header: the length (one bit test) and first letter pick the one name to compare.
+#[inline(always)]
 pub fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+    /// Bit `n` set: some hop-by-hop name is `n` bytes long (2, 7, 10, 16 to 19).
+    const LENGTHS: u32 = (1 << 2) | (1 << 7) | (1 << 10) | (0b1111 << 16);
+    if name.len() >= 32 || LENGTHS & (1u32 << name.len()) == 0 {
+        return false;
+    }
+    let Some(&first) = name.as_bytes().first() else {
+        return false;
+    };
+    let candidate = match (name.len(), first.to_ascii_lowercase()) {
+        (2, b't') => "te",
+        (7, b't') => "trailer",
+        (7, b'u') => "upgrade",
+        (10, b'c') => "connection",
+        (10, b'k') => "keep-alive",
+        (16, b'p') => "proxy-connection",
+        (17, b't') => "transfer-encoding",
+        (18, b'p') => "proxy-authenticate",
+        (19, b'p') => "proxy-authorization",
+        _ => return false,
+    };
+    name.eq_ignore_ascii_case(candidate)
 }
 
 /// How the body enters the signature.
@@ -183,6 +220,13 @@ mod tests {
     fn hop_by_hop() {
         assert!(is_hop_by_hop("Connection") && is_hop_by_hop("transfer-encoding"));
         assert!(!is_hop_by_hop("Host") && !is_hop_by_hop("X-Sdk-Date"));
+        // the length shortcut agrees with the list
+        for name in HOP_BY_HOP_HEADERS {
+            assert!(is_hop_by_hop(name) && is_hop_by_hop(&name.to_ascii_uppercase()), "{name}");
+        }
+        for name in ["", "t", "tex", "trailers", "upgrade2", "x-connection", "proxy-authorizatio"] {
+            assert!(!is_hop_by_hop(name), "{name}");
+        }
     }
 
     #[test]

@@ -11,13 +11,11 @@ use crate::canonical::{CanonicalRequest, HeaderList, canonical_header, canonical
 use crate::encoding::HexText;
 use crate::error::{Error, ErrorKind};
 use crate::key::SecretKey;
-use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD};
+use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, X_SDK_CONTENT_SHA256, X_SDK_DATE};
 use crate::scan;
+use crate::settings::{ExcludedHeaders, PayloadMode, SigningSettings};
 use crate::time::{Clock, SdkDate, SystemClock};
 use crate::trace::Trace;
-
-/// The service name APIG uses in V11 credential scopes.
-pub const DEFAULT_V11_SERVICE: &str = "apic";
 
 /// What signing produced: the headers to add to the request ([`SigningOutput::headers`]) and the
 /// strings behind them.
@@ -55,47 +53,65 @@ impl SigningOutput {
     }
 }
 
-/// Signs requests for one credential with one algorithm. Cheap to share across threads.
+/// Signs requests for one credential with one [`SigningSettings`]. Cheap to share across threads.
 #[derive(Clone)]
 pub struct Signer {
     access_key: String,
     secret: SecretKey,
-    algorithm: Algorithm,
-    region: Option<String>,
-    service: String,
+    settings: SigningSettings,
     clock: Arc<dyn Clock>,
 }
 
-/// Builds a [`Signer`]: `Signer::builder(ak, sk).algorithm(…).region(…).build()?`.
+/// Builds a [`Signer`]: `Signer::builder(ak, sk).algorithm(…).region(…).build()?`, or from settings
+/// parsed by the core: `.settings(SigningSettings::try_from(options)?)`.
 #[derive(Clone)]
 pub struct SignerBuilder {
     access_key: String,
     secret: SecretKey,
-    algorithm: Algorithm,
-    region: Option<String>,
-    service: Option<String>,
+    settings: SigningSettings,
     clock: Arc<dyn Clock>,
 }
 
 impl SignerBuilder {
+    /// Replaces every setting (default [`SigningSettings::default`]).
+    #[must_use]
+    pub fn settings(mut self, settings: SigningSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
     /// The algorithm (default `SDK-HMAC-SHA256`).
     #[must_use]
     pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
-        self.algorithm = algorithm;
+        self.settings.algorithm = algorithm;
         self
     }
 
     /// The region of the V11 credential scope (required for V11, ignored otherwise).
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
+        self.settings.region = Some(region.into());
         self
     }
 
     /// The service of the V11 credential scope (default `apic`).
     #[must_use]
     pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.service = Some(service.into());
+        self.settings.service = service.into();
+        self
+    }
+
+    /// The headers left out of the signature (default [`ExcludedHeaders::HopByHop`]).
+    #[must_use]
+    pub fn excluded_headers(mut self, excluded: ExcludedHeaders) -> Self {
+        self.settings.excluded_headers = excluded;
+        self
+    }
+
+    /// How bodies are signed (default [`PayloadMode::Signed`]).
+    #[must_use]
+    pub fn payload(mut self, payload: PayloadMode) -> Self {
+        self.settings.payload = payload;
         self
     }
 
@@ -110,7 +126,8 @@ impl SignerBuilder {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidConfig`] for an empty or non-printable access key, an empty secret, a V11
-    /// algorithm without a region, or a region/service that is not a plain name.
+    /// algorithm without a region, or a region/service that is not a plain name
+    /// ([`SigningSettings::check`]).
     pub fn build(self) -> Result<Signer, Error> {
         let invalid = |why: &str| Error::new(ErrorKind::InvalidConfig, why.to_owned());
         if self.access_key.is_empty()
@@ -121,49 +138,23 @@ impl SignerBuilder {
         if self.secret.is_empty() {
             return Err(invalid("the secret key must not be empty"));
         }
-        let service = self.service.unwrap_or_else(|| DEFAULT_V11_SERVICE.to_owned());
-        let plain =
-            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if self.algorithm.is_v11() {
-            match &self.region {
-                None => {
-                    return Err(invalid(
-                        "V11 algorithms need a region (the credential scope is yyyymmdd/region/service)",
-                    ));
-                }
-                Some(region) if !plain(region) => {
-                    return Err(invalid("the region must be a plain name like cn-north-4"));
-                }
-                Some(_) => {}
-            }
-            if !plain(&service) {
-                return Err(invalid("the service must be a plain name like apic"));
-            }
-        }
-        if !self.algorithm.is_v11() {
+        self.settings.check()?;
+        if !self.settings.algorithm.is_v11() {
             // key the HMAC now rather than on the first request
-            self.secret.hmac(self.algorithm.hash_function());
+            self.secret.hmac(self.settings.algorithm.hash_function());
         }
-        Ok(Signer {
-            access_key: self.access_key,
-            secret: self.secret,
-            algorithm: self.algorithm,
-            region: self.region,
-            service,
-            clock: self.clock,
-        })
+        Ok(Signer { access_key: self.access_key, secret: self.secret, settings: self.settings, clock: self.clock })
     }
 }
 
 impl Signer {
-    /// A builder for a signer of `access_key` / `secret` (default algorithm `SDK-HMAC-SHA256`).
+    /// A builder for a signer of `access_key` / `secret` with the default settings
+    /// ([`SigningSettings::default`]: algorithm `SDK-HMAC-SHA256`, hop-by-hop headers not signed).
     pub fn builder(access_key: impl Into<String>, secret: impl Into<SecretKey>) -> SignerBuilder {
         SignerBuilder {
             access_key: access_key.into(),
             secret: secret.into(),
-            algorithm: Algorithm::default(),
-            region: None,
-            service: None,
+            settings: SigningSettings::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -176,6 +167,24 @@ impl Signer {
         Self::builder(access_key, secret).build()
     }
 
+    /// A signer with `settings` (typically parsed from a front end's options:
+    /// `SigningSettings::try_from(SigningOptions { … })`) using the system clock.
+    ///
+    /// # Errors
+    /// As [`SignerBuilder::build`].
+    pub fn from_settings(
+        access_key: impl Into<String>,
+        secret: impl Into<SecretKey>,
+        settings: SigningSettings,
+    ) -> Result<Self, Error> {
+        Self::builder(access_key, secret).settings(settings).build()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SigningSettings {
+        &self.settings
+    }
+
     /// The access key.
     pub fn access_key(&self) -> &str {
         &self.access_key
@@ -183,10 +192,12 @@ impl Signer {
 
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.settings.algorithm
     }
 
-    /// Signs `request`, taking the time from its `X-Sdk-Date` header or else from the clock.
+    /// Signs `request`, taking the time from its `X-Sdk-Date` header or else from the clock. The
+    /// headers [`SigningSettings::excluded_headers`] names (by default the hop-by-hop ones) are left
+    /// out, and with [`PayloadMode::Unsigned`] the body is signed as [`SignableBody::Unsigned`].
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`] for a bad URL, method, header name or value;
@@ -218,15 +229,17 @@ impl Signer {
         let mut clock_date = String::new();
         let mut headers = HeaderList::new();
         let (mut has_host, mut date, mut content_hash) = (false, None, None);
-        let content_headers = self.algorithm.content_hash_headers();
+        let algorithm = self.settings.algorithm;
+        let excluded = self.settings.excluded_headers;
+        let content_headers = algorithm.content_hash_headers();
         for &(name, value) in request.headers() {
-            if scan::eq_lower(name, "authorization") {
+            if scan::eq_lower(name, "authorization") || excluded.excludes(name) {
                 continue;
             }
             let header = canonical_header(name, value)?;
             match header.0 {
                 n if scan::eq_lower(n, "host") => has_host = true,
-                n if scan::eq_lower(n, "x-sdk-date") => date = date.or(Some(header.1)),
+                n if scan::eq_lower(n, X_SDK_DATE) => date = date.or(Some(header.1)),
                 n => {
                     if let Some(rank) = content_headers.iter().position(|h| scan::eq_lower(n, h))
                         && content_hash.is_none_or(|(r, _)| rank < r)
@@ -249,14 +262,18 @@ impl Signer {
             }
             None => {
                 clock_date.push_str(SdkDate::try_from_system_time(now())?.to_text().as_str());
-                headers.push(("x-sdk-date", &clock_date));
+                headers.push((X_SDK_DATE, &clock_date));
                 &clock_date
             }
         };
-        let hash = self.algorithm.hash_function();
-        let added_unsigned_payload = content_hash.is_none() && matches!(request.body(), SignableBody::Unsigned);
+        let hash = algorithm.hash_function();
+        let body = match self.settings.payload {
+            PayloadMode::Signed => request.body(),
+            PayloadMode::Unsigned => SignableBody::Unsigned,
+        };
+        let added_unsigned_payload = content_hash.is_none() && matches!(body, SignableBody::Unsigned);
         let body_hash;
-        let payload_hash: &str = match (content_hash, request.body()) {
+        let payload_hash: &str = match (content_hash, body) {
             (Some((_, value)), _) => value,
             (None, SignableBody::Bytes([])) => hash.empty_hash(),
             (None, SignableBody::Bytes(bytes)) => {
@@ -265,7 +282,7 @@ impl Signer {
             }
             (None, SignableBody::Precomputed(hex)) => hex,
             (None, SignableBody::Unsigned) => {
-                headers.push(("x-sdk-content-sha256", UNSIGNED_PAYLOAD));
+                headers.push((X_SDK_CONTENT_SHA256, UNSIGNED_PAYLOAD));
                 UNSIGNED_PAYLOAD
             }
         };
@@ -273,20 +290,21 @@ impl Signer {
         let canonical = CanonicalRequest::new(&method, &parts, headers.as_slice(), payload_hash);
         let signed_headers = canonical.signed_headers().to_owned();
 
-        let scope = self.region.as_ref().filter(|_| self.algorithm.is_v11()).map(|region| {
-            let mut scope = String::with_capacity(8 + 2 + region.len() + self.service.len());
+        let service = &self.settings.service;
+        let scope = self.settings.region.as_ref().filter(|_| algorithm.is_v11()).map(|region| {
+            let mut scope = String::with_capacity(8 + 2 + region.len() + service.len());
             scope.push_str(&date[..8]);
             scope.push('/');
             scope.push_str(region);
             scope.push('/');
-            scope.push_str(&self.service);
+            scope.push_str(service);
             scope
         });
-        let key = signing_key(self.algorithm, &self.access_key, &self.secret, scope.as_deref());
-        let (trace, signature) = compute_signature(self.algorithm, &key, date, scope.as_deref(), canonical);
+        let key = signing_key(algorithm, &self.access_key, &self.secret, scope.as_deref());
+        let (trace, signature) = compute_signature(algorithm, &key, date, scope.as_deref(), canonical);
         let signature = signature.as_str();
         let authorization =
-            format_authorization(self.algorithm, &self.access_key, scope.as_deref(), &signed_headers, signature);
+            format_authorization(algorithm, &self.access_key, scope.as_deref(), &signed_headers, signature);
         let date = if added_date { std::mem::take(&mut clock_date) } else { date.to_owned() };
         Ok(SigningOutput {
             authorization,
@@ -307,9 +325,7 @@ impl fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("access_key", &self.access_key)
             .field("secret", &self.secret)
-            .field("algorithm", &self.algorithm)
-            .field("region", &self.region)
-            .field("service", &self.service)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

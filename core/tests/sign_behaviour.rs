@@ -112,3 +112,50 @@ fn an_unsigned_body_adds_the_content_hash_header_before_authorization() {
         .unwrap();
     assert_eq!(out.headers().map(|(n, _)| n).collect::<Vec<_>>(), ["Authorization"]);
 }
+
+/// The hop-by-hop rule is the core's: by default (every language's default) the signer leaves
+/// `Connection`, `Transfer-Encoding`, … out, in any case and even with a value it would refuse, so
+/// a request signs the same with or without them; `ExcludedHeaders::None` signs them, as Huawei's
+/// signers do.
+#[test]
+fn hop_by_hop_headers_are_not_signed_by_default() {
+    use apig::{ExcludedHeaders, HOP_BY_HOP_HEADERS, SigningOptions, SigningSettings};
+    let plain = [("Host", "api.example.com"), ("X-Sdk-Date", "20240403T101500Z"), ("Content-Type", "text/plain")];
+    let sign = |signer: &Signer, headers: &[(&str, &str)]| {
+        signer.sign(&SignableRequest::new("POST", "https://api.example.com/x", headers, SignableBody::Bytes(b"x")))
+    };
+    let signer = Signer::new(AK, SK).unwrap();
+    let expected = sign(&signer, &plain).unwrap();
+    assert_eq!(expected.signed_headers, "content-type;host;x-sdk-date");
+    for name in HOP_BY_HOP_HEADERS {
+        let upper = name.to_ascii_uppercase();
+        let mut with = plain.to_vec();
+        with.insert(1, (name, "keep-alive"));
+        with.push((upper.as_str(), "bad\r\nvalue"));
+        let out = sign(&signer, &with).unwrap();
+        assert_eq!((&out.signed_headers, &out.signature), (&expected.signed_headers, &expected.signature), "{name}");
+    }
+    let settings = SigningSettings::try_from(SigningOptions { excluded_headers: Some("none"), ..Default::default() });
+    let all = Signer::from_settings(AK, SK, settings.unwrap()).unwrap();
+    assert_eq!(all.settings().excluded_headers, ExcludedHeaders::None);
+    let out = sign(&all, &[("Connection", "keep-alive"), plain[0], plain[1]]).unwrap();
+    assert_eq!(out.signed_headers, "connection;host;x-sdk-date");
+}
+
+/// `PayloadMode::Unsigned` signs every body as `UNSIGNED-PAYLOAD`, as `SignableBody::Unsigned` does.
+#[test]
+fn the_unsigned_payload_mode_signs_any_body_unsigned() {
+    use apig::{PayloadMode, SigningOptions, SigningSettings};
+    let headers = [("Host", "h"), ("X-Sdk-Date", "20240403T101500Z")];
+    let settings = SigningSettings::try_from(SigningOptions { unsigned_payload: Some(true), ..Default::default() });
+    let unsigned = Signer::from_settings(AK, SK, settings.unwrap()).unwrap();
+    assert_eq!(unsigned.settings().payload, PayloadMode::Unsigned);
+    let out =
+        unsigned.sign(&SignableRequest::new("PUT", "https://h/", &headers, SignableBody::Bytes(b"body"))).unwrap();
+    let expected = Signer::new(AK, SK)
+        .unwrap()
+        .sign(&SignableRequest::new("PUT", "https://h/", &headers, SignableBody::Unsigned))
+        .unwrap();
+    assert_eq!(out, expected);
+    assert!(out.headers().any(|h| h == ("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")));
+}

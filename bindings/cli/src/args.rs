@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use apig::Algorithm;
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const CREDENTIALS_HELP: &str = "\
@@ -60,8 +62,13 @@ pub(crate) struct RequestSpec {
     /// Sign UNSIGNED-PAYLOAD instead of the body hash (adds X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD).
     #[arg(long)]
     pub(crate) unsigned_payload: bool,
-    /// The signing algorithm.
-    #[arg(long, value_name = "ALGORITHM", default_value = "SDK-HMAC-SHA256", value_parser = ALGORITHMS)]
+    /// The signing algorithm (the default and the list are the core's).
+    #[arg(
+        long,
+        value_name = "ALGORITHM",
+        default_value = Algorithm::default().as_str(),
+        value_parser = PossibleValuesParser::new(Algorithm::ALL.map(Algorithm::as_str)),
+    )]
     pub(crate) algorithm: String,
     /// The region of the V11 credential scope (required for V11-*).
     #[arg(long, value_name = "REGION")]
@@ -73,8 +80,6 @@ pub(crate) struct RequestSpec {
     #[arg(long, value_name = "yyyyMMddTHHmmssZ")]
     pub(crate) date: Option<String>,
 }
-
-const ALGORITHMS: [&str; 4] = ["SDK-HMAC-SHA256", "SDK-HMAC-SM3", "V11-HMAC-SHA256", "V11-HMAC-SM3"];
 
 /// Where the credentials come from (besides APIG_ACCESS_KEY / APIG_SECRET_KEY).
 #[derive(Debug, Args)]

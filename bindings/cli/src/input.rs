@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apig::{Algorithm, ErrorKind, SdkDate};
+use apig::{ErrorKind, SdkDate, SigningOptions, SigningSettings};
 
 use crate::args::RequestSpec;
 use crate::errors::CliError;
@@ -69,7 +69,8 @@ pub(crate) fn parse_header(arg: &str) -> Result<(String, String), CliError> {
 
 /// The parsed, owned form of a [`RequestSpec`] (except the body, read by each command its own way).
 pub(crate) struct Parsed {
-    pub(crate) algorithm: Algorithm,
+    /// `--algorithm`, `--region`, `--service`, `--unsigned-payload`, parsed by the core.
+    pub(crate) settings: SigningSettings,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: BodySource,
     /// `--date`, as a time.
@@ -78,10 +79,17 @@ pub(crate) struct Parsed {
 
 impl Parsed {
     pub(crate) fn new(spec: &RequestSpec) -> Result<Self, CliError> {
-        let algorithm: Algorithm = spec.algorithm.parse().map_err(|e| CliError::input(&e))?;
+        let options = SigningOptions {
+            algorithm: Some(&spec.algorithm),
+            region: spec.region.as_deref(),
+            service: spec.service.as_deref(),
+            excluded_headers: None,
+            unsigned_payload: Some(spec.unsigned_payload),
+        };
+        let settings = SigningSettings::try_from(options).map_err(|e| CliError::input(&e))?;
         let headers = spec.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
         let date = spec.date.as_deref().map(parse_date).transpose()?;
-        Ok(Self { algorithm, headers, body: BodySource::from_arg(spec.data.as_deref()), date })
+        Ok(Self { settings, headers, body: BodySource::from_arg(spec.data.as_deref()), date })
     }
 
     /// The headers as the core borrows them.

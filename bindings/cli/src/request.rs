@@ -50,7 +50,7 @@ pub(crate) fn run(args: &RequestArgs) -> Result<(), CliError> {
     let spec = &args.spec;
     let parsed = Parsed::new(spec)?;
     let credentials = credentials::load(&args.credentials)?;
-    let signer = signer(spec, parsed.algorithm, credentials.access_key, credentials.secret)?;
+    let signer = signer(&parsed.settings, credentials.access_key, credentials.secret)?;
 
     let invalid = |why: String| CliError::usage(ErrorKind::InvalidRequest, why);
     let mut url = Url::parse(&args.url).map_err(|e| invalid(format!("invalid URL {:?}: {e}", args.url)))?;
@@ -67,7 +67,7 @@ pub(crate) fn run(args: &RequestArgs) -> Result<(), CliError> {
         _ => None,
     };
     let hash = match (&parsed.body, spec.unsigned_payload) {
-        (BodySource::File(_), false) => streamed_hash(parsed.algorithm, &parsed.body)?,
+        (BodySource::File(_), false) => streamed_hash(parsed.settings.algorithm, &parsed.body)?,
         _ => None,
     };
     let literal = stdin_body.map(BodySource::Literal);

@@ -2,30 +2,18 @@
 
 use std::time::SystemTime;
 
-use apig::{Algorithm, SecretKey, SignableBody, SignableRequest, Signer, SigningOutput, hash_reader};
+use apig::{Algorithm, SecretKey, SignableBody, SignableRequest, Signer, SigningOutput, SigningSettings, hash_reader};
 use serde::Serialize;
 
-use crate::args::{OutputFormat, RequestSpec, SignArgs};
+use crate::args::{OutputFormat, SignArgs};
 use crate::credentials;
 use crate::errors::CliError;
 use crate::input::{BodySource, Parsed};
 use crate::output;
 
-/// A signer for `spec`'s algorithm, region and service.
-pub(crate) fn signer(
-    spec: &RequestSpec,
-    algorithm: Algorithm,
-    access_key: String,
-    secret: SecretKey,
-) -> Result<Signer, CliError> {
-    let mut builder = Signer::builder(access_key, secret).algorithm(algorithm);
-    if let Some(region) = &spec.region {
-        builder = builder.region(region.as_str());
-    }
-    if let Some(service) = &spec.service {
-        builder = builder.service(service.as_str());
-    }
-    builder.build().map_err(|e| CliError::input(&e))
+/// A signer with the settings parsed from the command line ([`Parsed::settings`]).
+pub(crate) fn signer(settings: &SigningSettings, access_key: String, secret: SecretKey) -> Result<Signer, CliError> {
+    Signer::from_settings(access_key, secret, settings.clone()).map_err(|e| CliError::input(&e))
 }
 
 /// Signs, at `date` when given (an `X-Sdk-Date` header still wins), else now.
@@ -78,8 +66,8 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
     let spec = &args.spec;
     let parsed = Parsed::new(spec)?;
     let credentials = credentials::load(&args.credentials)?;
-    let signer = signer(spec, parsed.algorithm, credentials.access_key, credentials.secret)?;
-    let hash = if spec.unsigned_payload { None } else { streamed_hash(parsed.algorithm, &parsed.body)? };
+    let signer = signer(&parsed.settings, credentials.access_key, credentials.secret)?;
+    let hash = if spec.unsigned_payload { None } else { streamed_hash(parsed.settings.algorithm, &parsed.body)? };
     let headers = parsed.header_refs();
     let body = signable_body(spec.unsigned_payload, &parsed.body, hash.as_deref());
     let signed = sign(&signer, &SignableRequest::new(&args.method, &args.url, &headers, body), parsed.date)?;

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use apig::{
-    ErrorKind, FixedClock, SecretKey, SignableBody, SignableRequest, Verifier, VerifyPolicy, apig_mismatch_message,
+    ErrorKind, FixedClock, SecretKey, SignableBody, SignableRequest, Verifier, VerifyOptions, VerifyPolicy,
+    apig_mismatch_message,
 };
 
 use crate::args::VerifyArgs;
@@ -25,12 +26,13 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), CliError> {
     let raw = http_message::parse(&bytes)
         .map_err(|why| CliError::usage(ErrorKind::InvalidRequest, format!("not an HTTP request: {why}")))?;
 
-    let mut policy = VerifyPolicy::default();
-    if let Some(secs) = args.max_skew {
-        policy.max_skew = Duration::from_secs(secs);
-    }
-    policy.require_host = args.require_host;
-    policy.allow_unsigned_payload = !args.forbid_unsigned_payload;
+    let options = VerifyOptions::<&str> {
+        max_skew_seconds: args.max_skew.map(|secs| Duration::from_secs(secs).as_secs_f64()),
+        require_host: Some(args.require_host),
+        allow_unsigned_payload: Some(!args.forbid_unsigned_payload),
+        ..VerifyOptions::default()
+    };
+    let policy = VerifyPolicy::try_from(options).map_err(|e| CliError::input(&e))?;
     let mut verifier = Verifier::new(keys).with_policy(policy);
     if let Some(now) = &args.now {
         verifier = verifier.with_clock(FixedClock(parse_date(now)?));

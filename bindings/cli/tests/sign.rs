@@ -161,6 +161,29 @@ fn json_shape_when_headers_are_added() {
     assert_eq!(v["signature"].as_str().unwrap().len(), 64);
 }
 
+/// The core's rules, as in every language: hop-by-hop headers are sent but not signed, the
+/// algorithm's default and list come from the core.
+#[test]
+fn hop_by_hop_headers_are_not_signed_and_the_algorithms_are_the_cores() {
+    let sign = |extra: &[&str]| {
+        let mut cmd = apig_with(AK, SK);
+        cmd.args(["sign", "GET", "https://api.example.com/x", "--date", "20240403T101500Z", "--output", "json"]);
+        let out = run(cmd.args(extra), b"");
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()
+    };
+    let plain = sign(&["-H", "X-Project-Id: p"]);
+    let hop = sign(&["-H", "Connection: keep-alive", "-H", "X-Project-Id: p", "-H", "TE: trailers"]);
+    assert_eq!(plain["signed_headers"], "host;x-project-id;x-sdk-date");
+    assert_eq!((&hop["signed_headers"], &hop["signature"]), (&plain["signed_headers"], &plain["signature"]));
+    assert!(plain["authorization"].as_str().unwrap().starts_with("SDK-HMAC-SHA256 "));
+    let out = run(apig_with(AK, SK).args(["sign", "GET", "https://x/", "--algorithm", "MD5"]), b"");
+    assert_eq!(status(&out), 2);
+    for name in apig::Algorithm::ALL {
+        assert!(stderr(&out).contains(name.as_str()), "{}", stderr(&out));
+    }
+}
+
 #[test]
 fn credentials_file_in_both_formats_and_access_key_flag() {
     let dir = temp_dir("creds");

@@ -2,7 +2,7 @@
 //! Conversion only: what these values mean is the core's business.
 
 use std::ops::Deref;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use apig::{Algorithm, Error, ErrorKind, PayloadHasher, SdkDate, SignableBody};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -247,12 +247,9 @@ pub(crate) fn time(obj: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
     errors::check(obj.py(), apig::system_time_from_unix_seconds(seconds))
 }
 
-/// A duration from seconds (`int` / `float`) or a `datetime.timedelta`.
-pub(crate) fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
-    let seconds: f64 =
-        if obj.hasattr("total_seconds")? { obj.call_method0("total_seconds")?.extract()? } else { obj.extract()? };
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| PyValueError::new_err(format!("{what} must be a non-negative number of seconds, not {seconds}")))
+/// Seconds from an `int` / `float` or a `datetime.timedelta` (the core checks the range).
+pub(crate) fn seconds(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if obj.hasattr("total_seconds")? { obj.call_method0("total_seconds")?.extract() } else { obj.extract() }
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {

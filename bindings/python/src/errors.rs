@@ -3,7 +3,7 @@
 //! for each error (status, `APIG.xxxx` code, `error_msg`) is the core's
 //! [`ApigErrorResponse`], carried by the exception.
 
-use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind};
+use apig::{ApigErrorResponse, DEFAULT_BODY_LIMIT, DEFAULT_CODE_PREFIX, Error, ErrorKind};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -95,6 +95,14 @@ impl ApigMessage {
     }
 }
 
+/// `_apig._body_too_large(limit)`: the middlewares' `413` answer for a body over `limit` bytes, as
+/// `(status, error_code, error_msg)` from the core's [`ApigErrorResponse::body_too_large`].
+#[pyfunction(name = "_body_too_large")]
+fn body_too_large(limit: u64) -> (u16, String, String) {
+    let answer = ApigErrorResponse::body_too_large(limit);
+    (answer.status(), answer.error_code(DEFAULT_CODE_PREFIX), answer.message().to_owned())
+}
+
 /// `map_err` helper: a core `Result` into a `PyResult`.
 pub(crate) fn check<T>(py: Python<'_>, result: Result<T, Error>) -> PyResult<T> {
     result.map_err(|e| to_py(py, &e))
@@ -102,7 +110,7 @@ pub(crate) fn check<T>(py: Python<'_>, result: Result<T, Error>) -> PyResult<T> 
 
 /// Adds `ApigError`, its subclasses (each with the class attributes `code`, `authentication_failure`
 /// and, from the core's [`ApigErrorResponse`], `status` and `apig_code`), `ERROR_CODES` (every code,
-/// in the core's order) to `m`.
+/// in the core's order), and the middlewares' `DEFAULT_BODY_LIMIT` and `_body_too_large` to `m`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let base = py.get_type::<ApigError>();
@@ -124,5 +132,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
+    m.add("DEFAULT_BODY_LIMIT", DEFAULT_BODY_LIMIT)?;
+    m.add_function(wrap_pyfunction!(body_too_large, m)?)?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `apig.Signer` and its result `apig.SignedRequest`: thin wrappers over [`apig::Signer`].
 
-use apig::{Algorithm, SecretKey, SignableRequest, SigningOutput};
+use apig::{SecretKey, SignableRequest, SigningOptions, SigningOutput, SigningSettings};
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -17,26 +17,22 @@ pub(crate) struct Signer {
 
 #[pymethods]
 impl Signer {
+    /// Options left at `None` keep the core's defaults ([`SigningSettings::default`]).
     #[new]
-    #[pyo3(signature = (key, secret, *, algorithm = "SDK-HMAC-SHA256", region = None, service = None))]
+    #[pyo3(signature = (key, secret, *, algorithm = None, region = None, service = None, excluded_headers = None))]
     fn new(
         py: Python<'_>,
         key: &str,
         secret: &Bound<'_, PyAny>,
-        algorithm: &str,
+        algorithm: Option<&str>,
         region: Option<&str>,
         service: Option<&str>,
+        excluded_headers: Option<&str>,
     ) -> PyResult<Self> {
         let secret = secret_key(secret)?;
-        let algorithm: Algorithm = check(py, algorithm.parse())?;
-        let mut builder = apig::Signer::builder(key, secret).algorithm(algorithm);
-        if let Some(region) = region {
-            builder = builder.region(region);
-        }
-        if let Some(service) = service {
-            builder = builder.service(service);
-        }
-        Ok(Self { inner: check(py, builder.build())? })
+        let options = SigningOptions { algorithm, region, service, excluded_headers, unsigned_payload: None };
+        let settings = check(py, SigningSettings::try_from(options))?;
+        Ok(Self { inner: check(py, apig::Signer::from_settings(key, secret, settings))? })
     }
 
     /// The access key.
@@ -49,6 +45,12 @@ impl Signer {
     #[getter]
     fn algorithm(&self) -> &'static str {
         self.inner.algorithm().as_str()
+    }
+
+    /// Which headers are left out of the signature: `hop-by-hop` (the default) or `none`.
+    #[getter]
+    fn excluded_headers(&self) -> &'static str {
+        self.inner.settings().excluded_headers.as_str()
     }
 
     /// Signs a request; returns the headers to add and the strings behind the signature.

@@ -3,13 +3,13 @@
 
 use std::sync::Mutex;
 
-use apig::{Algorithm, Authorization, KeyResolver, SecretKey, SignableRequest, VerifyPolicy};
-use pyo3::exceptions::PyTypeError;
+use apig::{Authorization, ErrorKind, KeyResolver, SecretKey, SignableRequest, VerifyOptions, VerifyPolicy};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::convert::{self, Body, BodyArg};
-use crate::errors::check;
+use crate::errors::{self, check};
 use crate::sign::secret_key;
 
 /// Verifies signed requests against a key store (a mapping or a callable `access_key -> secret`).
@@ -35,8 +35,8 @@ impl Verifier {
         require_host: Option<bool>,
         allow_unsigned_payload: Option<bool>,
         algorithms: Option<Vec<String>>,
-        region: Option<String>,
-        service: Option<String>,
+        region: Option<&str>,
+        service: Option<&str>,
     ) -> PyResult<Self> {
         let callable = keys.is_callable() && !keys.hasattr("get")?;
         if !callable && !keys.hasattr("get")? {
@@ -45,22 +45,20 @@ impl Verifier {
             ));
         }
         // Only what the caller gives overrides the core's documented defaults.
-        let mut policy = VerifyPolicy::default();
-        if let Some(max_skew) = max_skew {
-            policy.max_skew = convert::duration(max_skew, "max_skew")?;
-        }
-        if let Some(require_host) = require_host {
-            policy.require_host = require_host;
-        }
-        if let Some(allow) = allow_unsigned_payload {
-            policy.allow_unsigned_payload = allow;
-        }
-        if let Some(algorithms) = algorithms {
-            policy.allowed_algorithms =
-                algorithms.iter().map(|a| check(py, a.parse::<Algorithm>())).collect::<PyResult<_>>()?;
-        }
-        policy.region = region.or(policy.region);
-        policy.service = service.or(policy.service);
+        let max_skew_seconds = max_skew.map(|skew| convert::seconds(skew)).transpose()?;
+        let options = VerifyOptions {
+            max_skew_seconds,
+            require_host,
+            allow_unsigned_payload,
+            algorithms: algorithms.as_deref(),
+            region,
+            service,
+        };
+        let policy = VerifyPolicy::try_from(options).map_err(|e| match e.kind() {
+            // a skew out of range: Python's ValueError, as for the other bad argument values
+            ErrorKind::InvalidConfig => PyValueError::new_err(format!("max_skew: {}", e.message())),
+            _ => errors::to_py(py, &e),
+        })?;
         Ok(Self { keys: keys.unbind(), callable, policy })
     }
 

@@ -62,6 +62,10 @@ def test_sign_adds_date_host_and_authorization() -> None:
     assert native.authorization == r.headers["Authorization"]
     assert not new_signer(secret="other").Verify(r, r.headers["Authorization"])
     assert not sig.Verify(r, "garbage")
+    # like the original, every header given is signed, a hop-by-hop one too
+    r2 = signer.HttpRequest("GET", "https://api.example.com/x", {"Connection": "keep-alive"})
+    sig.Sign(r2)
+    assert "SignedHeaders=connection;host;x-sdk-date, " in r2.headers["Authorization"]
     # a lower-case host header given by the caller is kept, not duplicated
     r3 = signer.HttpRequest("GET", "https://api.example.com/x", {"host": "api.example.com"})
     sig.Sign(r3)

@@ -220,3 +220,22 @@ def test_asgi_websocket_handshake_is_verified() -> None:
             with client.websocket_connect("/ws"):
                 pass
         assert closed.value.code == 1008
+
+
+def test_the_413_answer_and_default_limit_are_the_cores() -> None:
+    """The middlewares' default body limit is the core's DEFAULT_BODY_LIMIT (12 MiB) and their 413
+    the core's ApigErrorResponse::body_too_large."""
+    from apig._apig import DEFAULT_BODY_LIMIT
+    from apig._http import too_large
+
+    assert DEFAULT_BODY_LIMIT == 12 * 1024 * 1024
+    assert apig.asgi.VerifyMiddleware(starlette_app(), KEYS).max_body_size == DEFAULT_BODY_LIMIT
+    assert apig.wsgi.VerifyMiddleware(flask_app().wsgi_app, KEYS).max_body_size == DEFAULT_BODY_LIMIT
+    status, body, headers = too_large(DEFAULT_BODY_LIMIT)
+    request_id = dict(headers)["X-Request-Id"]
+    assert status == 413
+    assert json.loads(body) == {
+        "error_code": "APIG.0201",
+        "error_msg": "Request entity too large, limit 12582912 bytes",
+        "request_id": request_id,
+    }

@@ -217,3 +217,33 @@ def test_bad_inputs_raise_typed_errors() -> None:
 
     with pytest.raises(TypeError, match="unsigned_payload=True"):
         signer.sign("POST", "https://h/x", body=gen())  # type: ignore[arg-type]
+
+
+def test_defaults_are_the_cores() -> None:
+    """Options left out keep the core's defaults (apig::SigningSettings::default)."""
+    signer = apig.Signer(KEY, SECRET)
+    assert (signer.algorithm, signer.excluded_headers) == ("SDK-HMAC-SHA256", "hop-by-hop")
+    v11 = apig.Signer(KEY, SECRET, algorithm="V11-HMAC-SM3", region="cn-north-4")
+    signed = v11.sign("GET", "https://h/x", date="20240403T101500Z")
+    assert signed.credential_scope == "20240403/cn-north-4/apic"
+    with pytest.raises(apig.UnsupportedAlgorithmError) as e:
+        apig.Signer(KEY, SECRET, algorithm="sdk-hmac-sha256")
+    assert all(name in e.value.message for name in apig.ALGORITHMS), e.value.message
+    with pytest.raises(apig.InvalidConfigError) as e:
+        apig.Signer(KEY, SECRET, excluded_headers="all")
+    assert '"all"' in e.value.message and "hop-by-hop, none" in e.value.message
+
+
+def test_the_signer_leaves_hop_by_hop_headers_out() -> None:
+    """The core's rule, not the integrations': a plain Signer does not sign the hop-by-hop headers
+    (any case), unless excluded_headers="none"."""
+    plain = {"Host": "h", "X-Sdk-Date": "20240403T101500Z", "X-Project-Id": "p"}
+    hop = {name.upper(): "x" for name in apig.HOP_BY_HOP_HEADERS}
+    signer = apig.Signer(KEY, SECRET)
+    expected = signer.sign("GET", "https://h/x", plain)
+    signed = signer.sign("GET", "https://h/x", {**hop, **plain})
+    assert (signed.signed_headers, signed.signature) == (expected.signed_headers, expected.signature)
+    assert signed.signed_headers == "host;x-project-id;x-sdk-date"
+    every = apig.Signer(KEY, SECRET, excluded_headers="none")
+    assert every.excluded_headers == "none"
+    assert every.sign("GET", "https://h/x", {"Connection": "close", **plain}).signed_headers.startswith("connection;")

@@ -52,8 +52,9 @@ pub struct Signer(apig::Signer);
 
 #[uniffi::export]
 impl Signer {
-    /// A signer for `key` / `secret`. `algorithm` defaults to the core's default (`SDK-HMAC-SHA256`);
-    /// `region` is required by V11 algorithms; `service` defaults to `apic` (V11 only).
+    /// A signer for `key` / `secret`. Options left `null`/`nil` keep the core's defaults
+    /// (`apig::SigningSettings::default`): `algorithm` `SDK-HMAC-SHA256`; `region` is required by V11
+    /// algorithms; `service` `apic` (V11 only). The hop-by-hop headers are not signed (the core's rule).
     ///
     /// # Errors
     /// `InvalidConfig` for an empty key or secret, a V11 algorithm without a region, …
@@ -65,17 +66,13 @@ impl Signer {
         region: Option<String>,
         service: Option<String>,
     ) -> Result<Self, ApigError> {
-        let mut builder = apig::Signer::builder(key, secret);
-        if let Some(algorithm) = algorithm {
-            builder = builder.algorithm(algorithm.into());
-        }
-        if let Some(region) = region {
-            builder = builder.region(region);
-        }
-        if let Some(service) = service {
-            builder = builder.service(service);
-        }
-        Ok(Self(builder.build()?))
+        let options = apig::SigningOptions {
+            algorithm: algorithm.map(|a| apig::Algorithm::from(a).as_str()),
+            region: region.as_deref(),
+            service: service.as_deref(),
+            ..apig::SigningOptions::default()
+        };
+        Ok(Self(apig::Signer::from_settings(key, secret, options.try_into()?)?))
     }
 
     /// Signs `request`. The signing time is its `X-Sdk-Date` header if it has one, else `at`, else now.

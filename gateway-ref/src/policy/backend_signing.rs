@@ -17,7 +17,7 @@
 //!   `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`, which the backend's verifier accepts by default.
 //! * Bind it after policies that add upstream headers you want signed (e.g. the authorizer).
 
-use apig::{Algorithm, PayloadHasher, SignableBody, SignableRequest, Signer};
+use apig::{PayloadHasher, SignableBody, SignableRequest, Signer, SigningOptions, SigningSettings};
 use hyper::header::{self, HeaderName, HeaderValue};
 use serde::Deserialize;
 
@@ -38,12 +38,22 @@ struct SigningConfig {
     signed_headers: Vec<String>,
 }
 
-/// The client's signature headers, replaced by the gateway's.
-const REPLACED: [HeaderName; 4] = [
+/// `X-Sdk-Date`, the core's name.
+const X_SDK_DATE: HeaderName = HeaderName::from_static(apig::X_SDK_DATE);
+
+/// `X-Sdk-Content-Sha256`, the core's name.
+const X_SDK_CONTENT_SHA256: HeaderName = HeaderName::from_static(apig::X_SDK_CONTENT_SHA256);
+
+/// How many headers [`REPLACED`] names.
+const REPLACED_COUNT: usize = 2 + apig::CONTENT_HASH_HEADERS.len();
+
+/// The client's signature headers, replaced by the gateway's: `Authorization`, `X-Sdk-Date` and
+/// every content-hash header of the core ([`apig::CONTENT_HASH_HEADERS`]).
+const REPLACED: [HeaderName; REPLACED_COUNT] = [
     header::AUTHORIZATION,
-    HeaderName::from_static("x-sdk-date"),
-    HeaderName::from_static("x-sdk-content-sha256"),
-    HeaderName::from_static("x-sdk-content-sm3"),
+    X_SDK_DATE,
+    HeaderName::from_static(apig::CONTENT_HASH_HEADERS[0]),
+    HeaderName::from_static(apig::CONTENT_HASH_HEADERS[1]),
 ];
 
 fn default_signed() -> Vec<String> {
@@ -76,15 +86,14 @@ impl BackendSigning {
         if c.key.is_empty() || c.secret.is_empty() {
             return Err("backend_signing: key and secret must not be empty".to_owned());
         }
-        let algorithm = match &c.algorithm {
-            None => Algorithm::SdkHmacSha256,
-            Some(a) => a.parse::<Algorithm>().map_err(|e| format!("backend_signing: {e}"))?,
+        let options = SigningOptions {
+            algorithm: c.algorithm.as_deref(),
+            region: c.region.as_deref(),
+            ..SigningOptions::default()
         };
-        let mut builder = Signer::builder(c.key, c.secret).algorithm(algorithm);
-        if let Some(region) = c.region {
-            builder = builder.region(region);
-        }
-        let signer = builder.build().map_err(|e| format!("backend_signing: {e}"))?;
+        let signer = SigningSettings::try_from(options)
+            .and_then(|settings| Signer::from_settings(c.key, c.secret, settings))
+            .map_err(|e| format!("backend_signing: {e}"))?;
         let signed_headers = c
             .signed_headers
             .iter()
@@ -99,9 +108,9 @@ impl BackendSigning {
         up: &mut hyper::http::request::Parts,
         body: &ForwardBody,
     ) -> Result<(), GatewayError> {
-        // one pass over the names finds which are there (most requests carry two of the four),
+        // one pass over the names finds which are there (most requests carry two of them),
         // instead of hashing all four names for lookups
-        let mut present = [false; 4];
+        let mut present = [false; REPLACED_COUNT];
         for name in up.headers.keys() {
             if let Some(i) = REPLACED.iter().position(|r| r == name) {
                 present[i] = true;
@@ -159,8 +168,8 @@ impl BackendSigning {
             let value = HeaderValue::from_str(value)
                 .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header value"))?;
             let name = match name {
-                "X-Sdk-Date" => HeaderName::from_static("x-sdk-date"),
-                "X-Sdk-Content-Sha256" => HeaderName::from_static("x-sdk-content-sha256"),
+                "X-Sdk-Date" => X_SDK_DATE,
+                "X-Sdk-Content-Sha256" => X_SDK_CONTENT_SHA256,
                 "Host" => header::HOST,
                 other => HeaderName::from_bytes(other.as_bytes())
                     .map_err(|_| GatewayError::bad_request("cannot sign the backend request: bad header name"))?,

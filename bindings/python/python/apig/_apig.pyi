@@ -6,6 +6,7 @@ from typing import Final, Protocol, Union, final
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_BODY_LIMIT",
     "ERROR_CODES",
     "HOP_BY_HOP_HEADERS",
     "UNSIGNED_PAYLOAD",
@@ -33,6 +34,7 @@ __all__ = [
     "Verified",
     "Verifier",
     "__version__",
+    "_body_too_large",
 ]
 
 __version__: Final[str]
@@ -40,6 +42,9 @@ ALGORITHMS: Final[tuple[str, ...]]
 ERROR_CODES: Final[tuple[str, ...]]
 UNSIGNED_PAYLOAD: Final[str]
 HOP_BY_HOP_HEADERS: Final[tuple[str, ...]]
+DEFAULT_BODY_LIMIT: Final[int]
+
+def _body_too_large(limit: int) -> tuple[int, str, str]: ...
 
 class _Readable(Protocol):
     def read(self, size: int = ..., /) -> Union[bytes, str]: ...
@@ -60,14 +65,17 @@ class Signer:
         key: str,
         secret: _Secret,
         *,
-        algorithm: str = "SDK-HMAC-SHA256",
+        algorithm: Union[str, None] = None,
         region: Union[str, None] = None,
         service: Union[str, None] = None,
+        excluded_headers: Union[str, None] = None,
     ) -> Signer: ...
     @property
     def key(self) -> str: ...
     @property
     def algorithm(self) -> str: ...
+    @property
+    def excluded_headers(self) -> str: ...
     def sign(
         self,
         method: _Text,

@@ -7,14 +7,11 @@ import uuid
 
 from typing import Any, Union
 
-from apig._apig import HOP_BY_HOP_HEADERS, ApigError, Signer, Verifier
+from apig._apig import DEFAULT_BODY_LIMIT, ApigError, Signer, Verifier, _body_too_large
 
-#: The core's hop-by-hop headers (RFC 9110 section 7.6.1), for fast lookups: connection-specific,
-#: rewritten or dropped by proxies, so the client integrations leave them out of the signature.
-HOP_BY_HOP = frozenset(HOP_BY_HOP_HEADERS)
-
-#: Largest body the server middlewares buffer to verify it (APIG's own limit is 12 MB).
-DEFAULT_MAX_BODY = 12 * 1024 * 1024
+#: Largest body the server middlewares buffer to verify it: the core's ``DEFAULT_BODY_LIMIT``
+#: (12 MiB, APIG's own limit).
+DEFAULT_MAX_BODY = DEFAULT_BODY_LIMIT
 
 Response = tuple[int, bytes, list[tuple[str, str]]]
 
@@ -43,11 +40,6 @@ def resolve_verifier(keys: Any, verifier: Union[Verifier, None], options: dict[s
     return verifier
 
 
-def signable_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``pairs`` without the hop-by-hop headers."""
-    return [(n, v) for n, v in pairs if n.lower() not in HOP_BY_HOP]
-
-
 def error_response(error: ApigError) -> Response:
     """APIG's answer to ``error`` (``docs/error-codes.md``): the status, APIG code and ``error_msg``
     the error carries (the core's mapping)."""
@@ -56,8 +48,9 @@ def error_response(error: ApigError) -> Response:
 
 def too_large(limit: int) -> Response:
     """``413 APIG.0201 Request entity too large, limit N bytes``: the middleware's own body limit,
-    not a core error (the reference gateway answers it the same way)."""
-    return _json(413, "APIG.0201", f"Request entity too large, limit {limit} bytes")
+    not a core error, answered as the core's ``ApigErrorResponse::body_too_large`` words it (the
+    reference gateway answers it the same way)."""
+    return _json(*_body_too_large(limit))
 
 
 def _json(status: int, code: str, message: str) -> Response:

@@ -1,7 +1,8 @@
 """``httpx`` integration: ``httpx.Client(auth=AppAuth(key, secret))``, sync and async.
 
 httpx reads the body before signing (``requires_request_body = True``), so streamed request bodies
-are buffered and signed like ``bytes``. Hop-by-hop headers (``Connection``, ...) are not signed.
+are buffered and signed like ``bytes``. Hop-by-hop headers (``Connection``, ...) are not signed: the
+core's signer leaves them out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Union
 import httpx
 
 from apig._apig import Signer
-from apig._http import resolve_signer, signable_headers
+from apig._http import resolve_signer
 
 __all__ = ["AppAuth"]
 
@@ -39,7 +40,7 @@ class AppAuth(httpx.Auth):
         self.unsigned_payload = unsigned_payload
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        headers = signable_headers(request.headers.multi_items())
+        headers = request.headers.multi_items()
         signed = self.signer.sign(
             request.method,
             str(request.url),

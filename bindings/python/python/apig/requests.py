@@ -11,7 +11,8 @@ Bodies are signed as sent:
   ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`` (the body is then not authenticated; gateways can
   refuse it). Pass ``unsigned_payload=True`` to do that for every request.
 
-Hop-by-hop headers (``Connection``, ``Keep-Alive``, ``Transfer-Encoding``, ...) are not signed.
+Hop-by-hop headers (``Connection``, ``Keep-Alive``, ``Transfer-Encoding``, ...) are not signed: the
+core's signer leaves them out (``apig.Signer(excluded_headers=...)``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import requests
 import requests.auth
 
 from apig._apig import Signer
-from apig._http import resolve_signer, signable_headers
+from apig._http import resolve_signer
 
 __all__ = ["AppAuth"]
 
@@ -65,7 +66,7 @@ class AppAuth(requests.auth.AuthBase):
                 pass  # hashed in chunks by the core, then rewound
             else:
                 unsigned = True  # a generator or a one-shot stream: cannot be read ahead
-        headers = signable_headers([(str(n), str(v)) for n, v in r.headers.items()])
+        headers = [(str(n), str(v)) for n, v in r.headers.items()]
         signed = self.signer.sign(
             r.method or "GET",
             r.url or "",

@@ -173,6 +173,16 @@ fun main() {
         }
     }
 
+    test("hop-by-hop headers are not signed (the core's rule, as in every language)") {
+        val request = postRequest()
+        val hop = listOf(Header("Connection", "keep-alive"), Header("TRANSFER-ENCODING", "chunked"), Header("te", "trailers"))
+        val plain = Signer(AK, SK).sign(request, AT)
+        val signed = Signer(AK, SK).sign(request.copy(headers = hop + request.headers), AT)
+        checkEq(plain.signedHeaders, signed.signedHeaders, "signed headers")
+        checkEq(plain.signature, signed.signature, "signature")
+        check(!signed.signedHeaders.contains("connection")) { signed.signedHeaders }
+    }
+
     test("unsigned payload: signed, accepted by default, refused by policy") {
         val request = postRequest().copy(unsignedPayload = true)
         val signed = Signer(AK, SK).sign(request, AT)

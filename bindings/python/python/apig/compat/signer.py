@@ -98,7 +98,8 @@ class Signer:
     def _signer(self) -> apig.Signer:
         cached = self._cached
         if cached is None or cached[0] != self.Key or cached[1] != self.Secret:
-            cached = (self.Key, self.Secret, apig.Signer(self.Key, self.Secret))
+            # every header given is signed, hop-by-hop ones included, as the original does
+            cached = (self.Key, self.Secret, apig.Signer(self.Key, self.Secret, excluded_headers="none"))
             self._cached = cached
         return cached[2]
 
