@@ -22,6 +22,8 @@ pub use crate::algorithm::{Algorithm, HashFunction};
 pub use crate::apig_response::{APP_AUTH_PREFIX, ApigErrorResponse, DEFAULT_CODE_PREFIX, clock_skew_from_apig_message};
 pub use crate::authorization::{Authorization, MAX_ACCESS_KEY_LEN, MAX_AUTHORIZATION_LEN, MAX_SIGNED_HEADERS};
 pub use crate::canonical::{CanonicalRequest, canonical_method, canonical_query, canonical_uri};
+pub use crate::constant_time::eq as constant_time_eq;
+pub use crate::encoding::decode as percent_decode;
 pub use crate::encoding::{encode_unreserved, hex, normalize_header_value};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::explain::{

@@ -6,10 +6,11 @@
 //! policies and proxies to the backend, answering every failure with APIG's error model
 //! (`{"error_code","error_msg","request_id"}`).
 //!
-//! The tree: [`config`] (the file format), [`routing`] (the compiled, swappable runtime), [`auth`],
-//! [`proxy`] and [`echo`] (backends), [`policy`] (per-API policy pipeline), [`error`] (the one mapping
-//! to APIG codes), [`access_log`], [`admin`], [`reload`], [`redact`] (credentials kept out of
-//! messages), [`server`] (listeners and the request path).
+//! The tree: [`config`] (the file format), [`routing`] (the compiled, swappable runtime), [`shared`]
+//! (the state server, admin and reload share), [`server`] (listeners), [`request_path`] (one
+//! request's phases over its [`context`]), [`auth`], [`body`], [`proxy`] and [`echo`] (backends),
+//! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
+//! [`access_log`], [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
 //! See `docs/gateway.md`.
 
 pub mod access_log;
@@ -17,14 +18,18 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod context;
 pub mod echo;
 pub mod error;
+pub mod persist;
 pub mod policy;
 pub mod proxy;
 pub mod redact;
 pub mod reload;
+pub mod request_path;
 pub mod routing;
 pub mod server;
+pub mod shared;
 
 pub use crate::config::ConfigFile;
 pub use crate::error::GatewayError;
