@@ -24,11 +24,10 @@
 mod policies;
 
 use std::convert::Infallible;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -45,9 +44,9 @@ use tokio::sync::watch;
 
 use crate::body::{Body, full};
 use crate::config::{App, AppStatus, Authorization, ConfigFile, DEFAULT_ENVIRONMENT, Environment, Format};
-use crate::routing::Runtime;
 use crate::persist::write_replacing;
 pub use crate::persist::{STALE_TEMP_AGE, remove_stale_temp_files, write_atomically};
+use crate::routing::Runtime;
 use crate::shared::Shared;
 
 /// Serves the admin API on `listener` until `stop`; a client has `header_read_timeout` to send a
@@ -363,7 +362,8 @@ async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result
     let mut config = ConfigFile::parse(text, format, path).map_err(|e| edited(e.to_string()))?;
     if config != shared.runtime.load().source {
         // a hand edit not loaded yet: it must be valid on its own for the change to build on it
-        Runtime::compile_after(config.clone(), path, Some(&shared.runtime.load())).map_err(|e| edited(e.to_string()))?;
+        Runtime::compile_after(config.clone(), path, Some(&shared.runtime.load()))
+            .map_err(|e| edited(e.to_string()))?;
     }
     let out = edit(&mut config)?;
     // the policies whose definition the change leaves as it was keep their state

@@ -8,9 +8,9 @@ pub mod extensions;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
+use hyper::Method;
 use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::Method;
 
 const X_APIG_MODE: HeaderName = HeaderName::from_static("x-apig-mode");
 const X_STAGE: HeaderName = HeaderName::from_static("x-stage");

@@ -355,7 +355,8 @@ fn stale_temporary_files_of_a_killed_write_are_removed() {
 /// A config with API `t` throttled by `limit` (at most `limit_per_hour` calls an hour) and, when
 /// `with_u`, an unrelated API `u`.
 fn throttled_config(limit_per_hour: u32, with_u: bool) -> String {
-    let u = if with_u { r#",{"id":"u","method":"GET","path":"/u","auth":"none","backend":{"url":"echo:"}}"# } else { "" };
+    let u =
+        if with_u { r#",{"id":"u","method":"GET","path":"/u","auth":"none","backend":{"url":"echo:"}}"# } else { "" };
     let published = if with_u { r#"["t","u"]"# } else { r#"["t"]"# };
     format!(
         r#"{{"groups":[{{"id":"g","apis":[

@@ -303,10 +303,8 @@ mod tests {
             assert_eq!(TYPES.iter().filter(|u| u.name == t.name).count(), 1, "{} twice", t.name);
         }
         let def = |kind: &str| PolicyDef { name: "p".into(), kind: kind.into(), config: serde_json::json!({}) };
-        // the types whose empty config is valid build a policy that says it is of that type
-        for kind in ["cors", "response_headers", "circuit_breaker"] {
-            assert_eq!(build(&def(kind)).map(|p| p.kind()).ok(), Some(kind));
-        }
+        // a row builds a policy of its kind
+        assert_eq!(build(&def("cors")).map(|p| p.kind()).ok(), Some("cors"));
         let e = build(&def("nope")).err().unwrap_or_default();
         let names: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
         assert_eq!(e, format!("unknown policy type \"nope\" (known: {})", names.join(", ")));
