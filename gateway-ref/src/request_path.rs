@@ -36,8 +36,9 @@ use crate::shared::Shared;
 
 /// How a phase ends the request before the backend answers.
 pub enum Stop {
-    /// With this response (a policy answered, e.g. a CORS preflight).
-    Respond(Response<Body>),
+    /// With this response (a policy answered, e.g. a CORS preflight; boxed, as it is rare and
+    /// large).
+    Respond(Box<Response<Body>>),
     /// With this APIG error.
     Reject(GatewayError),
 }
@@ -52,13 +53,13 @@ impl From<GatewayError> for Stop {
 fn proceed(decision: Decision) -> Result<(), Stop> {
     match decision {
         Decision::Continue => Ok(()),
-        Decision::Respond(r) => Err(Stop::Respond(r)),
+        Decision::Respond(r) => Err(Stop::Respond(Box::new(r))),
         Decision::Reject(e) => Err(Stop::Reject(e)),
     }
 }
 
 /// One request, start to end; never fails (every failure is an APIG error response).
-pub async fn handle(
+pub(crate) async fn handle(
     shared: Arc<Shared>,
     client: HttpClient,
     remote: SocketAddr,
@@ -156,7 +157,8 @@ fn upstream_request(
 /// access log; with `X-Apig-Mode: debug`, the core error code in `X-Apig-Error-Kind`).
 fn render(rt: &Runtime, ctx: &mut RequestContext, answer: Result<Response<Body>, Stop>) -> Response<Body> {
     let e = match answer {
-        Ok(response) | Err(Stop::Respond(response)) => return response,
+        Ok(response) => return response,
+        Err(Stop::Respond(response)) => return *response,
         Err(Stop::Reject(e)) => e,
     };
     let prefix = rt.settings.error_prefix.as_str();
