@@ -3,11 +3,12 @@
 //! outputs; a phase that ends the request early returns a [`Stop`]:
 //!
 //! ```text
-//! new context ─▶ request_filter (head checks, routing) ─▶ forward:
-//!     policies before_auth ─▶ identify ─▶ policies before_body ─▶ authenticate (body)
-//!     ─▶ policies after_auth ─▶ upstream_request (+ policies before_backend) ─▶ upstream
-//! ─▶ response_filter (errors rendered, policies on_response, X-Request-Id, debug headers)
-//! ─▶ logging (the record built from the context, the access log, policies on_log)
+//! RequestContext::new ─▶ request_filter: head checks, routing
+//!   ─▶ forward: admit (policies before_auth ─▶ identify ─▶ policies before_body ─▶ authenticate,
+//!               the body read ─▶ policies after_auth)
+//!               ─▶ upstream_request (+ policies before_backend) ─▶ proxy::send ─▶ typed Upstream
+//!   ─▶ render (an error as APIG's JSON) ─▶ response_filter (policies on_response, X-Request-Id,
+//!      debug headers) ─▶ logging (the record built from the context, access log, policies on_log)
 //! ```
 //!
 //! Policies are the API's [`Pipeline`]: a new policy is a new [`crate::policy::Policy`]
@@ -100,8 +101,8 @@ fn request_filter(rt: &Runtime, ctx: &mut RequestContext, parts: &Parts) -> Resu
     Ok(api)
 }
 
-/// Policies, authentication and the backend call, for a routed request: the response to send
-/// (the backend's or a policy's), or the error.
+/// For a routed request: admission (policies and authentication), the upstream request and the
+/// backend call; the response to send (the backend's or a policy's), or the error.
 async fn forward(
     shared: &Shared,
     client: &HttpClient,
@@ -111,27 +112,41 @@ async fn forward(
     parts: Parts,
     body: Incoming,
 ) -> Result<Response<Body>, Stop> {
+    let body = admit(shared, rt, api, ctx, &parts, body).await?;
+    let request = upstream_request(rt, api, ctx, &parts, body)?;
+    let upstream = proxy::send(client, api, request, rt.settings.max_body_bytes).await;
+    ctx.outcome = upstream.outcome();
+    Ok(upstream.into_response()?)
+}
+
+/// Whether the request may go on, and its body to forward: the policies' `before_auth` stage,
+/// every authentication check that needs no body (key, date, the app's authorisation), the
+/// policies' `before_body` stage with the claimed caller, then the body read (within its
+/// deadline) and the signature verified, and the policies' `after_auth` stage with the caller.
+async fn admit(
+    shared: &Shared,
+    rt: &Runtime,
+    api: &ApiRoute,
+    ctx: &mut RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> Result<ForwardBody, Stop> {
     proceed(api.policies.before_auth(ctx).await)?;
     if ctx.preflight {
         // a preflight no policy answered: the API has no CORS policy
         return Err(GatewayError::api_not_found().into());
     }
-    // every check that needs no body runs before the body is read: authentication's (key, date,
-    // the app's authorisation), then the policies' `before_body` stage with the claimed caller
     let now = shared.clock.now();
-    let identified = auth::identify(rt, api, &ctx.environment, &parts, &ctx.headers, now)?;
+    let identified = auth::identify(rt, api, &ctx.environment, parts, &ctx.headers, now)?;
     ctx.caller = identified.caller().cloned();
     let decision = api.policies.before_body(ctx).await;
     ctx.caller = None;
     proceed(decision)?;
     let body = TimedBody::new(body, ctx.started, Duration::from_millis(rt.settings.body_timeout_ms));
-    let (caller, forward) = auth::authenticate(rt, &parts, &ctx.headers, identified, body, now).await?;
+    let (caller, forward) = auth::authenticate(rt, parts, &ctx.headers, identified, body, now).await?;
     ctx.caller = caller;
     proceed(api.policies.after_auth(ctx).await)?;
-    let request = upstream_request(rt, api, ctx, &parts, forward)?;
-    let upstream = proxy::send(client, api, request, rt.settings.max_body_bytes).await;
-    ctx.outcome = upstream.outcome();
-    Ok(upstream.into_response()?)
+    Ok(forward)
 }
 
 /// The request to send to the backend: built from the client's ([`proxy::upstream_request`]),
