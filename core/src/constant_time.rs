@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 /// Whether `a == b`, in time that depends only on the lengths: the bytes are folded eight at a
 /// time into one difference word without branching, and only that word goes through `subtle`'s
 /// optimisation barrier (one barrier per comparison instead of one per byte).
-pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
+pub fn eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

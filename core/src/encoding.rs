@@ -59,7 +59,7 @@ fn encode_with(bytes: &[u8], set: &'static AsciiSet, keep_slash: bool, out: &mut
 
 /// Percent-decodes `input`; malformed escapes (`%zz`, a lone `%`) are kept literally, as
 /// Python's `unquote` does. With `plus_is_space`, a raw `+` decodes to a space (query strings).
-pub(crate) fn decode(input: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
+pub fn decode(input: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
     let bytes = input.as_bytes();
     if !crate::scan::any_byte(bytes, |b| (b == b'%') | (plus_is_space & (b == b'+'))) {
         return Cow::Borrowed(bytes);

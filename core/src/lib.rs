@@ -25,6 +25,8 @@ pub use crate::apig_response::{
 };
 pub use crate::authorization::{Authorization, MAX_ACCESS_KEY_LEN, MAX_AUTHORIZATION_LEN, MAX_SIGNED_HEADERS};
 pub use crate::canonical::{CanonicalRequest, canonical_method, canonical_query, canonical_uri};
+pub use crate::constant_time::eq as constant_time_eq;
+pub use crate::encoding::decode as percent_decode;
 pub use crate::encoding::{encode_unreserved, hex, normalize_header_value};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::explain::{

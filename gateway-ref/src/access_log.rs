@@ -5,8 +5,11 @@ use std::fs::OpenOptions;
 use std::io::{LineWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::context::RequestContext;
 
 /// Where the access log goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub struct AccessRecord<'a> {
     pub status: u16,
     /// APIG error code when the gateway answered with an error.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub error_code: Option<&'a str>,
     /// The core error code behind an authentication failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_error: Option<&'static str>,
@@ -79,7 +82,30 @@ pub struct AccessRecord<'a> {
     pub extra: BTreeMap<&'static str, serde_json::Value>,
 }
 
-impl AccessRecord<'_> {
+impl<'a> AccessRecord<'a> {
+    /// Fills in the request's fields from its context: what it was, how it was routed and
+    /// authenticated, the error it was answered with, how the backend call went; `status` and
+    /// `latency` (to the response head) are the answer's. The fields policies added (`extra`) stay.
+    pub fn fill(&mut self, ctx: &'a RequestContext, status: u16, latency: Duration) {
+        let millis = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+        self.time = rfc3339(ctx.arrived);
+        self.request_id = &ctx.request_id;
+        self.remote_addr = socket_addr_string(ctx.remote);
+        self.method = ctx.method.as_str();
+        self.host = &ctx.host;
+        self.uri = &ctx.target;
+        self.status = status;
+        self.error_code = ctx.error.as_ref().map(|(code, _)| code.as_str());
+        self.auth_error = ctx.error.as_ref().and_then(|(_, core)| *core);
+        self.group = ctx.api.as_ref().map(|(_, g)| g.as_str());
+        self.api = ctx.api.as_ref().map(|(a, _)| a.as_str());
+        self.environment = &ctx.environment;
+        self.app_key = ctx.caller.as_ref().map(|c| c.app_key.as_str());
+        self.latency_ms = millis(latency);
+        self.upstream_latency_ms = ctx.outcome.latency().map(millis);
+        self.user_agent = ctx.headers.get(hyper::header::USER_AGENT).and_then(|v| v.to_str().ok());
+    }
+
     /// Appends the record as one JSON object — byte for byte what `serde_json` makes of it (a
     /// test holds the two together), without its per-character escaping loop: the fields are
     /// almost always plain text, copied as they are. A line is a few hundred bytes: give `out`
@@ -102,7 +128,7 @@ impl AccessRecord<'_> {
         field(out, b",\"uri\":", Some(self.uri));
         out.extend_from_slice(b",\"status\":");
         push_number(out, u64::from(self.status));
-        field(out, b",\"error_code\":", self.error_code.as_deref());
+        field(out, b",\"error_code\":", self.error_code);
         field(out, b",\"auth_error\":", self.auth_error);
         field(out, b",\"group\":", self.group);
         field(out, b",\"api\":", self.api);
@@ -660,7 +686,7 @@ mod tests {
             uri: "/x?q=\"quoted\"\\back\u{1}ctl\u{7f}é😀",
             user_agent: Some("tab\there\nnewline"),
             status: 5,
-            error_code: Some("APIG.0303".to_owned()),
+            error_code: Some("APIG.0303"),
             auth_error: Some("signature_mismatch"),
             group: Some("g"),
             api: Some("a"),

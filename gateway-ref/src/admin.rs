@@ -24,11 +24,10 @@
 mod policies;
 
 use std::convert::Infallible;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -45,8 +44,10 @@ use tokio::sync::watch;
 
 use crate::body::{Body, full};
 use crate::config::{App, AppStatus, Authorization, ConfigFile, DEFAULT_ENVIRONMENT, Environment, Format};
+use crate::persist::write_replacing;
+pub use crate::persist::{STALE_TEMP_AGE, remove_stale_temp_files, write_atomically};
 use crate::routing::Runtime;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Serves the admin API on `listener` until `stop`; a client has `header_read_timeout` to send a
 /// request head.
@@ -101,8 +102,8 @@ async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Respons
 fn authorized<B>(token: &str, req: &Request<B>) -> bool {
     let Some(given) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
     let Some(given) = given.strip_prefix("Bearer ") else { return false };
-    // constant time in the token's content
-    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    // constant time in the token's content (the core's comparison of secrets)
+    apig::constant_time_eq(given.as_bytes(), token.as_bytes())
 }
 
 #[derive(Deserialize)]
@@ -361,11 +362,13 @@ async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result
     let mut config = ConfigFile::parse(text, format, path).map_err(|e| edited(e.to_string()))?;
     if config != shared.runtime.load().source {
         // a hand edit not loaded yet: it must be valid on its own for the change to build on it
-        Runtime::compile(config.clone(), path).map_err(|e| edited(e.to_string()))?;
+        Runtime::compile_after(config.clone(), path, Some(&shared.runtime.load()))
+            .map_err(|e| edited(e.to_string()))?;
     }
     let out = edit(&mut config)?;
-    let runtime =
-        Runtime::compile(config.clone(), path).map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    // the policies whose definition the change leaves as it was keep their state
+    let runtime = Runtime::compile_after(config.clone(), path, Some(&shared.runtime.load()))
+        .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let text = config.to_text(format).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     match write_replacing(path, text.as_bytes(), Some(&on_disk)) {
         Ok(true) => {}
@@ -391,86 +394,4 @@ async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result
 fn conflict(path: &Path, message: String) -> Reply {
     let file = path.display().to_string();
     (StatusCode::CONFLICT, json!({ "error": message, "code": "config_file_edited", "file": file }))
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
-///
-/// # Errors
-/// Any I/O error; `path` is then unchanged.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_replacing(path, bytes, None).map(|_| ())
-}
-
-/// As [`write_atomically`]; with `expected`, only if `path` still holds exactly those bytes just
-/// before the rename: `false` (and `path` unchanged) when it does not.
-fn write_replacing(path: &Path, bytes: &[u8], expected: Option<&[u8]>) -> std::io::Result<bool> {
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // unique within the process too (a test may write while a gateway in it does)
-    let tmp = dir.join(format!(".{name}{TEMP_INFIX}{}-{}", std::process::id(), WRITES.fetch_add(1, Ordering::Relaxed)));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        if let Some(expected) = expected
-            && std::fs::read(path)? != expected
-        {
-            return Ok(false);
-        }
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(true)
-    })();
-    if !matches!(result, Ok(true)) {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// What follows `.NAME` in the name of a temporary file of NAME (then the process id and a count).
-const TEMP_INFIX: &str = ".tmp-";
-
-/// How old a temporary file must be to be taken for one a killed write left (a write takes
-/// milliseconds).
-pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
-
-/// Removes the temporary files of `path` (`.NAME.tmp-*` beside it) older than [`STALE_TEMP_AGE`]:
-/// left by a write that was killed before its rename. Errors are ignored.
-pub fn remove_stale_temp_files(path: &Path) {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
-    let prefix = format!(".{name}{TEMP_INFIX}");
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
-            continue;
-        }
-        let modified = entry.metadata().and_then(|m| m.modified());
-        let age = modified.ok().and_then(|m| SystemTime::now().duration_since(m).ok());
-        if age.is_some_and(|a| a >= STALE_TEMP_AGE) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_write_leaves_a_file_changed_since_it_was_read() {
-        let dir = std::env::temp_dir().join(format!("apig-admin-write-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("gw.json");
-        std::fs::write(&path, "edited by hand").unwrap();
-        assert!(!write_replacing(&path, b"from the admin API", Some(b"as read")).unwrap());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "edited by hand");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
-        assert!(write_replacing(&path, b"from the admin API", Some(b"edited by hand")).unwrap());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "from the admin API");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }

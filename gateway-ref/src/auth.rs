@@ -16,8 +16,8 @@ use hyper::http::request::Parts;
 
 use crate::body::{ForwardBody, TimedBody, body_timeout_of};
 use crate::config::AuthType;
+use crate::context::Caller;
 use crate::error::{GatewayError, from_verify_error};
-use crate::policy::Caller;
 use crate::routing::{ApiRoute, Runtime};
 
 /// The header of `X-Apig-AppCode` simple authentication.

@@ -30,18 +30,30 @@ pub fn empty() -> Body {
 /// The client's request body with a deadline for all of it (`gateway.body_timeout_ms`, counted
 /// from the arrival of the request head): past the deadline the next read fails with
 /// [`BodyTimeout`], so a client sending its body a byte at a time cannot hold a connection.
+///
+/// The timer is made only when a read has to wait for the client: a body that is empty or already
+/// arrived with the head (most requests) costs no timer, only a clock reading per read.
 #[derive(Debug)]
 pub struct TimedBody {
     body: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     timeout: Duration,
 }
 
 impl TimedBody {
     /// `body`, to be read completely within `timeout` of `started`.
     pub fn new(body: Incoming, started: Instant, timeout: Duration) -> Self {
-        let deadline = Box::pin(tokio::time::sleep_until((started + timeout).into()));
-        Self { body, deadline, timeout }
+        Self { body, deadline: (started + timeout).into(), timer: None, timeout }
+    }
+
+    /// Whether the deadline has passed; once a read has waited, the timer also wakes the reader
+    /// at the deadline.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.timer {
+            Some(timer) => timer.as_mut().poll(cx).is_ready(),
+            None => tokio::time::Instant::now() >= self.deadline,
+        }
     }
 }
 
@@ -77,10 +89,24 @@ impl HttpBody for TimedBody {
         if self.body.is_end_stream() {
             return Poll::Ready(None);
         }
-        if self.deadline.as_mut().poll(cx).is_ready() {
+        if self.expired(cx) {
             return Poll::Ready(Some(Err(Box::new(BodyTimeout(self.timeout)))));
         }
-        Pin::new(&mut self.body).poll_frame(cx).map_err(Into::into)
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Pending if this.timer.is_none() => {
+                // the first wait for the client: from now on the timer wakes this reader at the
+                // deadline
+                let mut timer = Box::pin(tokio::time::sleep_until(this.deadline));
+                let expired = timer.as_mut().poll(cx).is_ready();
+                this.timer = Some(timer);
+                if expired {
+                    return Poll::Ready(Some(Err(Box::new(BodyTimeout(this.timeout)))));
+                }
+                Poll::Pending
+            }
+            other => other.map_err(Into::into),
+        }
     }
 
     fn is_end_stream(&self) -> bool {

@@ -64,11 +64,12 @@ pub struct GatewaySettings {
     pub max_uri_bytes: usize,
     /// Largest total size of the request headers (default 64 KiB); larger gets `APIG.0201` 494.
     pub max_header_bytes: usize,
-    /// Largest clock skew accepted for a signature, in seconds (default 900).
+    /// Largest clock skew accepted for a signature, in seconds (default the core's,
+    /// [`apig::VerifyPolicy::default`]: 900).
     pub max_skew_seconds: u64,
-    /// Require `host` to be signed (default false, as APIG).
+    /// Require `host` to be signed (default the core's: false, as APIG).
     pub require_host_signed: bool,
-    /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (default true, as APIG).
+    /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (default the core's: true, as APIG).
     pub allow_unsigned_payload: bool,
     /// Time a client has to send its whole request body, counted from the end of its head
     /// (default 60000 ms); then `APIG.0201` 408 and the connection is closed.
@@ -84,14 +85,16 @@ pub struct GatewaySettings {
 
 impl Default for GatewaySettings {
     fn default() -> Self {
+        // the verification defaults are the core's
+        let verify = apig::VerifyPolicy::default();
         Self {
             error_prefix: "APIG".to_owned(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_uri_bytes: DEFAULT_MAX_URI_BYTES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            max_skew_seconds: 900,
-            require_host_signed: false,
-            allow_unsigned_payload: true,
+            max_skew_seconds: verify.max_skew.as_secs(),
+            require_host_signed: verify.require_host,
+            allow_unsigned_payload: verify.allow_unsigned_payload,
             body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             drop_unsigned_headers: false,

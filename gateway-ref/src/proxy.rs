@@ -21,6 +21,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::body::{Body, BoxError, ForwardBody, body_timeout_of};
+use crate::context::BackendOutcome;
 use crate::echo;
 use crate::error::GatewayError;
 use crate::routing::{ApiRoute, BackendTarget};
@@ -251,21 +252,12 @@ pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forw
 /// `X-Request-Id`.
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Headers that are never forwarded (RFC 9110 §7.6.1 and the classic proxy ones).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
+/// Whether `name` is never forwarded: the core's hop-by-hop list ([`apig::HOP_BY_HOP_HEADERS`],
+/// RFC 9110 §7.6.1 and the classic proxy ones), the list every front end drops before signing.
+/// [`upstream_request`] also leaves out, explicitly, the headers the gateway sets itself (`Host`,
+/// `X-Forwarded-*`, `X-Request-Id`), those named in `Connection` and the client's `X-Apig-*`.
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(&name.as_str())
+    apig::is_hop_by_hop(name.as_str())
 }
 
 /// The header names listed in `Connection` (hop-by-hop too).
@@ -287,7 +279,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in connection_listed(headers) {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in apig::HOP_BY_HOP_HEADERS {
         headers.remove(name);
     }
 }
@@ -368,42 +360,74 @@ pub fn upstream_request(
     Ok(request)
 }
 
-/// Sends `request` to `api`'s backend (or the built-in echo) within the API's timeout; returns
-/// the response (body streamed) and the time to its head.
-///
-/// # Errors
-/// `APIG.0202` 502 when the backend cannot be reached or fails, `APIG.0203` 504 on timeout,
-/// `APIG.0201` 413 when the client's streamed body exceeds the limit.
-pub async fn send(
-    client: &HttpClient,
-    api: &ApiRoute,
-    request: Request<ForwardBody>,
-    limit: u64,
-) -> Result<(Response<Body>, Duration), GatewayError> {
+/// What a backend call came to.
+#[derive(Debug)]
+pub enum Upstream {
+    /// The backend answered: its response (head's hop-by-hop headers removed, body streamed) and
+    /// the time to its head.
+    Answered(Response<Body>, Duration),
+    /// No response head within the API's timeout (the timeout).
+    TimedOut(Duration),
+    /// The backend could not be reached, or failed the exchange without an answer (what failed).
+    Unavailable(&'static str),
+    /// The client's body failed on the way (too large, too slow, broken): the error to answer.
+    ClientBody(GatewayError),
+}
+
+impl Upstream {
+    /// The outcome policies and the access log see.
+    pub fn outcome(&self) -> BackendOutcome {
+        match self {
+            Self::Answered(response, took) => BackendOutcome::Answered(response.status().as_u16(), *took),
+            Self::TimedOut(_) => BackendOutcome::TimedOut,
+            Self::Unavailable(_) => BackendOutcome::Unavailable,
+            Self::ClientBody(_) => BackendOutcome::Abandoned,
+        }
+    }
+
+    /// The backend's response, or the APIG error that answers the client instead.
+    ///
+    /// # Errors
+    /// `APIG.0203` 504 on timeout, `APIG.0202` 502 when the backend is unavailable, the client's
+    /// body error (`APIG.0201` 400/408/413).
+    pub fn into_response(self) -> Result<Response<Body>, GatewayError> {
+        match self {
+            Self::Answered(response, _) => Ok(response),
+            Self::TimedOut(timeout) => Err(GatewayError::backend_timeout(timeout.as_millis())),
+            Self::Unavailable(what) => Err(GatewayError::backend_unavailable(what)),
+            Self::ClientBody(e) => Err(e),
+        }
+    }
+}
+
+/// Sends `request` to `api`'s backend (or the built-in echo) within the API's timeout; `limit` is
+/// the client body's size limit (for its error message).
+pub async fn send(client: &HttpClient, api: &ApiRoute, request: Request<ForwardBody>, limit: u64) -> Upstream {
     let started = Instant::now();
     if api.backend == BackendTarget::Echo {
         let (parts, body) = request.into_parts();
-        let bytes = body.collect_bytes().await.map_err(|e| body_error(&*e, limit))?;
-        let head = Request::from_parts(parts, ());
-        return Ok((echo::respond(&head, &bytes), started.elapsed()));
+        return match body.collect_bytes().await {
+            Ok(bytes) => Upstream::Answered(echo::respond(&Request::from_parts(parts, ()), &bytes), started.elapsed()),
+            Err(e) => Upstream::ClientBody(body_error(&*e, limit)),
+        };
     }
     match tokio::time::timeout(api.timeout, client.request(request)).await {
-        Err(_) => Err(GatewayError::backend_timeout(api.timeout.as_millis())),
-        Ok(Err(SendError::Connect)) => Err(GatewayError::backend_unavailable("connection failed")),
+        Err(_) => Upstream::TimedOut(api.timeout),
+        Ok(Err(SendError::Connect)) => Upstream::Unavailable("connection failed"),
         Ok(Err(SendError::Request(e))) => {
             if is_length_limit(&e) {
-                return Err(GatewayError::body_too_large(limit).closing());
+                return Upstream::ClientBody(GatewayError::body_too_large(limit).closing());
             }
             if let Some(t) = body_timeout_of(&e) {
-                return Err(GatewayError::body_timeout(t.0));
+                return Upstream::ClientBody(GatewayError::body_timeout(t.0));
             }
-            Err(GatewayError::backend_unavailable("request failed"))
+            Upstream::Unavailable("request failed")
         }
         Ok(Ok(response)) => {
             let elapsed = started.elapsed();
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            Ok((Response::from_parts(parts, body), elapsed))
+            Upstream::Answered(Response::from_parts(parts, body), elapsed)
         }
     }
 }

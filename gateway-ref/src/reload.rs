@@ -2,9 +2,11 @@
 //! compiled and, only if valid, swapped in atomically. In-flight requests finish on the runtime
 //! they started with; a bad file is refused and the old configuration kept.
 //!
-//! A file whose content equals the running configuration is not swapped in: its policies keep
-//! their state (throttling counters, circuit breakers, authorizer caches, Kafka queues). That is
-//! what happens after every admin API change, which writes the file the watcher then sees change.
+//! A file whose content equals the running configuration is not swapped in (that is what happens
+//! after every admin API change, which writes the file the watcher then sees change). A file that
+//! differs is compiled against the running configuration: every policy whose definition did not
+//! change keeps its state (throttling counters, circuit breakers, authorizer caches, Kafka queues);
+//! a new or changed one starts afresh ([`Runtime::compile_after`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::config::{ConfigError, ConfigFile};
 use crate::routing::Runtime;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Reloads the config file now; `true` when it differed from the running configuration and was
 /// swapped in, `false` when it is the same (nothing is rebuilt).
@@ -30,7 +32,7 @@ pub async fn reload(shared: &Shared) -> Result<bool, ConfigError> {
     if source == shared.runtime.load().source {
         return Ok(false);
     }
-    let runtime = Runtime::compile(source, path)?;
+    let runtime = Runtime::compile_after(source, path, Some(&shared.runtime.load()))?;
     shared.runtime.store(Arc::new(runtime));
     Ok(true)
 }
@@ -41,11 +43,11 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 }
 
 /// Reloads on SIGHUP and, every `interval`, when the file's modification time or size changed.
-/// First removes the stale temporary files of the file ([`crate::admin::remove_stale_temp_files`]).
+/// First removes the stale temporary files of the file ([`crate::persist::remove_stale_temp_files`]).
 pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: watch::Receiver<bool>) {
     let Some(path) = shared.config_path.clone() else { return };
     // temporary files a killed admin write left beside the file
-    crate::admin::remove_stale_temp_files(&path);
+    crate::persist::remove_stale_temp_files(&path);
     let mut last = stamp(&path);
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();

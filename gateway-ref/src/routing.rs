@@ -11,8 +11,8 @@ use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
 use hyper::Uri;
 use hyper::http::uri::Authority;
 
-use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, DEFAULT_ENVIRONMENT, GatewaySettings, MatchMode};
-use crate::policy::{self, Pipeline};
+use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef};
+use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
 
 /// Where an API's requests go.
@@ -133,6 +133,8 @@ pub struct Runtime {
     authorized: HashMap<String, HashMap<String, HashSet<String>>>,
     /// The core verifier over the active apps.
     pub verifier: Verifier<Arc<KeyStore>>,
+    /// The compiled policies by name (each definition is in `source.policies`).
+    policies: HashMap<String, Arc<dyn Policy>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -147,6 +149,17 @@ impl Runtime {
     /// # Errors
     /// The first inconsistency, with the object path (`groups[0].apis[1].path`) as its position.
     pub fn compile(source: ConfigFile, file: &Path) -> Result<Self, ConfigError> {
+        Self::compile_after(source, file, None)
+    }
+
+    /// Checks `source` and compiles it to replace `previous`: a policy whose definition (name,
+    /// type and config) is the same in both keeps its state, i.e. is the very same policy
+    /// (throttling counters, circuit breakers, authorizer caches, Kafka queues); a new or changed
+    /// definition gets a new policy.
+    ///
+    /// # Errors
+    /// As [`Runtime::compile`].
+    pub fn compile_after(source: ConfigFile, file: &Path, previous: Option<&Self>) -> Result<Self, ConfigError> {
         let err = |pos: String, reason: String| ConfigError::new(file, Some(pos), reason);
         let s = &source.gateway;
         if !matches!(s.error_prefix.as_str(), "APIG" | "APIGW") {
@@ -167,7 +180,11 @@ impl Runtime {
                     format!("policy name {:?}: {POLICY_NAME_RULE}", def.name),
                 ));
             }
-            let built = policy::build(def).map_err(|why| err(format!("policies[{i}]"), why))?;
+            let kept = previous.and_then(|p| p.policy_if_unchanged(def));
+            let built = match kept {
+                Some(policy) => policy,
+                None => policy::build(def).map_err(|why| err(format!("policies[{i}]"), why))?,
+            };
             if policies.insert(def.name.clone(), built).is_some() {
                 return Err(err(format!("policies[{i}].name"), format!("duplicate policy name {:?}", def.name)));
             }
@@ -298,7 +315,23 @@ impl Runtime {
             ..VerifyPolicy::default()
         };
         let verifier = Verifier::new(Arc::clone(&keys)).with_policy(policy);
-        Ok(Self { settings: source.gateway.clone(), source, groups, published, keys, app_codes, authorized, verifier })
+        Ok(Self {
+            settings: source.gateway.clone(),
+            source,
+            groups,
+            published,
+            keys,
+            app_codes,
+            authorized,
+            verifier,
+            policies,
+        })
+    }
+
+    /// The compiled policy of `def`'s name, when its definition here is `def`.
+    fn policy_if_unchanged(&self, def: &PolicyDef) -> Option<Arc<dyn Policy>> {
+        let ours = self.source.policies.iter().find(|p| p.name == def.name)?;
+        (ours == def).then(|| self.policies.get(&def.name).cloned()).flatten()
     }
 
     /// The API for `host`, `method` and the raw `path`, if it is published in `environment`.
@@ -366,14 +399,6 @@ impl Runtime {
     /// Whether app `app` may call API `api` in `environment`.
     pub fn is_authorized(&self, app: &str, api: &str, environment: &str) -> bool {
         self.authorized.get(app).and_then(|apis| apis.get(api)).is_some_and(|envs| envs.contains(environment))
-    }
-}
-
-/// The environment named by `X-Stage`, default `RELEASE`.
-pub fn environment(stage: Option<&str>) -> &str {
-    match stage.map(str::trim) {
-        Some(s) if !s.is_empty() => s,
-        _ => DEFAULT_ENVIRONMENT,
     }
 }
 

@@ -351,3 +351,58 @@ fn stale_temporary_files_of_a_killed_write_are_removed() {
     assert!(!at_write.exists(), "a write removes stale temporary files");
     assert!(fresh.exists() && other.exists());
 }
+
+/// A config with API `t` throttled by `limit` (at most `limit_per_hour` calls an hour) and, when
+/// `with_u`, an unrelated API `u`.
+fn throttled_config(limit_per_hour: u32, with_u: bool) -> String {
+    let u =
+        if with_u { r#",{"id":"u","method":"GET","path":"/u","auth":"none","backend":{"url":"echo:"}}"# } else { "" };
+    let published = if with_u { r#"["t","u"]"# } else { r#"["t"]"# };
+    format!(
+        r#"{{"groups":[{{"id":"g","apis":[
+            {{"id":"t","method":"GET","path":"/t","auth":"none","backend":{{"url":"echo:"}},"policies":["limit"]}}{u}]}}],
+          "environments":[{{"name":"RELEASE","published":{published}}}],
+          "policies":[{{"name":"limit","type":"throttle","config":{{"api_limit":{limit_per_hour},"interval":1,"unit":"hour"}}}}]}}"#
+    )
+}
+
+#[test]
+fn reloads_and_admin_changes_keep_the_state_of_unchanged_policies_only() {
+    let dir = temp_dir("policy-state");
+    let path = dir.join("gateway.json");
+    std::fs::write(&path, throttled_config(3, false)).unwrap();
+    let gw = start_admin(&path);
+    let (addr, adm) = (gw.addr(), gw.admin_addr().unwrap());
+    let get = |target: &str| {
+        client::request(addr, "GET", target, &[("Host", "api.test"), ("X-Apig-Mode", "debug")], b"").unwrap()
+    };
+    let counter = |r: &client::RawResponse| r.header("x-apig-ratelimit-api").map(str::to_owned);
+    assert_eq!(get("/t").status, 200);
+    assert_eq!(get("/t").status, 200);
+
+    // a reload that adds an unrelated API: the throttle's counter goes on (1 call left)
+    write_atomically_text(&path, &throttled_config(3, true));
+    wait_until("API u is served", || get("/u").status == 200);
+    let r = get("/t");
+    assert_eq!((r.status, counter(&r).as_deref()), (200, Some("remain:0,limit:3,time:1 hour")));
+    assert_eq!(get("/t").status, 429);
+
+    // an admin change elsewhere (a new app) keeps it too
+    assert_eq!(admin(adm, "POST", "/v1/apps", r#"{"id":"other","key":"OTHERKEY"}"#).0, 201);
+    assert_eq!(get("/t").status, 429);
+
+    // a changed throttle definition starts with fresh counters
+    write_atomically_text(&path, &throttled_config(5, true));
+    let mut first = None;
+    wait_until("the new limit", || {
+        let r = get("/t");
+        first = counter(&r).filter(|c| c.contains("limit:5"));
+        first.is_some()
+    });
+    assert_eq!(first.as_deref(), Some("remain:4,limit:5,time:1 hour"));
+}
+
+/// Replaces the config file the way an editor does, atomically (the watcher never sees half).
+fn write_atomically_text(path: &std::path::Path, text: &str) {
+    apig_gateway::admin::write_atomically(path, text.as_bytes()).unwrap();
+}

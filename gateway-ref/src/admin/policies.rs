@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::{Reply, change, error, not_found, parse};
 use crate::config::{Api, ConfigFile, PolicyDef};
 use crate::policy;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,28 +240,9 @@ fn redacted_url(text: &str) -> String {
     format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..])
 }
 
-/// `%XX` sequences decoded (invalid ones kept as they are).
+/// `%XX` sequences decoded by the core's decoder (invalid ones kept as they are, `+` kept).
 fn percent_decode(segment: &str) -> String {
-    if !segment.contains('%') {
-        return segment.to_owned();
-    }
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) =
-                (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex))
-        {
-            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&apig::percent_decode(segment, false)).into_owned()
 }
 
 #[cfg(test)]

@@ -229,7 +229,7 @@ impl CircuitBreaker {
 
     fn is_failure(&self, outcome: BackendOutcome) -> Option<bool> {
         match outcome {
-            BackendOutcome::NotCalled => None,
+            BackendOutcome::NotCalled | BackendOutcome::Abandoned => None,
             BackendOutcome::Unavailable | BackendOutcome::TimedOut => Some(true),
             BackendOutcome::Answered(status, took) => Some(
                 if self.error_statuses.is_empty() { status >= 500 } else { self.error_statuses.contains(&status) }

@@ -13,8 +13,10 @@
 //!   headers, response header rules), sees the backend outcome (circuit breaker), adds fields to
 //!   the access-log record (log push).
 //!
-//! A policy is configured by a named [`PolicyDef`] and bound to APIs by name; [`build`] maps a
-//! definition's `type` to its implementation, one file per type in this folder.
+//! A policy is configured by a named [`PolicyDef`] and bound to APIs by name; [`TYPES`], the one
+//! table of policy types, maps a definition's `type` to its constructor, one file per type in this
+//! folder. A compiled policy keeps its state (counters, breaker, cache, queue) across reloads and
+//! admin changes that leave its definition as it was ([`crate::routing::Runtime::compile_after`]).
 
 pub mod access_control;
 pub mod authorizer;
@@ -22,7 +24,6 @@ pub mod backend_signing;
 pub mod circuit_breaker;
 pub mod cors;
 pub mod counter;
-pub mod extensions;
 pub mod kafka_log;
 pub mod redis_store;
 pub mod response_headers;
@@ -30,17 +31,17 @@ pub mod throttle;
 pub mod throttle_rules;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use hyper::{HeaderMap, Method, Response};
+use hyper::Response;
 
 use crate::access_log::AccessRecord;
 use crate::body::{Body, ForwardBody};
 use crate::config::PolicyDef;
 use crate::error::GatewayError;
+
+pub use crate::context::{BackendOutcome, Caller, RequestContext, extensions};
 
 /// What a policy stage decides.
 pub enum Decision {
@@ -69,87 +70,6 @@ impl From<Decision> for Stage<'_> {
     fn from(decision: Decision) -> Self {
         Self::Done(decision)
     }
-}
-
-/// The caller, once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// App id.
-    pub app_id: String,
-    /// AppKey.
-    pub app_key: String,
-    /// `signature` or `app_code`.
-    pub method: &'static str,
-}
-
-/// What policies see of a request.
-#[derive(Debug)]
-pub struct RequestContext {
-    /// `X-Request-Id`.
-    pub request_id: String,
-    /// The client's address.
-    pub remote: SocketAddr,
-    /// Method as received.
-    pub method: Method,
-    /// `Host` as received.
-    pub host: String,
-    /// The raw request target (path and query).
-    pub target: String,
-    /// The request headers as received (including any client `X-Apig-*`), once the request is
-    /// routed (moved here from the request head).
-    pub headers: HeaderMap,
-    /// The environment (`X-Stage`, default `RELEASE`).
-    pub environment: String,
-    /// The matched API's id and group id.
-    pub api: Option<(String, String)>,
-    /// Whether this is a CORS preflight (`OPTIONS` with `Origin` and
-    /// `Access-Control-Request-Method`), routed by the requested method.
-    pub preflight: bool,
-    /// The authenticated caller.
-    pub caller: Option<Caller>,
-    /// `X-Apig-Mode: debug`.
-    pub debug: bool,
-    /// When the request arrived.
-    pub started: Instant,
-    /// Per-request values policies hand from one stage to a later one (e.g. throttling counters
-    /// for the debug headers, an authorizer's context for the backend).
-    pub extensions: std::sync::Mutex<extensions::Extensions>,
-}
-
-#[cfg(test)]
-impl RequestContext {
-    /// A `GET target` from 127.0.0.1:1 to `host` with `headers`, in `RELEASE`, not yet routed or
-    /// authenticated: the context a policy's unit test starts from.
-    pub(crate) fn for_test(host: &str, target: &str, headers: HeaderMap) -> Self {
-        Self {
-            request_id: String::new(),
-            remote: ([127, 0, 0, 1], 1).into(),
-            method: Method::GET,
-            host: host.to_owned(),
-            target: target.to_owned(),
-            headers,
-            environment: "RELEASE".to_owned(),
-            api: None,
-            preflight: false,
-            caller: None,
-            debug: false,
-            started: Instant::now(),
-            extensions: std::sync::Mutex::default(),
-        }
-    }
-}
-
-/// How the backend call went, for [`Policy::on_response`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendOutcome {
-    /// The backend was not called (the request was answered before).
-    NotCalled,
-    /// The backend answered with this status after this long.
-    Answered(u16, Duration),
-    /// The backend could not be reached.
-    Unavailable,
-    /// The backend timed out.
-    TimedOut,
 }
 
 /// A per-API policy. Every stage has a default that does nothing.
@@ -311,28 +231,82 @@ impl Pipeline {
     }
 }
 
+/// A policy type: the name a definition gives as its `type`, and the constructor that checks the
+/// definition's `config` and builds the policy.
+#[derive(Clone, Copy)]
+pub struct PolicyType {
+    /// The `type` of a definition.
+    pub name: &'static str,
+    /// Checks a definition of this type and builds its policy (the message names what is wrong).
+    pub build: fn(&PolicyDef) -> Result<Arc<dyn Policy>, String>,
+}
+
+impl std::fmt::Debug for PolicyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyType").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Every policy type, one file each in this folder: the one table that config parsing (and so
+/// the admin API), the error for an unknown type and the policy example test go by. A new policy
+/// is a new [`Policy`] implementor and a row here; the request path does not change.
+pub const TYPES: &[PolicyType] = &[
+    PolicyType { name: "cors", build: |d| Ok(Arc::new(cors::Cors::from_config(&d.config)?)) },
+    PolicyType { name: "throttle", build: |d| Ok(Arc::new(throttle::Throttle::from_config(&d.name, &d.config)?)) },
+    PolicyType {
+        name: "access_control",
+        build: |d| Ok(Arc::new(access_control::AccessControl::from_config(&d.config)?)),
+    },
+    PolicyType {
+        name: "backend_signing",
+        build: |d| Ok(Arc::new(backend_signing::BackendSigning::from_config(&d.config)?)),
+    },
+    PolicyType {
+        name: "response_headers",
+        build: |d| Ok(Arc::new(response_headers::ResponseHeaders::from_config(&d.config)?)),
+    },
+    PolicyType {
+        name: "circuit_breaker",
+        build: |d| Ok(Arc::new(circuit_breaker::CircuitBreaker::from_config(&d.name, &d.config)?)),
+    },
+    PolicyType { name: "authorizer", build: |d| Ok(Arc::new(authorizer::Authorizer::from_config(&d.config)?)) },
+    PolicyType { name: "kafka_log", build: |d| Ok(Arc::new(kafka_log::KafkaLog::from_config(&d.name, &d.config)?)) },
+];
+
 /// Builds the policy a definition describes.
 ///
 /// # Errors
-/// An unknown `type`, or settings the type refuses; the message never shows a credential of the
-/// config (see [`crate::redact::policy_error`]).
+/// An unknown `type` (the message lists the known ones, from [`TYPES`]), or settings the type
+/// refuses; the message never shows a credential of the config (see
+/// [`crate::redact::policy_error`]).
 pub fn build(def: &PolicyDef) -> Result<Arc<dyn Policy>, String> {
     build_type(def).map_err(|why| crate::redact::policy_error(&why, &def.config))
 }
 
 fn build_type(def: &PolicyDef) -> Result<Arc<dyn Policy>, String> {
-    match def.kind.as_str() {
-        "cors" => Ok(Arc::new(cors::Cors::from_config(&def.config)?)),
-        "throttle" => Ok(Arc::new(throttle::Throttle::from_config(&def.name, &def.config)?)),
-        "access_control" => Ok(Arc::new(access_control::AccessControl::from_config(&def.config)?)),
-        "backend_signing" => Ok(Arc::new(backend_signing::BackendSigning::from_config(&def.config)?)),
-        "response_headers" => Ok(Arc::new(response_headers::ResponseHeaders::from_config(&def.config)?)),
-        "circuit_breaker" => Ok(Arc::new(circuit_breaker::CircuitBreaker::from_config(&def.name, &def.config)?)),
-        "authorizer" => Ok(Arc::new(authorizer::Authorizer::from_config(&def.config)?)),
-        "kafka_log" => Ok(Arc::new(kafka_log::KafkaLog::from_config(&def.name, &def.config)?)),
-        other => Err(format!(
-            "unknown policy type {other:?} (known: cors, throttle, access_control, backend_signing, \
-             response_headers, circuit_breaker, authorizer, kafka_log)"
-        )),
+    match TYPES.iter().find(|t| t.name == def.kind) {
+        Some(t) => (t.build)(def),
+        None => {
+            let known: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
+            Err(format!("unknown policy type {:?} (known: {})", def.kind, known.join(", ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_type_builds_policies_of_its_kind_and_unknown_types_list_the_table() {
+        for t in TYPES {
+            assert_eq!(TYPES.iter().filter(|u| u.name == t.name).count(), 1, "{} twice", t.name);
+        }
+        let def = |kind: &str| PolicyDef { name: "p".into(), kind: kind.into(), config: serde_json::json!({}) };
+        // a row builds a policy of its kind
+        assert_eq!(build(&def("cors")).map(|p| p.kind()).ok(), Some("cors"));
+        let e = build(&def("nope")).err().unwrap_or_default();
+        let names: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
+        assert_eq!(e, format!("unknown policy type \"nope\" (known: {})", names.join(", ")));
     }
 }

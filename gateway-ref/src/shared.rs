@@ -1,0 +1,129 @@
+//! The state every connection, the admin API and the reloader share: the swappable compiled
+//! configuration, the verifier's clock, the access log, request ids and the connection cap.
+//! [`crate::server`], [`crate::admin`] and [`crate::reload`] all use it; it uses none of them.
+
+use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use apig::Clock;
+use arc_swap::ArcSwap;
+use hyper::header::HeaderValue;
+
+use crate::access_log::AccessLog;
+use crate::routing::Runtime;
+
+/// State shared by every connection.
+pub struct Shared {
+    /// The current compiled configuration (swapped atomically on reload).
+    pub runtime: ArcSwap<Runtime>,
+    /// The verifier's clock.
+    pub clock: Arc<dyn Clock>,
+    /// The access log.
+    pub log: AccessLog,
+    /// The config file, if any.
+    pub config_path: Option<PathBuf>,
+    /// Serialises admin changes and reloads.
+    pub write_lock: tokio::sync::Mutex<()>,
+    /// Request ids.
+    pub(crate) ids: RequestIds,
+    /// Client connections open now (all workers), against `gateway.max_connections`.
+    connections: AtomicUsize,
+    /// Connections over the cap being answered now.
+    pub(crate) refusing: AtomicUsize,
+    /// The second (since the epoch) of the last "refusing connections" line on stderr.
+    pub(crate) refusal_reported: AtomicU64,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("config_path", &self.config_path).finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The state of a gateway starting with `runtime`.
+    pub fn new(runtime: Runtime, clock: Arc<dyn Clock>, log: AccessLog, config_path: Option<PathBuf>) -> Self {
+        Self {
+            runtime: ArcSwap::from_pointee(runtime),
+            clock,
+            log,
+            config_path,
+            write_lock: tokio::sync::Mutex::new(()),
+            ids: RequestIds::new(),
+            connections: AtomicUsize::new(0),
+            refusing: AtomicUsize::new(0),
+            refusal_reported: AtomicU64::new(0),
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Request ids: a random per-process prefix and a counter.
+#[derive(Debug)]
+pub(crate) struct RequestIds {
+    prefix: u64,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        Self { prefix: h.finish(), counter: AtomicU64::new(1) }
+    }
+
+    /// The next id: 32 lower-case hex digits (the prefix, then the counter), as a string and as
+    /// the header value (built once, shared by the upstream request and the response).
+    pub(crate) fn next(&self) -> (String, HeaderValue) {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut hex = [0u8; 32];
+        for (i, byte) in self.prefix.to_be_bytes().into_iter().chain(n.to_be_bytes()).enumerate() {
+            hex[2 * i] = HEX[usize::from(byte >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(byte & 0xf)];
+        }
+        let id: String = hex.iter().map(|&b| char::from(b)).collect();
+        let value = HeaderValue::from_bytes(&hex).unwrap_or_else(|_| HeaderValue::from_static("0"));
+        (id, value)
+    }
+}
+
+/// One of the `gateway.max_connections` connections, given back when dropped.
+pub(crate) struct ConnectionSlot(Arc<Shared>);
+
+impl ConnectionSlot {
+    /// A slot, or none when the cap (read at each connection, so a reload changes it) is reached.
+    pub(crate) fn take(shared: &Arc<Shared>) -> Option<Self> {
+        let limit = shared.runtime.load().settings.max_connections;
+        if shared.connections.fetch_add(1, Ordering::AcqRel) >= limit {
+            shared.connections.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Self(Arc::clone(shared)))
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique() {
+        let ids = RequestIds::new();
+        let ((a, a_value), (b, _)) = (ids.next(), ids.next());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+        assert_eq!(a_value.as_bytes(), a.as_bytes());
+        assert_eq!(a, format!("{:016x}{:016x}", ids.prefix, 1));
+    }
+}
