@@ -46,9 +46,10 @@ impl GatewayError {
         Self::new(StatusCode::BAD_REQUEST, "0201", format!("Bad request: {detail}"))
     }
 
-    /// `APIG.0201` 413: the body is larger than the limit.
+    /// `APIG.0201` 413: the body is larger than the limit (the core's
+    /// [`apig::ApigErrorResponse::body_too_large`], the answer every middleware gives too).
     pub fn body_too_large(limit: u64) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "0201", format!("Request entity too large, limit {limit} bytes"))
+        Self { core_code: None, ..apig::ApigErrorResponse::body_too_large(limit).into() }
     }
 
     /// `APIG.0201` 408: the client did not send its body within `gateway.body_timeout_ms`; the
@@ -158,14 +159,19 @@ pub const fn apig_code(kind: ErrorKind) -> (u16, &'static str) {
 /// (status, code and APIG's message texts: `verify signature fail, canonicalRequest:…` with `|`
 /// for newlines, `signature expired, signature time:…, server time:…`, `app not found, appkey …`).
 pub fn from_verify_error(err: &apig::Error) -> GatewayError {
-    let answer = apig::ApigErrorResponse::from_error(err);
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    GatewayError {
-        status,
-        code: answer.number(),
-        message: answer.message().to_owned(),
-        core_code: Some(answer.core_code()),
-        close: false,
+    apig::ApigErrorResponse::from_error(err).into()
+}
+
+impl From<apig::ApigErrorResponse> for GatewayError {
+    fn from(answer: apig::ApigErrorResponse) -> Self {
+        let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        Self {
+            status,
+            code: answer.number(),
+            message: answer.message().to_owned(),
+            core_code: Some(answer.core_code()),
+            close: false,
+        }
     }
 }
 
