@@ -10,11 +10,19 @@ With `apigateway-sdk-python==1.0.0` installed in the same venv (a PyPI copy of H
 pure-Python `apig_sdk.signer`, same API; a bench-only install, not a dependency of the package),
 the official signer is timed on the same GET and POST in the same process, and the last lines
 give how many times faster apig signs each request.
+
+`--core BINARY` also times the core alone on the same two requests, in the same conditions: the
+core's bench binary (`cargo bench -p apig --bench sign --no-run` prints its path) in its
+fixed-count mode (`APIG_BENCH_COUNT`), by the CPU time of the child process (best of 7 runs), and
+prints what the binding adds per call.
 """
 
 from __future__ import annotations
 
+import os
 import platform
+import resource
+import subprocess
 import sys
 import time
 import timeit
@@ -34,6 +42,20 @@ POST_URL = "https://api.example.com/v1/items"
 def measure(f: Callable[[], object], number: int) -> float:
     timer = time.perf_counter if "--wall" in sys.argv else time.process_time
     return min(timeit.repeat(f, number=number, repeat=7, timer=timer)) / number * 1e6
+
+
+def core_time(binary: str, case: str, number: int) -> float:
+    """CPU µs per call of the core's fixed-count bench `case` (process start-up subtracted)."""
+
+    def child_cpu(count: int) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        env = {**os.environ, "APIG_BENCH_COUNT": str(count), "APIG_BENCH_CASE": case}
+        subprocess.run([binary], env=env, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+    startup = min(child_cpu(1) for _ in range(3))
+    return min(child_cpu(number) - startup for _ in range(7)) / number * 1e6
 
 
 def main() -> None:
@@ -63,7 +85,7 @@ def main() -> None:
     ]
     clock = "wall" if "--wall" in sys.argv else "CPU"
     try:
-        from apigateway_sdk_python import signer as reference  # type: ignore[import-not-found]
+        from apigateway_sdk_python import signer as reference  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         reference = None
     if reference is not None:
@@ -85,6 +107,14 @@ def main() -> None:
     for label, f in cases:
         results[label] = measure(f, n)
         print(f"{label:40s} {results[label]:7.2f} µs")
+    if "--core" in sys.argv:
+        binary = sys.argv[sys.argv.index("--core") + 1]
+        for what, ours, case in [
+            ("typical GET", "sign typical GET (3 headers + query)", "sign_get"),
+            ("1 KiB POST", "sign 1 KiB POST", "sign_post_1kib"),
+        ]:
+            alone = core_time(binary, case, 8 * n)
+            print(f"the core alone, {what}: {alone:5.2f} µs; the binding adds {results[ours] - alone:5.2f} µs")
     if reference is not None:
         for what, ours, theirs in [
             ("typical GET", "sign typical GET (3 headers + query)", "official signer: typical GET"),
