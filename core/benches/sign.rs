@@ -51,7 +51,8 @@ fn verifying(c: &mut Criterion) {
     let signed = signer.sign(&SignableRequest::new("GET", GET_URL, &GET_HEADERS, SignableBody::Bytes(b""))).unwrap();
     let mut headers: Vec<(&str, &str)> = GET_HEADERS.to_vec();
     headers.push(("Authorization", &signed.authorization));
-    let now = UNIX_EPOCH + Duration::from_secs(SdkDate::parse("20240403T101500Z").unwrap().unix_seconds() as u64);
+    let now = UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(SdkDate::parse("20240403T101500Z").unwrap().unix_seconds()).unwrap());
     let target = "/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs?limit=2&marker=13551d6b";
     let mut group = c.benchmark_group("verify");
     // A key store of long-lived SecretKeys (what a gateway keeps): the keyed HMAC is reused.
@@ -122,7 +123,8 @@ fn main() {
 fn run_count(case: &str, count: u32) {
     let signer = Signer::new(AK, SK).unwrap();
     let sm3 = Signer::builder(AK, SK).algorithm(Algorithm::SdkHmacSm3).build().unwrap();
-    let now = UNIX_EPOCH + Duration::from_secs(SdkDate::parse("20240403T101500Z").unwrap().unix_seconds() as u64);
+    let now = UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(SdkDate::parse("20240403T101500Z").unwrap().unix_seconds()).unwrap());
     let signed = signer.sign(&SignableRequest::new("GET", GET_URL, &GET_HEADERS, SignableBody::Bytes(b""))).unwrap();
     let mut headers: Vec<(&str, &str)> = GET_HEADERS.to_vec();
     headers.push(("Authorization", &signed.authorization));

@@ -177,6 +177,8 @@ const TOKEN: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
+        // b < 256 (the loop's bound), and `u8::try_from` is not `const`
+        #[allow(clippy::cast_possible_truncation)]
         let c = b as u8;
         table[b] = c.is_ascii_alphanumeric()
             || matches!(

@@ -148,19 +148,24 @@ impl SdkDate {
     /// where no 16-character form exists, `00000000T000000Z`.
     pub fn to_bytes(self) -> [u8; 16] {
         let days = self.unix_seconds.div_euclid(86_400);
-        // 0..86_400: fits in u32
+        // 0..86_400 (`rem_euclid` of a positive divisor): fits in u32
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let seconds = self.unix_seconds.rem_euclid(86_400) as u32;
         let (year, month, day) = civil_from_days(days);
         let mut text = *b"00000000T000000Z";
         if !(1..=9999).contains(&year) {
             return text;
         }
-        // in range: the casts are exact
+        // in range (year 1..=9999, month 1..=12, day 1..=31): the casts are exact
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let (year, month, day) = (year as u32, month as u32, day as u32);
         // two digits at a time, by constant divisions (multiplications): this runs on every
         // signature whose time comes from the clock
         let mut put = |at: usize, value: u32| {
-            text[at] = b'0' + (value / 10) as u8;
+            // every call below passes 0..=99, so both digits are below 10
+            #[allow(clippy::cast_possible_truncation)]
+            let tens = (value / 10) as u8;
+            text[at] = b'0' + tens;
             text[at + 1] = b'0' + (value % 10) as u8;
         };
         put(0, year / 100);
@@ -372,7 +377,7 @@ mod tests {
             ] {
                 let mut value = value;
                 for slot in text[at..at + width].iter_mut().rev() {
-                    *slot = b'0' + (value % 10) as u8;
+                    *slot = b'0' + u8::try_from(value % 10).unwrap();
                     value /= 10;
                 }
             }
@@ -497,7 +502,7 @@ mod tests {
     #[test]
     fn skew_is_symmetric() {
         let d = SdkDate::parse("20240403T101500Z").unwrap();
-        let t = UNIX_EPOCH + Duration::from_secs(d.unix_seconds() as u64);
+        let t = UNIX_EPOCH + Duration::from_secs(u64::try_from(d.unix_seconds()).unwrap());
         assert_eq!(d.skew_from(t + Duration::from_secs(90)), Duration::from_secs(90));
         assert_eq!(d.skew_from(t - Duration::from_secs(90)), Duration::from_secs(90));
     }

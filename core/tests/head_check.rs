@@ -17,7 +17,7 @@ const BODY: &[u8] = b"{\"n\":1}";
 type Keys = HashMap<String, String>;
 
 fn now() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(SdkDate::parse(DATE).unwrap().unix_seconds() as u64)
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(SdkDate::parse(DATE).unwrap().unix_seconds()).unwrap())
 }
 
 fn verifier() -> Verifier<Keys> {

@@ -14,7 +14,7 @@ const SK: &str = "secret-for-verify-tests";
 const DATE: &str = "20240403T101500Z";
 
 fn now() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(SdkDate::parse(DATE).unwrap().unix_seconds() as u64)
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(SdkDate::parse(DATE).unwrap().unix_seconds()).unwrap())
 }
 
 fn verifier() -> Verifier<HashMap<String, String>> {
@@ -122,7 +122,7 @@ fn expiry_is_symmetric_and_inclusive_at_fifteen_minutes() {
     let h = signed(&signer(), &[], SignableBody::Bytes(b""));
     for (offset, ok) in [(900i64, true), (-900, true), (901, false), (-901, false)] {
         let t = if offset >= 0 {
-            now() + Duration::from_secs(offset as u64)
+            now() + Duration::from_secs(offset.unsigned_abs())
         } else {
             now() - Duration::from_secs(offset.unsigned_abs())
         };

@@ -547,7 +547,7 @@ npm install apig-sdk apig && echo done
         let sample = "\
 pip install apig-sdk
 pip install \"apig-sdk[requests]\" 'apig_sdk[httpx]'
-pip install target/wheels-python/apig_sdk-0.1.0-cp39-abi3-manylinux_2_34_x86_64.whl
+pip install target/wheels-python/apig_sdk-0.1.0-cp310-abi3-manylinux_2_34_x86_64.whl
 pip install -r requirements.txt maturin
 npm install apig-sdk apig-wasm
 npm install ./apig-sdk-0.1.0.tgz /path/to/apig-wasm-0.1.0.tgz

@@ -232,10 +232,13 @@ fn report_size(wasm: &Path) -> Result<()> {
     let gzipped = output(Command::new("sh").arg("-c").arg(format!("gzip -9 -n -c '{}' | wc -c", wasm.display())))
         .and_then(|s| s.trim().parse::<u64>().ok())
         .unwrap_or(0);
+    // a module's size in bytes is far below 2^52: exact as an f64
+    #[allow(clippy::cast_precision_loss)]
+    let kib = |bytes: u64| bytes as f64 / 1024.0;
     eprintln!(
         "apig-wasm: browser apig_wasm_bg.wasm {raw} bytes ({:.1} KiB), {gzipped} gzipped ({:.1} KiB); budget {MAX_WASM} / {MAX_WASM_GZIP} bytes",
-        raw as f64 / 1024.0,
-        gzipped as f64 / 1024.0,
+        kib(raw),
+        kib(gzipped),
     );
     Ok(())
 }

@@ -38,8 +38,9 @@ impl Deref for Text {
 
 /// A `str`, or `bytes` holding UTF-8 (what ASGI servers and raw header APIs hand over).
 pub(crate) fn text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Text> {
-    if obj.is_instance_of::<PyString>() {
-        return Ok(Text::Py(obj.extract()?));
+    // one type check per value: `cast` then the conversion, not `is_instance_of` then `extract`
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Text::Py(PyBackedStr::try_from(s.clone())?));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return match std::str::from_utf8(b.as_bytes()) {
@@ -66,8 +67,21 @@ pub(crate) fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(Text, Tex
         }
         return Ok(out);
     }
-    // lists and tuples of pairs first: probing them for `multi_items` / `items` costs more than
-    // the whole conversion
+    // lists and tuples of pairs first, walked by index: probing them for `multi_items` / `items`
+    // costs more than the whole conversion, and an iterator object is one more allocation
+    // (subclasses, which may define their own `__iter__`, are iterated below)
+    if let Ok(list) = obj.cast_exact::<PyList>() {
+        for pair in list.iter() {
+            out.push(pair_of(&pair)?);
+        }
+        return Ok(out);
+    }
+    if let Ok(tuple) = obj.cast_exact::<PyTuple>() {
+        for pair in tuple.iter_borrowed() {
+            out.push(pair_of(&pair)?);
+        }
+        return Ok(out);
+    }
     let pairs = if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         obj.clone()
     } else if obj.hasattr("multi_items")? {
@@ -90,7 +104,8 @@ fn pair_of(pair: &Bound<'_, PyAny>) -> PyResult<(Text, Text)> {
     if let Ok(t) = pair.cast::<PyTuple>()
         && t.len() == 2
     {
-        return header(&t.get_item(0)?, &t.get_item(1)?);
+        let (name, value) = (t.get_borrowed_item(0)?, t.get_borrowed_item(1)?);
+        return header(&name, &value);
     }
     if let Ok(l) = pair.cast::<PyList>()
         && l.len() == 2
@@ -107,6 +122,23 @@ fn header(name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<(Text, 
 /// Borrowed `(name, value)` views of owned pairs, as the core takes them.
 pub(crate) fn pairs(headers: &[(Text, Text)]) -> Vec<(&str, &str)> {
     headers.iter().map(|(n, v)| (&**n, &**v)).collect()
+}
+
+/// Header pairs that fit on the stack; more go to the heap.
+const STACK_PAIRS: usize = 16;
+
+/// Calls `f` with borrowed `(name, value)` views of `headers`, as the core takes them: on the
+/// stack for up to [`STACK_PAIRS`] headers (no allocation), in a `Vec` past that.
+pub(crate) fn with_pairs<R>(headers: &[(Text, Text)], f: impl FnOnce(&[(&str, &str)]) -> R) -> R {
+    if headers.len() <= STACK_PAIRS {
+        let mut buf = [("", ""); STACK_PAIRS];
+        for (slot, (name, value)) in buf.iter_mut().zip(headers) {
+            *slot = (name, value);
+        }
+        f(&buf[..headers.len()])
+    } else {
+        f(&pairs(headers))
+    }
 }
 
 /// A `body=` argument that tells "not given" from an explicit `None`.
@@ -164,11 +196,14 @@ impl Body {
 /// hashed in chunks for `algorithm`, then rewound to where it was when it is seekable).
 /// `None` is handled by the callers (empty when signing, not available when verifying).
 pub(crate) fn body(obj: &Bound<'_, PyAny>, algorithm: impl FnOnce() -> Algorithm) -> PyResult<Body> {
-    if obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
-        return Ok(Body::Bytes(obj.extract()?));
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Body::Bytes(PyBackedBytes::from(b.clone())));
     }
-    if obj.is_instance_of::<PyString>() {
-        return Ok(Body::Text(obj.extract()?));
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Body::Text(PyBackedStr::try_from(s.clone())?));
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(Body::Bytes(PyBackedBytes::from(b.clone())));
     }
     if obj.hasattr("tobytes")? && !obj.hasattr("read")? {
         return Ok(Body::Bytes(obj.call_method0("tobytes")?.extract()?));

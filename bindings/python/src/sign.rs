@@ -76,16 +76,18 @@ impl Signer {
             Some(b) => convert::body(b, || self.inner.algorithm())?,
         };
         let time = date.filter(|d| !d.is_none()).map(convert::time).transpose()?;
-        let pairs = convert::pairs(&headers);
         let signable = body.signable();
-        let sign = || {
-            let request = SignableRequest::new(&method, &url, &pairs, signable);
-            match time {
-                Some(time) => self.inner.sign_at(&request, time),
-                None => self.inner.sign(&request),
-            }
-        };
-        let output = if body.is_large() { py.detach(sign) } else { sign() };
+        let output = convert::with_pairs(&headers, |pairs| {
+            let sign = || {
+                let request = SignableRequest::new(&method, &url, pairs, signable);
+                match time {
+                    Some(time) => self.inner.sign_at(&request, time),
+                    None => self.inner.sign(&request),
+                }
+            };
+            // releasing the GIL costs more than a small body's hashing takes
+            if body.is_large() { py.detach(sign) } else { sign() }
+        });
         Ok(SignedRequest { inner: check(py, output)? })
     }
 

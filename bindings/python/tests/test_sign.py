@@ -39,6 +39,14 @@ def test_every_sign_vector_with_dict_headers_where_names_are_unique(v: dict[str,
     assert out.authorization == v["expected"]["authorization"]
 
 
+class LinesAsPairs(list[str]):
+    """A list subclass holding `name: value` lines whose own `__iter__` yields the pairs: a subclass is
+    iterated, not read item by item as a plain list is."""
+
+    def __iter__(self) -> Any:
+        return (tuple(line.split(": ", 1)) for line in list.__iter__(self))
+
+
 @pytest.mark.parametrize(
     "make_headers",
     [
@@ -48,8 +56,10 @@ def test_every_sign_vector_with_dict_headers_where_names_are_unique(v: dict[str,
         lambda pairs: [(n.encode(), v.encode()) for n, v in pairs],
         requests.structures.CaseInsensitiveDict,
         lambda pairs: iter(pairs),
+        tuple,
+        lambda pairs: LinesAsPairs(f"{n}: {v}" for n, v in pairs),
     ],
-    ids=["dict", "pairs", "lists", "bytes", "CaseInsensitiveDict", "iterator"],
+    ids=["dict", "pairs", "lists", "bytes", "CaseInsensitiveDict", "iterator", "tuple", "list subclass"],
 )
 def test_header_forms(make_headers: Any) -> None:
     out = signer_for(POST).sign("POST", POST["request"]["url"], make_headers(headers(POST)), POST["request"]["body"])

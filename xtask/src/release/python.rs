@@ -1,6 +1,6 @@
 //! Release: the PyPI distribution `apig-sdk` (import name `apig`) into `dist/python/`.
 //!
-//! `build`: the sdist, then one abi3 wheel (CPython ≥ 3.9) per [`WHEELS`] entry, cross-built by
+//! `build`: the sdist, then one abi3 wheel (CPython ≥ 3.10) per [`WHEELS`] entry, cross-built by
 //! `maturin build --zig` (zig: the release tools', [`super::tools`]) for manylinux2014 (glibc 2.17) and
 //! musllinux_1_2 on x86_64 and aarch64; `--native`: the manylinux2014 x86_64 wheel and the sdist.
 //! The musl wheels' library is then made to need musl's soname (`libc.musl-ARCH.so.1`, what
@@ -100,10 +100,10 @@ impl Wheel {
         self.tags[self.tags.len() - 1]
     }
 
-    /// Its file in `dist/python/` (`apig_sdk-VERSION-cp39-abi3-TAGS.whl`, the version as maturin
+    /// Its file in `dist/python/` (`apig_sdk-VERSION-cp310-abi3-TAGS.whl`, the version as maturin
     /// normalises it).
     fn path(&self, release: &Release) -> Result<PathBuf> {
-        let suffix = format!("-cp39-abi3-{}.whl", self.tags.join("."));
+        let suffix = format!("-cp310-abi3-{}.whl", self.tags.join("."));
         find_one(&out_dir(release), |name| name.starts_with("apig_sdk-") && name.ends_with(&suffix))
     }
 }
@@ -447,14 +447,14 @@ struct Interpreter {
 }
 
 /// This machine's `python3` (`$PYTHON`), and the oldest and newest CPython the classifiers name
-/// (3.9, 3.13) when the machine has them (pyenv does).
+/// (3.10, 3.13) when the machine has them (pyenv does).
 fn interpreters() -> Result<Vec<Interpreter>> {
     let version_of =
         |path: &Path| output(Command::new(path).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]));
     let default = PathBuf::from(python());
     let version = version_of(&default).with_context(|| format!("cannot run {}", default.display()))?;
     let mut found = vec![Interpreter { version, path: default }];
-    for version in ["3.9", "3.13"] {
+    for version in ["3.10", "3.13"] {
         if found.iter().any(|i| i.version == version) {
             continue;
         }
@@ -596,7 +596,7 @@ mod tests {
 
     #[test]
     fn auditwheel_show_output_gives_the_tag() {
-        let shown = "\napig_sdk-0.1.0-cp39-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl\nis consistent with the following platform\ntag: \"manylinux_2_17_x86_64\".\n\nThe wheel references external versioned symbols";
+        let shown = "\napig_sdk-0.1.0-cp310-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl\nis consistent with the following platform\ntag: \"manylinux_2_17_x86_64\".\n\nThe wheel references external versioned symbols";
         assert_eq!(audited_tag(shown).as_deref(), Some("manylinux_2_17_x86_64"));
         assert_eq!(audited_tag("apig.whl is not consistent with any platform tag"), None);
     }

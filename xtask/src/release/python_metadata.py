@@ -46,7 +46,7 @@ def read_wheel(path, version, platforms, problems):
             return ""
         wheel_file = email.parser.Parser().parsestr(wheel.read(f"{info}/WHEEL").decode())
         tags = set(wheel_file.get_all("Tag") or [])
-        wanted = {f"cp39-abi3-{platform}" for platform in platforms}
+        wanted = {f"cp310-abi3-{platform}" for platform in platforms}
         if tags != wanted:
             problems.append(f"WHEEL lists the tags {sorted(tags)}, expected {sorted(wanted)}")
         if wheel_file.get("Root-Is-Purelib") != "false":
@@ -85,7 +85,7 @@ def check_metadata(text, version, problems):
         ("Name", "apig-sdk"),
         ("Version", version),
         ("License-Expression", "MIT OR Apache-2.0"),
-        ("Requires-Python", ">=3.9"),
+        ("Requires-Python", ">=3.10"),
     ]:
         if meta.get(field) != wanted:
             problems.append(f"{field} is {meta.get(field)!r}, expected {wanted!r}")
