@@ -324,15 +324,19 @@ fn word_needs_escape(w: u64) -> bool {
 fn json_f64(out: &mut Vec<u8>, value: f64) {
     if value.is_sign_positive() && value < 1e12 {
         // n below 10^15 (`+ 0.5` then truncation: rounded, without a call to `round`)
+        // (value in [0, 10^12): n in [0, 10^15], below 2^53, so both casts are exact)
+        #[allow(clippy::cast_possible_truncation)]
         let n = (value * 1000.0 + 0.5) as i64;
-        if n as f64 / 1000.0 == value {
+        #[allow(clippy::cast_precision_loss)]
+        let back = n as f64;
+        if back / 1000.0 == value {
             // `whole.fraction`, the fraction without trailing zeros (`.0` when none), in one
             // buffer: the whole part's digits end where the fraction starts
             let n = n.unsigned_abs();
             let mut text = [0u8; 24];
             let fraction = (n % 1000) as u16;
             let (d1, d2, d3) = (fraction / 100, fraction / 10 % 10, fraction % 10);
-            text[20..].copy_from_slice(&[b'.', b'0' + d1 as u8, b'0' + d2 as u8, b'0' + d3 as u8]);
+            text[20..].copy_from_slice(&[b'.', digit(d1.into()), digit(d2.into()), digit(d3.into())]);
             let end = if d3 != 0 {
                 24
             } else if d2 != 0 {
@@ -434,14 +438,14 @@ pub fn rfc3339(time: std::time::SystemTime) -> LogText {
             text[at..at + 2].copy_from_slice(pair(rest % 100));
             rest /= 100;
         }
-        text[20] = b'0' + rest as u8;
+        text[20] = digit(rest.into());
         len = 29;
         while text[len - 1] == b'0' {
             len -= 1;
         }
     }
     text[len] = b'Z';
-    LogText(Repr::Inline(text, len as u8 + 1))
+    LogText(Repr::Inline(text, inline_len(len + 1)))
 }
 
 fn rfc3339_by_time_crate(time: std::time::SystemTime) -> String {
@@ -460,7 +464,7 @@ pub fn socket_addr_string(addr: std::net::SocketAddr) -> LogText {
             let mut digits = [0u8; 20];
             let port = decimal(u64::from(v4.port()), &mut digits);
             text[len + 1..len + 1 + port.len()].copy_from_slice(port);
-            LogText(Repr::Inline(text, (len + 1 + port.len()) as u8))
+            LogText(Repr::Inline(text, inline_len(len + 1 + port.len())))
         }
         v6 => v6.to_string().into(),
     }
@@ -517,9 +521,24 @@ fn digits_before(mut value: u64, buf: &mut [u8], end: usize) -> usize {
         buf[at..at + 2].copy_from_slice(pair(value));
     } else {
         at -= 1;
-        buf[at] = b'0' + value as u8;
+        buf[at] = digit(value);
     }
     at
+}
+
+/// The ASCII digit of `d` (below 10).
+fn digit(d: u64) -> u8 {
+    debug_assert!(d < 10);
+    // d % 10 < 10: the cast keeps every bit
+    #[allow(clippy::cast_possible_truncation)]
+    let d = (d % 10) as u8;
+    b'0' + d
+}
+
+/// The length of an inline text (at most 30 bytes, the buffer's size) as its `u8`.
+fn inline_len(len: usize) -> u8 {
+    debug_assert!(len <= 30);
+    u8::try_from(len).unwrap_or(30)
 }
 
 /// The two digits of `n` (below 100).
@@ -528,10 +547,16 @@ fn pair<T: Into<u64>>(n: T) -> &'static [u8] {
     const PAIRS: [u8; 200] = {
         let mut pairs = [0u8; 200];
         let mut i = 0;
-        while i < 100 {
-            pairs[2 * i] = b'0' + (i / 10) as u8;
-            pairs[2 * i + 1] = b'0' + (i % 10) as u8;
-            i += 1;
+        let mut tens = 0u8;
+        while tens < 10 {
+            let mut ones = 0u8;
+            while ones < 10 {
+                pairs[i] = b'0' + tens;
+                pairs[i + 1] = b'0' + ones;
+                i += 2;
+                ones += 1;
+            }
+            tens += 1;
         }
         pairs
     };
@@ -576,6 +601,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::cast_precision_loss)] // the gateway's own u64 → f64 of microseconds, reproduced
     fn latencies_are_what_serde_json_writes() {
         let serde = |v: f64| serde_json::to_string(&v).unwrap_or_default();
         let ours = |v: f64| {

@@ -55,7 +55,12 @@ pub async fn serve(listener: tokio::net::TcpListener) {
             let service = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
                 let (parts, body) = req.into_parts();
                 let head = Request::from_parts(parts, ());
-                let response = match Limited::new(body, crate::config::DEFAULT_MAX_BODY_BYTES as usize).collect().await
+                let response = match Limited::new(
+                    body,
+                    usize::try_from(crate::config::DEFAULT_MAX_BODY_BYTES).unwrap_or(usize::MAX),
+                )
+                .collect()
+                .await
                 {
                     Ok(collected) => respond(&head, &collected.to_bytes()),
                     Err(_) => {

@@ -1,17 +1,6 @@
 //! `apig._apig`: the native module behind the `apig` Python package. Registration only; the
 //! conversions, error mapping, signer and verifier live in their own files, mirroring the core.
 
-// RustCrypto-style cast lints (issue #18): every `as` that could truncate, wrap, lose a sign or
-// precision, or could be a lossless `From`, is written as a checked conversion or carries an
-// `#[allow]` with the proof of its range. (Here rather than in [workspace.lints]: the other crates
-// are not converted yet, and a crate's [lints] cannot extend the workspace table.)
-#![warn(
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss,
-    clippy::cast_lossless
-)]
 mod convert;
 mod errors;
 mod sign;

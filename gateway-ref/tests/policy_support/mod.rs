@@ -165,7 +165,12 @@ pub fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> RawRespo
 /// least `room_ms` left.
 pub fn at_window_start(window_ms: u64, room_ms: u64) {
     loop {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX);
         let left = window_ms - now % window_ms;
         if left >= room_ms {
             return;
@@ -176,7 +181,12 @@ pub fn at_window_start(window_ms: u64, room_ms: u64) {
 
 /// Sleeps until the next `window_ms` window begins.
 pub fn next_window(window_ms: u64) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .try_into()
+        .unwrap_or(u64::MAX);
     std::thread::sleep(Duration::from_millis(window_ms - now % window_ms + 20));
 }
 
