@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: every check of every language, in the order a failure is cheapest to find.
 
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
@@ -30,26 +31,29 @@ pub(crate) fn run() -> Result<()> {
 }
 
 fn checks() -> Result<()> {
+    // Each step's header says how long the run has taken so far: CI's budget is 15 minutes on
+    // 2 cores, and these stamps show which step a slower run spent it in.
+    let start = Instant::now();
+    let step = |what: &str| eprintln!("==> [{:>4} s] {what}", start.elapsed().as_secs());
+    step("lint: rustfmt, clippy");
     rust::lint()?;
     for lang in Lang::ALL {
         if lang == Lang::Swift {
             // generated (and checked) as part of the Kotlin step; no toolchain to run it here
             continue;
         }
-        eprintln!("==> {}", lang.name());
+        step(lang.name());
         lang.setup()?;
         lang.test()?;
         lang.conformance(&[])?;
     }
-    eprintln!("==> docs: every README/docs code block run as copied, and the install names (our own only)");
+    step("docs: every README/docs code block run as copied, and the install names (our own only)");
     docs::test()?;
-    eprintln!(
-        "==> release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)"
-    );
+    step("release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)");
     crate::release::tools::lint_workflows()?;
-    eprintln!("==> interop: Python and Node clients, and a Python backend, through the gateway");
+    step("interop: Python and Node clients, and a Python backend, through the gateway");
     interop::test()?;
-    eprintln!("==> all checks passed");
+    step("all checks passed");
     Ok(())
 }
 
