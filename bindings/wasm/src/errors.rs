@@ -1,76 +1,36 @@
 //! The one error mapping of this binding: every core [`ErrorKind`] becomes a JS `ApigError`
-//! whose `code` is the core's stable code, typed as the `ApigErrorCode` union, with the HTTP
-//! `status` a server answers (as the Node package).
+//! whose `code` is the core's stable code, with the core's APIG answer (`status`, `apigCode`,
+//! `apigMessage`), as in the native package.
 //!
-//! An error crosses to JavaScript as one string (see [`to_js`]); the package's JavaScript half
-//! (`js/api.js`) turns it into the `ApigError`, with the status from [`error_table`].
+//! An error crosses to JavaScript as one string (see [`to_js`], [`ERROR_FIELDS`]); the package's
+//! `js/engine.js` turns it into the shared API's `ApigError`.
 
-use apig::{Error, ErrorKind};
+use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind, HOP_BY_HOP_HEADERS};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::Packed;
+use crate::wire::Packed;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_SECTION: &str = TS_ERRORS;
+/// The fields of a thrown error, joined by NUL, in order: the verifier's canonical request and
+/// string to sign only on a signature mismatch (else empty), the message last (it may quote input).
+pub(crate) const ERROR_FIELDS: [&str; 7] =
+    ["code", "status", "apigCode", "apigMessage", "canonicalRequest", "stringToSign", "message"];
 
-/// The TypeScript of the errors, kept as a constant so that a test can check the union.
-/// (rustc does not see the macro-generated section use it, hence the allow.)
-#[allow(dead_code)]
-const TS_ERRORS: &str = r#"
-/** The stable code of every apig error: the same strings in every language binding. */
-export type ApigErrorCode =
-  | "missing_authorization"
-  | "malformed_authorization"
-  | "unsupported_algorithm"
-  | "unknown_access_key"
-  | "missing_date"
-  | "malformed_date"
-  | "date_not_signed"
-  | "expired"
-  | "signed_header_missing"
-  | "host_not_signed"
-  | "duplicate_header"
-  | "credential_scope_mismatch"
-  | "unsigned_payload_not_allowed"
-  | "payload_hash_mismatch"
-  | "signature_mismatch"
-  | "invalid_request"
-  | "invalid_config"
-  | "body_read";
-
-/** What every failure of this package throws: an `Error` with the core's stable `code`. */
-export declare class ApigError extends Error {
-  constructor(message: string, code: ApigErrorCode, status?: number);
-  readonly name: "ApigError";
-  /** Why, as a stable code. */
-  readonly code: ApigErrorCode;
-  /** The HTTP status a server answers: 401 (authentication failures), 400 or 500. */
-  readonly status: number;
-  /** `signature_mismatch` only: the verifier's canonical request, to compare with the client's. */
-  readonly canonicalRequest?: string;
-  /** `signature_mismatch` only: the verifier's string to sign. */
-  readonly stringToSign?: string;
+/// `status\0apigCode\0apigMessage`: the core's APIG answer to `error` (the status as digits).
+fn push_answer(packed: &mut Packed, error: &Error) {
+    let answer = ApigErrorResponse::from_error(error);
+    packed.push(&answer.status().to_string()).push(&answer.error_code(DEFAULT_CODE_PREFIX)).push(answer.message());
 }
 
-/** Every error code, in the core's order. */
-export function errorCodes(): ApigErrorCode[];
-"#;
-
-/// The HTTP status a server answers for an error of `kind` (`error.status`): the core's APIG
-/// mapping (401 `APIG.0303` for authentication failures, 400 `APIG.0201`, 500).
-const fn http_status(kind: ErrorKind) -> u16 {
-    kind.apig_status_and_number().0
-}
-
-/// The JS value thrown for a core error: `code\0canonicalRequest\0stringToSign\0message` (the
-/// verifier's canonical request and string to sign on a signature mismatch, else empty), which
-/// `js/api.js` makes an `ApigError` of. The message goes last: it may quote input.
+/// The JS value thrown for a core error: [`ERROR_FIELDS`] joined by NUL, which `js/engine.js`
+/// makes an `ApigError` of.
 pub(crate) fn to_js(error: &Error) -> JsValue {
     let trace = error.trace();
     let (canonical_request, string_to_sign) =
         trace.map_or(("", ""), |t| (t.canonical_request.as_str(), t.string_to_sign.as_str()));
-    let mut packed = Packed::with_capacity(error.message().len() + canonical_request.len() + string_to_sign.len() + 32);
-    packed.push(error.kind().code()).push(canonical_request).push(string_to_sign).push(error.message());
+    let mut packed = Packed::with_capacity(2 * error.message().len() + canonical_request.len() * 2 + 128);
+    packed.push(error.kind().code());
+    push_answer(&mut packed, error);
+    packed.push(canonical_request).push(string_to_sign).push(error.message());
     JsValue::from_str(&packed.into_string())
 }
 
@@ -79,18 +39,26 @@ pub(crate) fn js_error(kind: ErrorKind, message: impl Into<String>) -> JsValue {
     to_js(&Error::new(kind, message))
 }
 
-/// Every error code with its HTTP status, in the core's order (`ErrorKind::ALL`):
-/// `code\0status\0code\0status…`, the table `js/api.js` builds `ERROR_CODES` and statuses from.
-#[wasm_bindgen(js_name = errorTable, skip_typescript)]
-pub fn error_table() -> String {
-    let mut packed = Packed::with_capacity(512);
-    for kind in ErrorKind::ALL {
-        let status = http_status(kind);
-        // three ASCII digits
-        let digits = [b'0' + (status / 100) as u8, b'0' + (status / 10 % 10) as u8, b'0' + (status % 10) as u8];
-        packed.push(kind.code()).push(std::str::from_utf8(&digits).unwrap_or("500"));
-    }
-    packed.into_string()
+/// Every error code, in the core's order (`ErrorKind::ALL`), joined by NUL.
+#[wasm_bindgen(js_name = errorCodes, skip_typescript)]
+pub fn error_codes() -> String {
+    ErrorKind::ALL.iter().map(|kind| kind.code()).collect::<Vec<_>>().join("\0")
+}
+
+/// The core's APIG answer to an error of `code` with `message` (an `ApigError` made in
+/// JavaScript): `status\0apigCode\0apigMessage`, `undefined` for an unknown code.
+#[wasm_bindgen(js_name = apigAnswer, skip_typescript)]
+pub fn apig_answer(code: &str, message: String) -> Option<String> {
+    let kind = ErrorKind::from_code(code)?;
+    let mut packed = Packed::with_capacity(message.len() + 64);
+    push_answer(&mut packed, &Error::new(kind, message));
+    Some(packed.into_string())
+}
+
+/// The core's hop-by-hop headers, joined by NUL.
+#[wasm_bindgen(js_name = hopByHopHeaders, skip_typescript)]
+pub fn hop_by_hop_headers() -> String {
+    HOP_BY_HOP_HEADERS.join("\0")
 }
 
 #[cfg(test)]
@@ -98,23 +66,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_maps_to_the_core_code_and_the_ts_union() {
+    fn every_kind_has_its_code_and_answer() {
+        let codes = error_codes();
+        assert_eq!(codes.split('\0').collect::<Vec<_>>(), ErrorKind::ALL.map(|kind| kind.code()));
         for kind in ErrorKind::ALL {
-            assert!(matches!(http_status(kind), 400 | 401 | 500));
-            assert_eq!(http_status(kind) == 401, kind.is_authentication_failure(), "{kind:?}");
-            assert!(TS_ERRORS.contains(&format!("| \"{}\"", kind.code())), "{kind:?} missing from ApigErrorCode");
+            let answer = apig_answer(kind.code(), "example".to_owned()).unwrap_or_default();
+            let fields: Vec<&str> = answer.split('\0').collect();
+            let expected = ApigErrorResponse::from_error(&Error::new(kind, "example"));
+            assert_eq!(fields[0], expected.status().to_string(), "{kind:?}");
+            assert_eq!(fields[1], expected.error_code(DEFAULT_CODE_PREFIX));
+            assert_eq!(fields[2], expected.message());
         }
-        assert_eq!(TS_ERRORS.matches("\n  | \"").count(), ErrorKind::ALL.len(), "ApigErrorCode lists extra codes");
-    }
-
-    #[test]
-    fn the_table_lists_every_kind_with_its_status() {
-        let table = error_table();
-        let fields: Vec<&str> = table.split('\0').collect();
-        assert_eq!(fields.len(), 2 * ErrorKind::ALL.len());
-        for (pair, kind) in fields.chunks_exact(2).zip(ErrorKind::ALL) {
-            assert_eq!(pair[0], kind.code());
-            assert_eq!(pair[1], http_status(kind).to_string());
-        }
+        assert_eq!(apig_answer("no_such_code", String::new()), None);
     }
 }

@@ -1,15 +1,31 @@
-//! The request as it crosses from the package's JavaScript half (`js/api.js`), and the answer
-//! as it crosses back, both through scratch memory inside the module that the JavaScript half
-//! reads and writes directly (no per-call string marshalling or allocation by wasm-bindgen).
+//! The wire format between the package's JavaScript (`js/engine.js`) and this module: the one
+//! place it is defined. `js/engine.js` reads the flags, the control block's slots and the field
+//! lists from [`wire_layout`] when it loads, so the two sides cannot drift apart.
 //!
-//! The request: its strings joined, UTF-8 encoded by JavaScript into the input area, each one's
-//! length (in UTF-16 units, JavaScript's `length`) in the lengths area, the body bytes (if any) right after the
-//! strings, and flags saying which fields are there. JavaScript converts JS values (option
-//! objects, `Headers`, typed arrays, `Date`s) to these; everything they mean is the core's.
+//! Requests and answers cross through scratch memory inside the module that JavaScript reads and
+//! writes directly (no per-call string marshalling or allocation by wasm-bindgen). The control
+//! block (`u32`s at a fixed address, [`scratch`] returns it) says where the areas are; its slots:
 //!
-//! The answer: text in the answer area and the byte range of each field in it (a field that
-//! repeats an earlier one, such as the `Authorization` header's value, is given as its range);
-//! JavaScript decodes the text once and slices it.
+//! | slot             | holds                                                                   |
+//! |------------------|-------------------------------------------------------------------------|
+//! | `INPUT`, `INPUT_SIZE` | the input area's address and size in bytes                         |
+//! | `LENGTHS`, `LENGTHS_SIZE` | the lengths area's address and size in `u32`s                  |
+//! | `ANSWER`, `ANSWER_LENGTH` | the answer text's address and byte length                      |
+//! | `RANGES`         | the address of the answer's `(start, length)` byte pairs, one per field |
+//!
+//! A request (`signScratch` / `verifyScratch`): its strings `method url (name value)* [time]
+//! [body text | payload hash]` UTF-8 encoded and joined in the input area, each one's length in
+//! UTF-16 units (JavaScript's `length`) in the lengths area, the body bytes (if any) right after
+//! the strings; the arguments are the number of header pairs, the flags (one body kind
+//! `BODY_*`, at most one time kind `TIME_*`), the byte lengths of the strings and of the body, and
+//! the time in milliseconds ([`Unpacked::new`]).
+//!
+//! An answer: text in the answer area and each field's byte range in it (a field that repeats an
+//! earlier one, such as the `Authorization` header's value, is given as its range; a header name as
+//! its index in the table of names, [`header_name`]). `signScratch` answers [`RESULT_FIELDS`]
+//! then each added header's name and value, and returns the number of fields. `verifyScratch`
+//! returns [`IDENTITY_FIELDS`] joined by NUL (the signed header names joined by `;`); an error is
+//! thrown as [`crate::errors::ERROR_FIELDS`] joined by NUL.
 
 use std::cell::RefCell;
 use std::time::SystemTime;
@@ -19,17 +35,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::errors::js_error;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_CONVERT: &str = r#"
-/** Headers as ordered `[name, value]` pairs, a plain object, or any iterable of pairs (`Headers`, `Map`). */
-export type HeaderInput = Array<[string, string]> | Record<string, string | readonly string[]> | Iterable<[string, string]>;
-/** A body given whole: text (signed as its UTF-8 bytes) or bytes. */
-export type BodyInput = string | Uint8Array | ArrayBuffer | ArrayBufferView;
-/** A time: a `Date`, milliseconds since the Unix epoch, or an `X-Sdk-Date` string (`20240403T101500Z`). */
-export type DateInput = Date | number | string;
-"#;
-
-// The flags of a packed request (`js/api.js` has the same numbers). Body: one of the first five.
 /// No body: the empty one.
 const BODY_EMPTY: u32 = 0;
 /// The body is text: the last field (it may contain NUL).
@@ -45,6 +50,29 @@ const BODY_MASK: u32 = 7;
 const TIME_TEXT: u32 = 8;
 /// The time is the milliseconds argument.
 const TIME_MILLIS: u32 = 16;
+
+/// The fields `signScratch` answers first, in order (`credentialScope` empty when there is none).
+const RESULT_FIELDS: [&str; 7] =
+    ["authorization", "signature", "canonicalRequest", "stringToSign", "signedHeaders", "date", "credentialScope"];
+/// The fields `verifyScratch` returns, in order.
+pub(crate) const IDENTITY_FIELDS: [&str; 5] =
+    ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload"];
+
+/// The layout above as JSON, for `js/engine.js` (read once when the package loads).
+#[wasm_bindgen(js_name = wireLayout, skip_typescript)]
+pub fn wire_layout() -> String {
+    let list = |names: &[&str]| format!("[\"{}\"]", names.join("\",\""));
+    format!(
+        "{{\"flags\":{{\"BODY_TEXT\":{BODY_TEXT},\"BODY_BYTES\":{BODY_BYTES},\"BODY_HASH\":{BODY_HASH},\
+         \"BODY_UNSIGNED\":{BODY_UNSIGNED},\"TIME_TEXT\":{TIME_TEXT},\"TIME_MILLIS\":{TIME_MILLIS}}},\
+         \"control\":{{\"INPUT\":{INPUT},\"INPUT_SIZE\":{INPUT_SIZE},\"LENGTHS\":{LENGTHS},\
+         \"LENGTHS_SIZE\":{LENGTHS_SIZE},\"ANSWER\":{ANSWER},\"ANSWER_LENGTH\":{ANSWER_LEN},\"RANGES\":{RANGES}}},\
+         \"resultFields\":{},\"identityFields\":{},\"errorFields\":{}}}",
+        list(&RESULT_FIELDS),
+        list(&IDENTITY_FIELDS),
+        list(&crate::errors::ERROR_FIELDS),
+    )
+}
 
 /// Header pairs kept inline (no allocation) up to this many.
 const INLINE_HEADERS: usize = 8;
@@ -174,7 +202,7 @@ impl<'a> Unpacked<'a> {
     }
 }
 
-// The control block's slots (`js/api.js` has the same numbers): where the areas are.
+// The control block's slots: where the areas are.
 /// The input area's address and size.
 const INPUT: usize = 0;
 const INPUT_SIZE: usize = 1;
@@ -365,7 +393,7 @@ impl Answer<'_> {
     }
 }
 
-/// Strings joined by NUL, the packed answer the JavaScript half splits (no value can contain NUL:
+/// Strings joined by NUL, the packed answer `js/engine.js` splits (no value can contain NUL:
 /// the core refuses control characters in everything signed).
 pub(crate) struct Packed {
     text: String,
