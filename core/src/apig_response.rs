@@ -58,14 +58,29 @@ impl ApigErrorResponse {
     /// mismatch, `signature expired, signature time:…, server time:…` for an expired date,
     /// `app not found, appkey …` for an unknown key, and the core's message otherwise.
     pub fn from_error(error: &Error) -> Self {
-        let (status, number) = error.kind().apig_status_and_number();
-        let message = match (error.kind(), error.trace()) {
-            (ErrorKind::SignatureMismatch, Some(trace)) => format!("{APP_AUTH_PREFIX}{}", apig_mismatch_message(trace)),
-            (ErrorKind::InvalidRequest | ErrorKind::BodyRead, _) => format!("Bad request: {}", error.message()),
-            (ErrorKind::InvalidConfig, _) => format!("Internal error: {}", error.message()),
-            _ => format!("{APP_AUTH_PREFIX}{}", error.message()),
+        match (error.kind(), error.trace()) {
+            (ErrorKind::SignatureMismatch, Some(trace)) => {
+                let (status, number) = error.kind().apig_status_and_number();
+                let message = format!("{APP_AUTH_PREFIX}{}", apig_mismatch_message(trace));
+                Self { status, number, message, code: error.code() }
+            }
+            _ => Self::from_kind(error.kind(), error.message()),
+        }
+    }
+
+    /// The answer to an error of `kind` with `message` and no trace (every error but a verifier's
+    /// signature mismatch, whose message quotes the canonical request).
+    pub fn from_kind(kind: ErrorKind, message: &str) -> Self {
+        let (status, number) = kind.apig_status_and_number();
+        let lead = match kind {
+            ErrorKind::InvalidRequest | ErrorKind::BodyRead => "Bad request: ",
+            ErrorKind::InvalidConfig => "Internal error: ",
+            _ => APP_AUTH_PREFIX,
         };
-        Self { status, number, message, code: error.code() }
+        let mut text = String::with_capacity(lead.len() + message.len());
+        text.push_str(lead);
+        text.push_str(message);
+        Self { status, number, message: text, code: kind.code() }
     }
 
     /// The HTTP status (401, 400 or 500).

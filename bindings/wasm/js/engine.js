@@ -12,31 +12,32 @@
 
 export function wasmEngine(raw, codec) {
   return function createEngine({ ApigError, eachHeader }) {
-    const layout = JSON.parse(raw.wireLayout());
-    const { BODY_TEXT, BODY_BYTES, BODY_HASH, BODY_UNSIGNED, TIME_TEXT, TIME_MILLIS } = layout.flags;
-    const RESULT_FIELDS = ["authorization", "signature", "canonicalRequest", "stringToSign", "signedHeaders", "date", "credentialScope"];
-    const IDENTITY_FIELDS = ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload"];
-    const ERROR_FIELDS = ["code", "status", "apigCode", "apigMessage", "canonicalRequest", "stringToSign", "message"];
-    for (const [name, mine, theirs] of [
-      ["result", RESULT_FIELDS, layout.resultFields],
-      ["identity", IDENTITY_FIELDS, layout.identityFields],
-      ["error", ERROR_FIELDS, layout.errorFields],
-    ]) {
-      if (mine.join() !== theirs.join()) throw new Error(`apig-wasm: the module's ${name} layout (${theirs}) is not this file's`);
+    // the layout (`NAME=value …`), the core's error codes and its hop-by-hop headers
+    const [layoutText, codesText, hopByHopText] = raw.wireTables().split("\0");
+    const layout = {};
+    for (const entry of layoutText.split(" ")) {
+      const [name, value] = entry.split("=");
+      layout[name] = Number(value);
     }
+    const { BODY_TEXT, BODY_BYTES, BODY_HASH, BODY_UNSIGNED, TIME_TEXT, TIME_MILLIS } = layout;
+    // the fields of an answer, an identity and an error, in the order read below
+    const RESULT_FIELDS = 7;
+    if (layout.RESULT_FIELDS !== RESULT_FIELDS || layout.IDENTITY_FIELDS !== 5 || layout.ERROR_FIELDS !== 5) {
+      throw new Error(`apig-wasm: the module's wire layout (${layoutText}) is not this file's`);
+    }
+    const ERROR_CODES = codesText.split(" ");
 
-    // A core error thrown by the module: ERROR_FIELDS joined by NUL (the message last: it may
-    // quote input); anything else thrown passes through.
+    // A core error thrown by the module: code, then (for a verifier's signature mismatch) the
+    // core's APIG message, the canonical request and the string to sign, then the message, joined
+    // by NUL (src/errors.rs, ERROR_FIELDS); anything else thrown passes through.
     function fromWasm(thrown) {
       if (typeof thrown !== "string") return thrown;
       const f = thrown.split("\0");
-      const error = new ApigError(f.slice(6).join("\0"), f[0]);
-      error.status = Number(f[1]);
-      error.apigCode = f[2];
-      error.apigMessage = f[3];
-      if (f[4] !== "") {
-        error.canonicalRequest = f[4];
-        error.stringToSign = f[5];
+      const error = new ApigError(f.slice(4).join("\0"), f[0]);
+      if (f[2] !== "") {
+        error.apigMessage = f[1];
+        error.canonicalRequest = f[2];
+        error.stringToSign = f[3];
       }
       return error;
     }
@@ -47,7 +48,6 @@ export function wasmEngine(raw, codec) {
         throw fromWasm(e);
       }
     }
-    const list = (packed) => (packed === "" ? [] : packed.split("\0"));
 
     // The scratch memory: views of the module's memory (remade when it grows, which detaches
     // them) and the control block, at a fixed address, saying where its areas are.
@@ -66,13 +66,13 @@ export function wasmEngine(raw, codec) {
       }
     }
     const control = raw.scratch(0, 0) >>> 2;
-    const INPUT = control + layout.control.INPUT;
-    const INPUT_SIZE = control + layout.control.INPUT_SIZE;
-    const LENGTHS = control + layout.control.LENGTHS;
-    const LENGTHS_SIZE = control + layout.control.LENGTHS_SIZE;
-    const ANSWER = control + layout.control.ANSWER;
-    const ANSWER_LENGTH = control + layout.control.ANSWER_LENGTH;
-    const RANGES = control + layout.control.RANGES;
+    const INPUT = control + layout.INPUT;
+    const INPUT_SIZE = control + layout.INPUT_SIZE;
+    const LENGTHS = control + layout.LENGTHS;
+    const LENGTHS_SIZE = control + layout.LENGTHS_SIZE;
+    const ANSWER = control + layout.ANSWER;
+    const ANSWER_LENGTH = control + layout.ANSWER_LENGTH;
+    const RANGES = control + layout.RANGES;
     // An input area grown beyond this for a large body is given back after the call.
     const KEEP_INPUT = 1 << 20;
 
@@ -198,7 +198,7 @@ export function wasmEngine(raw, codec) {
           }
           answer();
           const added = {};
-          for (let i = RESULT_FIELDS.length; i + 1 < fields; i += 2) added[headerName(i)] = field(i + 1);
+          for (let i = RESULT_FIELDS; i + 1 < fields; i += 2) added[headerName(i)] = field(i + 1);
           const result = {
             headers: added,
             authorization: field(0),
@@ -268,14 +268,14 @@ export function wasmEngine(raw, codec) {
     }
 
     return {
-      errorCodes: () => list(raw.errorCodes()),
+      errorCodes: () => ERROR_CODES.slice(),
       apigAnswer(code, message) {
-        const answer = raw.apigAnswer(code, message);
-        if (answer === undefined) return null;
-        const a = answer.split("\0");
+        const index = ERROR_CODES.indexOf(code);
+        if (index < 0) return null;
+        const a = raw.apigAnswer(index, message).split("\0");
         return { status: Number(a[0]), apigCode: a[1], apigMessage: a.slice(2).join("\0") };
       },
-      hopByHopHeaders: () => list(raw.hopByHopHeaders()),
+      hopByHopHeaders: () => hopByHopText.split(" "),
       clockSkewFromExpired: (message) => raw.clockSkewFromExpired(message),
       signer,
       hasher,

@@ -1,6 +1,6 @@
 //! The wire format between the package's JavaScript (`js/engine.js`) and this module: the one
 //! place it is defined. `js/engine.js` reads the flags, the control block's slots and the field
-//! lists from [`wire_layout`] when it loads, so the two sides cannot drift apart.
+//! lists from [`wire_tables`] when it loads, so the two sides cannot drift apart.
 //!
 //! Requests and answers cross through scratch memory inside the module that JavaScript reads and
 //! writes directly (no per-call string marshalling or allocation by wasm-bindgen). The control
@@ -58,20 +58,34 @@ const RESULT_FIELDS: [&str; 7] =
 pub(crate) const IDENTITY_FIELDS: [&str; 5] =
     ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload"];
 
-/// The layout above as JSON, for `js/engine.js` (read once when the package loads).
-#[wasm_bindgen(js_name = wireLayout, skip_typescript)]
-pub fn wire_layout() -> String {
-    let list = |names: &[&str]| format!("[\"{}\"]", names.join("\",\""));
-    format!(
-        "{{\"flags\":{{\"BODY_TEXT\":{BODY_TEXT},\"BODY_BYTES\":{BODY_BYTES},\"BODY_HASH\":{BODY_HASH},\
-         \"BODY_UNSIGNED\":{BODY_UNSIGNED},\"TIME_TEXT\":{TIME_TEXT},\"TIME_MILLIS\":{TIME_MILLIS}}},\
-         \"control\":{{\"INPUT\":{INPUT},\"INPUT_SIZE\":{INPUT_SIZE},\"LENGTHS\":{LENGTHS},\
-         \"LENGTHS_SIZE\":{LENGTHS_SIZE},\"ANSWER\":{ANSWER},\"ANSWER_LENGTH\":{ANSWER_LEN},\"RANGES\":{RANGES}}},\
-         \"resultFields\":{},\"identityFields\":{},\"errorFields\":{}}}",
-        list(&RESULT_FIELDS),
-        list(&IDENTITY_FIELDS),
-        list(&crate::errors::ERROR_FIELDS),
-    )
+/// The layout above as JSON, with the core's error codes (`ErrorKind::ALL`, in order) and
+/// hop-by-hop headers, for `js/engine.js` (read once when the package loads). Written out as one
+/// constant (no formatting code in the module); the test `the_layout_is_the_constants` fails when
+/// it differs from the constants it restates.
+const WIRE_LAYOUT: &str = "BODY_TEXT=1 BODY_BYTES=2 BODY_HASH=3 BODY_UNSIGNED=4 TIME_TEXT=8 TIME_MILLIS=16 \
+    INPUT=0 INPUT_SIZE=1 LENGTHS=2 LENGTHS_SIZE=3 ANSWER=4 ANSWER_LENGTH=5 RANGES=6 \
+    RESULT_FIELDS=7 IDENTITY_FIELDS=5 ERROR_FIELDS=5";
+
+/// The core's hop-by-hop headers (`apig::HOP_BY_HOP_HEADERS`) joined by spaces, written out (no
+/// joining code in the module); the test `the_layout_is_the_constants` fails when they differ.
+const HOP_BY_HOP: &str = "connection keep-alive proxy-authenticate proxy-authorization proxy-connection te trailer transfer-encoding upgrade";
+
+/// What `js/engine.js` reads once when the package loads, three parts joined by NUL:
+/// [`WIRE_LAYOUT`], the core's error codes (`ErrorKind::ALL`, in order) joined by spaces, and
+/// [`HOP_BY_HOP`].
+#[wasm_bindgen(js_name = wireTables, skip_typescript)]
+pub fn wire_tables() -> String {
+    let mut out = String::with_capacity(1024);
+    out.push_str(WIRE_LAYOUT);
+    let mut separator = '\0';
+    for kind in ErrorKind::ALL {
+        out.push(separator);
+        out.push_str(kind.code());
+        separator = ' ';
+    }
+    out.push('\0');
+    out.push_str(HOP_BY_HOP);
+    out
 }
 
 /// Header pairs kept inline (no allocation) up to this many.
@@ -414,6 +428,12 @@ impl Packed {
         self
     }
 
+    /// Appends `value` to the last field.
+    pub(crate) fn append(&mut self, value: &str) -> &mut Self {
+        self.text.push_str(value);
+        self
+    }
+
     pub(crate) fn into_string(self) -> String {
         self.text
     }
@@ -536,5 +556,27 @@ mod tests {
         .unwrap();
         assert_eq!(header_name(1).ok().flatten().as_deref(), Some("Authorization"));
         assert_eq!(header_name(2).ok().flatten(), None);
+    }
+
+    /// [`WIRE_LAYOUT`] from the constants it restates.
+    fn layout_from_constants() -> String {
+        format!(
+            "BODY_TEXT={BODY_TEXT} BODY_BYTES={BODY_BYTES} BODY_HASH={BODY_HASH} BODY_UNSIGNED={BODY_UNSIGNED} \
+             TIME_TEXT={TIME_TEXT} TIME_MILLIS={TIME_MILLIS} INPUT={INPUT} INPUT_SIZE={INPUT_SIZE} LENGTHS={LENGTHS} \
+             LENGTHS_SIZE={LENGTHS_SIZE} ANSWER={ANSWER} ANSWER_LENGTH={ANSWER_LEN} RANGES={RANGES} \
+             RESULT_FIELDS={} IDENTITY_FIELDS={} ERROR_FIELDS={}",
+            RESULT_FIELDS.len(),
+            IDENTITY_FIELDS.len(),
+            crate::errors::ERROR_FIELDS.len(),
+        )
+    }
+
+    #[test]
+    fn the_layout_is_the_constants() {
+        assert_eq!(WIRE_LAYOUT, layout_from_constants());
+        assert_eq!(HOP_BY_HOP, apig::HOP_BY_HOP_HEADERS.join(" "));
+        let codes: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.code()).collect();
+        assert_eq!(wire_tables(), format!("{WIRE_LAYOUT}\0{}\0{HOP_BY_HOP}", codes.join(" ")));
+        assert_eq!(CONTROL_SLOTS, 7);
     }
 }
