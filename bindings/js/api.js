@@ -334,14 +334,12 @@ export function makeApi(createEngine) {
       if (!present(o.keys)) throw invalidConfig("keys is required: an object or Map of access key → secret, or a function");
       let keys = o.keys;
       if (typeof keys !== "function") {
-        const pairs = [];
-        try {
-          if (typeof keys !== "object") throw new TypeError();
-          eachHeader(keys, "keys", (key, secret) => pairs.push([key, secret]), true);
-        } catch {
+        const entries = typeof keys !== "object" ? null : keys instanceof Map || Array.isArray(keys) ? [...keys] : Object.entries(keys);
+        const pair = (e) => Array.isArray(e) && e.length === 2 && e.every((s) => typeof s === "string" && !s.includes("\0"));
+        if (entries === null || !entries.every(pair)) {
           throw invalidConfig("keys must be an object, Map or array of access key → secret string, or a function");
         }
-        keys = pairs;
+        keys = entries;
       }
       optional(o.maxSkewSeconds, "maxSkewSeconds", "number");
       optional(o.requireHost, "requireHost", "boolean");

@@ -151,6 +151,8 @@ function napiEngine({ ApigError, eachHeader }) {
     verifier,
     require,
     randomUUID: require('node:crypto').randomUUID,
+    /** For bench/crossing.mjs. */
+    internals: { pack, unpackResult },
   }
 }
 
