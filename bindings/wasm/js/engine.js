@@ -12,19 +12,21 @@
 
 export function wasmEngine(raw, codec) {
   return function createEngine({ ApigError, eachHeader }) {
-    // the layout (`NAME=value …`), the core's error codes and its hop-by-hop headers
-    const [layoutText, codesText, hopByHopText] = raw.wireTables().split("\0");
+    // the layout (`NAME=value …`), the core's error codes, its hop-by-hop headers, the names of
+    // the headers it adds, and its APIG answer to each error kind (src/wire.rs, `wire_tables`)
+    const [layoutText, codesText, hopByHopText, namesText, ...answers] = raw.wireTables().split("\0");
     const layout = {};
     for (const entry of layoutText.split(" ")) {
       const [name, value] = entry.split("=");
       layout[name] = Number(value);
     }
-    const { BODY_TEXT, BODY_BYTES, BODY_HASH, BODY_UNSIGNED, TIME_TEXT, TIME_MILLIS } = layout;
+    const { BODY_TEXT, BODY_BYTES, BODY_HASH, BODY_UNSIGNED, TIME_TEXT, TIME_MILLIS, NAME } = layout;
     // the fields of an answer, an identity and an error, in the order read below
     const RESULT_FIELDS = 7;
     if (layout.RESULT_FIELDS !== RESULT_FIELDS || layout.IDENTITY_FIELDS !== 5 || layout.ERROR_FIELDS !== 5) {
       throw new Error(`apig-wasm: the module's wire layout (${layoutText}) is not this file's`);
     }
+    const ADDED_HEADER_NAMES = namesText.split(" ");
     const ERROR_CODES = codesText.split(" ");
 
     // A core error thrown by the module: code, then (for a verifier's signature mismatch) the
@@ -168,12 +170,10 @@ export function wasmEngine(raw, codec) {
       answerAscii = answerText.length === length;
       answerRanges = words[RANGES] >>> 2;
     }
-    // A header name field: an index in the module's table of names, each made a string once (and
-    // then a fast property key).
-    const headerNames = [];
+    // A header name field: one of the names the core adds, as its index (the length NAME marks
+    // it), or text.
     function headerName(i) {
-      const index = words[answerRanges + 2 * i];
-      return headerNames[index] ?? (headerNames[index] = raw.headerName(index));
+      return words[answerRanges + 2 * i + 1] === NAME ? ADDED_HEADER_NAMES[words[answerRanges + 2 * i]] : field(i);
     }
     function field(i) {
       const start = words[answerRanges + 2 * i];
@@ -269,11 +269,12 @@ export function wasmEngine(raw, codec) {
 
     return {
       errorCodes: () => ERROR_CODES.slice(),
+      // the core's answer to a traceless error: its kind's status and APIG code, and the lead the
+      // message follows (src/errors.rs, `push_answers`, whose test checks lead + message)
       apigAnswer(code, message) {
         const index = ERROR_CODES.indexOf(code);
         if (index < 0) return null;
-        const a = raw.apigAnswer(index, message).split("\0");
-        return { status: Number(a[0]), apigCode: a[1], apigMessage: a.slice(2).join("\0") };
+        return { status: Number(answers[3 * index]), apigCode: answers[3 * index + 1], apigMessage: answers[3 * index + 2] + message };
       },
       hopByHopHeaders: () => hopByHopText.split(" "),
       clockSkewFromExpired: (message) => raw.clockSkewFromExpired(message),

@@ -13,12 +13,11 @@ mod time;
 mod verify;
 mod wire;
 
-pub use crate::errors::apig_answer;
 pub use crate::sign::{PayloadHasher, Signer};
 pub use crate::time::clock_skew_from_expired;
 #[cfg(feature = "verifier")]
 pub use crate::verify::Verifier;
-pub use crate::wire::{header_name, scratch, wasm_memory, wire_tables};
+pub use crate::wire::{scratch, wasm_memory, wire_tables};
 
 /// The allocator: talc, smaller and faster than Rust's default one (dlmalloc) on wasm32.
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]

@@ -63,7 +63,7 @@ impl Signer {
 
     /// Signs the request `js/engine.js` wrote into the scratch memory (see [`Unpacked::new`]) and
     /// writes the answer there: the fields `RESULT_FIELDS` of [`crate::wire`] (in this order), then the
-    /// added headers' names (as indexes, see [`crate::wire::header_name`]) and values.
+    /// added headers' names (see `Answer::name` in [`crate::wire`]) and values.
     /// Returns the number of fields.
     ///
     /// # Errors

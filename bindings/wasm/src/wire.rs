@@ -22,7 +22,7 @@
 //!
 //! An answer: text in the answer area and each field's byte range in it (a field that repeats an
 //! earlier one, such as the `Authorization` header's value, is given as its range; a header name as
-//! its index in the table of names, [`header_name`]). `signScratch` answers [`RESULT_FIELDS`]
+//! its index in [`ADDED_HEADER_NAMES`], marked by [`NAME`]). `signScratch` answers [`RESULT_FIELDS`]
 //! then each added header's name and value, and returns the number of fields. `verifyScratch`
 //! returns [`IDENTITY_FIELDS`] joined by NUL (the signed header names joined by `;`); an error is
 //! thrown as [`crate::errors::ERROR_FIELDS`] joined by NUL.
@@ -64,15 +64,18 @@ pub(crate) const IDENTITY_FIELDS: [&str; 5] =
 /// it differs from the constants it restates.
 const WIRE_LAYOUT: &str = "BODY_TEXT=1 BODY_BYTES=2 BODY_HASH=3 BODY_UNSIGNED=4 TIME_TEXT=8 TIME_MILLIS=16 \
     INPUT=0 INPUT_SIZE=1 LENGTHS=2 LENGTHS_SIZE=3 ANSWER=4 ANSWER_LENGTH=5 RANGES=6 \
-    RESULT_FIELDS=7 IDENTITY_FIELDS=5 ERROR_FIELDS=5";
+    RESULT_FIELDS=7 IDENTITY_FIELDS=5 ERROR_FIELDS=5 NAME=4294967295";
 
 /// The core's hop-by-hop headers (`apig::HOP_BY_HOP_HEADERS`) joined by spaces, written out (no
 /// joining code in the module); the test `the_layout_is_the_constants` fails when they differ.
 const HOP_BY_HOP: &str = "connection keep-alive proxy-authenticate proxy-authorization proxy-connection te trailer transfer-encoding upgrade";
 
-/// What `js/engine.js` reads once when the package loads, three parts joined by NUL:
-/// [`WIRE_LAYOUT`], the core's error codes (`ErrorKind::ALL`, in order) joined by spaces, and
-/// [`HOP_BY_HOP`].
+/// [`ADDED_HEADER_NAMES`] joined by spaces (the test `the_layout_is_the_constants` checks it).
+const ADDED_NAMES: &str = "Host X-Sdk-Date X-Sdk-Content-Sha256 Authorization";
+
+/// What `js/engine.js` reads once when the package loads, joined by NUL: [`WIRE_LAYOUT`], the
+/// core's error codes (`ErrorKind::ALL`, in order) joined by spaces, [`HOP_BY_HOP`],
+/// [`ADDED_NAMES`], then the APIG answers of [`crate::errors::push_answers`].
 #[wasm_bindgen(js_name = wireTables, skip_typescript)]
 pub fn wire_tables() -> String {
     let mut out = String::with_capacity(1024);
@@ -85,6 +88,10 @@ pub fn wire_tables() -> String {
     }
     out.push('\0');
     out.push_str(HOP_BY_HOP);
+    out.push('\0');
+    out.push_str(ADDED_NAMES);
+    out.push('\0');
+    crate::errors::push_answers(&mut out);
     out
 }
 
@@ -235,17 +242,12 @@ fn malformed() -> Error {
     Error::new(ErrorKind::InvalidRequest, "malformed packed request")
 }
 
-/// The length that marks a field as a header name's index ([`Answer::name`]).
+/// The length that marks a field as a header name's index in [`ADDED_HEADER_NAMES`] ([`Answer::name`]).
 const NAME: u32 = u32::MAX;
 
-/// The header name with the index `index` an answer gave (`undefined` for an index never given).
-///
-/// # Errors
-/// `invalid_request` if called while a request is using the scratch (it cannot be).
-#[wasm_bindgen(js_name = headerName, skip_typescript)]
-pub fn header_name(index: u32) -> Result<Option<String>, JsValue> {
-    with_scratch(|scratch| Ok(scratch.names.get(index as usize).cloned()))
-}
+/// The names of the headers the core adds: in an answer, an added header names itself by its index
+/// here (JavaScript then sets it with a name string it already holds); another name is text.
+const ADDED_HEADER_NAMES: [&str; 4] = ["Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"];
 
 /// The smallest input and lengths areas.
 const MIN_INPUT: usize = 4096;
@@ -259,8 +261,6 @@ pub(crate) struct Scratch {
     pub(crate) lengths: Vec<u32>,
     text: Vec<u8>,
     ranges: Vec<u32>,
-    /// The header names answers have named, each once: an answer gives a name's index.
-    names: Vec<String>,
 }
 
 thread_local! {
@@ -272,7 +272,6 @@ thread_local! {
             lengths: Vec::new(),
             text: Vec::new(),
             ranges: Vec::new(),
-            names: Vec::new(),
         })
     };
 }
@@ -309,7 +308,7 @@ impl Scratch {
     pub(crate) fn answer(&mut self) -> Answer<'_> {
         self.text.clear();
         self.ranges.clear();
-        Answer { text: &mut self.text, ranges: &mut self.ranges, names: &mut self.names, control: &mut self.control }
+        Answer { text: &mut self.text, ranges: &mut self.ranges, control: &mut self.control }
     }
 }
 
@@ -349,7 +348,6 @@ pub fn wasm_memory() -> JsValue {
 pub(crate) struct Answer<'s> {
     text: &'s mut Vec<u8>,
     ranges: &'s mut Vec<u32>,
-    names: &'s mut Vec<String>,
     control: &'s mut [u32; CONTROL_SLOTS],
 }
 
@@ -373,17 +371,15 @@ impl Answer<'_> {
         self.record(Range { start, len: value.len() })
     }
 
-    /// A header name: given as its index in the table of names ([`header_name`]), marked by a
-    /// length of [`NAME`], so that JavaScript makes each name's string once.
+    /// A header name: one of [`ADDED_HEADER_NAMES`] as its index, marked by a length of [`NAME`];
+    /// another as text.
     pub(crate) fn name(&mut self, name: &str) {
-        let index = match self.names.iter().position(|known| known == name) {
-            Some(index) => index,
+        match ADDED_HEADER_NAMES.iter().position(|known| *known == name) {
+            Some(index) => self.ranges.extend([slot(index), NAME]),
             None => {
-                self.names.push(name.to_owned());
-                self.names.len() - 1
+                self.push(name);
             }
-        };
-        self.ranges.extend([slot(index), NAME]);
+        }
     }
 
     /// A field that repeats an earlier one.
@@ -424,12 +420,6 @@ impl Packed {
             self.text.push('\0');
         }
         self.empty = false;
-        self.text.push_str(value);
-        self
-    }
-
-    /// Appends `value` to the last field.
-    pub(crate) fn append(&mut self, value: &str) -> &mut Self {
         self.text.push_str(value);
         self
     }
@@ -542,20 +532,18 @@ mod tests {
             answer.again(auth);
             answer.name("Host");
             answer.name("Authorization");
-            answer.name("Host");
+            answer.name("X-Other");
             assert_eq!(
                 [answer.field(0), answer.field(1), answer.field(2), answer.field(3)],
                 ["Alg Signature=abc", "xyz", "", "Alg Signature=abc"]
             );
-            assert_eq!(answer.ranges[8..], [0, NAME, 1, NAME, 0, NAME]);
+            assert_eq!(answer.ranges[8..], [0, NAME, 3, NAME, 20, 7]);
             assert_eq!(answer.finish(), 7);
-            assert_eq!(s.control[ANSWER_LEN], 20);
+            assert_eq!(s.control[ANSWER_LEN], 27);
             Ok(())
         })
         .ok()
         .unwrap();
-        assert_eq!(header_name(1).ok().flatten().as_deref(), Some("Authorization"));
-        assert_eq!(header_name(2).ok().flatten(), None);
     }
 
     /// [`WIRE_LAYOUT`] from the constants it restates.
@@ -564,7 +552,7 @@ mod tests {
             "BODY_TEXT={BODY_TEXT} BODY_BYTES={BODY_BYTES} BODY_HASH={BODY_HASH} BODY_UNSIGNED={BODY_UNSIGNED} \
              TIME_TEXT={TIME_TEXT} TIME_MILLIS={TIME_MILLIS} INPUT={INPUT} INPUT_SIZE={INPUT_SIZE} LENGTHS={LENGTHS} \
              LENGTHS_SIZE={LENGTHS_SIZE} ANSWER={ANSWER} ANSWER_LENGTH={ANSWER_LEN} RANGES={RANGES} \
-             RESULT_FIELDS={} IDENTITY_FIELDS={} ERROR_FIELDS={}",
+             RESULT_FIELDS={} IDENTITY_FIELDS={} ERROR_FIELDS={} NAME={NAME}",
             RESULT_FIELDS.len(),
             IDENTITY_FIELDS.len(),
             crate::errors::ERROR_FIELDS.len(),
@@ -576,7 +564,13 @@ mod tests {
         assert_eq!(WIRE_LAYOUT, layout_from_constants());
         assert_eq!(HOP_BY_HOP, apig::HOP_BY_HOP_HEADERS.join(" "));
         let codes: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.code()).collect();
-        assert_eq!(wire_tables(), format!("{WIRE_LAYOUT}\0{}\0{HOP_BY_HOP}", codes.join(" ")));
+        assert_eq!(ADDED_NAMES, ADDED_HEADER_NAMES.join(" "));
+        let mut answers = String::new();
+        crate::errors::push_answers(&mut answers);
+        assert_eq!(
+            wire_tables(),
+            format!("{WIRE_LAYOUT}\0{}\0{HOP_BY_HOP}\0{ADDED_NAMES}\0{answers}", codes.join(" "))
+        );
         assert_eq!(CONTROL_SLOTS, 7);
     }
 }
