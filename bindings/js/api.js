@@ -13,7 +13,7 @@
 // no imports.
 //
 // The engine: `createEngine(shared)` is called once with `{ ApigError, invalid, invalidConfig,
-// eachHeader }` and returns
+// walkHeaders, headerPieces }` and returns
 //   errorCodes()                        every core error code, in the core's order
 //   apigAnswer(code, message)           { status, apigCode, apigMessage } of the core, or null
 //   hopByHopHeaders()                   the core's hop-by-hop header names (lower case)
@@ -27,7 +27,7 @@
 //   require, randomUUID (optional)      Node's, for axios and the middleware's request ids
 // Bodies reach the engine as undefined, a string, a Uint8Array or an ArrayBuffer; times as
 // undefined, a number (ms), a Date or a string; headers as the caller gave them, which the engine
-// walks with `eachHeader`. Errors the engine throws are ApigErrors.
+// walks with `walkHeaders` (into `headerPieces`). Errors the engine throws are ApigErrors.
 
 export function makeApi(createEngine) {
   let engine;
@@ -61,29 +61,33 @@ export function makeApi(createEngine) {
 
   // ---- headers -----------------------------------------------------------------------------
 
+  /** The pieces of the headers walked last: name, value, name, value… (reused from call to call). */
+  const headerPieces = [];
+
   /**
-   * Calls `add(name, value)` for each header of `headers`: an object (an array value repeats the
-   * name; `undefined`/`null` are skipped), an array of `[name, value]` pairs, or a `Headers`/`Map`
-   * (any object with `entries()`, or any iterable of pairs). Numbers become their text; names and
-   * values otherwise reach the core verbatim, which validates, lower-cases, trims and sorts. With
-   * `checkNul`, a NUL in a name or value is refused here (an engine whose wire format cannot carry
-   * one asks for it, or retries with it to name the culprit). Returns the number of pairs.
+   * Puts the headers of `headers` into `headerPieces` and returns how many pieces (twice the
+   * pairs) it holds: an object (an array value repeats the name; `undefined`/`null` are skipped),
+   * an array of `[name, value]` pairs, or a `Headers`/`Map` (any object with `entries()`, or any
+   * iterable of pairs). Numbers become their text; names and values otherwise reach the core
+   * verbatim, which validates, lower-cases, trims and sorts. With `checkNul`, a NUL in a name or
+   * value is refused here (an engine whose wire format cannot carry one asks for it, or retries
+   * with it to name the culprit). One array filled in place, no callback: the hot path of sign().
    */
-  function eachHeader(headers, what, add, checkNul) {
+  function walkHeaders(headers, what, checkNul) {
     if (headers === undefined || headers === null) return 0;
     if (typeof headers !== "object") {
       throw invalid(`${what} must be an object of name → value, an array of [name, value] pairs, or a Headers/Map`);
     }
-    let count = 0;
+    let n = 0;
     if (Array.isArray(headers)) {
       for (let i = 0; i < headers.length; i++) {
         const pair = headers[i];
         if (!Array.isArray(pair) || pair.length !== 2 || !present(pair[1])) {
           throw invalid(`${what}[${i}] must be a [name, value] pair`);
         }
-        count += header(pair[0], pair[1], what, add, checkNul);
+        n = put(n, pair[0], pair[1], what, checkNul);
       }
-      return count;
+      return n;
     }
     const proto = Object.getPrototypeOf(headers);
     if (proto !== Object.prototype && proto !== null) {
@@ -92,33 +96,36 @@ export function makeApi(createEngine) {
       if (entries !== null) {
         for (const entry of entries) {
           if (!Array.isArray(entry) || entry.length !== 2) throw invalid(`each entry of ${what} must be a [name, value] pair`);
-          count += header(entry[0], entry[1], what, add, checkNul);
+          n = put(n, entry[0], entry[1], what, checkNul);
         }
-        return count;
+        return n;
       }
     }
     const names = Object.keys(headers);
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
       const value = headers[name];
-      if (Array.isArray(value)) {
-        for (let j = 0; j < value.length; j++) count += header(name, value[j], what, add, checkNul);
+      if (typeof value === "string") {
+        n = put(n, name, value, what, checkNul);
+      } else if (Array.isArray(value)) {
+        for (let j = 0; j < value.length; j++) n = put(n, name, value[j], what, checkNul);
       } else {
-        count += header(name, value, what, add, checkNul);
+        n = put(n, name, value, what, checkNul);
       }
     }
-    return count;
+    return n;
   }
 
-  function header(name, value, what, add, checkNul) {
-    if (value === undefined || value === null) return 0;
+  function put(n, name, value, what, checkNul) {
+    if (value === undefined || value === null) return n;
     if (typeof value === "number") value = String(value);
     if (typeof name !== "string" || typeof value !== "string") {
       throw invalid(`${what}: ${JSON.stringify(String(name))} must have a string or number value`);
     }
     if (checkNul && (name.includes("\0") || value.includes("\0"))) throw invalid(`${what}: NUL in ${JSON.stringify(name)}`);
-    add(name, value);
-    return 1;
+    headerPieces[n] = name;
+    headerPieces[n + 1] = value;
+    return n + 2;
   }
 
   // ---- bodies ------------------------------------------------------------------------------
@@ -195,23 +202,30 @@ export function makeApi(createEngine) {
     throw invalid(`${name} must be a Date, milliseconds since 1970, or an X-Sdk-Date string`);
   };
 
-  /** The checked method, URL and body options of a sign or verify request. */
-  function requestParts(request, call) {
-    if (request === null || typeof request !== "object") {
-      throw invalid(`${call} needs a request object { method, url, headers, body }`);
-    }
-    const { method, url, payloadHash, unsignedPayload } = request;
+  function notAnObject(call) {
+    return invalid(`${call} needs a request object { method, url, headers, body }`);
+  }
+
+  /**
+   * A request's body as the engine takes it: a stream body is left to the caller (undefined is
+   * returned for none), anything else checked by `wholeBody`.
+   */
+  function requestBody(body) {
+    if (body === undefined || body === null) return undefined;
+    if (typeof body === "string" || body instanceof Uint8Array) return body;
+    return wholeBody(body, "body");
+  }
+
+  /** Checks the method, URL and body options of a sign or verify request (no allocation: hot path). */
+  function checkRequest(method, url, body, payloadHash, unsignedPayload) {
     if (typeof method !== "string") throw invalid(present(method) ? "method must be a string" : "method is required");
     if (typeof url !== "string") throw invalid(present(url) ? "url must be a string" : "url is required");
     if (present(payloadHash) && typeof payloadHash !== "string") throw invalid("payloadHash must be a string");
     if (present(unsignedPayload) && typeof unsignedPayload !== "boolean") throw invalid("unsignedPayload must be a boolean");
-    const body = wholeBody(request.body, "body");
-    const unsigned = unsignedPayload === true;
-    if (unsigned && present(payloadHash)) throw invalid("give either payloadHash or unsignedPayload, not both");
-    if (body !== undefined && (present(payloadHash) || unsigned)) {
+    if (unsignedPayload === true && present(payloadHash)) throw invalid("give either payloadHash or unsignedPayload, not both");
+    if (body !== undefined && (present(payloadHash) || unsignedPayload === true)) {
       throw invalid("a body is signed from its bytes: drop payloadHash / unsignedPayload, or the body");
     }
-    return { method, url, body, payloadHash: present(payloadHash) ? payloadHash : undefined, unsigned };
   }
 
   // ---- options -----------------------------------------------------------------------------
@@ -295,11 +309,15 @@ export function makeApi(createEngine) {
      * (hashed chunk by chunk by the core, never buffered).
      */
     sign(request) {
-      if (request !== null && typeof request === "object" && isStreamBody(request.body)) {
+      if (request === null || typeof request !== "object") throw notAnObject("sign(request)");
+      if (isStreamBody(request.body)) {
         return this.hashStream(request.body).then((payloadHash) => this.sign({ ...request, body: undefined, payloadHash }));
       }
-      const r = requestParts(request, "sign(request)");
-      return this.#inner.sign(r.method, r.url, request.headers, r.body, r.payloadHash, r.unsigned, time(request.date, "date"));
+      const body = requestBody(request.body);
+      const { method, url, payloadHash, unsignedPayload } = request;
+      checkRequest(method, url, body, payloadHash, unsignedPayload);
+      const hash = payloadHash === null ? undefined : payloadHash;
+      return this.#inner.sign(method, url, request.headers, body, hash, unsignedPayload === true, time(request.date, "date"));
     }
 
     /** A hasher for this signer's hash function (pass its `digest()` as `payloadHash`). */
@@ -354,8 +372,12 @@ export function makeApi(createEngine) {
 
     /** Verifies a received request; returns the signer's identity or throws an ApigError. */
     verify(request) {
-      const r = requestParts(request, "verify(request)");
-      return this.#inner.verify(r.method, r.url, request.headers, r.body, r.payloadHash, r.unsigned, time(request.now, "now"));
+      if (request === null || typeof request !== "object") throw notAnObject("verify(request)");
+      const body = requestBody(request.body);
+      const { method, url, payloadHash, unsignedPayload } = request;
+      checkRequest(method, url, body, payloadHash, unsignedPayload);
+      const hash = payloadHash === null ? undefined : payloadHash;
+      return this.#inner.verify(method, url, request.headers, body, hash, unsignedPayload === true, time(request.now, "now"));
     }
 
     free() {
@@ -382,7 +404,7 @@ export function makeApi(createEngine) {
 
   // ---- the core's lists --------------------------------------------------------------------
 
-  engine = createEngine({ ApigError, invalid, invalidConfig, eachHeader });
+  engine = createEngine({ ApigError, invalid, invalidConfig, walkHeaders, headerPieces });
   const ERROR_CODES = Object.freeze(engine.errorCodes());
   const errorCodes = () => ERROR_CODES.slice();
   const HOP_BY_HOP_HEADERS = Object.freeze(engine.hopByHopHeaders());

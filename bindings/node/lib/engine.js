@@ -6,7 +6,7 @@
 
 const binding = require('../binding.js')
 
-function napiEngine({ ApigError, eachHeader }) {
+function napiEngine({ ApigError, walkHeaders, headerPieces }) {
   binding.registerErrorClass(ApigError)
   const wire = binding.wireFormat()
   const SEP = wire.separator
@@ -27,19 +27,11 @@ function napiEngine({ ApigError, eachHeader }) {
   }
 
   // Headers → `name SEP value SEP …` (one string, one crossing), with the number of pieces.
-  let packed = ''
   let pieces = 0
-  const add = (name, value) => {
-    packed += name + SEP + value + SEP
-    pieces += 2
-  }
-  const ignore = () => {}
   function pack(headers, checkNul) {
-    packed = ''
-    pieces = 0
-    eachHeader(headers, 'headers', add, checkNul)
-    const out = packed
-    packed = ''
+    pieces = walkHeaders(headers, 'headers', checkNul)
+    let out = ''
+    for (let i = 0; i < pieces; i++) out += headerPieces[i] + SEP
     return out
   }
 
@@ -124,7 +116,7 @@ function napiEngine({ ApigError, eachHeader }) {
         if (result !== null) return unpackResult(result)
         // null: a separator inside the method, URL or a header; name the header here, or let the
         // native side report what is wrong with the method or URL
-        eachHeader(headers, 'headers', ignore, true)
+        walkHeaders(headers, 'headers', true)
         signParts ??= native.signFunction(false)
         return unpackResult(signParts(method, url, pack(headers, true), body, payloadHash, unsignedPayload, date))
       },

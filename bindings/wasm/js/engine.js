@@ -11,7 +11,7 @@
 // `{ view(arrayBuffer), write(view, text, at, room), read(view, start, end) }`.
 
 export function wasmEngine(raw, codec) {
-  return function createEngine({ ApigError, eachHeader }) {
+  return function createEngine({ ApigError, walkHeaders, headerPieces }) {
     // the layout (`NAME=value …`), the core's error codes, its hop-by-hop headers, the names of
     // the headers it adds, and its APIG answer to each error kind (src/wire.rs, `wire_tables`)
     const [layoutText, codesText, hopByHopText, namesText, ...answers] = raw.wireTables().split("\0");
@@ -86,10 +86,6 @@ export function wasmEngine(raw, codec) {
       joined += value;
       fieldLengths[fieldCount++] = value.length;
     }
-    const addPair = (name, value) => {
-      addField(name);
-      addField(value);
-    };
     let packedCount = 0;
     let packedFlags = 0;
     let packedText = 0;
@@ -104,7 +100,9 @@ export function wasmEngine(raw, codec) {
       addField(method);
       addField(url);
       // a NUL would cross intact (the lengths cut the fields); refused by name as the native engine does
-      const count = eachHeader(headers, "headers", addPair, true);
+      const pieces = walkHeaders(headers, "headers", true);
+      for (let i = 0; i < pieces; i++) addField(headerPieces[i]);
+      const count = pieces >> 1;
       let flags = 0;
       let body8;
       let millis = 0;
