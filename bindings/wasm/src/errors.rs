@@ -14,6 +14,7 @@ use crate::wire::Packed;
 /// verifier's canonical request and string to sign only for an error carrying a trace (a
 /// verifier's signature mismatch; else empty: `js/engine.js` then takes [`push_answers`]), the
 /// message last (it may quote input).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const ERROR_FIELDS: [&str; 5] = ["code", "apigMessage", "canonicalRequest", "stringToSign", "message"];
 
 /// The JS value thrown for a core error: [`ERROR_FIELDS`] joined by NUL, which `js/engine.js`

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
-use crate::wire::{self, IDENTITY_FIELDS, Packed, Unpacked, with_scratch};
+use crate::wire::{self, Packed, Unpacked, with_scratch};
 
 /// Where the verifier finds secrets.
 enum Keys {
@@ -130,7 +130,6 @@ impl Verifier {
             *slot = None;
         }
         let verified = verified?;
-        debug_assert_eq!(IDENTITY_FIELDS.len(), 5);
         let mut out = Packed::with_capacity(128);
         out.push(&verified.access_key)
             .push(verified.algorithm.as_str())

@@ -52,9 +52,13 @@ const TIME_TEXT: u32 = 8;
 const TIME_MILLIS: u32 = 16;
 
 /// The fields `signScratch` answers first, in order (`credentialScope` empty when there is none).
+/// (This list, [`IDENTITY_FIELDS`] and [`crate::errors::ERROR_FIELDS`] document the layout; the
+/// tests check [`WIRE_LAYOUT`] against them.)
+#[cfg_attr(not(test), allow(dead_code))]
 const RESULT_FIELDS: [&str; 7] =
     ["authorization", "signature", "canonicalRequest", "stringToSign", "signedHeaders", "date", "credentialScope"];
 /// The fields `verifyScratch` returns, in order.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const IDENTITY_FIELDS: [&str; 5] =
     ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload"];
 
