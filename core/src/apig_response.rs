@@ -166,6 +166,17 @@ mod tests {
     use crate::trace::Trace;
 
     #[test]
+    fn the_answer_to_a_kind_is_the_answer_to_its_traceless_error() {
+        for kind in ErrorKind::ALL {
+            let message = "a message: with \"quotes\" and\nlines";
+            assert_eq!(
+                ApigErrorResponse::from_kind(kind, message),
+                ApigErrorResponse::from_error(&Error::new(kind, message))
+            );
+        }
+    }
+
+    #[test]
     fn every_kind_has_an_answer() {
         for kind in ErrorKind::ALL {
             let (status, number) = kind.apig_status_and_number();
