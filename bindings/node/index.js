@@ -1,23 +1,27 @@
 'use strict'
-// apig: Huawei Cloud APIG App authentication for Node.js. The signing core is Rust (binding.js
-// loads it); this file gathers the JavaScript half. Types: index.d.ts.
+// apig-sdk: Huawei Cloud APIG App authentication for Node.js. The public API is the one shared with
+// apig-wasm (lib/api.cjs, copied from bindings/js/api.js by `cargo xtask build node`), here over the
+// native addon (lib/engine.js, the only JavaScript that knows it). Types: index.d.ts (shared too).
 
-const { ApigError, ERROR_CODES, HOP_BY_HOP_HEADERS, PayloadHasher, Signer, Verifier } = require('./lib/core.js')
-const { signedFetch } = require('./lib/fetch.js')
-const { axiosInterceptor } = require('./lib/axios.js')
-const { verifyMiddleware } = require('./lib/middleware.js')
+const { makeApi } = require('./lib/api.cjs')
+const { napiEngine } = require('./lib/engine.js')
 const { __napiBindingTarget } = require('./binding.js')
 
+const api = makeApi(napiEngine)
+
 module.exports = {
-  ApigError,
-  ERROR_CODES,
-  HOP_BY_HOP_HEADERS,
-  PayloadHasher,
-  Signer,
-  Verifier,
-  axiosInterceptor,
-  errorCodes: () => ERROR_CODES.slice(),
-  signedFetch,
-  verifyMiddleware,
+  ApigError: api.ApigError,
+  ERROR_CODES: api.ERROR_CODES,
+  HOP_BY_HOP_HEADERS: api.HOP_BY_HOP_HEADERS,
+  PayloadHasher: api.PayloadHasher,
+  Signer: api.Signer,
+  Verifier: api.Verifier,
+  axiosInterceptor: api.axiosInterceptor,
+  clockSkewFromExpired: api.clockSkewFromExpired,
+  errorCodes: api.errorCodes,
+  hashBody: api.hashBody,
+  isApigError: api.isApigError,
+  signedFetch: api.signedFetch,
+  verifyMiddleware: api.verifyMiddleware,
   __napiBindingTarget,
 }

@@ -9,7 +9,10 @@ export const {
   Signer,
   Verifier,
   axiosInterceptor,
+  clockSkewFromExpired,
   errorCodes,
+  hashBody,
+  isApigError,
   signedFetch,
   verifyMiddleware,
 } = apig

@@ -63,14 +63,29 @@ impl ApigErrorResponse {
     /// mismatch, `signature expired, signature time:…, server time:…` for an expired date,
     /// `app not found, appkey …` for an unknown key, and the core's message otherwise.
     pub fn from_error(error: &Error) -> Self {
-        let (status, number) = error.kind().apig_status_and_number();
-        let message = match (error.kind(), error.trace()) {
-            (ErrorKind::SignatureMismatch, Some(trace)) => format!("{APP_AUTH_PREFIX}{}", apig_mismatch_message(trace)),
-            (ErrorKind::InvalidRequest | ErrorKind::BodyRead, _) => format!("Bad request: {}", error.message()),
-            (ErrorKind::InvalidConfig, _) => format!("Internal error: {}", error.message()),
-            _ => format!("{APP_AUTH_PREFIX}{}", error.message()),
+        match (error.kind(), error.trace()) {
+            (ErrorKind::SignatureMismatch, Some(trace)) => {
+                let (status, number) = error.kind().apig_status_and_number();
+                let message = format!("{APP_AUTH_PREFIX}{}", apig_mismatch_message(trace));
+                Self { status, number, message, code: error.code() }
+            }
+            _ => Self::from_kind(error.kind(), error.message()),
+        }
+    }
+
+    /// The answer to an error of `kind` with `message` and no trace (every error but a verifier's
+    /// signature mismatch, whose message quotes the canonical request).
+    pub fn from_kind(kind: ErrorKind, message: &str) -> Self {
+        let (status, number) = kind.apig_status_and_number();
+        let lead = match kind {
+            ErrorKind::InvalidRequest | ErrorKind::BodyRead => "Bad request: ",
+            ErrorKind::InvalidConfig => "Internal error: ",
+            _ => APP_AUTH_PREFIX,
         };
-        Self { status, number, message, code: error.code() }
+        let mut text = String::with_capacity(lead.len() + message.len());
+        text.push_str(lead);
+        text.push_str(message);
+        Self { status, number, message: text, code: kind.code() }
     }
 
     /// The answer to a request whose body is larger than `limit` bytes (a middleware's or gateway's
@@ -166,6 +181,17 @@ mod tests {
     use super::*;
     use crate::explain::canonical_request_from_apig_message;
     use crate::trace::Trace;
+
+    #[test]
+    fn the_answer_to_a_kind_is_the_answer_to_its_traceless_error() {
+        for kind in ErrorKind::ALL {
+            let message = "a message: with \"quotes\" and\nlines";
+            assert_eq!(
+                ApigErrorResponse::from_kind(kind, message),
+                ApigErrorResponse::from_error(&Error::new(kind, message))
+            );
+        }
+    }
 
     #[test]
     fn every_kind_has_an_answer() {

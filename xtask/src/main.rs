@@ -16,6 +16,7 @@ mod ci;
 mod docs;
 mod gateway;
 mod interop;
+mod js;
 mod kotlin;
 mod node;
 mod python;

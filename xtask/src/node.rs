@@ -53,17 +53,20 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// `napi build --release --platform`: the addon `apig.linux-x64-gnu.node`, `napi-binding.js` (napi's
-/// loader, which `binding.js` wraps to explain a platform without an addon) and `index.d.ts` (the
-/// types), in the package folder.
+/// loader, which `binding.js` wraps to explain a platform without an addon) and
+/// `napi-binding.d.ts` (the addon's own types, not shipped), in the package folder; then the
+/// shared JavaScript API and its types (`lib/api.cjs`, `index.d.ts`, from bindings/js).
 pub(crate) fn build() -> Result<()> {
     setup()?;
     let dir = package();
     let napi = dir.join("node_modules").join(".bin").join("napi");
     run(Command::new(napi)
-        .args(["build", "--platform", "--release", "--js", "napi-binding.js", "--dts", "index.d.ts", "--target-dir"])
+        .args(["build", "--platform", "--release", "--js", "napi-binding.js", "--dts", "napi-binding.d.ts"])
+        .arg("--target-dir")
         .arg(target_dir())
         .env("CARGO_TARGET_DIR", target_dir())
-        .current_dir(&dir))
+        .current_dir(&dir))?;
+    crate::js::copy_into(&dir, false)
 }
 
 /// Builds, packs and installs the package into the scratch project, with the test suites, the
@@ -99,6 +102,7 @@ pub(crate) fn install() -> Result<PathBuf> {
         .arg(format!("./{tarball}"))
         .current_dir(&scratch))?;
     copy_dir(&dir.join("test"), &scratch.join("test"))?;
+    copy_dir(&crate::js::tests(), &scratch.join("test").join("shared"))?;
     copy_dir(&dir.join("bench"), &scratch.join("bench"))?;
     copy_dir(&root().join("examples").join("node"), &scratch.join("examples"))?;
     std::fs::copy(dir.join("conformance.js"), scratch.join("conformance.js"))?;
@@ -120,18 +124,21 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// A `node` command run in the scratch project: the installed `apig`, and the package's dev
-/// dependencies (axios, express) through `NODE_PATH`.
+/// dependencies (axios, express) through `NODE_PATH`; the shared suite (test/shared) tests
+/// `apig-sdk`.
 fn scratch_node(scratch: &Path) -> Command {
     let mut cmd = node();
     cmd.current_dir(scratch)
         .env("NODE_PATH", package().join("node_modules"))
         .env("APIG_CONFORMANCE_DIR", root().join("conformance"))
+        .env("APIG_ROOT", root())
+        .env("APIG_JS_PACKAGE", "apig-sdk")
         .env("APIG_REQUIRE_EXAMPLES", "1");
     cmd
 }
 
-/// The node:test suites (which also run the examples) against the installed package, then
-/// `tsc --noEmit` on the TypeScript example.
+/// The node:test suites (the shared one in test/shared included; they also run the examples)
+/// against the installed package, then `tsc --noEmit` on the TypeScript example.
 pub(crate) fn test() -> Result<()> {
     let scratch = install()?;
     run(scratch_node(&scratch).args(["--test", "--test-reporter=spec", "test/"]))?;

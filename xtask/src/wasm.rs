@@ -129,6 +129,7 @@ pub(crate) fn build() -> Result<()> {
     let pkg = package();
     let newest_input = std::fs::read_dir(&js)?
         .chain(std::fs::read_dir(&modules)?)
+        .chain(std::fs::read_dir(crate::js::shared())?)
         .filter_map(|e| e.ok().and_then(|e| modified(&e.path())))
         .chain(modified(&crate_dir().join("README.md")))
         .max();
@@ -148,7 +149,10 @@ pub(crate) fn build() -> Result<()> {
         // wasm-bindgen names its output after its input
         let input = staging.join(module).join("apig_wasm.wasm");
         copy(&modules.join(format!("{module}.wasm")), &input)?;
-        run(Command::new("wasm-bindgen").args(["--target", bindgen_target, "--out-dir"]).arg(&out).arg(&input))?;
+        run(Command::new("wasm-bindgen")
+            .args(["--target", bindgen_target, "--no-typescript", "--out-dir"])
+            .arg(&out)
+            .arg(&input))?;
         optimize(&out.join("apig_wasm_bg.wasm"), wasm_opt_level(module))?;
     }
     assemble(&staging, &js, &pkg)?;
@@ -185,8 +189,9 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The package: each target's wasm-bindgen output with its entry, the shared JavaScript half as
-/// ES module and CommonJS, the types, package.json (at the workspace version) and README.
+/// The package: each target's wasm-bindgen output with its entry, the shared API and types
+/// (bindings/js) and the wasm engine as ES module and CommonJS, package.json (at the workspace
+/// version) and README.
 fn assemble(staging: &Path, js: &Path, pkg: &Path) -> Result<()> {
     let (web, bundler, nodejs) = (staging.join("web"), staging.join("bundler"), staging.join("nodejs"));
     for file in ["apig_wasm.js", "apig_wasm_bg.wasm"] {
@@ -201,20 +206,13 @@ fn assemble(staging: &Path, js: &Path, pkg: &Path) -> Result<()> {
     copy(&nodejs.join("apig_wasm.js"), &pkg.join("nodejs").join("apig_wasm.cjs"))?;
     copy(&nodejs.join("apig_wasm_bg.wasm"), &pkg.join("nodejs").join("apig_wasm_bg.wasm"))?;
     copy(&js.join("node.cjs"), &pkg.join("nodejs").join("index.cjs"))?;
-    copy(&nodejs.join("apig_wasm.d.ts"), &pkg.join("types").join("apig_wasm.d.ts"))?;
-    copy(&js.join("index.d.ts"), &pkg.join("index.d.ts"))?;
     copy(&crate_dir().join("README.md"), &pkg.join("README.md"))?;
 
-    let api = std::fs::read_to_string(js.join("api.js"))?;
-    const EXPORT: &str = "export function makeApi(";
-    if api.matches(EXPORT).count() != 1 || api.lines().any(|l| l.starts_with("import ")) {
-        bail!("js/api.js must have exactly one `{EXPORT}…` and no imports (it is also shipped as CommonJS)");
-    }
-    std::fs::create_dir_all(pkg.join("lib"))?;
-    std::fs::write(pkg.join("lib").join("api.js"), &api)?;
-    let cjs =
-        format!("\"use strict\";\n{}\nmodule.exports = {{ makeApi }};\n", api.replace(EXPORT, "function makeApi("));
-    std::fs::write(pkg.join("lib").join("api.cjs"), cjs)?;
+    crate::js::copy_into(pkg, true)?;
+    let file = js.join("engine.js");
+    let engine = std::fs::read_to_string(&file)?;
+    std::fs::write(pkg.join("lib").join("engine.js"), &engine)?;
+    std::fs::write(pkg.join("lib").join("engine.cjs"), crate::js::commonjs(&engine, "wasmEngine", &file)?)?;
 
     // one version for every package: the workspace's (`cargo xtask release` checks it too)
     let manifest = std::fs::read_to_string(js.join("package.json"))?;
@@ -267,6 +265,7 @@ pub(crate) fn install() -> Result<PathBuf> {
     )?;
     run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--offline"]).current_dir(&scratch))?;
     copy_dir(&crate_dir().join("test"), &scratch.join("test"))?;
+    copy_dir(&crate::js::tests(), &scratch.join("test").join("shared"))?;
     copy_dir(&root().join("examples").join("browser"), &scratch.join("browser"))?;
     Ok(scratch)
 }
@@ -282,9 +281,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The environment every test script gets: where the repository and the tools are.
+/// The environment every test script gets: where the repository and the tools are, and the
+/// package the shared suite (test/shared) tests.
 fn test_env(cmd: &mut Command) -> &mut Command {
-    cmd.env("APIG_ROOT", root()).env("APIG_WASM_TOOLING", tooling().join("node_modules"))
+    cmd.env("APIG_ROOT", root())
+        .env("APIG_WASM_TOOLING", tooling().join("node_modules"))
+        .env("APIG_JS_PACKAGE", "apig-wasm")
 }
 
 /// Native unit tests of the crate, the Node tests and the type check against the installed
@@ -294,6 +296,7 @@ pub(crate) fn test() -> Result<()> {
     run(cargo().args(["test", "-p", "apig-wasm"]))?;
     let scratch = install()?;
     let mut tests: Vec<PathBuf> = std::fs::read_dir(scratch.join("test"))?
+        .chain(std::fs::read_dir(scratch.join("test").join("shared"))?)
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
         .collect();

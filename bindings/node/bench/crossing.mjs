@@ -5,15 +5,20 @@
 //
 // CPU time (user + system) per call, median and best of 15 rounds of 50 000 calls, the cases
 // interleaved round by round so that a change in the machine's load hits them alike. It reaches
-// into the package's internals (binding.js, lib/core.js); APIG_BENCH_QUICK=1 runs a few calls only
-// (the tests do, to keep it working).
+// into the package's internals (binding.js, lib/api.cjs, lib/engine.js); APIG_BENCH_QUICK=1 runs a
+// few calls only (the tests do, to keep it working).
 import { createRequire } from 'node:module'
 import path from 'node:path'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(require.resolve('apig-sdk/package.json'))
 const binding = require(path.join(root, 'binding.js'))
-const { Signer, packHeaders, unpackResult } = require(path.join(root, 'lib', 'core.js'))
+const { makeApi } = require(path.join(root, 'lib', 'api.cjs'))
+const { napiEngine } = require(path.join(root, 'lib', 'engine.js'))
+// an API of its own, to reach its engine's packing and unpacking
+let engine
+const { Signer } = makeApi((shared) => (engine = napiEngine(shared)))
+const { pack, unpackResult } = engine.internals
 const [ROUNDS, CALLS] = process.env.APIG_BENCH_QUICK === '1' ? [1, 10] : [15, 50000]
 
 const signer = new Signer({ key: 'AKTESTEXAMPLE0000001', secret: 'sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv' })
@@ -23,8 +28,9 @@ const get = {
   headers: { 'Content-Type': 'application/json', 'X-Project-Id': '77b6a44cba5143ab91d13ab9a8ff44fd', 'X-Sdk-Date': '20240403T101500Z' },
 }
 // the native function sign() calls, on a request string built once
-const native = new binding.Signer({ key: 'AKTESTEXAMPLE0000001', secret: 'sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv' }).signFunction(true)
-const headers = packHeaders(get.headers, 'headers', false)
+const nativeSigner = new binding.Signer({ key: 'AKTESTEXAMPLE0000001', secret: 'sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv' })
+const native = nativeSigner.signFunction(true)
+const headers = pack(get.headers, false)
 const line = `${get.method}\0${get.url}\0${headers}`
 const separators = line.split('\0').length - 1
 const packed = native(line, separators)
@@ -33,9 +39,9 @@ let sink
 const cases = [
   ['sign() GET, all of it', () => { sink = signer.sign(get) }],
   ['native call, prebuilt string', () => { sink = native(line, separators) }],
-  ['pack headers + request string', () => { sink = `${get.method}\0${get.url}\0${packHeaders(get.headers, 'headers', false)}` }],
+  ['pack headers + request string', () => { sink = `${get.method}\0${get.url}\0${pack(get.headers, false)}` }],
   ['slice the result', () => { sink = unpackResult(packed) }],
-  ['empty napi-rs getter', () => { sink = signer.key }],
+  ['empty napi-rs getter', () => { sink = nativeSigner.key }],
 ]
 
 function round(fn, n) {

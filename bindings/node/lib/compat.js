@@ -3,7 +3,7 @@
 // `new HttpRequest(method, url, headers, body)`, `Sign(r)`), signing with the Rust core. Existing
 // code switches by changing its require line.
 
-const { Signer: CoreSigner } = require('./core.js')
+const { Signer: CoreSigner } = require('../index.js')
 
 /** A request to sign, as signer.js has it: method, URL, headers object and body. */
 class HttpRequest {

@@ -89,165 +89,6 @@ pub(crate) fn optional_seconds(
     }
 }
 
-/// The separator of packed lists: `index.js` hands headers (and key stores) over as one string
-/// `name\0value\0name\0value\0`, one boundary crossing instead of several per header. NUL cannot
-/// occur in a header name or value (the core refuses it; `index.js` checks before packing).
-pub(crate) const SEPARATOR: char = '\0';
-
-/// A packed list → ordered `(name, value)` pairs, borrowed from `packed`. Up to
-/// [`INLINE_PAIRS`] pairs are kept on the stack.
-pub(crate) fn unpack_pairs(packed: &str) -> Result<Pairs<'_>, Error> {
-    let mut pairs = Pairs::new();
-    let mut pieces = Pieces::new(packed);
-    while let Some(name) = pieces.next() {
-        match pieces.next() {
-            Some(value) => pairs.push((name, value)),
-            None => return Err(invalid_request("a packed header list must hold name/value pairs")),
-        }
-    }
-    if !pieces.rest().is_empty() {
-        return Err(invalid_request("a packed header list must hold name/value pairs"));
-    }
-    Ok(pairs)
-}
-
-/// A packed request `method\0url\0name\0value\0…` → method, URL and header pairs, or `None`
-/// when it does not hold exactly `separators` NULs, all ending pieces (a piece holding NUL).
-pub(crate) fn unpack_request(packed: &str, separators: usize) -> Option<(&str, &str, Pairs<'_>)> {
-    let mut pieces = Pieces::new(packed);
-    let method = pieces.next()?;
-    let url = pieces.next()?;
-    let mut pairs = Pairs::new();
-    let mut count = 2;
-    while let Some(name) = pieces.next() {
-        let value = pieces.next()?;
-        pairs.push((name, value));
-        count += 2;
-    }
-    (count == separators && pieces.rest().is_empty()).then_some((method, url, pairs))
-}
-
-/// The NUL-terminated pieces of a packed string, its NULs found eight bytes at a time. NUL is
-/// ASCII, so every piece between two is whole UTF-8.
-struct Pieces<'a> {
-    text: &'a str,
-    /// Where the next piece starts.
-    start: usize,
-    /// The offset of the word `zeros` describes.
-    base: usize,
-    /// The offset of the next word to read.
-    next: usize,
-    /// The NULs of the current word not yet returned: the high bit of each such byte.
-    zeros: u64,
-}
-
-impl<'a> Pieces<'a> {
-    fn new(text: &'a str) -> Self {
-        Self { text, start: 0, base: 0, next: 0, zeros: 0 }
-    }
-
-    /// What follows the last NUL returned.
-    fn rest(&self) -> &'a str {
-        self.text.get(self.start..).unwrap_or_default()
-    }
-
-    /// The offset of the next NUL.
-    fn next_nul(&mut self) -> Option<usize> {
-        const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        loop {
-            if self.zeros != 0 {
-                let at = self.base + (self.zeros.trailing_zeros() / 8) as usize;
-                self.zeros &= self.zeros - 1;
-                return Some(at);
-            }
-            let rest = self.text.as_bytes().get(self.next..).filter(|rest| !rest.is_empty())?;
-            let word = match rest.first_chunk::<8>() {
-                Some(word) => *word,
-                None => {
-                    // the last few bytes, padded with bytes that are not NUL
-                    let mut word = [0xff; 8];
-                    word.iter_mut().zip(rest).for_each(|(slot, byte)| *slot = *byte);
-                    word
-                }
-            };
-            let word = u64::from_le_bytes(word);
-            self.base = self.next;
-            self.next += 8;
-            // the high bit of exactly the bytes that are 0 (no carry crosses a byte)
-            self.zeros = !(((word & LOW) + LOW) | word | LOW);
-        }
-    }
-}
-
-impl<'a> Iterator for Pieces<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let end = self.next_nul()?;
-        let piece = self.text.get(self.start..end).unwrap_or_default();
-        self.start = end + 1;
-        Some(piece)
-    }
-}
-
-/// How many NULs `text` holds, and whether it is ASCII: one pass, in blocks whose byte-wide
-/// counters the compiler turns into vector instructions.
-pub(crate) fn scan(text: &str) -> (usize, bool) {
-    let mut separators = 0;
-    let mut high = 0;
-    for block in text.as_bytes().chunks(255) {
-        let mut count = 0u8;
-        for &byte in block {
-            count += u8::from(byte == 0);
-            high |= byte;
-        }
-        separators += usize::from(count);
-    }
-    (separators, high < 0x80)
-}
-
-/// How many header pairs [`Pairs`] holds without allocating.
-pub(crate) const INLINE_PAIRS: usize = 16;
-
-/// Header pairs: on the stack up to [`INLINE_PAIRS`], then on the heap.
-#[allow(clippy::large_enum_variant)] // the point: the usual handful of headers without an allocation
-pub(crate) enum Pairs<'a> {
-    Inline([(&'a str, &'a str); INLINE_PAIRS], usize),
-    Heap(Vec<(&'a str, &'a str)>),
-}
-
-impl<'a> Pairs<'a> {
-    fn new() -> Self {
-        Self::Inline([("", ""); INLINE_PAIRS], 0)
-    }
-
-    fn push(&mut self, pair: (&'a str, &'a str)) {
-        match self {
-            Self::Inline(slots, len) => match slots.get_mut(*len) {
-                Some(slot) => {
-                    *slot = pair;
-                    *len += 1;
-                }
-                None => {
-                    let mut heap = Vec::with_capacity(2 * INLINE_PAIRS);
-                    heap.extend_from_slice(slots);
-                    heap.push(pair);
-                    *self = Self::Heap(heap);
-                }
-            },
-            Self::Heap(heap) => heap.push(pair),
-        }
-    }
-
-    /// The pairs, in order.
-    pub(crate) fn as_slice(&self) -> &[(&'a str, &'a str)] {
-        match self {
-            Self::Inline(slots, len) => slots.get(..*len).unwrap_or_default(),
-            Self::Heap(heap) => heap,
-        }
-    }
-}
-
 /// A request body held for the duration of one call: text, or a view of a JavaScript buffer.
 pub(crate) enum Body<'env> {
     Empty,
@@ -292,17 +133,27 @@ pub(crate) fn body<'env>(value: Option<Unknown<'env>>, what: &str) -> Result<Bod
     }
 }
 
-/// A time: a `Date` or milliseconds since the Unix epoch (as `Date.now()` returns), converted by
-/// the core.
+/// A time: a `Date`, milliseconds since the Unix epoch (as `Date.now()` returns) or an
+/// `X-Sdk-Date` string, converted by the core.
 pub(crate) fn time(value: Option<Unknown<'_>>, what: &str) -> Result<Option<SystemTime>, Error> {
     let failure = |e: napi::Error| napi_failure(what, &e);
     let Some(value) = value else { return Ok(None) };
     let millis = if value.is_date().map_err(failure)? {
         JsDate::from_unknown(value).and_then(|date| date.value_of()).map_err(failure)?
-    } else if value.get_type().map_err(failure)? == ValueType::Number {
-        f64::from_unknown(value).map_err(failure)?
     } else {
-        return Err(invalid_request(format!("{what} must be a Date or a number of milliseconds since 1970")));
+        match value.get_type().map_err(failure)? {
+            ValueType::Number => f64::from_unknown(value).map_err(failure)?,
+            // an X-Sdk-Date string, parsed by the core (malformed_date when it is not one)
+            ValueType::String => {
+                let text = String::from_unknown(value).map_err(failure)?;
+                return Ok(Some(apig::SdkDate::parse(&text)?.to_system_time()));
+            }
+            _ => {
+                return Err(invalid_request(format!(
+                    "{what} must be a Date, milliseconds since 1970, or an X-Sdk-Date string"
+                )));
+            }
+        }
     };
     // the core converts and range-checks (malformed_date for an invalid Date or a time outside the
     // years 0001 to 9999)

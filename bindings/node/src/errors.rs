@@ -1,5 +1,5 @@
 //! The one mapping from the core's errors to JavaScript: an `ApigError` (a subclass of `Error`
-//! defined by the package's `index.js`) whose `code` is the core's stable code, and whose `status`,
+//! defined by the shared JavaScript API, `lib/api.cjs`) whose `code` is the core's stable code, and whose `status`,
 //! `apigCode` and `apigMessage` are the core's APIG answer ([`ApigErrorResponse`]).
 
 use std::cell::RefCell;
@@ -52,13 +52,23 @@ pub fn hop_by_hop_headers() -> Vec<&'static str> {
     HOP_BY_HOP_HEADERS.to_vec()
 }
 
+/// Internal: from the message of an APIG "signature expired" rejection, the seconds to add to the
+/// local clock to match the server's (the core's `clock_skew_from_apig_message`); `null` when the
+/// message is not such a rejection.
+#[napi(skip_typescript)]
+pub fn clock_skew_from_expired(message: String) -> Option<f64> {
+    // seconds between two years-1..9999 dates: exact in an f64
+    #[allow(clippy::cast_precision_loss)]
+    apig::clock_skew_from_apig_message(&message).map(|seconds| seconds as f64)
+}
+
 /// Every error code of the core, in the core's order (`ErrorKind::ALL`); `ERROR_CODES` is this list.
 #[napi(ts_return_type = "ApigErrorCode[]")]
 pub fn error_codes() -> Vec<&'static str> {
     ErrorKind::ALL.iter().map(|kind| kind.code()).collect()
 }
 
-/// Internal: called once by `index.js` with the `ApigError` class the native errors are made of.
+/// Internal: called once by `lib/engine.js` with the `ApigError` class the native errors are made of.
 #[napi(skip_typescript)]
 pub fn register_error_class(class: Function<'_, FnArgs<(String, &'static str)>, Unknown<'static>>) -> napi::Result<()> {
     let class = class.create_ref()?;
@@ -99,7 +109,7 @@ fn build<'env>(env: &'env Env, error: &Error) -> napi::Result<Unknown<'env>> {
     let mut object = match created {
         Some(instance) => Object::from_unknown(instance)?,
         None => {
-            // the binding loaded without index.js: a plain Error with the same fields
+            // the addon loaded without lib/engine.js: a plain Error with the same fields
             let mut plain = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
             plain.set_named_property("name", "ApigError")?;
             plain.set_named_property("code", error.code())?;

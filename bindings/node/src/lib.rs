@@ -1,10 +1,12 @@
-//! The Node.js binding of [`apig`]: the native half of the npm package `apig`.
+//! The Node.js binding of [`apig`]: the native half of the npm package `apig-sdk`.
 //!
 //! Registration only: every exported class and function lives in the module named after the core
 //! module it wraps. The binding converts JavaScript values, maps errors and adapts ownership; all
 //! signing logic (canonicalisation, hashing, encoding, header handling, dates, defaults) is the
-//! core's. The package's JavaScript half (`index.js`) adds streams, `fetch`, axios, the
-//! middleware and the `signer.js` compatibility layer on top.
+//! core's. The package's JavaScript: `lib/engine.js` (the only JavaScript that knows this addon,
+//! over the wire format of [`wire`]) under the public API shared with `apig-wasm`
+//! (`bindings/js/api.js`, copied into the package as `lib/api.cjs`), which adds streams,
+//! `fetch`, axios and the middleware; `lib/compat.js` the `signer.js` compatibility layer.
 
 // napi-derive expands every `#[napi]` item into `extern "C"` glue that is `unsafe` by nature. This
 // crate writes no `unsafe` itself: only the macro output needs the exemption.
@@ -17,7 +19,11 @@ mod convert;
 mod errors;
 mod sign;
 mod verify;
+mod wire;
 
-pub use crate::errors::{ApigAnswer, apig_answer, error_codes, hop_by_hop_headers, register_error_class};
-pub use crate::sign::{PayloadHasher, SignRequest, SignResult, Signer, SignerOptions, added_header_names};
-pub use crate::verify::{Identity, Verifier, VerifierOptions, VerifyRequest};
+pub use crate::errors::{
+    ApigAnswer, apig_answer, clock_skew_from_expired, error_codes, hop_by_hop_headers, register_error_class,
+};
+pub use crate::sign::{PayloadHasher, Signer};
+pub use crate::verify::Verifier;
+pub use crate::wire::{WireFormat, wire_format};

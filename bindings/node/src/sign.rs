@@ -10,75 +10,7 @@ use napi_derive::napi;
 
 use crate::convert::{self, Body};
 use crate::errors::{IntoJs, invalid_config, invalid_request};
-
-/// Options of `new Signer(options)`. Omitted options take the core's defaults.
-#[napi(object, object_from_js = false, object_to_js = false)]
-pub struct SignerOptions {
-    /// The access key (APIG "AppKey", "AK").
-    pub key: String,
-    /// The secret key (APIG "AppSecret", "SK"); its UTF-8 bytes are the HMAC key.
-    pub secret: String,
-    /// `SDK-HMAC-SHA256` (default), `SDK-HMAC-SM3`, `V11-HMAC-SHA256` or `V11-HMAC-SM3`.
-    #[napi(ts_type = "Algorithm")]
-    pub algorithm: Option<String>,
-    /// V11 only (and required there): the region of the credential scope, e.g. `cn-north-4`.
-    pub region: Option<String>,
-    /// V11 only: the service of the credential scope (default `apic`).
-    pub service: Option<String>,
-}
-
-/// A request to sign.
-#[napi(object, object_from_js = false, object_to_js = false)]
-pub struct SignRequest {
-    /// The HTTP method, e.g. `GET` (use upper case: Huawei's signers disagree on lower case).
-    pub method: String,
-    /// The absolute URL (`https://host/path?query`) or an origin-form target (`/path?query`, the host
-    /// then comes from a `Host` header).
-    pub url: String,
-    /// The headers to send: an object (`{ 'Content-Type': 'application/json' }`, values may be
-    /// numbers or arrays), an array of `[name, value]` pairs, or a `Headers`/`Map`. Every header
-    /// given is signed.
-    #[napi(ts_type = "HeaderInput")]
-    pub headers: Option<Unknown<'static>>,
-    /// The exact body: a string (sent as UTF-8), a `Buffer`/`Uint8Array` or an `ArrayBuffer`. (A
-    /// stream or async iterable is accepted too: `sign()` then returns a Promise.)
-    #[napi(ts_type = "BodyInput")]
-    pub body: Option<Unknown<'static>>,
-    /// The body's lower-case hex hash computed beforehand (`signer.createHasher()`), used instead of
-    /// `body`.
-    pub payload_hash: Option<String>,
-    /// Sign `UNSIGNED-PAYLOAD` instead of the body: the signer adds and signs
-    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`. The body is then not authenticated.
-    pub unsigned_payload: Option<bool>,
-    /// The signing time when the headers have no `X-Sdk-Date` (default: now): a `Date` or
-    /// milliseconds since 1970.
-    #[napi(ts_type = "Date | number")]
-    pub date: Option<Unknown<'static>>,
-}
-
-/// What `signer.sign()` returns (built by `index.js` from the packed result).
-#[napi(object, object_from_js = false, object_to_js = false)]
-pub struct SignResult {
-    /// The headers to add to the request: `Host` (only when the request had none and the URL is
-    /// absolute), `X-Sdk-Date` (when it had none), `X-Sdk-Content-Sha256` (unsigned payloads) and
-    /// `Authorization`, in this order.
-    #[napi(ts_type = "Record<string, string>")]
-    pub headers: Object<'static>,
-    /// The `Authorization` header value.
-    pub authorization: String,
-    /// The lower-case hex signature.
-    pub signature: String,
-    /// The canonical request, exactly as hashed.
-    pub canonical_request: String,
-    /// The string to sign, exactly as fed to the HMAC.
-    pub string_to_sign: String,
-    /// The `SignedHeaders` list, e.g. `content-type;host;x-sdk-date`.
-    pub signed_headers: String,
-    /// The `X-Sdk-Date` value signed.
-    pub date: String,
-    /// V11 only: the credential scope `yyyymmdd/region/service`.
-    pub credential_scope: Option<String>,
-}
+use crate::wire::{self, pack_result};
 
 /// Signs requests for one credential with one algorithm.
 #[napi]
@@ -129,13 +61,13 @@ impl Signer {
         self.inner.algorithm().as_str()
     }
 
-    /// Internal, for the package's `Signer` (its constructor makes the packed one, its first
-    /// error the other): the functions its `sign()` calls, which return the packed result
-    /// ([`pack_result`]). With `packed_request`, `(request, separators[, body, payloadHash,
-    /// unsignedPayload, date])` where `request` is `method\0url\0` and the headers packed by
-    /// `index.js` ([`convert::unpack_pairs`]), and `separators` the number of NULs it holds when no
-    /// piece holds one (`null` is returned when that differs: `index.js` then finds and reports the
-    /// culprit). Otherwise `(method, url, headers, body, payloadHash, unsignedPayload, date)`, each
+    /// Internal, for `lib/engine.js` (which makes the packed one with the signer, the other at its
+    /// first error): the functions its `sign()` calls, which return the packed result
+    /// ([`pack_result`], the layout of [`crate::wire`]). With `packed_request`, `(request,
+    /// separators[, body, payloadHash, unsignedPayload, date])` where `request` is `method\0url\0`
+    /// and the packed headers ([`wire::unpack_request`]), and `separators` the number of NULs it
+    /// holds when no piece holds one (`null` is returned when that differs: `lib/engine.js` then
+    /// finds and reports the culprit). Otherwise `(method, url, headers, body, payloadHash, unsignedPayload, date)`, each
     /// read and type-checked here. A function shares this signer, so a call reaches the core
     /// without unwrapping `this` (napi-rs's class-method glue costs more than a tenth of a
     /// signature); the request and the result cross the boundary as one string each.
@@ -176,7 +108,7 @@ enum Form {
 }
 
 /// One call of a function [`Signer::sign_function`] returns. Omitted trailing arguments are
-/// `undefined`: `index.js` passes only the request and its NUL count for one without body,
+/// `undefined`: `lib/engine.js` passes only the request and its NUL count for one without body,
 /// payload hash, `unsignedPayload` or date, which saves reading four values.
 fn sign_call(
     signer: &apig::Signer,
@@ -197,7 +129,7 @@ fn sign_call(
         Form::Packed => {
             packed = required(arg(0)?, "the request")?;
             let separators = call.get::<u32>(1).map_err(|e| convert::napi_failure("the request", &e))?;
-            match convert::unpack_request(&packed, separators as usize) {
+            match wire::unpack_request(&packed, separators as usize) {
                 Some((method, url, pairs)) => (method, url, pairs, 2),
                 None => return Ok(None),
             }
@@ -206,7 +138,7 @@ fn sign_call(
             method = required(arg(0)?, "method")?;
             url = required(arg(1)?, "url")?;
             headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
-            let pairs = convert::unpack_pairs(headers.as_deref().unwrap_or(""))?;
+            let pairs = wire::unpack_pairs(headers.as_deref().unwrap_or(""))?;
             (method.as_str(), url.as_str(), pairs, 3)
         }
     };
@@ -249,69 +181,6 @@ fn sign_call(
     created.map(|string| Some(string.raw())).map_err(|e| convert::napi_failure("the result", &e))
 }
 
-/// The names of the headers the core adds, as `index.js` gets them once (`addedHeaderNames()`):
-/// in the packed result an added header names itself by its index here, so that `index.js` sets
-/// it with a name it already holds. A name missing from this list crosses as text.
-const ADDED_HEADER_NAMES: [&str; 4] = ["Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"];
-
-/// Internal: [`ADDED_HEADER_NAMES`], for `index.js`.
-#[napi(skip_typescript)]
-pub fn added_header_names() -> Vec<&'static str> {
-    ADDED_HEADER_NAMES.to_vec()
-}
-
-/// Writes `output` into `out` for `index.js` (`unpackResult`) to slice: `authorization`,
-/// `signature`, canonical request, string to sign, signed headers, date and credential scope
-/// (empty when there is none), each followed by NUL; then each added header in the core's order:
-/// its name as the digit of its index in [`ADDED_HEADER_NAMES`] (or `*`, the name and NUL), then
-/// its value as `a` (the same string as `authorization`), `d` (the same as the date) or `=` and
-/// the value, and NUL. A piece holding NUL is refused: it would shift every piece after it.
-/// Returns whether `out` is ASCII.
-fn pack_result(output: &apig::SigningOutput, out: &mut String) -> Result<bool, Error> {
-    out.clear();
-    let mut pieces = 0;
-    let mut piece = |out: &mut String, text: &str| {
-        out.push_str(text);
-        out.push(convert::SEPARATOR);
-        pieces += 1;
-    };
-    for text in [
-        output.authorization.as_str(),
-        output.signature.as_str(),
-        output.trace.canonical_request.as_str(),
-        output.trace.string_to_sign.as_str(),
-        output.signed_headers.as_str(),
-        output.date.as_str(),
-        output.credential_scope.as_deref().unwrap_or(""),
-    ] {
-        piece(out, text);
-    }
-    for (name, value) in output.headers() {
-        match ADDED_HEADER_NAMES.iter().zip('0'..='9').find(|(known, _)| **known == name) {
-            Some((_, code)) => out.push(code),
-            None => {
-                out.push('*');
-                piece(out, name);
-            }
-        }
-        if std::ptr::eq(value, output.authorization.as_str()) {
-            piece(out, "a");
-        } else if std::ptr::eq(value, output.date.as_str()) {
-            piece(out, "d");
-        } else {
-            out.push('=');
-            piece(out, value);
-        }
-    }
-    // one pass over the result rather than one per piece: a NUL inside a piece would shift
-    // every piece after it
-    let (separators, ascii) = convert::scan(out);
-    if separators != pieces {
-        return Err(invalid_request("a signed value contains NUL"));
-    }
-    Ok(ascii)
-}
-
 /// A required string argument.
 fn required(value: Option<Unknown<'_>>, name: &str) -> Result<String, Error> {
     match value {
@@ -329,6 +198,17 @@ pub struct PayloadHasher {
 
 #[napi]
 impl PayloadHasher {
+    /// A hasher for `algorithm`'s hash function (default: the core's default algorithm's);
+    /// throws `unsupported_algorithm` for an unknown name.
+    #[napi(constructor)]
+    pub fn new(env: Env, algorithm: Option<String>) -> napi::Result<Self> {
+        let algorithm = match algorithm {
+            Some(name) => name.parse::<Algorithm>().into_js(&env)?,
+            None => Algorithm::default(),
+        };
+        Ok(Self { inner: Some(apig::PayloadHasher::for_algorithm(algorithm)) })
+    }
+
     /// Adds a chunk: a string (hashed as UTF-8), a `Buffer`/`Uint8Array` or an `ArrayBuffer`.
     /// Returns the hasher, for chaining.
     #[napi(ts_args_type = "chunk: string | Uint8Array | ArrayBuffer", ts_return_type = "this")]

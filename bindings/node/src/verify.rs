@@ -13,71 +13,7 @@ use napi_derive::napi;
 
 use crate::convert;
 use crate::errors::{IntoJs, invalid_config, invalid_request};
-
-/// Options of `new Verifier(options)`. Omitted options take the core's defaults (APIG's documented
-/// behaviour: 15 minutes of skew, `host` need not be signed, `UNSIGNED-PAYLOAD` accepted, all four
-/// algorithms).
-#[napi(object, object_from_js = false, object_to_js = false)]
-pub struct VerifierOptions {
-    /// The credentials: an object or `Map` of access key → secret (copied when the verifier is made),
-    /// or a function `(accessKey) => secret | undefined` called for each request.
-    #[napi(
-        ts_type = "Record<string, string> | ReadonlyMap<string, string> | ((accessKey: string) => string | undefined | null)"
-    )]
-    pub keys: Unknown<'static>,
-    /// The largest accepted distance between `X-Sdk-Date` and the verifier's clock, in seconds.
-    pub max_skew_seconds: Option<f64>,
-    /// Require `host` to be signed.
-    pub require_host: Option<bool>,
-    /// Accept `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (an unauthenticated body).
-    pub allow_unsigned_payload: Option<bool>,
-    /// The algorithms accepted.
-    #[napi(ts_type = "Algorithm[]")]
-    pub algorithms: Option<Vec<String>>,
-    /// V11: the region the credential scope must name.
-    pub region: Option<String>,
-    /// V11: the service the credential scope must name.
-    pub service: Option<String>,
-}
-
-/// A received request to verify (`verifier.verify(request)`).
-#[napi(object, object_from_js = false, object_to_js = false)]
-pub struct VerifyRequest {
-    /// The HTTP method as received.
-    pub method: String,
-    /// The request target as received (`/path?query`, e.g. Node's `req.url`) or an absolute URL.
-    pub url: String,
-    /// The received headers: an object (Node's `req.headers`), an array of `[name, value]` pairs
-    /// (e.g. from `req.rawHeaders`) or a `Headers`/`Map`.
-    #[napi(ts_type = "HeaderInput")]
-    pub headers: Option<Unknown<'static>>,
-    /// The exact body received: a string, a `Buffer`/`Uint8Array` or an `ArrayBuffer`.
-    #[napi(ts_type = "BodyInput")]
-    pub body: Option<Unknown<'static>>,
-    /// The body's lower-case hex hash, computed beforehand, used instead of `body`.
-    pub payload_hash: Option<String>,
-    /// The verifier's clock (default: now): a `Date` or milliseconds since 1970.
-    #[napi(ts_type = "Date | number")]
-    pub now: Option<Unknown<'static>>,
-}
-
-/// Who signed a request that passed verification.
-#[napi(object, object_from_js = false, object_to_js = false)]
-pub struct Identity {
-    /// The access key that signed it.
-    pub access_key: String,
-    /// The algorithm used.
-    #[napi(ts_type = "Algorithm")]
-    pub algorithm: String,
-    /// The signed header names, lower case and sorted.
-    pub signed_headers: Vec<String>,
-    /// The signing time (`X-Sdk-Date`) as a `Date`.
-    #[napi(ts_type = "Date")]
-    pub signed_at: Object<'static>,
-    /// Whether the body was left out of the signature (`UNSIGNED-PAYLOAD`): it is then not
-    /// authenticated.
-    pub unsigned_payload: bool,
-}
+use crate::wire::{self, pack_identity};
 
 /// Where the verifier finds secrets.
 enum Keys {
@@ -155,9 +91,9 @@ impl Verifier {
         Ok(Self { shared: Rc::new(Shared { inner: apig::Verifier::new(keys).with_policy(policy), lookup }) })
     }
 
-    /// Internal, called once by the package's `Verifier` constructor: the function its
-    /// `verify()` calls, `(method, url, headers, body, payloadHash, now)` with the headers packed
-    /// by `index.js`, which returns the identity packed ([`pack_identity`]) or throws an
+    /// Internal, called once by `lib/engine.js` for each verifier: the function its `verify()`
+    /// calls, `(method, url, headers, body, payloadHash, now, unsignedPayload)` with the headers
+    /// packed ([`crate::wire`]), which returns the identity packed ([`pack_identity`]) or throws an
     /// `ApigError` whose `code` says why not (`signature_mismatch` errors carry the verifier's
     /// `canonicalRequest` and `stringToSign`). Like the signer's, the function shares this
     /// verifier, so a call does not go through napi-rs's class-method glue.
@@ -205,12 +141,17 @@ impl Shared {
         let method = required(arg(0)?, "method")?;
         let url = required(arg(1)?, "url")?;
         let headers = arg(2)?.map(|headers| convert::string(headers, "headers")).transpose()?;
-        let pairs = convert::unpack_pairs(headers.as_deref().unwrap_or(""))?;
+        let pairs = wire::unpack_pairs(headers.as_deref().unwrap_or(""))?;
         let body = convert::body(arg(3)?, "body")?;
         let payload_hash = arg(4)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
         let now = convert::time(arg(5)?, "now")?;
+        let unsigned = match arg(6)? {
+            None => false,
+            Some(value) => bool::from_unknown(value).map_err(|e| convert::napi_failure("unsignedPayload", &e))?,
+        };
         let signable = match &payload_hash {
             Some(hash) => SignableBody::Precomputed(hash),
+            None if unsigned => SignableBody::Unsigned,
             None => body.signable(),
         };
         let request = SignableRequest::new(&method, &url, pairs.as_slice(), signable);
@@ -255,11 +196,11 @@ impl Shared {
     }
 }
 
-/// The key store packed by `index.js` (`accessKey\0secret\0…`, from an object or a `Map`).
+/// The key store packed by `lib/engine.js` (`accessKey\0secret\0…`, [`wire::unpack_pairs`]).
 fn fixed_keys(keys: Unknown<'_>) -> Result<HashMap<String, SecretKey>, Error> {
     let packed = convert::string(keys, "keys")
         .map_err(|_| invalid_config("keys must be an object or Map of access key → secret string, or a function"))?;
-    let pairs = convert::unpack_pairs(&packed).map_err(|e| invalid_config(e.message().to_owned()))?;
+    let pairs = wire::unpack_pairs(&packed).map_err(|e| invalid_config(e.message().to_owned()))?;
     Ok(pairs.as_slice().iter().map(|&(key, secret)| (key.to_owned(), SecretKey::new(secret))).collect())
 }
 
@@ -276,24 +217,4 @@ fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {
             name.parse::<Algorithm>()
         })
         .collect()
-}
-
-/// Writes the identity for `index.js` (`unpackIdentity`) to split: access key, algorithm, signing
-/// time in seconds since 1970, `1` or `0` for an unsigned payload, then the signed header names,
-/// each followed by NUL. Returns whether `out` is ASCII.
-fn pack_identity(verified: &apig::Verified, out: &mut String) -> Result<bool, Error> {
-    let seconds = verified.date.unix_seconds().to_string();
-    let unsigned = if verified.unsigned_payload { "1" } else { "0" };
-    let fixed = [verified.access_key.as_str(), verified.algorithm.as_str(), seconds.as_str(), unsigned];
-    let mut pieces = 0;
-    for piece in fixed.into_iter().chain(verified.signed_header_names()) {
-        out.push_str(piece);
-        out.push(convert::SEPARATOR);
-        pieces += 1;
-    }
-    let (separators, ascii) = convert::scan(out);
-    if separators != pieces {
-        return Err(invalid_request("a verified value contains NUL"));
-    }
-    Ok(ascii)
 }

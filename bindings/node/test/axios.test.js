@@ -3,7 +3,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { Readable } = require('node:stream')
 const axios = require('axios')
-const { Signer, axiosInterceptor } = require('apig-sdk')
+const { HOP_BY_HOP_HEADERS, Signer, axiosInterceptor } = require('apig-sdk')
 const { KEY, SECRET, verifyingServer } = require('./helpers.js')
 
 const signer = new Signer({ key: KEY, secret: SECRET })
@@ -70,4 +70,13 @@ test('axios interceptor: tampered requests are rejected with APIG.0303', async (
     assert.equal(res.data.error_code, 'APIG.0303')
     assert.match(res.data.error_msg, /^Incorrect app authentication information: /)
   }
+})
+
+test('axios interceptor: the core hop-by-hop headers are sent but left out of the signature', () => {
+  const headers = { 'X-Custom': 'c' }
+  for (const name of HOP_BY_HOP_HEADERS) headers[name.toUpperCase()] = 'x'
+  const config = axiosInterceptor(signer, { axios })({ method: 'get', url: 'https://api.example.com/v1/items', headers: { ...headers } })
+  const signed = /SignedHeaders=([^,]*)/.exec(config.headers.Authorization)[1].split(';')
+  assert.deepEqual(signed, ['host', 'x-custom', 'x-sdk-date'])
+  assert.equal(config.headers['PROXY-AUTHORIZATION'], 'x')
 })

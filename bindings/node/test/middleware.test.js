@@ -106,7 +106,7 @@ test('plain node:http server with the middleware', async (t) => {
 })
 
 test('verifyMiddleware rejects bad options', () => {
-  assert.throws(() => verifyMiddleware(), TypeError)
-  assert.throws(() => verifyMiddleware({ keys: {}, limit: -1 }), TypeError)
+  assert.throws(() => verifyMiddleware(), (e) => e instanceof ApigError && e.code === 'invalid_config')
+  assert.throws(() => verifyMiddleware({ keys: {}, limit: -1 }), (e) => e instanceof ApigError && e.code === 'invalid_config')
   assert.throws(() => verifyMiddleware({}), (e) => e instanceof ApigError && e.code === 'invalid_config')
 })

@@ -1,17 +1,21 @@
 // apig-wasm for bundlers with WebAssembly ES-module integration (webpack `asyncWebAssembly`,
-// vite-plugin-wasm): the bundler loads the .wasm.
+// vite-plugin-wasm): the bundler loads the .wasm; the API is the one shared with apig-sdk.
 import * as raw from "./apig_wasm.js";
 import { makeApi } from "../lib/api.js";
+import { wasmEngine } from "../lib/engine.js";
 
 export const {
   ApigError,
   ERROR_CODES,
+  HOP_BY_HOP_HEADERS,
+  PayloadHasher,
   Signer,
   Verifier,
-  PayloadHasher,
-  errorCodes,
+  axiosInterceptor,
   clockSkewFromExpired,
-  isApigError,
+  errorCodes,
   hashBody,
+  isApigError,
   signedFetch,
-} = makeApi(raw);
+  verifyMiddleware,
+} = makeApi(wasmEngine(raw));

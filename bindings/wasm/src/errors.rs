@@ -1,76 +1,39 @@
 //! The one error mapping of this binding: every core [`ErrorKind`] becomes a JS `ApigError`
-//! whose `code` is the core's stable code, typed as the `ApigErrorCode` union, with the HTTP
-//! `status` a server answers (as the Node package).
+//! whose `code` is the core's stable code, with the core's APIG answer (`status`, `apigCode`,
+//! `apigMessage`), as in the native package.
 //!
-//! An error crosses to JavaScript as one string (see [`to_js`]); the package's JavaScript half
-//! (`js/api.js`) turns it into the `ApigError`, with the status from [`error_table`].
+//! An error crosses to JavaScript as one string (see [`to_js`], [`ERROR_FIELDS`]); the package's
+//! `js/engine.js` turns it into the shared API's `ApigError`.
 
-use apig::{Error, ErrorKind};
+use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::Packed;
+use crate::wire::Packed;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_SECTION: &str = TS_ERRORS;
+/// The fields of a thrown error, joined by NUL, in order: the core's APIG message and the
+/// verifier's canonical request and string to sign only for an error carrying a trace (a
+/// verifier's signature mismatch; else empty: `js/engine.js` then takes [`push_answers`]), the
+/// message last (it may quote input).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const ERROR_FIELDS: [&str; 5] = ["code", "apigMessage", "canonicalRequest", "stringToSign", "message"];
 
-/// The TypeScript of the errors, kept as a constant so that a test can check the union.
-/// (rustc does not see the macro-generated section use it, hence the allow.)
-#[allow(dead_code)]
-const TS_ERRORS: &str = r#"
-/** The stable code of every apig error: the same strings in every language binding. */
-export type ApigErrorCode =
-  | "missing_authorization"
-  | "malformed_authorization"
-  | "unsupported_algorithm"
-  | "unknown_access_key"
-  | "missing_date"
-  | "malformed_date"
-  | "date_not_signed"
-  | "expired"
-  | "signed_header_missing"
-  | "host_not_signed"
-  | "duplicate_header"
-  | "credential_scope_mismatch"
-  | "unsigned_payload_not_allowed"
-  | "payload_hash_mismatch"
-  | "signature_mismatch"
-  | "invalid_request"
-  | "invalid_config"
-  | "body_read";
-
-/** What every failure of this package throws: an `Error` with the core's stable `code`. */
-export declare class ApigError extends Error {
-  constructor(message: string, code: ApigErrorCode, status?: number);
-  readonly name: "ApigError";
-  /** Why, as a stable code. */
-  readonly code: ApigErrorCode;
-  /** The HTTP status a server answers: 401 (authentication failures), 400 or 500. */
-  readonly status: number;
-  /** `signature_mismatch` only: the verifier's canonical request, to compare with the client's. */
-  readonly canonicalRequest?: string;
-  /** `signature_mismatch` only: the verifier's string to sign. */
-  readonly stringToSign?: string;
-}
-
-/** Every error code, in the core's order. */
-export function errorCodes(): ApigErrorCode[];
-"#;
-
-/// The HTTP status a server answers for an error of `kind` (`error.status`): the core's APIG
-/// mapping (401 `APIG.0303` for authentication failures, 400 `APIG.0201`, 500).
-const fn http_status(kind: ErrorKind) -> u16 {
-    kind.apig_status_and_number().0
-}
-
-/// The JS value thrown for a core error: `code\0canonicalRequest\0stringToSign\0message` (the
-/// verifier's canonical request and string to sign on a signature mismatch, else empty), which
-/// `js/api.js` makes an `ApigError` of. The message goes last: it may quote input.
+/// The JS value thrown for a core error: [`ERROR_FIELDS`] joined by NUL, which `js/engine.js`
+/// makes an `ApigError` of.
 pub(crate) fn to_js(error: &Error) -> JsValue {
-    let trace = error.trace();
-    let (canonical_request, string_to_sign) =
-        trace.map_or(("", ""), |t| (t.canonical_request.as_str(), t.string_to_sign.as_str()));
-    let mut packed = Packed::with_capacity(error.message().len() + canonical_request.len() + string_to_sign.len() + 32);
-    packed.push(error.kind().code()).push(canonical_request).push(string_to_sign).push(error.message());
+    let mut packed = Packed::with_capacity(error.message().len() + 32);
+    packed.push(error.kind().code());
+    match error.trace() {
+        // only a verifier's errors carry one: the browser module has none
+        #[cfg(feature = "verifier")]
+        Some(trace) => {
+            packed.push(ApigErrorResponse::from_error(error).message());
+            packed.push(&trace.canonical_request).push(&trace.string_to_sign);
+        }
+        _ => {
+            packed.push("").push("").push("");
+        }
+    }
+    packed.push(error.message());
     JsValue::from_str(&packed.into_string())
 }
 
@@ -79,18 +42,24 @@ pub(crate) fn js_error(kind: ErrorKind, message: impl Into<String>) -> JsValue {
     to_js(&Error::new(kind, message))
 }
 
-/// Every error code with its HTTP status, in the core's order (`ErrorKind::ALL`):
-/// `code\0status\0code\0status…`, the table `js/api.js` builds `ERROR_CODES` and statuses from.
-#[wasm_bindgen(js_name = errorTable, skip_typescript)]
-pub fn error_table() -> String {
-    let mut packed = Packed::with_capacity(512);
+/// The core's APIG answer to each error kind without a trace (every error but a verifier's
+/// signature mismatch), for `js/engine.js` to give each `ApigError`: for each kind of
+/// `ErrorKind::ALL`, in order, its HTTP status, APIG code and the `error_msg` of an empty message
+/// (the lead the message follows: the test `every_kind_has_its_answer` checks that lead + message
+/// is the core's answer), each then NUL. A table read once at load: smaller in the browser module
+/// than an export computing each error's answer.
+pub(crate) fn push_answers(out: &mut String) {
     for kind in ErrorKind::ALL {
-        let status = http_status(kind);
-        // three ASCII digits
-        let digits = [b'0' + (status / 100) as u8, b'0' + (status / 10 % 10) as u8, b'0' + (status % 10) as u8];
-        packed.push(kind.code()).push(std::str::from_utf8(&digits).unwrap_or("500"));
+        let answer = ApigErrorResponse::from_kind(kind, "");
+        // the status as three ASCII digits, the code as `APIG.` and the number (no formatting code)
+        let status = answer.status();
+        for digit in [status / 100, status / 10 % 10, status % 10] {
+            out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        }
+        for piece in ["\0", DEFAULT_CODE_PREFIX, ".", answer.number(), "\0", answer.message(), "\0"] {
+            out.push_str(piece);
+        }
     }
-    packed.into_string()
 }
 
 #[cfg(test)]
@@ -98,23 +67,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_maps_to_the_core_code_and_the_ts_union() {
-        for kind in ErrorKind::ALL {
-            assert!(matches!(http_status(kind), 400 | 401 | 500));
-            assert_eq!(http_status(kind) == 401, kind.is_authentication_failure(), "{kind:?}");
-            assert!(TS_ERRORS.contains(&format!("| \"{}\"", kind.code())), "{kind:?} missing from ApigErrorCode");
-        }
-        assert_eq!(TS_ERRORS.matches("\n  | \"").count(), ErrorKind::ALL.len(), "ApigErrorCode lists extra codes");
-    }
-
-    #[test]
-    fn the_table_lists_every_kind_with_its_status() {
-        let table = error_table();
+    fn every_kind_has_its_answer() {
+        let mut table = String::new();
+        push_answers(&mut table);
         let fields: Vec<&str> = table.split('\0').collect();
-        assert_eq!(fields.len(), 2 * ErrorKind::ALL.len());
-        for (pair, kind) in fields.chunks_exact(2).zip(ErrorKind::ALL) {
-            assert_eq!(pair[0], kind.code());
-            assert_eq!(pair[1], http_status(kind).to_string());
+        assert_eq!(fields.len(), 3 * ErrorKind::ALL.len() + 1);
+        for (answer, kind) in fields.chunks_exact(3).zip(ErrorKind::ALL) {
+            let expected = ApigErrorResponse::from_error(&Error::new(kind, "example"));
+            assert_eq!(answer[0], expected.status().to_string(), "{kind:?}");
+            assert_eq!(answer[1], expected.error_code(DEFAULT_CODE_PREFIX));
+            assert_eq!(format!("{}example", answer[2]), expected.message());
         }
     }
 }

@@ -1,102 +1,60 @@
-//! `Verifier`: the core's verifier over a fixed key store, with the JS clock.
+//! `Verifier`: the core's verifier over a key store or a key function, with the JS clock.
 //!
-//! Its JavaScript face (`new Verifier(options)`, `verify(request)`) is the package's
-//! (`js/api.js`), which converts JS values and calls these exports in one crossing each.
+//! Its JavaScript face (`new Verifier(options)`, `verify(request)`) is the shared API's, over
+//! `js/engine.js`, which converts JS values and calls these exports in one crossing each.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use apig::{Algorithm, ErrorKind, VerifyPolicy};
+use apig::{Algorithm, Authorization, ErrorKind, KeyResolver, SecretKey, SignableRequest, VerifyPolicy};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{self, Packed, Unpacked, with_scratch};
 use crate::errors::{js_error, to_js};
 use crate::time::JsClock;
+use crate::wire::{self, Packed, Unpacked, with_scratch};
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_VERIFY: &str = r#"
-/** The settings of a `Verifier`; unset fields keep the core's documented defaults. */
-export interface VerifierOptions {
-  /** The secrets by access key. */
-  keys: Record<string, string> | Map<string, string> | Array<[string, string]>;
-  /** Largest accepted distance between `X-Sdk-Date` and the verifier's clock (default 900). */
-  maxSkewSeconds?: number;
-  /** Require `host` to be signed (default false). */
-  requireHost?: boolean;
-  /** Accept `UNSIGNED-PAYLOAD` (default true). */
-  allowUnsignedPayload?: boolean;
-  /** The algorithms accepted (default: all four). */
-  algorithms?: Algorithm[];
-  /** V11: the region the credential scope must name (default: any). */
-  region?: string;
-  /** V11: the service the credential scope must name (default: any). */
-  service?: string;
+/// Where the verifier finds secrets.
+enum Keys {
+    /// A copy of the keys given as an object, `Map` or pairs.
+    Fixed(HashMap<String, String>),
+    /// The secret the JavaScript function returned for the request being verified (the core calls
+    /// resolvers synchronously and needs them `Send`, so the function is asked first).
+    Asked(Mutex<Option<(String, SecretKey)>>),
 }
 
-/** A received request: the request target (`/path?query`) or URL, the headers as received, the body. */
-export interface VerifyRequest {
-  method: string;
-  url: string;
-  headers: HeaderInput;
-  body?: BodyInput | null;
-  /** The body's hash from a `PayloadHasher`, instead of `body`. */
-  payloadHash?: string;
-  /** The body is not available: only requests declaring `UNSIGNED-PAYLOAD` (or a hash) verify. */
-  unsignedPayload?: boolean;
-  /** The verifier's time (default: now, from `Date.now()`). */
-  now?: DateInput;
+impl KeyResolver for Keys {
+    fn resolve(&self, access_key: &str) -> Option<SecretKey> {
+        match self {
+            Self::Fixed(keys) => keys.resolve(access_key),
+            Self::Asked(slot) => match &*slot.lock().ok()? {
+                Some((key, secret)) if key == access_key => Some(secret.clone()),
+                _ => None,
+            },
+        }
+    }
 }
 
-/** Verifies signed requests against a fixed key store. In the Node module only: in the browser
- *  builds (`web`, `bundler`) the constructor throws an `ApigError` with code `invalid_config`. */
-export class Verifier {
-  /**
-   * A verifier for `{ keys, maxSkewSeconds?, requireHost?, allowUnsignedPayload?, algorithms?,
-   * region?, service? }`. Throws an `ApigError`: `invalid_config` for missing or ill-typed
-   * settings, `unsupported_algorithm` for an unknown algorithm name.
-   */
-  constructor(options: VerifierOptions);
-  /** Verifies a received request: returns who signed it, or throws an `ApigError` whose `code` says
-   *  why not (`signature_mismatch` errors carry the verifier's `canonicalRequest` and `stringToSign`). */
-  verify(request: VerifyRequest): Identity;
-  /** Frees the wasm memory now (otherwise when garbage-collected). */
-  free(): void;
-  [Symbol.dispose](): void;
-}
-
-/** Who signed a request that passed verification. */
-export interface Identity {
-  /** The access key that signed it. */
-  accessKey: string;
-  /** The algorithm used. */
-  algorithm: Algorithm;
-  /** The signed header names, lower case and sorted. */
-  signedHeaders: string[];
-  /** The signing time (`X-Sdk-Date`) as a `Date`. */
-  signedAt: Date;
-  /** Whether the body was left out of the signature (`UNSIGNED-PAYLOAD`): it is then not authenticated. */
-  unsignedPayload: boolean;
-}
-"#;
-
-/// Verifies signed requests against a fixed key store (`Verifier` in `js/api.js`).
+/// Verifies signed requests against a set of keys (`Verifier` of the shared API).
 #[wasm_bindgen(skip_typescript)]
 pub struct Verifier {
-    inner: apig::Verifier<HashMap<String, String>>,
+    inner: apig::Verifier<Keys>,
+    lookup: Option<js_sys::Function>,
 }
 
 #[wasm_bindgen]
 impl Verifier {
-    /// A verifier for the settings `js/api.js` read from `{ keys, maxSkewSeconds?, requireHost?,
+    /// A verifier for the settings `js/engine.js` read from `{ keys, maxSkewSeconds?, requireHost?,
     /// allowUnsignedPayload?, algorithms?, region?, service? }`: `keys` packed
-    /// `ak\0sk\0ak\0sk…`, `algorithms` packed `name\0name…`.
+    /// `ak\0sk\0ak\0sk…` or a function `(accessKey) => secret | undefined`, `algorithms` packed
+    /// `name\0name…`.
     ///
     /// # Errors
     /// `invalid_config` for a bad skew or key list; `unsupported_algorithm` for an unknown
     /// algorithm name.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        keys: &str,
+        keys: JsValue,
         max_skew_seconds: Option<f64>,
         require_host: Option<bool>,
         allow_unsigned_payload: Option<bool>,
@@ -105,12 +63,19 @@ impl Verifier {
         service: Option<String>,
     ) -> Result<Verifier, JsValue> {
         let invalid = |message: &str| js_error(ErrorKind::InvalidConfig, message);
-        let mut store = HashMap::new();
-        let mut fields = convert::fields(keys);
-        while let Some(key) = fields.next() {
-            let secret = fields.next().ok_or_else(|| invalid("`keys`: an access key without a secret"))?;
-            store.insert(key.to_owned(), secret.to_owned());
-        }
+        let (keys, lookup) = match keys.dyn_into::<js_sys::Function>() {
+            Ok(function) => (Keys::Asked(Mutex::new(None)), Some(function)),
+            Err(keys) => {
+                let keys = keys.as_string().ok_or_else(|| invalid("`keys` must be packed keys or a function"))?;
+                let mut store = HashMap::new();
+                let mut fields = wire::fields(&keys);
+                while let Some(key) = fields.next() {
+                    let secret = fields.next().ok_or_else(|| invalid("`keys`: an access key without a secret"))?;
+                    store.insert(key.to_owned(), secret.to_owned());
+                }
+                (Keys::Fixed(store), None)
+            }
+        };
         let mut policy = VerifyPolicy::default();
         if let Some(seconds) = max_skew_seconds {
             policy.max_skew = Duration::try_from_secs_f64(seconds)
@@ -123,17 +88,18 @@ impl Verifier {
             policy.allow_unsigned_payload = allow;
         }
         if let Some(names) = algorithms {
-            policy.allowed_algorithms = convert::fields(&names)
+            policy.allowed_algorithms = wire::fields(&names)
                 .map(|name| name.parse::<Algorithm>().map_err(|e| to_js(&e)))
                 .collect::<Result<_, JsValue>>()?;
         }
         policy.region = region;
         policy.service = service;
-        Ok(Self { inner: apig::Verifier::new(store).with_policy(policy).with_clock(JsClock) })
+        Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy).with_clock(JsClock), lookup })
     }
 
-    /// Verifies the request `js/api.js` wrote into the scratch memory (see [`Unpacked::new`]).
-    /// Returns `accessKey\0algorithm\0signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
+    /// Verifies the request `js/engine.js` wrote into the scratch memory (see [`Unpacked::new`]).
+    /// Returns `IDENTITY_FIELDS` of [`crate::wire`] joined by NUL: `accessKey\0algorithm\0
+    /// signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
     ///
     /// # Errors
     /// The core error whose `code` says why the request is rejected (`signature_mismatch` also
@@ -151,12 +117,19 @@ impl Verifier {
             let request = Unpacked::new(&scratch.input, &scratch.lengths, headers, flags, text, bytes, millis)
                 .map_err(|e| to_js(&e))?;
             let signable = request.signable();
+            self.ask(&signable)?;
             match request.time {
                 None => self.inner.verify(&signable),
                 Some(time) => self.inner.verify_at(&signable, time),
             }
             .map_err(|e| to_js(&e))
-        })?;
+        });
+        if let Keys::Asked(slot) = self.inner.resolver()
+            && let Ok(mut slot) = slot.lock()
+        {
+            *slot = None;
+        }
+        let verified = verified?;
         let mut out = Packed::with_capacity(128);
         out.push(&verified.access_key)
             .push(verified.algorithm.as_str())
@@ -164,5 +137,29 @@ impl Verifier {
             .push(&verified.date.unix_seconds().saturating_mul(1000).to_string())
             .push(if verified.unsigned_payload { "1" } else { "0" });
         Ok(out.into_string())
+    }
+
+    /// With a key function: asks it for the secret of the request's access key (when the
+    /// `Authorization` header parses; otherwise the core reports why it does not). What the
+    /// function throws is thrown as is.
+    fn ask(&self, request: &SignableRequest<'_>) -> Result<(), JsValue> {
+        let (Some(lookup), Keys::Asked(slot)) = (&self.lookup, self.inner.resolver()) else { return Ok(()) };
+        let Some(Ok(auth)) = request.header("authorization").map(Authorization::parse) else { return Ok(()) };
+        let answer = lookup.call1(&JsValue::NULL, &JsValue::from_str(auth.access_key))?;
+        if answer.is_undefined() || answer.is_null() {
+            return Ok(());
+        }
+        let Some(secret) = answer.as_string() else {
+            let message = if answer.is_instance_of::<js_sys::Promise>() {
+                "the keys function must return the secret synchronously, not a Promise"
+            } else {
+                "the keys function must return a string or undefined"
+            };
+            return Err(js_error(ErrorKind::InvalidConfig, message));
+        };
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some((auth.access_key.to_owned(), SecretKey::new(secret)));
+        }
+        Ok(())
     }
 }

@@ -164,8 +164,10 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
         eprintln!("apig-sdk-{}: {}", platform.name, check_addon(&addon, platform)?);
     }
 
-    // the main package: what `npm pack` takes from bindings/node, less any addon built there for
-    // development (the platform packages carry them)
+    // the main package: what `npm pack` takes from bindings/node (with the JavaScript API and types
+    // shared with apig-wasm copied in), less any addon built there for development (the platform
+    // packages carry them)
+    crate::js::copy_into(&crate::node::package(), false)?;
     let main = staging.join("apig-sdk");
     std::fs::create_dir_all(&main)?;
     let dev = pack(&crate::node::package(), &staging, "apig-sdk", version)?;

@@ -1,15 +1,31 @@
-//! The request as it crosses from the package's JavaScript half (`js/api.js`), and the answer
-//! as it crosses back, both through scratch memory inside the module that the JavaScript half
-//! reads and writes directly (no per-call string marshalling or allocation by wasm-bindgen).
+//! The wire format between the package's JavaScript (`js/engine.js`) and this module: the one
+//! place it is defined. `js/engine.js` reads the flags, the control block's slots and the field
+//! lists from [`wire_tables`] when it loads, so the two sides cannot drift apart.
 //!
-//! The request: its strings joined, UTF-8 encoded by JavaScript into the input area, each one's
-//! length (in UTF-16 units, JavaScript's `length`) in the lengths area, the body bytes (if any) right after the
-//! strings, and flags saying which fields are there. JavaScript converts JS values (option
-//! objects, `Headers`, typed arrays, `Date`s) to these; everything they mean is the core's.
+//! Requests and answers cross through scratch memory inside the module that JavaScript reads and
+//! writes directly (no per-call string marshalling or allocation by wasm-bindgen). The control
+//! block (`u32`s at a fixed address, [`scratch`] returns it) says where the areas are; its slots:
 //!
-//! The answer: text in the answer area and the byte range of each field in it (a field that
-//! repeats an earlier one, such as the `Authorization` header's value, is given as its range);
-//! JavaScript decodes the text once and slices it.
+//! | slot             | holds                                                                   |
+//! |------------------|-------------------------------------------------------------------------|
+//! | `INPUT`, `INPUT_SIZE` | the input area's address and size in bytes                         |
+//! | `LENGTHS`, `LENGTHS_SIZE` | the lengths area's address and size in `u32`s                  |
+//! | `ANSWER`, `ANSWER_LENGTH` | the answer text's address and byte length                      |
+//! | `RANGES`         | the address of the answer's `(start, length)` byte pairs, one per field |
+//!
+//! A request (`signScratch` / `verifyScratch`): its strings `method url (name value)* [time]
+//! [body text | payload hash]` UTF-8 encoded and joined in the input area, each one's length in
+//! UTF-16 units (JavaScript's `length`) in the lengths area, the body bytes (if any) right after
+//! the strings; the arguments are the number of header pairs, the flags (one body kind
+//! `BODY_*`, at most one time kind `TIME_*`), the byte lengths of the strings and of the body, and
+//! the time in milliseconds ([`Unpacked::new`]).
+//!
+//! An answer: text in the answer area and each field's byte range in it (a field that repeats an
+//! earlier one, such as the `Authorization` header's value, is given as its range; a header name as
+//! its index in [`ADDED_HEADER_NAMES`], marked by [`NAME`]). `signScratch` answers [`RESULT_FIELDS`]
+//! then each added header's name and value, and returns the number of fields. `verifyScratch`
+//! returns [`IDENTITY_FIELDS`] joined by NUL (the signed header names joined by `;`); an error is
+//! thrown as [`crate::errors::ERROR_FIELDS`] joined by NUL.
 
 use std::cell::RefCell;
 use std::time::SystemTime;
@@ -19,17 +35,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::errors::js_error;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_CONVERT: &str = r#"
-/** Headers as ordered `[name, value]` pairs, a plain object, or any iterable of pairs (`Headers`, `Map`). */
-export type HeaderInput = Array<[string, string]> | Record<string, string | readonly string[]> | Iterable<[string, string]>;
-/** A body given whole: text (signed as its UTF-8 bytes) or bytes. */
-export type BodyInput = string | Uint8Array | ArrayBuffer | ArrayBufferView;
-/** A time: a `Date`, milliseconds since the Unix epoch, or an `X-Sdk-Date` string (`20240403T101500Z`). */
-export type DateInput = Date | number | string;
-"#;
-
-// The flags of a packed request (`js/api.js` has the same numbers). Body: one of the first five.
 /// No body: the empty one.
 const BODY_EMPTY: u32 = 0;
 /// The body is text: the last field (it may contain NUL).
@@ -45,6 +50,54 @@ const BODY_MASK: u32 = 7;
 const TIME_TEXT: u32 = 8;
 /// The time is the milliseconds argument.
 const TIME_MILLIS: u32 = 16;
+
+/// The fields `signScratch` answers first, in order (`credentialScope` empty when there is none).
+/// (This list, [`IDENTITY_FIELDS`] and [`crate::errors::ERROR_FIELDS`] document the layout; the
+/// tests check [`WIRE_LAYOUT`] against them.)
+#[cfg_attr(not(test), allow(dead_code))]
+const RESULT_FIELDS: [&str; 7] =
+    ["authorization", "signature", "canonicalRequest", "stringToSign", "signedHeaders", "date", "credentialScope"];
+/// The fields `verifyScratch` returns, in order.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const IDENTITY_FIELDS: [&str; 5] =
+    ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload"];
+
+/// The layout above as JSON, with the core's error codes (`ErrorKind::ALL`, in order) and
+/// hop-by-hop headers, for `js/engine.js` (read once when the package loads). Written out as one
+/// constant (no formatting code in the module); the test `the_layout_is_the_constants` fails when
+/// it differs from the constants it restates.
+const WIRE_LAYOUT: &str = "BODY_TEXT=1 BODY_BYTES=2 BODY_HASH=3 BODY_UNSIGNED=4 TIME_TEXT=8 TIME_MILLIS=16 \
+    INPUT=0 INPUT_SIZE=1 LENGTHS=2 LENGTHS_SIZE=3 ANSWER=4 ANSWER_LENGTH=5 RANGES=6 \
+    RESULT_FIELDS=7 IDENTITY_FIELDS=5 ERROR_FIELDS=5 NAME=4294967295";
+
+/// The core's hop-by-hop headers (`apig::HOP_BY_HOP_HEADERS`) joined by spaces, written out (no
+/// joining code in the module); the test `the_layout_is_the_constants` fails when they differ.
+const HOP_BY_HOP: &str = "connection keep-alive proxy-authenticate proxy-authorization proxy-connection te trailer transfer-encoding upgrade";
+
+/// [`ADDED_HEADER_NAMES`] joined by spaces (the test `the_layout_is_the_constants` checks it).
+const ADDED_NAMES: &str = "Host X-Sdk-Date X-Sdk-Content-Sha256 Authorization";
+
+/// What `js/engine.js` reads once when the package loads, joined by NUL: [`WIRE_LAYOUT`], the
+/// core's error codes (`ErrorKind::ALL`, in order) joined by spaces, [`HOP_BY_HOP`],
+/// [`ADDED_NAMES`], then the APIG answers of [`crate::errors::push_answers`].
+#[wasm_bindgen(js_name = wireTables, skip_typescript)]
+pub fn wire_tables() -> String {
+    let mut out = String::with_capacity(1024);
+    out.push_str(WIRE_LAYOUT);
+    let mut separator = '\0';
+    for kind in ErrorKind::ALL {
+        out.push(separator);
+        out.push_str(kind.code());
+        separator = ' ';
+    }
+    out.push('\0');
+    out.push_str(HOP_BY_HOP);
+    out.push('\0');
+    out.push_str(ADDED_NAMES);
+    out.push('\0');
+    crate::errors::push_answers(&mut out);
+    out
+}
 
 /// Header pairs kept inline (no allocation) up to this many.
 const INLINE_HEADERS: usize = 8;
@@ -174,7 +227,7 @@ impl<'a> Unpacked<'a> {
     }
 }
 
-// The control block's slots (`js/api.js` has the same numbers): where the areas are.
+// The control block's slots: where the areas are.
 /// The input area's address and size.
 const INPUT: usize = 0;
 const INPUT_SIZE: usize = 1;
@@ -193,17 +246,12 @@ fn malformed() -> Error {
     Error::new(ErrorKind::InvalidRequest, "malformed packed request")
 }
 
-/// The length that marks a field as a header name's index ([`Answer::name`]).
+/// The length that marks a field as a header name's index in [`ADDED_HEADER_NAMES`] ([`Answer::name`]).
 const NAME: u32 = u32::MAX;
 
-/// The header name with the index `index` an answer gave (`undefined` for an index never given).
-///
-/// # Errors
-/// `invalid_request` if called while a request is using the scratch (it cannot be).
-#[wasm_bindgen(js_name = headerName, skip_typescript)]
-pub fn header_name(index: u32) -> Result<Option<String>, JsValue> {
-    with_scratch(|scratch| Ok(scratch.names.get(index as usize).cloned()))
-}
+/// The names of the headers the core adds: in an answer, an added header names itself by its index
+/// here (JavaScript then sets it with a name string it already holds); another name is text.
+const ADDED_HEADER_NAMES: [&str; 4] = ["Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"];
 
 /// The smallest input and lengths areas.
 const MIN_INPUT: usize = 4096;
@@ -217,8 +265,6 @@ pub(crate) struct Scratch {
     pub(crate) lengths: Vec<u32>,
     text: Vec<u8>,
     ranges: Vec<u32>,
-    /// The header names answers have named, each once: an answer gives a name's index.
-    names: Vec<String>,
 }
 
 thread_local! {
@@ -230,7 +276,6 @@ thread_local! {
             lengths: Vec::new(),
             text: Vec::new(),
             ranges: Vec::new(),
-            names: Vec::new(),
         })
     };
 }
@@ -267,7 +312,7 @@ impl Scratch {
     pub(crate) fn answer(&mut self) -> Answer<'_> {
         self.text.clear();
         self.ranges.clear();
-        Answer { text: &mut self.text, ranges: &mut self.ranges, names: &mut self.names, control: &mut self.control }
+        Answer { text: &mut self.text, ranges: &mut self.ranges, control: &mut self.control }
     }
 }
 
@@ -307,7 +352,6 @@ pub fn wasm_memory() -> JsValue {
 pub(crate) struct Answer<'s> {
     text: &'s mut Vec<u8>,
     ranges: &'s mut Vec<u32>,
-    names: &'s mut Vec<String>,
     control: &'s mut [u32; CONTROL_SLOTS],
 }
 
@@ -331,17 +375,15 @@ impl Answer<'_> {
         self.record(Range { start, len: value.len() })
     }
 
-    /// A header name: given as its index in the table of names ([`header_name`]), marked by a
-    /// length of [`NAME`], so that JavaScript makes each name's string once.
+    /// A header name: one of [`ADDED_HEADER_NAMES`] as its index, marked by a length of [`NAME`];
+    /// another as text.
     pub(crate) fn name(&mut self, name: &str) {
-        let index = match self.names.iter().position(|known| known == name) {
-            Some(index) => index,
+        match ADDED_HEADER_NAMES.iter().position(|known| *known == name) {
+            Some(index) => self.ranges.extend([slot(index), NAME]),
             None => {
-                self.names.push(name.to_owned());
-                self.names.len() - 1
+                self.push(name);
             }
-        };
-        self.ranges.extend([slot(index), NAME]);
+        }
     }
 
     /// A field that repeats an earlier one.
@@ -365,7 +407,7 @@ impl Answer<'_> {
     }
 }
 
-/// Strings joined by NUL, the packed answer the JavaScript half splits (no value can contain NUL:
+/// Strings joined by NUL, the packed answer `js/engine.js` splits (no value can contain NUL:
 /// the core refuses control characters in everything signed).
 pub(crate) struct Packed {
     text: String,
@@ -494,19 +536,45 @@ mod tests {
             answer.again(auth);
             answer.name("Host");
             answer.name("Authorization");
-            answer.name("Host");
+            answer.name("X-Other");
             assert_eq!(
                 [answer.field(0), answer.field(1), answer.field(2), answer.field(3)],
                 ["Alg Signature=abc", "xyz", "", "Alg Signature=abc"]
             );
-            assert_eq!(answer.ranges[8..], [0, NAME, 1, NAME, 0, NAME]);
+            assert_eq!(answer.ranges[8..], [0, NAME, 3, NAME, 20, 7]);
             assert_eq!(answer.finish(), 7);
-            assert_eq!(s.control[ANSWER_LEN], 20);
+            assert_eq!(s.control[ANSWER_LEN], 27);
             Ok(())
         })
         .ok()
         .unwrap();
-        assert_eq!(header_name(1).ok().flatten().as_deref(), Some("Authorization"));
-        assert_eq!(header_name(2).ok().flatten(), None);
+    }
+
+    /// [`WIRE_LAYOUT`] from the constants it restates.
+    fn layout_from_constants() -> String {
+        format!(
+            "BODY_TEXT={BODY_TEXT} BODY_BYTES={BODY_BYTES} BODY_HASH={BODY_HASH} BODY_UNSIGNED={BODY_UNSIGNED} \
+             TIME_TEXT={TIME_TEXT} TIME_MILLIS={TIME_MILLIS} INPUT={INPUT} INPUT_SIZE={INPUT_SIZE} LENGTHS={LENGTHS} \
+             LENGTHS_SIZE={LENGTHS_SIZE} ANSWER={ANSWER} ANSWER_LENGTH={ANSWER_LEN} RANGES={RANGES} \
+             RESULT_FIELDS={} IDENTITY_FIELDS={} ERROR_FIELDS={} NAME={NAME}",
+            RESULT_FIELDS.len(),
+            IDENTITY_FIELDS.len(),
+            crate::errors::ERROR_FIELDS.len(),
+        )
+    }
+
+    #[test]
+    fn the_layout_is_the_constants() {
+        assert_eq!(WIRE_LAYOUT, layout_from_constants());
+        assert_eq!(HOP_BY_HOP, apig::HOP_BY_HOP_HEADERS.join(" "));
+        let codes: Vec<&str> = ErrorKind::ALL.iter().map(|kind| kind.code()).collect();
+        assert_eq!(ADDED_NAMES, ADDED_HEADER_NAMES.join(" "));
+        let mut answers = String::new();
+        crate::errors::push_answers(&mut answers);
+        assert_eq!(
+            wire_tables(),
+            format!("{WIRE_LAYOUT}\0{}\0{HOP_BY_HOP}\0{ADDED_NAMES}\0{answers}", codes.join(" "))
+        );
+        assert_eq!(CONTROL_SLOTS, 7);
     }
 }

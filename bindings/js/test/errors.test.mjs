@@ -1,20 +1,18 @@
-'use strict'
-// Every core error kind, produced through the public API: each is an ApigError whose code is the
-// core's stable code, and the TypeScript union lists exactly the core's codes.
-const test = require('node:test')
-const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
-const { Readable } = require('node:stream')
-const apig = require('apig-sdk')
-const { ApigError, ERROR_CODES, Signer, Verifier, errorCodes } = apig
-const { KEY, SECRET, documentedAnswers, matchesDocumented } = require('./helpers.js')
+// Every core error kind, produced through the shared API of apig-sdk or apig-wasm: each is an
+// ApigError whose code is the core's stable code with the core's APIG answer, and the TypeScript
+// union lists exactly the core's codes.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { AT, KEY, SECRET, apig, documentedAnswers, matchesDocumented, packageDir } from './helpers.mjs'
 
-const AT = Date.UTC(2024, 3, 3, 10, 15, 0)
+const { ApigError, ERROR_CODES, PayloadHasher, Signer, Verifier, hashBody, isApigError, signedFetch, axiosInterceptor, verifyMiddleware } = apig
 const signer = new Signer({ key: KEY, secret: SECRET })
 const verifier = new Verifier({ keys: { [KEY]: SECRET } })
 
-/** A GET signed at AT, and a function verifying it with changes. */
+/** A POST signed at AT, and the request verifying it. */
 function signed(extra = {}) {
   const r = signer.sign({ method: 'POST', url: 'https://h/p?q=1', headers: { 'Content-Type': 'text/plain' }, body: 'b', date: AT, ...extra })
   const headers = { 'Content-Type': 'text/plain', ...r.headers }
@@ -32,9 +30,7 @@ const cases = {
     headers.Authorization = 'SDK-HMAC-SHA256 nonsense'
     verifier.verify(request)
   },
-  unsupported_algorithm: () => {
-    new Verifier({ keys: { [KEY]: SECRET }, algorithms: ['SDK-HMAC-SM3'] }).verify(signed().request)
-  },
+  unsupported_algorithm: () => new Verifier({ keys: { [KEY]: SECRET }, algorithms: ['SDK-HMAC-SM3'] }).verify(signed().request),
   unknown_access_key: () => new Verifier({ keys: { OTHER: SECRET } }).verify(signed().request),
   missing_date: () => {
     const { request, headers } = signed()
@@ -85,35 +81,29 @@ const cases = {
   },
 }
 
-test('ERROR_CODES is the core list and the d.ts union says the same', () => {
-  assert.deepEqual([...ERROR_CODES], errorCodes())
+test('ERROR_CODES is the core list and the shipped index.d.ts union says the same', () => {
   assert.equal(ERROR_CODES.length, 18)
-  const dts = fs.readFileSync(path.join(path.dirname(require.resolve('apig-sdk')), 'index.d.ts'), 'utf8')
+  const dts = fs.readFileSync(path.join(packageDir, 'index.d.ts'), 'utf8')
   const union = /export type ApigErrorCode =([^]*?)\n\n/.exec(dts)
   assert.ok(union, 'index.d.ts declares ApigErrorCode')
-  const listed = [...union[1].matchAll(/'([a-z_]+)'/g)].map((m) => m[1])
-  assert.deepEqual(listed, [...ERROR_CODES])
-})
-
-test('the cases below cover every code', () => {
-  assert.deepEqual(Object.keys(cases).sort(), [...ERROR_CODES].sort())
+  assert.deepEqual([...union[1].matchAll(/'([a-z_]+)'/g)].map((m) => m[1]), [...ERROR_CODES])
+  assert.deepEqual(Object.keys(cases).sort(), [...ERROR_CODES].sort(), 'a case per code')
+  assert.deepEqual(Object.keys(documentedAnswers()).sort(), [...ERROR_CODES].sort(), 'docs/error-codes.md lists every code')
 })
 
 for (const [code, run] of Object.entries(cases)) {
-  test(`${code} is an ApigError with that code`, async () => {
+  test(`${code} is an ApigError with that code and the core's APIG answer`, async () => {
     await assert.rejects(
       async () => run(),
       (error) => {
         assert.ok(error instanceof ApigError, `${error && error.stack}`)
-        assert.ok(error instanceof Error)
+        assert.ok(error instanceof Error && isApigError(error))
         assert.equal(error.name, 'ApigError')
         assert.equal(error.code, code)
-        assert.equal(typeof error.message, 'string')
-        assert.ok(error.message.length > 0)
+        assert.ok(typeof error.message === 'string' && error.message.length > 0)
         // status, APIG code and error_msg: the core's answer, as docs/error-codes.md lists it (the
         // documented text, or where the table shows one example the core's message after its lead)
         const documented = documentedAnswers()[code]
-        assert.ok(documented, `docs/error-codes.md lists ${code}`)
         assert.equal(error.status, documented.status)
         assert.equal(error.apigCode, documented.apigCode)
         const lead = documented.errorMsg.split(': ')[0] + ': '
@@ -134,8 +124,13 @@ for (const [code, run] of Object.entries(cases)) {
   })
 }
 
-test('docs/error-codes.md lists every code', () => {
-  assert.deepEqual(Object.keys(documentedAnswers()).sort(), [...ERROR_CODES].sort())
+test('hashBody reports a failing stream as body_read', async () => {
+  const failing = new ReadableStream({
+    pull(controller) {
+      controller.error(new Error('disk on fire'))
+    },
+  })
+  await assert.rejects(hashBody(signer, failing), (e) => e instanceof ApigError && e.code === 'body_read' && e.cause.message === 'disk on fire')
 })
 
 test('an ApigError made in JavaScript gets the core answer for its code and message', () => {
@@ -152,40 +147,60 @@ test('an ApigError made in JavaScript gets the core answer for its code and mess
   assert.throws(() => new ApigError('x', 'no_such_code'), TypeError)
 })
 
-test('wrong JavaScript types are clear ApigErrors, never crashes', () => {
+test('wrong JavaScript types are ApigErrors with the expected code, never crashes', () => {
   const bad = [
-    () => new Signer(),
-    () => new Signer('AK'),
-    () => new Signer({ key: 1, secret: 'x' }),
-    () => new Signer({ key: KEY, secret: SECRET, algorithm: 'MD5' }),
-    () => new Signer({ key: KEY, secret: SECRET, algorithm: 'V11-HMAC-SHA256' }),
-    () => signer.sign(),
-    () => signer.sign({ method: 'GET', url: 5 }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', headers: 'x' }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', headers: [['only-name']] }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', headers: { a: {} } }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', body: 42 }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', body: new Int16Array(2) }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', date: 'today' }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', date: NaN }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', date: 1e300 }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', unsignedPayload: 'yes' }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', body: 'x', unsignedPayload: true }),
-    () => signer.sign({ method: 'GET', url: 'https://h/', headers: { 'Bad Name': 'x' } }),
-    () => new Verifier({}),
-    () => new Verifier({ keys: 'x' }),
-    () => new Verifier({ keys: {}, maxSkewSeconds: -1 }),
-    () => new Verifier({ keys: {}, algorithms: 'all' }),
-    () => verifier.verify({ method: 'GET' }),
+    [() => new Signer(), 'invalid_config'],
+    [() => new Signer('AK'), 'invalid_config'],
+    [() => new Signer({ key: 1, secret: 'x' }), 'invalid_config'],
+    [() => new Signer({ key: KEY, secret: SECRET, algorithm: 'MD5' }), 'unsupported_algorithm'],
+    [() => new Signer({ key: KEY, secret: SECRET, algorithm: 'V11-HMAC-SHA256' }), 'invalid_config'],
+    [() => signer.sign(), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 5 }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET' }), 'invalid_request'],
+    [() => signer.sign({ method: 'G ET', url: 'https://h/' }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', headers: 'x' }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', headers: [['only-name']] }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', headers: { a: {} } }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', headers: { 'Bad Name': 'x' } }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', body: 42 }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', body: {} }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', body: 'a', payloadHash: 'b' }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', payloadHash: 'b', unsignedPayload: true }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', body: 'x', unsignedPayload: true }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', unsignedPayload: 'yes' }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', date: {} }), 'invalid_request'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', date: 'today' }), 'malformed_date'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', date: NaN }), 'malformed_date'],
+    [() => signer.sign({ method: 'GET', url: 'https://h/', date: 1e300 }), 'malformed_date'],
+    [() => new Verifier(), 'invalid_config'],
+    [() => new Verifier({}), 'invalid_config'],
+    [() => new Verifier({ keys: 'x' }), 'invalid_config'],
+    [() => new Verifier({ keys: { AK: 1 } }), 'invalid_config'],
+    [() => new Verifier({ keys: {}, maxSkewSeconds: -1 }), 'invalid_config'],
+    [() => new Verifier({ keys: {}, maxSkewSeconds: '5' }), 'invalid_config'],
+    [() => new Verifier({ keys: {}, algorithms: 'all' }), 'invalid_config'],
+    [() => new Verifier({ keys: {}, algorithms: ['nope'] }), 'unsupported_algorithm'],
+    [() => verifier.verify({ method: 'GET' }), 'invalid_request'],
+    [() => new PayloadHasher(5), 'unsupported_algorithm'],
+    [() => signedFetch({}), 'invalid_config'],
+    [() => signedFetch(signer, 'nope'), 'invalid_config'],
+    [() => signedFetch(signer, fetch, { streams: 'maybe' }), 'invalid_config'],
+    [() => signedFetch(signer, { fetch: 42 }), 'invalid_config'],
+    [() => signedFetch(signer, { clockOffset: Number.NaN }), 'invalid_config'],
+    [() => signedFetch(signer, { retryOnExpired: 'no' }), 'invalid_config'],
+    [() => axiosInterceptor({}), 'invalid_config'],
+    [() => verifyMiddleware(), 'invalid_config'],
+    [() => verifyMiddleware({ keys: {}, limit: -1 }), 'invalid_config'],
+    [() => verifyMiddleware({}), 'invalid_config'],
   ]
-  for (const call of bad) {
-    assert.throws(call, (e) => e instanceof ApigError && ERROR_CODES.includes(e.code), call.toString())
+  for (const [call, code] of bad) {
+    assert.throws(call, (e) => e instanceof ApigError && e.code === code, `${call}`)
   }
 })
 
-test('a NUL or a wrong type in the method, URL or headers is reported by name, whichever path signs', () => {
+test('a NUL or a wrong type in the method, URL or headers is reported by name', () => {
   const base = { method: 'GET', url: 'https://h/x', date: AT }
-  const cases = [
+  const messages = [
     [{ ...base, method: 'G\0ET' }, 'invalid HTTP method "G\\0ET"'],
     [{ ...base, url: 'https://h/x\0y' }, 'invalid URL "https://h/x\\0y": it contains control characters'],
     [{ ...base, headers: { 'a\0b': 'c\0d' } }, 'headers: NUL in "a\\u0000b"'],
@@ -196,7 +211,7 @@ test('a NUL or a wrong type in the method, URL or headers is reported by name, w
     [{ ...base, method: 5 }, 'method must be a string'],
     [{ ...base, url: null, headers: { 'X-A': 'a' } }, 'url is required'],
   ]
-  for (const [request, message] of cases) {
+  for (const [request, message] of messages) {
     assert.throws(
       () => signer.sign(request),
       (e) => e instanceof ApigError && e.code === 'invalid_request' && e.message === message,

@@ -1,0 +1,151 @@
+'use strict'
+// The napi engine of the shared JavaScript API (lib/api.cjs, copied from bindings/js/api.js): the
+// only JavaScript of apig-sdk that knows the native addon. Requests and results cross as strings in
+// the layout documented in src/wire.rs, whose separator, markers and header names this file reads
+// from the addon at load (`wireFormat()`) rather than restating them.
+
+const binding = require('../binding.js')
+
+function napiEngine({ ApigError, walkHeaders, headerPieces }) {
+  binding.registerErrorClass(ApigError)
+  const wire = binding.wireFormat()
+  const SEP = wire.separator
+  const ADDED_HEADER_NAMES = wire.addedHeaderNames
+  const FIRST_INDEX = wire.firstIndex.charCodeAt(0)
+  const NAMED = wire.named.charCodeAt(0)
+  const SAME_AS_AUTHORIZATION = wire.sameAsAuthorization.charCodeAt(0)
+  const SAME_AS_DATE = wire.sameAsDate.charCodeAt(0)
+  // the fixed pieces of a result, in the order unpackResult reads them
+  const RESULT_PIECES = ['authorization', 'signature', 'canonicalRequest', 'stringToSign', 'signedHeaders', 'date', 'credentialScope']
+  if (wire.resultPieces.join() !== RESULT_PIECES.join()) {
+    throw new Error(`apig-sdk: the addon's result layout (${wire.resultPieces}) is not this file's; reinstall apig-sdk`)
+  }
+  // the fixed pieces of an identity, then the signed header names
+  const IDENTITY_PIECES = ['accessKey', 'algorithm', 'signedAtSeconds', 'unsignedPayload']
+  if (wire.identityPieces.join() !== IDENTITY_PIECES.join()) {
+    throw new Error(`apig-sdk: the addon's identity layout (${wire.identityPieces}) is not this file's; reinstall apig-sdk`)
+  }
+
+  // Headers → `name SEP value SEP …` (one string, one crossing), with the number of pieces.
+  let pieces = 0
+  function pack(headers, checkNul) {
+    pieces = walkHeaders(headers, 'headers', checkNul)
+    let out = ''
+    for (let i = 0; i < pieces; i++) out += headerPieces[i] + SEP
+    return out
+  }
+
+  /** The packed result (src/wire.rs, `pack_result`) → the SignResult object. */
+  function unpackResult(s) {
+    let start = 0
+    let end = s.indexOf(SEP)
+    const authorization = s.slice(start, end)
+    end = s.indexOf(SEP, (start = end + 1))
+    const signature = s.slice(start, end)
+    end = s.indexOf(SEP, (start = end + 1))
+    const canonicalRequest = s.slice(start, end)
+    end = s.indexOf(SEP, (start = end + 1))
+    const stringToSign = s.slice(start, end)
+    end = s.indexOf(SEP, (start = end + 1))
+    const signedHeaders = s.slice(start, end)
+    end = s.indexOf(SEP, (start = end + 1))
+    const date = s.slice(start, end)
+    end = s.indexOf(SEP, (start = end + 1))
+    const credentialScope = s.slice(start, end)
+    start = end + 1
+    const headers = {}
+    while (start < s.length) {
+      let name
+      const code = s.charCodeAt(start)
+      if (code === NAMED) {
+        end = s.indexOf(SEP, start + 1)
+        name = s.slice(start + 1, end)
+        start = end + 1
+      } else {
+        name = ADDED_HEADER_NAMES[code - FIRST_INDEX]
+        start += 1
+      }
+      const kind = s.charCodeAt(start)
+      if (kind === SAME_AS_AUTHORIZATION) {
+        headers[name] = authorization
+        start += 2
+      } else if (kind === SAME_AS_DATE) {
+        headers[name] = date
+        start += 2
+      } else {
+        end = s.indexOf(SEP, start + 1)
+        headers[name] = s.slice(start + 1, end)
+        start = end + 1
+      }
+    }
+    const result = { headers, authorization, signature, canonicalRequest, stringToSign, signedHeaders, date }
+    if (credentialScope !== '') result.credentialScope = credentialScope
+    return result
+  }
+
+  /** The packed identity (src/wire.rs, `pack_identity`) → the Identity object. */
+  function unpackIdentity(s) {
+    const p = s.split(SEP)
+    p.pop()
+    return {
+      accessKey: p[0],
+      algorithm: p[1],
+      signedHeaders: p.slice(IDENTITY_PIECES.length),
+      signedAt: new Date(Number(p[2]) * 1000),
+      unsignedPayload: p[3] === '1',
+    }
+  }
+
+  function signer(options) {
+    const native = new binding.Signer(options)
+    const signPacked = native.signFunction(true)
+    let signParts = null // made when first needed: it only reports errors
+    return {
+      key: native.key,
+      algorithm: native.algorithm,
+      sign(method, url, headers, body, payloadHash, unsignedPayload, date) {
+        // one string for the method, URL and headers, with the number of separators it must hold;
+        // the native side reads omitted trailing arguments as undefined, so the usual request
+        // needs two
+        const line = method + SEP + url + SEP + pack(headers, false)
+        const separators = pieces + 2
+        const plain = body === undefined && payloadHash === undefined && date === undefined && !unsignedPayload
+        const result = plain
+          ? signPacked(line, separators)
+          : signPacked(line, separators, body, payloadHash, unsignedPayload, date)
+        if (result !== null) return unpackResult(result)
+        // null: a separator inside the method, URL or a header; name the header here, or let the
+        // native side report what is wrong with the method or URL
+        walkHeaders(headers, 'headers', true)
+        signParts ??= native.signFunction(false)
+        return unpackResult(signParts(method, url, pack(headers, true), body, payloadHash, unsignedPayload, date))
+      },
+    }
+  }
+
+  function verifier(options) {
+    const keys = typeof options.keys === 'function' ? options.keys : options.keys.map(([k, s]) => k + SEP + s + SEP).join('')
+    const verify = new binding.Verifier({ ...options, keys }).verifyFunction()
+    return {
+      verify(method, url, headers, body, payloadHash, unsignedPayload, now) {
+        return unpackIdentity(verify(method, url, pack(headers, true), body, payloadHash, now, unsignedPayload))
+      },
+    }
+  }
+
+  return {
+    errorCodes: binding.errorCodes,
+    apigAnswer: binding.apigAnswer,
+    hopByHopHeaders: binding.hopByHopHeaders,
+    clockSkewFromExpired: (message) => binding.clockSkewFromExpired(message) ?? undefined,
+    signer,
+    hasher: (algorithm) => new binding.PayloadHasher(algorithm),
+    verifier,
+    require,
+    randomUUID: require('node:crypto').randomUUID,
+    /** For bench/crossing.mjs. */
+    internals: { pack, unpackResult },
+  }
+}
+
+module.exports = { napiEngine }
