@@ -291,6 +291,7 @@ export function makeApi(createEngine) {
       optional(o.algorithm, "algorithm", "string");
       optional(o.region, "region", "string");
       optional(o.service, "service", "string");
+      optional(o.excludedHeaders, "excludedHeaders", "string");
       this.#inner = engine.signer(o);
       this.#key = this.#inner.key;
       this.#algorithm = this.#inner.algorithm;
@@ -408,16 +409,16 @@ export function makeApi(createEngine) {
   const ERROR_CODES = Object.freeze(engine.errorCodes());
   const errorCodes = () => ERROR_CODES.slice();
   const HOP_BY_HOP_HEADERS = Object.freeze(engine.hopByHopHeaders());
-  const hopByHop = new Set(HOP_BY_HOP_HEADERS);
   const isApigError = (value) => value instanceof ApigError;
   const clockSkewFromExpired = (message) => engine.clockSkewFromExpired(String(message));
 
-  /** `[name, value]` pairs without the hop-by-hop headers (proxies rewrite them) and Host. */
+  /**
+   * `[name, value]` pairs without Host (fetch and axios derive it from the URL, which the core
+   * signs). Whether the hop-by-hop headers are signed is the core's rule, decided by the signer
+   * (`excludedHeaders`, default: they are not).
+   */
   function signableHeaders(pairs) {
-    return pairs.filter(([name]) => {
-      const lower = String(name).toLowerCase();
-      return lower !== "host" && !hopByHop.has(lower);
-    });
+    return pairs.filter(([name]) => String(name).toLowerCase() !== "host");
   }
 
   function isSigner(signer) {
@@ -611,15 +612,20 @@ export function makeApi(createEngine) {
 
   // ---- verifyMiddleware (Node servers) -----------------------------------------------------
 
-  const DEFAULT_LIMIT = 1024 * 1024;
-
   /**
    * Connect/Express `(req, res, next)` verification: reads the raw body (up to a limit), lets the
    * core verify, and answers like APIG on failure.
    */
   function verifyMiddleware(o) {
     if (o === null || typeof o !== "object") throw invalidConfig("verifyMiddleware(options) needs { keys } or { verifier }");
-    const { verifier: given, limit = DEFAULT_LIMIT, onError, ...policy } = o;
+    if (engine.defaultBodyLimit === undefined) {
+      throw invalidConfig(
+        "this build of apig-wasm (for browsers) has no verifyMiddleware: verify on a server, " +
+          "with apig-wasm in Node or the native apig-sdk package",
+      );
+    }
+    // the core's default (apig::DEFAULT_BODY_LIMIT, 12 MiB: APIG's own limit), as in every middleware
+    const { verifier: given, limit = engine.defaultBodyLimit, onError, ...policy } = o;
     if (!Number.isSafeInteger(limit) || limit < 0) {
       throw invalidConfig(`verifyMiddleware: limit must be a whole number of bytes, not ${String(limit)}`);
     }
@@ -700,8 +706,10 @@ export function makeApi(createEngine) {
    * and the message alone as `error_msg`.
    */
   function tooLarge(limit) {
-    const error = new ApigError(`Request entity too large, limit ${limit} bytes`, "body_read", 413);
-    error.apigMessage = error.message;
+    const answer = engine.bodyTooLarge(limit);
+    const error = new ApigError(answer.apigMessage, "body_read", answer.status);
+    error.apigCode = answer.apigCode;
+    error.apigMessage = answer.apigMessage;
     return error;
   }
 

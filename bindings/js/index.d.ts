@@ -113,6 +113,12 @@ export interface SignerOptions {
   region?: string
   /** V11 only: the service of the credential scope (default `apic`). */
   service?: string
+  /**
+   * Which of the request's headers are left out of the signature: `hop-by-hop` (default: the
+   * connection-specific headers of `HOP_BY_HOP_HEADERS`, which proxies rewrite) or `none` (sign
+   * every header, as Huawei's signers do). The core's rule, the same in every language.
+   */
+  excludedHeaders?: 'hop-by-hop' | 'none'
 }
 
 /** A request to sign. */
@@ -361,7 +367,7 @@ export declare function axiosInterceptor<C extends object>(signer: Signer, optio
 export interface VerifyMiddlewareOptions extends Partial<VerifierOptions> {
   /** An existing verifier to use instead of `keys` and the policy options. */
   verifier?: Verifier
-  /** Largest body read, in bytes (default 1 MiB); larger requests are answered 413. */
+  /** Largest body read, in bytes (default 12 MiB, APIG's own limit and every middleware's); larger requests are answered 413. */
   limit?: number
   /**
    * Called instead of the APIG-style 401 answer when verification fails (e.g. to log, or to call

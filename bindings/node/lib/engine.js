@@ -137,6 +137,8 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
     errorCodes: binding.errorCodes,
     apigAnswer: binding.apigAnswer,
     hopByHopHeaders: binding.hopByHopHeaders,
+    bodyTooLarge: binding.bodyTooLarge,
+    defaultBodyLimit: binding.defaultBodyLimit(),
     clockSkewFromExpired: (message) => binding.clockSkewFromExpired(message) ?? undefined,
     signer,
     hasher: (algorithm) => new binding.PayloadHasher(algorithm),

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind, HOP_BY_HOP_HEADERS};
+use apig::{ApigErrorResponse, DEFAULT_BODY_LIMIT, DEFAULT_CODE_PREFIX, Error, ErrorKind, HOP_BY_HOP_HEADERS};
 use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::{Env, JsValue, Status};
 use napi_derive::napi;
@@ -29,7 +29,12 @@ pub struct ApigAnswer {
 
 impl ApigAnswer {
     fn of(error: &Error) -> Self {
-        let answer = ApigErrorResponse::from_error(error);
+        Self::from(ApigErrorResponse::from_error(error))
+    }
+}
+
+impl From<ApigErrorResponse> for ApigAnswer {
+    fn from(answer: ApigErrorResponse) -> Self {
         Self {
             status: u32::from(answer.status()),
             apig_code: answer.error_code(DEFAULT_CODE_PREFIX),
@@ -43,6 +48,19 @@ impl ApigAnswer {
 #[napi(skip_typescript)]
 pub fn apig_answer(code: String, message: String) -> Option<ApigAnswer> {
     ErrorKind::from_code(&code).map(|kind| ApigAnswer::of(&Error::new(kind, message)))
+}
+
+/// Internal, for `verifyMiddleware`: the core's answer to a body larger than `limit` bytes (413,
+/// `APIG.0201`, `Request entity too large, limit N bytes`), the gateway's and every middleware's.
+#[napi(skip_typescript)]
+pub fn body_too_large(limit: i64) -> ApigAnswer {
+    ApigAnswer::from(ApigErrorResponse::body_too_large(u64::try_from(limit).unwrap_or(0)))
+}
+
+/// Internal, for `verifyMiddleware`: the core's default body limit in bytes (`DEFAULT_BODY_LIMIT`).
+#[napi(skip_typescript)]
+pub fn default_body_limit() -> i64 {
+    i64::try_from(DEFAULT_BODY_LIMIT).unwrap_or(i64::MAX)
 }
 
 /// Internal: the core's hop-by-hop headers (`HOP_BY_HOP_HEADERS` of the package), which the client

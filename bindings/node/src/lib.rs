@@ -22,7 +22,8 @@ mod verify;
 mod wire;
 
 pub use crate::errors::{
-    ApigAnswer, apig_answer, clock_skew_from_expired, error_codes, hop_by_hop_headers, register_error_class,
+    ApigAnswer, apig_answer, body_too_large, clock_skew_from_expired, default_body_limit, error_codes,
+    hop_by_hop_headers, register_error_class,
 };
 pub use crate::sign::{PayloadHasher, Signer};
 pub use crate::verify::Verifier;

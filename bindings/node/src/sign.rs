@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use apig::{Algorithm, Error, SignableBody, SignableRequest};
+use apig::{Algorithm, Error, SignableBody, SignableRequest, SigningOptions, SigningSettings};
 use napi::bindgen_prelude::{FromNapiValue, Function, FunctionCallContext, Object, Unknown};
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
@@ -36,17 +36,17 @@ impl Signer {
         let options = Object::from_unknown(options).map_err(failure)?;
         let key = convert::required_string(&options, "key", invalid_config)?;
         let secret = convert::required_string(&options, "secret", invalid_config)?;
-        let mut builder = apig::Signer::builder(key, secret);
-        if let Some(algorithm) = convert::optional_string(&options, "algorithm", invalid_config)? {
-            builder = builder.algorithm(algorithm.parse::<Algorithm>()?);
-        }
-        if let Some(region) = convert::optional_string(&options, "region", invalid_config)? {
-            builder = builder.region(region);
-        }
-        if let Some(service) = convert::optional_string(&options, "service", invalid_config)? {
-            builder = builder.service(service);
-        }
-        Ok(Self { inner: Rc::new(builder.build()?) })
+        let text = |name| convert::optional_string(&options, name, invalid_config);
+        let (algorithm, region, service) = (text("algorithm")?, text("region")?, text("service")?);
+        let excluded_headers = text("excludedHeaders")?;
+        let settings = SigningSettings::try_from(SigningOptions {
+            algorithm: algorithm.as_deref(),
+            region: region.as_deref(),
+            service: service.as_deref(),
+            excluded_headers: excluded_headers.as_deref(),
+            unsigned_payload: None,
+        })?;
+        Ok(Self { inner: Rc::new(apig::Signer::from_settings(key, secret, settings)?) })
     }
 
     /// The access key.

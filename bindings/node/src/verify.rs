@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Mutex;
 
-use apig::{Algorithm, Authorization, Error, KeyResolver, SecretKey, SignableBody, SignableRequest, VerifyPolicy};
+use apig::{Authorization, Error, KeyResolver, SecretKey, SignableBody, SignableRequest, VerifyOptions, VerifyPolicy};
 use napi::bindgen_prelude::{
     FromNapiValue, Function, FunctionCallContext, FunctionRef, JsObjectValue, Object, Unknown,
 };
@@ -73,21 +73,21 @@ impl Verifier {
             (Keys::Fixed(fixed_keys(keys)?), None)
         };
 
-        let mut policy = VerifyPolicy::default();
-        if let Some(skew) = convert::optional_seconds(&options, "maxSkewSeconds", invalid_config)? {
-            policy.max_skew = skew;
-        }
-        if let Some(require) = convert::optional_bool(&options, "requireHost", invalid_config)? {
-            policy.require_host = require;
-        }
-        if let Some(allow) = convert::optional_bool(&options, "allowUnsignedPayload", invalid_config)? {
-            policy.allow_unsigned_payload = allow;
-        }
-        if let Some(list) = convert::property(&options, "algorithms")? {
-            policy.allowed_algorithms = algorithms(list)?;
-        }
-        policy.region = convert::optional_string(&options, "region", invalid_config)?;
-        policy.service = convert::optional_string(&options, "service", invalid_config)?;
+        let max_skew = convert::optional_seconds(&options, "maxSkewSeconds", invalid_config)?;
+        let algorithms = match convert::property(&options, "algorithms")? {
+            Some(list) => Some(algorithms(list)?),
+            None => None,
+        };
+        let region = convert::optional_string(&options, "region", invalid_config)?;
+        let service = convert::optional_string(&options, "service", invalid_config)?;
+        let policy = VerifyPolicy::try_from(VerifyOptions {
+            max_skew_seconds: max_skew.map(|skew| skew.as_secs_f64()),
+            require_host: convert::optional_bool(&options, "requireHost", invalid_config)?,
+            allow_unsigned_payload: convert::optional_bool(&options, "allowUnsignedPayload", invalid_config)?,
+            algorithms: algorithms.as_deref(),
+            region: region.as_deref(),
+            service: service.as_deref(),
+        })?;
         Ok(Self { shared: Rc::new(Shared { inner: apig::Verifier::new(keys).with_policy(policy), lookup }) })
     }
 
@@ -204,7 +204,7 @@ fn fixed_keys(keys: Unknown<'_>) -> Result<HashMap<String, SecretKey>, Error> {
     Ok(pairs.as_slice().iter().map(|&(key, secret)| (key.to_owned(), SecretKey::new(secret))).collect())
 }
 
-fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {
+fn algorithms(list: Unknown<'_>) -> Result<Vec<String>, Error> {
     let failure = |e: napi::Error| convert::napi_failure("algorithms", &e);
     if !list.is_array().map_err(failure)? {
         return Err(invalid_config("algorithms must be an array of algorithm names"));
@@ -212,9 +212,8 @@ fn algorithms(list: Unknown<'_>) -> Result<Vec<Algorithm>, Error> {
     let list = Object::from_unknown(list).map_err(failure)?;
     (0..list.get_array_length().map_err(failure)?)
         .map(|i| {
-            let name = convert::string(list.get_element(i).map_err(failure)?, "an algorithm")
-                .map_err(|e| invalid_config(e.message().to_owned()))?;
-            name.parse::<Algorithm>()
+            convert::string(list.get_element(i).map_err(failure)?, "an algorithm")
+                .map_err(|e| invalid_config(e.message().to_owned()))
         })
         .collect()
 }

@@ -180,7 +180,7 @@ export function wasmEngine(raw, codec) {
     }
 
     function signer(o) {
-      const native = call(() => new raw.Signer(o.key, o.secret, o.algorithm ?? undefined, o.region ?? undefined, o.service ?? undefined));
+      const native = call(() => new raw.Signer(o.key, o.secret, o.algorithm ?? undefined, o.region ?? undefined, o.service ?? undefined, o.excludedHeaders ?? undefined));
       return {
         key: native.key,
         algorithm: native.algorithm,
@@ -279,6 +279,14 @@ export function wasmEngine(raw, codec) {
       signer,
       hasher,
       verifier: raw.Verifier === undefined ? undefined : verifier,
+      bodyTooLarge:
+        raw.bodyTooLarge === undefined
+          ? undefined
+          : (limit) => {
+              const [status, apigCode, message] = raw.bodyTooLarge(limit).split("\0");
+              return { status: Number(status), apigCode, apigMessage: message };
+            },
+      defaultBodyLimit: raw.defaultBodyLimit === undefined ? undefined : raw.defaultBodyLimit(),
       require: codec?.require,
       randomUUID: codec?.randomUUID,
     };

@@ -16,7 +16,7 @@ mod wire;
 pub use crate::sign::{PayloadHasher, Signer};
 pub use crate::time::clock_skew_from_expired;
 #[cfg(feature = "verifier")]
-pub use crate::verify::Verifier;
+pub use crate::verify::{Verifier, body_too_large, default_body_limit};
 pub use crate::wire::{scratch, wasm_memory, wire_tables};
 
 /// The allocator: talc, smaller and faster than Rust's default one (dlmalloc) on wasm32.

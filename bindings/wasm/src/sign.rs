@@ -3,7 +3,7 @@
 //! The classes' JavaScript faces (`new Signer(options)`, `sign(request)`, `update(chunk)`) are the
 //! package's JavaScript (the shared API over `js/engine.js`), which convert JS values and call these exports in one crossing each.
 
-use apig::{Algorithm, ErrorKind};
+use apig::{Algorithm, ErrorKind, SigningOptions, SigningSettings};
 use wasm_bindgen::prelude::*;
 
 use crate::errors::{js_error, to_js};
@@ -26,7 +26,7 @@ pub struct Signer {
 #[wasm_bindgen]
 impl Signer {
     /// A signer for the settings `js/engine.js` read from `{ key, secret, algorithm?, region?,
-    /// service? }`.
+    /// service?, excludedHeaders? }`, through the core's [`SigningOptions`].
     ///
     /// # Errors
     /// `invalid_config` for settings the core refuses; `unsupported_algorithm` for an unknown
@@ -38,15 +38,18 @@ impl Signer {
         algorithm: Option<String>,
         region: Option<String>,
         service: Option<String>,
+        excluded_headers: Option<String>,
     ) -> Result<Signer, JsValue> {
-        let mut builder = apig::Signer::builder(key, secret).clock(JsClock).algorithm(self::algorithm(algorithm)?);
-        if let Some(region) = region {
-            builder = builder.region(region);
-        }
-        if let Some(service) = service {
-            builder = builder.service(service);
-        }
-        Ok(Self { inner: builder.build().map_err(|e| to_js(&e))? })
+        let settings = SigningSettings::try_from(SigningOptions {
+            algorithm: algorithm.as_deref(),
+            region: region.as_deref(),
+            service: service.as_deref(),
+            excluded_headers: excluded_headers.as_deref(),
+            unsigned_payload: None,
+        })
+        .map_err(|e| to_js(&e))?;
+        let inner = apig::Signer::builder(key, secret).settings(settings).clock(JsClock).build();
+        Ok(Self { inner: inner.map_err(|e| to_js(&e))? })
     }
 
     /// The access key.

@@ -5,9 +5,8 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use apig::{Algorithm, Authorization, ErrorKind, KeyResolver, SecretKey, SignableRequest, VerifyPolicy};
+use apig::{Authorization, ErrorKind, KeyResolver, SecretKey, SignableRequest, VerifyOptions, VerifyPolicy};
 use wasm_bindgen::prelude::*;
 
 use crate::errors::{js_error, to_js};
@@ -76,24 +75,16 @@ impl Verifier {
                 (Keys::Fixed(store), None)
             }
         };
-        let mut policy = VerifyPolicy::default();
-        if let Some(seconds) = max_skew_seconds {
-            policy.max_skew = Duration::try_from_secs_f64(seconds)
-                .map_err(|_| invalid("`maxSkewSeconds` must be a non-negative number"))?;
-        }
-        if let Some(require) = require_host {
-            policy.require_host = require;
-        }
-        if let Some(allow) = allow_unsigned_payload {
-            policy.allow_unsigned_payload = allow;
-        }
-        if let Some(names) = algorithms {
-            policy.allowed_algorithms = wire::fields(&names)
-                .map(|name| name.parse::<Algorithm>().map_err(|e| to_js(&e)))
-                .collect::<Result<_, JsValue>>()?;
-        }
-        policy.region = region;
-        policy.service = service;
+        let algorithms = algorithms.as_deref().map(|names| wire::fields(names).collect::<Vec<_>>());
+        let policy = VerifyPolicy::try_from(VerifyOptions {
+            max_skew_seconds,
+            require_host,
+            allow_unsigned_payload,
+            algorithms: algorithms.as_deref(),
+            region: region.as_deref(),
+            service: service.as_deref(),
+        })
+        .map_err(|e| to_js(&e))?;
         Ok(Self { inner: apig::Verifier::new(keys).with_policy(policy).with_clock(JsClock), lookup })
     }
 
@@ -162,4 +153,20 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// Internal, for `verifyMiddleware` (Node module only): the core's answer to a body larger than
+/// `limit` bytes, as `status\0APIG.0201\0message` (the gateway's and every middleware's 413).
+#[wasm_bindgen(js_name = bodyTooLarge, skip_typescript)]
+pub fn body_too_large(limit: f64) -> String {
+    // `limit` is a safe integer (≤ 2^53), checked by the shared API
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let answer = apig::ApigErrorResponse::body_too_large(limit as u64);
+    format!("{}\0{}\0{}", answer.status(), answer.error_code(apig::DEFAULT_CODE_PREFIX), answer.message())
+}
+
+/// Internal, for `verifyMiddleware` (Node module only): the core's default body limit in bytes.
+#[wasm_bindgen(js_name = defaultBodyLimit, skip_typescript)]
+pub fn default_body_limit() -> u32 {
+    u32::try_from(apig::DEFAULT_BODY_LIMIT).unwrap_or(u32::MAX)
 }

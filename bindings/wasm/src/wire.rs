@@ -440,6 +440,7 @@ pub(crate) fn fields(packed: &str) -> impl Iterator<Item = &str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)] // the tests' inputs are a few hundred bytes: every length fits a u32
 mod tests {
     use super::*;
 
