@@ -4,18 +4,23 @@
 //! for every `RustCallStatus` and `RustBuffer` of every call (several per method: cloning the
 //! handle, allocating each argument's buffer, the call, freeing the result): tens of µs where
 //! the signature takes one. For the two calls made per request, the Kotlin that the workspace's
-//! bindgen generates (`bindings/uniffi/uniffi-bindgen`, `bindings/uniffi/kotlin/jni/UniffiJni.kt`)
-//! calls these functions instead: one JNI call with the arguments serialised by uniffi's own
-//! generated converters into one `byte[]`, answered by one `byte[]`; the same types, the same
-//! serialisation and the same errors as the JNA path, without a `Structure`.
+//! bindgen generates (`bindings/uniffi/uniffi-bindgen`: `UniffiJni.kt` appended, the two method
+//! bodies replaced) calls these functions instead: one JNI call, the arguments in one `byte[]`,
+//! the answer in another, both in uniffi's own serialisation of the same types (big-endian; a
+//! string or byte array is an `i32` length and the bytes, a list an `i32` count and the items, a
+//! bool one byte, an option a 0/1 byte then the value, a record its fields in declaration order).
+//! The arguments are read here without copying (the strings borrowed from the buffer); the
+//! answer is written by uniffi's `Lower` of the records, so the errors are the same `ApigError`
+//! with the same codes as on the JNA path.
+//!
+//! Arguments: a `Request` (method, url, headers, body, unsigned_payload), then the optional time.
+//! Answer: one status byte, then — [`OK`]: the return value (`SignedRequest`, `Verified`);
+//! [`ERROR`]: the `ApigError`; [`PANIC`]: a string (a bug: a panic, or arguments that do not
+//! deserialise).
 //!
 //! The methods are bound with `RegisterNatives` by [`apig_uniffi_jni_register`], which the Kotlin
 //! calls once through JNA (the library is loaded by JNA, not `System.loadLibrary`, so the JVM
 //! cannot find `Java_…` symbols by name).
-//!
-//! Answer layout: one status byte, then the payload in uniffi's serialisation —
-//! [`OK`]: the return value; [`ERROR`]: the `ApigError`; [`PANIC`]: a string (a bug: a panic, or
-//! arguments that do not deserialise).
 
 #![allow(unsafe_code, reason = "JNI: raw pointers from the JVM, the one place this crate writes unsafe code")]
 
@@ -27,10 +32,10 @@ use jni_sys::{JNIEnv, JNINativeMethod, jbyteArray, jint, jlong, jobject};
 use uniffi::{Lift, Lower};
 
 use crate::UniFfiTag;
-use crate::convert::Request;
+use crate::convert::signable;
 use crate::errors::ApigError;
-use crate::sign::Signer;
-use crate::verify::Verifier;
+use crate::sign::{SignedRequest, Signer};
+use crate::verify::{Verified, Verifier};
 
 /// The call returned a value.
 const OK: u8 = 0;
@@ -39,23 +44,73 @@ const ERROR: u8 = 1;
 /// The call panicked or its arguments did not deserialise.
 const PANIC: u8 = 2;
 
-/// Reads one `T` from `args` in uniffi's serialisation.
-fn read<T: Lift<UniFfiTag>>(args: &mut &[u8]) -> Result<T, String> {
-    T::try_read(args).map_err(|e| format!("apig JNI: cannot read an argument: {e}"))
+/// uniffi's serialisation of the arguments, read in place.
+struct Args<'a>(&'a [u8]);
+
+impl<'a> Args<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if self.0.len() < len {
+            return Err(format!("apig JNI: the arguments end {} bytes early", len - self.0.len()));
+        }
+        let (taken, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(taken)
+    }
+
+    fn len(&mut self) -> Result<usize, String> {
+        let bytes: [u8; 4] = self.take(4)?.try_into().map_err(|_| "apig JNI: no length")?;
+        usize::try_from(i32::from_be_bytes(bytes)).map_err(|_| "apig JNI: a negative length".to_owned())
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let len = self.len()?;
+        self.take(len)
+    }
+
+    fn str(&mut self) -> Result<&'a str, String> {
+        std::str::from_utf8(self.bytes()?).map_err(|e| format!("apig JNI: a string is not UTF-8: {e}"))
+    }
+
+    fn bool(&mut self) -> Result<bool, String> {
+        match self.take(1)? {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            other => Err(format!("apig JNI: {other:?} is not a bool")),
+        }
+    }
+
+    /// A value uniffi reads itself (no borrowing to gain).
+    fn lift<T: Lift<UniFfiTag>>(&mut self) -> Result<T, String> {
+        T::try_read(&mut self.0).map_err(|e| format!("apig JNI: cannot read an argument: {e}"))
+    }
+
+    /// A `Request` (the fields of [`crate::Request`], in order) and an optional time, all of
+    /// the arguments; runs `call` on the core's view of the request.
+    fn request_and_time<T>(
+        mut self,
+        call: impl FnOnce(&apig::SignableRequest<'_>, Option<SystemTime>) -> T,
+    ) -> Result<T, String> {
+        let method = self.str()?;
+        let url = self.str()?;
+        let count = self.len()?;
+        let mut headers = Vec::with_capacity(count.min(self.0.len() / 8));
+        for _ in 0..count {
+            headers.push((self.str()?, self.str()?));
+        }
+        let body = self.bytes()?;
+        let unsigned_payload = self.bool()?;
+        let time: Option<SystemTime> = self.lift()?;
+        if !self.0.is_empty() {
+            return Err(format!("apig JNI: {} bytes left after the arguments", self.0.len()));
+        }
+        Ok(call(&signable(method, url, &headers, body, unsigned_payload), time))
+    }
 }
 
-/// Runs `call` on the deserialised arguments and serialises its outcome.
-fn answer<R: Lower<UniFfiTag>>(args: &[u8], call: impl FnOnce(&mut &[u8]) -> Result<Result<R, ApigError>, String>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let mut rest = args;
-        let result = call(&mut rest)?;
-        if !rest.is_empty() {
-            return Err(format!("apig JNI: {} bytes left after the arguments", rest.len()));
-        }
-        Ok(result)
-    }));
-    match outcome {
+/// Runs `call` on the arguments and serialises its outcome.
+fn answer<R: Lower<UniFfiTag>>(call: impl FnOnce() -> Result<Result<R, ApigError>, String>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    match catch_unwind(AssertUnwindSafe(call)) {
         Ok(Ok(Ok(value))) => {
             out.push(OK);
             R::write(value, &mut out);
@@ -129,10 +184,10 @@ unsafe extern "system" fn signer_sign(env: *mut JNIEnv, _class: jobject, handle:
     let args = unsafe { bytes_of(env, args, len) };
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
-    let out = answer(&args, |args| {
-        let request: Request = read(args)?;
-        let at: Option<SystemTime> = read(args)?;
-        Ok(signer.sign(&request, at))
+    let out = answer(|| {
+        Args(&args).request_and_time(|request, at| {
+            signer.sign_signable(request, at).map(SignedRequest::from).map_err(ApigError::from)
+        })
     });
     // SAFETY: `env` is this thread's environment.
     unsafe { byte_array(env, &out) }
@@ -153,10 +208,10 @@ unsafe extern "system" fn verifier_verify(
     let args = unsafe { bytes_of(env, args, len) };
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
-    let out = answer(&args, |args| {
-        let request: Request = read(args)?;
-        let now: Option<SystemTime> = read(args)?;
-        Ok(verifier.verify(&request, now))
+    let out = answer(|| {
+        Args(&args).request_and_time(|request, now| {
+            verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+        })
     });
     // SAFETY: `env` is this thread's environment.
     unsafe { byte_array(env, &out) }
@@ -183,4 +238,49 @@ pub unsafe extern "C" fn apig_uniffi_jni_register(env: *mut JNIEnv, class: jobje
     ];
     // SAFETY: per this function's contract; the names and signatures are NUL-terminated statics.
     unsafe { ((**env).v1_1.RegisterNatives)(env, class, methods.as_ptr(), COUNT) }
+}
+
+#[cfg(test)]
+mod scratch_timing {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn timing() {
+        let signer = Signer::new("bench-access-key".into(), "bench-secret-key".into(), None, None, None).unwrap();
+        let request = crate::Request {
+            method: "POST".into(),
+            url: "https://api.example.com/v1/items?limit=10".into(),
+            headers: vec![crate::Header { name: "Content-Type".into(), value: "application/json".into() }],
+            body: br#"{"name":"apig","tags":["a","b"]}"#.to_vec(),
+            unsigned_payload: false,
+        };
+        let at = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_712_139_300));
+        let mut args = Vec::new();
+        <crate::Request as Lower<UniFfiTag>>::write(request.clone(), &mut args);
+        <Option<SystemTime> as Lower<UniFfiTag>>::write(at, &mut args);
+        let core = apig::Signer::builder("bench-access-key", "bench-secret-key").build().unwrap();
+        let n = 200_000;
+        for round in 0..3 {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(request.with_signable(|r| core.sign_at(r, at.unwrap())).unwrap());
+            }
+            let c = t.elapsed().as_nanos() as f64 / n as f64;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(signer.sign(&request, at).unwrap());
+            }
+            let s = t.elapsed().as_nanos() as f64 / n as f64;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(answer(|| {
+                    Args(&args).request_and_time(|request, at| {
+                        signer.sign_signable(request, at).map(SignedRequest::from).map_err(ApigError::from)
+                    })
+                }));
+            }
+            let a = t.elapsed().as_nanos() as f64 / n as f64;
+            println!("round {round}: core {c:.0} ns, binding sign {s:.0} ns, answer {a:.0} ns");
+        }
+    }
 }

@@ -30,16 +30,9 @@ const FAST_METHODS: [FastMethod; 2] = [
         class: "open class Signer:",
         declaration: "override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest",
         body: "
+        val args = uniffiJniArgs(`request`, `at`)
         return uniffiCallWithBorrowedHandle { handle ->
-            uniffiJniCall(
-                FfiConverterTypeRequest.allocationSize(`request`) + FfiConverterOptionalTimestamp.allocationSize(`at`),
-                { buf ->
-                    FfiConverterTypeRequest.write(`request`, buf)
-                    FfiConverterOptionalTimestamp.write(`at`, buf)
-                },
-                { args, len -> UniffiJni.signerSign(handle, args, len) },
-                FfiConverterTypeSignedRequest::read,
-            )
+            uniffiJniAnswer(UniffiJni.signerSign(handle, args, args.size), ::uniffiJniSignedRequest)
         }
     ",
     },
@@ -47,16 +40,9 @@ const FAST_METHODS: [FastMethod; 2] = [
         class: "open class Verifier:",
         declaration: "override fun `verify`(`request`: Request, `now`: java.time.Instant?): Verified",
         body: "
+        val args = uniffiJniArgs(`request`, `now`)
         return uniffiCallWithBorrowedHandle { handle ->
-            uniffiJniCall(
-                FfiConverterTypeRequest.allocationSize(`request`) + FfiConverterOptionalTimestamp.allocationSize(`now`),
-                { buf ->
-                    FfiConverterTypeRequest.write(`request`, buf)
-                    FfiConverterOptionalTimestamp.write(`now`, buf)
-                },
-                { args, len -> UniffiJni.verifierVerify(handle, args, len) },
-                FfiConverterTypeVerified::read,
-            )
+            uniffiJniAnswer(UniffiJni.verifierVerify(handle, args, args.size), ::uniffiJniVerified)
         }
     ",
     },
@@ -203,12 +189,12 @@ open class Verifier: Disposable {
     #[test]
     fn the_fast_methods_call_jni_and_the_rest_is_kept() {
         let patched = patch(GENERATED).unwrap();
-        assert!(patched.contains("UniffiJni.signerSign(handle, args, len)"), "{patched}");
-        assert!(patched.contains("UniffiJni.verifierVerify(handle, args, len)"), "{patched}");
+        assert!(patched.contains("UniffiJni.signerSign(handle, args, args.size)"), "{patched}");
+        assert!(patched.contains("UniffiJni.verifierVerify(handle, args, args.size)"), "{patched}");
         assert!(!patched.contains("callWithHandle { call(it) }"), "{patched}");
         assert!(patched.starts_with("open class Signer: Disposable\n{\n    private inline fun <R> uniffiCallWithBorrowedHandle"));
         assert!(patched.contains("open class Verifier: Disposable {\n    private inline fun <R> uniffiCallWithBorrowedHandle"));
-        assert!(patched.contains("@Throws(ApigException::class)override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest {\n        return uniffiCallWithBorrowedHandle"));
+        assert!(patched.contains("@Throws(ApigException::class)override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest {\n        val args = uniffiJniArgs(`request`, `at`)"));
         assert!(patched.contains("    fun other() {}\n}\n"));
         assert!(patched.ends_with(JNI_GLUE));
         assert_eq!(patch(&patched).unwrap(), patched, "applied once");
