@@ -34,7 +34,7 @@ use uniffi::{Lift, Lower};
 use crate::UniFfiTag;
 use crate::convert::signable;
 use crate::errors::ApigError;
-use crate::sign::{SignedRequest, Signer};
+use crate::sign::Signer;
 use crate::verify::{Verified, Verifier};
 
 /// The call returned a value.
@@ -107,33 +107,74 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Runs `call` on the arguments and serialises its outcome.
-fn answer<R: Lower<UniFfiTag>>(call: impl FnOnce() -> Result<Result<R, ApigError>, String>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    match catch_unwind(AssertUnwindSafe(call)) {
-        Ok(Ok(Ok(value))) => {
-            out.push(OK);
-            R::write(value, &mut out);
+/// Runs `call` on the arguments and serialises its outcome, the value with `write`.
+fn answer<R>(
+    call: impl FnOnce() -> Result<Result<R, ApigError>, String>,
+    write: impl FnOnce(R, &mut Vec<u8>) -> Result<(), String>,
+) -> Vec<u8> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| match call() {
+        Ok(Ok(value)) => {
+            let mut out = vec![OK];
+            write(value, &mut out).map(|()| out)
         }
-        Ok(Ok(Err(error))) => {
-            out.push(ERROR);
+        Ok(Err(error)) => {
+            let mut out = vec![ERROR];
             <ApigError as Lower<UniFfiTag>>::write(error, &mut out);
+            Ok(out)
         }
-        Ok(Err(message)) => {
-            out.push(PANIC);
-            <String as Lower<UniFfiTag>>::write(message, &mut out);
-        }
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "Rust panic".to_owned());
-            out.push(PANIC);
-            <String as Lower<UniFfiTag>>::write(message, &mut out);
+        Err(message) => Err(message),
+    }));
+    let message = match outcome {
+        Ok(Ok(bytes)) => return bytes,
+        Ok(Err(message)) => message,
+        Err(panic) => panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "Rust panic".to_owned()),
+    };
+    let mut out = vec![PANIC];
+    <String as Lower<UniFfiTag>>::write(message, &mut out);
+    out
+}
+
+/// Appends `len` as uniffi's `i32` length or count.
+fn put_len(out: &mut Vec<u8>, len: usize) -> Result<(), String> {
+    let len = i32::try_from(len).map_err(|_| format!("apig JNI: {len} items or bytes do not fit an i32"))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+/// Appends `s` as uniffi writes a string.
+fn put_str(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
+    put_len(out, s.len())?;
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// `SignedRequest::from(output)` in uniffi's serialisation (its fields in declaration order),
+/// written from the core's output without building the record (a string copy each).
+fn write_signed(output: &apig::SigningOutput, out: &mut Vec<u8>) -> Result<(), String> {
+    let trace = &output.trace;
+    out.reserve(256 + 2 * output.authorization.len() + trace.canonical_request.len() + trace.string_to_sign.len());
+    put_len(out, output.headers().count())?;
+    for (name, value) in output.headers() {
+        put_str(out, name)?;
+        put_str(out, value)?;
+    }
+    put_str(out, &output.authorization)?;
+    put_str(out, &output.signature)?;
+    put_str(out, &output.signed_headers)?;
+    put_str(out, &output.date)?;
+    match &output.credential_scope {
+        None => out.push(0),
+        Some(scope) => {
+            out.push(1);
+            put_str(out, scope)?;
         }
     }
-    out
+    put_str(out, &trace.canonical_request)?;
+    put_str(out, &trace.string_to_sign)
 }
 
 /// Copies the first `len` bytes of the Java array `array`.
@@ -184,11 +225,10 @@ unsafe extern "system" fn signer_sign(env: *mut JNIEnv, _class: jobject, handle:
     let args = unsafe { bytes_of(env, args, len) };
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
-    let out = answer(|| {
-        Args(&args).request_and_time(|request, at| {
-            signer.sign_signable(request, at).map(SignedRequest::from).map_err(ApigError::from)
-        })
-    });
+    let out = answer(
+        || Args(&args).request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from)),
+        |output, out| write_signed(&output, out),
+    );
     // SAFETY: `env` is this thread's environment.
     unsafe { byte_array(env, &out) }
 }
@@ -208,11 +248,17 @@ unsafe extern "system" fn verifier_verify(
     let args = unsafe { bytes_of(env, args, len) };
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
-    let out = answer(|| {
-        Args(&args).request_and_time(|request, now| {
-            verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
-        })
-    });
+    let out = answer(
+        || {
+            Args(&args).request_and_time(|request, now| {
+                verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+            })
+        },
+        |verified, out| {
+            <Verified as Lower<UniFfiTag>>::write(verified, out);
+            Ok(())
+        },
+    );
     // SAFETY: `env` is this thread's environment.
     unsafe { byte_array(env, &out) }
 }
@@ -238,6 +284,98 @@ pub unsafe extern "C" fn apig_uniffi_jni_register(env: *mut JNIEnv, class: jobje
     ];
     // SAFETY: per this function's contract; the names and signatures are NUL-terminated statics.
     unsafe { ((**env).v1_1.RegisterNatives)(env, class, methods.as_ptr(), COUNT) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::sign::SignedRequest;
+
+    /// The direct writer's bytes are uniffi's serialisation of the record, for outputs with every
+    /// optional part present or absent, and the argument reader reads uniffi's serialisation of a
+    /// `Request` and a time.
+    #[test]
+    fn the_fast_path_speaks_uniffis_serialisation() {
+        let at = UNIX_EPOCH + Duration::from_secs(1_712_139_300);
+        let sdk = crate::Signer::new("AK".into(), "SK".into(), None, None, None).unwrap();
+        let v11 = crate::Signer::new(
+            "AK".into(),
+            "SK".into(),
+            Some(crate::Algorithm::V11HmacSm3),
+            Some("cn-north-4".into()),
+            None,
+        )
+        .unwrap();
+        let requests = [
+            ("GET", "https://h.example/p?b=2&a=1", vec![], &b""[..], false),
+            ("POST", "/relative", vec![("Host", "h"), ("X-Sdk-Date", "20240403T101500Z"), ("X-Name", "cödé ü")], b"{}", false),
+            ("PUT", "https://h.example/", vec![("Content-Type", "text/plain")], b"body", true),
+        ];
+        for signer in [&sdk, &v11] {
+            for (method, url, headers, body, unsigned_payload) in &requests {
+                let request = crate::Request {
+                    method: (*method).into(),
+                    url: (*url).into(),
+                    headers: headers.iter().map(|(n, v)| crate::Header { name: (*n).into(), value: (*v).into() }).collect(),
+                    body: body.to_vec(),
+                    unsigned_payload: *unsigned_payload,
+                };
+                let mut args = Vec::new();
+                <crate::Request as Lower<UniFfiTag>>::write(request.clone(), &mut args);
+                <Option<SystemTime> as Lower<UniFfiTag>>::write(Some(at), &mut args);
+                let read = Args(&args).request_and_time(|r, time| signer.sign_signable(r, time)).unwrap().unwrap();
+                let expected = request.with_signable(|r| signer.sign_signable(r, Some(at))).unwrap();
+                assert_eq!(read, expected, "{request:?}");
+
+                let mut direct = Vec::new();
+                write_signed(&expected, &mut direct).unwrap();
+                let mut uniffi = Vec::new();
+                <SignedRequest as Lower<UniFfiTag>>::write(SignedRequest::from(expected), &mut uniffi);
+                assert_eq!(direct, uniffi, "{request:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn arguments_cut_short_or_too_long_are_a_message_not_a_panic() {
+        let mut args = Vec::new();
+        let request = crate::Request {
+            method: "GET".into(),
+            url: "https://h/".into(),
+            headers: vec![],
+            body: vec![],
+            unsigned_payload: false,
+        };
+        <crate::Request as Lower<UniFfiTag>>::write(request, &mut args);
+        <Option<SystemTime> as Lower<UniFfiTag>>::write(None, &mut args);
+        for cut in 0..args.len() {
+            assert!(Args(&args[..cut]).request_and_time(|_, _| ()).is_err(), "cut at {cut}");
+        }
+        args.push(0);
+        let err = Args(&args).request_and_time(|_, _| ()).unwrap_err();
+        assert!(err.contains("1 bytes left"), "{err}");
+    }
+
+    #[test]
+    fn each_outcome_has_its_status_byte() {
+        let ok = answer(|| Ok(Ok(7_u8)), |v, out| {
+            out.push(v);
+            Ok(())
+        });
+        assert_eq!(ok, [OK, 7]);
+        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()));
+        assert_eq!(error[0], ERROR);
+        let mut expected = vec![ERROR];
+        <ApigError as Lower<UniFfiTag>>::write(ApigError::Expired { reason: "late".into() }, &mut expected);
+        assert_eq!(error, expected);
+        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()));
+        assert_eq!(bad, [&[PANIC, 0, 0, 0, 13][..], b"bad arguments"].concat());
+        #[allow(clippy::panic, reason = "the panic is what is tested")]
+        let panicked = answer::<u8>(|| panic!("boom"), |_, _| Ok(()));
+        assert_eq!(panicked, [&[PANIC, 0, 0, 0, 4][..], b"boom"].concat());
+    }
 }
 
 #[cfg(test)]
@@ -273,11 +411,10 @@ mod scratch_timing {
             let s = t.elapsed().as_nanos() as f64 / n as f64;
             let t = std::time::Instant::now();
             for _ in 0..n {
-                std::hint::black_box(answer(|| {
-                    Args(&args).request_and_time(|request, at| {
-                        signer.sign_signable(request, at).map(SignedRequest::from).map_err(ApigError::from)
-                    })
-                }));
+                std::hint::black_box(answer(
+                    || Args(&args).request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from)),
+                    |output, out| write_signed(&output, out),
+                ));
             }
             let a = t.elapsed().as_nanos() as f64 / n as f64;
             println!("round {round}: core {c:.0} ns, binding sign {s:.0} ns, answer {a:.0} ns");

@@ -4,7 +4,7 @@
 // Run after `cargo xtask test kotlin` (which builds the jar):
 //   java -Djna.library.path=$T/release -cp $T/kotlin/apig-kotlin.jar:/usr/share/java/jna.jar apig.tests.BenchKt
 // with T = the cargo target folder; optional argument: iterations per round (default 20000).
-// Prints ns/op of the median of 5 rounds per operation; exits 1 if the plain JVM signer's
+// Prints the median of 7 interleaved rounds per operation, wall and thread CPU time; exits 1 if the plain JVM signer's
 // Authorization differs from ours.
 package apig.tests
 
@@ -12,6 +12,7 @@ import apig.Header
 import apig.Request
 import apig.Signer
 import apig.Verifier
+import java.lang.management.ManagementFactory
 import java.net.URI
 import java.net.URLDecoder
 import java.net.URLEncoder
@@ -71,13 +72,31 @@ private object JvmSigner {
     }
 }
 
-private fun median(rounds: Int, iterations: Int, op: () -> Unit): Double {
-    val times = (0 until rounds).map {
-        val start = System.nanoTime()
-        repeat(iterations) { op() }
-        (System.nanoTime() - start).toDouble() / iterations
+/** One operation measured: its wall and thread-CPU time per call, one entry per round. */
+private class Measured(val op: () -> Unit) {
+    val wall = mutableListOf<Double>()
+    val cpu = mutableListOf<Double>()
+
+    fun median(times: List<Double>) = times.sorted()[times.size / 2]
+
+    override fun toString() = "%.0f ns/op (thread CPU %.0f)".format(median(wall), median(cpu))
+}
+
+/**
+ * `rounds` rounds of `iterations` calls of every operation, interleaved (round 1 of each, then
+ * round 2 of each, …) so that a change of load hits all of them alike.
+ */
+private fun measure(rounds: Int, iterations: Int, ops: List<Measured>) {
+    val threads = ManagementFactory.getThreadMXBean()
+    repeat(rounds) {
+        for (m in ops) {
+            val cpu = threads.currentThreadCpuTime
+            val start = System.nanoTime()
+            repeat(iterations) { m.op() }
+            m.wall += (System.nanoTime() - start).toDouble() / iterations
+            m.cpu += (threads.currentThreadCpuTime - cpu).toDouble() / iterations
+        }
     }
-    return times.sorted()[rounds / 2]
 }
 
 fun main(args: Array<String>) {
@@ -103,14 +122,18 @@ fun main(args: Array<String>) {
         }
     }
     repeat(iterations) { signer.sign(request, at); verifier.verify(sent, at); jvmPost(); jvmGet() } // JIT warm-up
-    val sign = median(5, iterations) { signer.sign(request, at) }
-    val verify = median(5, iterations) { verifier.verify(sent, at) }
-    val access = median(5, iterations) { signer.accessKey() }
-    val signGet = median(5, iterations) { signer.sign(get) }
-    val plainPost = median(5, iterations) { jvmPost() }
-    val plainGet = median(5, iterations) { jvmGet() }
-    println("kotlin accessKey (one method call through JNA, no signing): %.0f ns/op".format(access))
-    println("kotlin sign GET, no body:  %.0f ns/op (plain JVM signer %.0f ns/op, %.1fx)".format(signGet, plainGet, plainGet / signGet))
-    println("kotlin sign POST, 32 B body: %.0f ns/op, %.0f ops/s (plain JVM signer %.0f ns/op, %.1fx)".format(sign, 1e9 / sign, plainPost, plainPost / sign))
-    println("kotlin verify POST:  %.0f ns/op (%.0f ops/s)".format(verify, 1e9 / verify))
+    val access = Measured { signer.accessKey() }
+    val signGet = Measured { signer.sign(get) }
+    val plainGet = Measured { jvmGet() }
+    val sign = Measured { signer.sign(request, at) }
+    val plainPost = Measured { jvmPost() }
+    val verify = Measured { verifier.verify(sent, at) }
+    measure(7, iterations, listOf(signGet, plainGet, sign, plainPost, verify, access))
+    val ratio = { plain: Measured, ours: Measured -> plain.median(plain.cpu) / ours.median(ours.cpu) }
+    println("kotlin accessKey (one method call through JNA, no signing): $access")
+    println("kotlin sign GET, no body: $signGet")
+    println("  plain JVM signer, GET: $plainGet: apig %.1fx faster (CPU)".format(ratio(plainGet, signGet)))
+    println("kotlin sign POST, 32 B body: $sign")
+    println("  plain JVM signer, POST: $plainPost: apig %.1fx faster (CPU)".format(ratio(plainPost, sign)))
+    println("kotlin verify POST: $verify")
 }
