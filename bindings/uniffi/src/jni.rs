@@ -93,17 +93,27 @@ impl<'a> Args<'a> {
         let method = self.str()?;
         let url = self.str()?;
         let count = self.len()?;
-        let mut headers = Vec::with_capacity(count.min(self.0.len() / 8));
-        for _ in 0..count {
-            headers.push((self.str()?, self.str()?));
+        // the headers of a typical request fit on the stack; more go to the heap
+        let mut stack = [("", ""); 24];
+        let mut heap = Vec::new();
+        if count > stack.len() {
+            heap.reserve(count.min(self.0.len() / 8));
         }
+        let on_stack = count <= stack.len();
+        for slot in stack.iter_mut().take(if on_stack { count } else { 0 }) {
+            *slot = (self.str()?, self.str()?);
+        }
+        for _ in 0..if on_stack { 0 } else { count } {
+            heap.push((self.str()?, self.str()?));
+        }
+        let headers = if on_stack { &stack[..count] } else { &heap[..] };
         let body = self.bytes()?;
         let unsigned_payload = self.bool()?;
         let time: Option<SystemTime> = self.lift()?;
         if !self.0.is_empty() {
             return Err(format!("apig JNI: {} bytes left after the arguments", self.0.len()));
         }
-        Ok(call(&signable(method, url, &headers, body, unsigned_payload), time))
+        Ok(call(&signable(method, url, headers, body, unsigned_payload), time))
     }
 }
 
@@ -114,7 +124,8 @@ fn answer<R>(
 ) -> Vec<u8> {
     let outcome = catch_unwind(AssertUnwindSafe(|| match call() {
         Ok(Ok(value)) => {
-            let mut out = vec![OK];
+            let mut out = Vec::with_capacity(1024);
+            out.push(OK);
             write(value, &mut out).map(|()| out)
         }
         Ok(Err(error)) => {
@@ -177,19 +188,30 @@ fn write_signed(output: &apig::SigningOutput, out: &mut Vec<u8>) -> Result<(), S
     put_str(out, &trace.string_to_sign)
 }
 
-/// Copies the first `len` bytes of the Java array `array`.
+/// Runs `f` on a copy of the first `len` bytes of the Java array `array` (on the stack when small).
 ///
 /// # Safety
 /// `env` is the current thread's JNI environment and `array` a live `byte[]` of at least `len` bytes.
-unsafe fn bytes_of(env: *mut JNIEnv, array: jbyteArray, len: jint) -> Vec<u8> {
-    let mut bytes = vec![0_u8; usize::try_from(len).unwrap_or(0)];
-    if !bytes.is_empty() {
-        // SAFETY: per this function's contract; `bytes` has room for `len` bytes.
-        unsafe {
-            ((**env).v1_1.GetByteArrayRegion)(env, array, 0, len, bytes.as_mut_ptr().cast());
-        }
+unsafe fn with_bytes_of<T>(env: *mut JNIEnv, array: jbyteArray, len: jint, f: impl FnOnce(&[u8]) -> T) -> T {
+    const STACK: usize = 4096;
+    let size = usize::try_from(len).unwrap_or(0);
+    if size == 0 {
+        return f(&[]);
     }
-    bytes
+    if size <= STACK {
+        let mut stack = std::mem::MaybeUninit::<[u8; STACK]>::uninit();
+        // SAFETY: per this function's contract; `stack` has room for `len` bytes, which
+        // `GetByteArrayRegion` writes before they are read.
+        let bytes = unsafe {
+            ((**env).v1_1.GetByteArrayRegion)(env, array, 0, len, stack.as_mut_ptr().cast());
+            std::slice::from_raw_parts(stack.as_ptr().cast::<u8>(), size)
+        };
+        return f(bytes);
+    }
+    let mut bytes = vec![0_u8; size];
+    // SAFETY: per this function's contract; `bytes` has room for `len` bytes.
+    unsafe { ((**env).v1_1.GetByteArrayRegion)(env, array, 0, len, bytes.as_mut_ptr().cast()) };
+    f(&bytes)
 }
 
 /// A new Java `byte[]` holding `bytes`, or null with an `OutOfMemoryError` pending.
@@ -221,14 +243,17 @@ fn borrow<T>(handle: jlong) -> *const T {
 /// Called by the JVM only, with `handle` the uniffi handle of a live `Signer` (the Kotlin object
 /// keeps it alive for the call) and `args` a `byte[]` of at least `len` bytes.
 unsafe extern "system" fn signer_sign(env: *mut JNIEnv, _class: jobject, handle: jlong, args: jbyteArray, len: jint) -> jbyteArray {
-    // SAFETY: per this function's contract.
-    let args = unsafe { bytes_of(env, args, len) };
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
-    let out = answer(
-        || Args(&args).request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from)),
-        |output, out| write_signed(&output, out),
-    );
+    // SAFETY: per this function's contract.
+    let out = unsafe {
+        with_bytes_of(env, args, len, |args| {
+            answer(
+                || Args(args).request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from)),
+                |output, out| write_signed(&output, out),
+            )
+        })
+    };
     // SAFETY: `env` is this thread's environment.
     unsafe { byte_array(env, &out) }
 }
@@ -244,21 +269,24 @@ unsafe extern "system" fn verifier_verify(
     args: jbyteArray,
     len: jint,
 ) -> jbyteArray {
-    // SAFETY: per this function's contract.
-    let args = unsafe { bytes_of(env, args, len) };
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
-    let out = answer(
-        || {
-            Args(&args).request_and_time(|request, now| {
-                verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
-            })
-        },
-        |verified, out| {
-            <Verified as Lower<UniFfiTag>>::write(verified, out);
-            Ok(())
-        },
-    );
+    // SAFETY: per this function's contract.
+    let out = unsafe {
+        with_bytes_of(env, args, len, |args| {
+            answer(
+                || {
+                    Args(args).request_and_time(|request, now| {
+                        verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+                    })
+                },
+                |verified, out| {
+                    <Verified as Lower<UniFfiTag>>::write(verified, out);
+                    Ok(())
+                },
+            )
+        })
+    };
     // SAFETY: `env` is this thread's environment.
     unsafe { byte_array(env, &out) }
 }
@@ -308,8 +336,11 @@ mod tests {
             None,
         )
         .unwrap();
+        let many: Vec<(String, String)> = (0..30).map(|i| (format!("X-H{i}"), format!("v{i}"))).collect();
+        let many = many.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let requests = [
             ("GET", "https://h.example/p?b=2&a=1", vec![], &b""[..], false),
+            ("GET", "https://h.example/more-headers-than-the-stack-holds", many, &b""[..], false),
             ("POST", "/relative", vec![("Host", "h"), ("X-Sdk-Date", "20240403T101500Z"), ("X-Name", "cödé ü")], b"{}", false),
             ("PUT", "https://h.example/", vec![("Content-Type", "text/plain")], b"body", true),
         ];
