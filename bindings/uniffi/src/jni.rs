@@ -242,14 +242,23 @@ fn borrow<T>(handle: jlong) -> *const T {
 /// # Safety
 /// Called by the JVM only, with `handle` the uniffi handle of a live `Signer` (the Kotlin object
 /// keeps it alive for the call) and `args` a `byte[]` of at least `len` bytes.
-unsafe extern "system" fn signer_sign(env: *mut JNIEnv, _class: jobject, handle: jlong, args: jbyteArray, len: jint) -> jbyteArray {
+unsafe extern "system" fn signer_sign(
+    env: *mut JNIEnv,
+    _class: jobject,
+    handle: jlong,
+    args: jbyteArray,
+    len: jint,
+) -> jbyteArray {
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
     // SAFETY: per this function's contract.
     let out = unsafe {
         with_bytes_of(env, args, len, |args| {
             answer(
-                || Args(args).request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from)),
+                || {
+                    Args(args)
+                        .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
+                },
                 |output, out| write_signed(&output, out),
             )
         })
@@ -341,7 +350,13 @@ mod tests {
         let requests = [
             ("GET", "https://h.example/p?b=2&a=1", vec![], &b""[..], false),
             ("GET", "https://h.example/more-headers-than-the-stack-holds", many, &b""[..], false),
-            ("POST", "/relative", vec![("Host", "h"), ("X-Sdk-Date", "20240403T101500Z"), ("X-Name", "cödé ü")], b"{}", false),
+            (
+                "POST",
+                "/relative",
+                vec![("Host", "h"), ("X-Sdk-Date", "20240403T101500Z"), ("X-Name", "cödé ü")],
+                b"{}",
+                false,
+            ),
             ("PUT", "https://h.example/", vec![("Content-Type", "text/plain")], b"body", true),
         ];
         for signer in [&sdk, &v11] {
@@ -349,7 +364,10 @@ mod tests {
                 let request = crate::Request {
                     method: (*method).into(),
                     url: (*url).into(),
-                    headers: headers.iter().map(|(n, v)| crate::Header { name: (*n).into(), value: (*v).into() }).collect(),
+                    headers: headers
+                        .iter()
+                        .map(|(n, v)| crate::Header { name: (*n).into(), value: (*v).into() })
+                        .collect(),
                     body: body.to_vec(),
                     unsigned_payload: *unsigned_payload,
                 };
@@ -391,10 +409,13 @@ mod tests {
 
     #[test]
     fn each_outcome_has_its_status_byte() {
-        let ok = answer(|| Ok(Ok(7_u8)), |v, out| {
-            out.push(v);
-            Ok(())
-        });
+        let ok = answer(
+            || Ok(Ok(7_u8)),
+            |v, out| {
+                out.push(v);
+                Ok(())
+            },
+        );
         assert_eq!(ok, [OK, 7]);
         let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()));
         assert_eq!(error[0], ERROR);
@@ -406,49 +427,5 @@ mod tests {
         #[allow(clippy::panic, reason = "the panic is what is tested")]
         let panicked = answer::<u8>(|| panic!("boom"), |_, _| Ok(()));
         assert_eq!(panicked, [&[PANIC, 0, 0, 0, 4][..], b"boom"].concat());
-    }
-}
-
-#[cfg(test)]
-mod scratch_timing {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn timing() {
-        let signer = Signer::new("bench-access-key".into(), "bench-secret-key".into(), None, None, None).unwrap();
-        let request = crate::Request {
-            method: "POST".into(),
-            url: "https://api.example.com/v1/items?limit=10".into(),
-            headers: vec![crate::Header { name: "Content-Type".into(), value: "application/json".into() }],
-            body: br#"{"name":"apig","tags":["a","b"]}"#.to_vec(),
-            unsigned_payload: false,
-        };
-        let at = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_712_139_300));
-        let mut args = Vec::new();
-        <crate::Request as Lower<UniFfiTag>>::write(request.clone(), &mut args);
-        <Option<SystemTime> as Lower<UniFfiTag>>::write(at, &mut args);
-        let core = apig::Signer::builder("bench-access-key", "bench-secret-key").build().unwrap();
-        let n = 200_000;
-        for round in 0..3 {
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(request.with_signable(|r| core.sign_at(r, at.unwrap())).unwrap());
-            }
-            let c = t.elapsed().as_nanos() as f64 / n as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(signer.sign(&request, at).unwrap());
-            }
-            let s = t.elapsed().as_nanos() as f64 / n as f64;
-            let t = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(answer(
-                    || Args(&args).request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from)),
-                    |output, out| write_signed(&output, out),
-                ));
-            }
-            let a = t.elapsed().as_nanos() as f64 / n as f64;
-            println!("round {round}: core {c:.0} ns, binding sign {s:.0} ns, answer {a:.0} ns");
-        }
     }
 }

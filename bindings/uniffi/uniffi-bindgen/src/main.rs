@@ -131,14 +131,20 @@ fn patch(kotlin: &str) -> Result<String, String> {
     }
     let mut text = kotlin.to_owned();
     for method in &FAST_METHODS {
-        let class = text.find(method.class).ok_or_else(|| format!("no `{}` (uniffi's Kotlin changed?)", method.class))?;
+        let class =
+            text.find(method.class).ok_or_else(|| format!("no `{}` (uniffi's Kotlin changed?)", method.class))?;
         let name = method.declaration.split('(').next().unwrap_or(method.declaration);
         let start = class
-            + text[class..].find(name).ok_or_else(|| format!("no `{name}` in `{}` (uniffi's Kotlin changed?)", method.class))?;
+            + text[class..]
+                .find(name)
+                .ok_or_else(|| format!("no `{name}` in `{}` (uniffi's Kotlin changed?)", method.class))?;
         let open = start + text[start..].find('{').ok_or("no method body")?;
         let declaration = text[start..open].split_whitespace().collect::<Vec<_>>().join(" ");
         if declaration != method.declaration {
-            return Err(format!("`{declaration}` is not `{}` (the API or uniffi's Kotlin changed?)", method.declaration));
+            return Err(format!(
+                "`{declaration}` is not `{}` (the API or uniffi's Kotlin changed?)",
+                method.declaration
+            ));
         }
         let close = matching_brace(&text, open).ok_or("unbalanced braces")?;
         text.replace_range(open + 1..close, method.body);
@@ -192,8 +198,15 @@ open class Verifier: Disposable {
         assert!(patched.contains("UniffiJni.signerSign(handle, args, args.size)"), "{patched}");
         assert!(patched.contains("UniffiJni.verifierVerify(handle, args, args.size)"), "{patched}");
         assert!(!patched.contains("callWithHandle { call(it) }"), "{patched}");
-        assert!(patched.starts_with("open class Signer: Disposable\n{\n    private inline fun <R> uniffiCallWithBorrowedHandle"));
-        assert!(patched.contains("open class Verifier: Disposable {\n    private inline fun <R> uniffiCallWithBorrowedHandle"));
+        assert!(
+            patched.starts_with(
+                "open class Signer: Disposable\n{\n    private inline fun <R> uniffiCallWithBorrowedHandle"
+            )
+        );
+        assert!(
+            patched
+                .contains("open class Verifier: Disposable {\n    private inline fun <R> uniffiCallWithBorrowedHandle")
+        );
         assert!(patched.contains("@Throws(ApigException::class)override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest {\n        val args = uniffiJniArgs(`request`, `at`)"));
         assert!(patched.contains("    fun other() {}\n}\n"));
         assert!(patched.ends_with(JNI_GLUE));
