@@ -87,9 +87,21 @@ impl Request {
     /// Runs `f` on the core's borrowed view of this request.
     pub(crate) fn with_signable<T>(&self, f: impl FnOnce(&SignableRequest<'_>) -> T) -> T {
         let headers: Vec<(&str, &str)> = self.headers.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect();
-        let body = if self.unsigned_payload { SignableBody::Unsigned } else { SignableBody::Bytes(&self.body) };
-        f(&SignableRequest::new(&self.method, &self.url, &headers, body))
+        f(&signable(&self.method, &self.url, &headers, &self.body, self.unsigned_payload))
     }
+}
+
+/// The core's view of a request given by its fields (a [`Request`]'s, or the JVM fast path's
+/// borrowed from its argument buffer).
+pub(crate) fn signable<'a>(
+    method: &'a str,
+    url: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: &'a [u8],
+    unsigned_payload: bool,
+) -> SignableRequest<'a> {
+    let body = if unsigned_payload { SignableBody::Unsigned } else { SignableBody::Bytes(body) };
+    SignableRequest::new(method, url, headers, body)
 }
 
 /// The intermediate strings behind a signature.

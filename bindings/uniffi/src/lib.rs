@@ -3,12 +3,13 @@
 //! Every function here converts types and delegates to the core; the signing logic lives in `apig`
 //! only. Generate the foreign sources with the workspace's pinned bindgen:
 //! `cargo run -p apig-uniffi-bindgen -- generate --library <libapig_uniffi.so> --language kotlin --out-dir out/`
-//! (or `cargo xtask build kotlin|swift`).
+//! (or `cargo xtask build kotlin|swift`). The JVM's hot calls (sign, verify) bypass JNA through `jni`.
 
 uniffi::setup_scaffolding!();
 
 mod convert;
 mod errors;
+mod jni;
 mod sign;
 mod verify;
 

@@ -2,6 +2,8 @@
 
 use std::time::SystemTime;
 
+use apig::SignableRequest;
+
 use crate::convert::{Algorithm, Header, Request};
 use crate::errors::ApigError;
 
@@ -82,11 +84,7 @@ impl Signer {
     /// years 0001 to 9999, which no `X-Sdk-Date` can carry), `DuplicateHeader`.
     #[uniffi::method(default(at = None))]
     pub fn sign(&self, request: &Request, at: Option<SystemTime>) -> Result<SignedRequest, ApigError> {
-        let out = request.with_signable(|r| match at {
-            Some(at) => self.0.sign_at(r, at),
-            None => self.0.sign(r),
-        })?;
-        Ok(out.into())
+        Ok(request.with_signable(|r| self.sign_signable(r, at))?.into())
     }
 
     /// The access key.
@@ -97,6 +95,20 @@ impl Signer {
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.0.algorithm().into()
+    }
+}
+
+impl Signer {
+    /// [`Signer::sign`] of the core's view of a request.
+    pub(crate) fn sign_signable(
+        &self,
+        request: &SignableRequest<'_>,
+        at: Option<SystemTime>,
+    ) -> Result<apig::SigningOutput, apig::Error> {
+        match at {
+            Some(at) => self.0.sign_at(request, at),
+            None => self.0.sign(request),
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use apig::{KeyResolver, SecretKey};
+use apig::{KeyResolver, SecretKey, SignableRequest};
 
 use crate::convert::{Algorithm, Request};
 use crate::errors::ApigError;
@@ -120,15 +120,23 @@ impl Verifier {
     /// the latter with the verifier's trace) or `InvalidRequest`.
     #[uniffi::method(default(now = None))]
     pub fn verify(&self, request: &Request, now: Option<SystemTime>) -> Result<Verified, ApigError> {
-        let verified = request.with_signable(|r| match now {
-            Some(now) => self.0.verify_at(r, now),
-            None => self.0.verify(r),
-        })?;
-        Ok(verified.into())
+        Ok(request.with_signable(|r| self.verify_signable(r, now))?.into())
     }
 }
 
 impl Verifier {
+    /// [`Verifier::verify`] of the core's view of a request.
+    pub(crate) fn verify_signable(
+        &self,
+        request: &SignableRequest<'_>,
+        now: Option<SystemTime>,
+    ) -> Result<apig::Verified, apig::Error> {
+        match now {
+            Some(now) => self.0.verify_at(request, now),
+            None => self.0.verify(request),
+        }
+    }
+
     fn with_resolver(resolver: Arc<dyn KeyResolver>, policy: Option<VerifyPolicy>) -> Self {
         Self(apig::Verifier::new(resolver).with_policy(policy.unwrap_or_default().into()))
     }

@@ -305,6 +305,48 @@ fun main() {
         checkEq(setOf(expected), results.toSet(), "signatures")
     }
 
+    // sign and verify go through JNI (bindings/uniffi/src/jni.rs), every other call through JNA
+    test("sign and verify (JNI) carry non-ASCII text, many headers and bodies of every size unchanged") {
+        val signer = Signer(AK, SK)
+        val verifier = Verifier(mapOf(AK to SK))
+        val many = (0 until 40).map { Header("X-H$it", "välue $it ✓ \uD83D\uDE00") } // beyond the Rust side's stack
+        for (size in listOf(0, 1, 4095, 4096, 70_000)) { // the argument buffer on the Rust stack and beyond
+            val request = Request("PUT", "https://api.example.com/ü/%E2%9C%93?q=ÿ", many, ByteArray(size) { it.toByte() })
+            val signed = signer.sign(request, AT)
+            check(signed.canonicalRequest.contains("x-h7:välue 7 ✓ \uD83D\uDE00\n")) { signed.canonicalRequest }
+            val verified = verifier.verify(signedCopy(request, signed), AT)
+            checkEq(42, verified.signedHeaders.size, "signed headers of a $size-byte body")
+        }
+    }
+
+    test("a lone surrogate is refused before crossing, as by uniffi's other calls") {
+        val lone = Request("GET", "https://api.example.com/", listOf(Header("X-Bad", "a\uD800b")))
+        for ((what, call) in listOf<Pair<String, () -> Unit>>("sign" to { Signer(AK, SK).sign(lone, AT) }, "verify" to { Verifier(mapOf(AK to SK)).verify(lone, AT) })) {
+            try {
+                call()
+                throw AssertionError("$what accepted a lone surrogate")
+            } catch (e: java.nio.charset.CharacterCodingException) {
+                // uniffi's strict UTF-8 encoder, as for every JNA call's strings
+            }
+        }
+    }
+
+    test("a closed Signer or Verifier refuses to sign or verify") {
+        val signer = Signer(AK, SK)
+        val verifier = Verifier(mapOf(AK to SK))
+        val signed = signer.sign(postRequest(), AT)
+        signer.close()
+        verifier.close()
+        for ((what, call) in listOf<Pair<String, () -> Unit>>("sign" to { signer.sign(postRequest(), AT) }, "verify" to { verifier.verify(signedCopy(postRequest(), signed), AT) })) {
+            try {
+                call()
+                throw AssertionError("a closed object could $what")
+            } catch (e: IllegalStateException) {
+                check(e.message!!.contains("destroyed")) { e.toString() }
+            }
+        }
+    }
+
     println("$passed passed, $failed failed")
     exitProcess(if (failed == 0) 0 else 1)
 }

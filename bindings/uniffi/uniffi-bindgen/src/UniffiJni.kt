@@ -1,0 +1,136 @@
+
+// apig: the JVM fast path, appended to uniffi's generated Kotlin by apig-uniffi-bindgen
+// (bindings/uniffi/uniffi-bindgen/src/UniffiJni.kt). `Signer.sign` and `Verifier.verify` call
+// Rust through one JNI method each (bindings/uniffi/src/jni.rs, which documents the layout)
+// instead of JNA: the arguments in one byte array and the answer in another, both in uniffi's
+// serialisation of the same types. Same types, same errors (`ApigException`, with the same
+// `code()`), one crossing and no JNA `Structure` per call.
+
+/**
+ * The JNI methods of `bindings/uniffi/src/jni.rs`, bound with `RegisterNatives` on first use.
+ *
+ * @suppress
+ */
+internal object UniffiJni {
+    init {
+        UniffiLib.ensureInitialized()
+        val library = com.sun.jna.NativeLibrary.getInstance(
+            findLibraryName(componentName = "apig_uniffi"),
+            mapOf(com.sun.jna.Library.OPTION_ALLOW_OBJECTS to true),
+        )
+        com.sun.jna.Native.register(UniffiJniRegistrar::class.java, library)
+        val status = UniffiJniRegistrar.apig_uniffi_jni_register(com.sun.jna.JNIEnv.CURRENT, UniffiJni::class.java)
+        if (status != 0) {
+            throw InternalException("apig: RegisterNatives failed ($status)")
+        }
+    }
+
+    @JvmStatic external fun signerSign(handle: Long, args: ByteArray, len: Int): ByteArray
+
+    @JvmStatic external fun verifierVerify(handle: Long, args: ByteArray, len: Int): ByteArray
+}
+
+/**
+ * The one JNA call of the fast path: binds the methods of [UniffiJni].
+ *
+ * @suppress
+ */
+internal object UniffiJniRegistrar {
+    external fun apig_uniffi_jni_register(env: com.sun.jna.JNIEnv, cls: Any): Int
+}
+
+/**
+ * The arguments of `sign` and `verify` in uniffi's serialisation (as `FfiConverterTypeRequest` then
+ * `FfiConverterOptionalTimestamp` write them), the strings encoded by the JDK's UTF-8 encoder.
+ *
+ * @suppress
+ */
+internal fun uniffiJniArgs(request: Request, time: java.time.Instant?): ByteArray {
+    val method = uniffiJniUtf8(request.method)
+    val url = uniffiJniUtf8(request.url)
+    val headers = request.headers
+    val names = arrayOfNulls<ByteArray>(headers.size)
+    val values = arrayOfNulls<ByteArray>(headers.size)
+    var size = 4 + method.size + 4 + url.size + 4 + 4 + request.body.size + 1 + (if (time == null) 1 else 13)
+    for (i in headers.indices) {
+        val name = uniffiJniUtf8(headers[i].name)
+        val value = uniffiJniUtf8(headers[i].value)
+        names[i] = name
+        values[i] = value
+        size += 8 + name.size + value.size
+    }
+    val buf = ByteBuffer.wrap(ByteArray(size))
+    buf.putInt(method.size).put(method)
+    buf.putInt(url.size).put(url)
+    buf.putInt(headers.size)
+    for (i in headers.indices) {
+        buf.putInt(names[i]!!.size).put(names[i]!!)
+        buf.putInt(values[i]!!.size).put(values[i]!!)
+    }
+    buf.putInt(request.body.size).put(request.body)
+    buf.put(if (request.unsignedPayload) 1.toByte() else 0.toByte())
+    FfiConverterOptionalTimestamp.write(time, buf)
+    return buf.array()
+}
+
+/**
+ * `value` in UTF-8: the JDK's fast encoder, or uniffi's strict one (which refuses a lone surrogate
+ * as every other call of the bindings does) when `value` has surrogates.
+ *
+ * @suppress
+ */
+internal fun uniffiJniUtf8(value: String): ByteArray {
+    for (c in value) {
+        if (Character.isSurrogate(c)) {
+            val strict = FfiConverterString.toUtf8(value)
+            return ByteArray(strict.remaining()).also { strict.get(it) }
+        }
+    }
+    return value.toByteArray(Charsets.UTF_8)
+}
+
+/** A string of the answer, decoded in place. @suppress */
+internal fun uniffiJniString(buf: ByteBuffer): String {
+    val len = buf.getInt()
+    val value = String(buf.array(), buf.arrayOffset() + buf.position(), len, Charsets.UTF_8)
+    buf.position(buf.position() + len)
+    return value
+}
+
+/** A `SignedRequest` of the answer (its fields in declaration order). @suppress */
+internal fun uniffiJniSignedRequest(buf: ByteBuffer): SignedRequest = SignedRequest(
+    headers = List(buf.getInt()) { Header(name = uniffiJniString(buf), value = uniffiJniString(buf)) },
+    authorization = uniffiJniString(buf),
+    signature = uniffiJniString(buf),
+    signedHeaders = uniffiJniString(buf),
+    date = uniffiJniString(buf),
+    credentialScope = if (buf.get() == 0.toByte()) null else uniffiJniString(buf),
+    canonicalRequest = uniffiJniString(buf),
+    stringToSign = uniffiJniString(buf),
+)
+
+/** A `Verified` of the answer (its fields in declaration order). @suppress */
+internal fun uniffiJniVerified(buf: ByteBuffer): Verified = Verified(
+    accessKey = uniffiJniString(buf),
+    algorithm = FfiConverterTypeAlgorithm.read(buf),
+    signedHeaders = List(buf.getInt()) { uniffiJniString(buf) },
+    date = uniffiJniString(buf),
+    unsignedPayload = buf.get() != 0.toByte(),
+)
+
+/**
+ * The outcome of a JNI call: a status byte (0 the value, read by `read`; 1 an [ApigException];
+ * 2 a panic message), then the payload.
+ *
+ * @suppress
+ */
+internal inline fun <R> uniffiJniAnswer(answer: ByteArray, read: (ByteBuffer) -> R): R {
+    val buf = ByteBuffer.wrap(answer)
+    return when (buf.get()) {
+        0.toByte() -> read(buf).also {
+            if (buf.hasRemaining()) throw InternalException("apig: ${buf.remaining()} bytes left after the answer")
+        }
+        1.toByte() -> throw FfiConverterTypeApigError.read(buf)
+        else -> throw InternalException(FfiConverterString.read(buf))
+    }
+}
