@@ -146,12 +146,10 @@ impl ApigErrorResponse {
 /// clock (browsers, devices) learn their offset from it and retry once.
 pub fn clock_skew_from_apig_message(text: &str) -> Option<i64> {
     fn date_after(text: &str, label: &str) -> Option<SdkDate> {
-        let start = text.find(label)? + label.len();
+        let start = crate::scan::find_text(text, label)? + label.len();
         SdkDate::parse(text[start..].trim_start().get(..16)?).ok()
     }
-    if !text.contains("signature expired") {
-        return None;
-    }
+    crate::scan::find_text(text, "signature expired")?;
     let signed = date_after(text, "signature time:")?;
     let server = date_after(text, "server time:")?;
     Some(server.unix_seconds() - signed.unix_seconds())

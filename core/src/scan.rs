@@ -40,6 +40,16 @@ pub(crate) fn eq_lower(name: &str, lower: &str) -> bool {
         && !name.bytes().zip(lower.bytes()).fold(false, |differ, (a, b)| differ | (a.to_ascii_lowercase() != b))
 }
 
+/// The byte index of the first `needle` in `s`, for the rare paths that look for a word (error
+/// messages): a plain window compare, where `str::find(&str)` would bring `core`'s two-way
+/// searcher (~2 KB) into the browser's WebAssembly module.
+pub(crate) fn find_text(s: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    s.as_bytes().windows(needle.len()).position(|window| window == needle.as_bytes())
+}
+
 /// The index of the first `delim` in `s` (`str::find`).
 pub(crate) fn find(s: &str, delim: u8) -> Option<usize> {
     debug_assert!(delim.is_ascii());
@@ -156,6 +166,16 @@ pub(crate) fn trim_blanks(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_text_is_str_find() {
+        let texts = ["", "a", "signature expired, signature time:x", "ééé time: é", "abcabcabd", "time:"];
+        for text in texts {
+            for needle in ["", "time:", "abd", "é", "signature expired", "zz", "abcabcabdx"] {
+                assert_eq!(find_text(text, needle), text.find(needle), "{text:?} {needle:?}");
+            }
+        }
+    }
 
     /// Strings mixing the delimiters with multi-byte characters (2, 3 and 4 bytes), at every
     /// position, including empty pieces.

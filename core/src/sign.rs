@@ -358,7 +358,13 @@ pub(crate) fn compute_signature(
 ) -> (Trace, HexText) {
     let canonical_request = canonical.into_string();
     let hash = algorithm.hash_function().hash_hex_text(canonical_request.as_bytes());
-    let string_to_sign = string_to_sign_parts(algorithm, date, scope, hash.as_str()).concat();
+    // (pushed piece by piece rather than `concat()`: the same work, without `alloc`'s generic
+    // join in the browser's WebAssembly module)
+    let parts = string_to_sign_parts(algorithm, date, scope, hash.as_str());
+    let mut string_to_sign = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        string_to_sign.push_str(part);
+    }
     let signature = key.sign_hex(string_to_sign.as_bytes());
     (Trace { canonical_request, string_to_sign }, signature)
 }
