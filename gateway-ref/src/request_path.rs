@@ -8,7 +8,8 @@
 //!               the body read ─▶ policies after_auth)
 //!               ─▶ upstream_request (+ policies before_backend) ─▶ proxy::send ─▶ typed Upstream
 //!   ─▶ render (an error as APIG's JSON) ─▶ response_filter (policies on_response, X-Request-Id,
-//!      debug headers) ─▶ logging (the record built from the context, access log, policies on_log)
+//!      debug headers) ─▶ metrics (observed from the context) ─▶ logging (the record built from
+//!      the context, access log, policies on_log)
 //! ```
 //!
 //! Policies are the API's [`Pipeline`]: a new policy is a new [`crate::policy::Policy`]
@@ -80,7 +81,11 @@ pub(crate) async fn handle(
     let (mut head, body) = render(&rt, &mut ctx, answer).into_parts();
     let mut record = AccessRecord::default();
     let latency = response_filter(&ctx, policies, &mut head, &mut record);
-    logging(&shared, &ctx, policies, record, head.status.as_u16(), latency);
+    let status = head.status.as_u16();
+    if let Some(metrics) = &shared.metrics {
+        metrics.observe(api.as_ref().map(|api| &api.metrics), &ctx, status, latency);
+    }
+    logging(&shared, &ctx, policies, record, status, latency);
     Ok(Response::from_parts(head, body))
 }
 
