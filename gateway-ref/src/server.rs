@@ -205,7 +205,7 @@ impl Gateway {
         }
         if let Some(listener) = self.status {
             let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
-            tokio::spawn(status::serve(listener, shared, timeout, stop_rx.clone()));
+            tokio::spawn(status::serve(listener, shared, timeout));
         }
         let mut builder = http1::Builder::new();
         builder

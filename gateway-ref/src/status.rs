@@ -16,7 +16,6 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::body::{Body, full};
 use crate::shared::Shared;
@@ -24,23 +23,16 @@ use crate::shared::Shared;
 /// The content type of `GET /metrics`.
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Serves the status endpoints on `listener` until `stop`.
-pub async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    header_read_timeout: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Serves the status endpoints on `listener` until the runtime ends: through a shutdown's drain
+/// too, when `/readyz` answers 503.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, header_read_timeout: Duration) {
     loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = stop.changed() => return,
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
