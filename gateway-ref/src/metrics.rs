@@ -24,7 +24,8 @@ use prometheus_client::registry::Registry;
 use crate::context::{BackendOutcome, RequestContext};
 
 /// Latency buckets, seconds: 0.5 ms to 10 s.
-const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// `group`, `api`, `environment`, `status`, `code` of `apig_gateway_requests_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -11,8 +11,8 @@ use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
 use hyper::Uri;
 use hyper::http::uri::Authority;
 
-use crate::metrics::ApiMetrics;
 use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef};
+use crate::metrics::ApiMetrics;
 use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
 

@@ -354,7 +354,12 @@ fn the_status_listener_is_in_the_banner_and_serves() {
     assert_eq!(get("/readyz").status, 200);
     assert_apig(&send(addr, "GET", "/nowhere", &[("Host".into(), "x".into())], b""), 404, "APIG.0101");
     let metrics = String::from_utf8(get("/metrics").body).unwrap();
-    assert!(metrics.contains("apig_gateway_requests_total{group=\"\",api=\"\",environment=\"\",status=\"404\",code=\"APIG.0101\"} 1\n"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "apig_gateway_requests_total{group=\"\",api=\"\",environment=\"\",status=\"404\",code=\"APIG.0101\"} 1\n"
+        ),
+        "{metrics}"
+    );
 }
 
 #[test]
