@@ -7,7 +7,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use apig::Algorithm;
 use apig_conformance::client::{self, RawResponse};
@@ -33,11 +32,15 @@ fn config() -> String {
         )
 }
 
-fn start(name: &str) -> (RunningGateway, std::path::PathBuf) {
+/// A gateway on [`config`] with the status listener; `watch`: whether the file is watched.
+fn start(name: &str, watch: bool) -> (RunningGateway, std::path::PathBuf) {
     let dir = temp_dir(name);
     let path = dir.join("gateway.json");
     std::fs::write(&path, config()).unwrap();
     let mut options = common::options(path.clone());
+    if !watch {
+        options.watch_interval = None;
+    }
     options.status = Some(([127, 0, 0, 1], 0).into());
     (RunningGateway::start(options).unwrap(), path)
 }
@@ -82,7 +85,7 @@ fn observations(scrape: &Scrape, name: &str, api: &str) -> f64 {
 
 #[test]
 fn metrics_count_requests_by_api_status_and_code() {
-    let (gw, _) = start("status-metrics");
+    let (gw, _) = start("status-metrics", true);
     let addr: SocketAddr = gw.addr();
     assert_eq!(signed(addr, "GET", "/echo/a", b"").status, 200);
     let forged = signed_headers(addr, "GET", "/echo/b", &[], b"", "AK1", "wrong-secret", Algorithm::SdkHmacSha256);
@@ -127,7 +130,7 @@ fn metrics_count_requests_by_api_status_and_code() {
 
 #[test]
 fn health_readiness_and_other_paths() {
-    let (gw, _) = start("status-health");
+    let (gw, _) = start("status-health", true);
     let ok = status(&gw, "GET", "/healthz");
     assert_eq!((ok.status, ok.body.as_slice()), (200, b"ok\n".as_slice()));
     assert_eq!(status(&gw, "GET", "/readyz").status, 200);
@@ -141,28 +144,24 @@ fn health_readiness_and_other_paths() {
 
 #[test]
 fn reloads_show_in_the_reload_metrics() {
-    let (gw, path) = start("status-reload");
+    let (gw, path) = start("status-reload", false);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    // what SIGHUP, the file watch and `POST /v1/reload` run
+    let reload = || runtime.block_on(apig_gateway::reload::reload(gw.shared()));
     let reloads = |m: &Scrape, result| value(m, "apig_gateway_config_reloads_total", &[("result", result)]);
-    let wait_for = |what: &str, done: &dyn Fn(&Scrape) -> bool| {
-        let until = Instant::now() + Duration::from_secs(5);
-        loop {
-            let m = scrape(&gw);
-            if done(&m) {
-                return m;
-            }
-            assert!(Instant::now() < until, "{what}: {:?}", m.samples);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    // the same file: unchanged
+    assert!(!reload().unwrap());
     // a bad file is refused: counted as failed, the generation stays
     std::fs::write(&path, "{ not json").unwrap();
-    let m = wait_for("failed reload", &|m| reloads(m, "failed") >= 1.0);
-    assert_eq!(reloads(&m, "ok"), 0.0);
+    assert!(reload().is_err());
+    let m = scrape(&gw);
+    assert_eq!((reloads(&m, "unchanged"), reloads(&m, "failed"), reloads(&m, "ok")), (1.0, 1.0, 0.0));
     assert_eq!(value(&m, "apig_gateway_config_generation", &[]), 1.0);
     // a good, changed file is swapped in
     std::fs::write(&path, config().replace(r#""max_body_bytes": 65536"#, r#""max_body_bytes": 65535"#)).unwrap();
-    let m = wait_for("good reload", &|m| reloads(m, "ok") >= 1.0);
-    assert_eq!(reloads(&m, "ok"), 1.0);
+    assert!(reload().unwrap());
+    let m = scrape(&gw);
+    assert_eq!((reloads(&m, "unchanged"), reloads(&m, "failed"), reloads(&m, "ok")), (1.0, 1.0, 1.0));
     assert_eq!(value(&m, "apig_gateway_config_generation", &[]), 2.0);
     assert_eq!(status(&gw, "GET", "/readyz").status, 200);
 }
