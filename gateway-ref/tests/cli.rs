@@ -343,6 +343,19 @@ fn the_admin_token_can_come_from_a_file_and_the_flag_warns() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16 characters"));
 }
 
+/// Waits (at most 5 s) for the status listener at `status` to answer `/readyz` with 200: the
+/// banner is printed once the listeners are bound, just before the gateway runs (503 until then).
+fn wait_ready(status: SocketAddr) {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        match apig_conformance::client::request(status, "GET", "/readyz", &[("Host", "s")], b"").unwrap().status {
+            200 => return,
+            503 if Instant::now() < until => std::thread::sleep(Duration::from_millis(10)),
+            other => panic!("/readyz: {other}"),
+        }
+    }
+}
+
 #[test]
 fn the_status_listener_is_in_the_banner_and_serves() {
     let (_child, addr, banner) =
@@ -351,7 +364,7 @@ fn the_status_listener_is_in_the_banner_and_serves() {
     let status: SocketAddr = line.split(':').take(2).collect::<Vec<_>>().join(":").parse().unwrap();
     let get = |path| apig_conformance::client::request(status, "GET", path, &[("Host", "s")], b"").unwrap();
     assert_eq!(get("/healthz").status, 200);
-    assert_eq!(get("/readyz").status, 200);
+    wait_ready(status);
     assert_apig(&send(addr, "GET", "/nowhere", &[("Host".into(), "x".into())], b""), 404, "APIG.0101");
     let metrics = String::from_utf8(get("/metrics").body).unwrap();
     assert!(
@@ -373,7 +386,7 @@ fn readyz_is_503_while_a_shutdown_drains() {
     let line = banner.iter().find_map(|l| l.strip_prefix("status on http://")).unwrap_or_else(|| panic!("{banner:?}"));
     let status: SocketAddr = line.split(':').take(2).collect::<Vec<_>>().join(":").parse().unwrap();
     let get = |path| apig_conformance::client::request(status, "GET", path, &[("Host", "s")], b"").unwrap().status;
-    assert_eq!(get("/readyz"), 200);
+    wait_ready(status);
     std::thread::spawn(move || {
         let _ = apig_conformance::client::request(addr, "GET", "/slow", &[("Host", "x")], b"");
     });
