@@ -7,6 +7,7 @@
 # body"). Valgrind has no SHA-NI: SHA-256 runs in software and weighs more than on the hardware.
 #
 #   gateway-ref/bench/request_path.sh [GATEWAY_BINARY]   # default: target/release/apig-gateway
+#   GW_ARGS="--status-listen 127.0.0.1:19303" gateway-ref/bench/request_path.sh   # metrics on
 #
 # needs valgrind and python3; builds the gateway when no binary is given.
 set -euo pipefail
@@ -17,6 +18,8 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$(mktemp -d /tmp/apig-gw-bench-path.XXXXXX)"
 ECHO_PORT="${ECHO_PORT:-19300}" GW_PORT="${GW_PORT:-19302}"
+# more gateway arguments (e.g. the status listener, to count the metrics' cost), split on spaces
+read -r -a GW_ARGS <<< "${GW_ARGS:-}"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -45,7 +48,7 @@ cat > "$WORK/gateway.json" <<JSON
 JSON
 valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.%p" "$GW" --workers 1 \
     --listen "127.0.0.1:$GW_PORT" --config "$WORK/gateway.json" --access-log off --watch-interval-ms 0 \
-    2> "$WORK/gw.err" &
+    ${GW_ARGS[@]+"${GW_ARGS[@]}"} 2> "$WORK/gw.err" &
 GW_PID=$!
 PIDS+=($GW_PID)
 for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$GW_PORT") 2>/dev/null && break; sleep 0.1; done

@@ -385,7 +385,7 @@ async fn change<T>(shared: &Shared, edit: impl FnOnce(&mut ConfigFile) -> Result
             return Err(error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot write {}: {e}", path.display())));
         }
     }
-    shared.runtime.store(Arc::new(runtime));
+    shared.install(runtime);
     Ok(out)
 }
 

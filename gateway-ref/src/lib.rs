@@ -10,7 +10,8 @@
 //! (the state server, admin and reload share), [`server`] (listeners), [`request_path`] (one
 //! request's phases over its [`context`]), [`auth`], [`body`], [`proxy`] and [`echo`] (backends),
 //! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
-//! [`access_log`], [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
+//! [`access_log`], [`metrics`] and the [`status`] listener (`/metrics`, `/healthz`, `/readyz`),
+//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
 //! See `docs/gateway.md`.
 
 pub mod access_log;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod echo;
 pub mod error;
+pub mod metrics;
 pub mod persist;
 pub mod policy;
 pub mod proxy;
@@ -30,6 +32,7 @@ pub mod request_path;
 pub mod routing;
 pub mod server;
 pub mod shared;
+pub mod status;
 
 pub use crate::config::ConfigFile;
 pub use crate::error::GatewayError;

@@ -46,6 +46,10 @@ struct Args {
     /// Whether --admin-token was given on the command line (not by the environment).
     #[arg(skip)]
     admin_token_on_command_line: bool,
+    /// Address of the status listener: `GET /metrics` (Prometheus), `/healthz`, `/readyz`. Any
+    /// address (it exposes no secret and no admin action); off when not given.
+    #[arg(long, value_name = "ADDR")]
+    status_listen: Option<SocketAddr>,
     /// Access log: `stdout`, `off`, or a file to append to.
     #[arg(long, default_value = "stdout")]
     access_log: LogTarget,
@@ -123,6 +127,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let demo = args.config.is_none();
     let mut options = GatewayOptions::new(args.listen, args.config.map_or(ConfigSource::Demo, ConfigSource::File));
     options.access_log = args.access_log;
+    options.status = args.status_listen;
     options.workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     options.watch_interval = (args.watch_interval_ms > 0).then(|| Duration::from_millis(args.watch_interval_ms));
     if let Some(date) = &args.fixed_clock {
@@ -147,7 +152,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let fixed = options.fixed_clock.is_some();
     let gateway = Gateway::bind(options).await?;
     let addr = gateway.local_addr()?;
-    banner(addr, gateway.admin_addr(), demo, fixed);
+    banner(addr, gateway.admin_addr(), gateway.status_addr(), demo, fixed);
     gateway.run(shutdown_signal()).await
 }
 
@@ -158,10 +163,13 @@ fn token_from_file(file: &std::path::Path) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
-fn banner(addr: SocketAddr, admin: Option<SocketAddr>, demo: bool, fixed_clock: bool) {
+fn banner(addr: SocketAddr, admin: Option<SocketAddr>, status: Option<SocketAddr>, demo: bool, fixed_clock: bool) {
     eprintln!("apig-gateway listening on http://{addr}");
     if let Some(admin) = admin {
         eprintln!("admin API on http://{admin}");
+    }
+    if let Some(status) = status {
+        eprintln!("status on http://{status}: /metrics (Prometheus), /healthz, /readyz");
     }
     if fixed_clock {
         eprintln!("WARNING: --fixed-clock is set: signatures are checked against a fixed time (test only)");

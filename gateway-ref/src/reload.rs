@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use crate::config::{ConfigError, ConfigFile};
+use crate::metrics::ReloadResult;
 use crate::routing::Runtime;
 use crate::shared::Shared;
 
@@ -28,13 +29,27 @@ pub async fn reload(shared: &Shared) -> Result<bool, ConfigError> {
         return Ok(false);
     };
     let _guard = shared.write_lock.lock().await;
-    let source = ConfigFile::load(path)?;
-    if source == shared.runtime.load().source {
-        return Ok(false);
+    let result = compile(shared, path);
+    if let Some(m) = &shared.metrics {
+        m.reloaded(match &result {
+            Ok(Some(_)) => ReloadResult::Ok,
+            Ok(None) => ReloadResult::Unchanged,
+            Err(_) => ReloadResult::Failed,
+        });
     }
-    let runtime = Runtime::compile_after(source, path, Some(&shared.runtime.load()))?;
-    shared.runtime.store(Arc::new(runtime));
+    let Some(runtime) = result? else { return Ok(false) };
+    shared.install(runtime);
     Ok(true)
+}
+
+/// The file at `path` compiled against the running configuration, or `None` when it equals it.
+fn compile(shared: &Shared, path: &Path) -> Result<Option<Runtime>, ConfigError> {
+    let source = ConfigFile::load(path)?;
+    let running = shared.runtime.load();
+    if source == running.source {
+        return Ok(None);
+    }
+    Runtime::compile_after(source, path, Some(&running)).map(Some)
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {

@@ -8,7 +8,8 @@
 //!               the body read ─▶ policies after_auth)
 //!               ─▶ upstream_request (+ policies before_backend) ─▶ proxy::send ─▶ typed Upstream
 //!   ─▶ render (an error as APIG's JSON) ─▶ response_filter (policies on_response, X-Request-Id,
-//!      debug headers) ─▶ logging (the record built from the context, access log, policies on_log)
+//!      debug headers) ─▶ logging (metrics observed from the context, the record built from it,
+//!      access log, policies on_log)
 //! ```
 //!
 //! Policies are the API's [`Pipeline`]: a new policy is a new [`crate::policy::Policy`]
@@ -80,7 +81,7 @@ pub(crate) async fn handle(
     let (mut head, body) = render(&rt, &mut ctx, answer).into_parts();
     let mut record = AccessRecord::default();
     let latency = response_filter(&ctx, policies, &mut head, &mut record);
-    logging(&shared, &ctx, policies, record, head.status.as_u16(), latency);
+    logging(&shared, &ctx, api.as_deref(), record, head.status.as_u16(), latency);
     Ok(Response::from_parts(head, body))
 }
 
@@ -211,16 +212,21 @@ fn response_filter(
     latency
 }
 
-/// The access-log record, when the access log or a policy (Kafka log push) wants it: built from
+/// The finished request's observations: the metrics, when on ([`crate::metrics::Metrics::observe`]),
+/// and the access-log record, when the access log or a policy (Kafka log push) wants it, built from
 /// the context ([`AccessRecord::fill`]), written, and handed to the policies that asked.
 fn logging<'a>(
     shared: &Shared,
     ctx: &'a RequestContext,
-    policies: Option<&Pipeline>,
+    api: Option<&ApiRoute>,
     mut record: AccessRecord<'a>,
     status: u16,
     latency: Duration,
 ) {
+    if let Some(metrics) = &shared.metrics {
+        metrics.observe(api.map(|api| &api.metrics), ctx, status, latency);
+    }
+    let policies = api.map(|api| &api.policies);
     let policy_log = policies.map(|p| (p, p.wants_log())).filter(|(_, wanted)| *wanted != 0);
     if !shared.log.enabled() && policy_log.is_none() {
         return;

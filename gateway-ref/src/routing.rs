@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
@@ -12,6 +12,7 @@ use hyper::Uri;
 use hyper::http::uri::Authority;
 
 use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef};
+use crate::metrics::ApiMetrics;
 use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
 
@@ -60,6 +61,9 @@ pub struct ApiRoute {
     pub timeout: Duration,
     /// The bound policies, in order.
     pub policies: Pipeline,
+    /// The API's metric handles, resolved on its first observed request (with the status
+    /// listener on).
+    pub metrics: OnceLock<ApiMetrics>,
 }
 
 impl ApiRoute {
@@ -237,6 +241,7 @@ impl Runtime {
                     backend,
                     timeout: Duration::from_millis(api.backend.timeout_ms),
                     policies: Pipeline::new(bound),
+                    metrics: OnceLock::new(),
                 }));
             }
             let domains = group.domains.iter().map(|d| d.to_ascii_lowercase()).collect();
@@ -326,6 +331,11 @@ impl Runtime {
             verifier,
             policies,
         })
+    }
+
+    /// The compiled policies, by name.
+    pub fn policies(&self) -> impl Iterator<Item = (&str, &dyn Policy)> {
+        self.policies.iter().map(|(name, p)| (name.as_str(), p.as_ref()))
     }
 
     /// The compiled policy of `def`'s name, when its definition here is `def`.

@@ -1,5 +1,6 @@
 //! Listeners: the API listener (one accept loop per worker, the connection cap) hands each request
-//! to [`crate::request_path`]; the admin listener and the reloader are started beside it.
+//! to [`crate::request_path`]; the admin listener, the status listener ([`crate::status`]) and the
+//! reloader are started beside it.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,10 +21,11 @@ use tokio::sync::watch;
 use crate::access_log::{AccessLog, LogTarget};
 use crate::config::ConfigFile;
 use crate::error::GatewayError;
+use crate::metrics::Metrics;
 use crate::proxy;
 use crate::routing::Runtime;
 use crate::shared::{ConnectionSlot, Shared};
-use crate::{admin, reload, request_path};
+use crate::{admin, reload, request_path, status};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub struct GatewayOptions {
     pub fixed_clock: Option<SystemTime>,
     /// The admin API (needs a config file).
     pub admin: Option<AdminOptions>,
+    /// The status listener's address (`GET /metrics`, `/healthz`, `/readyz`; any address: it
+    /// exposes no secret and no action). `None`: no status listener, and no metrics are counted.
+    pub status: Option<SocketAddr>,
     /// The access log.
     pub access_log: LogTarget,
     /// How often the config file is checked for changes (`None`: only on SIGHUP).
@@ -75,6 +80,7 @@ impl GatewayOptions {
             config,
             fixed_clock: None,
             admin: None,
+            status: None,
             access_log: LogTarget::Stdout,
             watch_interval: Some(Duration::from_secs(1)),
             header_read_timeout: Duration::from_secs(10),
@@ -99,6 +105,7 @@ pub struct Gateway {
     shared: Arc<Shared>,
     listener: TcpListener,
     admin: Option<(TcpListener, String)>,
+    status: Option<TcpListener>,
     watch_interval: Option<Duration>,
     header_read_timeout: Duration,
     workers: usize,
@@ -134,11 +141,19 @@ impl Gateway {
                 Some((l, a.token.clone()))
             }
         };
-        let shared = Arc::new(Shared::new(runtime, clock, log, path));
+        let status = match options.status {
+            None => None,
+            Some(addr) => {
+                Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (status)"))?)
+            }
+        };
+        let metrics = status.is_some().then(Metrics::new);
+        let shared = Arc::new(Shared::with_metrics(runtime, clock, log, path, metrics));
         Ok(Self {
             shared,
             listener,
             admin,
+            status,
             watch_interval: options.watch_interval,
             header_read_timeout: options.header_read_timeout,
             workers: options.workers,
@@ -158,6 +173,11 @@ impl Gateway {
         self.admin.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
+    /// The status listener's address, if any.
+    pub fn status_addr(&self) -> Option<SocketAddr> {
+        self.status.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// The shared state.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -169,8 +189,11 @@ impl Gateway {
     /// Never in practice (accept errors are logged and retried).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let stopping = Arc::clone(&self.shared);
         tokio::spawn(async move {
             shutdown.await;
+            // not ready from now on (a load balancer stops sending), while open requests finish
+            stopping.set_ready(false);
             let _ = stop_tx.send(true);
         });
         if self.shared.config_path.is_some() {
@@ -180,6 +203,10 @@ impl Gateway {
             let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
             tokio::spawn(admin::serve(listener, Arc::new(token), shared, timeout, stop_rx.clone()));
         }
+        if let Some(listener) = self.status {
+            let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
+            tokio::spawn(status::serve(listener, shared, timeout));
+        }
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -188,6 +215,8 @@ impl Gateway {
             .max_headers(MAX_PARSED_HEADERS)
             .keep_alive(true);
         if self.workers <= 1 {
+            // the listener is bound: connections queue until the loop takes them
+            self.shared.set_ready(!*stop_rx.borrow());
             accept_loop(self.listener, builder, self.shared, stop_rx).await;
             return Ok(());
         }
@@ -206,6 +235,7 @@ impl Gateway {
                 });
             })?);
         }
+        self.shared.set_ready(!*stop_rx.borrow());
         for t in threads {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
@@ -235,6 +265,9 @@ async fn accept_loop(
             _ = stop.changed() => break,
         };
         let Some(slot) = ConnectionSlot::take(&shared) else {
+            if let Some(m) = &shared.metrics {
+                m.connection_refused();
+            }
             tokio::spawn(refuse(stream, Arc::clone(&shared)));
             continue;
         };
@@ -311,6 +344,7 @@ async fn refuse(mut stream: TcpStream, shared: Arc<Shared>) {
 pub struct RunningGateway {
     addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
+    status_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -326,6 +360,7 @@ impl RunningGateway {
         let gateway = runtime.block_on(Gateway::bind(options))?;
         let addr = gateway.local_addr()?;
         let admin_addr = gateway.admin_addr();
+        let status_addr = gateway.status_addr();
         let shared = Arc::clone(gateway.shared());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -334,7 +369,7 @@ impl RunningGateway {
             }));
             runtime.shutdown_timeout(Duration::from_secs(2));
         });
-        Ok(Self { addr, admin_addr, shared, stop: Some(tx), thread: Some(thread) })
+        Ok(Self { addr, admin_addr, status_addr, shared, stop: Some(tx), thread: Some(thread) })
     }
 
     /// The API address.
@@ -345,6 +380,11 @@ impl RunningGateway {
     /// The admin address.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// The status listener's address.
+    pub fn status_addr(&self) -> Option<SocketAddr> {
+        self.status_addr
     }
 
     /// The shared state (e.g. to trigger a reload).

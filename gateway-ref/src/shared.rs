@@ -1,11 +1,12 @@
 //! The state every connection, the admin API and the reloader share: the swappable compiled
-//! configuration, the verifier's clock, the access log, request ids and the connection cap.
+//! configuration, the verifier's clock, the access log, request ids, the connection cap, the
+//! metrics and readiness.
 //! [`crate::server`], [`crate::admin`] and [`crate::reload`] all use it; it uses none of them.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use apig::Clock;
@@ -13,6 +14,7 @@ use arc_swap::ArcSwap;
 use hyper::header::HeaderValue;
 
 use crate::access_log::AccessLog;
+use crate::metrics::Metrics;
 use crate::routing::Runtime;
 
 /// State shared by every connection.
@@ -35,6 +37,13 @@ pub struct Shared {
     pub(crate) refusing: AtomicUsize,
     /// The second (since the epoch) of the last "refusing connections" line on stderr.
     pub(crate) refusal_reported: AtomicU64,
+    /// The metrics, when the status listener is on (`None`: nothing is counted).
+    pub metrics: Option<Metrics>,
+    /// Configurations swapped in so far (1: the one loaded at start).
+    generation: AtomicU64,
+    /// Whether the gateway serves: its configuration is loaded and its listeners bound and
+    /// accepting (false again once it shuts down); `GET /readyz`.
+    ready: AtomicBool,
 }
 
 impl std::fmt::Debug for Shared {
@@ -46,6 +55,20 @@ impl std::fmt::Debug for Shared {
 impl Shared {
     /// The state of a gateway starting with `runtime`.
     pub fn new(runtime: Runtime, clock: Arc<dyn Clock>, log: AccessLog, config_path: Option<PathBuf>) -> Self {
+        Self::with_metrics(runtime, clock, log, config_path, None)
+    }
+
+    /// As [`Shared::new`], counting into `metrics`.
+    pub fn with_metrics(
+        runtime: Runtime,
+        clock: Arc<dyn Clock>,
+        log: AccessLog,
+        config_path: Option<PathBuf>,
+        metrics: Option<Metrics>,
+    ) -> Self {
+        if let Some(m) = &metrics {
+            m.installed(1);
+        }
         Self {
             runtime: ArcSwap::from_pointee(runtime),
             clock,
@@ -56,7 +79,39 @@ impl Shared {
             connections: AtomicUsize::new(0),
             refusing: AtomicUsize::new(0),
             refusal_reported: AtomicU64::new(0),
+            metrics,
+            generation: AtomicU64::new(1),
+            ready: AtomicBool::new(false),
         }
+    }
+
+    /// Swaps `runtime` in (a reload, an admin change): the next requests use it.
+    pub fn install(&self, runtime: Runtime) {
+        self.runtime.store(Arc::new(runtime));
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(m) = &self.metrics {
+            m.installed(generation);
+        }
+    }
+
+    /// Configurations swapped in so far (1: the one loaded at start).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Whether the gateway serves (`GET /readyz`).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Marks the gateway as serving, or as not (shutting down).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Client connections open now.
+    pub fn connections_open(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 }
 

@@ -342,3 +342,61 @@ fn the_admin_token_can_come_from_a_file_and_the_flag_warns() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16 characters"));
 }
+
+/// Waits (at most 5 s) for the status listener at `status` to answer `/readyz` with 200: the
+/// banner is printed once the listeners are bound, just before the gateway runs (503 until then).
+fn wait_ready(status: SocketAddr) {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        match apig_conformance::client::request(status, "GET", "/readyz", &[("Host", "s")], b"").unwrap().status {
+            200 => return,
+            503 if Instant::now() < until => std::thread::sleep(Duration::from_millis(10)),
+            other => panic!("/readyz: {other}"),
+        }
+    }
+}
+
+#[test]
+fn the_status_listener_is_in_the_banner_and_serves() {
+    let (_child, addr, banner) =
+        spawn(&["--listen", "127.0.0.1:0", "--access-log", "off", "--status-listen", "127.0.0.1:0"]);
+    let line = banner.iter().find_map(|l| l.strip_prefix("status on http://")).unwrap_or_else(|| panic!("{banner:?}"));
+    let status: SocketAddr = line.split(':').take(2).collect::<Vec<_>>().join(":").parse().unwrap();
+    let get = |path| apig_conformance::client::request(status, "GET", path, &[("Host", "s")], b"").unwrap();
+    assert_eq!(get("/healthz").status, 200);
+    wait_ready(status);
+    assert_apig(&send(addr, "GET", "/nowhere", &[("Host".into(), "x".into())], b""), 404, "APIG.0101");
+    let metrics = String::from_utf8(get("/metrics").body).unwrap();
+    assert!(
+        metrics.contains(
+            "apig_gateway_requests_total{group=\"\",api=\"\",environment=\"\",status=\"404\",code=\"APIG.0101\"} 1\n"
+        ),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn readyz_is_503_while_a_shutdown_drains() {
+    let dir = temp_dir("status-drain");
+    let path = dir.join("gw.json");
+    // a backend that never answers, with a 3 s timeout: a request in flight holds the drain open
+    std::fs::write(&path, base_config(echo_backend()).replace("\"timeout_ms\": 300", "\"timeout_ms\": 3000")).unwrap();
+    let args = ["--listen", "127.0.0.1:0", "--config", path.to_str().unwrap(), "--access-log", "off"];
+    let (child, addr, banner) = spawn(&[&args[..], &["--status-listen", "127.0.0.1:0", "--workers", "1"]].concat());
+    let line = banner.iter().find_map(|l| l.strip_prefix("status on http://")).unwrap_or_else(|| panic!("{banner:?}"));
+    let status: SocketAddr = line.split(':').take(2).collect::<Vec<_>>().join(":").parse().unwrap();
+    let get = |path| apig_conformance::client::request(status, "GET", path, &[("Host", "s")], b"").unwrap().status;
+    wait_ready(status);
+    std::thread::spawn(move || {
+        let _ = apig_conformance::client::request(addr, "GET", "/slow", &[("Host", "x")], b"");
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while get("/readyz") != 503 {
+        assert!(Instant::now() < deadline, "still ready after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // alive (draining), not ready
+    assert_eq!(get("/healthz"), 200);
+}

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{closed_port, slow_backend};
-use policy_support::{eventually, get, read_log, require_tool, start_logged};
+use policy_support::{eventually, get, metric, read_log, require_tool, start_logged};
 
 /// The mock broker (a `kcat` producer kept alive by its open stdin) and its bootstrap address.
 struct MockBroker {
@@ -110,6 +110,8 @@ fn records_arrive_at_the_broker_and_a_dead_or_silent_broker_never_slows_requests
     // with the access log on, the pushed record is the logged line
     let logged = read_log(&log);
     assert_eq!(logged.iter().find(|r| r["request_id"] == got[3]["request_id"]), Some(&got[3]));
+    // and counted in the status listener's metrics
+    assert!(eventually(Duration::from_secs(5), || metric(&gw, "apig_gateway_kafka_log_sent_total", "kafka") >= 20.0));
 
     // a dead broker (connection refused) and a silent one (accepts, never answers)
     for path in ["/dead", "/silent"] {
@@ -126,6 +128,11 @@ fn records_arrive_at_the_broker_and_a_dead_or_silent_broker_never_slows_requests
             read_log(&log).iter().any(|r| r["api"] == api && r["extra"]["kafka_log_dropped"].as_u64().unwrap_or(0) > 0)
         });
         assert!(counted, "{path}: the lost records are not counted in the access log");
+        let policy = format!("kafka-{api}");
+        let lost = metric(&gw, "apig_gateway_kafka_log_dropped_total", &policy)
+            + metric(&gw, "apig_gateway_kafka_log_failed_total", &policy);
+        assert!(lost > 0.0, "{path}: the lost records are not in the metrics");
+        assert_eq!(metric(&gw, "apig_gateway_kafka_log_sent_total", &policy), 0.0);
     }
 
     // the broker goes away while the gateway runs: requests stay fast

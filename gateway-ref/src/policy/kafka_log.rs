@@ -354,6 +354,11 @@ impl Policy for KafkaLog {
         "kafka_log"
     }
 
+    fn push_counts(&self) -> Option<(u64, u64, u64)> {
+        let s = &self.stats;
+        Some((s.sent.load(Ordering::Relaxed), s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed)))
+    }
+
     fn on_response(
         &self,
         _ctx: &RequestContext,

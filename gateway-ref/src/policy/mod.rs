@@ -130,6 +130,12 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
     /// `json` is the record as its JSON line (without the newline) when the gateway has already
     /// made it for the access log, so a policy that wants the JSON need not make it again.
     fn on_log(&self, _ctx: &RequestContext, _record: &AccessRecord<'_>, _json: Option<&[u8]>) {}
+
+    /// A log push policy's counters (records sent, dropped as the queue was full, dropped as
+    /// their batch failed), for the metrics; `None` for other policies.
+    fn push_counts(&self) -> Option<(u64, u64, u64)> {
+        None
+    }
 }
 
 /// The bit of the `i`-th bound policy in a [`Pipeline::wants_log`] mask.

@@ -130,7 +130,25 @@ pub fn start_logged(name: &str, config: &str) -> (RunningGateway, PathBuf, PathB
     let log = dir.join("access.log");
     let mut options = crate::common::options(path.clone());
     options.access_log = LogTarget::File(log.clone());
+    // and the status listener, whose metrics some tests read
+    options.status = Some(([127, 0, 0, 1], 0).into());
     (RunningGateway::start(options).unwrap(), path, log)
+}
+
+/// The value of the sample `name` with label `policy` in the gateway's `/metrics`, read with a
+/// Prometheus text parser (0 when there is none).
+pub fn metric(gw: &RunningGateway, name: &str, policy: &str) -> f64 {
+    let r =
+        apig_conformance::client::request(gw.status_addr().unwrap(), "GET", "/metrics", &[("Host", "s")], b"").unwrap();
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8(r.body).unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let sample = scrape.samples.iter().find(|s| s.metric == name && s.labels.get("policy") == Some(policy));
+    match sample.map(|s| &s.value) {
+        Some(prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v)) => *v,
+        None => 0.0,
+        Some(other) => panic!("{name}: {other:?}"),
+    }
 }
 
 /// The access-log records written so far.
