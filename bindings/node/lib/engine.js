@@ -105,20 +105,25 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
       algorithm: native.algorithm,
       sign(method, url, headers, body, payloadHash, unsignedPayload, date) {
         // one string for the method, URL and headers, with the number of separators it must hold;
-        // the native side reads omitted trailing arguments as undefined, so the usual request
-        // needs two
+        // the native side reads omitted trailing arguments as undefined, so only the arguments up
+        // to the last one given are passed: two for the usual GET, three with a body, four with a
+        // date too (napi-rs reads up to four in one step)
         const line = method + SEP + url + SEP + pack(headers, false)
         const separators = pieces + 2
-        const plain = body === undefined && payloadHash === undefined && date === undefined && !unsignedPayload
-        const result = plain
-          ? signPacked(line, separators)
-          : signPacked(line, separators, body, payloadHash, unsignedPayload, date)
+        const result =
+          payloadHash !== undefined || unsignedPayload
+            ? signPacked(line, separators, body, date, payloadHash, unsignedPayload)
+            : date !== undefined
+              ? signPacked(line, separators, body, date)
+              : body !== undefined
+                ? signPacked(line, separators, body)
+                : signPacked(line, separators)
         if (result !== null) return unpackResult(result)
         // null: a separator inside the method, URL or a header; name the header here, or let the
         // native side report what is wrong with the method or URL
         walkHeaders(headers, 'headers', true)
         signParts ??= native.signFunction(false)
-        return unpackResult(signParts(method, url, pack(headers, true), body, payloadHash, unsignedPayload, date))
+        return unpackResult(signParts(method, url, pack(headers, true), body, date, payloadHash, unsignedPayload))
       },
     }
   }
