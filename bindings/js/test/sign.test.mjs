@@ -157,6 +157,25 @@ test('every header form gives the same signature', () => {
   assert.notEqual(signer.sign({ ...base, headers: { 'X-A': 'one' } }).signature, signatures[0])
 })
 
+test('a headers object gives its own enumerable string-keyed properties only, in order', () => {
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const base = { method: 'GET', url: 'https://h/p', date: AT }
+  const expected = signer.sign({ ...base, headers: [['X-A', 'one'], ['X-N', '5']] }).signedHeaders
+  const bare = Object.create(null)
+  Object.assign(bare, { 'X-A': 'one', 'X-N': '5' })
+  const extra = { 'X-A': 'one', 'X-N': '5', [Symbol('x-sym')]: 'no' }
+  Object.defineProperty(extra, 'X-Hidden', { value: 'no', enumerable: false })
+  Object.prototype['X-Inherited'] = 'no'
+  try {
+    for (const headers of [bare, extra, { 'X-A': 'one', 'X-N': '5' }]) {
+      assert.equal(signer.sign({ ...base, headers }).signedHeaders, expected)
+    }
+  } finally {
+    delete Object.prototype['X-Inherited']
+  }
+  assert.equal(expected, 'host;x-a;x-n;x-sdk-date')
+})
+
 test('non-ASCII text, many headers and large bodies cross intact, both ways', () => {
   const signer = new Signer({ key: KEY, secret: SECRET })
   const verifier = new Verifier({ keys: { [KEY]: SECRET } })

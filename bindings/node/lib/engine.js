@@ -20,6 +20,10 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
   if (wire.resultPieces.join() !== RESULT_PIECES.join()) {
     throw new Error(`apig-sdk: the addon's result layout (${wire.resultPieces}) is not this file's; reinstall apig-sdk`)
   }
+  // the names of the headers the core adds, each set by its own store in unpackResult
+  if (ADDED_HEADER_NAMES.join() !== ['Host', 'X-Sdk-Date', 'X-Sdk-Content-Sha256', 'Authorization'].join()) {
+    throw new Error(`apig-sdk: the addon's added header names (${ADDED_HEADER_NAMES}) are not this file's; reinstall apig-sdk`)
+  }
   // the fixed pieces of an identity, then the signed header names
   const IDENTITY_PIECES = ['accessKey', 'algorithm', 'signedAtSeconds', 'unsignedPayload']
   if (wire.identityPieces.join() !== IDENTITY_PIECES.join()) {
@@ -62,20 +66,38 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
         name = s.slice(start + 1, end)
         start = end + 1
       } else {
-        name = ADDED_HEADER_NAMES[code - FIRST_INDEX]
         start += 1
       }
+      let value
       const kind = s.charCodeAt(start)
       if (kind === SAME_AS_AUTHORIZATION) {
-        headers[name] = authorization
+        value = authorization
         start += 2
       } else if (kind === SAME_AS_DATE) {
-        headers[name] = date
+        value = date
         start += 2
       } else {
         end = s.indexOf(SEP, start + 1)
-        headers[name] = s.slice(start + 1, end)
+        value = s.slice(start + 1, end)
         start = end + 1
+      }
+      // each added header by a store of its own name (a fast, named store; a variable name would
+      // make one megamorphic keyed store of them all)
+      switch (code - FIRST_INDEX) {
+        case 0:
+          headers.Host = value
+          break
+        case 1:
+          headers['X-Sdk-Date'] = value
+          break
+        case 2:
+          headers['X-Sdk-Content-Sha256'] = value
+          break
+        case 3:
+          headers.Authorization = value
+          break
+        default:
+          headers[name] = value
       }
     }
     const result = { headers, authorization, signature, canonicalRequest, stringToSign, signedHeaders, date }
@@ -105,20 +127,25 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
       algorithm: native.algorithm,
       sign(method, url, headers, body, payloadHash, unsignedPayload, date) {
         // one string for the method, URL and headers, with the number of separators it must hold;
-        // the native side reads omitted trailing arguments as undefined, so the usual request
-        // needs two
+        // the native side reads omitted trailing arguments as undefined, so only the arguments up
+        // to the last one given are passed: two for the usual GET, three with a body, four with a
+        // date too (napi-rs reads up to four in one step)
         const line = method + SEP + url + SEP + pack(headers, false)
         const separators = pieces + 2
-        const plain = body === undefined && payloadHash === undefined && date === undefined && !unsignedPayload
-        const result = plain
-          ? signPacked(line, separators)
-          : signPacked(line, separators, body, payloadHash, unsignedPayload, date)
+        const result =
+          payloadHash !== undefined || unsignedPayload
+            ? signPacked(line, separators, body, date, payloadHash, unsignedPayload)
+            : date !== undefined
+              ? signPacked(line, separators, body, date)
+              : body !== undefined
+                ? signPacked(line, separators, body)
+                : signPacked(line, separators)
         if (result !== null) return unpackResult(result)
         // null: a separator inside the method, URL or a header; name the header here, or let the
         // native side report what is wrong with the method or URL
         walkHeaders(headers, 'headers', true)
         signParts ??= native.signFunction(false)
-        return unpackResult(signParts(method, url, pack(headers, true), body, payloadHash, unsignedPayload, date))
+        return unpackResult(signParts(method, url, pack(headers, true), body, date, payloadHash, unsignedPayload))
       },
     }
   }

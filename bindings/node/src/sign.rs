@@ -64,11 +64,12 @@ impl Signer {
     /// Internal, for `lib/engine.js` (which makes the packed one with the signer, the other at its
     /// first error): the functions its `sign()` calls, which return the packed result
     /// ([`pack_result`], the layout of [`crate::wire`]). With `packed_request`, `(request,
-    /// separators[, body, payloadHash, unsignedPayload, date])` where `request` is `method\0url\0`
+    /// separators[, body, date, payloadHash, unsignedPayload])` where `request` is `method\0url\0`
     /// and the packed headers ([`wire::unpack_request`]), and `separators` the number of NULs it
     /// holds when no piece holds one (`null` is returned when that differs: `lib/engine.js` then
-    /// finds and reports the culprit). Otherwise `(method, url, headers, body, payloadHash, unsignedPayload, date)`, each
-    /// read and type-checked here. A function shares this signer, so a call reaches the core
+    /// finds and reports the culprit). Otherwise `(method, url, headers, body, date, payloadHash,
+    /// unsignedPayload)`, each read and type-checked here. Omitted trailing arguments are
+    /// `undefined`. A function shares this signer, so a call reaches the core
     /// without unwrapping `this` (napi-rs's class-method glue costs more than a tenth of a
     /// signature); the request and the result cross the boundary as one string each.
     #[napi(skip_typescript)]
@@ -108,8 +109,10 @@ enum Form {
 }
 
 /// One call of a function [`Signer::sign_function`] returns. Omitted trailing arguments are
-/// `undefined`: `lib/engine.js` passes only the request and its NUL count for one without body,
-/// payload hash, `unsignedPayload` or date, which saves reading four values.
+/// `undefined`: `lib/engine.js` passes only the arguments up to the last one a request has (the
+/// request and its NUL count for the usual GET, then the body, then the date), which saves
+/// reading absent values and keeps the usual calls within the four arguments napi-rs reads in
+/// one step.
 fn sign_call(
     signer: &apig::Signer,
     buffer: &RefCell<String>,
@@ -142,13 +145,15 @@ fn sign_call(
             (method.as_str(), url.as_str(), pairs, 3)
         }
     };
+    // body and date first: the usual signs pass at most those two, and napi-rs reads up to four
+    // arguments in one step (a fifth costs a second read and an allocation)
     let body = convert::body(arg(optional)?, "body")?;
-    let payload_hash = arg(optional + 1)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
-    let unsigned = match arg(optional + 2)? {
+    let payload_hash = arg(optional + 2)?.map(|v| convert::string(v, "payloadHash")).transpose()?;
+    let unsigned = match arg(optional + 3)? {
         None => false,
         Some(value) => bool::from_unknown(value).map_err(|e| convert::napi_failure("unsignedPayload", &e))?,
     };
-    let date = convert::time(arg(optional + 3)?, "date")?;
+    let date = convert::time(arg(optional + 1)?, "date")?;
     let signable = match (&payload_hash, unsigned) {
         (Some(_), true) => {
             return Err(invalid_request("give either payloadHash or unsignedPayload, not both"));
