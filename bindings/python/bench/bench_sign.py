@@ -59,6 +59,12 @@ def core_time(binary: str, case: str, number: int) -> float:
 
 
 def main() -> None:
+    binary = None
+    if "--core" in sys.argv:
+        at = sys.argv.index("--core") + 1
+        if at >= len(sys.argv) or not os.path.isfile(sys.argv[at]):
+            sys.exit("--core needs the core's bench binary (the path `cargo bench -p apig --bench sign --no-run` prints)")
+        binary = sys.argv[at]
     quick = "--quick" in sys.argv
     n = 2_000 if quick else 50_000
     signer = apig.Signer(AK, SK)
@@ -107,8 +113,7 @@ def main() -> None:
     for label, f in cases:
         results[label] = measure(f, n)
         print(f"{label:40s} {results[label]:7.2f} µs")
-    if "--core" in sys.argv:
-        binary = sys.argv[sys.argv.index("--core") + 1]
+    if binary is not None:
         for what, ours, case in [
             ("typical GET", "sign typical GET (3 headers + query)", "sign_get"),
             ("1 KiB POST", "sign 1 KiB POST", "sign_post_1kib"),
