@@ -14,15 +14,19 @@ pub(crate) fn run() -> Result<()> {
     // process re-runs itself with it rather than setting it command by command.
     //
     // The release-profile builds the tests use (the Python wheel, the Node addon, the Kotlin
-    // library, the gateway and CLI binaries) are built without LTO and in 16 codegen units: the
-    // same code and behaviour, in a fraction of the time on CI's 2 cores. The artifacts users get
+    // library, the gateway and CLI binaries) are built at opt-level 1, without LTO and in 16
+    // codegen units: the same code and behaviour, in a fraction of the time on CI's 2 cores. The artifacts users get
     // are `cargo xtask release`'s, with the real profile (thin LTO, one codegen unit); the WASM
     // modules' profiles set their own LTO, so the size test measures the shipped module.
     if std::env::var_os("CARGO_INCREMENTAL").is_none() {
         let exe = std::env::current_exe().context("cannot find the xtask binary")?;
         let mut command = Command::new(&exe);
         command.arg("ci").env("CARGO_INCREMENTAL", "0");
-        for (name, value) in [("CARGO_PROFILE_RELEASE_LTO", "false"), ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")] {
+        for (name, value) in [
+            ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
+            ("CARGO_PROFILE_RELEASE_LTO", "false"),
+            ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+        ] {
             if std::env::var_os(name).is_none() {
                 command.env(name, value);
             }
