@@ -20,7 +20,7 @@ PLACEHOLDER_SUFFIXES = (".invalid", ".example", ".test", ".localhost", ".example
 WANTED_CLASSIFIERS = [
     "Development Status :: ",
     "Operating System :: POSIX :: Linux",
-    *(f"Programming Language :: Python :: 3.{minor}" for minor in range(9, 14)),
+    *(f"Programming Language :: Python :: 3.{minor}" for minor in range(10, 14)),
     "Programming Language :: Python :: Implementation :: CPython",
     "Typing :: Typed",
     "Topic :: ",
