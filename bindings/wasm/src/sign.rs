@@ -3,7 +3,7 @@
 //! The classes' JavaScript faces (`new Signer(options)`, `sign(request)`, `update(chunk)`) are the
 //! package's JavaScript (the shared API over `js/engine.js`), which convert JS values and call these exports in one crossing each.
 
-use apig::{Algorithm, Clock, ErrorKind, SigningOptions, SigningSettings};
+use apig::{Algorithm, ErrorKind, SigningOptions, SigningSettings};
 use wasm_bindgen::prelude::*;
 
 use crate::errors::{js_error, to_js};
@@ -79,11 +79,11 @@ impl Signer {
             let request = Unpacked::new(&scratch.input, &scratch.lengths, headers, flags, text, bytes, millis)
                 .map_err(|e| to_js(&e))?;
             let signable = request.signable();
-            // one entry into the core's signing (`sign_at`, with the JS clock's time when none was
-            // given; the core takes it only for a request without `X-Sdk-Date`, as `sign` does):
-            // `sign` and `sign_at` are each a copy of the whole signing code in the module
-            let time = request.time.unwrap_or_else(|| JsClock.now());
-            let signed = self.inner.sign_at(&signable, time).map_err(|e| to_js(&e))?;
+            let signed = match request.time {
+                None => self.inner.sign(&signable),
+                Some(time) => self.inner.sign_at(&signable, time),
+            }
+            .map_err(|e| to_js(&e))?;
             drop(request);
             let trace = &signed.trace;
             let mut answer = scratch.answer();
