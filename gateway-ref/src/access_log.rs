@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{LineWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -355,12 +355,14 @@ fn json_f64(out: &mut Vec<u8>, value: f64) {
 /// The access-log writer (thread-safe; one line per write).
 pub struct AccessLog {
     sink: Option<Mutex<Box<dyn Write + Send>>>,
+    /// The file the sink appends to, opened again by [`AccessLog::reopen`].
+    path: Option<PathBuf>,
     stdout: bool,
 }
 
 impl std::fmt::Debug for AccessLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessLog").field("stdout", &self.stdout).field("file", &self.sink.is_some()).finish()
+        f.debug_struct("AccessLog").field("stdout", &self.stdout).field("file", &self.path).finish()
     }
 }
 
@@ -371,13 +373,27 @@ impl AccessLog {
     /// When the file cannot be opened for appending.
     pub fn open(target: &LogTarget) -> std::io::Result<Self> {
         Ok(match target {
-            LogTarget::Off => Self { sink: None, stdout: false },
-            LogTarget::Stdout => Self { sink: None, stdout: true },
+            LogTarget::Off => Self { sink: None, path: None, stdout: false },
+            LogTarget::Stdout => Self { sink: None, path: None, stdout: true },
             LogTarget::File(path) => {
-                let file = OpenOptions::new().create(true).append(true).open(path)?;
-                Self { sink: Some(Mutex::new(Box::new(LineWriter::new(file)))), stdout: false }
+                Self { sink: Some(Mutex::new(append_to(path)?)), path: Some(path.clone()), stdout: false }
             }
         })
+    }
+
+    /// Opens the log file again by its name (after logrotate moved it away: `SIGUSR1` does this),
+    /// so that the next record goes to a new file of that name. Records already written are
+    /// flushed to the old file first. Nothing to do for stdout or an access log that is off.
+    ///
+    /// # Errors
+    /// When the file cannot be opened: records keep going to the old file.
+    pub fn reopen(&self) -> std::io::Result<()> {
+        let (Some(path), Some(sink)) = (&self.path, &self.sink) else { return Ok(()) };
+        let fresh = append_to(path)?;
+        let mut sink = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = sink.flush();
+        *sink = fresh;
+        Ok(())
     }
 
     /// Whether records are written at all.
@@ -400,6 +416,12 @@ impl AccessLog {
             let _ = sink.write_all(&line);
         }
     }
+}
+
+/// `path` opened for appending (created when missing), written line by line.
+fn append_to(path: &Path) -> std::io::Result<Box<dyn Write + Send>> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    Ok(Box::new(LineWriter::new(file)))
 }
 
 thread_local! {

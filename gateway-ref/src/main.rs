@@ -152,6 +152,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let fixed = options.fixed_clock.is_some();
     let gateway = Gateway::bind(options).await?;
     let addr = gateway.local_addr()?;
+    // listening for SIGUSR1 before the banner says we are up (its default action ends the process)
+    #[cfg(unix)]
+    {
+        let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+        tokio::spawn(reopen_access_log_on_sigusr1(usr1, std::sync::Arc::clone(gateway.shared())));
+    }
     banner(addr, gateway.admin_addr(), gateway.status_addr(), demo, fixed);
     gateway.run(shutdown_signal()).await
 }
@@ -199,6 +205,23 @@ fn on_path(name: &str) -> bool {
             std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
     })
+}
+
+/// `SIGUSR1` opens the access-log file again (logrotate's `postrotate`: docs/gateway.md,
+/// "Running it in production"); a file that cannot be opened is reported and the old one kept.
+#[cfg(unix)]
+async fn reopen_access_log_on_sigusr1(
+    mut usr1: tokio::signal::unix::Signal,
+    shared: std::sync::Arc<apig_gateway::shared::Shared>,
+) {
+    while usr1.recv().await.is_some() {
+        match shared.log.reopen() {
+            Ok(()) => eprintln!("apig-gateway: SIGUSR1: access log reopened"),
+            Err(e) => {
+                eprintln!("apig-gateway: SIGUSR1: cannot reopen the access log (still writing the old file): {e}")
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

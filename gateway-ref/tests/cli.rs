@@ -400,3 +400,159 @@ fn readyz_is_503_while_a_shutdown_drains() {
     // alive (draining), not ready
     assert_eq!(get("/healthz"), 200);
 }
+
+#[test]
+fn sigusr1_reopens_the_access_log_after_logrotate_moved_it() {
+    let dir = temp_dir("sigusr1");
+    let log = dir.join("access.log");
+    let rotated = dir.join("access.log.1");
+    let (child, addr, _) = spawn(&["--listen", "127.0.0.1:0", "--access-log", log.to_str().unwrap()]);
+    let host = ("Host".to_owned(), addr.to_string());
+    let lines = |path: &std::path::Path| std::fs::read_to_string(path).map_or(0, |t| t.lines().count());
+    let wait_for = |path: &std::path::Path, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lines(path) < n {
+            assert!(Instant::now() < deadline, "{} has {} lines, not {n}", path.display(), lines(path));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_apig(&send(addr, "GET", "/demo/echo", std::slice::from_ref(&host), b""), 401, "APIG.0303");
+    wait_for(&log, 1);
+    // logrotate moves the file; the gateway keeps writing to it (same open file) until SIGUSR1
+    std::fs::rename(&log, &rotated).unwrap();
+    send(addr, "GET", "/demo/echo", std::slice::from_ref(&host), b"");
+    wait_for(&rotated, 2);
+    assert!(!log.exists());
+    let status = Command::new("kill").args(["-USR1", &child.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "SIGUSR1 did not open {} again", log.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send(addr, "GET", "/demo/echo", std::slice::from_ref(&host), b"");
+    wait_for(&log, 1);
+    assert_eq!((lines(&rotated), lines(&log)), (2, 1), "the old file keeps its records, the new one gets the next");
+    // the process is still serving (SIGUSR1's default action would have ended it)
+    assert_eq!(send(addr, "GET", "/demo/echo", &[host], b"").status, 401);
+}
+
+/// The status listener's address in a banner.
+fn status_addr(banner: &[String]) -> SocketAddr {
+    let line = banner.iter().find_map(|l| l.strip_prefix("status on http://")).unwrap_or_else(|| panic!("{banner:?}"));
+    line.split(':').take(2).collect::<Vec<_>>().join(":").parse().unwrap()
+}
+
+/// `examples/deploy/NAME`.
+fn deploy_example(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/deploy").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A deployment example's arguments, runnable here: its paths moved into `dir`, its addresses
+/// onto free loopback ports.
+fn runnable_here(args: &[String], dir: &std::path::Path) -> Vec<String> {
+    let config = dir.join("gateway.toml");
+    std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/gateway/gateway.toml"), &config)
+        .unwrap();
+    args.iter()
+        .map(|a| match a.as_str() {
+            "/var/lib/apig-gateway/gateway.toml" | "/etc/apig-gateway/gateway.toml" => config.display().to_string(),
+            "/var/log/apig-gateway/access.log" => dir.join("access.log").display().to_string(),
+            a if a.parse::<SocketAddr>().is_ok() => "127.0.0.1:0".to_owned(),
+            a => {
+                assert!(!a.starts_with('/'), "the test does not know where {a} goes: add it here");
+                a.to_owned()
+            }
+        })
+        .collect()
+}
+
+fn signal(child: &Running, name: &str) {
+    assert!(Command::new("kill").args([&format!("-{name}"), &child.0.id().to_string()]).status().unwrap().success());
+}
+
+#[test]
+fn the_systemd_unit_verifies_and_runs_reloads_rotates_and_stops_as_written() {
+    let unit = deploy_example("apig-gateway.service");
+    let line = |key: &str| {
+        unit.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in the unit")).to_owned()
+    };
+    let exec_start = line("ExecStart=");
+    let (program, args) = exec_start.split_once(' ').unwrap();
+    assert_eq!(program, "/usr/local/bin/apig-gateway");
+    assert_eq!(line("ExecReload="), "/bin/kill -HUP $MAINPID");
+    assert_eq!(line("KillSignal="), "SIGTERM");
+    let dir = temp_dir("systemd");
+    // systemd's own check of the unit (with the program where this build put it)
+    match Command::new("systemd-analyze").arg("--version").output() {
+        Ok(_) => {
+            let copy = dir.join("apig-gateway.service");
+            std::fs::write(&copy, unit.replace("/usr/local/bin/apig-gateway", BIN)).unwrap();
+            let out = Command::new("systemd-analyze").arg("verify").arg(&copy).output().unwrap();
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() && !said.contains(".service:"), "systemd-analyze verify: {said}");
+        }
+        Err(_) => eprintln!("systemd-analyze is not installed (Debian `systemd`): the unit's syntax is not checked"),
+    }
+    // the service as the unit starts it
+    let args: Vec<String> = args.split_whitespace().map(str::to_owned).collect();
+    let args = runnable_here(&args, &dir);
+    let (child, addr, banner) = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let status = status_addr(&banner);
+    wait_ready(status);
+    let get = |path| apig_conformance::client::request(status, "GET", path, &[("Host", "s")], b"").unwrap().status;
+    let log = dir.join("access.log");
+    send(addr, "GET", "/nowhere", &[("Host".into(), "x".into())], b"");
+    // ExecReload, then logrotate's postrotate (the file moved away, SIGUSR1)
+    signal(&child, "HUP");
+    std::fs::rename(&log, dir.join("access.log.1")).unwrap();
+    signal(&child, "USR1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "SIGUSR1 did not open the access log again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(get("/healthz"), 200);
+    // KillSignal: a clean exit well within TimeoutStopSec
+    let mut child = child;
+    signal(&child, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit}");
+}
+
+#[test]
+fn the_dockerfile_runs_the_binary_as_written() {
+    let dockerfile = deploy_example("Dockerfile");
+    let json = |key: &str| -> Vec<String> {
+        let line = dockerfile.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key}"));
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{key} is not exec form: {e}"))
+    };
+    assert!(dockerfile.lines().any(|l| l == "FROM scratch"), "one static binary, nothing else");
+    assert!(dockerfile.lines().any(|l| l == "COPY apig-gateway /apig-gateway"));
+    assert_eq!(json("ENTRYPOINT "), ["/apig-gateway"]);
+    let cmd = json("CMD ");
+    // every port the command listens on is exposed
+    let exposed: Vec<String> = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("EXPOSE "))
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let listening: Vec<String> =
+        cmd.iter().filter_map(|a| a.parse::<SocketAddr>().ok()).map(|a| a.port().to_string()).collect();
+    assert_eq!(exposed, listening);
+    let dir = temp_dir("dockerfile");
+    let args = runnable_here(&cmd, &dir);
+    let (_child, addr, banner) = spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_ready(status_addr(&banner));
+    assert_apig(&send(addr, "GET", "/nowhere", &[("Host".into(), "x".into())], b""), 404, "APIG.0101");
+}
