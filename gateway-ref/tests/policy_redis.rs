@@ -43,11 +43,14 @@ fn start_redis(dir: &Path) -> (Proc, u16) {
     (proc, port)
 }
 
-/// Starts `apig-gateway --config FILE` on a free port; returns it, its address and a channel of
-/// its stderr lines.
-fn start_gateway(config: &Path, log: &Path) -> (Proc, SocketAddr, mpsc::Receiver<String>) {
+/// Starts `apig-gateway --config FILE ARGS…` on a free port; returns it, its address and a channel
+/// of its stderr lines.
+fn start_gateway_with(config: &Path, log: &Path, args: &[&str]) -> (Proc, SocketAddr, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_apig-gateway"))
-        .args(["--listen", "127.0.0.1:0", "--watch-interval-ms", "0", "--config"])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("APIG_GATEWAY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .arg("--config")
         .arg(config)
         .arg("--access-log")
         .arg(log)
@@ -78,14 +81,22 @@ fn get(addr: SocketAddr) -> RawResponse {
     client::request(addr, "GET", "/limited", &[("Host", "api.test")], b"").unwrap()
 }
 
+/// The admin token of the instance that has the admin API in the deployment test.
+const ADMIN_TOKEN: &str = "deployment-test-admin-token";
+
+/// The deployment model of docs/deployment.md on one machine: two gateway processes share one
+/// config file and one Redis. The throttle limit holds across both; an admin change made on one
+/// instance is written to the shared file and served by the other after its file watch.
 #[test]
-fn two_gateways_share_one_limit_through_redis() {
+fn two_gateways_share_one_limit_through_redis_and_one_config_file() {
     let dir = temp_dir("redis-cluster");
     let (redis, port) = start_redis(&dir);
     let config = format!(
         r#"{{
       "groups": [{{"id": "g", "apis": [{{"id": "limited", "method": "GET", "path": "/limited", "auth": "none",
-                                      "backend": {{"url": "echo:"}}, "policies": ["cluster"]}}]}}],
+                                      "backend": {{"url": "echo:"}}, "policies": ["cluster"]}},
+                                    {{"id": "later", "method": "GET", "path": "/later", "auth": "none",
+                                      "backend": {{"url": "echo:"}}}}]}}],
       "environments": [{{"name": "RELEASE", "published": ["limited"]}}],
       "policies": [{{"name": "cluster", "type": "throttle", "config": {{"api_limit": 6, "interval": 2, "unit": "second",
                     "store": {{"type": "redis", "url": "redis://127.0.0.1:{port}", "prefix": "apig-test", "timeout_ms": 300}}}}}}]
@@ -94,8 +105,12 @@ fn two_gateways_share_one_limit_through_redis() {
     let path = dir.join("gateway.json");
     std::fs::write(&path, config).unwrap();
     let (log1, log2) = (dir.join("gw1.log"), dir.join("gw2.log"));
-    let (_gw1, a1, errors1) = start_gateway(&path, &log1);
-    let (_gw2, a2, _errors2) = start_gateway(&path, &log2);
+    // the first instance has the admin API; the second watches the shared file every 100 ms
+    let admin_port = closed_port().to_string();
+    let admin_listen = format!("127.0.0.1:{admin_port}");
+    let (_gw1, a1, errors1) =
+        start_gateway_with(&path, &log1, &["--watch-interval-ms", "100", "--admin-listen", &admin_listen]);
+    let (_gw2, a2, _errors2) = start_gateway_with(&path, &log2, &["--watch-interval-ms", "100"]);
 
     at_window_start(2000, 1400);
     for round in 0..2 {
@@ -111,6 +126,20 @@ fn two_gateways_share_one_limit_through_redis() {
         assert!(msg.ends_with("policy api over ratelimit, limit:6, time:2 second"), "{msg}");
         assert_apig(&get(a2), 429, "APIG.0308");
     }
+
+    // an admin change on the first instance (publish /later) is served by the second within its
+    // watch interval (bounded here at 5 s: the file write, one poll, the reload)
+    let later = |addr| client::request(addr, "GET", "/later", &[("Host", "api.test")], b"").unwrap().status;
+    assert_eq!((later(a1), later(a2)), (404, 404));
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let admin: SocketAddr = admin_listen.parse().unwrap();
+    let r =
+        client::request(admin, "PUT", "/v1/environments/RELEASE/apis/later", &[("Authorization", &auth)], b"").unwrap();
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    assert_eq!(later(a1), 200, "the instance that took the change serves it at once");
+    let started = Instant::now();
+    assert!(eventually(Duration::from_secs(5), || later(a2) == 200), "the other instance never served it");
+    eprintln!("the second instance served the admin change after {:?}", started.elapsed());
 
     // Redis down: the gateways let requests through (fail open), log it, and stay fast
     drop(redis);
@@ -142,7 +171,9 @@ fn start_throttled(name: &str, port: u16, fail_open: bool) -> apig_gateway::serv
     let config = format!(
         r#"{{
       "groups": [{{"id": "g", "apis": [{{"id": "limited", "method": "GET", "path": "/limited", "auth": "none",
-                                      "backend": {{"url": "echo:"}}, "policies": ["cluster"]}}]}}],
+                                      "backend": {{"url": "echo:"}}, "policies": ["cluster"]}},
+                                    {{"id": "later", "method": "GET", "path": "/later", "auth": "none",
+                                      "backend": {{"url": "echo:"}}}}]}}],
       "environments": [{{"name": "RELEASE", "published": ["limited"]}}],
       "policies": [{{"name": "cluster", "type": "throttle", "config": {{"api_limit": 3, "interval": 60, "unit": "second",
                     "store": {{"type": "redis", "url": "redis://127.0.0.1:{port}", "prefix": "apig-fault", "timeout_ms": {FAULT_TIMEOUT_MS}, "fail_open": {fail_open}}}}}}}]
