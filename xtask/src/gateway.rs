@@ -7,10 +7,11 @@ use anyhow::Result;
 use crate::util::{cargo, run, target_dir, vector_files};
 
 /// The Debian tools the policy tests start: `redis-server` (cluster throttling: two gateways
-/// sharing counters) and `kcat` (its `test.mock.num.brokers` mock broker for the Kafka log push).
-/// The tests fail, naming this step, when they are missing.
+/// sharing counters) and `kcat` (its `test.mock.num.brokers` mock broker for the Kafka log push)
+/// — the tests fail, naming this step, when they are missing —, and `systemd` for
+/// `systemd-analyze verify` of the example unit (docs/deployment.md; skipped with a note without).
 pub(crate) fn setup() -> Result<()> {
-    crate::util::ensure_apt(&["redis-server", "kcat"])
+    crate::util::ensure_apt(&["redis-server", "kcat", "systemd"])
 }
 
 pub(crate) fn build() -> Result<()> {

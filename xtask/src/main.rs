@@ -131,6 +131,7 @@ fn run(args: Vec<String>) -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["ci"] => ci::run(),
+        ["ci-lane", langs @ ..] => ci::lane(langs),
         ["setup", lang] => Lang::parse(lang)?.setup(),
         ["build", lang] => Lang::parse(lang)?.build(),
         ["test", "docs"] => docs::test(),
