@@ -29,7 +29,7 @@ struct Args {
     /// Address of the API listener.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Configuration file (.json or .toml); default: the embedded demo.
+    /// Configuration file (.json, .toml, .yaml or .yml); default: the embedded demo.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address of the admin API (loopback only; needs --config and a token).
