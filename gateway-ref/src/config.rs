@@ -171,11 +171,25 @@ pub struct Api {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {
-    /// `http://host:port[/base-path]`, or `echo:` for the built-in echo backend.
+    /// `http://host:port[/base-path]`, `echo:` for the built-in echo backend, or `mock:` for a fixed
+    /// answer (`mock`).
     pub url: String,
     /// Time allowed for the backend's response head, in milliseconds (default 5000).
     #[serde(default = "default_timeout")]
     pub timeout_ms: u64,
+    /// The backend request's method when it differs from the client's (absent or `ANY`: the
+    /// client's); see [`crate::backend_request`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The backend request's path, with `{param}`s, replacing the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Backend parameters: constants, request parameters renamed or moved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<crate::backend_request::BackendParameter>,
+    /// The fixed answer of a `mock:` backend ([`crate::mock_backend`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock: Option<crate::mock_backend::MockResponse>,
 }
 
 fn default_timeout() -> u64 {
