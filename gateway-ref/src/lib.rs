@@ -12,7 +12,8 @@
 //! backend's method, path and parameters), [`echo`] and [`mock_backend`] (backends),
 //! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
 //! [`access_log`], [`metrics`] and the [`status`] listener (`/metrics`, `/healthz`, `/readyz`),
-//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
+//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages),
+//! [`openapi`] (import and export in APIG's Swagger / OpenAPI format).
 //! See `docs/gateway.md`.
 
 pub mod access_log;
@@ -26,6 +27,7 @@ pub mod echo;
 pub mod error;
 pub mod metrics;
 pub mod mock_backend;
+pub mod openapi;
 pub mod persist;
 pub mod policy;
 pub mod proxy;
