@@ -116,6 +116,16 @@ pub fn document(config: &ConfigFile, options: &ExportOptions) -> Result<(Value, 
                 code: None,
             });
         };
+        let key = if api.method.eq_ignore_ascii_case("ANY") {
+            "x-apigateway-any-method".to_owned()
+        } else {
+            api.method.to_ascii_lowercase()
+        };
+        if paths.get(&api.path).and_then(|item| item.get(&key)).is_some() {
+            let why = "a file holds one operation per method and path: this API (another match mode) is left out";
+            warn(&mut warnings, at, why.into());
+            continue;
+        }
         let Some(backend) = backend(api, oas3, &at, &mut warnings) else { continue };
         let mut op = Map::new();
         op.insert("operationId".into(), json!(api.name.as_deref().unwrap_or(&api.id)));
@@ -202,11 +212,6 @@ pub fn document(config: &ConfigFile, options: &ExportOptions) -> Result<(Value, 
             op.insert("x-apigateway-plugins".into(), Value::Array(plugins));
         }
         op.insert("x-apigateway-backend".into(), backend);
-        let key = if api.method.eq_ignore_ascii_case("ANY") {
-            "x-apigateway-any-method".to_owned()
-        } else {
-            api.method.to_ascii_lowercase()
-        };
         let item = paths.entry(api.path.clone()).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
             item.insert(key, Value::Object(op));

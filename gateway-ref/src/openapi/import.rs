@@ -1084,7 +1084,11 @@ fn backend(
     let template_path = if greedy { None } else { Some(api_path) };
     let (url, path) = match template_path.and_then(|p| base_of(&backend_path, p)) {
         Some(base) if !path_mapped => (format!("{origin}{base}"), None),
-        _ => (origin.clone(), Some(backend_path.clone())),
+        _ => {
+            // an explicit backend path: the channel URL's own base path goes in front of it
+            let (origin, base) = split_base(&origin);
+            (origin.to_owned(), Some(format!("{base}{backend_path}")))
+        }
     };
     let mut backend = plain_backend(url, timeout);
     backend.method = (!same_method).then_some(backend_method);
@@ -1102,6 +1106,15 @@ fn backend(
         return None;
     }
     Some(backend)
+}
+
+/// `http://host:port` and the base path of a URL.
+fn split_base(url: &str) -> (&str, &str) {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    match url[after..].find('/') {
+        Some(i) => url.split_at(after + i),
+        None => (url, ""),
+    }
 }
 
 /// The base path when `backend_path` is it followed by `api_path`.
