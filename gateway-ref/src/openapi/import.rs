@@ -335,25 +335,19 @@ fn convert(doc: &Value, target: &ConfigFile, options: &ImportOptions) -> Result<
     };
 
     let mut warnings = Vec::new();
-    for key in ["x-apigateway-responses"] {
-        let at = if doc.get(key).is_some() {
-            Some(format!("/{key}"))
-        } else if components.and_then(|c| c.get(key)).is_some() {
-            Some(format!("/components/{key}"))
-        } else {
-            None
-        };
-        if let Some(at) = at {
-            warnings.push(Issue {
-                at,
-                api: None,
-                route: None,
-                reason:
-                    "custom gateway responses are not supported: the gateway answers with APIG's default error bodies"
-                        .into(),
-                code: None,
-            });
-        }
+    let key = "x-apigateway-responses";
+    let responses_at = if doc.get(key).is_some() {
+        Some(format!("/{key}"))
+    } else {
+        components.and_then(|c| c.get(key)).map(|_| format!("/components/{key}"))
+    };
+    if let Some(at) = responses_at {
+        let why = "custom gateway responses are not supported: the gateway answers with APIG's default error bodies";
+        warnings.push(issue(&at, None, None, why));
+    }
+    if let Some(description) = doc.pointer("/info/description").and_then(Value::as_str).filter(|d| !d.is_empty()) {
+        let why = format!("the group description {description:?} is not kept (a group has none here)");
+        warnings.push(issue("/info/description", None, None, &why));
     }
     if doc.get("host").is_some() || doc.get("servers").is_some() {
         let at = if doc.get("host").is_some() { "/host" } else { "/servers" };
