@@ -1,9 +1,14 @@
-//! Import and export in APIG's format (library level, no sockets): the fixtures in the shapes of
+//! Import and export in APIG's format. Here, at library level: the fixtures in the shapes of
 //! APIG's exports, strict refusals with their JSON pointers, lenient warnings, invalid files with
 //! their positions, merge and replace, and the round trip import → export → import over generated
-//! configurations.
+//! configurations; end to end with the binary and real sockets: [`served`] (one test binary for
+//! both).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "openapi/served.rs"]
+mod served;
 
 use std::collections::BTreeMap;
 

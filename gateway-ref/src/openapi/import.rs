@@ -432,7 +432,14 @@ fn convert(doc: &Value, target: &ConfigFile, options: &ImportOptions) -> Result<
         for (name, converted) in defs {
             let here = format!("{at}/{}", pointer_token(name));
             match converted {
-                Converted::Ok(def) => policies.push(def.clone()),
+                Converted::Ok(def) => {
+                    let c = &def.config;
+                    if c.get("user_limit").is_some() || c.get("special_users").is_some() {
+                        let why = "an APIG user is a tenant; here a user is the value of the X-User-Id header (the throttle's user_header)";
+                        warnings.push(issue(&here, None, None, why));
+                    }
+                    policies.push(def.clone());
+                }
                 Converted::Invalid(why) => invalid_items.push(issue(&here, None, None, why)),
                 Converted::Unsupported(why) => warnings.push(issue(&here, None, None, &format!("not imported: {why}"))),
             }

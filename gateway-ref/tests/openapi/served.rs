@@ -6,15 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::*;
 use apig_conformance::client;
 use apig_gateway::config::{App, AppStatus, Authorization, ConfigFile, Format};
 use apig_gateway::server::{AdminOptions, RunningGateway};
-use common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_apig-gateway");
 const TOKEN: &str = "admin-token-0123456789";
@@ -255,7 +253,7 @@ fn yaml_config_errors_have_line_and_column() {
     assert!(stderr.contains(&format!("{}:3:11: ", bad.display())), "{stderr}");
     let good = dir.join("good.yml");
     std::fs::write(&good, "groups:\n  - id: g\n    apis: []\n").unwrap();
-    assert!(Command::new(BIN).args(["check", good.to_str().unwrap()]).status().unwrap().success());
+    assert!(Command::new(BIN).args(["check", good.to_str().unwrap()]).output().unwrap().status.success());
     assert!(Path::new(&good).exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
