@@ -510,3 +510,134 @@ fn the_vpc_channel_mapping_is_one_function() {
     assert_eq!(apig_gateway::openapi::import::vpc_channel_url(&channels, "ch").as_deref(), Some("http://10.0.0.1:80"));
     assert_eq!(apig_gateway::openapi::import::vpc_channel_url(&channels, "other"), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// bad input: documents made of the format's own words in any shape give a typed answer, never a
+// panic; what is accepted compiles (the import checks it) and exports
+
+const WORDS: &[&str] = &[
+    "info",
+    "title",
+    "paths",
+    "basePath",
+    "/a",
+    "/b/{x}",
+    "/c/{p+}",
+    "/d/pre-{x}",
+    "get",
+    "post",
+    "x-apigateway-any-method",
+    "operationId",
+    "security",
+    "parameters",
+    "name",
+    "in",
+    "value",
+    "origin",
+    "required",
+    "x-apigateway-backend",
+    "type",
+    "httpEndpoints",
+    "httpVpcEndpoints",
+    "mockEndpoints",
+    "result-content",
+    "address",
+    "scheme",
+    "method",
+    "path",
+    "timeout",
+    "x-apigateway-ratelimit",
+    "x-apigateway-ratelimits",
+    "api-limit",
+    "app-limit",
+    "interval",
+    "unit",
+    "special",
+    "instance",
+    "limit",
+    "x-apigateway-access-control",
+    "x-apigateway-access-controls",
+    "acl-type",
+    "entity-type",
+    "x-apigateway-cors",
+    "x-apigateway-match-mode",
+    "securityDefinitions",
+    "components",
+    "securitySchemes",
+    "app",
+    "x-apigateway-auth-type",
+    "x-apigateway-auth-opt",
+    "appcode-auth-type",
+    "x-apigateway-plugins",
+    "$ref",
+];
+
+const LEAVES: &[&str] = &[
+    "2.0",
+    "3.0.1",
+    "AppSigv1",
+    "IAM",
+    "header",
+    "HTTP",
+    "HTTP-VPC",
+    "MOCK",
+    "FUNCTION",
+    "http",
+    "https",
+    "GET",
+    "ANY",
+    "/x/{a}",
+    "/",
+    "h:1",
+    "SWA",
+    "NORMAL",
+    "REQUEST",
+    "CONSTANT",
+    "query",
+    "path",
+    "x",
+    "a",
+    "MINUTE",
+    "PERMIT",
+    "DENY",
+    "IP",
+    "10.0.0.0/8",
+    "#/paths",
+    "",
+];
+
+fn value_strategy() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        prop::sample::select(LEAVES).prop_map(|s| json!(s)),
+        (0..100_000u64).prop_map(|n| json!(n)),
+        any::<bool>().prop_map(|b| json!(b)),
+        Just(serde_json::Value::Null),
+    ];
+    leaf.prop_recursive(5, 96, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(prop::sample::select(WORDS).prop_map(str::to_owned), inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_document_gets_a_typed_answer(mut doc in value_strategy(), oas3 in any::<bool>(), yaml in any::<bool>(), lenient in any::<bool>()) {
+        if let Some(map) = doc.as_object_mut() {
+            if oas3 { map.insert("openapi".into(), json!("3.0.0")); } else { map.insert("swagger".into(), json!("2.0")); }
+        }
+        let text = if yaml { apig_gateway::config::to_yaml(&doc).unwrap() } else { doc.to_string() };
+        let options = ImportOptions { lenient, group: Some("g".into()), ..with_channel() };
+        match import(&text, &ConfigFile::default(), &options) {
+            Ok((c, _)) => {
+                let out = export(&c, &ExportOptions::default()).unwrap();
+                import(&out.text, &ConfigFile::default(), &ImportOptions::default()).unwrap();
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+}
