@@ -15,7 +15,7 @@
 //! GET    /v1/export                                 a group of the running configuration in APIG's format
 //! ```
 //! and the policy definitions and bindings ([`policies`]: `/v1/policies…`, `/v1/apis/{api}/policies…`);
-//! import and export: [`openapi`].
+//! import and export (`admin/openapi.rs`): [`crate::openapi`].
 //!
 //! Each change starts from the file as it is on disk, is validated like a config file, written to
 //! the file atomically (temporary file in the same folder, fsync, rename) and then swapped in; a
