@@ -261,6 +261,11 @@ impl BackendRequest {
                 ParamLocation::Query => Target::Query(p.name.clone()),
                 ParamLocation::Header => Target::Header(header_name(&p.name).map_err(at)?),
             };
+            if let (Source::Constant(v), Target::Header(_)) = (&source, &target)
+                && HeaderValue::from_str(v).is_err()
+            {
+                return Err(at(format!("{v:?} is not a header value")));
+            }
             // the same parameter in the same place: nothing to do
             let identity = match (&source, &target) {
                 (Source::Query(a), Target::Query(b)) => a == b,
@@ -302,7 +307,9 @@ impl BackendRequest {
         let mut removed_queries: Vec<&str> = Vec::new();
         let mut remove_headers = Vec::new();
         let mut set_headers = Vec::new();
-        let mut added_queries: Vec<(String, String)> = Vec::new();
+        // (name, value, whether the value is raw: a query value moved within the query is kept as
+        // the client encoded it, `+` and all)
+        let mut added_queries: Vec<(String, String, bool)> = Vec::new();
         for m in &self.mappings {
             let value = match &m.source {
                 Source::Constant(v) => Some(v.clone()),
@@ -319,7 +326,16 @@ impl BackendRequest {
             let Some(value) = value else { continue };
             match &m.target {
                 Target::Path(i) => path_values[*i] = Some(value),
-                Target::Query(name) => added_queries.push((name.clone(), value)),
+                Target::Query(name) => {
+                    let raw = match &m.source {
+                        Source::Query(from) => pairs.iter().find(|(k, _)| k == from).map(|(_, v)| v.clone()),
+                        _ => None,
+                    };
+                    match raw {
+                        Some(raw) => added_queries.push((name.clone(), raw, true)),
+                        None => added_queries.push((name.clone(), value, false)),
+                    }
+                }
                 Target::Header(name) => {
                     let v = HeaderValue::from_str(&value).map_err(|_| {
                         GatewayError::bad_request(format_args!(
@@ -366,11 +382,15 @@ impl BackendRequest {
                 query.push_str(v);
             }
         }
-        for (k, v) in &added_queries {
+        for (k, v, raw) in &added_queries {
             query.push_str(if query.is_empty() { "" } else { "&" });
             apig::encode_unreserved(k.as_bytes(), &mut query);
             query.push('=');
-            apig::encode_unreserved(v.as_bytes(), &mut query);
+            if *raw {
+                query.push_str(v);
+            } else {
+                apig::encode_unreserved(v.as_bytes(), &mut query);
+            }
         }
         if !query.is_empty() {
             target.push('?');
@@ -413,9 +433,10 @@ mod tests {
             .unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("x-version", HeaderValue::from_static("2"));
-        let r = def.apply("/items/a%20b", Some("q=hello%20world&page=3&other"), &headers).unwrap();
+        let r = def.apply("/items/a%20b", Some("q=hello+world%21&page=3&other"), &headers).unwrap();
         assert_eq!(r.method, Some(Method::POST));
-        assert_eq!(r.target, "/v2/things/a%20b.json?page=3&other&keyword=hello%20world");
+        // a query value moved within the query keeps the client's encoding
+        assert_eq!(r.target, "/v2/things/a%20b.json?page=3&other&keyword=hello+world%21");
         assert_eq!(r.remove_headers, vec![HeaderName::from_static("x-version")]);
         let set: Vec<_> = r.set_headers.iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap())).collect();
         assert_eq!(set, [("x-source", "apig"), ("x-item", "a b")]);
@@ -436,6 +457,8 @@ mod tests {
         assert_eq!(e.0, "path");
         let e = BackendRequest::compile("/a", false, Some("BREW"), None, &[]).unwrap_err();
         assert_eq!(e.0, "method");
+        let bad_header = [param("X-A", ParamLocation::Header, Some("a\nb"), None)];
+        assert_eq!(BackendRequest::compile("/a", false, None, None, &bad_header).unwrap_err().0, "parameters[0]");
         let both = [param("x", ParamLocation::Query, Some("1"), Some((ParamLocation::Query, "y")))];
         assert_eq!(BackendRequest::compile("/a", false, None, None, &both).unwrap_err().0, "parameters[0]");
     }

@@ -730,6 +730,11 @@ fn operation(
     }
     match op.get("x-apigateway-cors") {
         None => {}
+        Some(Value::Bool(true)) if method == "OPTIONS" => {
+            let why = "an OPTIONS API for CORS preflights: this gateway answers a preflight with the CORS policy of the API it asks for, so bind apig-cors there (x-apigateway-cors: true)";
+            warn(found, format!("{at}/x-apigateway-cors"), why.into());
+            policies.push(CORS_POLICY.into());
+        }
         Some(Value::Bool(true)) => {
             warn(
                 found,
