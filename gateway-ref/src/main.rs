@@ -191,8 +191,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             for w in &exported.warnings {
                 eprintln!("apig-gateway: warning: {w}");
             }
-            print!("{}", exported.text);
-            return Ok(());
+            return to_stdout(&exported.text);
         }
         Some(Command::EchoServer { listen }) => {
             let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -270,9 +269,18 @@ fn import(
                 report.environment.as_deref().map(|e| format!(", published to {e}")).unwrap_or_default()
             );
         }
-        None => print!("{text}"),
+        None => to_stdout(&text)?,
     }
     Ok(())
+}
+
+/// Writes `text` to stdout: a closed pipe is an error to report, not a panic.
+fn to_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}"))
 }
 
 /// The first line of `file`, without its line end.

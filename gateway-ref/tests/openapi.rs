@@ -131,6 +131,43 @@ fn an_oas3_json_export_imports_with_its_backend_request_definitions() {
     assert_eq!(policy(&c, "deny-bad").config, json!({"ip_deny": ["10.6.6.6", "192.168.0.0/16"]}));
 }
 
+#[test]
+fn console_shaped_exports_import_without_noise_and_refuse_iam() {
+    // OpenAPI 3.0 YAML as the console writes it: zeros and empty strings for unused fields
+    let mut o = ImportOptions::default();
+    o.vpc_channels.insert("membersVpc".into(), "http://127.0.0.1:7".into());
+    let (c, report) = import(&fixture("oas3-vpc.yaml"), &ConfigFile::default(), &o).unwrap();
+    let members = api(&c, "membersAny");
+    assert_eq!((members.method.as_str(), members.match_mode, members.auth), ("ANY", MatchMode::Prefix, AuthType::App));
+    // /api/members is /api + the API path: the base path of the channel's URL
+    assert_eq!((members.backend.url.as_str(), members.backend.path.as_deref()), ("http://127.0.0.1:7/api", None));
+    assert_eq!((members.backend.method.as_deref(), members.backend.timeout_ms), (Some("GET"), 30000));
+    let said: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+    // the empty gateway-response set and the zero-filled schema are nothing to warn about
+    assert!(!said.iter().any(|w| w.contains("gateway responses")), "{said:#?}");
+    assert!(said.iter().any(|w| w.contains("header parameter \"Authorization\": the gateway reads it")), "{said:#?}");
+    assert_eq!(said.len(), 5, "{said:#?}");
+
+    // Swagger 2.0 JSON: an IAM API is refused, the app one imported with the path parameter moved
+    // to the query
+    let e = import(&fixture("swagger2-users.json"), &ConfigFile::default(), &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.issues().len(), 1, "{e}");
+    assert_eq!(e.issues()[0].at, "/paths/~1users~1{userId}/get/security");
+    let lenient = ImportOptions { lenient: true, ..ImportOptions::default() };
+    let (c, _) = import(&fixture("swagger2-users.json"), &ConfigFile::default(), &lenient).unwrap();
+    let user = api(&c, "getUserApp");
+    assert_eq!((user.backend.url.as_str(), user.backend.path.as_deref()), ("http://users.internal", Some("/users")));
+    assert_eq!(
+        user.backend.parameters[0],
+        BackendParameter {
+            name: "userId".into(),
+            location: ParamLocation::Query,
+            value: None,
+            from: Some(RequestParameter { location: ParamLocation::Path, name: "userId".into() })
+        }
+    );
+}
+
 /// A Swagger 2.0 document with `PATHS` and `EXTRA` root entries filled in.
 fn swagger(paths: &str) -> String {
     format!(

@@ -336,10 +336,14 @@ fn convert(doc: &Value, target: &ConfigFile, options: &ImportOptions) -> Result<
 
     let mut warnings = Vec::new();
     let key = "x-apigateway-responses";
-    let responses_at = if doc.get(key).is_some() {
+    // exports write `{}` or `{"default": {}}`: only a set with responses is something to carry
+    let has_responses = |v: &Value| {
+        v.as_object().is_some_and(|sets| sets.values().any(|set| set.as_object().is_some_and(|r| !r.is_empty())))
+    };
+    let responses_at = if doc.get(key).is_some_and(has_responses) {
         Some(format!("/{key}"))
     } else {
-        components.and_then(|c| c.get(key)).map(|_| format!("/components/{key}"))
+        components.and_then(|c| c.get(key)).filter(|v| has_responses(v)).map(|_| format!("/components/{key}"))
     };
     if let Some(at) = responses_at {
         let why = "custom gateway responses are not supported: the gateway answers with APIG's default error bodies";
@@ -656,11 +660,16 @@ fn operation(
                     format!("header parameter {name:?}: the gateway reads it for authentication"),
                 );
             }
+            // exports fill unused fields with zeros and empty strings: those check nothing
+            let set = |v: &Value| !v.is_null() && *v != json!(0) && *v != json!("") && *v != json!([]);
+            let checked = |o: &Value| {
+                ["default", "enum", "maximum", "minimum", "pattern", "maxLength", "minLength"]
+                    .iter()
+                    .any(|k| o.get(*k).is_some_and(set))
+            };
             let checks = p.get("required").and_then(Value::as_bool).unwrap_or(false) && location != "path"
-                || ["default", "enum", "maximum", "minimum", "pattern"].iter().any(|k| p.get(*k).is_some())
-                || p.get("schema").is_some_and(|s| {
-                    ["default", "enum", "maximum", "minimum", "pattern"].iter().any(|k| s.get(*k).is_some())
-                });
+                || checked(p)
+                || p.get("schema").is_some_and(checked);
             if checks {
                 warn(
                     found,

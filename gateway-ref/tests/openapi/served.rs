@@ -257,3 +257,22 @@ fn yaml_config_errors_have_line_and_column() {
     assert!(Path::new(&good).exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_closed_stdout_is_an_error_not_a_panic() {
+    let dir = temp_dir("openapi-pipe");
+    let doc = dir.join("shop.yaml");
+    std::fs::write(&doc, DOC.replace("ECHO", "1")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["import", doc.to_str().unwrap(), "--lenient"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout") && !stderr.contains("panicked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
