@@ -103,6 +103,9 @@ enum Command {
         /// The URL an HTTP-VPC channel stands for: NAME=http://host:port[/base] (repeatable).
         #[arg(long = "vpc-channel", value_name = "NAME=URL")]
         vpc_channels: Vec<String>,
+        /// Bind the group to the file's host (Swagger) or first server's host (OpenAPI 3.0).
+        #[arg(long)]
+        bind_host: bool,
     },
     /// Exports a group of a configuration as an APIG import file, to stdout.
     Export {
@@ -165,7 +168,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("{}: valid", config.display());
             return Ok(());
         }
-        Some(Command::Import { file, group, mode, lenient, out, environment, no_publish, vpc_channels }) => {
+        Some(Command::Import { file, group, mode, lenient, out, environment, no_publish, vpc_channels, bind_host }) => {
             let mut channels = std::collections::BTreeMap::new();
             for c in vpc_channels {
                 let (name, url) = c
@@ -179,6 +182,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 lenient,
                 environment: (!no_publish).then_some(environment),
                 vpc_channels: channels,
+                bind_host,
             };
             return import(&file, out.as_deref(), &options);
         }

@@ -482,7 +482,8 @@ fn api_strategy() -> impl Strategy<Value = (Api, bool, bool, bool)> {
 }
 
 fn config_strategy() -> impl Strategy<Value = ConfigFile> {
-    (ident(), prop::collection::vec(api_strategy(), 1..6), 1..1000u64, any::<bool>()).prop_map(|(group, apis, limit, shared)| {
+    let domain = prop::option::of("[a-z]{1,8}\\.example\\.com(:8[0-9]{3})?");
+    (ident(), prop::collection::vec(api_strategy(), 1..6), 1..1000u64, any::<bool>(), domain).prop_map(|(group, apis, limit, shared, domain)| {
         let mut c = ConfigFile::default();
         let mut kept: Vec<Api> = Vec::new();
         let mut used = (false, false, false);
@@ -512,7 +513,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigFile> {
             c.policies.push(PolicyDef { name: CORS_POLICY.into(), kind: "cors".into(), config: cors_config() });
         }
         c.environments.push(Environment { name: "RELEASE".into(), published: kept.iter().map(|a| a.id.clone()).collect() });
-        c.groups.push(Group { id: group, name: None, domains: Vec::new(), apis: kept });
+        c.groups.push(Group { id: group, name: None, domains: domain.into_iter().collect(), apis: kept });
         c
     })
 }
@@ -531,11 +532,13 @@ proptest! {
         };
         let out = export(&c, &options).unwrap();
         prop_assert!(out.warnings.is_empty(), "{:#?}", out.warnings);
-        let (back, _) = import(&out.text, &ConfigFile::default(), &ImportOptions::default()).map_err(|e| TestCaseError::fail(format!("{e}\n{}", out.text)))?;
+        // the group's domain comes back when the import binds the file's host
+        let bind = ImportOptions { bind_host: true, ..ImportOptions::default() };
+        let (back, _) = import(&out.text, &ConfigFile::default(), &bind).map_err(|e| TestCaseError::fail(format!("{e}\n{}", out.text)))?;
         prop_assert_eq!(normalized(back.clone()), normalized(c.clone()), "{}", out.text);
         // and once more: stable
         let again = export(&back, &options).unwrap();
-        let (third, _) = import(&again.text, &ConfigFile::default(), &ImportOptions::default()).unwrap();
+        let (third, _) = import(&again.text, &ConfigFile::default(), &bind).unwrap();
         prop_assert_eq!(normalized(third), normalized(c));
     }
 }

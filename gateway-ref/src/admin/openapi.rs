@@ -1,9 +1,9 @@
 //! The admin API's import and export in APIG's format ([`crate::openapi`]).
 //!
 //! ```text
-//! POST /v1/import[?group=ID&mode=merge|replace&lenient=true&environment=ENV&publish=false&vpc_channel=NAME=URL…]
+//! POST /v1/import[?group=ID&mode=merge|replace&lenient=true&bind_host=true&environment=ENV&publish=false&vpc_channel=NAME=URL…]
 //!      body: the file (JSON or YAML), or {"document": <the file as text or JSON>, "group"?, "mode"?,
-//!      "lenient"?, "environment"?, "publish"?, "vpc_channels"?: {NAME: URL}}
+//!      "lenient"?, "bind_host"?, "environment"?, "publish"?, "vpc_channels"?: {NAME: URL}}
 //! GET  /v1/export[?group=ID&format=swagger2|oas3&syntax=json|yaml]    the running configuration's group
 //! ```
 //! An import is a change like any other ([`super::change`]): validated, written to the config file
@@ -34,6 +34,7 @@ struct ImportRequest {
     group: Option<String>,
     mode: Option<String>,
     lenient: Option<bool>,
+    bind_host: Option<bool>,
     environment: Option<String>,
     publish: Option<bool>,
     #[serde(default)]
@@ -66,6 +67,7 @@ fn import_request(query: &str, body: &[u8]) -> Result<(String, ImportOptions), R
             "group" => options.group = Some(v),
             "mode" => options.mode = v.parse::<Mode>().map_err(bad)?,
             "lenient" => options.lenient = matches!(v.as_str(), "" | "true" | "1"),
+            "bind_host" => options.bind_host = matches!(v.as_str(), "" | "true" | "1"),
             "environment" => options.environment = Some(v),
             "publish" => publish = !matches!(v.as_str(), "false" | "0"),
             "vpc_channel" => {
@@ -91,6 +93,7 @@ fn import_request(query: &str, body: &[u8]) -> Result<(String, ImportOptions), R
                 options.mode = m.parse::<Mode>().map_err(bad)?;
             }
             options.lenient |= r.lenient.unwrap_or(false);
+            options.bind_host |= r.bind_host.unwrap_or(false);
             if let Some(e) = r.environment {
                 options.environment = Some(e);
             }

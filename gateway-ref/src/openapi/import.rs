@@ -63,6 +63,9 @@ pub struct ImportOptions {
     pub environment: Option<String>,
     /// HTTP-VPC channel name → the `http://host:port[/base]` URL that stands for it.
     pub vpc_channels: BTreeMap<String, String>,
+    /// Bind the group to the file's `host` (Swagger 2.0) or first server's host (OpenAPI 3.0);
+    /// default: no domain, as APIG ignores them on import.
+    pub bind_host: bool,
 }
 
 impl Default for ImportOptions {
@@ -73,6 +76,7 @@ impl Default for ImportOptions {
             lenient: false,
             environment: Some(DEFAULT_ENVIRONMENT.to_owned()),
             vpc_channels: BTreeMap::new(),
+            bind_host: false,
         }
     }
 }
@@ -353,14 +357,23 @@ fn convert(doc: &Value, target: &ConfigFile, options: &ImportOptions) -> Result<
         let why = format!("the group description {description:?} is not kept (a group has none here)");
         warnings.push(issue("/info/description", None, None, &why));
     }
-    if doc.get("host").is_some() || doc.get("servers").is_some() {
+    let host = if oas3 {
+        doc.pointer("/servers/0/url").and_then(Value::as_str).map(|url| {
+            let rest = url.trim().split_once("://").map_or(url.trim(), |(_, r)| r);
+            rest.split('/').next().unwrap_or(rest).to_owned()
+        })
+    } else {
+        doc.get("host").and_then(Value::as_str).map(str::to_owned)
+    };
+    let host = host.filter(|h| !h.is_empty());
+    let domains: Vec<String> = match (&host, options.bind_host) {
+        (Some(h), true) => vec![h.clone()],
+        _ => Vec::new(),
+    };
+    if !options.bind_host && (doc.get("host").is_some() || doc.get("servers").is_some()) {
         let at = if doc.get("host").is_some() { "/host" } else { "/servers" };
-        warnings.push(issue(
-            at,
-            None,
-            None,
-            "ignored, as APIG does on import: the group answers on any Host (bind domains in the config)",
-        ));
+        let why = "ignored, as APIG does on import: the group answers on any Host (--bind-host binds it)";
+        warnings.push(issue(at, None, None, why));
     }
     let base_path = if oas3 { "" } else { doc.get("basePath").and_then(Value::as_str).unwrap_or("") };
     let base_path = base_path.trim_end_matches('/');
@@ -467,7 +480,7 @@ fn convert(doc: &Value, target: &ConfigFile, options: &ImportOptions) -> Result<
     if used_policies.iter().any(|p| p == CORS_POLICY) && !target.policies.iter().any(|p| p.name == CORS_POLICY) {
         policies.push(PolicyDef { name: CORS_POLICY.into(), kind: "cors".into(), config: cors_config() });
     }
-    let group = Group { id: group_id, name: group_name, domains: Vec::new(), apis };
+    let group = Group { id: group_id, name: group_name, domains, apis };
     Ok(Imported { group, policies, warnings })
 }
 
@@ -1259,6 +1272,11 @@ fn merge(target: &ConfigFile, imported: &Imported, options: &ImportOptions) -> R
         Some(existing) => {
             if group.name.is_some() {
                 existing.name.clone_from(&group.name);
+            }
+            for domain in &group.domains {
+                if !existing.domains.contains(domain) {
+                    existing.domains.push(domain.clone());
+                }
             }
             let removed = match options.mode {
                 Mode::Replace => {
