@@ -276,3 +276,33 @@ fn a_closed_stdout_is_an_error_not_a_panic() {
     assert!(stderr.contains("cannot write to stdout") && !stderr.contains("panicked"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_mock_backend_answers_its_status_headers_and_body_after_the_policies() {
+    let dir = temp_dir("openapi-mock");
+    let config = r#"{"groups": [{"id": "g", "apis": [
+        {"id": "teapot", "method": "GET", "path": "/teapot", "auth": "none", "policies": ["only-10"],
+         "backend": {"url": "mock:", "mock": {"status": 418, "headers": [{"name": "X-Mock", "value": "1"},
+           {"name": "Content-Type", "value": "text/plain"}], "body": "short and stout"}}}]}],
+      "environments": [{"name": "RELEASE", "published": ["teapot"]}],
+      "policies": [{"name": "only-10", "type": "access_control", "config": {"ip_allow": ["10.0.0.0/8"]}},
+                   {"name": "open", "type": "access_control", "config": {"ip_allow": ["127.0.0.1"]}}]}"#;
+    let (gw, path) = start_in(&dir, config);
+    let host = [("Host".to_owned(), "x".to_owned())];
+    // the policy runs first: 127.0.0.1 is not allowed
+    assert_apig(&send(gw.addr(), "GET", "/teapot", &host, b""), 403, "APIG.0402");
+    std::fs::write(&path, config.replace(r#""policies": ["only-10"]"#, r#""policies": ["open"]"#)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let r = loop {
+        let r = send(gw.addr(), "GET", "/teapot", &host, b"");
+        if r.status != 403 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!((r.status, r.header("x-mock"), r.header("content-type")), (418, Some("1"), Some("text/plain")));
+    assert_eq!(r.body, b"short and stout");
+    assert!(r.header("x-request-id").is_some());
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
+}
