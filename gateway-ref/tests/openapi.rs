@@ -327,6 +327,25 @@ fn merge_keeps_the_groups_other_apis_and_replace_removes_them_with_their_publica
     assert_eq!(replaced.authorizations.len(), 1);
     assert_eq!(replaced.groups[1], target().groups[1], "other groups are left alone");
 
+    // a definition of the file replaces the target's of the same name: said
+    let mut with_policy = target();
+    with_policy.policies.push(PolicyDef { name: "std".into(), kind: "cors".into(), config: json!({}) });
+    with_policy.groups[1].apis[0].policies.push("std".into());
+    let limited = doc.replace(
+        r#""paths""#,
+        r#""x-apigateway-ratelimits": {"std": {"api-limit": 5, "interval": 1, "unit": "SECOND"}}, "paths""#,
+    );
+    let (c, report) = import(&limited, &with_policy, &ImportOptions::default()).unwrap();
+    assert_eq!(policy(&c, "std").kind, "throttle");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.reason == r#"replaces the target's cors policy "std" of that name (bound to ["x"])"#),
+        "{:#?}",
+        report.warnings
+    );
+
     // an API id another group uses is a conflict; no publication when told
     let clash = swagger(&format!(r#""/x": {{"get": {{"operationId": "x", {HTTP}}}}}"#));
     assert_eq!(import(&clash, &target(), &ImportOptions::default()).unwrap_err().code(), "conflict");

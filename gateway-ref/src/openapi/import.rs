@@ -174,7 +174,29 @@ pub fn import(
 ) -> Result<(ConfigFile, ImportReport), ImportError> {
     let doc =
         parse_document(text).map_err(|(position, reason, code)| ImportError::Invalid { position, reason, code })?;
-    let imported = convert(&doc, target, options)?;
+    let mut imported = convert(&doc, target, options)?;
+    // the file's definitions replace the target's of the same name (APIG's "extended definition
+    // overwrite"): said when that changes one
+    for def in &imported.policies {
+        if let Some((i, old)) = target.policies.iter().enumerate().find(|(_, p)| p.name == def.name && *p != def) {
+            let users: Vec<&str> = target
+                .groups
+                .iter()
+                .flat_map(|g| &g.apis)
+                .filter(|a| a.policies.contains(&def.name))
+                .map(|a| a.id.as_str())
+                .collect();
+            let why =
+                format!("replaces the target's {} policy {:?} of that name (bound to {users:?})", old.kind, def.name);
+            imported.warnings.push(Issue {
+                at: format!("policies[{i}]"),
+                api: None,
+                route: None,
+                reason: why,
+                code: None,
+            });
+        }
+    }
     let config = merge(target, &imported, options)?;
     crate::routing::Runtime::compile(config.clone(), Path::new("<import>"))
         .map_err(|e| ImportError::Conflict(format!("the imported configuration is refused: {e}")))?;
