@@ -11,8 +11,11 @@
 //! DELETE /v1/environments/{env}/apis/{api}          unpublish
 //! GET    /v1/config                                 the running configuration, secrets redacted
 //! POST   /v1/reload                                 reload the config file now
+//! POST   /v1/import                                 import an APIG export file (Swagger / OpenAPI)
+//! GET    /v1/export                                 a group of the running configuration in APIG's format
 //! ```
-//! and the policy definitions and bindings ([`policies`]: `/v1/policies…`, `/v1/apis/{api}/policies…`).
+//! and the policy definitions and bindings ([`policies`]: `/v1/policies…`, `/v1/apis/{api}/policies…`);
+//! import and export (`admin/openapi.rs`): [`crate::openapi`].
 //!
 //! Each change starts from the file as it is on disk, is validated like a config file, written to
 //! the file atomically (temporary file in the same folder, fsync, rename) and then swapped in; a
@@ -21,6 +24,7 @@
 //! change is refused with 409 and the file left as edited), never overwritten; a later reload
 //! reads the changes back from it.
 
+mod openapi;
 mod policies;
 
 use std::convert::Infallible;
@@ -90,6 +94,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Response<Body> {
     let (status, value) = if !authorized(token, &req) {
         error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
+    } else if req.method() == Method::GET && req.uri().path().trim_end_matches('/') == "/v1/export" {
+        // the document itself, JSON or YAML
+        match openapi::export_endpoint(shared, req.uri().query().unwrap_or("")) {
+            Ok(response) => return response,
+            Err(reply) => reply,
+        }
     } else {
         route(shared, req).await.unwrap_or_else(|e| e)
     };
@@ -299,6 +309,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Result<Reply, Reply> 
             }
             Ok((StatusCode::OK, value))
         }
+        (&Method::POST, ["v1", "import"]) => openapi::import_endpoint(shared, &query, &body).await,
         (&Method::POST, ["v1", "reload"]) => match crate::reload::reload(shared).await {
             Ok(changed) => Ok((StatusCode::OK, json!({ "reloaded": true, "changed": changed }))),
             Err(e) => Err(error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),

@@ -1,4 +1,4 @@
-//! The declarative configuration file (JSON or TOML), mirroring APIG's objects: groups with bound
+//! The declarative configuration file (JSON, TOML or YAML), mirroring APIG's objects: groups with bound
 //! domains, APIs, environments with the APIs published to each, apps and their authorisations, and
 //! named policies bound to APIs.
 //!
@@ -171,11 +171,25 @@ pub struct Api {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {
-    /// `http://host:port[/base-path]`, or `echo:` for the built-in echo backend.
+    /// `http://host:port[/base-path]`, `echo:` for the built-in echo backend, or `mock:` for a fixed
+    /// answer (`mock`).
     pub url: String,
     /// Time allowed for the backend's response head, in milliseconds (default 5000).
     #[serde(default = "default_timeout")]
     pub timeout_ms: u64,
+    /// The backend request's method when it differs from the client's (absent or `ANY`: the
+    /// client's); see [`crate::backend_request`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The backend request's path, with `{param}`s, replacing the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Backend parameters: constants, request parameters renamed or moved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<crate::backend_request::BackendParameter>,
+    /// The fixed answer of a `mock:` backend ([`crate::mock_backend`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock: Option<crate::mock_backend::MockResponse>,
 }
 
 fn default_timeout() -> u64 {
@@ -266,18 +280,21 @@ pub enum Format {
     Json,
     /// `.toml`
     Toml,
+    /// `.yaml` or `.yml`
+    Yaml,
 }
 
 impl Format {
     /// The format of `path`.
     ///
     /// # Errors
-    /// When the extension is neither `.json` nor `.toml`.
+    /// When the extension is none of `.json`, `.toml`, `.yaml`, `.yml`.
     pub fn of(path: &Path) -> Result<Self, ConfigError> {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("json") => Ok(Self::Json),
             Some("toml") => Ok(Self::Toml),
-            _ => Err(ConfigError::new(path, None, "the config file must end in .json or .toml")),
+            Some("yaml" | "yml") => Ok(Self::Yaml),
+            _ => Err(ConfigError::new(path, None, "the config file must end in .json, .toml, .yaml or .yml")),
         }
     }
 }
@@ -346,6 +363,7 @@ impl ConfigFile {
                 let position = e.span().map(|span| line_column(text, span.start));
                 ConfigError::new(file, position, e.message().to_owned())
             }),
+            Format::Yaml => from_yaml(text).map_err(|(position, reason)| ConfigError::new(file, position, reason)),
         }
     }
 
@@ -360,9 +378,37 @@ impl ConfigFile {
                 s
             }),
             Format::Toml => return toml::to_string_pretty(self).map_err(|e| e.to_string()),
+            Format::Yaml => return to_yaml(self),
         }
         .map_err(|e| e.to_string())
     }
+}
+
+/// Parses YAML `text` as a `T`: on error, `line:column` (when known) and the reason without it.
+///
+/// # Errors
+/// A syntax or type error.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (Option<String>, String)> {
+    serde_saphyr::from_str(text).map_err(|e| {
+        let position = e.location().map(|l| format!("{}:{}", l.line(), l.column()));
+        (position, yaml_reason(&e))
+    })
+}
+
+/// The message of a YAML error, without the position and source snippet the crate adds.
+fn yaml_reason(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let text = text.lines().next().unwrap_or(&text);
+    // "… at line L, column C": keep the reason alone
+    text.split(" at line ").next().unwrap_or(text).trim().to_owned()
+}
+
+/// `value` as YAML text.
+///
+/// # Errors
+/// When the value cannot be represented.
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, String> {
+    serde_saphyr::to_string(value).map_err(|e| e.to_string())
 }
 
 /// `line:column` (1-based) of byte `offset` in `text`.
@@ -422,9 +468,27 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_through_both_formats() {
+    fn yaml_errors_have_positions() {
+        let err = ConfigFile::parse("groups:\n  - id: g\n    idd: 1\n", Format::Yaml, Path::new("x.yaml")).unwrap_err();
+        assert_eq!(err.position.as_deref(), Some("3:5"), "{err}");
+        assert!(err.reason.contains("unknown field `idd`"), "{err}");
+        assert!(err.to_string().starts_with("x.yaml:3:5: unknown field"), "{err}");
+        let err = ConfigFile::parse("gateway:\n  max_body_bytes: big\n", Format::Yaml, Path::new("x.yml")).unwrap_err();
+        assert_eq!(err.position.as_deref(), Some("2:19"), "{err}");
+        let err = ConfigFile::parse("groups: [\n", Format::Yaml, Path::new("x.yml")).unwrap_err();
+        assert!(err.position.is_some(), "{err}");
+        let err = ConfigFile::parse("apps:\n- {id: a, key: k, secret: SECRET7}\n", Format::Yaml, Path::new("x.yml"))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("x.yml:2:"), "{err}");
+        assert!(err.reason.contains("8 to 64 characters") && !err.to_string().contains("SECRET7"), "{err}");
+        assert_eq!(Format::of(Path::new("a.YML")).unwrap(), Format::Yaml);
+        assert_eq!(Format::of(Path::new("a.yaml")).unwrap(), Format::Yaml);
+    }
+
+    #[test]
+    fn round_trips_through_every_format() {
         let demo = ConfigFile::demo().unwrap();
-        for format in [Format::Json, Format::Toml] {
+        for format in [Format::Json, Format::Toml, Format::Yaml] {
             let text = demo.to_text(format).unwrap();
             assert_eq!(ConfigFile::parse(&text, format, Path::new("x")).unwrap(), demo, "{format:?}");
         }

@@ -8,21 +8,26 @@
 //!
 //! The tree: [`config`] (the file format), [`routing`] (the compiled, swappable runtime), [`shared`]
 //! (the state server, admin and reload share), [`server`] (listeners), [`request_path`] (one
-//! request's phases over its [`context`]), [`auth`], [`body`], [`proxy`] and [`echo`] (backends),
+//! request's phases over its [`context`]), [`auth`], [`body`], [`proxy`], [`backend_request`] (the
+//! backend's method, path and parameters), [`echo`] and [`mock_backend`] (backends),
 //! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
 //! [`access_log`], [`metrics`] and the [`status`] listener (`/metrics`, `/healthz`, `/readyz`),
-//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
+//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages),
+//! [`openapi`] (import and export in APIG's Swagger / OpenAPI format).
 //! See `docs/gateway.md`.
 
 pub mod access_log;
 pub mod admin;
 pub mod auth;
+pub mod backend_request;
 pub mod body;
 pub mod config;
 pub mod context;
 pub mod echo;
 pub mod error;
 pub mod metrics;
+pub mod mock_backend;
+pub mod openapi;
 pub mod persist;
 pub mod policy;
 pub mod proxy;

@@ -7,6 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use apig_gateway::access_log::LogTarget;
 use apig_gateway::config::ConfigFile;
+use apig_gateway::openapi;
 use apig_gateway::routing::Runtime;
 use apig_gateway::server::{AdminOptions, ConfigSource, Gateway, GatewayOptions};
 use clap::parser::ValueSource;
@@ -29,7 +30,7 @@ struct Args {
     /// Address of the API listener.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Configuration file (.json or .toml); default: the embedded demo.
+    /// Configuration file (.json, .toml, .yaml or .yml); default: the embedded demo.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address of the admin API (loopback only; needs --config and a token).
@@ -71,6 +72,57 @@ enum Command {
     Check {
         /// The file.
         config: PathBuf,
+    },
+    /// Imports an APIG export file (Swagger 2.0 / OpenAPI 3.0 with x-apigateway-*, JSON or YAML)
+    /// into a configuration (see docs/openapi.md). Refused (exit status 1, nothing written) when
+    /// the file is invalid or, unless --lenient, uses a feature the gateway cannot honour.
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// The group id (default: the file's info.title).
+        #[arg(long)]
+        group: Option<String>,
+        /// merge: imported APIs replace those of the same id, others stay; replace: the group's
+        /// APIs are exactly the imported ones.
+        #[arg(long, default_value = "merge")]
+        mode: openapi::import::Mode,
+        /// Skip the APIs with unsupported features (listed as warnings) instead of refusing.
+        #[arg(long)]
+        lenient: bool,
+        /// Configuration to import into, written back in its own format (.json, .toml, .yaml,
+        /// .yml; created when absent). Without it, the imported configuration goes to stdout as
+        /// JSON.
+        #[arg(long, value_name = "CONFIG")]
+        out: Option<PathBuf>,
+        /// Environment the imported APIs are published to.
+        #[arg(long, default_value = "RELEASE", conflicts_with = "no_publish")]
+        environment: String,
+        /// Publish the imported APIs nowhere.
+        #[arg(long)]
+        no_publish: bool,
+        /// The URL an HTTP-VPC channel stands for: NAME=http://host:port[/base] (repeatable).
+        #[arg(long = "vpc-channel", value_name = "NAME=URL")]
+        vpc_channels: Vec<String>,
+        /// Bind the group to the file's host (Swagger) or first server's host (OpenAPI 3.0).
+        #[arg(long)]
+        bind_host: bool,
+    },
+    /// Exports a group of a configuration as an APIG import file, to stdout.
+    Export {
+        /// The configuration file.
+        config: PathBuf,
+        /// The group (default: the only one).
+        #[arg(long)]
+        group: Option<String>,
+        /// swagger2 (default) or oas3.
+        #[arg(long, default_value = "swagger2")]
+        format: openapi::export::Version,
+        /// YAML output.
+        #[arg(long, conflicts_with = "json")]
+        yaml: bool,
+        /// JSON output (default).
+        #[arg(long)]
+        json: bool,
     },
     /// Runs only the built-in echo backend (for benchmarks).
     EchoServer {
@@ -116,6 +168,35 @@ async fn run(args: Args) -> anyhow::Result<()> {
             println!("{}: valid", config.display());
             return Ok(());
         }
+        Some(Command::Import { file, group, mode, lenient, out, environment, no_publish, vpc_channels, bind_host }) => {
+            let mut channels = std::collections::BTreeMap::new();
+            for c in vpc_channels {
+                let (name, url) = c
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--vpc-channel {c:?}: give NAME=http://host:port[/base]"))?;
+                channels.insert(name.to_owned(), url.to_owned());
+            }
+            let options = openapi::import::ImportOptions {
+                group,
+                mode,
+                lenient,
+                environment: (!no_publish).then_some(environment),
+                vpc_channels: channels,
+                bind_host,
+            };
+            return import(&file, out.as_deref(), &options);
+        }
+        Some(Command::Export { config, group, format, yaml, json: _ }) => {
+            let source = ConfigFile::load(&config)?;
+            let syntax = if yaml { openapi::Syntax::Yaml } else { openapi::Syntax::Json };
+            let options = openapi::export::ExportOptions { group, version: format, syntax, info_version: None };
+            let exported =
+                openapi::export::export(&source, &options).map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
+            for w in &exported.warnings {
+                eprintln!("apig-gateway: warning: {w}");
+            }
+            return to_stdout(&exported.text);
+        }
         Some(Command::EchoServer { listen }) => {
             let listener = tokio::net::TcpListener::bind(listen).await?;
             eprintln!("apig-gateway echo-server listening on http://{}", listener.local_addr()?);
@@ -160,6 +241,56 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     banner(addr, gateway.admin_addr(), gateway.status_addr(), demo, fixed);
     gateway.run(shutdown_signal()).await
+}
+
+/// `apig-gateway import`: the file imported into `out` (or alone, to stdout as JSON).
+fn import(
+    file: &std::path::Path,
+    out: Option<&std::path::Path>,
+    options: &openapi::import::ImportOptions,
+) -> anyhow::Result<()> {
+    use apig_gateway::config::Format;
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let (target, format) = match out {
+        Some(path) => {
+            let format = Format::of(path)?;
+            let target = if path.exists() { ConfigFile::load(path)? } else { ConfigFile::default() };
+            (target, format)
+        }
+        None => (ConfigFile::default(), Format::Json),
+    };
+    let (config, report) = openapi::import::import(&text, &target, options).map_err(|e| match &e {
+        openapi::import::ImportError::Invalid { position: Some(_), .. } => anyhow::anyhow!("{}:{e}", file.display()),
+        _ => anyhow::anyhow!("{}: {e}", file.display()),
+    })?;
+    for w in &report.warnings {
+        eprintln!("apig-gateway: warning: {w}");
+    }
+    let text = config.to_text(format).map_err(|e| anyhow::anyhow!("cannot write the configuration: {e}"))?;
+    match out {
+        Some(path) => {
+            apig_gateway::admin::write_atomically(path, text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            eprintln!(
+                "apig-gateway: imported {} API(s) into group {:?} of {}{}",
+                report.apis.len(),
+                report.group,
+                path.display(),
+                report.environment.as_deref().map(|e| format!(", published to {e}")).unwrap_or_default()
+            );
+        }
+        None => to_stdout(&text)?,
+    }
+    Ok(())
+}
+
+/// Writes `text` to stdout: a closed pipe is an error to report, not a panic.
+fn to_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}"))
 }
 
 /// The first line of `file`, without its line end.

@@ -297,9 +297,18 @@ pub fn upstream_request(
     request_id: &HeaderValue,
     body: ForwardBody,
 ) -> Result<Request<ForwardBody>, GatewayError> {
-    let target = parts.uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
+    // the backend request definition's method, path and parameters ([`crate::backend_request`])
+    let rewrite = match &api.backend_request {
+        Some(def) => Some(def.apply(parts.uri.path(), parts.uri.query(), request_headers)?),
+        None => None,
+    };
+    let target = match &rewrite {
+        Some(r) => PathAndQuery::from_maybe_shared(Bytes::from(r.target.clone()))
+            .map_err(|e| GatewayError::bad_request(format_args!("cannot forward the request target: {e}")))?,
+        None => parts.uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/")),
+    };
     let uri = match &api.backend {
-        BackendTarget::Echo => Ok(Uri::from(target)),
+        BackendTarget::Echo | BackendTarget::Mock(_) => Ok(Uri::from(target)),
         BackendTarget::Http { authority, base_path, .. } if base_path.is_empty() => {
             let mut uri = hyper::http::uri::Parts::default();
             uri.scheme = Some(Scheme::HTTP);
@@ -353,8 +362,16 @@ pub fn upstream_request(
         // what a real backend would see from the client: hyper's client sets the backend's own
         headers.insert(header::HOST, v);
     }
+    if let Some(r) = &rewrite {
+        for name in &r.remove_headers {
+            headers.remove(name);
+        }
+        for (name, value) in &r.set_headers {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
     let mut request = Request::new(body);
-    *request.method_mut() = parts.method.clone();
+    *request.method_mut() = rewrite.and_then(|r| r.method).unwrap_or_else(|| parts.method.clone());
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     Ok(request)
@@ -404,6 +421,9 @@ impl Upstream {
 /// the client body's size limit (for its error message).
 pub async fn send(client: &HttpClient, api: &ApiRoute, request: Request<ForwardBody>, limit: u64) -> Upstream {
     let started = Instant::now();
+    if let BackendTarget::Mock(mock) = &api.backend {
+        return Upstream::Answered(mock.respond(), started.elapsed());
+    }
     if api.backend == BackendTarget::Echo {
         let (parts, body) = request.into_parts();
         return match body.collect_bytes().await {

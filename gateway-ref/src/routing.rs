@@ -11,8 +11,10 @@ use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
 use hyper::Uri;
 use hyper::http::uri::Authority;
 
+use crate::backend_request::BackendRequest;
 use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef};
 use crate::metrics::ApiMetrics;
+use crate::mock_backend::MockBackend;
 use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
 
@@ -21,6 +23,8 @@ use crate::redact;
 pub enum BackendTarget {
     /// The built-in echo backend.
     Echo,
+    /// A fixed answer ([`crate::mock_backend`]).
+    Mock(Box<MockBackend>),
     /// An HTTP backend: scheme and authority, and a base path prepended to the request path.
     Http {
         /// `http://host:port`
@@ -59,6 +63,8 @@ pub struct ApiRoute {
     pub backend: BackendTarget,
     /// Backend timeout.
     pub timeout: Duration,
+    /// The backend request's method, path and parameters, when they differ from the client's.
+    pub backend_request: Option<BackendRequest>,
     /// The bound policies, in order.
     pub policies: Pipeline,
     /// The API's metric handles, resolved on its first observed request (with the status
@@ -224,6 +230,27 @@ impl Runtime {
                 if api.backend.timeout_ms == 0 {
                     return Err(err(at(".backend.timeout_ms"), "must be > 0".into()));
                 }
+                let backend = match (backend, &api.backend.mock) {
+                    (BackendTarget::Mock(_), Some(mock)) => BackendTarget::Mock(Box::new(
+                        MockBackend::new(mock).map_err(|why| err(at(".backend.mock"), why))?,
+                    )),
+                    (BackendTarget::Mock(_), None) => {
+                        return Err(err(at(".backend.mock"), "a mock: backend needs its `mock` answer".into()));
+                    }
+                    (_, Some(_)) => {
+                        return Err(err(at(".backend.mock"), "`mock` is for a mock: backend only".into()));
+                    }
+                    (backend, None) => backend,
+                };
+                let b = &api.backend;
+                let backend_request = BackendRequest::compile(
+                    &api.path,
+                    api.match_mode == MatchMode::Prefix,
+                    b.method.as_deref(),
+                    b.path.as_deref(),
+                    &b.parameters,
+                )
+                .map_err(|(field, why)| err(at(&format!(".backend.{field}")), why))?;
                 let mut bound = Vec::new();
                 for (p, name) in api.policies.iter().enumerate() {
                     let policy = policies
@@ -240,6 +267,7 @@ impl Runtime {
                     auth: api.auth,
                     backend,
                     timeout: Duration::from_millis(api.backend.timeout_ms),
+                    backend_request,
                     policies: Pipeline::new(bound),
                     metrics: OnceLock::new(),
                 }));
@@ -462,9 +490,12 @@ fn parse_backend(url: &str) -> Result<BackendTarget, String> {
     if url == "echo:" {
         return Ok(BackendTarget::Echo);
     }
+    if url == "mock:" {
+        return Ok(BackendTarget::Mock(Box::default()));
+    }
     let uri: Uri = url.parse().map_err(|e| format!("bad backend URL {url:?}: {e}"))?;
     if uri.scheme_str() != Some("http") {
-        return Err(format!("backend URL {url:?} must be http://host:port[/path] or echo:"));
+        return Err(format!("backend URL {url:?} must be http://host:port[/path], echo: or mock:"));
     }
     let authority = uri.authority().ok_or_else(|| format!("backend URL {url:?} has no host"))?;
     if uri.query().is_some() {
