@@ -97,7 +97,7 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
                 path: "/".to_owned(),
                 match_mode: MatchMode::Prefix,
                 auth: AuthType::App,
-                backend: Backend { url: "echo:".to_owned(), timeout_ms: 5000 },
+                backend: Backend { url: "echo:".to_owned(), timeout_ms: 5000, tls: None },
                 policies: Vec::new(),
             }],
         }],
@@ -105,6 +105,7 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
         apps,
         authorizations,
         policies: Vec::new(),
+        upstreams: Vec::new(),
     }
 }
 
