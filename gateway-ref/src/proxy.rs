@@ -163,14 +163,14 @@ fn failed_before_answer(error: &hyper_util::client::legacy::Error) -> bool {
 fn failure(error: &hyper_util::client::legacy::Error) -> &'static str {
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {
-        if e.is::<rustls::Error>()
-            || e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-        {
+        if e.is::<rustls::Error>() {
             return "TLS handshake failed";
         }
-        source = e.source();
+        // an I/O error's own source skips the error it wraps: go into it
+        source = match e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     if error.is_connect() { "connection failed" } else { "request failed" }
 }

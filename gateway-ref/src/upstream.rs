@@ -7,8 +7,8 @@
 //! An upstream is part of the compiled configuration ([`crate::routing::Runtime`]); one whose
 //! definition a reload leaves as it was is kept, with its servers' health and its checker.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hyper::Uri;
