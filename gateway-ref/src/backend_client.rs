@@ -130,22 +130,22 @@ fn client_config(tls: &TlsSettings) -> Result<ClientConfig, String> {
 
 /// The clients made so far, one per distinct TLS settings: backends sharing settings share a
 /// pool, and a reload keeps it.
-fn cache() -> &'static Mutex<HashMap<TlsSettings, TlsClient>> {
-    static CACHE: OnceLock<Mutex<HashMap<TlsSettings, TlsClient>>> = OnceLock::new();
+fn cache() -> &'static Mutex<HashMap<TlsSettings, Arc<TlsClient>>> {
+    static CACHE: OnceLock<Mutex<HashMap<TlsSettings, Arc<TlsClient>>>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
 }
 
-/// The backend client for `tls` (made once per distinct settings; cheap to clone).
+/// The backend client for `tls` (made once per distinct settings).
 ///
 /// # Errors
 /// As [`tls`].
-pub fn for_backend(settings: &TlsSettings) -> Result<TlsClient, String> {
+pub fn for_backend(settings: &TlsSettings) -> Result<Arc<TlsClient>, String> {
     if let Some(client) = cache().lock().ok().and_then(|c| c.get(settings).cloned()) {
         return Ok(client);
     }
-    let client = tls(settings, CONNECT_TIMEOUT)?;
+    let client = Arc::new(tls(settings, CONNECT_TIMEOUT)?);
     if let Ok(mut cache) = cache().lock() {
-        cache.insert(settings.clone(), client.clone());
+        cache.insert(settings.clone(), Arc::clone(&client));
     }
     Ok(client)
 }

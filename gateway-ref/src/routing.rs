@@ -34,7 +34,7 @@ pub enum BackendTarget {
         /// Base path without a trailing `/` (may be empty).
         base_path: String,
         /// The TLS client of an `https://` backend (its verification settings).
-        tls: Option<TlsClient>,
+        tls: Option<Arc<TlsClient>>,
     },
     /// A named upstream's servers, load-balanced; the upstream request's URI is
     /// `scheme://NAME/base/path` until a server is picked ([`crate::proxy::send`]).

@@ -46,7 +46,7 @@ pub struct Upstream {
     pub def: UpstreamDef,
     scheme: Scheme,
     /// The TLS client (`scheme: https`).
-    tls: Option<TlsClient>,
+    tls: Option<std::sync::Arc<TlsClient>>,
     servers: Vec<Server>,
     next: AtomicUsize,
     /// Smooth weighted round robin: each server's current weight.
