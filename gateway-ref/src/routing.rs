@@ -618,6 +618,19 @@ mod tests {
     }
 
     #[test]
+    fn a_recompile_keeps_the_upstreams_whose_definition_is_unchanged() {
+        let json = r#"{"upstreams": [{"name": "u", "servers": [{"address": "127.0.0.1:1"}]},
+                                     {"name": "v", "servers": [{"address": "127.0.0.1:2"}]}]}"#;
+        let before = runtime(json).unwrap();
+        let changed = json.replace("127.0.0.1:2", "127.0.0.1:3");
+        let file = ConfigFile::parse(&changed, crate::config::Format::Json, Path::new("t.json")).unwrap();
+        let after = Runtime::compile_after(file, Path::new("t.json"), Some(&before)).unwrap();
+        assert!(Arc::ptr_eq(&before.upstreams["u"], &after.upstreams["u"]), "unchanged: the same upstream");
+        assert!(!Arc::ptr_eq(&before.upstreams["v"], &after.upstreams["v"]), "changed: a new one");
+        assert_eq!(after.upstreams["v"].servers()[0].authority.as_str(), "127.0.0.1:3");
+    }
+
+    #[test]
     fn refuses_inconsistent_configs_with_a_position() {
         let bad = [
             (r#"{"environments":[{"name":"RELEASE","published":["nope"]}]}"#, "environments[0].published[0]"),
