@@ -50,6 +50,10 @@ pub struct ConfigFile {
     /// Named policies, bound to APIs by name (see `docs/gateway.md`).
     #[serde(default)]
     pub policies: Vec<PolicyDef>,
+    /// Named upstreams (APIG's VPC channels): load-balanced server groups that backends name
+    /// (`upstream://NAME[/base-path]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<UpstreamDef>,
 }
 
 /// Gateway-wide settings.
@@ -190,6 +194,134 @@ pub struct Backend {
     /// The fixed answer of a `mock:` backend ([`crate::mock_backend`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock: Option<crate::mock_backend::MockResponse>,
+    /// How an `https://` backend's certificate is verified (default: the system's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
+}
+
+/// How a backend's (or an upstream's servers') TLS certificate is verified. The server name
+/// verified and sent as SNI is the URL's host (an upstream server's address).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// A PEM file of the CA certificates to trust instead of the system's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate (no verification at all; logged as a warning when loaded). For
+    /// tests and trusted networks only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_verify: bool,
+}
+
+/// A named upstream: servers requests are balanced over, with health checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamDef {
+    /// Unique name, used in backend URLs (`upstream://NAME`).
+    pub name: String,
+    /// `http` (default) or `https`: how the servers are spoken to.
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// `round_robin` (default) or `weighted` (smooth weighted round robin, as nginx).
+    #[serde(default)]
+    pub balance: Balance,
+    /// The servers (at least one).
+    pub servers: Vec<ServerDef>,
+    /// TLS verification of the servers (`scheme: https`; default: the system's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
+    /// Active health checks (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckDef>,
+    /// Passive ejection of a server whose requests fail.
+    #[serde(default)]
+    pub passive: PassiveDef,
+}
+
+fn default_scheme() -> String {
+    "http".to_owned()
+}
+
+/// How an upstream picks a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Each healthy server in turn.
+    #[default]
+    RoundRobin,
+    /// Healthy servers in proportion to their weights, spread out (smooth weighted round robin).
+    Weighted,
+}
+
+/// One server of an upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerDef {
+    /// `host:port`.
+    pub address: String,
+    /// Weight for `weighted` balance, 1 to 1000 (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// Active health checks: `GET path` on each server every `interval_ms`; a 2xx or 3xx within
+/// `timeout_ms` is a pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckDef {
+    /// The path requested (default `/`).
+    #[serde(default = "default_check_path")]
+    pub path: String,
+    /// Time between checks of a server, in milliseconds (default 5000).
+    #[serde(default = "default_check_interval")]
+    pub interval_ms: u64,
+    /// Time allowed for the answer, in milliseconds (default 1000).
+    #[serde(default = "default_check_timeout")]
+    pub timeout_ms: u64,
+    /// Passes in a row that bring an unhealthy server back (default 2).
+    #[serde(default = "default_healthy_threshold")]
+    pub healthy_threshold: u32,
+    /// Failures in a row that take a healthy server out (default 3).
+    #[serde(default = "default_unhealthy_threshold")]
+    pub unhealthy_threshold: u32,
+}
+
+fn default_check_path() -> String {
+    "/".to_owned()
+}
+fn default_check_interval() -> u64 {
+    5000
+}
+fn default_check_timeout() -> u64 {
+    1000
+}
+fn default_healthy_threshold() -> u32 {
+    2
+}
+fn default_unhealthy_threshold() -> u32 {
+    3
+}
+
+/// Passive ejection: a server whose requests fail `max_failures` times in a row (no connection,
+/// reset or closed before an answer, no answer in time) is taken out; the active health check
+/// brings it back, or, without one, `eject_ms` later it is tried again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PassiveDef {
+    /// Failures in a row that eject a server (default 3; 0: never ejected passively).
+    pub max_failures: u32,
+    /// Without active checks: how long an ejected server is left out, in milliseconds (default 10000).
+    pub eject_ms: u64,
+}
+
+impl Default for PassiveDef {
+    fn default() -> Self {
+        Self { max_failures: 3, eject_ms: 10_000 }
+    }
 }
 
 fn default_timeout() -> u64 {

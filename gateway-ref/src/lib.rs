@@ -10,6 +10,8 @@
 //! (the state server, admin and reload share), [`server`] (listeners), [`request_path`] (one
 //! request's phases over its [`context`]), [`auth`], [`body`], [`proxy`], [`backend_request`] (the
 //! backend's method, path and parameters), [`echo`] and [`mock_backend`] (backends),
+//! [`backend_client`] (the one HTTP/TLS client stack), [`upstream`] and [`health_check`] (load-balanced
+//! server groups),
 //! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
 //! [`access_log`], [`metrics`] and the [`status`] listener (`/metrics`, `/healthz`, `/readyz`),
 //! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages),
@@ -19,12 +21,14 @@
 pub mod access_log;
 pub mod admin;
 pub mod auth;
+pub mod backend_client;
 pub mod backend_request;
 pub mod body;
 pub mod config;
 pub mod context;
 pub mod echo;
 pub mod error;
+pub mod health_check;
 pub mod metrics;
 pub mod mock_backend;
 pub mod openapi;
@@ -38,6 +42,7 @@ pub mod routing;
 pub mod server;
 pub mod shared;
 pub mod status;
+pub mod upstream;
 
 pub use crate::config::ConfigFile;
 pub use crate::error::GatewayError;

@@ -64,6 +64,13 @@ struct PolicyLabels {
     policy: String,
 }
 
+/// `upstream` and `server` (`host:port`) of the upstream health gauge.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    upstream: String,
+    server: String,
+}
+
 /// How a reload went, as `apig_gateway_config_reloads_total{result}` counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadResult {
@@ -92,6 +99,7 @@ pub struct Metrics {
     kafka_sent: Family<PolicyLabels, Counter>,
     kafka_dropped: Family<PolicyLabels, Counter>,
     kafka_failed: Family<PolicyLabels, Counter>,
+    upstream_healthy: Family<ServerLabels, Gauge>,
     /// The handles of unmatched requests (`group=""`, `api=""`).
     unmatched: ApiMetrics,
 }
@@ -123,6 +131,7 @@ impl Metrics {
         let kafka_sent = Family::<PolicyLabels, Counter>::default();
         let kafka_dropped = Family::<PolicyLabels, Counter>::default();
         let kafka_failed = Family::<PolicyLabels, Counter>::default();
+        let upstream_healthy = Family::<ServerLabels, Gauge>::default();
         registry.register(
             "requests",
             "Requests answered, by group, API, environment, status and APIG error code (empty: none)",
@@ -176,6 +185,11 @@ impl Metrics {
             "Records the kafka_log policy dropped because their batch could not be sent, by policy",
             kafka_failed.clone(),
         );
+        registry.register(
+            "upstream_server_healthy",
+            "Whether an upstream's server is in rotation (1) or taken out by health checks or failed requests (0)",
+            upstream_healthy.clone(),
+        );
         let mut metrics = Self {
             registry,
             requests,
@@ -191,6 +205,7 @@ impl Metrics {
             kafka_sent,
             kafka_dropped,
             kafka_failed,
+            upstream_healthy,
             unmatched: ApiMetrics::default(),
         };
         let unmatched = metrics.handles("", "");
@@ -288,6 +303,17 @@ impl Metrics {
         for (family, value) in [(&self.kafka_sent, sent), (&self.kafka_dropped, dropped), (&self.kafka_failed, failed)]
         {
             family.get_or_create(&labels).inner().store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets the upstream health gauge (at each scrape, from the running configuration's
+    /// upstreams): `servers` are each upstream's `(upstream, server, healthy)`; servers no
+    /// longer configured leave the gauge.
+    pub fn set_upstream_health<'a>(&self, servers: impl Iterator<Item = (&'a str, String, bool)>) {
+        self.upstream_healthy.clear();
+        for (upstream, server, healthy) in servers {
+            let labels = ServerLabels { upstream: upstream.to_owned(), server };
+            self.upstream_healthy.get_or_create(&labels).set(i64::from(healthy));
         }
     }
 

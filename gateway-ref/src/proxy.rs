@@ -1,162 +1,119 @@
 //! Forwarding to the backend: the upstream request head (hop-by-hop and client `X-Apig-*` headers
-//! removed, raw path and query kept, `X-Forwarded-*` and `X-Request-Id` set), pooled connections,
-//! the per-API timeout, and bodies streamed both ways.
+//! removed, raw path and query kept, `X-Forwarded-*` and `X-Request-Id` set), the server of an
+//! upstream, the retry of an idempotent request that got no answer, the per-API timeout, and
+//! bodies streamed both ways (over [`crate::backend_client`]'s pooled HTTP/1.1 and HTTP/2 client).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::SendRequest;
+use hyper::body::{Body as HttpBody, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::http::uri::{Authority, PathAndQuery, Scheme};
+use hyper::http::uri::{PathAndQuery, Scheme};
 use hyper::{Request, Response, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
-use crate::body::{Body, BoxError, ForwardBody, body_timeout_of};
+use crate::backend_client::{self, PlainClient, Sender};
+use crate::body::{Body, ForwardBody, body_timeout_of};
 use crate::context::BackendOutcome;
 use crate::echo;
 use crate::error::GatewayError;
 use crate::routing::{ApiRoute, BackendTarget};
+use crate::upstream::Upstream as UpstreamGroup;
 
-/// How long an idle backend connection is kept for reuse.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Idle connections kept per backend `host:port`.
-const POOL_MAX_IDLE_PER_HOST: usize = 512;
-/// Time allowed to open a backend connection (the API's timeout applies too).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The HTTP/1 client to backends: keep-alive connections pooled per `host:port`. Each worker has
-/// its own (cheap to clone: one shared pool); a connection is handed back to the pool when the
-/// backend's response body has been read to its end, and reused most-recently-idle first.
-#[derive(Clone, Default)]
+/// The client to backends: hyper-util's pooled client ([`crate::backend_client`]) for `http://`
+/// backends; `https://` backends and upstreams carry their TLS client in the compiled route. Each
+/// worker has its own handle (cheap to clone: one shared pool).
+#[derive(Clone, Debug)]
 pub struct HttpClient {
-    idle: Arc<Mutex<HashMap<String, Vec<IdleConnection>>>>,
-}
-
-impl std::fmt::Debug for HttpClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClient").finish_non_exhaustive()
-    }
-}
-
-struct IdleConnection {
-    sender: SendRequest<ForwardBody>,
-    since: Instant,
+    plain: PlainClient,
 }
 
 /// A client with an empty connection pool.
 pub fn client() -> HttpClient {
-    HttpClient::default()
+    HttpClient { plain: backend_client::plain(backend_client::CONNECT_TIMEOUT) }
 }
 
 /// Why a request to a backend failed.
 enum SendError {
-    /// The connection could not be opened.
-    Connect,
-    /// The request failed on an open connection.
-    Request(hyper::Error),
+    /// The upstream has no healthy server.
+    NoServer,
+    /// The connection could not be opened, or the exchange failed before a response head.
+    Failed(hyper_util::client::legacy::Error),
 }
 
+type Sent = Result<Response<Incoming>, SendError>;
+
 impl HttpClient {
-    /// An idle, still open connection to `authority`, most recently used first.
-    fn checkout(&self, authority: &str) -> Option<SendRequest<ForwardBody>> {
-        let mut idle = self.idle.lock().ok()?;
-        let list = idle.get_mut(authority)?;
-        while let Some(c) = list.pop() {
-            if !c.sender.is_closed() && c.since.elapsed() < POOL_IDLE_TIMEOUT {
-                return Some(c.sender);
+    /// Sends `request` (absolute URI) to `api`'s backend: the upstream's servers when the URI
+    /// still names the upstream, else the URI's origin (a circuit breaker's fallback may have
+    /// changed it).
+    async fn request(&self, api: &ApiRoute, request: Request<ForwardBody>) -> Sent {
+        match &api.backend {
+            BackendTarget::Upstream { upstream, .. }
+                if request.uri().host() == Some(upstream.name.as_str()) && request.uri().port().is_none() =>
+            {
+                self.balanced(upstream, request).await
             }
+            BackendTarget::Http { tls: Some(tls), .. } if request.uri().scheme() == Some(&Scheme::HTTPS) => {
+                once(&Sender::Tls(tls), request).await
+            }
+            _ => once(&Sender::Plain(&self.plain), request).await,
         }
-        None
     }
 
-    /// Hands a connection whose exchange is complete back to the pool.
-    fn checkin(&self, authority: &Authority, sender: SendRequest<ForwardBody>) {
-        if sender.is_closed() {
-            return;
-        }
-        let Ok(mut idle) = self.idle.lock() else { return };
-        let now = Instant::now();
-        let list = match idle.get_mut(authority.as_str()) {
-            Some(list) => list,
-            None => idle.entry(authority.as_str().to_owned()).or_default(),
+    /// Sends `request` to one of `upstream`'s servers; an idempotent request with a replayable
+    /// body that could not connect or got no answer is sent once more, to another server.
+    async fn balanced(&self, upstream: &UpstreamGroup, mut request: Request<ForwardBody>) -> Sent {
+        let Some(first) = upstream.pick(None) else { return Err(SendError::NoServer) };
+        let target = request.uri().path_and_query().cloned();
+        let replay = replayable(&request);
+        let sender = upstream.sender(&self.plain);
+        *request.uri_mut() = upstream.uri(first, target.clone()).ok_or(SendError::NoServer)?;
+        let e = match sender.send(request).await {
+            Ok(response) => {
+                upstream.record(first, true);
+                return Ok(response);
+            }
+            Err(e) => e,
         };
-        // the oldest are at the front: drop those idle too long, and the excess
-        let expired = list.iter().take_while(|c| now.duration_since(c.since) >= POOL_IDLE_TIMEOUT).count();
-        let excess = (list.len() - expired + 1).saturating_sub(POOL_MAX_IDLE_PER_HOST);
-        list.drain(..expired + excess);
-        list.push(IdleConnection { sender, since: now });
-    }
-
-    /// Opens a connection to `authority` and spawns the task that drives it.
-    async fn connect(authority: &Authority) -> Result<SendRequest<ForwardBody>, SendError> {
-        let addr = (authority.host().trim_start_matches('[').trim_end_matches(']'), authority.port_u16().unwrap_or(80));
-        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => stream,
-            _ => return Err(SendError::Connect),
-        };
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(SendError::Request)?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
-    }
-
-    /// Sends `request` (absolute URI) on a pooled or new connection. A request that a reused
-    /// connection closed before sending it is retried on the next one (or a new one).
-    async fn request(&self, mut request: Request<ForwardBody>) -> Result<Response<Body>, SendError> {
-        let authority = request.uri().authority().cloned().ok_or(SendError::Connect)?;
-        if !request.headers().contains_key(header::HOST) {
-            // as a browser would: the port only when it is not the default
-            let host = match authority.port_u16() {
-                Some(80) => HeaderValue::from_str(authority.host()),
-                _ => HeaderValue::from_str(authority.as_str()),
-            };
-            if let Ok(host) = host {
-                request.headers_mut().insert(header::HOST, host);
-            }
+        if !failed_before_answer(&e) {
+            return Err(SendError::Failed(e));
         }
-        let origin_form = request.uri().path_and_query().cloned().map_or_else(|| Uri::from_static("/"), Uri::from);
-        *request.uri_mut() = origin_form;
-        loop {
-            let (mut sender, reused) = match self.checkout(authority.as_str()) {
-                Some(sender) => (sender, true),
-                None => (Self::connect(&authority).await?, false),
-            };
-            if reused && sender.ready().await.is_err() {
-                continue; // closed meanwhile: the next one
+        upstream.record(first, false);
+        let (Some(mut copy), Some(second)) =
+            (replay, upstream.pick(Some(first)).or_else(|| upstream.is_available(first).then_some(first)))
+        else {
+            return Err(SendError::Failed(e));
+        };
+        *copy.uri_mut() = upstream.uri(second, target).ok_or(SendError::NoServer)?;
+        match sender.send(copy).await {
+            Ok(response) => {
+                upstream.record(second, true);
+                Ok(response)
             }
-            // a backend may close an idle connection just as it is reused: the request goes out
-            // and no answer comes back; an idempotent request with a replayable body is then sent
-            // again on another connection (as nginx and Go's client do)
-            let replay = if reused { replayable(&request) } else { None };
-            match sender.try_send_request(request).await {
-                Ok(response) => {
-                    let (parts, body) = response.into_parts();
-                    if body.is_end_stream() {
-                        self.checkin(&authority, sender);
-                        return Ok(Response::from_parts(parts, crate::body::empty()));
-                    }
-                    let body = PooledBody { body, release: Some((self.clone(), authority, sender)) };
-                    return Ok(Response::from_parts(parts, body.boxed()));
+            Err(e) => {
+                if failed_before_answer(&e) {
+                    upstream.record(second, false);
                 }
-                Err(mut e) => match (e.take_message(), replay) {
-                    (Some(unsent), _) if reused => request = unsent,
-                    (_, Some(copy)) if closed_before_answer(e.error()) => request = copy,
-                    _ => return Err(SendError::Request(e.into_error())),
-                },
+                Err(SendError::Failed(e))
             }
         }
+    }
+}
+
+/// Sends `request`; an idempotent request with a replayable body that could not connect or got
+/// no answer (a backend may close an idle connection just as it is reused) is sent once more, as
+/// nginx and Go's client do.
+async fn once(sender: &Sender<'_>, request: Request<ForwardBody>) -> Sent {
+    let replay = replayable(&request);
+    match sender.send(request).await {
+        Ok(response) => Ok(response),
+        Err(e) => match replay {
+            Some(copy) if failed_before_answer(&e) => sender.send(copy).await.map_err(SendError::Failed),
+            _ => Err(SendError::Failed(e)),
+        },
     }
 }
 
@@ -181,13 +138,19 @@ fn replayable(request: &Request<ForwardBody>) -> Option<Request<ForwardBody>> {
     Some(copy)
 }
 
-/// Whether the connection ended without any answer: closed, or reset by the backend.
-fn closed_before_answer(error: &hyper::Error) -> bool {
-    if error.is_incomplete_message() || error.is_closed() {
+/// Whether the exchange failed without any answer: no connection, or a connection closed or reset
+/// by the backend before the response head.
+fn failed_before_answer(error: &hyper_util::client::legacy::Error) -> bool {
+    if error.is_connect() {
         return true;
     }
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+        {
+            return true;
+        }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe);
         }
@@ -196,53 +159,20 @@ fn closed_before_answer(error: &hyper::Error) -> bool {
     false
 }
 
-/// A backend's response body; its connection goes back to the pool once the body has ended
-/// (a body dropped before its end takes the connection with it).
-struct PooledBody {
-    body: Incoming,
-    release: Option<(HttpClient, Authority, SendRequest<ForwardBody>)>,
-}
-
-impl PooledBody {
-    fn release(&mut self) {
-        if let Some((client, authority, sender)) = self.release.take() {
-            client.checkin(&authority, sender);
+/// What failed, for the error message: the TLS handshake, the connection, or the exchange.
+fn failure(error: &hyper_util::client::legacy::Error) -> &'static str {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if e.is::<rustls::Error>() {
+            return "TLS handshake failed";
         }
+        // an I/O error's own source skips the error it wraps: go into it
+        source = match e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
-}
-
-impl HttpBody for PooledBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.body).poll_frame(cx) {
-            Poll::Ready(None) => {
-                this.release();
-                Poll::Ready(None)
-            }
-            Poll::Ready(Some(Ok(frame))) => {
-                if this.body.is_end_stream() {
-                    this.release();
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                this.release = None;
-                Poll::Ready(Some(Err(Box::new(e))))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
+    if error.is_connect() { "connection failed" } else { "request failed" }
 }
 
 /// Header names the gateway sets or reads on every request (constants: no parsing per use).
@@ -309,14 +239,14 @@ pub fn upstream_request(
     };
     let uri = match &api.backend {
         BackendTarget::Echo | BackendTarget::Mock(_) => Ok(Uri::from(target)),
-        BackendTarget::Http { authority, base_path, .. } if base_path.is_empty() => {
+        BackendTarget::Http { authority, base_path, tls: None, .. } if base_path.is_empty() => {
             let mut uri = hyper::http::uri::Parts::default();
             uri.scheme = Some(Scheme::HTTP);
             uri.authority = Some(authority.clone());
             uri.path_and_query = Some(target);
             Uri::from_parts(uri).map_err(|e| e.to_string())
         }
-        BackendTarget::Http { origin, base_path, .. } => {
+        BackendTarget::Http { origin, base_path, .. } | BackendTarget::Upstream { origin, base_path, .. } => {
             format!("{origin}{base_path}{target}").parse::<Uri>().map_err(|e| e.to_string())
         }
     }
@@ -356,7 +286,7 @@ pub fn upstream_request(
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     headers.insert(X_REQUEST_ID, request_id.clone());
 
-    if api.backend == BackendTarget::Echo
+    if matches!(api.backend, BackendTarget::Echo)
         && let Ok(v) = host_value
     {
         // what a real backend would see from the client: hyper's client sets the backend's own
@@ -424,29 +354,30 @@ pub async fn send(client: &HttpClient, api: &ApiRoute, request: Request<ForwardB
     if let BackendTarget::Mock(mock) = &api.backend {
         return Upstream::Answered(mock.respond(), started.elapsed());
     }
-    if api.backend == BackendTarget::Echo {
+    if matches!(api.backend, BackendTarget::Echo) {
         let (parts, body) = request.into_parts();
         return match body.collect_bytes().await {
             Ok(bytes) => Upstream::Answered(echo::respond(&Request::from_parts(parts, ()), &bytes), started.elapsed()),
             Err(e) => Upstream::ClientBody(body_error(&*e, limit)),
         };
     }
-    match tokio::time::timeout(api.timeout, client.request(request)).await {
+    match tokio::time::timeout(api.timeout, client.request(api, request)).await {
         Err(_) => Upstream::TimedOut(api.timeout),
-        Ok(Err(SendError::Connect)) => Upstream::Unavailable("connection failed"),
-        Ok(Err(SendError::Request(e))) => {
+        Ok(Err(SendError::NoServer)) => Upstream::Unavailable("no healthy server in the upstream"),
+        Ok(Err(SendError::Failed(e))) => {
             if is_length_limit(&e) {
                 return Upstream::ClientBody(GatewayError::body_too_large(limit).closing());
             }
             if let Some(t) = body_timeout_of(&e) {
                 return Upstream::ClientBody(GatewayError::body_timeout(t.0));
             }
-            Upstream::Unavailable("request failed")
+            Upstream::Unavailable(failure(&e))
         }
         Ok(Ok(response)) => {
             let elapsed = started.elapsed();
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
+            let body = if body.is_end_stream() { crate::body::empty() } else { body.map_err(Into::into).boxed() };
             Upstream::Answered(Response::from_parts(parts, body), elapsed)
         }
     }

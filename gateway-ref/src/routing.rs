@@ -11,15 +11,19 @@ use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
 use hyper::Uri;
 use hyper::http::uri::Authority;
 
+use crate::backend_client::{self, TlsClient};
 use crate::backend_request::BackendRequest;
-use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef};
+use crate::config::{
+    AppStatus, AuthType, Backend, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef, UpstreamDef,
+};
 use crate::metrics::ApiMetrics;
 use crate::mock_backend::MockBackend;
 use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
+use crate::upstream::Upstream;
 
 /// Where an API's requests go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum BackendTarget {
     /// The built-in echo backend.
     Echo,
@@ -31,6 +35,18 @@ pub enum BackendTarget {
         origin: String,
         /// `host:port`
         authority: Authority,
+        /// Base path without a trailing `/` (may be empty).
+        base_path: String,
+        /// The TLS client of an `https://` backend (its verification settings).
+        tls: Option<Arc<TlsClient>>,
+    },
+    /// A named upstream's servers, load-balanced; the upstream request's URI is
+    /// `scheme://NAME/base/path` until a server is picked ([`crate::proxy::send`]).
+    Upstream {
+        /// The upstream.
+        upstream: Arc<Upstream>,
+        /// `http://NAME` or `https://NAME`.
+        origin: String,
         /// Base path without a trailing `/` (may be empty).
         base_path: String,
     },
@@ -145,6 +161,8 @@ pub struct Runtime {
     pub verifier: Verifier<Arc<KeyStore>>,
     /// The compiled policies by name (each definition is in `source.policies`).
     policies: HashMap<String, Arc<dyn Policy>>,
+    /// The upstreams by name (each definition is in `source.upstreams`).
+    upstreams: HashMap<String, Arc<Upstream>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -200,6 +218,29 @@ impl Runtime {
             }
         }
 
+        let mut upstreams = HashMap::new();
+        for (i, def) in source.upstreams.iter().enumerate() {
+            let kept = previous.and_then(|p| p.upstream_if_unchanged(def));
+            let upstream = match kept {
+                Some(upstream) => upstream,
+                None => {
+                    let made = Upstream::new(def).map_err(|(field, why)| err(format!("upstreams[{i}]{field}"), why))?;
+                    if def.tls.as_ref().is_some_and(|t| t.insecure_skip_verify) {
+                        eprintln!(
+                            "apig-gateway: warning: upstreams[{i}] {:?}: tls.insecure_skip_verify: the servers' certificates are not verified",
+                            def.name
+                        );
+                    }
+                    let made = Arc::new(made);
+                    crate::health_check::start(&made);
+                    made
+                }
+            };
+            if upstreams.insert(def.name.clone(), upstream).is_some() {
+                return Err(err(format!("upstreams[{i}].name"), format!("duplicate upstream name {:?}", def.name)));
+            }
+        }
+
         let mut api_ids = HashSet::new();
         let mut groups = Vec::new();
         let mut group_ids = HashSet::new();
@@ -221,12 +262,18 @@ impl Runtime {
                     _ => return Err(err(at(".method"), format!("unknown method {:?}", api.method))),
                 };
                 let segments = parse_path(&api.path).map_err(|why| err(at(".path"), why))?;
-                let backend = parse_backend(&api.backend.url).map_err(|why| {
+                let backend = parse_backend(&api.backend, &upstreams).map_err(|(field, why)| {
                     // a URL's password is not shown
                     let why =
                         redact::url_password(&api.backend.url).map_or_else(|| why.clone(), |pw| redact::hide(&why, pw));
-                    err(at(".backend.url"), why)
+                    err(at(&format!(".backend.{field}")), why)
                 })?;
+                if api.backend.tls.as_ref().is_some_and(|t| t.insecure_skip_verify) {
+                    eprintln!(
+                        "apig-gateway: warning: {}: tls.insecure_skip_verify: the backend's certificate is not verified",
+                        at(".backend")
+                    );
+                }
                 if api.backend.timeout_ms == 0 {
                     return Err(err(at(".backend.timeout_ms"), "must be > 0".into()));
                 }
@@ -358,7 +405,19 @@ impl Runtime {
             authorized,
             verifier,
             policies,
+            upstreams,
         })
+    }
+
+    /// The upstreams, by name.
+    pub fn upstreams(&self) -> impl Iterator<Item = &Upstream> {
+        self.upstreams.values().map(AsRef::as_ref)
+    }
+
+    /// The compiled upstream of `def`'s name, when its definition here is `def` (kept with its
+    /// servers' health and its health checker).
+    fn upstream_if_unchanged(&self, def: &UpstreamDef) -> Option<Arc<Upstream>> {
+        self.upstreams.get(&def.name).filter(|u| u.def == *def).cloned()
     }
 
     /// The compiled policies, by name.
@@ -486,26 +545,61 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
         .collect()
 }
 
-fn parse_backend(url: &str) -> Result<BackendTarget, String> {
+/// The backend of `backend`: the field at fault (`url`, `tls`) and why when it cannot be used.
+fn parse_backend(
+    backend: &Backend,
+    upstreams: &HashMap<String, Arc<Upstream>>,
+) -> Result<BackendTarget, (&'static str, String)> {
+    let url = backend.url.as_str();
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if backend.tls.is_some() && scheme.as_deref() != Some("https") {
+        return Err(("tls", format!("tls settings need an https:// backend URL, not {url:?}")));
+    }
     if url == "echo:" {
         return Ok(BackendTarget::Echo);
     }
     if url == "mock:" {
         return Ok(BackendTarget::Mock(Box::default()));
     }
-    let uri: Uri = url.parse().map_err(|e| format!("bad backend URL {url:?}: {e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(format!("backend URL {url:?} must be http://host:port[/path], echo: or mock:"));
-    }
-    let authority = uri.authority().ok_or_else(|| format!("backend URL {url:?} has no host"))?;
+    const FORMS: &str = "http://host:port[/path], https://host:port[/path], upstream://NAME[/path], echo: or mock:";
+    let uri: Uri = url.parse().map_err(|e| ("url", format!("bad backend URL {url:?}: {e}")))?;
+    let authority = uri.authority().ok_or_else(|| ("url", format!("backend URL {url:?} has no host")))?;
     if uri.query().is_some() {
-        return Err(format!("backend URL {url:?} must not have a query"));
+        return Err(("url", format!("backend URL {url:?} must not have a query")));
     }
-    Ok(BackendTarget::Http {
-        origin: format!("http://{authority}"),
-        authority: authority.clone(),
-        base_path: uri.path().trim_end_matches('/').to_owned(),
-    })
+    if authority.as_str().contains('@') {
+        return Err(("url", format!("backend URL {url:?} must not have user information")));
+    }
+    let base_path = uri.path().trim_end_matches('/').to_owned();
+    match uri.scheme_str() {
+        Some("http") => Ok(BackendTarget::Http {
+            origin: format!("http://{authority}"),
+            authority: authority.clone(),
+            base_path,
+            tls: None,
+        }),
+        Some("https") => {
+            let tls =
+                backend_client::for_backend(&backend.tls.clone().unwrap_or_default()).map_err(|why| ("tls", why))?;
+            Ok(BackendTarget::Http {
+                origin: format!("https://{authority}"),
+                authority: authority.clone(),
+                base_path,
+                tls: Some(tls),
+            })
+        }
+        Some("upstream") => {
+            let name = authority.as_str();
+            let upstream = upstreams.get(name).ok_or_else(|| ("url", format!("unknown upstream {name:?}")))?;
+            let scheme = upstream.def.scheme.as_str();
+            Ok(BackendTarget::Upstream {
+                upstream: Arc::clone(upstream),
+                origin: format!("{scheme}://{name}"),
+                base_path,
+            })
+        }
+        _ => Err(("url", format!("backend URL {url:?} must be {FORMS}"))),
+    }
 }
 
 #[cfg(test)]
@@ -552,6 +646,19 @@ mod tests {
         assert_eq!(id("other.example.com", "GET", "/a/b", "RELEASE"), "-");
         assert_eq!(id("api.example.com", "GET", "/t", "RELEASE"), "-");
         assert_eq!(id("api.example.com", "GET", "/t", "TEST"), "test-only");
+    }
+
+    #[test]
+    fn a_recompile_keeps_the_upstreams_whose_definition_is_unchanged() {
+        let json = r#"{"upstreams": [{"name": "u", "servers": [{"address": "127.0.0.1:1"}]},
+                                     {"name": "v", "servers": [{"address": "127.0.0.1:2"}]}]}"#;
+        let before = runtime(json).unwrap();
+        let changed = json.replace("127.0.0.1:2", "127.0.0.1:3");
+        let file = ConfigFile::parse(&changed, crate::config::Format::Json, Path::new("t.json")).unwrap();
+        let after = Runtime::compile_after(file, Path::new("t.json"), Some(&before)).unwrap();
+        assert!(Arc::ptr_eq(&before.upstreams["u"], &after.upstreams["u"]), "unchanged: the same upstream");
+        assert!(!Arc::ptr_eq(&before.upstreams["v"], &after.upstreams["v"]), "changed: a new one");
+        assert_eq!(after.upstreams["v"].servers()[0].authority.as_str(), "127.0.0.1:3");
     }
 
     #[test]

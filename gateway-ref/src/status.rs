@@ -70,11 +70,18 @@ fn respond(shared: &Shared, method: &Method, path: &str) -> Response<Body> {
         _ => match &shared.metrics {
             Some(metrics) => {
                 metrics.set_connections_open(shared.connections_open());
-                for (name, policy) in shared.runtime.load().policies() {
+                let runtime = shared.runtime.load();
+                for (name, policy) in runtime.policies() {
                     if let Some((sent, dropped, failed)) = policy.push_counts() {
                         metrics.set_kafka(name, sent, dropped, failed);
                     }
                 }
+                metrics.set_upstream_health(runtime.upstreams().flat_map(|u| {
+                    u.servers()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| (u.name.as_str(), s.authority.to_string(), u.is_healthy(i)))
+                }));
                 let mut response = Response::new(full(Bytes::from(metrics.encode())));
                 response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));
                 response

@@ -447,6 +447,7 @@ fn api_strategy() -> impl Strategy<Value = (Api, bool, bool, bool)> {
                 let mut b = Backend {
                     url,
                     timeout_ms,
+                    tls: None,
                     method: None,
                     path: None,
                     parameters: Vec::new(),

@@ -1,6 +1,6 @@
-//! The backend connection pool: connections are reused once a response has been read to its end
-//! (fixed length, chunked, no body), and a request whose pooled connection the backend closed
-//! meanwhile is sent again on a new one, never answered 502.
+//! The backend connection pool (hyper-util's): connections are reused once a response has been
+//! read to its end (fixed length, chunked, no body), and a request whose pooled connection the
+//! backend closed meanwhile is sent again on a new one, never answered 502.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -86,8 +86,12 @@ fn a_connection_is_reused_after_fixed_length_chunked_and_empty_bodies() {
         };
         assert_eq!((r.status, r.body.as_slice()), (status, body), "request {i}");
         assert!(r.header("x-request-id").is_some());
+        // hyper-util's pool takes a connection back from its own task once the answer has been
+        // read: a request that arrives before that (a busy machine) opens one more connection
+        std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1, "sequential requests share one backend connection");
+    let accepted = accepted.load(Ordering::SeqCst);
+    assert!(accepted <= 2, "sequential requests share the backend connections: {accepted} for 12 requests");
 }
 
 #[test]

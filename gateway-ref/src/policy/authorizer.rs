@@ -28,9 +28,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 
 use super::{BackendOutcome, Decision, Policy, RequestContext, Stage};
@@ -146,7 +143,8 @@ pub struct Authorizer {
     timeout: Duration,
     mode: Mode,
     prefix: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// The gateway's one client stack ([`crate::backend_client`]).
+    client: crate::backend_client::PlainClient<Full<Bytes>>,
     cache: Mutex<HashMap<String, (Instant, Verdict), foldhash::fast::RandomState>>,
 }
 
@@ -188,9 +186,6 @@ impl Authorizer {
                 Location::Query => Ok(None),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_millis(c.timeout_ms)));
         Ok(Self {
             url,
             sources: c.identity_sources,
@@ -199,7 +194,7 @@ impl Authorizer {
             timeout: Duration::from_millis(c.timeout_ms),
             mode: c.mode,
             prefix,
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: crate::backend_client::plain(Duration::from_millis(c.timeout_ms)),
             cache: Mutex::new(HashMap::default()),
         })
     }

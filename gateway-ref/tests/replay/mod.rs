@@ -100,6 +100,7 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
                 backend: Backend {
                     url: "echo:".to_owned(),
                     timeout_ms: 5000,
+                    tls: None,
                     method: None,
                     path: None,
                     parameters: Vec::new(),
@@ -112,6 +113,7 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
         apps,
         authorizations,
         policies: Vec::new(),
+        upstreams: Vec::new(),
     }
 }
 

@@ -282,5 +282,5 @@ fn location_of(text: &str) -> Option<ParamLocation> {
 }
 
 fn plain_backend(url: String, timeout_ms: u64) -> Backend {
-    Backend { url, timeout_ms, method: None, path: None, parameters: Vec::new(), mock: None }
+    Backend { url, timeout_ms, tls: None, method: None, path: None, parameters: Vec::new(), mock: None }
 }
