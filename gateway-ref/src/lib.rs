@@ -11,7 +11,7 @@
 //! request's phases over its [`context`]), [`auth`], [`body`], [`proxy`] and [`echo`] (backends),
 //! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
 //! [`access_log`], [`metrics`] and the [`status`] listener (`/metrics`, `/healthz`, `/readyz`),
-//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
+//! [`tls`] (certificates by SNI, the TLS settings), [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages).
 //! See `docs/gateway.md`.
 
 pub mod access_log;
@@ -33,6 +33,7 @@ pub mod routing;
 pub mod server;
 pub mod shared;
 pub mod status;
+pub mod tls;
 
 pub use crate::config::ConfigFile;
 pub use crate::error::GatewayError;

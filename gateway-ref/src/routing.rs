@@ -11,10 +11,11 @@ use apig::{KeyResolver, SecretKey, Verifier, VerifyPolicy};
 use hyper::Uri;
 use hyper::http::uri::Authority;
 
-use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef};
+use crate::config::{AppStatus, AuthType, ConfigError, ConfigFile, GatewaySettings, MatchMode, PlainHttp, PolicyDef};
 use crate::metrics::ApiMetrics;
 use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
+use crate::tls::TlsFront;
 
 /// Where an API's requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct ApiRoute {
     /// The API's metric handles, resolved on its first observed request (with the status
     /// listener on).
     pub metrics: OnceLock<ApiMetrics>,
+    /// Its group's answer to a request over plain HTTP (APIG's "HTTPS only").
+    pub plain_http: PlainHttp,
 }
 
 impl ApiRoute {
@@ -139,6 +142,8 @@ pub struct Runtime {
     pub verifier: Verifier<Arc<KeyStore>>,
     /// The compiled policies by name (each definition is in `source.policies`).
     policies: HashMap<String, Arc<dyn Policy>>,
+    /// The TLS front end: the domains' certificates by SNI, the TLS settings ([`crate::tls`]).
+    pub tls: Arc<TlsFront>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -242,6 +247,7 @@ impl Runtime {
                     timeout: Duration::from_millis(api.backend.timeout_ms),
                     policies: Pipeline::new(bound),
                     metrics: OnceLock::new(),
+                    plain_http: group.plain_http,
                 }));
             }
             let domains = group.domains.iter().map(|d| d.to_ascii_lowercase()).collect();
@@ -320,6 +326,7 @@ impl Runtime {
             ..VerifyPolicy::default()
         };
         let verifier = Verifier::new(Arc::clone(&keys)).with_policy(policy);
+        let tls = Arc::new(TlsFront::compile(&source, file)?);
         Ok(Self {
             settings: source.gateway.clone(),
             source,
@@ -330,6 +337,7 @@ impl Runtime {
             authorized,
             verifier,
             policies,
+            tls,
         })
     }
 

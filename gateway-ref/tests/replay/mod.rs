@@ -100,6 +100,7 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
                 backend: Backend { url: "echo:".to_owned(), timeout_ms: 5000 },
                 policies: Vec::new(),
             }],
+            ..Group::default()
         }],
         environments: vec![Environment { name: "RELEASE".to_owned(), published: vec!["all".to_owned()] }],
         apps,
