@@ -623,3 +623,29 @@ fn the_admin_api_speaks_https_with_its_certificate() {
     // plain HTTP gets no answer
     assert!(client::request(admin, "GET", "/v1/apps", &[("Host", "a")], b"").is_err());
 }
+
+#[test]
+fn a_handshake_not_completed_in_time_is_closed_and_the_default_certificate_serves_unknown_names() {
+    let dir = common::temp_dir("handshake-timeout");
+    let ca = ca();
+    let default = leaf(&ca, &dir, "default", &["default.example"]);
+    let path = dir.join("gw.json");
+    let tls = r#"{"handshake_timeout_ms": 200, "default_certificate": {"cert": "default.pem", "key": "default.key"}}"#;
+    std::fs::write(&path, format!(r#"{{"gateway": {{"tls": {tls}}}}}"#)).unwrap();
+    let mut options = common::options(path);
+    options.listen_tls = Some(([127, 0, 0, 1], 0).into());
+    let gw = RunningGateway::start(options).unwrap();
+    runtime().block_on(async {
+        // a client that sends half a ClientHello and waits: closed after the timeout
+        let mut stalled = TcpStream::connect(gw.tls_addr().unwrap()).await.unwrap();
+        stalled.write_all(&[0x16, 0x03, 0x01, 0x00, 0xff]).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut sink = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stalled.read_to_end(&mut sink)).await;
+        assert!(read.is_ok(), "not closed within 5 s");
+        assert!(started.elapsed() >= Duration::from_millis(150), "{:?}", started.elapsed());
+        // any name without a certificate of its own gets the default one
+        let stream = connect(gw.tls_addr().unwrap(), "default.example", &ca.der, &[]).await.unwrap();
+        assert_eq!(presented(&stream), default);
+    });
+}
