@@ -54,6 +54,9 @@ pub use crate::persist::{STALE_TEMP_AGE, remove_stale_temp_files, write_atomical
 use crate::routing::Runtime;
 use crate::shared::Shared;
 
+/// The second (since the epoch) of the last "refused a connection" line on stderr.
+static REFUSAL_REPORTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Who may reach the admin listener, and how.
 #[derive(Debug, Default)]
 pub struct Access {
@@ -92,7 +95,14 @@ pub async fn serve(
         };
         let allowed = access.allows(remote.ip());
         if !allowed {
-            eprintln!("apig-gateway: admin API: refused a connection from {remote} (not in --admin-allow)");
+            // at most one line a second, so that refused clients cannot flood the log
+            let second = std::time::SystemTime::now()
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            if REFUSAL_REPORTED.swap(second, std::sync::atomic::Ordering::Relaxed) != second {
+                eprintln!("apig-gateway: admin API: refused a connection from {remote} (not in --admin-allow)");
+            }
         }
         let (token, shared, access) = (Arc::clone(&token), Arc::clone(&shared), Arc::clone(&access));
         tokio::spawn(async move {

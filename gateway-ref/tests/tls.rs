@@ -649,3 +649,38 @@ fn a_handshake_not_completed_in_time_is_closed_and_the_default_certificate_serve
         assert_eq!(presented(&stream), default);
     });
 }
+
+#[test]
+fn the_minimum_version_and_the_cipher_suites_are_those_configured() {
+    let dir = common::temp_dir("versions");
+    let ca = ca();
+    leaf(&ca, &dir, "default", &["default.example"]);
+    let path = dir.join("gw.json");
+    let tls = r#"{"min_version": "1.3", "cipher_suites": ["TLS13_CHACHA20_POLY1305_SHA256"],
+                  "default_certificate": {"cert": "default.pem", "key": "default.key"}}"#;
+    std::fs::write(&path, format!(r#"{{"gateway": {{"tls": {tls}}}}}"#)).unwrap();
+    let mut options = common::options(path);
+    options.listen_tls = Some(([127, 0, 0, 1], 0).into());
+    let gw = RunningGateway::start(options).unwrap();
+    let addr = gw.tls_addr().unwrap();
+    runtime().block_on(async {
+        let stream = connect(addr, "default.example", &ca.der, &[]).await.unwrap();
+        let session = stream.get_ref().1;
+        assert_eq!(session.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+        assert_eq!(
+            session.negotiated_cipher_suite().map(|s| s.suite()),
+            Some(rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256)
+        );
+        // a TLS 1.2 client is refused
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der.clone()).unwrap();
+        let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("default.example").unwrap();
+        assert!(TlsConnector::from(Arc::new(config)).connect(name, tcp).await.is_err());
+    });
+}
