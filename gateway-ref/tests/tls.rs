@@ -684,3 +684,61 @@ fn the_minimum_version_and_the_cipher_suites_are_those_configured() {
         assert!(TlsConnector::from(Arc::new(config)).connect(name, tcp).await.is_err());
     });
 }
+
+/// One HTTP/2 frame: length, type, flags, stream id, payload.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+    let mut f = vec![len[1], len[2], len[3], kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn a_rapid_reset_flood_over_http2_is_cut_off() {
+    let f = fixture("rapid-reset");
+    runtime().block_on(async {
+        let mut stream = connect(f.tls(), "a.example", &f.ca.der, &[b"h2"]).await.unwrap();
+        // the preface, empty SETTINGS, then 200 streams each opened (GET /open) and reset at once
+        let mut flood = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        flood.extend(frame(0x4, 0, 0, &[]));
+        // HPACK: :method GET, :scheme https, :path /, then :authority as a literal
+        let mut block = vec![0x82, 0x87, 0x84, 0x01, 9];
+        block.extend_from_slice(b"a.example");
+        for i in 0..200u32 {
+            let id = 2 * i + 1;
+            flood.extend(frame(0x1, 0x4 | 0x1, id, &block));
+            flood.extend(frame(0x3, 0, id, &8u32.to_be_bytes())); // RST_STREAM CANCEL
+        }
+        stream.write_all(&flood).await.unwrap();
+        // the server answers with GOAWAY ENHANCE_YOUR_CALM (0xb) and closes the connection
+        let mut received = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), async {
+            let mut buf = [0u8; 16384];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => received.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "the connection stayed open");
+        let mut at = 0;
+        let mut goaway = None;
+        while at + 9 <= received.len() {
+            let len =
+                usize::from(received[at]) << 16 | usize::from(received[at + 1]) << 8 | usize::from(received[at + 2]);
+            if received[at + 3] == 0x7 && at + 9 + 8 <= received.len() {
+                let code = &received[at + 9 + 4..at + 9 + 8];
+                goaway = Some(u32::from_be_bytes(code.try_into().unwrap()));
+            }
+            at += 9 + len;
+        }
+        assert_eq!(goaway, Some(0xb), "{} bytes received", received.len());
+        // another connection is served as usual
+        let stream = connect(f.tls(), "a.example", &f.ca.der, &[b"h2"]).await.unwrap();
+        let (status, _, _) = h2(stream, get(&format!("https://a.example:{}/open", f.tls().port()))).await;
+        assert_eq!(status, 200);
+    });
+}
