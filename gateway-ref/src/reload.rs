@@ -7,9 +7,8 @@
 //! modification time or size changed) is a reason to reload even when the config file is the same.
 //!
 //! A file whose content equals the running configuration (and whose certificates did not change)
-//! is not swapped in (that is what happens
-//! after every admin API change, which writes the file the watcher then sees change). A file that
-//! differs is compiled against the running configuration: every policy whose definition did not
+//! is not swapped in (that is what happens after every admin API change, which writes the file
+//! the watcher then sees change). A file that differs is compiled against the running configuration: every policy whose definition did not
 //! change keeps its state (throttling counters, circuit breakers, authorizer caches, Kafka queues);
 //! a new or changed one starts afresh ([`Runtime::compile_after`]).
 
