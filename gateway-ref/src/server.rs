@@ -453,7 +453,13 @@ async fn accept_loop(
             if let Some(m) = &shared.metrics {
                 m.connection_refused();
             }
-            tokio::spawn(refuse(stream, Arc::clone(&shared)));
+            if kind.transport.tls {
+                // a plain-text answer means nothing to a TLS client, and a handshake to send one
+                // over is what the cap saves: closed at once
+                drop(stream);
+            } else {
+                tokio::spawn(refuse(stream, Arc::clone(&shared)));
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);

@@ -742,3 +742,33 @@ fn a_rapid_reset_flood_over_http2_is_cut_off() {
         assert_eq!(status, 200);
     });
 }
+
+#[test]
+fn a_tls_connection_over_the_cap_is_closed_at_once() {
+    let dir = common::temp_dir("tls-cap");
+    let ca = ca();
+    leaf(&ca, &dir, "default", &["default.example"]);
+    let path = dir.join("gw.json");
+    let config = r#"{"gateway": {"max_connections": 1,
+        "tls": {"default_certificate": {"cert": "default.pem", "key": "default.key"}}}}"#;
+    std::fs::write(&path, config).unwrap();
+    let mut options = common::options(path);
+    options.listen_tls = Some(([127, 0, 0, 1], 0).into());
+    let gw = RunningGateway::start(options).unwrap();
+    let addr = gw.tls_addr().unwrap();
+    runtime().block_on(async {
+        let held = connect(addr, "default.example", &ca.der, &[]).await.unwrap();
+        // the second is closed without a handshake (no plain-text answer a TLS client cannot read)
+        let mut over = TcpStream::connect(addr).await.unwrap();
+        let mut sink = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), over.read_to_end(&mut sink)).await.unwrap();
+        assert!(read.is_err() || sink.is_empty(), "{:?}", String::from_utf8_lossy(&sink));
+        drop(held);
+        // its slot comes back once the held connection is gone
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while connect(addr, "default.example", &ca.der, &[]).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "the slot was not given back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+}
