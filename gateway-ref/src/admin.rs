@@ -1,4 +1,7 @@
-//! The admin API, on its own loopback listener, every request with `Authorization: Bearer TOKEN`.
+//! The admin API, on its own listener, every request with `Authorization: Bearer TOKEN`. The
+//! listener is on a loopback address unless an allow-list of client networks is given
+//! ([`Access`]): a client outside it gets 403 whatever it sends; with a certificate it speaks
+//! HTTPS only.
 //!
 //! ```text
 //! GET    /v1/apps                                   list apps (secrets not shown, AppCodes as ***)
@@ -29,6 +32,7 @@ mod policies;
 
 use std::convert::Infallible;
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +45,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -53,34 +58,83 @@ pub use crate::persist::{STALE_TEMP_AGE, remove_stale_temp_files, write_atomical
 use crate::routing::Runtime;
 use crate::shared::Shared;
 
+/// The second (since the epoch) of the last "refused a connection" line on stderr.
+static REFUSAL_REPORTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Who may reach the admin listener, and how.
+#[derive(Debug, Default)]
+pub struct Access {
+    /// Client networks answered; empty: every client (the listener is then on loopback).
+    pub allow: Vec<IpNet>,
+    /// HTTPS with this configuration ([`crate::tls::single_certificate`]); `None`: plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Access {
+    /// Whether a client at `ip` is answered.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.allow.is_empty() || self.allow.iter().any(|net| net.contains(&ip))
+    }
+}
+
 /// Serves the admin API on `listener` until `stop`; a client has `header_read_timeout` to send a
-/// request head.
+/// request head (and as long again to complete a TLS handshake). A client outside `access.allow`
+/// gets `403` to every request (a line on stderr says so), its token not even looked at.
 pub async fn serve(
     listener: TcpListener,
     token: Arc<String>,
+    access: Arc<Access>,
     shared: Arc<Shared>,
     header_read_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let stream = tokio::select! {
+        let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
+                Ok(x) => x,
                 Err(_) => continue,
             },
             _ = stop.changed() => return,
         };
-        let (token, shared) = (Arc::clone(&token), Arc::clone(&shared));
+        let allowed = access.allows(remote.ip());
+        if !allowed {
+            // at most one line a second, so that refused clients cannot flood the log
+            let second = std::time::SystemTime::now()
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            if REFUSAL_REPORTED.swap(second, std::sync::atomic::Ordering::Relaxed) != second {
+                eprintln!("apig-gateway: admin API: refused a connection from {remote} (not in --admin-allow)");
+            }
+        }
+        let (token, shared, access) = (Arc::clone(&token), Arc::clone(&shared), Arc::clone(&access));
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let (token, shared) = (Arc::clone(&token), Arc::clone(&shared));
-                async move { Ok::<_, Infallible>(handle(&token, &shared, req).await) }
+                async move {
+                    if !allowed {
+                        return Ok::<_, Infallible>(reply(error(
+                            StatusCode::FORBIDDEN,
+                            format!("the admin API does not answer clients at {}", remote.ip()),
+                        )));
+                    }
+                    Ok(handle(&token, &shared, req).await)
+                }
             });
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let mut builder = http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).keep_alive(allowed);
+            match &access.tls {
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                }
+                Some(config) => {
+                    let handshake = tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(stream);
+                    if let Ok(Ok(stream)) = tokio::time::timeout(header_read_timeout, handshake).await {
+                        let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
+            }
         });
     }
 }
@@ -92,7 +146,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 }
 
 async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Response<Body> {
-    let (status, value) = if !authorized(token, &req) {
+    reply(if !authorized(token, &req) {
         error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
     } else if req.method() == Method::GET && req.uri().path().trim_end_matches('/') == "/v1/export" {
         // the document itself, JSON or YAML
@@ -102,7 +156,10 @@ async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Respons
         }
     } else {
         route(shared, req).await.unwrap_or_else(|e| e)
-    };
+    })
+}
+
+fn reply((status, value): Reply) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(value.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -3,7 +3,7 @@
 //! connections per scheme and `host:port`, HTTP/1.1, and HTTP/2 when a TLS backend offers `h2` by
 //! ALPN) over hyper-rustls (rustls on `ring`: no C build dependency).
 //!
-//! TLS settings ([`TlsSettings`]) are per backend or upstream: the system's root certificates by
+//! TLS settings ([`BackendTls`]) are per backend or upstream: the system's root certificates by
 //! default, or a CA bundle (PEM file); certificate verification can be turned off only explicitly
 //! (`insecure_skip_verify`), and is then logged at load as a warning. The server name sent (SNI)
 //! and verified is the backend URL's host. One client, with its own pool, is made per distinct
@@ -26,7 +26,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::body::ForwardBody;
-use crate::config::TlsSettings;
+use crate::config::BackendTls;
 
 /// How long an idle backend connection is kept for reuse.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -64,7 +64,7 @@ where
 ///
 /// # Errors
 /// When the CA bundle cannot be read or holds no certificate, or the system roots cannot be loaded.
-pub fn tls<B>(tls: &TlsSettings, connect_timeout: Duration) -> Result<TlsClient<B>, String>
+pub fn tls<B>(tls: &BackendTls, connect_timeout: Duration) -> Result<TlsClient<B>, String>
 where
     B: HttpBody + Send + 'static,
     B::Data: Send,
@@ -96,7 +96,7 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The rustls client configuration of `tls` (ALPN is set by the connector: `h2`, `http/1.1`).
-fn client_config(tls: &TlsSettings) -> Result<ClientConfig, String> {
+fn client_config(tls: &BackendTls) -> Result<ClientConfig, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -130,8 +130,8 @@ fn client_config(tls: &TlsSettings) -> Result<ClientConfig, String> {
 
 /// The clients made so far, one per distinct TLS settings: backends sharing settings share a
 /// pool, and a reload keeps it.
-fn cache() -> &'static Mutex<HashMap<TlsSettings, Arc<TlsClient>>> {
-    static CACHE: OnceLock<Mutex<HashMap<TlsSettings, Arc<TlsClient>>>> = OnceLock::new();
+fn cache() -> &'static Mutex<HashMap<BackendTls, Arc<TlsClient>>> {
+    static CACHE: OnceLock<Mutex<HashMap<BackendTls, Arc<TlsClient>>>> = OnceLock::new();
     CACHE.get_or_init(Mutex::default)
 }
 
@@ -139,7 +139,7 @@ fn cache() -> &'static Mutex<HashMap<TlsSettings, Arc<TlsClient>>> {
 ///
 /// # Errors
 /// As [`tls`].
-pub fn for_backend(settings: &TlsSettings) -> Result<Arc<TlsClient>, String> {
+pub fn for_backend(settings: &BackendTls) -> Result<Arc<TlsClient>, String> {
     if let Some(client) = cache().lock().ok().and_then(|c| c.get(settings).cloned()) {
         return Ok(client);
     }

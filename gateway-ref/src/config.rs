@@ -85,6 +85,10 @@ pub struct GatewaySettings {
     /// Forward only the request headers the client signed, on signature-authenticated requests
     /// (default false); see docs/gateway.md for the headers kept besides.
     pub drop_unsigned_headers: bool,
+    /// The TLS listener's settings (`--listen-tls`): minimum version, cipher suites, the
+    /// certificate for unknown SNI, the handshake timeout ([`crate::tls`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
 }
 
 impl Default for GatewaySettings {
@@ -102,12 +106,101 @@ impl Default for GatewaySettings {
             body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             drop_unsigned_headers: false,
+            tls: None,
         }
     }
 }
 
+/// The default TLS handshake timeout.
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
+
+/// The TLS listener's settings (`gateway.tls`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// The oldest TLS version accepted: `"1.2"` (default) or `"1.3"`.
+    pub min_version: TlsVersion,
+    /// The cipher suites offered, by their IANA names (`TLS13_AES_128_GCM_SHA256`,
+    /// `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, …); empty (default): all that rustls offers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cipher_suites: Vec<String>,
+    /// The certificate for a handshake whose SNI names no bound domain with a certificate (or
+    /// has no SNI); absent (default): such a handshake is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_certificate: Option<CertificateFiles>,
+    /// Time a client has to complete the TLS handshake, in milliseconds (default 10000).
+    pub handshake_timeout_ms: u64,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            min_version: TlsVersion::V1_2,
+            cipher_suites: Vec::new(),
+            default_certificate: None,
+            handshake_timeout_ms: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        }
+    }
+}
+
+/// A TLS protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 (and 1.3).
+    #[default]
+    #[serde(rename = "1.2")]
+    V1_2,
+    /// TLS 1.3 only.
+    #[serde(rename = "1.3")]
+    V1_3,
+}
+
+/// A certificate chain and its private key, as PEM files (a path relative to the config file's
+/// folder, or absolute).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFiles {
+    /// The certificate chain (PEM: the certificate first, then its intermediates).
+    pub cert: PathBuf,
+    /// The private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC).
+    pub key: PathBuf,
+}
+
+/// A certificate bound to some of a group's domains (`groups[].certificates[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCertificate {
+    /// The certificate chain (PEM), relative to the config file's folder or absolute.
+    pub cert: PathBuf,
+    /// The private key (PEM).
+    pub key: PathBuf,
+    /// The group's domains it is presented for (chosen by SNI); absent: all the group's domains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domains: Option<Vec<String>>,
+}
+
+/// What a group does with a request that came over plain HTTP (APIG's "HTTPS only").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlainHttp {
+    /// Served (default).
+    #[default]
+    Allow,
+    /// Answered `308 Permanent Redirect` to the same URL over `https://` (the TLS listener's port).
+    Redirect,
+    /// Answered `APIG.0201` 400: the group accepts HTTPS only.
+    Refuse,
+}
+
+impl PlainHttp {
+    /// Whether this is the default, `allow` (not written to a config file).
+    pub fn is_allow(&self) -> bool {
+        *self == Self::Allow
+    }
+}
+
 /// An API group: the APIs and the domains (`Host` values) they answer on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
     /// Unique id.
@@ -121,6 +214,12 @@ pub struct Group {
     /// The group's APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// Certificates of its domains, presented on the TLS listener by SNI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<GroupCertificate>,
+    /// A request over plain HTTP: `allow` (default), `redirect` to HTTPS, or `refuse`.
+    #[serde(default, skip_serializing_if = "PlainHttp::is_allow")]
+    pub plain_http: PlainHttp,
 }
 
 /// Authentication of an API.
@@ -196,14 +295,14 @@ pub struct Backend {
     pub mock: Option<crate::mock_backend::MockResponse>,
     /// How an `https://` backend's certificate is verified (default: the system's roots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TlsSettings>,
+    pub tls: Option<BackendTls>,
 }
 
 /// How a backend's (or an upstream's servers') TLS certificate is verified. The server name
 /// verified and sent as SNI is the URL's host (an upstream server's address).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TlsSettings {
+pub struct BackendTls {
     /// A PEM file of the CA certificates to trust instead of the system's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
@@ -229,7 +328,7 @@ pub struct UpstreamDef {
     pub servers: Vec<ServerDef>,
     /// TLS verification of the servers (`scheme: https`; default: the system's roots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TlsSettings>,
+    pub tls: Option<BackendTls>,
     /// Active health checks (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheckDef>,

@@ -14,7 +14,7 @@
 //! server groups),
 //! [`policy`] (per-API policies and their type table), [`error`] (the one mapping to APIG codes),
 //! [`access_log`], [`metrics`] and the [`status`] listener (`/metrics`, `/healthz`, `/readyz`),
-//! [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages),
+//! [`tls`] (certificates by SNI, the TLS settings), [`admin`], [`reload`], [`persist`] (the config file's atomic writes), [`redact`] (credentials kept out of messages),
 //! [`openapi`] (import and export in APIG's Swagger / OpenAPI format).
 //! See `docs/gateway.md`.
 
@@ -42,6 +42,7 @@ pub mod routing;
 pub mod server;
 pub mod shared;
 pub mod status;
+pub mod tls;
 pub mod upstream;
 
 pub use crate::config::ConfigFile;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 use apig_gateway::access_log::LogTarget;
-use apig_gateway::config::ConfigFile;
+use apig_gateway::config::{CertificateFiles, ConfigFile};
 use apig_gateway::openapi;
 use apig_gateway::routing::Runtime;
 use apig_gateway::server::{AdminOptions, ConfigSource, Gateway, GatewayOptions};
@@ -33,9 +33,26 @@ struct Args {
     /// Configuration file (.json, .toml, .yaml or .yml); default: the embedded demo.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Address of the admin API (loopback only; needs --config and a token).
+    /// Address of the TLS listener (HTTP/2 or HTTP/1.1 by ALPN): certificates by SNI from the
+    /// config; the demo generates a self-signed one and prints its fingerprint.
+    #[arg(long, value_name = "ADDR")]
+    listen_tls: Option<SocketAddr>,
+    /// Also accept HTTP/2 without TLS (h2c, prior knowledge) on --listen.
+    #[arg(long)]
+    h2c: bool,
+    /// Address of the admin API (loopback only unless --admin-allow; needs --config and a token).
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
+    /// Client network (CIDR, e.g. 10.0.0.0/8, or one address) the admin API answers; repeatable.
+    /// With it the admin API may listen beyond loopback; any other client gets 403.
+    #[arg(long, value_name = "CIDR")]
+    admin_allow: Vec<String>,
+    /// Certificate chain (PEM) of the admin API: it then speaks HTTPS only (with --admin-tls-key).
+    #[arg(long, value_name = "FILE", requires = "admin_tls_key")]
+    admin_tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --admin-tls-cert.
+    #[arg(long, value_name = "FILE", requires = "admin_tls_cert")]
+    admin_tls_key: Option<PathBuf>,
     /// Bearer token of the admin API (at least 16 characters). On the command line it is visible
     /// in the process list: prefer --admin-token-file or the environment variable.
     #[arg(long, env = "APIG_GATEWAY_ADMIN_TOKEN", hide_env_values = true)]
@@ -209,6 +226,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut options = GatewayOptions::new(args.listen, args.config.map_or(ConfigSource::Demo, ConfigSource::File));
     options.access_log = args.access_log;
     options.status = args.status_listen;
+    options.listen_tls = args.listen_tls;
+    options.h2c = args.h2c;
+    options.admin_allow = args.admin_allow.iter().map(|c| parse_cidr(c)).collect::<anyhow::Result<_>>()?;
+    if let (Some(cert), Some(key)) = (args.admin_tls_cert, args.admin_tls_key) {
+        options.admin_tls = Some(CertificateFiles { cert, key });
+    }
     options.workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     options.watch_interval = (args.watch_interval_ms > 0).then(|| Duration::from_millis(args.watch_interval_ms));
     if let Some(date) = &args.fixed_clock {
@@ -231,6 +254,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         options.admin = Some(AdminOptions { listen, token });
     }
     let fixed = options.fixed_clock.is_some();
+    let admin_scheme = if options.admin_tls.is_some() { "https" } else { "http" };
     let gateway = Gateway::bind(options).await?;
     let addr = gateway.local_addr()?;
     // listening for SIGUSR1 before the banner says we are up (its default action ends the process)
@@ -239,7 +263,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
         tokio::spawn(reopen_access_log_on_sigusr1(usr1, std::sync::Arc::clone(gateway.shared())));
     }
-    banner(addr, gateway.admin_addr(), gateway.status_addr(), demo, fixed);
+    let tls = gateway
+        .tls_addr()
+        .map(|a| (a, gateway.self_signed().map(|s| (s.fingerprint.as_str(), s.public_key_pin.as_str()))));
+    banner(addr, tls, gateway.admin_addr().map(|a| (admin_scheme, a)), gateway.status_addr(), demo, fixed);
     gateway.run(shutdown_signal()).await
 }
 
@@ -300,10 +327,31 @@ fn token_from_file(file: &std::path::Path) -> anyhow::Result<String> {
     Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
-fn banner(addr: SocketAddr, admin: Option<SocketAddr>, status: Option<SocketAddr>, demo: bool, fixed_clock: bool) {
+/// `10.0.0.0/8`, or one address (`10.1.2.3`, `::1`) as a network of its own.
+fn parse_cidr(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| anyhow::anyhow!("--admin-allow {text:?}: expected a CIDR (10.0.0.0/8, fd00::/8) or an IP address"))
+}
+
+fn banner(
+    addr: SocketAddr,
+    tls: Option<(SocketAddr, Option<(&str, &str)>)>,
+    admin: Option<(&str, SocketAddr)>,
+    status: Option<SocketAddr>,
+    demo: bool,
+    fixed_clock: bool,
+) {
     eprintln!("apig-gateway listening on http://{addr}");
-    if let Some(admin) = admin {
-        eprintln!("admin API on http://{admin}");
+    if let Some((tls_addr, _)) = tls {
+        eprintln!("TLS (HTTP/2, HTTP/1.1) on https://{tls_addr}");
+    }
+    if let Some((_, Some((fingerprint, _)))) = tls {
+        eprintln!("self-signed certificate for localhost and 127.0.0.1, generated now; SHA-256 fingerprint:");
+        eprintln!("  {fingerprint}");
+    }
+    if let Some((scheme, admin)) = admin {
+        eprintln!("admin API on {scheme}://{admin}");
     }
     if let Some(status) = status {
         eprintln!("status on http://{status}: /metrics (Prometheus), /healthz, /readyz");
@@ -324,6 +372,16 @@ fn banner(addr: SocketAddr, admin: Option<SocketAddr>, status: Option<SocketAddr
             // no `apig` to run: the form that works from a checkout of this repository
             eprintln!("  {keys} cargo run -q --release -p apig-cli -- {request}");
             eprintln!("(in the apig repository; `cargo install --path bindings/cli` puts `apig` on PATH)");
+        }
+        if let Some((tls_addr, Some((_, pin)))) = tls {
+            // -k skips the CA check a self-signed certificate cannot pass; the pin still checks the key
+            eprintln!(
+                "over TLS and HTTP/2 (unsigned, so APIG.0303 401; the pin checks the generated key, -k only the CA):"
+            );
+            eprintln!(
+                "  curl --http2 -k --pinnedpubkey 'sha256//{pin}' -i https://localhost:{}/demo/echo",
+                tls_addr.port()
+            );
         }
     }
 }

@@ -2,9 +2,13 @@
 //! compiled and, only if valid, swapped in atomically. In-flight requests finish on the runtime
 //! they started with; a bad file is refused and the old configuration kept.
 //!
-//! A file whose content equals the running configuration is not swapped in (that is what happens
-//! after every admin API change, which writes the file the watcher then sees change). A file that
-//! differs is compiled against the running configuration: every policy whose definition did not
+//! The certificate and key files of the TLS front end ([`crate::tls`]) are read with the config:
+//! one that cannot be used refuses the reload like a bad config file, and a renewed one (its
+//! modification time or size changed) is a reason to reload even when the config file is the same.
+//!
+//! A file whose content equals the running configuration (and whose certificates did not change)
+//! is not swapped in (that is what happens after every admin API change, which writes the file
+//! the watcher then sees change). A file that differs is compiled against the running configuration: every policy whose definition did not
 //! change keeps its state (throttling counters, circuit breakers, authorizer caches, Kafka queues);
 //! a new or changed one starts afresh ([`Runtime::compile_after`]).
 
@@ -46,7 +50,7 @@ pub async fn reload(shared: &Shared) -> Result<bool, ConfigError> {
 fn compile(shared: &Shared, path: &Path) -> Result<Option<Runtime>, ConfigError> {
     let source = ConfigFile::load(path)?;
     let running = shared.runtime.load();
-    if source == running.source {
+    if source == running.source && !running.tls.files_changed() {
         return Ok(None);
     }
     Runtime::compile_after(source, path, Some(&running)).map(Some)
@@ -63,7 +67,9 @@ pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: wa
     let Some(path) = shared.config_path.clone() else { return };
     // temporary files a killed admin write left beside the file
     crate::persist::remove_stale_temp_files(&path);
-    let mut last = stamp(&path);
+    // the config file's stamp, and those of the certificates the running configuration read
+    let stamps = |shared: &Shared| (stamp(&path), shared.runtime.load().tls.current_stamps());
+    let mut last = stamps(&shared);
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut tick = tokio::time::interval(interval.unwrap_or(Duration::from_secs(3600)));
@@ -85,7 +91,7 @@ pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: wa
             () = hup_fut => "SIGHUP",
             _ = tick.tick() => {
                 if interval.is_none() { continue; }
-                let now = stamp(&path);
+                let now = stamps(&shared);
                 if now == last { continue; }
                 "file change"
             }
@@ -95,6 +101,6 @@ pub async fn watch(shared: Arc<Shared>, interval: Option<Duration>, mut stop: wa
             Ok(false) => {}
             Err(e) => eprintln!("apig-gateway: config refused ({why}), keeping the running one: {e}"),
         }
-        last = stamp(&path);
+        last = stamps(&shared);
     }
 }

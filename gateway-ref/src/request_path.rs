@@ -29,12 +29,14 @@ use hyper::{Request, Response};
 use crate::access_log::AccessRecord;
 use crate::auth;
 use crate::body::{Body, ForwardBody, TimedBody};
+use crate::config::PlainHttp;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::policy::{Decision, Pipeline};
 use crate::proxy::{self, HttpClient};
 use crate::routing::{ApiRoute, Route, Runtime};
 use crate::shared::Shared;
+use crate::tls::Transport;
 
 /// How a phase ends the request before the backend answers.
 pub enum Stop {
@@ -113,11 +115,48 @@ async fn forward(
     parts: Parts,
     body: Incoming,
 ) -> Result<Response<Body>, Stop> {
+    https_only(api, ctx, &parts)?;
     let body = admit(shared, rt, api, ctx, &parts, body).await?;
     let request = upstream_request(rt, api, ctx, &parts, body)?;
     let upstream = proxy::send(client, api, request, rt.settings.max_body_bytes).await;
     ctx.outcome = upstream.outcome();
     Ok(upstream.into_response()?)
+}
+
+/// APIG's "HTTPS only": a request over plain HTTP to a group with `plain_http: redirect` is
+/// answered `308` to the same URL over `https://` (the TLS listener's port; 443 without one), with
+/// `plain_http: refuse` `APIG.0201` 400.
+fn https_only(api: &ApiRoute, ctx: &RequestContext, parts: &Parts) -> Result<(), Stop> {
+    let transport = parts.extensions.get::<Transport>().copied().unwrap_or_default();
+    if transport.tls {
+        return Ok(());
+    }
+    match api.plain_http {
+        PlainHttp::Allow => Ok(()),
+        PlainHttp::Refuse => Err(GatewayError::bad_request("the API accepts HTTPS only").into()),
+        PlainHttp::Redirect => {
+            // the host without its port (a bracketed IPv6 address keeps its brackets)
+            let host = match ctx.host.rsplit_once(':') {
+                Some((h, port))
+                    if port.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')) =>
+                {
+                    h
+                }
+                _ => ctx.host.as_str(),
+            };
+            let port = match transport.https_port {
+                Some(443) | None => String::new(),
+                Some(p) => format!(":{p}"),
+            };
+            let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let location = HeaderValue::from_str(&format!("https://{host}{port}{target}"))
+                .map_err(|_| GatewayError::bad_request("the Host header cannot be redirected"))?;
+            let mut response = Response::new(crate::body::empty());
+            *response.status_mut() = hyper::StatusCode::PERMANENT_REDIRECT;
+            response.headers_mut().insert(hyper::header::LOCATION, location);
+            Err(Stop::Respond(Box::new(response)))
+        }
+    }
 }
 
 /// Whether the request may go on, and its body to forward: the policies' `before_auth` stage,
@@ -162,6 +201,9 @@ fn upstream_request(
     let upstream =
         proxy::upstream_request(api, parts, &ctx.headers, &ctx.host, ctx.remote, &ctx.request_id_value, body)?;
     let (mut head, body) = upstream.into_parts();
+    if parts.extensions.get::<Transport>().is_some_and(|t| t.tls) {
+        head.headers.insert(proxy::X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+    }
     if rt.settings.drop_unsigned_headers && ctx.caller.as_ref().is_some_and(|c| c.method == "signature") {
         drop_unsigned_headers(&mut head.headers, &ctx.headers, ctx.remote);
     }

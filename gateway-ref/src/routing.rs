@@ -14,12 +14,14 @@ use hyper::http::uri::Authority;
 use crate::backend_client::{self, TlsClient};
 use crate::backend_request::BackendRequest;
 use crate::config::{
-    AppStatus, AuthType, Backend, ConfigError, ConfigFile, GatewaySettings, MatchMode, PolicyDef, UpstreamDef,
+    AppStatus, AuthType, Backend, ConfigError, ConfigFile, GatewaySettings, MatchMode, PlainHttp, PolicyDef,
+    UpstreamDef,
 };
 use crate::metrics::ApiMetrics;
 use crate::mock_backend::MockBackend;
 use crate::policy::{self, Pipeline, Policy};
 use crate::redact;
+use crate::tls::TlsFront;
 use crate::upstream::Upstream;
 
 /// Where an API's requests go.
@@ -86,6 +88,8 @@ pub struct ApiRoute {
     /// The API's metric handles, resolved on its first observed request (with the status
     /// listener on).
     pub metrics: OnceLock<ApiMetrics>,
+    /// Its group's answer to a request over plain HTTP (APIG's "HTTPS only").
+    pub plain_http: PlainHttp,
 }
 
 impl ApiRoute {
@@ -163,6 +167,8 @@ pub struct Runtime {
     policies: HashMap<String, Arc<dyn Policy>>,
     /// The upstreams by name (each definition is in `source.upstreams`).
     upstreams: HashMap<String, Arc<Upstream>>,
+    /// The TLS front end: the domains' certificates by SNI, the TLS settings ([`crate::tls`]).
+    pub tls: Arc<TlsFront>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -317,6 +323,7 @@ impl Runtime {
                     backend_request,
                     policies: Pipeline::new(bound),
                     metrics: OnceLock::new(),
+                    plain_http: group.plain_http,
                 }));
             }
             let domains = group.domains.iter().map(|d| d.to_ascii_lowercase()).collect();
@@ -395,6 +402,7 @@ impl Runtime {
             ..VerifyPolicy::default()
         };
         let verifier = Verifier::new(Arc::clone(&keys)).with_policy(policy);
+        let tls = Arc::new(TlsFront::compile(&source, file)?);
         Ok(Self {
             settings: source.gateway.clone(),
             source,
@@ -406,6 +414,7 @@ impl Runtime {
             verifier,
             policies,
             upstreams,
+            tls,
         })
     }
 

@@ -1,6 +1,7 @@
-//! Listeners: the API listener (one accept loop per worker, the connection cap) hands each request
-//! to [`crate::request_path`]; the admin listener, the status listener ([`crate::status`]) and the
-//! reloader are started beside it.
+//! Listeners: the API listener and the TLS listener (one accept loop each per worker, the
+//! connection cap, the TLS handshake with its timeout, HTTP/1.1 or HTTP/2 by ALPN, h2c when asked)
+//! hand each request to [`crate::request_path`]; the admin listener, the status listener
+//! ([`crate::status`]) and the reloader are started beside them.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,19 +14,22 @@ use anyhow::{Context as _, Result};
 use apig::{Clock, FixedClock, SystemClock};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use ipnet::IpNet;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::access_log::{AccessLog, LogTarget};
-use crate::config::ConfigFile;
+use crate::config::{CertificateFiles, ConfigFile};
 use crate::error::GatewayError;
 use crate::metrics::Metrics;
 use crate::proxy;
 use crate::routing::Runtime;
 use crate::shared::{ConnectionSlot, Shared};
-use crate::{admin, reload, request_path, status};
+use crate::tls::{SelfSigned, TlsFront, Transport};
+use crate::{admin, reload, request_path, status, tls};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +74,16 @@ pub struct GatewayOptions {
     /// connection pool, so a request and its backend call stay on one thread (like nginx workers).
     /// `0` or `1`: serve on the caller's runtime.
     pub workers: usize,
+    /// Address of the TLS listener (certificates by SNI from the config; the demo generates a
+    /// self-signed one), HTTP/2 or HTTP/1.1 by ALPN.
+    pub listen_tls: Option<SocketAddr>,
+    /// HTTP/2 without TLS (h2c, prior knowledge) on the plain listener, besides HTTP/1.1.
+    pub h2c: bool,
+    /// Client networks the admin listener answers (any other gets 403); empty: every client, and
+    /// the admin listener must be on a loopback address.
+    pub admin_allow: Vec<IpNet>,
+    /// A certificate and key for the admin listener: it then speaks HTTPS only.
+    pub admin_tls: Option<CertificateFiles>,
 }
 
 impl GatewayOptions {
@@ -85,6 +99,10 @@ impl GatewayOptions {
             watch_interval: Some(Duration::from_secs(1)),
             header_read_timeout: Duration::from_secs(10),
             workers: 1,
+            listen_tls: None,
+            h2c: false,
+            admin_allow: Vec::new(),
+            admin_tls: None,
         }
     }
 }
@@ -98,13 +116,103 @@ const MAX_PARSED_HEADERS: usize = 2048;
 /// Connections over `gateway.max_connections` being answered at once; beyond, they are closed
 /// without an answer.
 const MAX_REFUSING: usize = 256;
+/// HTTP/2 streams open at once on one connection (nginx's `http2_max_concurrent_streams`).
+pub const H2_MAX_CONCURRENT_STREAMS: u32 = 128;
+/// Largest HTTP/2 header list (decoded, as RFC 9113 counts it), as the HTTP/1.1 head buffer.
+pub const H2_MAX_HEADER_LIST_BYTES: u32 = 512 * 1024;
+/// HTTP/2 streams a client may open and reset before the server accepted them (the "rapid
+/// reset" attack, CVE-2023-44487): then the connection is closed with `ENHANCE_YOUR_CALM`.
+pub const H2_MAX_PENDING_ACCEPT_RESETS: usize = 20;
+/// HTTP/2 streams the server may reset for a client's protocol errors before it closes the
+/// connection (CVE-2024-27316 and the like).
+pub const H2_MAX_LOCAL_ERROR_RESETS: usize = 256;
 
+/// How a listener's connections speak HTTP.
+#[derive(Clone)]
+enum Protocols {
+    /// HTTP/1.1 only (the plain listener without h2c).
+    Http1(http1::Builder),
+    /// HTTP/1.1 or HTTP/2, by the client's preface (TLS with ALPN, h2c).
+    Auto(auto::Builder<TokioExecutor>),
+}
+
+impl Protocols {
+    fn http1(header_read_timeout: Duration) -> http1::Builder {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .max_buf_size(512 * 1024)
+            .max_headers(MAX_PARSED_HEADERS)
+            .keep_alive(true);
+        builder
+    }
+
+    /// HTTP/1.1 as [`Protocols::http1`] and HTTP/2 with explicit limits against abuse.
+    fn auto(header_read_timeout: Duration) -> auto::Builder<TokioExecutor> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .max_buf_size(512 * 1024)
+            .max_headers(MAX_PARSED_HEADERS)
+            .keep_alive(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+            .max_header_list_size(H2_MAX_HEADER_LIST_BYTES)
+            .max_pending_accept_reset_streams(H2_MAX_PENDING_ACCEPT_RESETS)
+            .max_local_error_reset_streams(H2_MAX_LOCAL_ERROR_RESETS)
+            // a connection whose client stops answering pings is closed
+            .keep_alive_interval(Duration::from_secs(60))
+            .keep_alive_timeout(Duration::from_secs(20));
+        builder
+    }
+}
+
+/// Drives a connection future until it ends or `stop`, then lets its current requests finish.
+macro_rules! drive {
+    ($conn:expr, $stop:ident) => {{
+        let conn = $conn;
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            _ = $stop.changed() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+    }};
+}
+
+/// Serves one connection (`io`) with the listener's protocols until it ends or `stop`.
+macro_rules! serve {
+    ($io:expr, $protocols:expr, $service:expr, $stop:ident) => {
+        match $protocols {
+            Protocols::Http1(builder) => drive!(builder.serve_connection($io, $service), $stop),
+            Protocols::Auto(builder) => drive!(builder.serve_connection($io, $service), $stop),
+        }
+    };
+}
+
+/// One listener's kind: plain or TLS, and how it speaks HTTP.
+#[derive(Clone)]
+struct ListenerKind {
+    protocols: Protocols,
+    transport: Transport,
+}
 /// A bound, not yet running gateway.
 #[derive(Debug)]
 pub struct Gateway {
     shared: Arc<Shared>,
     listener: TcpListener,
+    tls_listener: Option<TcpListener>,
+    self_signed: Option<SelfSigned>,
+    h2c: bool,
     admin: Option<(TcpListener, String)>,
+    admin_access: admin::Access,
     status: Option<TcpListener>,
     watch_interval: Option<Duration>,
     header_read_timeout: Duration,
@@ -115,15 +223,31 @@ impl Gateway {
     /// Loads the configuration and binds the listeners.
     ///
     /// # Errors
-    /// An invalid configuration (with its position), an address in use, a non-loopback admin
-    /// address, an admin API without a config file, an access-log file that cannot be opened.
+    /// An invalid configuration (with its position; a certificate or key that cannot be used
+    /// names the file and why), an address in use, a non-loopback admin address without an
+    /// allow-list, an admin API without a config file, an access-log file that cannot be opened,
+    /// a TLS listener with no certificate configured (outside the demo).
     pub async fn bind(options: GatewayOptions) -> Result<Self> {
         let (source, path) = match &options.config {
             ConfigSource::Demo => (ConfigFile::demo()?, None),
             ConfigSource::File(path) => (ConfigFile::load(path)?, Some(path.clone())),
         };
         let shown = path.clone().unwrap_or_else(|| PathBuf::from("<demo>"));
-        let runtime = Runtime::compile(source, &shown)?;
+        let mut runtime = Runtime::compile(source, &shown)?;
+        let mut self_signed = None;
+        if options.listen_tls.is_some() && !runtime.tls.has_certificates() {
+            anyhow::ensure!(
+                path.is_none(),
+                "--listen-tls needs a certificate in {}: groups[].certificates or gateway.tls.default_certificate",
+                shown.display()
+            );
+            // the demo: a self-signed certificate made now
+            let generated = tls::self_signed(&["localhost", "127.0.0.1"]).map_err(anyhow::Error::msg)?;
+            runtime.tls = Arc::new(
+                TlsFront::with_default(&runtime.source, generated.certified.clone()).map_err(anyhow::Error::msg)?,
+            );
+            self_signed = Some(generated);
+        }
         let clock: Arc<dyn Clock> = match options.fixed_clock {
             Some(t) => Arc::new(FixedClock(t)),
             None => Arc::new(SystemClock),
@@ -131,10 +255,24 @@ impl Gateway {
         let log = AccessLog::open(&options.access_log).context("cannot open the access log")?;
         let listener =
             TcpListener::bind(options.listen).await.with_context(|| format!("cannot listen on {}", options.listen))?;
+        let tls_listener = match options.listen_tls {
+            None => None,
+            Some(addr) => {
+                Some(TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (TLS)"))?)
+            }
+        };
+        let admin_tls = match &options.admin_tls {
+            None => None,
+            Some(files) => Some(tls::single_certificate(&files.cert, &files.key).map_err(anyhow::Error::msg)?),
+        };
         let admin = match &options.admin {
             None => None,
             Some(a) => {
-                anyhow::ensure!(a.listen.ip().is_loopback(), "the admin API listens on loopback addresses only");
+                anyhow::ensure!(
+                    a.listen.ip().is_loopback() || !options.admin_allow.is_empty(),
+                    "the admin API listens on loopback addresses only, unless --admin-allow CIDR names the clients \
+                     allowed"
+                );
                 anyhow::ensure!(path.is_some(), "the admin API needs --config FILE (it persists its changes there)");
                 anyhow::ensure!(a.token.len() >= 16, "the admin token must be at least 16 characters");
                 let l = TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -152,7 +290,11 @@ impl Gateway {
         Ok(Self {
             shared,
             listener,
+            tls_listener,
+            self_signed,
+            h2c: options.h2c,
             admin,
+            admin_access: admin::Access { allow: options.admin_allow.clone(), tls: admin_tls },
             status,
             watch_interval: options.watch_interval,
             header_read_timeout: options.header_read_timeout,
@@ -166,6 +308,16 @@ impl Gateway {
     /// When the socket has no local address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The TLS listener's address, if any.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The self-signed certificate generated for the demo's TLS listener, if any.
+    pub fn self_signed(&self) -> Option<&SelfSigned> {
+        self.self_signed.as_ref()
     }
 
     /// The admin listener's address, if any.
@@ -201,37 +353,68 @@ impl Gateway {
         }
         if let Some((listener, token)) = self.admin {
             let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
-            tokio::spawn(admin::serve(listener, Arc::new(token), shared, timeout, stop_rx.clone()));
+            let access = Arc::new(self.admin_access);
+            tokio::spawn(admin::serve(listener, Arc::new(token), access, shared, timeout, stop_rx.clone()));
         }
         if let Some(listener) = self.status {
             let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
             tokio::spawn(status::serve(listener, shared, timeout));
         }
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
-            .max_buf_size(512 * 1024)
-            .max_headers(MAX_PARSED_HEADERS)
-            .keep_alive(true);
+        let https_port = self.tls_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+        let plain = ListenerKind {
+            protocols: if self.h2c {
+                Protocols::Auto(Protocols::auto(self.header_read_timeout))
+            } else {
+                Protocols::Http1(Protocols::http1(self.header_read_timeout))
+            },
+            transport: Transport { tls: false, https_port },
+        };
+        let secure = ListenerKind {
+            protocols: Protocols::Auto(Protocols::auto(self.header_read_timeout)),
+            transport: Transport { tls: true, https_port },
+        };
         if self.workers <= 1 {
-            // the listener is bound: connections queue until the loop takes them
+            // the listeners are bound: connections queue until the loops take them
             self.shared.set_ready(!*stop_rx.borrow());
-            accept_loop(self.listener, builder, self.shared, stop_rx).await;
+            let client = proxy::client();
+            let tls_loop = async {
+                if let Some(listener) = self.tls_listener {
+                    accept_loop(listener, secure, client.clone(), Arc::clone(&self.shared), stop_rx.clone()).await;
+                }
+            };
+            let plain_loop =
+                accept_loop(self.listener, plain, client.clone(), Arc::clone(&self.shared), stop_rx.clone());
+            tokio::join!(plain_loop, tls_loop);
             return Ok(());
         }
         let std_listener = self.listener.into_std()?;
+        let std_tls_listener = self.tls_listener.map(TcpListener::into_std).transpose()?;
         let mut threads = Vec::new();
         for i in 0..self.workers {
             let listener = std_listener.try_clone()?;
-            let (builder, shared, stop) = (builder.clone(), Arc::clone(&self.shared), stop_rx.clone());
+            let tls_listener = std_tls_listener.as_ref().map(std::net::TcpListener::try_clone).transpose()?;
+            let (plain, secure) = (plain.clone(), secure.clone());
+            let (shared, stop) = (Arc::clone(&self.shared), stop_rx.clone());
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             threads.push(std::thread::Builder::new().name(format!("apig-worker-{i}")).spawn(move || {
                 runtime.block_on(async move {
-                    match TcpListener::from_std(listener) {
-                        Ok(listener) => accept_loop(listener, builder, shared, stop).await,
-                        Err(e) => eprintln!("apig-gateway: worker {i} cannot listen: {e}"),
-                    }
+                    let client = proxy::client();
+                    let tls_loop = async {
+                        match tls_listener.map(TcpListener::from_std).transpose() {
+                            Ok(Some(l)) => {
+                                accept_loop(l, secure, client.clone(), Arc::clone(&shared), stop.clone()).await
+                            }
+                            Ok(None) => {}
+                            Err(e) => eprintln!("apig-gateway: worker {i} cannot listen (TLS): {e}"),
+                        }
+                    };
+                    let plain_loop = async {
+                        match TcpListener::from_std(listener) {
+                            Ok(l) => accept_loop(l, plain, client.clone(), Arc::clone(&shared), stop.clone()).await,
+                            Err(e) => eprintln!("apig-gateway: worker {i} cannot listen: {e}"),
+                        }
+                    };
+                    tokio::join!(plain_loop, tls_loop);
                 });
             })?);
         }
@@ -243,14 +426,16 @@ impl Gateway {
     }
 }
 
-/// Accepts connections until `stop`, then lets open connections finish (at most 5 s).
+/// Accepts connections until `stop`, then lets open connections finish (at most 5 s). On the TLS
+/// listener each connection first completes its handshake (within the configuration's
+/// `handshake_timeout_ms`) on its own task: a failed one is closed and affects no other.
 async fn accept_loop(
     listener: TcpListener,
-    builder: http1::Builder,
+    kind: ListenerKind,
+    client: proxy::HttpClient,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let client = proxy::client();
     let live = Arc::new(AtomicU64::new(0));
     loop {
         let (stream, remote) = tokio::select! {
@@ -268,26 +453,39 @@ async fn accept_loop(
             if let Some(m) = &shared.metrics {
                 m.connection_refused();
             }
-            tokio::spawn(refuse(stream, Arc::clone(&shared)));
+            if kind.transport.tls {
+                // a plain-text answer means nothing to a TLS client, and a handshake to send one
+                // over is what the cap saves: closed at once
+                drop(stream);
+            } else {
+                tokio::spawn(refuse(stream, Arc::clone(&shared)));
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let client = client.clone();
-        let builder = builder.clone();
+        let kind = kind.clone();
         let mut stop = stop.clone();
         let live = Arc::clone(&live);
         live.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            let service = service_fn(move |req| request_path::handle(Arc::clone(&shared), client.clone(), remote, req));
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            let transport = kind.transport;
+            // the TLS settings and certificates of the configuration running now
+            let front = transport.tls.then(|| Arc::clone(&shared.runtime.load().tls));
+            let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(transport);
+                request_path::handle(Arc::clone(&shared), client.clone(), remote, req)
+            });
+            match front {
+                Some(front) => {
+                    let handshake = front.acceptor().accept(stream);
+                    // a handshake that fails or takes too long closes this connection only
+                    if let Ok(Ok(stream)) = tokio::time::timeout(front.handshake_timeout(), handshake).await {
+                        serve!(TokioIo::new(stream), &kind.protocols, service, stop);
+                    }
                 }
+                None => serve!(TokioIo::new(stream), &kind.protocols, service, stop),
             }
             live.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
@@ -345,6 +543,8 @@ pub struct RunningGateway {
     addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
     status_addr: Option<SocketAddr>,
+    tls_addr: Option<SocketAddr>,
+    self_signed_pem: Option<String>,
     shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -361,6 +561,8 @@ impl RunningGateway {
         let addr = gateway.local_addr()?;
         let admin_addr = gateway.admin_addr();
         let status_addr = gateway.status_addr();
+        let tls_addr = gateway.tls_addr();
+        let self_signed_pem = gateway.self_signed().map(|s| s.cert_pem.clone());
         let shared = Arc::clone(gateway.shared());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -369,7 +571,16 @@ impl RunningGateway {
             }));
             runtime.shutdown_timeout(Duration::from_secs(2));
         });
-        Ok(Self { addr, admin_addr, status_addr, shared, stop: Some(tx), thread: Some(thread) })
+        Ok(Self {
+            addr,
+            admin_addr,
+            status_addr,
+            tls_addr,
+            self_signed_pem,
+            shared,
+            stop: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// The API address.
@@ -385,6 +596,16 @@ impl RunningGateway {
     /// The status listener's address.
     pub fn status_addr(&self) -> Option<SocketAddr> {
         self.status_addr
+    }
+
+    /// The TLS listener's address.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// The demo's self-signed certificate (PEM), when it was generated.
+    pub fn self_signed_pem(&self) -> Option<&str> {
+        self.self_signed_pem.as_deref()
     }
 
     /// The shared state (e.g. to trigger a reload).

@@ -21,7 +21,7 @@ use common::{assert_apig, closed_port, send, start_in, temp_dir};
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A test CA and a server certificate it signed for `localhost` and `127.0.0.1`.
@@ -37,9 +37,10 @@ fn pki() -> TestPki {
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.distinguished_name.push(DnType::CommonName, "apig test CA");
     let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
     let key = KeyPair::generate().unwrap();
     let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    let cert = leaf.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
     TestPki { ca_pem: ca_cert.pem(), cert: cert.der().clone(), key: PrivatePkcs8KeyDer::from(key.serialize_der()) }
 }
 

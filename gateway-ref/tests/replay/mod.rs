@@ -108,6 +108,7 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
                 },
                 policies: Vec::new(),
             }],
+            ..Group::default()
         }],
         environments: vec![Environment { name: "RELEASE".to_owned(), published: vec!["all".to_owned()] }],
         apps,
