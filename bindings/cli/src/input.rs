@@ -85,6 +85,7 @@ impl Parsed {
             service: spec.service.as_deref(),
             excluded_headers: None,
             unsigned_payload: Some(spec.unsigned_payload),
+            ..SigningOptions::default()
         };
         let settings = SigningSettings::try_from(options).map_err(|e| CliError::input(&e))?;
         let headers = spec.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;

@@ -44,7 +44,7 @@ impl Signer {
             region: region.as_deref(),
             service: service.as_deref(),
             excluded_headers: excluded_headers.as_deref(),
-            unsigned_payload: None,
+            ..SigningOptions::default()
         })?;
         Ok(Self { inner: Rc::new(apig::Signer::from_settings(key, secret, settings)?) })
     }

@@ -30,7 +30,7 @@ impl Signer {
         excluded_headers: Option<&str>,
     ) -> PyResult<Self> {
         let secret = secret_key(secret)?;
-        let options = SigningOptions { algorithm, region, service, excluded_headers, unsigned_payload: None };
+        let options = SigningOptions { algorithm, region, service, excluded_headers, ..SigningOptions::default() };
         let settings = check(py, SigningSettings::try_from(options))?;
         Ok(Self { inner: check(py, apig::Signer::from_settings(key, secret, settings))? })
     }

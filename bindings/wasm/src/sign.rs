@@ -45,7 +45,7 @@ impl Signer {
             region: region.as_deref(),
             service: service.as_deref(),
             excluded_headers: excluded_headers.as_deref(),
-            unsigned_payload: None,
+            ..SigningOptions::default()
         })
         .map_err(|e| to_js(&e))?;
         let inner = apig::Signer::builder(key, secret).settings(settings).clock(JsClock).build();
