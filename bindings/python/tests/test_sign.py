@@ -188,7 +188,9 @@ def test_temporary_credentials_and_service_ids() -> None:
     assert (signer.profile, signer.project_id, signer.domain_id) == ("huaweicloud-v3", "p1", None)
     assert token not in repr(signer)
     out = signer.sign("PUT", "https://h/o", {"Content-Type": "text/plain"}, b"data", date="20240403T101500Z")
-    assert list(out.headers) == ["X-Project-Id", "X-Security-Token", "Host", "X-Sdk-Content-Sha256", "Authorization"]
+    assert list(out.headers) == [
+        "X-Project-Id", "X-Security-Token", "Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"
+    ]
     assert out.headers["X-Security-Token"] == token
     assert out.signed_headers == "content-type;host;x-project-id;x-sdk-content-sha256;x-sdk-date;x-security-token"
     received = {"Content-Type": "text/plain", "X-Sdk-Date": "20240403T101500Z", **out.headers}
