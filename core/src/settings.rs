@@ -138,7 +138,8 @@ impl Profile {
     /// containing `_`).
     #[inline]
     pub fn skips_header(self, name: &str) -> bool {
-        self == Self::HuaweiCloudV3 && name.as_bytes().contains(&b'_')
+        // (a byte scan the core has already: `contains` would bring `memchr` into the browser's module)
+        self == Self::HuaweiCloudV3 && crate::scan::any_byte(name.as_bytes(), |b| b == b'_')
     }
 }
 
@@ -267,8 +268,8 @@ impl TryFrom<SigningOptions<'_>> for SigningSettings {
     /// # Errors
     /// [`ErrorKind::UnsupportedAlgorithm`] for an unknown algorithm token,
     /// [`ErrorKind::InvalidConfig`] for an unknown `excluded_headers` or `profile` value (each
-    /// message names the bad value and lists the valid ones), an empty project or domain id, or one
-    /// with a control character. Consistency (V11 and its region) is checked by
+    /// message names the bad value and lists the valid ones). An empty project or domain id, or one
+    /// with a control character, is refused by [`SigningSettings::check`] when the signer is built. Consistency (V11 and its region) is checked by
     /// [`SigningSettings::check`] when the signer is built.
     fn try_from(options: SigningOptions<'_>) -> Result<Self, Error> {
         let mut settings = Self::default();
@@ -288,8 +289,7 @@ impl TryFrom<SigningOptions<'_>> for SigningSettings {
         if let Some(profile) = options.profile {
             settings.profile = profile.parse()?;
         }
-        check_credential_value("project id", options.project_id)?;
-        check_credential_value("domain id", options.domain_id)?;
+        // (their values are checked with the rest by `check`, when the signer is built)
         settings.project_id = options.project_id.map(str::to_owned);
         settings.domain_id = options.domain_id.map(str::to_owned);
         Ok(settings)
@@ -604,6 +604,7 @@ mod tests {
             [(Some(""), None), (None, Some("  ")), (Some("a\r\nb"), None), (None, Some("\0"))]
         {
             let err = SigningSettings::try_from(SigningOptions { project_id, domain_id, ..SigningOptions::default() })
+                .and_then(|settings| settings.check())
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{project_id:?} {domain_id:?}");
             let what = if project_id.is_some() { "project id" } else { "domain id" };

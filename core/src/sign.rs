@@ -43,25 +43,12 @@ pub struct SigningOutput {
     /// Whether `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` was added ([`SignableBody::Unsigned`], or
     /// the [`Profile::HuaweiCloudV3`] rule for a non-JSON `Content-Type`).
     added_unsigned_payload: bool,
-    /// The credential headers added (the request had none of that name), in their order:
-    /// `X-Project-Id`, `X-Domain-Id`, `X-Security-Token`. Usually empty: no allocation then.
-    added_credentials: Vec<(&'static str, CredentialValue)>,
-}
-
-/// The value of a credential header a signer adds: an id, or the token (never printed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum CredentialValue {
-    Id(String),
-    Token(SecurityToken),
-}
-
-impl CredentialValue {
-    fn as_str(&self) -> &str {
-        match self {
-            Self::Id(id) => id,
-            Self::Token(token) => token.expose(),
-        }
-    }
+    /// The `X-Project-Id` value added (the signer has one and the request had none).
+    added_project_id: Option<String>,
+    /// The `X-Domain-Id` value added.
+    added_domain_id: Option<String>,
+    /// The `X-Security-Token` added (never printed).
+    added_security_token: Option<SecurityToken>,
 }
 
 impl SigningOutput {
@@ -71,11 +58,20 @@ impl SigningOutput {
     /// (when the request had none), `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (for
     /// [`SignableBody::Unsigned`] or the [`Profile::HuaweiCloudV3`] rule), `Authorization`.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let credentials = self.added_credentials.iter().map(|(name, value)| (*name, value.as_str()));
+        let project = self.added_project_id.as_deref().map(|id| ("X-Project-Id", id));
+        let domain = self.added_domain_id.as_deref().map(|id| ("X-Domain-Id", id));
+        let token = self.added_security_token.as_ref().map(|token| ("X-Security-Token", token.expose()));
         let host = self.added_host.as_deref().map(|host| ("Host", host));
         let date = self.added_date.then_some(("X-Sdk-Date", self.date.as_str()));
         let unsigned = self.added_unsigned_payload.then_some(("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD));
-        credentials.chain(host).chain(date).chain(unsigned).chain([("Authorization", self.authorization.as_str())])
+        project
+            .into_iter()
+            .chain(domain)
+            .chain(token)
+            .chain(host)
+            .chain(date)
+            .chain(unsigned)
+            .chain([("Authorization", self.authorization.as_str())])
     }
 }
 
@@ -269,16 +265,6 @@ impl Signer {
         self.security_token.as_ref()
     }
 
-    /// The credential headers every request gets, in the order they are added: `X-Project-Id`,
-    /// `X-Domain-Id`, `X-Security-Token`, each with its lower-case name, its sent name and value.
-    fn credential_headers(&self) -> impl Iterator<Item = (&'static str, &'static str, CredentialRef<'_>)> {
-        let project = self.settings.project_id.as_deref().map(|v| (X_PROJECT_ID, "X-Project-Id", CredentialRef::Id(v)));
-        let domain = self.settings.domain_id.as_deref().map(|v| (X_DOMAIN_ID, "X-Domain-Id", CredentialRef::Id(v)));
-        let token =
-            self.security_token.as_ref().map(|t| (X_SECURITY_TOKEN, "X-Security-Token", CredentialRef::Token(t)));
-        project.into_iter().chain(domain).chain(token)
-    }
-
     /// Signs `request`, taking the time from its `X-Sdk-Date` header or else from the clock. The
     /// headers [`SigningSettings::excluded_headers`] names (by default the hop-by-hop ones) are left
     /// out, and with [`PayloadMode::Unsigned`] the body is signed as [`SignableBody::Unsigned`].
@@ -341,17 +327,19 @@ impl Signer {
             }
             headers.push(header);
         }
-        let mut added_credentials = Vec::new();
-        for (lower, sent, value_ref) in self.credential_headers() {
-            let value = value_ref.as_str();
-            let trimmed = crate::encoding::normalize_header_value(value);
-            match headers.as_slice().iter().find(|(n, _)| scan::eq_lower(n, lower)) {
-                Some(&(_, given)) if given == trimmed => {}
-                Some(_) => return Err(credential_header_conflict(sent)),
-                None => {
-                    headers.push((lower, trimmed));
-                    added_credentials.push((sent, value_ref));
-                }
+        // the credentials' headers, in the order the v3 SDKs add them
+        let token = self.security_token.as_ref().map(SecurityToken::expose);
+        let mut added = [false; 3];
+        for (i, (name, value)) in [
+            (X_PROJECT_ID, self.settings.project_id.as_deref()),
+            (X_DOMAIN_ID, self.settings.domain_id.as_deref()),
+            (X_SECURITY_TOKEN, token),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(value) = value {
+                added[i] = add_credential_header(&mut headers, name, value)?;
             }
         }
         // (the v3 SDKs add the authority as written, an explicit default port kept)
@@ -433,44 +421,32 @@ impl Signer {
             added_host: added_host.map(str::to_owned),
             added_date,
             added_unsigned_payload,
-            added_credentials: added_credentials
-                .into_iter()
-                .map(|(sent, value)| match value {
-                    CredentialRef::Token(token) => (sent, CredentialValue::Token(token.clone())),
-                    CredentialRef::Id(id) => (sent, CredentialValue::Id(id.to_owned())),
-                })
-                .collect(),
+            added_project_id: self.settings.project_id.clone().filter(|_| added[0]),
+            added_domain_id: self.settings.domain_id.clone().filter(|_| added[1]),
+            added_security_token: self.security_token.clone().filter(|_| added[2]),
         })
     }
 }
 
-/// A credential header's value as the signer holds it.
-#[derive(Clone, Copy)]
-enum CredentialRef<'a> {
-    Id(&'a str),
-    Token(&'a SecurityToken),
-}
-
-impl<'a> CredentialRef<'a> {
-    fn as_str(self) -> &'a str {
-        match self {
-            Self::Id(id) => id,
-            Self::Token(token) => token.expose(),
+/// Adds the credential header `name` (lower case) with `value` to `headers`, unless the request
+/// has it with the same value: whether it was added.
+///
+/// # Errors
+/// [`ErrorKind::DuplicateHeader`] when the request has it with another value (not shown: it may
+/// be a token).
+fn add_credential_header<'a>(headers: &mut HeaderList<'a>, name: &'static str, value: &'a str) -> Result<bool, Error> {
+    let value = crate::encoding::normalize_header_value(value);
+    match headers.as_slice().iter().find(|(n, _)| scan::eq_lower(n, name)) {
+        Some(&(_, given)) if given == value => Ok(false),
+        Some(_) => Err(Error::new(
+            ErrorKind::DuplicateHeader,
+            format!("the request has a {name} header whose value is not the signer's"),
+        )),
+        None => {
+            headers.push((name, value));
+            Ok(true)
         }
     }
-}
-
-/// The error for a request carrying credential header `name` with a value other than the
-/// signer's (the value is not shown: it may be a token).
-#[cold]
-fn credential_header_conflict(name: &str) -> Error {
-    Error::new(
-        ErrorKind::DuplicateHeader,
-        format!(
-            "the request has a {name} header whose value is not the signer's; remove it, or sign with the \
-             credentials it belongs to"
-        ),
-    )
 }
 
 impl fmt::Debug for Signer {

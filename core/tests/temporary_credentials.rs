@@ -68,7 +68,9 @@ fn the_token_and_ids_are_added_before_signing_and_signed() {
 
 #[test]
 fn a_conflicting_caller_header_is_a_duplicate_header_error_without_the_token() {
-    for (name, value) in [("x-security-token", "other-token"), ("X-PROJECT-ID", "other"), ("X-Domain-Id", "x")] {
+    for (name, value) in
+        [("x-security-token", "other-token"), ("X-PROJECT-ID", "other"), ("X-Domain-Id", "other-domain")]
+    {
         let signer =
             Signer::builder(AK, SK).security_token(TOKEN).project_id("0a1b2c3d").domain_id("9f8e7d6c").build().unwrap();
         let headers = [("X-Sdk-Date", DATE), (name, value)];
