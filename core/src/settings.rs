@@ -217,16 +217,13 @@ impl SigningSettings {
 /// [`ErrorKind::InvalidConfig`].
 pub(crate) fn check_credential_value(what: &str, value: Option<&str>) -> Result<(), Error> {
     let Some(value) = value else { return Ok(()) };
-    if crate::encoding::normalize_header_value(value).is_empty() {
-        return Err(Error::new(ErrorKind::InvalidConfig, format!("the {what} must not be empty")));
-    }
-    if !crate::encoding::is_field_value(value) {
-        return Err(Error::new(
-            ErrorKind::InvalidConfig,
-            format!("the {what} has a control character (CR, LF, NUL…); it cannot be sent as a header"),
-        ));
-    }
-    Ok(())
+    // (the header-value check every signed header gets: one copy of it in the browser's module)
+    let why = match crate::canonical::canonical_value(what, value) {
+        Ok("") => "must not be empty",
+        Ok(_) => return Ok(()),
+        Err(_) => "has a control character (CR, LF, NUL…): it cannot be sent as a header",
+    };
+    Err(Error::new(ErrorKind::InvalidConfig, format!("the {what} {why}")))
 }
 
 /// The signing options as a front end receives them, each `None` keeping the
@@ -432,13 +429,14 @@ impl FromStr for Profile {
 
     /// `apig` or `huaweicloud-v3` (also `v3`), any case.
     fn from_str(s: &str) -> Result<Self, Error> {
-        if s.eq_ignore_ascii_case("v3") {
-            return Ok(Self::HuaweiCloudV3);
+        let is = |name: &str| s.eq_ignore_ascii_case(name);
+        if is("apig") {
+            Ok(Self::Apig)
+        } else if is("huaweicloud-v3") || is("v3") {
+            Ok(Self::HuaweiCloudV3)
+        } else {
+            Err(unknown(ErrorKind::InvalidConfig, "profile", s, &["apig", "huaweicloud-v3"]))
         }
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| unknown(ErrorKind::InvalidConfig, "profile", s, &Self::ALL.map(Self::as_str)))
     }
 }
 
