@@ -119,6 +119,21 @@ export interface SignerOptions {
    * every header, as Huawei's signers do). The core's rule, the same in every language.
    */
   excludedHeaders?: 'hop-by-hop' | 'none'
+  /**
+   * The security token of temporary credentials (AK, SK and token from IAM or the ECS metadata
+   * service): every request gets `X-Security-Token`, added before signing and signed, as Huawei
+   * Cloud's v3 SDKs do.
+   */
+  securityToken?: string
+  /** A project id: every request gets `X-Project-Id`, signed (regional Huawei Cloud service APIs). */
+  projectId?: string
+  /** An account (domain) id: every request gets `X-Domain-Id`, signed (global services: IAM, BSS, …). */
+  domainId?: string
+  /**
+   * The client conventions: `apig` (default) or `huaweicloud-v3` (alias `v3`): Huawei Cloud's v3
+   * SDKs' rules (`UNSIGNED-PAYLOAD` for a non-JSON `Content-Type`, `_` names not signed, …).
+   */
+  profile?: 'apig' | 'huaweicloud-v3' | 'v3'
 }
 
 /** A request to sign. */

@@ -43,6 +43,24 @@ def compare(what: str, expected: str, actual: str) -> list[str]:
     return out
 
 
+def credential_options(v: dict[str, Any]) -> dict[str, Any]:
+    """The v3 fields (conformance/README.md) as Signer options; a v3 vector (one with a
+    ``credential_type``) is signed with the ``huaweicloud-v3`` profile."""
+    kind = v.get("credential_type")
+    if kind is None:
+        if any(k in v for k in ("security_token", "project_id", "domain_id")):
+            raise ValueError("credential fields without a credential_type")
+        return {}
+    if kind not in ("basic", "global"):
+        raise ValueError(f"unknown credential_type {kind!r}")
+    return {
+        "profile": "huaweicloud-v3",
+        "security_token": v.get("security_token"),
+        "project_id": v.get("project_id") if kind == "basic" else None,
+        "domain_id": v.get("domain_id") if kind == "global" else None,
+    }
+
+
 def run_sign(v: dict[str, Any]) -> list[str]:
     req = v["request"]
     try:
@@ -52,9 +70,10 @@ def run_sign(v: dict[str, Any]) -> list[str]:
             algorithm=v.get("algorithm", "SDK-HMAC-SHA256"),
             region=v.get("region_id"),
             service=v.get("service"),
+            **credential_options(v),
         )
         out = signer.sign(req["method"], req["url"], [tuple(h) for h in req.get("headers", [])], body_of(req))
-    except apig.ApigError as e:
+    except (apig.ApigError, ValueError) as e:
         return [f"  signing failed: {e}"]
     exp = v["expected"]
     diff: list[str] = []
@@ -62,6 +81,13 @@ def run_sign(v: dict[str, Any]) -> list[str]:
     diff += compare("string_to_sign", exp["string_to_sign"], out.string_to_sign)
     diff += compare("signature", exp["signature"], out.signature)
     diff += compare("authorization", exp["authorization"], out.authorization)
+    if "signed_headers" in exp:
+        diff += compare("signed_headers", exp["signed_headers"], out.signed_headers)
+    if "headers_added" in exp:
+        at_signing = dict((n, val) for n, val in exp.get("headers_at_signing", []))
+        expected = "".join(f"{n}: {at_signing.get(n)}\n" for n in exp["headers_added"])
+        added = "".join(f"{n}: {val}\n" for n, val in out.headers.items() if n != "Authorization")
+        diff += compare("headers_added", expected, added)
     return diff
 
 

@@ -7,4 +7,4 @@ pub mod report;
 pub mod vector;
 
 pub use report::{Outcome, Report};
-pub use vector::{SignVector, TestRequest, Vector, VerifyVector, default_vector_files, load_file};
+pub use vector::{CredentialType, SignVector, TestRequest, Vector, VerifyVector, default_vector_files, load_file};

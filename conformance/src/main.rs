@@ -58,6 +58,16 @@ fn run_sign(v: &SignVector) -> Outcome {
         if let Some(service) = &v.service {
             builder = builder.service(service.as_str());
         }
+        builder = builder.profile(v.profile().parse()?);
+        if let Some(token) = &v.security_token {
+            builder = builder.security_token(token.as_str());
+        }
+        if let Some(project_id) = v.signer_project_id() {
+            builder = builder.project_id(project_id);
+        }
+        if let Some(domain_id) = v.signer_domain_id() {
+            builder = builder.domain_id(domain_id);
+        }
         let signer = builder.build()?;
         let body = v.request.body_bytes().map_err(|e| apig::Error::new(apig::ErrorKind::InvalidRequest, e))?;
         let headers = v.request.header_pairs();
@@ -71,6 +81,28 @@ fn run_sign(v: &SignVector) -> Outcome {
             compare("string_to_sign", &v.expected.string_to_sign, &out.trace.string_to_sign, &mut diff);
             compare("signature", &v.expected.signature, &out.signature, &mut diff);
             compare("authorization", &v.expected.authorization, &out.authorization, &mut diff);
+            if let Some(signed) = &v.expected.signed_headers {
+                compare("signed_headers", signed, &out.signed_headers, &mut diff);
+            }
+            match v.expected.added_headers() {
+                Err(e) => diff.push_str(&format!("  bad vector: {e}\n")),
+                Ok(None) => {}
+                Ok(Some(expected)) => {
+                    let show = |h: &mut dyn Iterator<Item = (&str, &str)>| {
+                        h.map(|(n, v)| format!("{n}: {v}\n")).collect::<String>()
+                    };
+                    let added = show(&mut out.headers().filter(|(n, _)| *n != "Authorization"));
+                    let expected = show(&mut expected.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                    compare("headers_added", &expected, &added, &mut diff);
+                }
+            }
+            if let Some(target) = &v.expected.wire_target {
+                // the signer never rewrites the URL: the target sent is the request's own
+                let sent = apig::UrlParts::parse(&v.request.url)
+                    .map(|u| u.query.map_or_else(|| u.path.to_owned(), |q| format!("{}?{q}", u.path)))
+                    .unwrap_or_default();
+                compare("wire_target", target, &sent, &mut diff);
+            }
             if diff.is_empty() { Outcome::Pass } else { Outcome::Fail(diff) }
         }
     }

@@ -7,6 +7,8 @@ use base64::Engine;
 use serde::Deserialize;
 
 /// One vector of either kind.
+// (a few hundred vectors, loaded once by a test runner: not worth a box per sign vector)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Vector {
     /// Sign a request, compare the four expected strings.
@@ -64,7 +66,7 @@ impl TestRequest {
     }
 }
 
-/// The four strings a signer must reproduce.
+/// The four strings a signer must reproduce (and, in v3 vectors, the headers it adds).
 #[derive(Debug, Clone, Deserialize)]
 pub struct SignExpected {
     /// Canonical request.
@@ -75,6 +77,51 @@ pub struct SignExpected {
     pub signature: String,
     /// `Authorization` value.
     pub authorization: String,
+    /// v3: every header present when the canonical request was built, in order.
+    #[serde(default)]
+    pub headers_at_signing: Option<Vec<(String, String)>>,
+    /// v3: the names in `headers_at_signing` the signer added.
+    #[serde(default)]
+    pub headers_added: Option<Vec<String>>,
+    /// v3: the `SignedHeaders` list.
+    #[serde(default)]
+    pub signed_headers: Option<String>,
+    /// v3: the path and query sent.
+    #[serde(default)]
+    pub wire_target: Option<String>,
+}
+
+impl SignExpected {
+    /// v3: the headers the signer must add (names with their values from `headers_at_signing`),
+    /// in order; `None` for a vector that lists none.
+    ///
+    /// # Errors
+    /// A name of `headers_added` that `headers_at_signing` does not list.
+    pub fn added_headers(&self) -> Result<Option<Vec<(String, String)>>, String> {
+        let Some(names) = &self.headers_added else { return Ok(None) };
+        let at_signing = self.headers_at_signing.as_deref().unwrap_or_default();
+        names
+            .iter()
+            .map(|name| {
+                at_signing
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .cloned()
+                    .ok_or_else(|| format!("headers_added names {name}, which headers_at_signing lacks"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+/// The credential type of a v3 vector: which id header its credentials add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialType {
+    /// BasicCredentials (regional services): `project_id` → `X-Project-Id`.
+    Basic,
+    /// GlobalCredentials (global services): `domain_id` → `X-Domain-Id`.
+    Global,
 }
 
 /// A sign vector.
@@ -95,10 +142,41 @@ pub struct SignVector {
     /// V11 service.
     #[serde(default)]
     pub service: Option<String>,
+    /// v3: `basic` or `global`; its presence marks a vector of Huawei Cloud's v3 SDKs, signed with
+    /// the `huaweicloud-v3` profile.
+    #[serde(default)]
+    pub credential_type: Option<CredentialType>,
+    /// v3: the security token (temporary credentials).
+    #[serde(default)]
+    pub security_token: Option<String>,
+    /// v3: the project id (basic credentials).
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// v3: the domain id (global credentials).
+    #[serde(default)]
+    pub domain_id: Option<String>,
     /// The request.
     pub request: TestRequest,
     /// Expected strings.
     pub expected: SignExpected,
+}
+
+impl SignVector {
+    /// The signing profile the vector was produced with: `huaweicloud-v3` for a v3 vector
+    /// (one with a `credential_type`), else `apig`.
+    pub fn profile(&self) -> &'static str {
+        if self.credential_type.is_some() { "huaweicloud-v3" } else { "apig" }
+    }
+
+    /// The project id the credentials add (basic credentials only).
+    pub fn signer_project_id(&self) -> Option<&str> {
+        self.project_id.as_deref().filter(|_| self.credential_type == Some(CredentialType::Basic))
+    }
+
+    /// The domain id the credentials add (global credentials only).
+    pub fn signer_domain_id(&self) -> Option<&str> {
+        self.domain_id.as_deref().filter(|_| self.credential_type == Some(CredentialType::Global))
+    }
 }
 
 /// A verify vector.

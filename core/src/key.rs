@@ -1,4 +1,4 @@
-//! Secret keys: zeroized when the last copy is dropped, never printed.
+//! Secret keys and security tokens: zeroized when the last copy is dropped, never printed.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -90,9 +90,69 @@ impl PartialEq for SecretKey {
 
 impl Eq for SecretKey {}
 
+/// The security token of temporary credentials (IAM's raw string, sent and signed as
+/// `X-Security-Token`). Like a [`SecretKey`] it is wiped when the last copy is dropped and never
+/// printed: `Debug` and `Display` print `SecurityToken(***)` / `***`. Cloning shares one allocation.
+#[derive(Clone)]
+pub struct SecurityToken(Arc<Zeroizing<String>>);
+
+impl SecurityToken {
+    /// Wraps the token text (checked when a [`Signer`](crate::Signer) is built with it).
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(Arc::new(Zeroizing::new(token.into())))
+    }
+
+    /// The token text, as sent in `X-Security-Token`.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecurityToken {
+    fn from(token: String) -> Self {
+        Self::new(token)
+    }
+}
+
+impl From<&str> for SecurityToken {
+    fn from(token: &str) -> Self {
+        Self::new(token)
+    }
+}
+
+impl fmt::Debug for SecurityToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecurityToken(***)")
+    }
+}
+
+impl fmt::Display for SecurityToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl PartialEq for SecurityToken {
+    fn eq(&self, other: &Self) -> bool {
+        crate::constant_time::eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for SecurityToken {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_security_token_is_never_printed() {
+        let token = SecurityToken::new("gQpjb3Rva2Vu+/=");
+        assert_eq!(format!("{token:?}"), "SecurityToken(***)");
+        assert_eq!(format!("{token}"), "***");
+        assert_eq!(format!("{:?}", Some(token.clone())), "Some(SecurityToken(***))");
+        assert_eq!(token.expose(), "gQpjb3Rva2Vu+/=");
+        assert_eq!(token, SecurityToken::from("gQpjb3Rva2Vu+/=".to_owned()));
+    }
 
     #[test]
     fn debug_and_display_never_show_the_secret() {

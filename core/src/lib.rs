@@ -32,19 +32,19 @@ pub use crate::error::{Error, ErrorKind};
 pub use crate::explain::{
     CANONICAL_REQUEST_MARKER, Difference, LineKind, apig_mismatch_message, canonical_request_from_apig_message, explain,
 };
-pub use crate::key::SecretKey;
+pub use crate::key::{SecretKey, SecurityToken};
 pub use crate::payload::{PayloadHasher, hash_reader};
 pub use crate::request::{
-    CONTENT_HASH_HEADERS, HOP_BY_HOP_HEADERS, SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts,
-    X_SDK_CONTENT_SHA256, X_SDK_CONTENT_SM3, X_SDK_DATE, is_hop_by_hop,
+    CONTENT_HASH_HEADERS, HOP_BY_HOP_HEADERS, SignableBody, SignableRequest, UNSIGNED_PAYLOAD, UrlParts, X_DOMAIN_ID,
+    X_PROJECT_ID, X_SDK_CONTENT_SHA256, X_SDK_CONTENT_SM3, X_SDK_DATE, X_SECURITY_TOKEN, is_hop_by_hop,
 };
 pub use crate::settings::{
-    DEFAULT_V11_SERVICE, ExcludedHeaders, PayloadMode, SigningOptions, SigningSettings, VerifyOptions,
+    DEFAULT_V11_SERVICE, ExcludedHeaders, PayloadMode, Profile, SigningOptions, SigningSettings, VerifyOptions,
 };
 pub use crate::sign::{Signer, SignerBuilder, SigningOutput};
 pub use crate::time::{Clock, FixedClock, SdkDate, SystemClock, system_time_from_unix_seconds};
 pub use crate::trace::Trace;
-pub use crate::verify::{HeadChecked, KeyResolver, Verified, Verifier, VerifyPolicy};
+pub use crate::verify::{HeadChecked, KeyResolver, TokenResolver, Verified, Verifier, VerifyPolicy};
 
 /// The workspace README's examples, run as doctests.
 #[cfg(doctest)]

@@ -9,6 +9,16 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The signing-time header, lower case.
 pub const X_SDK_DATE: &str = "x-sdk-date";
 
+/// The header carrying the security token of temporary credentials, lower case (sent as
+/// `X-Security-Token`, added and signed by a [`Signer`](crate::Signer) built with a token).
+pub const X_SECURITY_TOKEN: &str = "x-security-token";
+
+/// The project-id header of Huawei Cloud's regional service APIs, lower case (sent as `X-Project-Id`).
+pub const X_PROJECT_ID: &str = "x-project-id";
+
+/// The account-id header of Huawei Cloud's global service APIs, lower case (sent as `X-Domain-Id`).
+pub const X_DOMAIN_ID: &str = "x-domain-id";
+
 /// The header declaring the body's SHA-256 hash (or `UNSIGNED-PAYLOAD`), lower case; SM3 signers
 /// also read it (Go APIG SDK).
 pub const X_SDK_CONTENT_SHA256: &str = "x-sdk-content-sha256";

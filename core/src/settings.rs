@@ -90,8 +90,62 @@ impl PayloadMode {
     }
 }
 
+/// Which client's conventions a [`Signer`](crate::Signer) follows for the headers it adds and the
+/// body hash, beyond the algorithm itself (SPEC-credentials §2–3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// APIG's App-authentication signers: every header given is signed (but the
+    /// [`ExcludedHeaders`]), a `Host` added for an absolute URL drops the scheme's default port, the
+    /// body is hashed unless the request declares `X-Sdk-Content-Sha256`. The default.
+    #[default]
+    Apig,
+    /// Huawei Cloud's v3 SDKs (`huaweicloudsdkcore`), the way every Huawei Cloud service API is
+    /// called, byte for byte as the Python v3 signer:
+    /// - a request whose `Content-Type` does not start with `application/json` or
+    ///   `application/bson` gets `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (signed), so its body is
+    ///   not hashed;
+    /// - an empty body is signed with the empty-body hash, even when `X-Sdk-Content-Sha256` is
+    ///   present;
+    /// - header names containing `_` are not signed (they are still sent);
+    /// - a `Host` added for an absolute URL is its authority as written (an explicit `:443` kept).
+    ///
+    /// Named `huaweicloud-v3` (also parsed from `v3`).
+    HuaweiCloudV3,
+}
+
+impl Profile {
+    /// Every value, in the order error messages list them.
+    pub const ALL: [Self; 2] = [Self::Apig, Self::HuaweiCloudV3];
+
+    /// The name parsed by [`FromStr`]: `apig` or `huaweicloud-v3`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Apig => "apig",
+            Self::HuaweiCloudV3 => "huaweicloud-v3",
+        }
+    }
+
+    /// Whether the v3 SDKs' rule adds `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` for a request of
+    /// this `Content-Type` value: the value as given does not start with `application/json` or
+    /// `application/bson` (so `application/json;charset=UTF-8` is JSON, ` application/json` is not).
+    pub fn unsigned_payload_for(self, content_type: &str) -> bool {
+        self == Self::HuaweiCloudV3
+            && !content_type.starts_with("application/json")
+            && !content_type.starts_with("application/bson")
+    }
+
+    /// Whether header `name` is left out of the signature by the profile (the v3 SDKs skip names
+    /// containing `_`).
+    #[inline]
+    pub fn skips_header(self, name: &str) -> bool {
+        // (a byte scan the core has already: `contains` would bring `memchr` into the browser's module)
+        self == Self::HuaweiCloudV3 && crate::scan::any_byte(name.as_bytes(), |b| b == b'_')
+    }
+}
+
 /// What a [`Signer`](crate::Signer) signs with. `Default` is APIG's default: `SDK-HMAC-SHA256`, no
-/// region, service `apic`, hop-by-hop headers left out, the body signed.
+/// region, service `apic`, hop-by-hop headers left out, the body signed, the [`Profile::Apig`]
+/// conventions, no project or domain id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningSettings {
     /// The algorithm (default [`Algorithm::SdkHmacSha256`]).
@@ -105,6 +159,14 @@ pub struct SigningSettings {
     pub excluded_headers: ExcludedHeaders,
     /// How bodies are signed (default [`PayloadMode::Signed`]).
     pub payload: PayloadMode,
+    /// The client conventions followed (default [`Profile::Apig`]).
+    pub profile: Profile,
+    /// A project id, sent and signed as `X-Project-Id` (a regional Huawei Cloud service's
+    /// BasicCredentials; default none).
+    pub project_id: Option<String>,
+    /// An account (domain) id, sent and signed as `X-Domain-Id` (a global service's
+    /// GlobalCredentials: IAM, BSS, …; default none).
+    pub domain_id: Option<String>,
 }
 
 impl Default for SigningSettings {
@@ -115,17 +177,23 @@ impl Default for SigningSettings {
             service: DEFAULT_V11_SERVICE.to_owned(),
             excluded_headers: ExcludedHeaders::default(),
             payload: PayloadMode::default(),
+            profile: Profile::default(),
+            project_id: None,
+            domain_id: None,
         }
     }
 }
 
 impl SigningSettings {
     /// Checks the settings that depend on each other: a V11 algorithm needs a region, and its region
-    /// and service must be plain names (ASCII letters, digits, `-`, `_`, `.`).
+    /// and service must be plain names (ASCII letters, digits, `-`, `_`, `.`); a project or domain
+    /// id must be a non-empty header value without control characters.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidConfig`] naming what is wrong.
     pub fn check(&self) -> Result<(), Error> {
+        check_credential_value("project id", self.project_id.as_deref())?;
+        check_credential_value("domain id", self.domain_id.as_deref())?;
         if !self.algorithm.is_v11() {
             return Ok(());
         }
@@ -139,6 +207,23 @@ impl SigningSettings {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// Checks a value the signer adds as a header of its own (`X-Project-Id`, `X-Domain-Id`,
+/// `X-Security-Token`): non-empty once trimmed, no control character (CR, LF, NUL, …). The message
+/// names `what`, never the value (a token is a secret).
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`].
+pub(crate) fn check_credential_value(what: &str, value: Option<&str>) -> Result<(), Error> {
+    let Some(value) = value else { return Ok(()) };
+    // (the header-value check every signed header gets: one copy of it in the browser's module)
+    let why = match crate::canonical::canonical_value(what, value) {
+        Ok("") => "must not be empty",
+        Ok(_) => return Ok(()),
+        Err(_) => "has a control character (CR, LF, NUL…): it cannot be sent as a header",
+    };
+    Err(Error::new(ErrorKind::InvalidConfig, format!("the {what} {why}")))
 }
 
 /// The signing options as a front end receives them, each `None` keeping the
@@ -166,6 +251,12 @@ pub struct SigningOptions<'a> {
     pub excluded_headers: Option<&'a str>,
     /// Sign every body as `UNSIGNED-PAYLOAD` ([`PayloadMode::from_unsigned`]).
     pub unsigned_payload: Option<bool>,
+    /// `apig` or `huaweicloud-v3` (alias `v3`) ([`Profile`]).
+    pub profile: Option<&'a str>,
+    /// The project id sent as `X-Project-Id`.
+    pub project_id: Option<&'a str>,
+    /// The domain (account) id sent as `X-Domain-Id`.
+    pub domain_id: Option<&'a str>,
 }
 
 impl TryFrom<SigningOptions<'_>> for SigningSettings {
@@ -173,8 +264,9 @@ impl TryFrom<SigningOptions<'_>> for SigningSettings {
 
     /// # Errors
     /// [`ErrorKind::UnsupportedAlgorithm`] for an unknown algorithm token,
-    /// [`ErrorKind::InvalidConfig`] for an unknown `excluded_headers` value; each message names the
-    /// bad value and lists the valid ones. Consistency (V11 and its region) is checked by
+    /// [`ErrorKind::InvalidConfig`] for an unknown `excluded_headers` or `profile` value (each
+    /// message names the bad value and lists the valid ones). An empty project or domain id, or one
+    /// with a control character, is refused by [`SigningSettings::check`] when the signer is built. Consistency (V11 and its region) is checked by
     /// [`SigningSettings::check`] when the signer is built.
     fn try_from(options: SigningOptions<'_>) -> Result<Self, Error> {
         let mut settings = Self::default();
@@ -191,6 +283,12 @@ impl TryFrom<SigningOptions<'_>> for SigningSettings {
         if let Some(unsigned) = options.unsigned_payload {
             settings.payload = PayloadMode::from_unsigned(unsigned);
         }
+        if let Some(profile) = options.profile {
+            settings.profile = profile.parse()?;
+        }
+        // (their values are checked with the rest by `check`, when the signer is built)
+        settings.project_id = options.project_id.map(str::to_owned);
+        settings.domain_id = options.domain_id.map(str::to_owned);
         Ok(settings)
     }
 }
@@ -326,6 +424,22 @@ impl FromStr for PayloadMode {
     }
 }
 
+impl FromStr for Profile {
+    type Err = Error;
+
+    /// `apig` or `huaweicloud-v3` (also `v3`), any case.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let is = |name: &str| s.eq_ignore_ascii_case(name);
+        if is("apig") {
+            Ok(Self::Apig)
+        } else if is("huaweicloud-v3") || is("v3") {
+            Ok(Self::HuaweiCloudV3)
+        } else {
+            Err(unknown(ErrorKind::InvalidConfig, "profile", s, &["apig", "huaweicloud-v3"]))
+        }
+    }
+}
+
 macro_rules! try_from_str_and_display {
     ($($ty:ty),*) => {$(
         impl TryFrom<&str> for $ty {
@@ -344,7 +458,7 @@ macro_rules! try_from_str_and_display {
     )*};
 }
 
-try_from_str_and_display!(ExcludedHeaders, PayloadMode);
+try_from_str_and_display!(ExcludedHeaders, PayloadMode, Profile);
 
 #[cfg(test)]
 mod tests {
@@ -358,6 +472,7 @@ mod tests {
         assert_eq!((settings.region, settings.service.as_str()), (None, "apic"));
         assert_eq!(settings.excluded_headers, ExcludedHeaders::HopByHop);
         assert_eq!(settings.payload, PayloadMode::Signed);
+        assert_eq!((settings.profile, settings.project_id, settings.domain_id), (Profile::Apig, None, None));
         assert_eq!(SigningSettings::try_from(SigningOptions::default()), Ok(SigningSettings::default()));
         assert_eq!(VerifyPolicy::try_from(VerifyOptions::<&str>::default()), Ok(VerifyPolicy::default()));
     }
@@ -420,6 +535,9 @@ mod tests {
             service: Some("svc"),
             excluded_headers: Some("none"),
             unsigned_payload: Some(true),
+            profile: Some("V3"),
+            project_id: Some("0a1b"),
+            domain_id: Some("9f8e"),
         };
         let settings = SigningSettings::try_from(options).unwrap();
         assert_eq!(
@@ -430,6 +548,9 @@ mod tests {
                 service: "svc".to_owned(),
                 excluded_headers: ExcludedHeaders::None,
                 payload: PayloadMode::Unsigned,
+                profile: Profile::HuaweiCloudV3,
+                project_id: Some("0a1b".to_owned()),
+                domain_id: Some("9f8e".to_owned()),
             }
         );
         assert_eq!(settings.check(), Ok(()));
@@ -447,6 +568,52 @@ mod tests {
         assert!(policy.require_host && !policy.allow_unsigned_payload);
         assert_eq!(policy.allowed_algorithms, [Algorithm::SdkHmacSm3]);
         assert_eq!((policy.region.as_deref(), policy.service), (Some("r"), None));
+    }
+
+    #[test]
+    fn profiles_parse_and_bad_ones_are_typed_errors() {
+        for profile in Profile::ALL {
+            assert_eq!(Profile::try_from(profile.to_string().as_str()), Ok(profile));
+            assert_eq!(profile.as_str().to_ascii_uppercase().parse::<Profile>(), Ok(profile));
+        }
+        assert_eq!("v3".parse::<Profile>(), Ok(Profile::HuaweiCloudV3));
+        let err = "v2".parse::<Profile>().unwrap_err();
+        assert_eq!(err.code(), "invalid_config");
+        assert_eq!(err.message(), "unsupported profile \"v2\"; expected one of apig, huaweicloud-v3");
+    }
+
+    #[test]
+    fn the_v3_content_type_rule_is_a_prefix_match_as_written() {
+        let v3 = Profile::HuaweiCloudV3;
+        for json in ["application/json", "application/json;charset=UTF-8", "application/bson", "application/jsonx"] {
+            assert!(!v3.unsigned_payload_for(json), "{json}");
+        }
+        for other in ["application/octet-stream", "text/plain", "", " application/json", "Application/JSON"] {
+            assert!(v3.unsigned_payload_for(other), "{other:?}");
+            assert!(!Profile::Apig.unsigned_payload_for(other), "{other:?}");
+        }
+        assert!(v3.skips_header("x_under") && !v3.skips_header("x-under"));
+        assert!(!Profile::Apig.skips_header("x_under"));
+    }
+
+    #[test]
+    fn empty_or_control_character_ids_are_invalid_config() {
+        for (project_id, domain_id) in
+            [(Some(""), None), (None, Some("  ")), (Some("a\r\nb"), None), (None, Some("\0"))]
+        {
+            let err = SigningSettings::try_from(SigningOptions { project_id, domain_id, ..SigningOptions::default() })
+                .and_then(|settings| settings.check())
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{project_id:?} {domain_id:?}");
+            let what = if project_id.is_some() { "project id" } else { "domain id" };
+            assert!(err.message().contains(what), "{err}");
+            let settings = SigningSettings {
+                project_id: project_id.map(str::to_owned),
+                domain_id: domain_id.map(str::to_owned),
+                ..SigningSettings::default()
+            };
+            assert_eq!(settings.check().map_err(|e| e.kind()), Err(ErrorKind::InvalidConfig));
+        }
     }
 
     #[test]

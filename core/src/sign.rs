@@ -10,10 +10,13 @@ use crate::authorization::format_authorization;
 use crate::canonical::{CanonicalRequest, HeaderList, canonical_header, canonical_method, sort_and_dedupe};
 use crate::encoding::HexText;
 use crate::error::{Error, ErrorKind};
-use crate::key::SecretKey;
-use crate::request::{SignableBody, SignableRequest, UNSIGNED_PAYLOAD, X_SDK_CONTENT_SHA256, X_SDK_DATE};
+use crate::key::{SecretKey, SecurityToken};
+use crate::request::{
+    SignableBody, SignableRequest, UNSIGNED_PAYLOAD, X_DOMAIN_ID, X_PROJECT_ID, X_SDK_CONTENT_SHA256, X_SDK_DATE,
+    X_SECURITY_TOKEN,
+};
 use crate::scan;
-use crate::settings::{ExcludedHeaders, PayloadMode, SigningSettings};
+use crate::settings::{ExcludedHeaders, PayloadMode, Profile, SigningSettings, check_credential_value};
 use crate::time::{Clock, SdkDate, SystemClock};
 use crate::trace::Trace;
 
@@ -37,19 +40,38 @@ pub struct SigningOutput {
     added_host: Option<String>,
     /// Whether `X-Sdk-Date` was added (the request had none).
     added_date: bool,
-    /// Whether `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` was added ([`SignableBody::Unsigned`]).
+    /// Whether `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` was added ([`SignableBody::Unsigned`], or
+    /// the [`Profile::HuaweiCloudV3`] rule for a non-JSON `Content-Type`).
     added_unsigned_payload: bool,
+    /// The `X-Project-Id` value added (the signer has one and the request had none).
+    added_project_id: Option<String>,
+    /// The `X-Domain-Id` value added.
+    added_domain_id: Option<String>,
+    /// The `X-Security-Token` added (never printed).
+    added_security_token: Option<SecurityToken>,
 }
 
 impl SigningOutput {
-    /// The headers to add to the request, in this order where present: `Host` (only when the
-    /// request had none and the URL is absolute), `X-Sdk-Date` (when the request had none),
-    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (for [`SignableBody::Unsigned`]), `Authorization`.
+    /// The headers to add to the request, in this order where present: `X-Project-Id`,
+    /// `X-Domain-Id`, `X-Security-Token` (the signer's credentials, when the request had none of
+    /// that name), `Host` (only when the request had none and the URL is absolute), `X-Sdk-Date`
+    /// (when the request had none), `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (for
+    /// [`SignableBody::Unsigned`] or the [`Profile::HuaweiCloudV3`] rule), `Authorization`.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let project = self.added_project_id.as_deref().map(|id| ("X-Project-Id", id));
+        let domain = self.added_domain_id.as_deref().map(|id| ("X-Domain-Id", id));
+        let token = self.added_security_token.as_ref().map(|token| ("X-Security-Token", token.expose()));
         let host = self.added_host.as_deref().map(|host| ("Host", host));
         let date = self.added_date.then_some(("X-Sdk-Date", self.date.as_str()));
         let unsigned = self.added_unsigned_payload.then_some(("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD));
-        host.into_iter().chain(date).chain(unsigned).chain([("Authorization", self.authorization.as_str())])
+        project
+            .into_iter()
+            .chain(domain)
+            .chain(token)
+            .chain(host)
+            .chain(date)
+            .chain(unsigned)
+            .chain([("Authorization", self.authorization.as_str())])
     }
 }
 
@@ -58,6 +80,7 @@ impl SigningOutput {
 pub struct Signer {
     access_key: String,
     secret: SecretKey,
+    security_token: Option<SecurityToken>,
     settings: SigningSettings,
     clock: Arc<dyn Clock>,
 }
@@ -68,6 +91,7 @@ pub struct Signer {
 pub struct SignerBuilder {
     access_key: String,
     secret: SecretKey,
+    security_token: Option<SecurityToken>,
     settings: SigningSettings,
     clock: Arc<dyn Clock>,
 }
@@ -115,6 +139,38 @@ impl SignerBuilder {
         self
     }
 
+    /// The security token of temporary credentials (AK, SK and token from IAM or the ECS metadata
+    /// service): every request gets `X-Security-Token: <token>`, added before signing and signed,
+    /// as Huawei Cloud's v3 SDKs do (default none: permanent credentials).
+    #[must_use]
+    pub fn security_token(mut self, token: impl Into<SecurityToken>) -> Self {
+        self.security_token = Some(token.into());
+        self
+    }
+
+    /// The client conventions followed (default [`Profile::Apig`]).
+    #[must_use]
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.settings.profile = profile;
+        self
+    }
+
+    /// A project id: every request gets `X-Project-Id: <id>`, signed (a regional Huawei Cloud
+    /// service's API, or a sub-project).
+    #[must_use]
+    pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
+        self.settings.project_id = Some(project_id.into());
+        self
+    }
+
+    /// An account (domain) id: every request gets `X-Domain-Id: <id>`, signed (a global Huawei
+    /// Cloud service's API: IAM, BSS, …).
+    #[must_use]
+    pub fn domain_id(mut self, domain_id: impl Into<String>) -> Self {
+        self.settings.domain_id = Some(domain_id.into());
+        self
+    }
+
     /// The clock used when a request carries no `X-Sdk-Date` (default: the system clock).
     #[must_use]
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
@@ -125,9 +181,10 @@ impl SignerBuilder {
     /// Checks the settings and builds the signer.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidConfig`] for an empty or non-printable access key, an empty secret, a V11
-    /// algorithm without a region, or a region/service that is not a plain name
-    /// ([`SigningSettings::check`]).
+    /// [`ErrorKind::InvalidConfig`] for an empty or non-printable access key, an empty secret, an
+    /// empty security token or one with a control character, a V11 algorithm without a region, a
+    /// region/service that is not a plain name, an empty project or domain id
+    /// ([`SigningSettings::check`]). The messages never show the secret or the token.
     pub fn build(self) -> Result<Signer, Error> {
         let invalid = |why: &str| Error::new(ErrorKind::InvalidConfig, why.to_owned());
         if self.access_key.is_empty()
@@ -138,12 +195,19 @@ impl SignerBuilder {
         if self.secret.is_empty() {
             return Err(invalid("the secret key must not be empty"));
         }
+        check_credential_value("security token", self.security_token.as_ref().map(SecurityToken::expose))?;
         self.settings.check()?;
         if !self.settings.algorithm.is_v11() {
             // key the HMAC now rather than on the first request
             self.secret.hmac(self.settings.algorithm.hash_function());
         }
-        Ok(Signer { access_key: self.access_key, secret: self.secret, settings: self.settings, clock: self.clock })
+        Ok(Signer {
+            access_key: self.access_key,
+            secret: self.secret,
+            security_token: self.security_token,
+            settings: self.settings,
+            clock: self.clock,
+        })
     }
 }
 
@@ -154,6 +218,7 @@ impl Signer {
         SignerBuilder {
             access_key: access_key.into(),
             secret: secret.into(),
+            security_token: None,
             settings: SigningSettings::default(),
             clock: Arc::new(SystemClock),
         }
@@ -195,15 +260,24 @@ impl Signer {
         self.settings.algorithm
     }
 
+    /// The security token (temporary credentials), if any.
+    pub fn security_token(&self) -> Option<&SecurityToken> {
+        self.security_token.as_ref()
+    }
+
     /// Signs `request`, taking the time from its `X-Sdk-Date` header or else from the clock. The
     /// headers [`SigningSettings::excluded_headers`] names (by default the hop-by-hop ones) are left
     /// out, and with [`PayloadMode::Unsigned`] the body is signed as [`SignableBody::Unsigned`].
+    /// The signer's project id, domain id and security token are added as `X-Project-Id`,
+    /// `X-Domain-Id` and `X-Security-Token` before signing (so they are signed), unless the request
+    /// carries that header with the same value; the [`Profile`] adds its own rules.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidRequest`] for a bad URL, method, header name or value;
     /// [`ErrorKind::MalformedDate`] for an `X-Sdk-Date` header not of the form `yyyyMMddTHHmmssZ`,
     /// or a signing time (the clock's, or [`Signer::sign_at`]'s) outside the years 0001 to 9999,
-    /// which no `X-Sdk-Date` can carry; [`ErrorKind::DuplicateHeader`] for a header given twice with different values.
+    /// which no `X-Sdk-Date` can carry; [`ErrorKind::DuplicateHeader`] for a header given twice with different values,
+    /// or an `X-Project-Id` / `X-Domain-Id` / `X-Security-Token` header whose value is not the signer's.
     pub fn sign(&self, request: &SignableRequest<'_>) -> Result<SigningOutput, Error> {
         self.sign_with(request, &|| self.clock.now())
     }
@@ -230,14 +304,19 @@ impl Signer {
         let algorithm = self.settings.algorithm;
         let excluded = self.settings.excluded_headers;
         let content_headers = algorithm.content_hash_headers();
+        let profile = self.settings.profile;
+        let v3 = profile == Profile::HuaweiCloudV3;
+        // the Content-Type as given, for the v3 UNSIGNED-PAYLOAD rule
+        let mut content_type = None;
         for &(name, value) in request.headers() {
-            if scan::eq_lower(name, "authorization") || excluded.excludes(name) {
+            if scan::eq_lower(name, "authorization") || excluded.excludes(name) || profile.skips_header(name) {
                 continue;
             }
             let header = canonical_header(name, value)?;
             match header.0 {
                 n if scan::eq_lower(n, "host") => has_host = true,
                 n if scan::eq_lower(n, X_SDK_DATE) => date = date.or(Some(header.1)),
+                n if v3 && scan::eq_lower(n, "content-type") => content_type = content_type.or(Some(value)),
                 n => {
                     if let Some(rank) = content_headers.iter().position(|h| scan::eq_lower(n, h))
                         && content_hash.is_none_or(|(r, _)| rank < r)
@@ -248,7 +327,27 @@ impl Signer {
             }
             headers.push(header);
         }
-        let added_host = if has_host { None } else { parts.host_header() };
+        // the credentials' headers, in the order the v3 SDKs add them
+        let token = self.security_token.as_ref().map(SecurityToken::expose);
+        let mut added = [false; 3];
+        for (i, (name, value)) in [
+            (X_PROJECT_ID, self.settings.project_id.as_deref()),
+            (X_DOMAIN_ID, self.settings.domain_id.as_deref()),
+            (X_SECURITY_TOKEN, token),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(value) = value {
+                added[i] = add_credential_header(&mut headers, name, value)?;
+            }
+        }
+        // (the v3 SDKs add the authority as written, an explicit default port kept)
+        let added_host = match (has_host, v3) {
+            (true, _) => None,
+            (false, true) => parts.authority,
+            (false, false) => parts.host_header(),
+        };
         if let Some(host) = added_host {
             headers.push(("host", host));
         }
@@ -269,10 +368,18 @@ impl Signer {
             PayloadMode::Signed => request.body(),
             PayloadMode::Unsigned => SignableBody::Unsigned,
         };
-        let added_unsigned_payload = content_hash.is_none() && matches!(body, SignableBody::Unsigned);
+        let auto_unsigned = content_hash.is_none() && content_type.is_some_and(|ct| profile.unsigned_payload_for(ct));
+        let added_unsigned_payload =
+            content_hash.is_none() && (auto_unsigned || matches!(body, SignableBody::Unsigned));
+        if auto_unsigned && !matches!(body, SignableBody::Unsigned) {
+            headers.push((X_SDK_CONTENT_SHA256, UNSIGNED_PAYLOAD));
+        }
         let body_hash;
         let payload_hash: &str = match (content_hash, body) {
+            // the v3 SDKs hash an empty body whatever X-Sdk-Content-Sha256 says
+            (_, SignableBody::Bytes([])) if v3 => hash.empty_hash(),
             (Some((_, value)), _) => value,
+            (None, _) if auto_unsigned && !matches!(body, SignableBody::Unsigned) => UNSIGNED_PAYLOAD,
             (None, SignableBody::Bytes([])) => hash.empty_hash(),
             (None, SignableBody::Bytes(bytes)) => {
                 body_hash = hash.hash_hex_text(bytes);
@@ -314,7 +421,31 @@ impl Signer {
             added_host: added_host.map(str::to_owned),
             added_date,
             added_unsigned_payload,
+            added_project_id: self.settings.project_id.clone().filter(|_| added[0]),
+            added_domain_id: self.settings.domain_id.clone().filter(|_| added[1]),
+            added_security_token: self.security_token.clone().filter(|_| added[2]),
         })
+    }
+}
+
+/// Adds the credential header `name` (lower case) with `value` to `headers`, unless the request
+/// has it with the same value: whether it was added.
+///
+/// # Errors
+/// [`ErrorKind::DuplicateHeader`] when the request has it with another value (not shown: it may
+/// be a token).
+fn add_credential_header<'a>(headers: &mut HeaderList<'a>, name: &'static str, value: &'a str) -> Result<bool, Error> {
+    let value = crate::encoding::normalize_header_value(value);
+    match headers.as_slice().iter().find(|(n, _)| scan::eq_lower(n, name)) {
+        Some(&(_, given)) if given == value => Ok(false),
+        Some(_) => Err(Error::new(
+            ErrorKind::DuplicateHeader,
+            format!("the request has a {name} header whose value is not the signer's"),
+        )),
+        None => {
+            headers.push((name, value));
+            Ok(true)
+        }
     }
 }
 
@@ -323,6 +454,7 @@ impl fmt::Debug for Signer {
         f.debug_struct("Signer")
             .field("access_key", &self.access_key)
             .field("secret", &self.secret)
+            .field("security_token", &self.security_token)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }

@@ -314,6 +314,13 @@ try {
 
     // 5. every text-body sign vector, typed into the page
     for (const { file, v } of await signVectors()) {
+      // a v3 vector (conformance/README.md) is signed from the headers present at signing, which
+      // hold the token and ids the v3 SDK added: the page has no field for them nor for the v3
+      // profile, so only a `portable` one can be signed this way (another fails here)
+      if (v.credential_type !== undefined && v.portable !== true) {
+        check(`vector ${file} :: ${v.name}`, false, "a non-portable v3 vector: the page cannot take the huaweicloud-v3 profile");
+        continue;
+      }
       await fill(page, {
         key: v.key,
         secret: v.secret,
@@ -321,7 +328,7 @@ try {
         service: v.service ?? "",
         method: v.request.method,
         path: v.request.url,
-        headers: JSON.stringify(v.request.headers ?? []),
+        headers: JSON.stringify(v.expected.headers_at_signing ?? v.request.headers ?? []),
         body: v.request.body ?? "",
         date: "",
       });

@@ -15,10 +15,15 @@ pub(crate) fn build() -> Result<()> {
     run(cargo().args(["build", "--release", "-p", "apig", "-p", "apig-cli"]))
 }
 
-/// Unit, property, integration and doc tests of the core and the CLI, and xtask's own (the
-/// release checks' parsers).
+/// Unit, property, integration and doc tests of the core, the CLI and the credential providers
+/// (against a local metadata service), and xtask's own (the release checks' parsers).
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig", "-p", "apig-conformance", "-p", "apig-cli", "-p", "xtask"]))?;
+    let mut test = cargo();
+    test.arg("test");
+    for package in ["apig", "apig-conformance", "apig-cli", "apig-credentials", "xtask"] {
+        test.args(["-p", package]);
+    }
+    run(&mut test)?;
     run(cargo().args(["run", "--quiet", "-p", "apig", "--example", "sign_and_verify"]))
 }
 

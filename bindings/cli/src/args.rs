@@ -79,6 +79,16 @@ pub(crate) struct RequestSpec {
     /// The signing time, yyyyMMddTHHmmssZ (default: now; an X-Sdk-Date header wins).
     #[arg(long, value_name = "yyyyMMddTHHmmssZ")]
     pub(crate) date: Option<String>,
+    /// The client conventions: apig (default) or huaweicloud-v3 (alias v3: Huawei Cloud's v3 SDKs,
+    /// e.g. UNSIGNED-PAYLOAD for a non-JSON Content-Type).
+    #[arg(long, value_name = "PROFILE", value_parser = PossibleValuesParser::new(["apig", "huaweicloud-v3", "v3"]))]
+    pub(crate) profile: Option<String>,
+    /// A project id, sent and signed as X-Project-Id (Huawei Cloud regional service APIs).
+    #[arg(long, value_name = "ID")]
+    pub(crate) project_id: Option<String>,
+    /// An account (domain) id, sent and signed as X-Domain-Id (global services: IAM, BSS, …).
+    #[arg(long, value_name = "ID")]
+    pub(crate) domain_id: Option<String>,
 }
 
 /// Where the credentials come from (besides APIG_ACCESS_KEY / APIG_SECRET_KEY).
@@ -91,6 +101,10 @@ pub(crate) struct CredentialArgs {
     /// The access key (overrides the file and APIG_ACCESS_KEY; the secret is never taken from argv).
     #[arg(long, value_name = "AK")]
     pub(crate) access_key: Option<String>,
+    /// The security token of temporary credentials, sent and signed as X-Security-Token (overrides
+    /// the file's security_token and APIG_SECURITY_TOKEN, which keep it out of the process list).
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) security_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

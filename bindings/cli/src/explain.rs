@@ -55,7 +55,7 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<(), CliError> {
         None if parsed.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date")) => None,
         None => gateway_date(&remote),
     };
-    let signer = signer(&parsed.settings, PLACEHOLDER_KEY.to_owned(), PLACEHOLDER_KEY.into())?;
+    let signer = signer(&parsed.settings, PLACEHOLDER_KEY.to_owned(), PLACEHOLDER_KEY.into(), None)?;
     let hash = if spec.unsigned_payload { None } else { streamed_hash(parsed.settings.algorithm, &parsed.body)? };
     let headers = parsed.header_refs();
     let body = signable_body(spec.unsigned_payload, &parsed.body, hash.as_deref());

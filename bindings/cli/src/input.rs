@@ -69,7 +69,8 @@ pub(crate) fn parse_header(arg: &str) -> Result<(String, String), CliError> {
 
 /// The parsed, owned form of a [`RequestSpec`] (except the body, read by each command its own way).
 pub(crate) struct Parsed {
-    /// `--algorithm`, `--region`, `--service`, `--unsigned-payload`, parsed by the core.
+    /// `--algorithm`, `--region`, `--service`, `--unsigned-payload`, `--profile`, `--project-id`,
+    /// `--domain-id`, parsed by the core.
     pub(crate) settings: SigningSettings,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: BodySource,
@@ -85,6 +86,9 @@ impl Parsed {
             service: spec.service.as_deref(),
             excluded_headers: None,
             unsigned_payload: Some(spec.unsigned_payload),
+            profile: spec.profile.as_deref(),
+            project_id: spec.project_id.as_deref(),
+            domain_id: spec.domain_id.as_deref(),
         };
         let settings = SigningSettings::try_from(options).map_err(|e| CliError::input(&e))?;
         let headers = spec.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;

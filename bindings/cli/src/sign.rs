@@ -2,7 +2,10 @@
 
 use std::time::SystemTime;
 
-use apig::{Algorithm, SecretKey, SignableBody, SignableRequest, Signer, SigningOutput, SigningSettings, hash_reader};
+use apig::{
+    Algorithm, SecretKey, SecurityToken, SignableBody, SignableRequest, Signer, SigningOutput, SigningSettings,
+    hash_reader,
+};
 use serde::Serialize;
 
 use crate::args::{OutputFormat, SignArgs};
@@ -11,9 +14,19 @@ use crate::errors::CliError;
 use crate::input::{BodySource, Parsed};
 use crate::output;
 
-/// A signer with the settings parsed from the command line ([`Parsed::settings`]).
-pub(crate) fn signer(settings: &SigningSettings, access_key: String, secret: SecretKey) -> Result<Signer, CliError> {
-    Signer::from_settings(access_key, secret, settings.clone()).map_err(|e| CliError::input(&e))
+/// A signer with the settings parsed from the command line ([`Parsed::settings`]) and, for
+/// temporary credentials, their security token.
+pub(crate) fn signer(
+    settings: &SigningSettings,
+    access_key: String,
+    secret: SecretKey,
+    security_token: Option<SecurityToken>,
+) -> Result<Signer, CliError> {
+    let mut builder = Signer::builder(access_key, secret).settings(settings.clone());
+    if let Some(token) = security_token {
+        builder = builder.security_token(token);
+    }
+    builder.build().map_err(|e| CliError::input(&e))
 }
 
 /// Signs, at `date` when given (an `X-Sdk-Date` header still wins), else now.
@@ -66,7 +79,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
     let spec = &args.spec;
     let parsed = Parsed::new(spec)?;
     let credentials = credentials::load(&args.credentials)?;
-    let signer = signer(&parsed.settings, credentials.access_key, credentials.secret)?;
+    let signer = signer(&parsed.settings, credentials.access_key, credentials.secret, credentials.security_token)?;
     let hash = if spec.unsigned_payload { None } else { streamed_hash(parsed.settings.algorithm, &parsed.body)? };
     let headers = parsed.header_refs();
     let body = signable_body(spec.unsigned_payload, &parsed.body, hash.as_deref());

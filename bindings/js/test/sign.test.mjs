@@ -84,6 +84,41 @@ test('sign then verify, for every algorithm; a tampered request fails', () => {
   assert.ok(v11.authorization.startsWith(`V11-HMAC-SHA256 Credential=${KEY}/20240403/cn-north-4/apic, `))
 })
 
+test('temporary credentials and service ids: securityToken, projectId, domainId, profile', () => {
+  const token = 'gQpj+token/=='
+  const signer = new Signer({ key: KEY, secret: SECRET, securityToken: token, domainId: 'd1', profile: 'v3' })
+  const out = signer.sign({
+    method: 'PUT',
+    url: 'https://h/o',
+    headers: { 'Content-Type': 'text/plain', 'X-Sdk-Date': DATE },
+    body: 'data',
+  })
+  assert.deepEqual(Object.keys(out.headers), ['X-Domain-Id', 'X-Security-Token', 'Host', 'X-Sdk-Content-Sha256', 'Authorization'])
+  assert.equal(out.headers['X-Security-Token'], token)
+  assert.equal(out.signedHeaders, 'content-type;host;x-domain-id;x-sdk-content-sha256;x-sdk-date;x-security-token')
+  const verifier = new Verifier({ keys: { [KEY]: SECRET } })
+  const identity = verifier.verify({
+    method: 'PUT',
+    url: '/o',
+    headers: { 'Content-Type': 'text/plain', 'X-Sdk-Date': DATE, ...out.headers },
+    body: 'data',
+    now: DATE,
+  })
+  assert.equal(identity.unsignedPayload, true)
+  for (const [options, code] of [
+    [{ securityToken: '' }, 'invalid_config'],
+    [{ projectId: 'a\nb' }, 'invalid_config'],
+    [{ profile: 'v2' }, 'invalid_config'],
+    [{ securityToken: 42 }, 'invalid_config'],
+  ]) {
+    assert.throws(() => new Signer({ key: KEY, secret: SECRET, ...options }), (e) => e instanceof ApigError && e.code === code, JSON.stringify(options))
+  }
+  assert.throws(
+    () => signer.sign({ method: 'GET', url: 'https://h/', headers: { 'X-Security-Token': 'another' } }),
+    (e) => e.code === 'duplicate_header' && !e.message.includes(token),
+  )
+})
+
 test('the signing time: X-Sdk-Date header, a Date, milliseconds or an X-Sdk-Date string; default now', () => {
   const signer = new Signer({ key: KEY, secret: SECRET })
   const base = { method: 'GET', url: 'http://127.0.0.1:8080/x' }

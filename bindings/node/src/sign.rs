@@ -39,14 +39,22 @@ impl Signer {
         let text = |name| convert::optional_string(&options, name, invalid_config);
         let (algorithm, region, service) = (text("algorithm")?, text("region")?, text("service")?);
         let excluded_headers = text("excludedHeaders")?;
+        let (profile, project_id, domain_id) = (text("profile")?, text("projectId")?, text("domainId")?);
         let settings = SigningSettings::try_from(SigningOptions {
             algorithm: algorithm.as_deref(),
             region: region.as_deref(),
             service: service.as_deref(),
             excluded_headers: excluded_headers.as_deref(),
-            unsigned_payload: None,
+            profile: profile.as_deref(),
+            project_id: project_id.as_deref(),
+            domain_id: domain_id.as_deref(),
+            ..SigningOptions::default()
         })?;
-        Ok(Self { inner: Rc::new(apig::Signer::from_settings(key, secret, settings)?) })
+        let mut builder = apig::Signer::builder(key, secret).settings(settings);
+        if let Some(token) = text("securityToken")? {
+            builder = builder.security_token(token);
+        }
+        Ok(Self { inner: Rc::new(builder.build()?) })
     }
 
     /// The access key.

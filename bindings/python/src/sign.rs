@@ -19,7 +19,11 @@ pub(crate) struct Signer {
 impl Signer {
     /// Options left at `None` keep the core's defaults ([`SigningSettings::default`]).
     #[new]
-    #[pyo3(signature = (key, secret, *, algorithm = None, region = None, service = None, excluded_headers = None))]
+    #[pyo3(signature = (
+        key, secret, *, algorithm = None, region = None, service = None, excluded_headers = None,
+        security_token = None, project_id = None, domain_id = None, profile = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         key: &str,
@@ -28,11 +32,28 @@ impl Signer {
         region: Option<&str>,
         service: Option<&str>,
         excluded_headers: Option<&str>,
+        security_token: Option<&str>,
+        project_id: Option<&str>,
+        domain_id: Option<&str>,
+        profile: Option<&str>,
     ) -> PyResult<Self> {
         let secret = secret_key(secret)?;
-        let options = SigningOptions { algorithm, region, service, excluded_headers, unsigned_payload: None };
+        let options = SigningOptions {
+            algorithm,
+            region,
+            service,
+            excluded_headers,
+            profile,
+            project_id,
+            domain_id,
+            ..SigningOptions::default()
+        };
         let settings = check(py, SigningSettings::try_from(options))?;
-        Ok(Self { inner: check(py, apig::Signer::from_settings(key, secret, settings))? })
+        let mut builder = apig::Signer::builder(key, secret).settings(settings);
+        if let Some(token) = security_token {
+            builder = builder.security_token(token);
+        }
+        Ok(Self { inner: check(py, builder.build())? })
     }
 
     /// The access key.
@@ -51,6 +72,24 @@ impl Signer {
     #[getter]
     fn excluded_headers(&self) -> &'static str {
         self.inner.settings().excluded_headers.as_str()
+    }
+
+    /// The client conventions followed: `apig` (the default) or `huaweicloud-v3`.
+    #[getter]
+    fn profile(&self) -> &'static str {
+        self.inner.settings().profile.as_str()
+    }
+
+    /// The project id sent as `X-Project-Id`, if any.
+    #[getter]
+    fn project_id(&self) -> Option<&str> {
+        self.inner.settings().project_id.as_deref()
+    }
+
+    /// The domain id sent as `X-Domain-Id`, if any.
+    #[getter]
+    fn domain_id(&self) -> Option<&str> {
+        self.inner.settings().domain_id.as_deref()
     }
 
     /// Signs a request; returns the headers to add and the strings behind the signature.
@@ -126,8 +165,9 @@ pub(crate) struct SignedRequest {
 
 #[pymethods]
 impl SignedRequest {
-    /// The headers to add, in order: `Host` (when the request had none), `X-Sdk-Date` (when it had
-    /// none), `X-Sdk-Content-Sha256` (unsigned payload), `Authorization`.
+    /// The headers to add, in order: `X-Project-Id`, `X-Domain-Id`, `X-Security-Token` (the
+    /// signer's, when the request had none), `Host` (when the request had none), `X-Sdk-Date` (when
+    /// it had none), `X-Sdk-Content-Sha256` (unsigned payload), `Authorization`.
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);

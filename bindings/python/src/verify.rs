@@ -140,6 +140,7 @@ impl Verifier {
             date: verified.date.to_string(),
             timestamp: verified.date.unix_seconds(),
             unsigned_payload: verified.unsigned_payload,
+            security_token: verified.security_token.map(|token| token.expose().to_owned()),
         })
     }
 
@@ -204,6 +205,8 @@ pub(crate) struct Verified {
     timestamp: i64,
     /// Whether the body was left out of the signature (and so is not authenticated).
     unsigned_payload: bool,
+    /// The signed `X-Security-Token` (temporary credentials), or `None`. Not shown by `repr`.
+    security_token: Option<String>,
 }
 
 #[pymethods]

@@ -180,6 +180,36 @@ def test_added_headers_and_unsigned_payload() -> None:
     assert fresh.headers["Host"] == "api.example.com:8443"
 
 
+def test_temporary_credentials_and_service_ids() -> None:
+    """The v3 options: the token and the ids are added before signing and signed; a verifier
+    reports the signed token (the v3 vectors themselves run in conformance.py)."""
+    token = "gQpj+token/=="
+    signer = apig.Signer(KEY, SECRET, security_token=token, project_id="p1", profile="v3")
+    assert (signer.profile, signer.project_id, signer.domain_id) == ("huaweicloud-v3", "p1", None)
+    assert token not in repr(signer)
+    out = signer.sign("PUT", "https://h/o", {"Content-Type": "text/plain"}, b"data", date="20240403T101500Z")
+    assert list(out.headers) == [
+        "X-Project-Id", "X-Security-Token", "Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"
+    ]
+    assert out.headers["X-Security-Token"] == token
+    assert out.signed_headers == "content-type;host;x-project-id;x-sdk-content-sha256;x-sdk-date;x-security-token"
+    received = {"Content-Type": "text/plain", "X-Sdk-Date": "20240403T101500Z", **out.headers}
+    verified = apig.Verifier({KEY: SECRET}).verify("PUT", "/o", received, b"data", now="20240403T101500Z")
+    assert verified.security_token == token and verified.unsigned_payload
+    assert token not in repr(verified)
+    plain = apig.Verifier({KEY: SECRET}).verify(
+        "GET", "/", apig.Signer(KEY, SECRET).sign("GET", "https://h/", date="20240403T101500Z").headers,
+        now="20240403T101500Z",
+    )
+    assert plain.security_token is None
+    with pytest.raises(apig.InvalidConfigError, match="security token"):
+        apig.Signer(KEY, SECRET, security_token="")
+    with pytest.raises(apig.InvalidConfigError, match="profile"):
+        apig.Signer(KEY, SECRET, profile="v2")
+    with pytest.raises(apig.DuplicateHeaderError):
+        signer.sign("GET", "https://h/", {"X-Security-Token": "another"})
+
+
 def test_v11_and_sm3_options() -> None:
     for v in load("sign-variants.json"):
         out = signer_for(v).sign(v["request"]["method"], v["request"]["url"], headers(v), v["request"].get("body"))

@@ -54,6 +54,45 @@ impl From<apig::Algorithm> for Algorithm {
     }
 }
 
+/// Which client's conventions a signer follows (the core's `apig::Profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, uniffi::Enum)]
+pub enum Profile {
+    /// APIG's App-authentication signers (the default).
+    #[default]
+    Apig,
+    /// Huawei Cloud's v3 SDKs: `UNSIGNED-PAYLOAD` for a non-JSON `Content-Type`, `_` names not
+    /// signed, an empty body hashed, `Host` as written.
+    HuaweiCloudV3,
+}
+
+impl From<Profile> for apig::Profile {
+    fn from(profile: Profile) -> Self {
+        match profile {
+            Profile::Apig => Self::Apig,
+            Profile::HuaweiCloudV3 => Self::HuaweiCloudV3,
+        }
+    }
+}
+
+/// The options of temporary credentials and Huawei Cloud service APIs, for `Signer(…, options)`.
+/// Fields left `null`/`nil` keep the core's defaults (none; profile `Apig`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct SignerOptions {
+    /// The security token of temporary credentials: every request gets `X-Security-Token`,
+    /// added before signing and signed.
+    #[uniffi(default = None)]
+    pub security_token: Option<String>,
+    /// A project id: every request gets `X-Project-Id`, signed (regional service APIs).
+    #[uniffi(default = None)]
+    pub project_id: Option<String>,
+    /// An account (domain) id: every request gets `X-Domain-Id`, signed (global service APIs).
+    #[uniffi(default = None)]
+    pub domain_id: Option<String>,
+    /// The client conventions (default `Apig`).
+    #[uniffi(default = None)]
+    pub profile: Option<Profile>,
+}
+
 /// One header: a name and a value. Requests carry an ordered list of them (names may repeat).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Header {

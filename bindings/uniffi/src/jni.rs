@@ -336,13 +336,20 @@ mod tests {
     #[test]
     fn the_fast_path_speaks_uniffis_serialisation() {
         let at = UNIX_EPOCH + Duration::from_secs(1_712_139_300);
-        let sdk = crate::Signer::new("AK".into(), "SK".into(), None, None, None).unwrap();
+        let sdk = crate::Signer::new("AK".into(), "SK".into(), None, None, None, None).unwrap();
         let v11 = crate::Signer::new(
             "AK".into(),
             "SK".into(),
             Some(crate::Algorithm::V11HmacSm3),
             Some("cn-north-4".into()),
             None,
+            // (the credential headers come first among the added ones)
+            Some(crate::SignerOptions {
+                security_token: Some("token+/=".into()),
+                project_id: Some("p1".into()),
+                domain_id: None,
+                profile: Some(crate::Profile::HuaweiCloudV3),
+            }),
         )
         .unwrap();
         let many: Vec<(String, String)> = (0..30).map(|i| (format!("X-H{i}"), format!("v{i}"))).collect();

@@ -13,7 +13,7 @@ mod jni;
 mod sign;
 mod verify;
 
-pub use crate::convert::{Algorithm, Header, Request, Trace};
+pub use crate::convert::{Algorithm, Header, Profile, Request, SignerOptions, Trace};
 pub use crate::errors::ApigError;
 pub use crate::sign::{SignedRequest, Signer};
 pub use crate::verify::{KeyStore, Verified, Verifier, VerifyPolicy};

@@ -4,13 +4,14 @@ use std::time::SystemTime;
 
 use apig::SignableRequest;
 
-use crate::convert::{Algorithm, Header, Request};
+use crate::convert::{Algorithm, Header, Request, SignerOptions};
 use crate::errors::ApigError;
 
 /// What signing produced: the headers to add to the request and the strings behind them.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SignedRequest {
-    /// Headers to add, in order: `Host` (only when the request had none and the URL is absolute),
+    /// Headers to add, in order: `X-Project-Id`, `X-Domain-Id`, `X-Security-Token` (the signer's,
+    /// when the request had none), `Host` (only when the request had none and the URL is absolute),
     /// `X-Sdk-Date` (when the request had none), `X-Sdk-Content-Sha256` (unsigned payload),
     /// `Authorization`.
     pub headers: Vec<Header>,
@@ -58,23 +59,37 @@ impl Signer {
     /// (`apig::SigningSettings::default`): `algorithm` `SDK-HMAC-SHA256`; `region` is required by V11
     /// algorithms; `service` `apic` (V11 only). The hop-by-hop headers are not signed (the core's rule).
     ///
+    /// `options` carries temporary credentials' security token, a project or domain id and the
+    /// profile ([`SignerOptions`]).
+    ///
     /// # Errors
-    /// `InvalidConfig` for an empty key or secret, a V11 algorithm without a region, …
-    #[uniffi::constructor(default(algorithm = None, region = None, service = None))]
+    /// `InvalidConfig` for an empty key or secret, a V11 algorithm without a region, an empty
+    /// token or id, …
+    #[uniffi::constructor(default(algorithm = None, region = None, service = None, options = None))]
     pub fn new(
         key: String,
         secret: String,
         algorithm: Option<Algorithm>,
         region: Option<String>,
         service: Option<String>,
+        options: Option<SignerOptions>,
     ) -> Result<Self, ApigError> {
+        let extra = options.unwrap_or_default();
         let options = apig::SigningOptions {
             algorithm: algorithm.map(|a| apig::Algorithm::from(a).as_str()),
             region: region.as_deref(),
             service: service.as_deref(),
+            project_id: extra.project_id.as_deref(),
+            domain_id: extra.domain_id.as_deref(),
             ..apig::SigningOptions::default()
         };
-        Ok(Self(apig::Signer::from_settings(key, secret, options.try_into()?)?))
+        let mut settings = apig::SigningSettings::try_from(options)?;
+        settings.profile = extra.profile.unwrap_or_default().into();
+        let mut builder = apig::Signer::builder(key, secret).settings(settings);
+        if let Some(token) = extra.security_token {
+            builder = builder.security_token(token);
+        }
+        Ok(Self(builder.build()?))
     }
 
     /// Signs `request`. The signing time is its `X-Sdk-Date` header if it has one, else `at`, else now.
@@ -120,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_time_without_an_x_sdk_date_form_is_malformed_date() {
-        let signer = Signer::new("AK".into(), "secret".into(), None, None, None).unwrap();
+        let signer = Signer::new("AK".into(), "secret".into(), None, None, None, None).unwrap();
         let request = Request {
             method: "GET".into(),
             url: "https://h/".into(),

@@ -26,7 +26,8 @@ pub struct Signer {
 #[wasm_bindgen]
 impl Signer {
     /// A signer for the settings `js/engine.js` read from `{ key, secret, algorithm?, region?,
-    /// service?, excludedHeaders? }`, through the core's [`SigningOptions`].
+    /// service?, excludedHeaders?, securityToken?, projectId?, domainId?, profile? }`, through the
+    /// core's [`SigningOptions`].
     ///
     /// # Errors
     /// `invalid_config` for settings the core refuses; `unsupported_algorithm` for an unknown
@@ -39,16 +40,27 @@ impl Signer {
         region: Option<String>,
         service: Option<String>,
         excluded_headers: Option<String>,
+        security_token: Option<String>,
+        project_id: Option<String>,
+        domain_id: Option<String>,
+        profile: Option<String>,
     ) -> Result<Signer, JsValue> {
         let settings = SigningSettings::try_from(SigningOptions {
             algorithm: algorithm.as_deref(),
             region: region.as_deref(),
             service: service.as_deref(),
             excluded_headers: excluded_headers.as_deref(),
-            unsigned_payload: None,
+            profile: profile.as_deref(),
+            project_id: project_id.as_deref(),
+            domain_id: domain_id.as_deref(),
+            ..SigningOptions::default()
         })
         .map_err(|e| to_js(&e))?;
-        let inner = apig::Signer::builder(key, secret).settings(settings).clock(JsClock).build();
+        let mut builder = apig::Signer::builder(key, secret).settings(settings).clock(JsClock);
+        if let Some(token) = security_token {
+            builder = builder.security_token(token);
+        }
+        let inner = builder.build();
         Ok(Self { inner: inner.map_err(|e| to_js(&e))? })
     }
 

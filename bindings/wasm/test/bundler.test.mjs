@@ -18,7 +18,15 @@ const script = `
 import { Signer, Verifier, ApigError } from "apig-wasm/bundler";
 const vectors = JSON.parse(process.argv[1]);
 const out = vectors.map((v) => {
-  const signer = new Signer({ key: v.key, secret: v.secret, algorithm: v.algorithm, region: v.region_id, service: v.service });
+  // a v3 vector (credential_type: conformance/README.md): its credentials and the v3 profile
+  const kind = v.credential_type;
+  const v3 = kind === undefined ? {} : {
+    profile: "huaweicloud-v3",
+    securityToken: v.security_token,
+    projectId: kind === "basic" ? v.project_id : undefined,
+    domainId: kind === "global" ? v.domain_id : undefined,
+  };
+  const signer = new Signer({ key: v.key, secret: v.secret, algorithm: v.algorithm, region: v.region_id, service: v.service, ...v3 });
   const body = v.request.body_base64 === undefined ? v.request.body ?? "" : Buffer.from(v.request.body_base64, "base64");
   return signer.sign({ method: v.request.method, url: v.request.url, headers: v.request.headers ?? [], body }).authorization;
 });

@@ -9,7 +9,9 @@
 //!   backend; `reject` = an APIG error whose `X-Apig-Error-Kind` debug header is compared with
 //!   `expected_error` where the vector gives one.
 //! * Each **sign** vector: the same, with the vector's expected `Authorization` added to its
-//!   request and the clock at its `X-Sdk-Date`; it must be accepted. This proves the gateway
+//!   request (a v3 vector's with every header of `expected.headers_at_signing`: the security
+//!   token, project or domain id the v3 SDK added) and the clock at its `X-Sdk-Date`; it must be
+//!   accepted. This proves the gateway
 //!   receives path, query, header and body bytes exactly as the signers signed them.
 //!
 //! The vector's configuration is compiled and swapped into the gateway, not written to a file:
@@ -46,13 +48,19 @@ pub fn run_files(files: &[PathBuf]) -> Result<Report, String> {
                     replay(&v.key_store, &v.now, &v.request, None, &v.expected_verdict, v.expected_error.as_deref())
                 }
                 Vector::Sign(v) => {
-                    let date = v.request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date"));
+                    // a v3 vector's request is sent with every header present at signing (the
+                    // caller's and those the v3 SDK added: token, project id, …)
+                    let mut request = v.request.clone();
+                    if let Some(at_signing) = &v.expected.headers_at_signing {
+                        request.headers.clone_from(at_signing);
+                    }
+                    let date = request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date"));
                     match date {
                         None => Outcome::Fail("  sign vector without X-Sdk-Date".to_owned()),
                         Some((_, date)) => replay(
                             &BTreeMap::from([(v.key.clone(), v.secret.clone())]),
                             date,
-                            &v.request,
+                            &request,
                             Some(&v.expected.authorization),
                             "accept",
                             None,

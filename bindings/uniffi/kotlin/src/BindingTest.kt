@@ -7,9 +7,11 @@ import apig.Algorithm
 import apig.ApigException
 import apig.Header
 import apig.KeyStore
+import apig.Profile
 import apig.Request
 import apig.SignedRequest
 import apig.Signer
+import apig.SignerOptions
 import apig.Verifier
 import apig.VerifyPolicy
 import apig.parseAlgorithm
@@ -181,6 +183,25 @@ fun main() {
         checkEq(plain.signedHeaders, signed.signedHeaders, "signed headers")
         checkEq(plain.signature, signed.signature, "signature")
         check(!signed.signedHeaders.contains("connection")) { signed.signedHeaders }
+    }
+
+    test("temporary credentials and service ids: SignerOptions adds and signs the headers") {
+        val token = "gQpj+token/=="
+        val options = SignerOptions(securityToken = token, projectId = "p1", profile = Profile.HUAWEI_CLOUD_V3)
+        val request = Request("PUT", "https://h/o", listOf(Header("Content-Type", "text/plain")), "data".toByteArray())
+        val signed = Signer(AK, SK, options = options).sign(request, AT)
+        checkEq(
+            listOf("X-Project-Id", "X-Security-Token", "Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"),
+            signed.headers.map { it.name },
+            "added headers",
+        )
+        check(signed.headers.contains(Header("X-Security-Token", token))) { "${signed.headers}" }
+        checkEq("content-type;host;x-project-id;x-sdk-content-sha256;x-sdk-date;x-security-token", signed.signedHeaders, "signed")
+        checkEq(true, Verifier(mapOf(AK to SK)).verify(signedCopy(request, signed), AT).unsignedPayload, "unsigned payload")
+        expectError<ApigException.InvalidConfig>("invalid_config") { Signer(AK, SK, options = SignerOptions(securityToken = " ")) }
+        expectError<ApigException.DuplicateHeader>("duplicate_header") {
+            Signer(AK, SK, options = options).sign(request.copy(headers = listOf(Header("X-Project-Id", "p2"))), AT)
+        }
     }
 
     test("unsigned payload: signed, accepted by default, refused by policy") {
