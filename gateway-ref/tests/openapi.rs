@@ -13,7 +13,7 @@ mod served;
 use std::collections::BTreeMap;
 
 use apig_gateway::backend_request::{BackendParameter, ParamLocation, RequestParameter};
-use apig_gateway::config::{Api, AuthType, Backend, ConfigFile, Environment, Group, MatchMode, PolicyDef};
+use apig_gateway::config::{Api, AuthType, Backend, ConfigFile, Environment, Group, MatchMode, PolicyDef, UpstreamDef};
 use apig_gateway::mock_backend::MockResponse;
 use apig_gateway::openapi::export::{ExportOptions, Version, export};
 use apig_gateway::openapi::import::{ImportError, ImportOptions, Mode, import};
@@ -189,7 +189,6 @@ fn unsupported_doc() -> String {
         "/iam": {{"get": {{"operationId": "iam_api", "security": [{{"iam": []}}], {HTTP}}}}},
         "/sso": {{"get": {{"operationId": "sso_api", "security": [{{"sso": []}}], {HTTP}}}}},
         "/fn": {{"post": {{"operationId": "fn_api", "x-apigateway-backend": {{"type": "FUNCTION", "functionEndpoints": {{"function-urn": "urn:x", "version": "latest", "invocation-type": "sync", "timeout": 5000}}}}}}}},
-        "/tls": {{"get": {{"operationId": "tls_api", "x-apigateway-backend": {{"type": "HTTP", "httpEndpoints": {{"address": "h:443", "scheme": "https", "method": "GET", "path": "/", "timeout": 5000}}}}}}}},
         "/cond": {{"get": {{"operationId": "cond_api", {HTTP}, "x-apigateway-backend-policies": [{{"name": "beta", "type": "HTTP", "conditions": []}}]}}}},
         "/dom": {{"get": {{"operationId": "dom_api", "x-apigateway-access-control": "by-domain", {HTTP}}}}}"#
     ))
@@ -207,7 +206,6 @@ fn strict_import_refuses_listing_every_unsupported_feature_with_its_api_and_poin
         ("fn_api", "/paths/~1fn/post/x-apigateway-backend/type"),
         ("iam_api", "/paths/~1iam/get/security"),
         ("sso_api", "/paths/~1sso/get/security"),
-        ("tls_api", "/paths/~1tls/get/x-apigateway-backend/httpEndpoints/scheme"),
     ];
     assert_eq!(listed, expected.map(|(a, p)| (a.to_owned(), p.to_owned())), "{e}");
     let text = e.to_string();
@@ -565,10 +563,38 @@ proptest! {
 
 #[test]
 fn the_vpc_channel_mapping_is_one_function() {
+    use apig_gateway::openapi::import::vpc_channel_url;
     let mut channels = BTreeMap::new();
     channels.insert("ch".to_owned(), "http://10.0.0.1:80/".to_owned());
-    assert_eq!(apig_gateway::openapi::import::vpc_channel_url(&channels, "ch").as_deref(), Some("http://10.0.0.1:80"));
-    assert_eq!(apig_gateway::openapi::import::vpc_channel_url(&channels, "other"), None);
+    let upstreams: Vec<UpstreamDef> =
+        serde_json::from_str(r#"[{"name": "members", "servers": [{"address": "10.0.0.2:80"}]}]"#).unwrap();
+    assert_eq!(vpc_channel_url(&channels, &upstreams, "ch").as_deref(), Some("http://10.0.0.1:80"));
+    assert_eq!(vpc_channel_url(&channels, &upstreams, "members").as_deref(), Some("upstream://members"));
+    assert_eq!(vpc_channel_url(&channels, &upstreams, "other"), None);
+}
+
+#[test]
+fn https_backends_import_and_vpc_channels_become_the_configurations_upstreams() {
+    let doc = swagger(
+        r#""/tls": {"get": {"operationId": "tls_api", "x-apigateway-backend": {"type": "HTTP", "httpEndpoints": {"address": "h:443", "scheme": "https", "method": "GET", "path": "/", "timeout": 5000}}}},
+        "/vpc": {"get": {"operationId": "vpc_api", "x-apigateway-backend": {"type": "HTTP-VPC", "httpVpcEndpoints": {"name": "members", "scheme": "http", "method": "GET", "path": "/m", "timeout": 5000}}}}"#,
+    );
+    // without an upstream named like the channel (and no --vpc-channel), strict refuses the API
+    let e = import(&doc, &ConfigFile::default(), &ImportOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("define the upstream \"members\""), "{e}");
+    let target: ConfigFile = serde_json::from_str(
+        r#"{"upstreams": [{"name": "members", "servers": [{"address": "127.0.0.1:1"}, {"address": "127.0.0.1:2"}]}]}"#,
+    )
+    .unwrap();
+    let (c, _) = import(&doc, &target, &ImportOptions::default()).unwrap();
+    let url = |id: &str| c.groups[0].apis.iter().find(|a| a.id == id).unwrap().backend.url.clone();
+    assert_eq!(url("tls_api"), "https://h:443");
+    assert_eq!(url("vpc_api"), "upstream://members");
+    // and they export back as they came
+    let out = export(&c, &ExportOptions::default()).unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    let (back, _) = import(&out.text, &target, &ImportOptions::default()).unwrap();
+    assert_eq!(back.groups[0].apis, c.groups[0].apis);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -325,10 +325,23 @@ fn backend(api: &Api, oas3: bool, at: &str, warnings: &mut Vec<Issue>) -> Option
         }
         return Some(json!({"type": "MOCK", "mockEndpoints": {"result-content": mock.body}}));
     }
-    let Some(rest) = b.url.strip_prefix("http://") else {
-        warn(warnings, format!("backend URL {:?} is not http://: API left out", b.url));
+    // http:// and https:// backends are HTTP ones; an upstream is APIG's VPC channel of that name
+    let (kind, scheme, rest) = if let Some(rest) = b.url.strip_prefix("http://") {
+        ("HTTP", "http", rest)
+    } else if let Some(rest) = b.url.strip_prefix("https://") {
+        ("HTTP", "https", rest)
+    } else if let Some(rest) = b.url.strip_prefix("upstream://") {
+        ("HTTP-VPC", "http", rest)
+    } else {
+        warn(warnings, format!("backend URL {:?} has no APIG counterpart: API left out", b.url));
         return None;
     };
+    if b.tls.is_some() {
+        warn(
+            warnings,
+            "the backend's tls settings (CA file, insecure_skip_verify) have no APIG counterpart: left out".into(),
+        );
+    }
     let (address, base) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
@@ -353,11 +366,20 @@ fn backend(api: &Api, oas3: bool, at: &str, warnings: &mut Vec<Issue>) -> Option
         parameters
             .push(json!({"name": p.name, "value": value, "in": location_text(p.location, oas3), "origin": origin}));
     }
-    Some(json!({
-        "type": "HTTP",
-        "parameters": parameters,
-        "httpEndpoints": {"address": address, "scheme": "http", "method": method, "path": path, "timeout": b.timeout_ms}
-    }))
+    Some(if kind == "HTTP" {
+        json!({
+            "type": "HTTP",
+            "parameters": parameters,
+            "httpEndpoints": {"address": address, "scheme": scheme, "method": method, "path": path, "timeout": b.timeout_ms}
+        })
+    } else {
+        // the upstream's own scheme applies on import (the channel is the target's upstream)
+        json!({
+            "type": "HTTP-VPC",
+            "parameters": parameters,
+            "httpVpcEndpoints": {"name": address, "scheme": scheme, "method": method, "path": path, "timeout": b.timeout_ms}
+        })
+    })
 }
 
 /// A throttle definition as a ratelimit entry, when it has one.

@@ -154,7 +154,7 @@ fn refused_imports_exit_non_zero_and_write_nothing() {
     let (code, stderr) = import(&iam, &[]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("/paths/~1things~1{id}/x-apigateway-any-method/security (things_any: ANY /v1/things/{id}): IAM authentication"), "{stderr}");
-    assert!(stderr.contains("/paths/~1search/get/x-apigateway-backend/httpVpcEndpoints/name (search: GET /v1/search): HTTP-VPC channel \"vpc_echo\" has no URL here"), "{stderr}");
+    assert!(stderr.contains("/paths/~1search/get/x-apigateway-backend/httpVpcEndpoints/name (search: GET /v1/search): HTTP-VPC channel \"vpc_echo\" is neither an upstream of the configuration nor given a URL"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
     // an invalid file: its position
     let (code, stderr) = import("swagger: '2.0'\npaths:\n  /a: [\n", &[]);

@@ -7,14 +7,19 @@ use serde_json::{Map, Value};
 
 use super::{Ctx, Found, MAX_TIMEOUT_MS, issue, number, text};
 use crate::backend_request::{BackendParameter, ParamLocation, RequestParameter};
-use crate::config::{Backend, DEFAULT_TIMEOUT_MS, MatchMode};
+use crate::config::{Backend, DEFAULT_TIMEOUT_MS, MatchMode, UpstreamDef};
 use crate::mock_backend::MockResponse;
 use crate::openapi::Issue;
 
-/// The HTTP-VPC channel `name` as a backend URL: today the URL the user gives for it. The one
-/// place that maps a channel (to become a named upstream once the gateway has them).
-pub fn vpc_channel_url(channels: &BTreeMap<String, String>, name: &str) -> Option<String> {
-    channels.get(name).map(|url| url.trim_end_matches('/').to_owned())
+/// The HTTP-VPC channel `name` as a backend URL: the URL the user gives for it
+/// (`--vpc-channel NAME=URL`), else the target configuration's upstream of that name
+/// (`upstream://NAME`: APIG's VPC channel is a load-balanced server group). The one place that
+/// maps a channel.
+pub fn vpc_channel_url(channels: &BTreeMap<String, String>, upstreams: &[UpstreamDef], name: &str) -> Option<String> {
+    match channels.get(name) {
+        Some(url) => Some(url.trim_end_matches('/').to_owned()),
+        None => upstreams.iter().any(|u| u.name == name).then(|| format!("upstream://{name}")),
+    }
 }
 
 /// The backend of an operation.
@@ -110,26 +115,30 @@ pub(super) fn backend(
             invalid(found, &format!("{e_at}/name"), "missing: the VPC channel's name");
             return None;
         };
-        match vpc_channel_url(&ctx.options.vpc_channels, &channel) {
+        match vpc_channel_url(&ctx.options.vpc_channels, &ctx.target.upstreams, &channel) {
             Some(url) => url,
             None => {
                 unsupported(
                     found,
                     &format!("{e_at}/name"),
                     &format!(
-                        "HTTP-VPC channel {channel:?} has no URL here: give --vpc-channel {channel}=http://host:port"
+                        "HTTP-VPC channel {channel:?} is neither an upstream of the configuration nor given a URL: \
+                         define the upstream {channel:?} or give --vpc-channel {channel}=http://host:port"
                     ),
                 );
                 return None;
             }
         }
     };
-    match field("scheme").map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("http") => {}
-        Some("https") => {
-            unsupported(found, &format!("{e_at}/scheme"), "https backend: the gateway has no TLS client to backends");
-            return None;
-        }
+    let origin = match field("scheme").map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("http") => origin,
+        Some("https") => match origin.strip_prefix("http://") {
+            // verified with the system's roots (a CA file or `insecure_skip_verify` is set in the
+            // configuration afterwards: APIG's file has neither)
+            Some(rest) => format!("https://{rest}"),
+            // an upstream (or a URL given as https://) speaks its own scheme
+            None => origin,
+        },
         Some(other) => {
             invalid(found, &format!("{e_at}/scheme"), &format!("{other:?} must be http or https"));
             return None;
@@ -138,7 +147,7 @@ pub(super) fn backend(
             invalid(found, &format!("{e_at}/scheme"), "missing: http or https");
             return None;
         }
-    }
+    };
     if e.get("enableClientSsl").and_then(Value::as_bool) == Some(true) {
         unsupported(found, &format!("{e_at}/enableClientSsl"), "mutual TLS to the backend");
         return None;
