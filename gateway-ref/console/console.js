@@ -369,6 +369,7 @@ async function explain(canonicalRequest, answer) {
     $("explain-summary").textContent = result.identical
       ? "The canonical requests are identical: the gateway hashed the same request. The signature differs for another reason: a wrong secret key, another algorithm, or another access key."
       : `The gateway's canonical request differs from the page's in ${result.differences.length} line(s).`;
+    $("explain").closest("table").hidden = result.identical;
     $("explain").replaceChildren(
       ...result.differences.map((d) =>
         el(

@@ -304,6 +304,7 @@ fn banner(addr: SocketAddr, admin: Option<SocketAddr>, status: Option<SocketAddr
     eprintln!("apig-gateway listening on http://{addr}");
     if let Some(admin) = admin {
         eprintln!("admin API on http://{admin}");
+        eprintln!("console on http://{admin}/console (sign in with the admin token)");
     }
     if let Some(status) = status {
         eprintln!("status on http://{status}: /metrics (Prometheus), /healthz, /readyz");
