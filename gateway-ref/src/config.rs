@@ -117,7 +117,17 @@ pub struct Group {
     /// The group's APIs.
     #[serde(default)]
     pub apis: Vec<Api>,
+    /// The group's debug domain (APIG gives each group one): a host the group also answers on,
+    /// whose calls are counted per day (UTC) against `debug_quota`; past it they get APIG.0308 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_domain: Option<String>,
+    /// Calls a day allowed on `debug_domain` (default [`DEFAULT_DEBUG_QUOTA`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_quota: Option<u64>,
 }
+
+/// Calls a day on a group's debug domain when the group does not say (APIG's 1000).
+pub const DEFAULT_DEBUG_QUOTA: u64 = 1000;
 
 /// Authentication of an API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ pub mod backend_request;
 pub mod body;
 pub mod config;
 pub mod context;
+pub mod debug_domain;
 pub mod echo;
 pub mod error;
 pub mod metrics;

@@ -159,3 +159,32 @@ fn the_relay_forwards_the_signed_request_unchanged_and_explain_diffs_a_0303() {
     let (s, e) = admin(&gw, "POST", "/v1/console/explain", &json!({ "canonical_request": "x", "error": "{}" }));
     assert_eq!(s, 422, "{e}");
 }
+
+#[test]
+fn a_debug_domain_answers_until_its_daily_quota_then_apig_0308() {
+    let dir = temp_dir("debug-domain");
+    let group = r#"{"id": "h", "domains": ["api.example.com"], "#;
+    let base = base_config(echo_backend());
+    assert!(base.contains(group));
+    let config = base.replace(group, r#"{"id": "h", "domains": ["api.example.com"], "debug_domain": "h.Debug.example", "debug_quota": 2, "#);
+    let (gw, _) = start_in(&dir, &config);
+    let get = |host: &str| send(gw.addr(), "GET", "/hosted", &[("Host".to_owned(), host.to_owned())], b"");
+    assert_eq!(get("h.debug.example").status, 200);
+    assert_eq!(get("H.DEBUG.EXAMPLE:8080").status, 200, "the port and case do not matter");
+    // the group's own domain is not counted
+    assert_eq!(get("api.example.com").status, 200);
+    let refused = get("h.debug.example");
+    let message = assert_apig(&refused, 429, "APIG.0308");
+    assert!(message.contains("limit:2, time:1 day"), "{message}");
+    assert_eq!(get("api.example.com").status, 200);
+    assert_eq!(get("other.example").status, 404, "a debug domain is no wildcard");
+
+    // config-level errors, with their position
+    for (field, bad) in [("debug_quota", r#""debug_quota": 0, "debug_domain": "d.example", "#), ("debug_domain", r#""debug_domain": "http://d.example", "#)] {
+        let config = base.replace(group, &format!(r#"{{"id": "h", "domains": ["api.example.com"], {bad}"#));
+        let path = dir.join("bad.json");
+        std::fs::write(&path, config).unwrap();
+        let e = RunningGateway::start(options(path)).unwrap_err();
+        assert!(format!("{e:#}").contains(&format!("groups[1].{field}")), "{e:#}");
+    }
+}

@@ -532,7 +532,14 @@ fn config_strategy() -> impl Strategy<Value = ConfigFile> {
             c.policies.push(PolicyDef { name: CORS_POLICY.into(), kind: "cors".into(), config: cors_config() });
         }
         c.environments.push(Environment { name: "RELEASE".into(), published: kept.iter().map(|a| a.id.clone()).collect() });
-        c.groups.push(Group { id: group, name: None, domains: domain.into_iter().collect(), apis: kept });
+        c.groups.push(Group {
+            id: group,
+            name: None,
+            domains: domain.into_iter().collect(),
+            apis: kept,
+            debug_domain: None,
+            debug_quota: None,
+        });
         c
     })
 }

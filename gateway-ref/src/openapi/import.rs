@@ -505,7 +505,7 @@ fn convert(doc: &Value, target: &ConfigFile, options: &ImportOptions) -> Result<
     if used_policies.iter().any(|p| p == CORS_POLICY) && !target.policies.iter().any(|p| p.name == CORS_POLICY) {
         policies.push(PolicyDef { name: CORS_POLICY.into(), kind: "cors".into(), config: cors_config() });
     }
-    let group = Group { id: group_id, name: group_name, domains, apis };
+    let group = Group { id: group_id, name: group_name, domains, apis, debug_domain: None, debug_quota: None };
     Ok(Imported { group, policies, warnings })
 }
 

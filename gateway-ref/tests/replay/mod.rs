@@ -107,6 +107,8 @@ pub fn vector_config(key_store: &BTreeMap<String, String>) -> ConfigFile {
                 },
                 policies: Vec::new(),
             }],
+            debug_domain: None,
+            debug_quota: None,
         }],
         environments: vec![Environment { name: "RELEASE".to_owned(), published: vec!["all".to_owned()] }],
         apps,
