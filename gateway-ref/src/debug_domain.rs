@@ -45,7 +45,10 @@ pub fn compile(group: &Group, domains: &[String], taken: &[String]) -> Result<Op
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
     if !host_ok || !port_ok {
-        return fail("debug_domain", format!("{domain:?} is not a host name ([host][:port]: letters, digits, '-', '.')"));
+        return fail(
+            "debug_domain",
+            format!("{domain:?} is not a host name ([host][:port]: letters, digits, '-', '.')"),
+        );
     }
     if domains.contains(&lower) {
         return fail("debug_domain", format!("{domain:?} is also one of the group's domains"));
@@ -90,7 +93,9 @@ pub fn over_quota(quota: u64) -> GatewayError {
     GatewayError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "0308",
-        format!("The throttling threshold has been reached: policy debug domain over ratelimit, limit:{quota}, time:1 day"),
+        format!(
+            "The throttling threshold has been reached: policy debug domain over ratelimit, limit:{quota}, time:1 day"
+        ),
     )
 }
 

@@ -110,7 +110,8 @@ fn the_relay_forwards_the_signed_request_unchanged_and_explain_diffs_a_0303() {
     let target = "/echo/x?b=2&a=1";
     let host = addr.to_string();
     let base = [("Host", host.as_str()), ("Content-Type", "application/json"), ("X-Trace", "a|b")];
-    let signed = signed_headers(addr, "POST", target, &base, b"{\"k\":1}", "AK1", "SK1-secret", Algorithm::SdkHmacSha256);
+    let signed =
+        signed_headers(addr, "POST", target, &base, b"{\"k\":1}", "AK1", "SK1-secret", Algorithm::SdkHmacSha256);
     let relay = |target: &str, headers: &[(String, String)]| {
         let body = json!({ "method": "POST", "target": target, "headers": headers, "body": "{\"k\":1}" });
         admin(&gw, "POST", "/v1/console/relay", &body)
@@ -154,7 +155,12 @@ fn the_relay_forwards_the_signed_request_unchanged_and_explain_diffs_a_0303() {
     // bad input: typed refusals
     let (s, e) = relay("echo", &signed);
     assert_eq!(s, 400, "{e}");
-    let (s, e) = admin(&gw, "POST", "/v1/console/relay", &json!({ "method": "GET", "target": "/", "headers": [["bad name", "v"]] }));
+    let (s, e) = admin(
+        &gw,
+        "POST",
+        "/v1/console/relay",
+        &json!({ "method": "GET", "target": "/", "headers": [["bad name", "v"]] }),
+    );
     assert_eq!(s, 400, "{e}");
     let (s, e) = admin(&gw, "POST", "/v1/console/explain", &json!({ "canonical_request": "x", "error": "{}" }));
     assert_eq!(s, 422, "{e}");
@@ -166,7 +172,10 @@ fn a_debug_domain_answers_until_its_daily_quota_then_apig_0308() {
     let group = r#"{"id": "h", "domains": ["api.example.com"], "#;
     let base = base_config(echo_backend());
     assert!(base.contains(group));
-    let config = base.replace(group, r#"{"id": "h", "domains": ["api.example.com"], "debug_domain": "h.Debug.example", "debug_quota": 2, "#);
+    let config = base.replace(
+        group,
+        r#"{"id": "h", "domains": ["api.example.com"], "debug_domain": "h.Debug.example", "debug_quota": 2, "#,
+    );
     let (gw, _) = start_in(&dir, &config);
     let get = |host: &str| send(gw.addr(), "GET", "/hosted", &[("Host".to_owned(), host.to_owned())], b"");
     assert_eq!(get("h.debug.example").status, 200);
@@ -180,7 +189,10 @@ fn a_debug_domain_answers_until_its_daily_quota_then_apig_0308() {
     assert_eq!(get("other.example").status, 404, "a debug domain is no wildcard");
 
     // config-level errors, with their position
-    for (field, bad) in [("debug_quota", r#""debug_quota": 0, "debug_domain": "d.example", "#), ("debug_domain", r#""debug_domain": "http://d.example", "#)] {
+    for (field, bad) in [
+        ("debug_quota", r#""debug_quota": 0, "debug_domain": "d.example", "#),
+        ("debug_domain", r#""debug_domain": "http://d.example", "#),
+    ] {
         let config = base.replace(group, &format!(r#"{{"id": "h", "domains": ["api.example.com"], {bad}"#));
         let path = dir.join("bad.json");
         std::fs::write(&path, config).unwrap();

@@ -146,8 +146,9 @@ pub(super) async fn relay(api: SocketAddr, body: &[u8]) -> Result<Reply, Reply> 
     let started = Instant::now();
     let exchange = async {
         let stream = TcpStream::connect(api_url(api)).await.map_err(|e| unavailable(e.to_string()))?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| unavailable(e.to_string()))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
