@@ -8,6 +8,7 @@ const TOKEN_KEY = "apig-console-token";
 const $ = (id) => document.getElementById(id);
 let config = null;
 let apiUrl = null; // the API listener, for direct (CORS) calls
+let lastCredentials = null; // the app created or reset last: its key and secret, for Debug
 
 // ---- DOM helpers ------------------------------------------------------------------------------
 function el(tag, props = {}, ...children) {
@@ -71,6 +72,11 @@ const enc = encodeURIComponent;
 function signOut(message = "") {
   sessionStorage.removeItem(TOKEN_KEY);
   config = null;
+  // nothing of the session stays on the page: credentials, the secret shown once
+  lastCredentials = null;
+  $("secret-box").hidden = true;
+  for (const id of ["secret-value", "secret-key", "debug-canonical", "debug-sts", "debug-body-out", "debug-headers-out"]) $(id).textContent = "";
+  $("debug-secret").value = "";
   $("console").hidden = true;
   $("logout").hidden = true;
   $("login-section").hidden = false;
@@ -99,7 +105,7 @@ async function signIn() {
   }
   render(await response.json());
   if (!$("debug-host").value && apiUrl) $("debug-host").value = new URL(apiUrl).host;
-  $("apis-title").focus?.();
+  $("apis-title").focus();
 }
 
 $("login").addEventListener("submit", async (event) => {
@@ -241,8 +247,6 @@ function renderPolicies() {
 }
 
 // ---- changes ----------------------------------------------------------------------------------
-let lastCredentials = null;
-
 function showSecret(created) {
   if (!created) return;
   lastCredentials = { key: created.key, secret: created.secret };

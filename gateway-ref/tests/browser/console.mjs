@@ -52,13 +52,21 @@ async function startGateway(dir) {
         id: "shop",
         name: "Shop",
         domains: [],
-        apis: [api("orders", "List orders", "POST", "/shop/orders"), api("xss", XSS, "GET", "/shop/xss")],
+        apis: [
+          api("orders", "List orders", "POST", "/shop/orders"),
+          api("xss", XSS, "GET", "/shop/xss"),
+          { ...api("direct", "CORS-enabled", "GET", "/shop/direct"), policies: ["browser"] },
+        ],
       },
     ],
-    environments: [{ name: "RELEASE", published: ["xss"] }],
+    environments: [{ name: "RELEASE", published: ["xss", "direct"] }],
     apps: [],
     authorizations: [],
-    policies: [{ name: "limit", type: "throttle", config: { api_limit: 100, interval: 1, unit: "minute" } }],
+    policies: [
+      { name: "limit", type: "throttle", config: { api_limit: 100, interval: 1, unit: "minute" } },
+      // any origin, the default allowed headers (the signature's and X-Stage)
+      { name: "browser", type: "cors", config: {} },
+    ],
   };
   const file = join(dir, "gateway.json");
   await writeFile(file, JSON.stringify(config, null, 2));
@@ -153,7 +161,7 @@ try {
   // publish, create an app, authorise it
   await page.selectOption("#publish-api", "orders");
   await submit(page, "publish-form", "Publish orders to RELEASE: done");
-  check("the API shows as published", (await text(page, "#environments")).includes("RELEASE: xss, orders"), await text(page, "#environments"));
+  check("the API shows as published", (await text(page, "#environments")).includes("RELEASE: xss, direct, orders"), await text(page, "#environments"));
   await page.fill("#app-id", "console-app");
   await submit(page, "app-form", "Create app console-app: done");
   const secret = await text(page, "#secret-value");
@@ -184,6 +192,17 @@ try {
   if (shots) {
     await page.locator("#debug-section").screenshot({ path: join(shots, "console-debug.png") });
   }
+
+  // an API whose CORS policy allows the console: sent directly from the page
+  await page.selectOption("#authorize-api", "direct");
+  await submit(page, "authorize-form", "Authorise console-app: done");
+  await page.selectOption("#debug-api", "direct");
+  await page.fill("#debug-body", "");
+  out = await debug(page);
+  check("a CORS-enabled API is called directly: 200", out.status === "200" && out.via.includes("directly"), JSON.stringify(out));
+  await page.selectOption("#debug-api", "orders");
+  await page.fill("#debug-query", "page=2&size=10");
+  await page.fill("#debug-body", '{"item":"book"}');
 
   // a broken secret: 0303 and the explanation
   await page.fill("#debug-secret", `${secret.slice(0, -1)}0`.replace(/00$/, "01"));
