@@ -154,6 +154,11 @@ try {
   check("the token signs in", true);
   const storage = await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie }));
   check("the token is in sessionStorage only", storage.session === 1 && storage.local === 0 && storage.cookie === "", JSON.stringify(storage));
+  const unlabelled = await page.evaluate(() => [
+    ...[...document.querySelectorAll("input, select, textarea")].filter((e) => e.labels.length === 0).map((e) => e.id),
+    ...[...document.querySelectorAll("button")].filter((b) => !(b.getAttribute("aria-label") || b.textContent.trim())).map((b) => b.outerHTML),
+  ]);
+  check("every field has a label, every button a name", unlabelled.length === 0, unlabelled.join("\n"));
   const groups = await text(page, "#groups");
   check("a hostile API name stays text", groups.includes(XSS) && (await page.$$("img")).length === 0, groups);
   if (shots) await page.screenshot({ path: join(shots, "console-apis.png") });
