@@ -103,6 +103,12 @@ fn the_admin_api_refuses_cross_origin_requests_without_the_token() {
 fn the_relay_forwards_the_signed_request_unchanged_and_explain_diffs_a_0303() {
     let gw = start();
     let addr = gw.addr();
+    // answers with a secret are not cached
+    let auth = format!("Bearer {TOKEN}");
+    let h = [("Host", "admin"), ("Authorization", auth.as_str())];
+    let r = client::request(gw.admin_addr().unwrap(), "POST", "/v1/apps", &h, br#"{"id":"fresh"}"#).unwrap();
+    assert_eq!(r.status, 201);
+    assert_eq!(header(&r, "cache-control"), Some("no-store"));
     let (s, info) = admin(&gw, "GET", "/v1/console/gateway", &Value::Null);
     assert_eq!(s, 200);
     assert_eq!(info["api_url"], format!("http://{addr}"));
