@@ -306,13 +306,15 @@ function debugApi(id) {
   $("debug-key").focus();
 }
 
-// The chosen API's method and path (a `{param}` left for the user to fill), its group's host.
+// The chosen API's method and path (a `{param}` left for the user to fill), its group's host: the
+// debug domain (calls counted against its daily quota, as on APIG), else its first domain, else
+// the API listener's.
 function fillDebug() {
   const api = allApis().find((a) => a.id === $("debug-api").value);
   if (!api) return;
   $("debug-method").value = api.method === "ANY" ? "GET" : api.method;
   $("debug-path").value = api.path;
-  const domain = (api.group.domains ?? [])[0];
+  const domain = api.group.debug_domain ?? (api.group.domains ?? [])[0];
   $("debug-host").value = domain ?? (apiUrl ? new URL(apiUrl).host : "");
 }
 $("debug-api").addEventListener("change", fillDebug);
