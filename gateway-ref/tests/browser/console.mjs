@@ -4,7 +4,8 @@
 //   a wrong token is refused; the right one signs in (kept in sessionStorage only); an API named
 //   `<img src=x onerror=alert(1)>` stays text; publish an API, create an app (its secret shown
 //   once), authorise it, debug a signed request to 200 (signed in the page by apig-wasm, relayed
-//   by the admin listener); a broken secret gets APIG.0303 and the explanation.
+//   by the admin listener to the group's debug domain; a CORS-enabled API called directly); a
+//   broken secret gets APIG.0303 and the explanation.
 // `node console.mjs --screenshots DIR` also saves the screenshots of docs/gateway.md there.
 // Ends with `N passed, M failed`.
 import { spawn } from "node:child_process";
@@ -52,12 +53,11 @@ async function startGateway(dir) {
         id: "shop",
         name: "Shop",
         domains: [],
-        apis: [
-          api("orders", "List orders", "POST", "/shop/orders"),
-          api("xss", XSS, "GET", "/shop/xss"),
-          { ...api("direct", "CORS-enabled", "GET", "/shop/direct"), policies: ["browser"] },
-        ],
+        debug_domain: "shop.debug.example",
+        debug_quota: 50,
+        apis: [api("orders", "List orders", "POST", "/shop/orders"), api("xss", XSS, "GET", "/shop/xss")],
       },
+      { id: "web", domains: [], apis: [{ ...api("direct", "CORS-enabled", "GET", "/web/direct"), policies: ["browser"] }] },
     ],
     environments: [{ name: "RELEASE", published: ["xss", "direct"] }],
     apps: [],
@@ -194,6 +194,7 @@ try {
   check("a signed request reaches the backend: 200", out.status === "200" && echo.body === '{"item":"book"}' && echo.query === "page=2&size=10", JSON.stringify(out));
   check("the canonical request is shown", out.canonical.startsWith("POST\n/shop/orders/\npage=2&size=10\n"), out.canonical);
   check("it was relayed by the admin listener", out.via.includes("relayed"), out.via);
+  check("on the group's debug domain", out.canonical.includes("\nhost:shop.debug.example\n"), out.canonical);
   if (shots) {
     await page.locator("#debug-section").screenshot({ path: join(shots, "console-debug.png") });
   }
