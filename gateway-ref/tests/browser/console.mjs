@@ -169,8 +169,15 @@ try {
   check("the API shows as published", (await text(page, "#environments")).includes("RELEASE: xss, direct, orders"), await text(page, "#environments"));
   await page.fill("#app-id", "console-app");
   await submit(page, "app-form", "Create app console-app: done");
+  const first = await text(page, "#secret-value");
+  check("the new app's secret is shown once", /^[0-9a-f]{64}$/.test(first), first);
+  await page.evaluate(() => {
+    document.getElementById("notice").textContent = "";
+  });
+  await page.click('button[aria-label="Reset the secret of console-app"]', { timeout: WAIT });
+  await page.waitForFunction(() => document.getElementById("notice").textContent !== "", null, { timeout: WAIT });
   const secret = await text(page, "#secret-value");
-  check("the new app's secret is shown once", /^[0-9a-f]{64}$/.test(secret), secret);
+  check("reset: a new secret, shown once", /^[0-9a-f]{64}$/.test(secret) && secret !== first, `${first} -> ${secret}`);
   await page.selectOption("#authorize-app", "console-app");
   await page.selectOption("#authorize-api", "orders");
   await submit(page, "authorize-form", "Authorise console-app: done");
