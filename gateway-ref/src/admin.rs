@@ -16,6 +16,8 @@
 //! POST   /v1/reload                                 reload the config file now
 //! POST   /v1/import                                 import an APIG export file (Swagger / OpenAPI)
 //! GET    /v1/export                                 a group of the running configuration in APIG's format
+//! GET    /console                                   the web console (admin/console.rs), token entered in the page
+//! POST   /v1/console/relay, /v1/console/explain     the console's debugging (admin/console.rs)
 //! ```
 //! and the policy definitions and bindings ([`policies`]: `/v1/policies…`, `/v1/apis/{api}/policies…`);
 //! import and export (`admin/openapi.rs`): [`crate::openapi`].
@@ -27,12 +29,13 @@
 //! change is refused with 409 and the file left as edited), never overwritten; a later reload
 //! reads the changes back from it.
 
+mod console;
 mod openapi;
 mod policies;
 
 use std::convert::Infallible;
 use std::io::Read;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +43,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -80,12 +83,14 @@ impl Access {
 
 /// Serves the admin API on `listener` until `stop`; a client has `header_read_timeout` to send a
 /// request head (and as long again to complete a TLS handshake). A client outside `access.allow`
-/// gets `403` to every request (a line on stderr says so), its token not even looked at.
+/// gets `403` to every request (a line on stderr says so), its token not even looked at. `api` is
+/// the API listener's address (the console's relay sends there).
 pub async fn serve(
     listener: TcpListener,
     token: Arc<String>,
     access: Arc<Access>,
     shared: Arc<Shared>,
+    api: SocketAddr,
     header_read_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -119,7 +124,7 @@ pub async fn serve(
                             format!("the admin API does not answer clients at {}", remote.ip()),
                         )));
                     }
-                    Ok(handle(&token, &shared, req).await)
+                    Ok(handle(&token, &shared, api, req).await)
                 }
             });
             let mut builder = http1::Builder::new();
@@ -145,8 +150,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> Reply {
     (status, json!({ "error": message.into() }))
 }
 
-async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Response<Body> {
-    reply(if !authorized(token, &req) {
+async fn handle(token: &str, shared: &Shared, api: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    // the console's static files hold no data: the page itself asks for the token
+    if let Some(file) = console::static_file(req.method(), req.uri().path(), api) {
+        return file;
+    }
+    // no CORS headers on any answer: a page of another origin cannot read them, and it cannot send
+    // the token (kept in the console's session storage, never in a cookie)
+    let (status, value) = if !authorized(token, &req) {
         error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
     } else if req.method() == Method::GET && req.uri().path().trim_end_matches('/') == "/v1/export" {
         // the document itself, JSON or YAML
@@ -154,15 +165,20 @@ async fn handle(token: &str, shared: &Shared, req: Request<Incoming>) -> Respons
             Ok(response) => return response,
             Err(reply) => reply,
         }
+    } else if req.uri().path().starts_with("/v1/console/") {
+        console_route(api, req).await.unwrap_or_else(|e| e)
     } else {
         route(shared, req).await.unwrap_or_else(|e| e)
-    })
+    };
+    reply((status, value))
 }
 
 fn reply((status, value): Reply) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(value.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // answers may hold a secret (a new app's, a reset one): never kept in a cache
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -171,6 +187,26 @@ fn authorized<B>(token: &str, req: &Request<B>) -> bool {
     let Some(given) = given.strip_prefix("Bearer ") else { return false };
     // constant time in the token's content (the core's comparison of secrets)
     apig::constant_time_eq(given.as_bytes(), token.as_bytes())
+}
+
+/// The console's endpoints (`/v1/console/…`, [`console`]).
+async fn console_route(api: SocketAddr, req: Request<Incoming>) -> Result<Reply, Reply> {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let body = read_body(req).await?;
+    match (&method, path.trim_end_matches('/')) {
+        (&Method::GET, "/v1/console/gateway") => Ok(console::gateway_info(api)),
+        (&Method::POST, "/v1/console/relay") => console::relay(api, &body).await,
+        (&Method::POST, "/v1/console/explain") => console::explain(&body),
+        _ => Err(error(StatusCode::NOT_FOUND, format!("no admin endpoint {method} {path}"))),
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Reply> {
+    Ok(Limited::new(req.into_body(), 1 << 20)
+        .collect()
+        .await
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?
+        .to_bytes())
 }
 
 #[derive(Deserialize)]

@@ -220,7 +220,17 @@ pub struct Group {
     /// A request over plain HTTP: `allow` (default), `redirect` to HTTPS, or `refuse`.
     #[serde(default, skip_serializing_if = "PlainHttp::is_allow")]
     pub plain_http: PlainHttp,
+    /// The group's debug domain (APIG gives each group one): a host the group also answers on,
+    /// whose calls are counted per day (UTC) against `debug_quota`; past it they get APIG.0308 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_domain: Option<String>,
+    /// Calls a day allowed on `debug_domain` (default [`DEFAULT_DEBUG_QUOTA`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_quota: Option<u64>,
 }
+
+/// Calls a day on a group's debug domain when the group does not say (APIG's 1000).
+pub const DEFAULT_DEBUG_QUOTA: u64 = 1000;
 
 /// Authentication of an API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

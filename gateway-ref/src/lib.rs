@@ -26,6 +26,7 @@ pub mod backend_request;
 pub mod body;
 pub mod config;
 pub mod context;
+pub mod debug_domain;
 pub mod echo;
 pub mod error;
 pub mod health_check;

@@ -352,6 +352,7 @@ fn banner(
     }
     if let Some((scheme, admin)) = admin {
         eprintln!("admin API on {scheme}://{admin}");
+        eprintln!("console on {scheme}://{admin}/console (sign in with the admin token)");
     }
     if let Some(status) = status {
         eprintln!("status on http://{status}: /metrics (Prometheus), /healthz, /readyz");

@@ -72,7 +72,14 @@ pub(crate) async fn handle(
     let rt = shared.runtime.load_full();
     let (mut parts, body) = request.into_parts();
     let mut ctx = RequestContext::new(shared.ids.next(), remote, &mut parts);
-    let (api, answer) = match request_filter(&rt, &mut ctx, &parts) {
+    let routed = request_filter(&rt, &mut ctx, &parts).and_then(|api| {
+        // a call on the group's debug domain counts against its daily quota
+        match rt.debug_quota(&api.group_id, &ctx.host) {
+            Some(quota) => shared.debug_calls.admit(&api.group_id, shared.clock.now(), quota).map(|()| api),
+            None => Ok(api),
+        }
+    });
+    let (api, answer) = match routed {
         Ok(api) => {
             let answer = forward(&shared, &client, &rt, &api, &mut ctx, parts, body).await;
             (Some(api), answer)

@@ -116,8 +116,11 @@ impl ApiRoute {
 
 #[derive(Debug)]
 struct CompiledGroup {
+    id: String,
     domains: Vec<String>,
     apis: Vec<Arc<ApiRoute>>,
+    /// The debug domain (lower case) and its calls a day.
+    debug: Option<(String, u64)>,
 }
 
 /// An app as the gateway checks it.
@@ -250,6 +253,7 @@ impl Runtime {
         let mut api_ids = HashSet::new();
         let mut groups = Vec::new();
         let mut group_ids = HashSet::new();
+        let mut debug_domains: Vec<String> = Vec::new();
         for (g, group) in source.groups.iter().enumerate() {
             if !group_ids.insert(group.id.as_str()) {
                 return Err(err(format!("groups[{g}].id"), format!("duplicate group id {:?}", group.id)));
@@ -326,8 +330,13 @@ impl Runtime {
                     plain_http: group.plain_http,
                 }));
             }
-            let domains = group.domains.iter().map(|d| d.to_ascii_lowercase()).collect();
-            groups.push(CompiledGroup { domains, apis });
+            let domains: Vec<String> = group.domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+            let debug = crate::debug_domain::compile(group, &domains, &debug_domains)
+                .map_err(|(field, why)| err(format!("groups[{g}].{field}"), why))?;
+            if let Some((domain, _)) = &debug {
+                debug_domains.push(domain.clone());
+            }
+            groups.push(CompiledGroup { id: group.id.clone(), domains, apis, debug });
         }
 
         let mut published: HashMap<String, HashSet<String>> = HashMap::new();
@@ -469,7 +478,9 @@ impl Runtime {
         };
         let mut best: Option<(Score, &Arc<ApiRoute>)> = None;
         for group in &self.groups {
-            let host_ok = group.domains.is_empty() || group.domains.iter().any(|d| d == host || d == host_no_port);
+            let host_ok = group.domains.is_empty()
+                || group.domains.iter().any(|d| d == host || d == host_no_port)
+                || group.debug.as_ref().is_some_and(|(d, _)| d == host || d == host_no_port);
             if !host_ok {
                 continue;
             }
@@ -485,6 +496,13 @@ impl Runtime {
             Some((_, api)) if self.is_published(&api.id, environment) => Route::Found(Arc::clone(api)),
             _ => Route::NotFound,
         }
+    }
+
+    /// The daily quota when `host` is the debug domain of group `group_id` (`None`: another host).
+    pub fn debug_quota(&self, group_id: &str, host: &str) -> Option<u64> {
+        let (domain, quota) = self.groups.iter().find(|g| g.id == group_id)?.debug.as_ref()?;
+        let host = host.to_ascii_lowercase();
+        (*domain == host || domain == strip_port(&host)).then_some(*quota)
     }
 
     /// Whether API `api` is published in `environment`.

@@ -354,7 +354,8 @@ impl Gateway {
         if let Some((listener, token)) = self.admin {
             let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);
             let access = Arc::new(self.admin_access);
-            tokio::spawn(admin::serve(listener, Arc::new(token), access, shared, timeout, stop_rx.clone()));
+            let api = self.listener.local_addr()?;
+            tokio::spawn(admin::serve(listener, Arc::new(token), access, shared, api, timeout, stop_rx.clone()));
         }
         if let Some(listener) = self.status {
             let (shared, timeout) = (Arc::clone(&self.shared), self.header_read_timeout);

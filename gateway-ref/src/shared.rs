@@ -41,6 +41,8 @@ pub struct Shared {
     pub metrics: Option<Metrics>,
     /// Configurations swapped in so far (1: the one loaded at start).
     generation: AtomicU64,
+    /// The calls counted today on the groups' debug domains.
+    pub(crate) debug_calls: crate::debug_domain::DebugCalls,
     /// Whether the gateway serves: its configuration is loaded and its listeners bound and
     /// accepting (false again once it shuts down); `GET /readyz`.
     ready: AtomicBool,
@@ -77,6 +79,7 @@ impl Shared {
             write_lock: tokio::sync::Mutex::new(()),
             ids: RequestIds::new(),
             connections: AtomicUsize::new(0),
+            debug_calls: crate::debug_domain::DebugCalls::default(),
             refusing: AtomicUsize::new(0),
             refusal_reported: AtomicU64::new(0),
             metrics,

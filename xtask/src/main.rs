@@ -4,6 +4,7 @@
 //! cargo xtask ci                          everything CI runs (installs what it needs first)
 //! cargo xtask setup <lang>                install the toolchain pieces <lang> needs (idempotent)
 //! cargo xtask build <lang>                build <lang>'s package
+//! cargo xtask build console               refresh the gateway console's copy of apig-wasm's browser build
 //! cargo xtask test <lang>                 run <lang>'s tests
 //! cargo xtask test docs                   run the docs' code blocks; check the install names they give
 //! cargo xtask conformance <lang> [FILE…]  run the vectors through <lang> (default: conformance/*.json)
@@ -133,6 +134,7 @@ fn run(args: Vec<String>) -> Result<()> {
         ["ci"] => ci::run(),
         ["ci-lane", langs @ ..] => ci::lane(langs),
         ["setup", lang] => Lang::parse(lang)?.setup(),
+        ["build", "console"] => wasm::build_console(),
         ["build", lang] => Lang::parse(lang)?.build(),
         ["test", "docs"] => docs::test(),
         ["test", lang] => Lang::parse(lang)?.test(),

@@ -306,7 +306,44 @@ pub(crate) fn test() -> Result<()> {
     // the browser test also runs the page against the reference gateway and its CORS policy
     run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
     let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
-    run(test_env(&mut node()).args(["browser/test.mjs"]).env("APIG_GATEWAY_BIN", gateway).current_dir(&scratch))
+    run(test_env(&mut node()).args(["browser/test.mjs"]).env("APIG_GATEWAY_BIN", &gateway).current_dir(&scratch))?;
+    // the gateway's console (its copy of the browser build must be this build), in the same browser
+    check_console()?;
+    let console_test = root().join("gateway-ref").join("tests").join("browser").join("console.mjs");
+    run(test_env(&mut node()).arg(console_test).env("APIG_GATEWAY_BIN", &gateway).current_dir(&scratch))
+}
+
+/// The files of the browser build the gateway's console embeds (gateway-ref/console/apig-wasm,
+/// committed so that `cargo install apig-gateway` needs no wasm toolchain), from the package.
+const CONSOLE_FILES: [&str; 5] =
+    ["web/index.js", "web/apig_wasm.js", "web/apig_wasm_bg.wasm", "lib/api.js", "lib/engine.js"];
+
+fn console_copy() -> PathBuf {
+    root().join("gateway-ref").join("console").join("apig-wasm")
+}
+
+/// `cargo xtask build console`: builds the package and refreshes the console's copy.
+pub(crate) fn build_console() -> Result<()> {
+    build()?;
+    for file in CONSOLE_FILES {
+        copy(&package().join(file), &console_copy().join(file))?;
+    }
+    eprintln!("apig-wasm: {} refreshed", console_copy().display());
+    Ok(())
+}
+
+/// Fails when the console's copy differs from the package just built.
+fn check_console() -> Result<()> {
+    for file in CONSOLE_FILES {
+        let built = std::fs::read(package().join(file))?;
+        if std::fs::read(console_copy().join(file)).ok() != Some(built) {
+            bail!(
+                "{} is not the current build of apig-wasm: run `cargo xtask build console` and commit it",
+                console_copy().join(file).display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The conformance runner on the installed package in Node.
