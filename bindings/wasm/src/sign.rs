@@ -32,6 +32,9 @@ impl Signer {
     /// # Errors
     /// `invalid_config` for settings the core refuses; `unsupported_algorithm` for an unknown
     /// algorithm name.
+    // the engine passes the settings one by one: decoding a JS object here would pull serde's
+    // machinery into the browser module (its size budget)
+    #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(constructor)]
     pub fn new(
         key: String,
