@@ -177,6 +177,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sub_is_str_indexing_and_empty_inside_a_character() {
+        let s = "aé中/b";
+        for (start, end) in [(0, 0), (0, 1), (1, 3), (3, 6), (6, 7), (7, 8), (0, 8)] {
+            assert_eq!(sub(s, start..end), &s[start..end]);
+            assert_eq!(sub(s, ..end), &s[..end]);
+            assert_eq!(sub(s, start..), &s[start..]);
+        }
+        // where `&s[..]` panics: inside a character, past the end
+        for (start, end) in [(2, 3), (1, 4), (0, 9), (9, 9)] {
+            assert_eq!(sub(s, start..end), "");
+        }
+    }
+
+    #[test]
     fn find_text_is_str_find() {
         let texts = ["", "a", "signature expired, signature time:x", "ééé time: é", "abcabcabd", "time:"];
         for text in texts {
