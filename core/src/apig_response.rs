@@ -147,7 +147,7 @@ impl ApigErrorResponse {
 pub fn clock_skew_from_apig_message(text: &str) -> Option<i64> {
     fn date_after(text: &str, label: &str) -> Option<SdkDate> {
         let start = crate::scan::find_text(text, label)? + label.len();
-        SdkDate::parse(text[start..].trim_start().get(..16)?).ok()
+        SdkDate::parse(text.get(start..)?.trim_start().get(..16)?).ok()
     }
     crate::scan::find_text(text, "signature expired")?;
     let signed = date_after(text, "signature time:")?;

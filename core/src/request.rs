@@ -170,7 +170,7 @@ impl<'a> UrlParts<'a> {
             if scan::any_byte(url.as_bytes(), |b| (b < 0x20) | (b == 0x7f)) {
                 return Err(invalid("it contains control characters"));
             }
-            scan::find(url, b'#').map_or(url, |end| &url[..end])
+            scan::find(url, b'#').map_or(url, |end| scan::sub(url, ..end))
         } else {
             url
         };
@@ -186,9 +186,9 @@ impl<'a> UrlParts<'a> {
             if !bytes.first().is_some_and(u8::is_ascii_alphabetic) {
                 return Err(invalid("bad scheme"));
             }
-            let after = &url[scheme_len + 3..];
+            let after = scan::sub(url, scheme_len + 3..);
             let authority_len = after.bytes().position(|b| b == b'/' || b == b'?').unwrap_or(after.len());
-            let (authority, rest) = after.split_at(authority_len);
+            let (authority, rest) = after.split_at_checked(authority_len).unwrap_or((after, ""));
             let authority = scan::rsplit_once(authority, b'@').map_or(authority, |(_, host)| host);
             if authority.is_empty() || authority.starts_with(':') {
                 return Err(invalid("empty host"));
@@ -196,10 +196,10 @@ impl<'a> UrlParts<'a> {
             if scan::contains(authority, b' ') {
                 return Err(invalid("space in host"));
             }
-            (Some(&url[..scheme_len]), Some(authority), rest)
+            (Some(scan::sub(url, ..scheme_len)), Some(authority), rest)
         };
         let (path, query) = match scan::find(rest, b'?') {
-            Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+            Some(q) => (scan::sub(rest, ..q), Some(scan::sub(rest, q + 1..))),
             None => (rest, None),
         };
         Ok(Self { scheme, authority, path, query })

@@ -104,12 +104,12 @@ pub(crate) fn contains(s: &str, delim: u8) -> bool {
 
 /// `s` split at the first `delim`, which is left out (`str::split_once`).
 pub(crate) fn split_once(s: &str, delim: u8) -> Option<(&str, &str)> {
-    find(s, delim).map(|i| (&s[..i], &s[i + 1..]))
+    find(s, delim).map(|i| (sub(s, ..i), sub(s, i + 1..)))
 }
 
 /// `s` split at the last `delim`, which is left out (`str::rsplit_once`).
 pub(crate) fn rsplit_once(s: &str, delim: u8) -> Option<(&str, &str)> {
-    rfind(s, delim).map(|i| (&s[..i], &s[i + 1..]))
+    rfind(s, delim).map(|i| (sub(s, ..i), sub(s, i + 1..)))
 }
 
 /// The pieces of `s` between `delim`s (`str::split`: an empty `s` is one empty piece, and empty
@@ -141,8 +141,8 @@ impl<'a> Iterator for Split<'a> {
         let rest = self.rest?;
         match find(rest, self.delim) {
             Some(i) => {
-                self.rest = Some(&rest[i + 1..]);
-                Some(&rest[..i])
+                self.rest = Some(sub(rest, i + 1..));
+                Some(sub(rest, ..i))
             }
             None => {
                 self.rest = None;
@@ -160,12 +160,35 @@ pub(crate) fn trim_blanks(s: &str) -> &str {
     let bytes = s.as_bytes();
     let Some(start) = bytes.iter().position(|b| !blank(b)) else { return "" };
     let end = bytes.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
-    &s[start..end]
+    sub(s, start..end)
+}
+
+/// `&s[range]` for byte offsets found at ASCII bytes (always character boundaries), without the
+/// panic `&s[range]` has for an offset inside a character: its message formats the character and
+/// the range with `Debug`, kilobytes of the browser's WebAssembly module (`""` for such an offset,
+/// which the core never makes).
+#[inline]
+pub(crate) fn sub<R: std::slice::SliceIndex<str, Output = str>>(s: &str, range: R) -> &str {
+    s.get(range).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sub_is_str_indexing_and_empty_inside_a_character() {
+        let s = "aé中/b";
+        for (start, end) in [(0, 0), (0, 1), (1, 3), (3, 6), (6, 7), (7, 8), (0, 8)] {
+            assert_eq!(sub(s, start..end), &s[start..end]);
+            assert_eq!(sub(s, ..end), &s[..end]);
+            assert_eq!(sub(s, start..), &s[start..]);
+        }
+        // where `&s[..]` panics: inside a character, past the end
+        for (start, end) in [(2, 3), (1, 4), (0, 9), (9, 9)] {
+            assert_eq!(sub(s, start..end), "");
+        }
+    }
 
     #[test]
     fn find_text_is_str_find() {

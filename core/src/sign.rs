@@ -398,7 +398,7 @@ impl Signer {
         let service = &self.settings.service;
         let scope = self.settings.region.as_ref().filter(|_| algorithm.is_v11()).map(|region| {
             let mut scope = String::with_capacity(8 + 2 + region.len() + service.len());
-            scope.push_str(&date[..8]);
+            scope.push_str(scan::sub(date, ..8));
             scope.push('/');
             scope.push_str(region);
             scope.push('/');

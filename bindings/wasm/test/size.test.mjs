@@ -15,11 +15,12 @@ const require = createRequire(import.meta.url);
 // 180 / 64 KiB when the API shared with apig-sdk brought key functions to the Verifier and the
 // core's APIG answers to every error: 178.3 / 65.3 KiB; and from 184 / 68 KiB when temporary
 // credentials, the project/domain id headers and the huaweicloud-v3 profile came to the signer and
-// the signed token to the Verifier, #17: 189.6 / 69.2 KiB).
+// the signed token to the Verifier, #17: 189.6 / 69.2 KiB); lowered to 185 / 67 KiB when the core's
+// str slices stopped carrying the char-boundary panic and its Debug formatting: 182.3 / 64.8 KiB.
 const CEILING = {
   web: { raw: 100_000, gzipped: 40_000 },
   bundler: { raw: 100_000, gzipped: 40_000 },
-  nodejs: { raw: 192 * 1024, gzipped: 71 * 1024 },
+  nodejs: { raw: 185 * 1024, gzipped: 67 * 1024 },
 };
 
 test("the optimised modules do not grow past their recorded sizes", () => {

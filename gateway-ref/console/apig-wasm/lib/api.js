@@ -295,6 +295,10 @@ export function makeApi(createEngine) {
       optional(o.region, "region", "string");
       optional(o.service, "service", "string");
       optional(o.excludedHeaders, "excludedHeaders", "string");
+      optional(o.securityToken, "securityToken", "string");
+      optional(o.projectId, "projectId", "string");
+      optional(o.domainId, "domainId", "string");
+      optional(o.profile, "profile", "string");
       this.#inner = engine.signer(o);
       this.#key = this.#inner.key;
       this.#algorithm = this.#inner.algorithm;

@@ -180,7 +180,7 @@ export function wasmEngine(raw, codec) {
     }
 
     function signer(o) {
-      const native = call(() => new raw.Signer(o.key, o.secret, o.algorithm ?? undefined, o.region ?? undefined, o.service ?? undefined, o.excludedHeaders ?? undefined));
+      const native = call(() => new raw.Signer(o.key, o.secret, o.algorithm ?? undefined, o.region ?? undefined, o.service ?? undefined, o.excludedHeaders ?? undefined, o.securityToken ?? undefined, o.projectId ?? undefined, o.domainId ?? undefined, o.profile ?? undefined));
       return {
         key: native.key,
         algorithm: native.algorithm,

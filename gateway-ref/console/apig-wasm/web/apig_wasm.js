@@ -136,7 +136,8 @@ export class Signer {
     }
     /**
      * A signer for the settings `js/engine.js` read from `{ key, secret, algorithm?, region?,
-     * service?, excludedHeaders? }`, through the core's [`SigningOptions`].
+     * service?, excludedHeaders?, securityToken?, projectId?, domainId?, profile? }`, through the
+     * core's [`SigningOptions`].
      *
      * # Errors
      * `invalid_config` for settings the core refuses; `unsupported_algorithm` for an unknown
@@ -147,9 +148,13 @@ export class Signer {
      * @param {string | null} [region]
      * @param {string | null} [service]
      * @param {string | null} [excluded_headers]
+     * @param {string | null} [security_token]
+     * @param {string | null} [project_id]
+     * @param {string | null} [domain_id]
+     * @param {string | null} [profile]
      */
-    constructor(key, secret, algorithm, region, service, excluded_headers) {
-        let ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4, ptr5, len5;
+    constructor(key, secret, algorithm, region, service, excluded_headers, security_token, project_id, domain_id, profile) {
+        let ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4, ptr5, len5, ptr6, len6, ptr7, len7, ptr8, len8, ptr9, len9;
         try {
             ptr0 = passStringToWasm0(key, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
             len0 = WASM_VECTOR_LEN;
@@ -163,7 +168,19 @@ export class Signer {
             len4 = WASM_VECTOR_LEN;
             ptr5 = isLikeNone(excluded_headers) ? 0 : passStringToWasm0(excluded_headers, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
             len5 = WASM_VECTOR_LEN;
+            ptr6 = isLikeNone(security_token) ? 0 : passStringToWasm0(security_token, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len6 = WASM_VECTOR_LEN;
+            ptr7 = isLikeNone(project_id) ? 0 : passStringToWasm0(project_id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len7 = WASM_VECTOR_LEN;
+            ptr8 = isLikeNone(domain_id) ? 0 : passStringToWasm0(domain_id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len8 = WASM_VECTOR_LEN;
+            ptr9 = isLikeNone(profile) ? 0 : passStringToWasm0(profile, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len9 = WASM_VECTOR_LEN;
         } catch (e) {
+            if (ptr9) { wasm.__wbindgen_free(ptr9, len9 * 1, 1); }
+            if (ptr8) { wasm.__wbindgen_free(ptr8, len8 * 1, 1); }
+            if (ptr7) { wasm.__wbindgen_free(ptr7, len7 * 1, 1); }
+            if (ptr6) { wasm.__wbindgen_free(ptr6, len6 * 1, 1); }
             if (ptr5) { wasm.__wbindgen_free(ptr5, len5 * 1, 1); }
             if (ptr4) { wasm.__wbindgen_free(ptr4, len4 * 1, 1); }
             if (ptr3) { wasm.__wbindgen_free(ptr3, len3 * 1, 1); }
@@ -172,7 +189,7 @@ export class Signer {
             if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
             throw e;
         }
-        const ret = wasm.signer_new(ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4, ptr5, len5);
+        const ret = wasm.signer_new(ptr0, len0, ptr1, len1, ptr2, len2, ptr3, len3, ptr4, len4, ptr5, len5, ptr6, len6, ptr7, len7, ptr8, len8, ptr9, len9);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
