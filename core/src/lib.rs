@@ -9,6 +9,8 @@ mod constant_time;
 mod encoding;
 mod error;
 mod explain;
+#[cfg(feature = "http")]
+mod http;
 mod key;
 mod payload;
 mod request;

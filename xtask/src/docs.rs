@@ -26,7 +26,7 @@ use crate::{node, python, wasm};
 /// The names we publish, per registry (issue #14).
 const OURS_PYPI: &[&str] = &["apig-sdk"];
 const OURS_NPM: &[&str] = &["apig-sdk", "apig-wasm"];
-const OURS_CRATES: &[&str] = &["apig", "apig-credentials", "apig-cli", "apig-gateway"];
+const OURS_CRATES: &[&str] = &["apig", "apig-credentials", "apig-cli", "apig-gateway", "apig-tower", "apig-reqwest"];
 /// Crates with a binary, the only ones `cargo install` takes.
 const OURS_CARGO_INSTALL: &[&str] = &["apig-cli", "apig-gateway"];
 

@@ -20,13 +20,18 @@ pub(crate) fn build() -> Result<()> {
 
 /// Unit and integration tests over real sockets on 127.0.0.1 (requests signed by the core, every
 /// APIG error, the bad-input battery, faults, reload under load, the admin API, the binary, and
-/// every vector replayed through a running gateway), then requests sent by the `apig` CLI.
+/// every vector replayed through a running gateway), then requests sent by the `apig` CLI and by
+/// the `apig-reqwest` middleware.
 pub(crate) fn test() -> Result<()> {
     run(cargo().args(["test", "-p", "apig-gateway"]))?;
     // requests signed and sent by the `apig` CLI (needs its binary)
     run(cargo().args(["build", "-p", "apig-cli", "--bin", "apig"]))?;
     let cli = target_dir().join("debug").join(if cfg!(windows) { "apig.exe" } else { "apig" });
-    run(cargo().args(["test", "-p", "apig-gateway", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))
+    run(cargo().args(["test", "-p", "apig-gateway", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))?;
+    // the reqwest middleware against the demo gateway (the binary `cargo test` just built)
+    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
+    let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
+    run(cargo().args(["test", "-p", "apig-reqwest"]).env("APIG_GATEWAY", gateway))
 }
 
 /// Replays every vector of `files` (default: `conformance/*.json`) through a running gateway over

@@ -16,11 +16,12 @@ pub(crate) fn build() -> Result<()> {
 }
 
 /// Unit, property, integration and doc tests of the core, the CLI and the credential providers
-/// (against a local metadata service), and xtask's own (the release checks' parsers).
+/// (against a local metadata service), the tower layer (a hyper server on 127.0.0.1; it turns on
+/// the core's `http` feature, so the core's `http` tests run too), and xtask's own (the release checks' parsers).
 pub(crate) fn test() -> Result<()> {
     let mut test = cargo();
     test.arg("test");
-    for package in ["apig", "apig-conformance", "apig-cli", "apig-credentials", "xtask"] {
+    for package in ["apig", "apig-conformance", "apig-cli", "apig-credentials", "apig-tower", "xtask"] {
         test.args(["-p", package]);
     }
     run(&mut test)?;

@@ -7,9 +7,12 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const CREDENTIALS_HELP: &str = "\
-Credentials (sign, request): the environment variables APIG_ACCESS_KEY and APIG_SECRET_KEY, or
---credentials FILE (JSON {\"access_key\": \"…\", \"secret_key\": \"…\"} or key=value lines). The secret key
-is never taken from the command line.
+Credentials (sign, request, credentials): the environment variables APIG_ACCESS_KEY and
+APIG_SECRET_KEY, or --credentials FILE (JSON {\"access_key\": \"…\", \"secret_key\": \"…\"} or key=value
+lines), or --profile NAME (a section of ~/.huaweicloud/credentials); else HUAWEICLOUD_SDK_AK and
+HUAWEICLOUD_SDK_SK, then the [basic] profile; the ECS metadata service with --credentials-source
+metadata|chain. `apig credentials` shows which one answers. The secret key is never taken from the
+command line.
 
 Exit status: 0 success; 1 verification failed, signature mismatch, transport failure, or an HTTP
 error status with --fail; 2 usage or input error. Errors are printed as `error[<code>]: message`,
@@ -37,6 +40,11 @@ pub(crate) enum Command {
     ///
     /// Example: apig request GET http://127.0.0.1:8080/demo/echo?hello=world
     Request(RequestArgs),
+    /// Show which provider gives the credentials: its name, the access key, the expiry and whether a
+    /// security token is present (never the secret or the token).
+    ///
+    /// Example: apig credentials --profile prod
+    Credentials(CredentialsCommandArgs),
     /// Show line by line why the gateway rejected a signature (APIG.0303 "verify signature fail").
     ///
     /// Give the gateway's error (the JSON body or its error_msg text, from a file or stdin) and the same
@@ -81,8 +89,12 @@ pub(crate) struct RequestSpec {
     pub(crate) date: Option<String>,
     /// The client conventions: apig (default) or huaweicloud-v3 (alias v3: Huawei Cloud's v3 SDKs,
     /// e.g. UNSIGNED-PAYLOAD for a non-JSON Content-Type).
-    #[arg(long, value_name = "PROFILE", value_parser = PossibleValuesParser::new(["apig", "huaweicloud-v3", "v3"]))]
-    pub(crate) profile: Option<String>,
+    #[arg(
+        long = "signing-profile",
+        value_name = "PROFILE",
+        value_parser = PossibleValuesParser::new(["apig", "huaweicloud-v3", "v3"])
+    )]
+    pub(crate) signing_profile: Option<String>,
     /// A project id, sent and signed as X-Project-Id (Huawei Cloud regional service APIs).
     #[arg(long, value_name = "ID")]
     pub(crate) project_id: Option<String>,
@@ -105,6 +117,34 @@ pub(crate) struct CredentialArgs {
     /// the file's security_token and APIG_SECURITY_TOKEN, which keep it out of the process list).
     #[arg(long, value_name = "TOKEN")]
     pub(crate) security_token: Option<String>,
+    /// A profile (section) of the Huawei Cloud credentials file (HUAWEICLOUD_SDK_CREDENTIALS_FILE, else
+    /// ~/.huaweicloud/credentials), as the v3 SDKs read it; wins over APIG_ACCESS_KEY/APIG_SECRET_KEY.
+    #[arg(long, value_name = "NAME", conflicts_with = "credentials")]
+    pub(crate) profile: Option<String>,
+    /// Where credentials come from: auto (--credentials, --profile, APIG_* variables, then the
+    /// HUAWEICLOUD_SDK_* variables and the credentials file's [basic] profile), environment
+    /// (HUAWEICLOUD_SDK_*), profile, metadata (the ECS metadata service: temporary credentials), or chain
+    /// (environment, profile, metadata: the v3 SDKs' order).
+    #[arg(long, value_enum, value_name = "SOURCE", env = "APIG_CREDENTIALS_SOURCE", default_value_t = CredentialsSource::Auto)]
+    pub(crate) credentials_source: CredentialsSource,
+    /// The metadata service (default http://169.254.169.254).
+    #[arg(long, value_name = "URL", env = "APIG_METADATA_ENDPOINT")]
+    pub(crate) metadata_endpoint: Option<String>,
+}
+
+/// `--credentials-source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CredentialsSource {
+    /// --credentials FILE, --profile NAME, APIG_ACCESS_KEY/APIG_SECRET_KEY, then environment and profile.
+    Auto,
+    /// HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_SECURITY_TOKEN.
+    Environment,
+    /// The credentials file's profile (--profile, default basic).
+    Profile,
+    /// The ECS metadata service (temporary credentials of the server's agency).
+    Metadata,
+    /// Environment, profile, then metadata (Huawei Cloud's v3 SDKs' default chain).
+    Chain,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,6 +172,15 @@ pub(crate) struct SignArgs {
     #[arg(short, long)]
     pub(crate) verbose: bool,
     /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialsCommandArgs {
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
+    /// Output format (json: {"provider", "source", "access_key", "expires_at", "security_token"}).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,
 }

@@ -69,7 +69,7 @@ pub(crate) fn parse_header(arg: &str) -> Result<(String, String), CliError> {
 
 /// The parsed, owned form of a [`RequestSpec`] (except the body, read by each command its own way).
 pub(crate) struct Parsed {
-    /// `--algorithm`, `--region`, `--service`, `--unsigned-payload`, `--profile`, `--project-id`,
+    /// `--algorithm`, `--region`, `--service`, `--unsigned-payload`, `--signing-profile`, `--project-id`,
     /// `--domain-id`, parsed by the core.
     pub(crate) settings: SigningSettings,
     pub(crate) headers: Vec<(String, String)>,
@@ -86,7 +86,7 @@ impl Parsed {
             service: spec.service.as_deref(),
             excluded_headers: None,
             unsigned_payload: Some(spec.unsigned_payload),
-            profile: spec.profile.as_deref(),
+            profile: spec.signing_profile.as_deref(),
             project_id: spec.project_id.as_deref(),
             domain_id: spec.domain_id.as_deref(),
         };

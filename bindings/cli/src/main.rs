@@ -11,6 +11,7 @@ mod http_message;
 mod input;
 mod output;
 mod request;
+mod show_credentials;
 mod sign;
 mod verify;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Request(args) => request::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Credentials(args) => show_credentials::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -261,7 +261,7 @@ fn http_errors_transport_errors_and_missing_credentials() {
 
     let out = run(apig().args(["request", "GET", &format!("{base}/demo/echo")]), b"");
     assert_eq!(status(&out), 2);
-    assert!(stderr(&out).starts_with("error[invalid_config]: no access key"), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("error[no_provider]: chain provider"), "{}", stderr(&out));
     let out = run(apig_with(AK, SK).args(["request", "GET", "ftp://127.0.0.1/"]), b"");
     assert_eq!(status(&out), 2);
     assert!(stderr(&out).starts_with("error[invalid_request]: unsupported URL scheme"), "{}", stderr(&out));

@@ -209,7 +209,7 @@ fn credentials_file_in_both_formats_and_access_key_flag() {
 #[test]
 fn missing_credentials_is_a_usage_error() {
     for (cmd, what) in [
-        (apig(), "no access key: set APIG_ACCESS_KEY"),
+        (apig(), "no_provider]: chain provider (environment, profile)"),
         (
             {
                 let mut c = apig();
@@ -222,7 +222,13 @@ fn missing_credentials_is_a_usage_error() {
         let mut cmd: Command = cmd;
         let out = run(cmd.args(["sign", "GET", "https://api.example.com/"]), b"");
         assert_eq!(status(&out), 2);
-        assert!(stderr(&out).starts_with(&format!("error[invalid_config]: {what}")), "{}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!("error[invalid_config]: {what}"))
+                || stderr(&out).starts_with(&format!("error[{what}")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("set APIG_"), "the hint names the variables: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
     }
     let out = run(apig().args(["sign", "GET", "https://x/", "--secret-key", "s"]), b"");
@@ -275,7 +281,7 @@ fn large_file_bodies_are_streamed_to_the_same_hash() {
 }
 
 /// Huawei Cloud's v3 SDK vectors (temporary credentials, project and domain ids, the v3 profile):
-/// `apig sign --profile v3 --security-token … --project-id …|--domain-id …` reproduces each, the
+/// `apig sign --signing-profile v3 --security-token … --project-id …|--domain-id …` reproduces each, the
 /// token taken from the flag or (every other vector) from `APIG_SECURITY_TOKEN`, and prints the
 /// headers the SDK added.
 #[test]
@@ -287,7 +293,7 @@ fn v3_vectors_with_temporary_credentials_and_ids() {
         let name = str_field(v, &["name"]);
         let mut cmd = apig_with(str_field(v, &["key"]), str_field(v, &["secret"]));
         cmd.args(["sign", str_field(v, &["request", "method"]), str_field(v, &["request", "url"])]);
-        cmd.args(["--profile", "v3", "--output", "json"]);
+        cmd.args(["--signing-profile", "v3", "--output", "json"]);
         for (header, value) in headers(v) {
             cmd.arg("-H").arg(format!("{header}: {value}"));
         }
@@ -342,7 +348,7 @@ fn bad_temporary_credentials_are_refused_with_a_code() {
     assert_ne!(status(&out), 0);
     assert!(stderr(&out).contains("invalid_config") && stderr(&out).contains("security token"), "{}", stderr(&out));
     let mut cmd = apig_with("AK", "SK");
-    cmd.args(["sign", "GET", "https://h/x", "--profile", "v2"]);
+    cmd.args(["sign", "GET", "https://h/x", "--signing-profile", "v2"]);
     let out = run(&mut cmd, b"");
     assert_ne!(status(&out), 0);
 }

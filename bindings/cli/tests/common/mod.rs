@@ -15,7 +15,13 @@ pub const SK: &str = "sk-EXAMPLE-0123456789abcdefghijklmnopqrstuv";
 /// The `apig` binary with a clean credential environment.
 pub fn apig() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_apig"));
-    cmd.env_remove("APIG_ACCESS_KEY").env_remove("APIG_SECRET_KEY");
+    cmd.env_remove("APIG_ACCESS_KEY").env_remove("APIG_SECRET_KEY").env_remove("APIG_SECURITY_TOKEN");
+    for name in ["AK", "SK", "SECURITY_TOKEN", "PROJECT_ID", "DOMAIN_ID"] {
+        cmd.env_remove(format!("HUAWEICLOUD_SDK_{name}"));
+    }
+    cmd.env_remove("APIG_CREDENTIALS_SOURCE").env_remove("APIG_METADATA_ENDPOINT");
+    // never the tester's own ~/.huaweicloud/credentials
+    cmd.env("HUAWEICLOUD_SDK_CREDENTIALS_FILE", Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-such-credentials"));
     cmd
 }
 
