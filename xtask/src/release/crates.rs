@@ -1,4 +1,5 @@
-//! Release: the publishable crates `apig` (core), `apig-credentials`, `apig-cli` and `apig-gateway`, packaged by
+//! Release: the publishable crates `apig` (core), `apig-credentials`, `apig-tower`, `apig-reqwest`,
+//! `apig-cli` and `apig-gateway`, packaged by
 //! `cargo package` into `dist/crates/<name>-<version>.crate`.
 //!
 //! `build` runs the real `cargo package`, verification build included: cargo packages the three
@@ -20,8 +21,14 @@ use crate::util::{cargo, output, root, run, target_dir};
 
 /// The publishable crates, in dependency order, and whether each has a library (docs.rs
 /// documents libraries only).
-const CRATES: [(&str, bool); 4] =
-    [("apig", true), ("apig-credentials", true), ("apig-cli", false), ("apig-gateway", true)];
+const CRATES: [(&str, bool); 6] = [
+    ("apig", true),
+    ("apig-credentials", true),
+    ("apig-tower", true),
+    ("apig-reqwest", true),
+    ("apig-cli", false),
+    ("apig-gateway", true),
+];
 
 /// The files every packaged crate must hold (besides its sources).
 const REQUIRED_FILES: [&str; 4] = ["Cargo.toml", "README.md", "LICENSE-MIT", "LICENSE-APACHE"];
