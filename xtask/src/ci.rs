@@ -70,7 +70,7 @@ fn checks() -> Result<()> {
     docs::test()?;
     step("release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)");
     crate::release::tools::lint_workflows()?;
-    step("interop: Python and Node clients, and a Python backend, through the gateway");
+    step("interop: Python and Node clients, and a Python backend, through the gateway over HTTP and HTTPS (a test CA)");
     interop::test()?;
     step("all checks passed");
     Ok(())
