@@ -14,7 +14,8 @@
 //! with the same codes as on the JNA path.
 //!
 //! Arguments: a `Request` (method, url, headers, body, unsigned_payload), then the optional time.
-//! Answer: one status byte, then — [`OK`]: the return value (`SignedRequest`, `Verified`);
+//! Answer: its length (an `i32`), in the caller's reusable array when it fits, else a new one;
+//! then one status byte, then — [`OK`]: the return value (`SignedRequest`, `Verified`);
 //! [`ERROR`]: the `ApigError`; [`PANIC`]: a string (a bug: a panic, or arguments that do not
 //! deserialise).
 //!
@@ -214,17 +215,27 @@ unsafe fn with_bytes_of<T>(env: *mut JNIEnv, array: jbyteArray, len: jint, f: im
     f(&bytes)
 }
 
-/// A new Java `byte[]` holding `bytes`, or null with an `OutOfMemoryError` pending.
+/// The answer `bytes` preceded by its length (an `i32`, big-endian) in the Java `byte[]` `reuse`
+/// when it fits (then `reuse` is returned), else in a new array; null with an `OutOfMemoryError`
+/// pending when that cannot be allocated.
 ///
 /// # Safety
-/// `env` is the current thread's JNI environment.
-unsafe fn byte_array(env: *mut JNIEnv, bytes: &[u8]) -> jbyteArray {
-    let Ok(len) = jint::try_from(bytes.len()) else { return std::ptr::null_mut() };
-    // SAFETY: per this function's contract; the array is `len` bytes long.
+/// `env` is the current thread's JNI environment and `reuse` a live `byte[]`.
+unsafe fn reply(env: *mut JNIEnv, reuse: jbyteArray, bytes: &[u8]) -> jbyteArray {
+    let (Ok(len), Some(total)) = (jint::try_from(bytes.len()), bytes.len().checked_add(4)) else {
+        return std::ptr::null_mut();
+    };
+    let Ok(total) = jint::try_from(total) else { return std::ptr::null_mut() };
+    // SAFETY: per this function's contract; the array written is at least `total` bytes long.
     unsafe {
-        let array = ((**env).v1_1.NewByteArray)(env, len);
+        let array = if ((**env).v1_1.GetArrayLength)(env, reuse) >= total {
+            reuse
+        } else {
+            ((**env).v1_1.NewByteArray)(env, total)
+        };
         if !array.is_null() {
-            ((**env).v1_1.SetByteArrayRegion)(env, array, 0, len, bytes.as_ptr().cast());
+            ((**env).v1_1.SetByteArrayRegion)(env, array, 0, 4, len.to_be_bytes().as_ptr().cast());
+            ((**env).v1_1.SetByteArrayRegion)(env, array, 4, len, bytes.as_ptr().cast());
         }
         array
     }
@@ -237,17 +248,19 @@ fn borrow<T>(handle: jlong) -> *const T {
     uniffi::Handle::from_raw_unchecked(handle as u64).as_pointer()
 }
 
-/// `UniffiJni.signerSign(handle, args, len)`: `args` holds the `Request` and the optional time.
+/// `UniffiJni.signerSign(handle, args, len, reuse)`: `args` holds the `Request` and the optional
+/// time; the answer goes to `reuse` when it fits ([`reply`]).
 ///
 /// # Safety
 /// Called by the JVM only, with `handle` the uniffi handle of a live `Signer` (the Kotlin object
-/// keeps it alive for the call) and `args` a `byte[]` of at least `len` bytes.
+/// keeps it alive for the call), `args` a `byte[]` of at least `len` bytes and `reuse` a `byte[]`.
 unsafe extern "system" fn signer_sign(
     env: *mut JNIEnv,
     _class: jobject,
     handle: jlong,
     args: jbyteArray,
     len: jint,
+    reuse: jbyteArray,
 ) -> jbyteArray {
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
@@ -263,11 +276,11 @@ unsafe extern "system" fn signer_sign(
             )
         })
     };
-    // SAFETY: `env` is this thread's environment.
-    unsafe { byte_array(env, &out) }
+    // SAFETY: `env` is this thread's environment, `reuse` a live array.
+    unsafe { reply(env, reuse, &out) }
 }
 
-/// `UniffiJni.verifierVerify(handle, args, len)`: `args` holds the `Request` and the optional time.
+/// `UniffiJni.verifierVerify(handle, args, len, reuse)`: as [`signer_sign`].
 ///
 /// # Safety
 /// As [`signer_sign`], for a `Verifier`.
@@ -277,6 +290,7 @@ unsafe extern "system" fn verifier_verify(
     handle: jlong,
     args: jbyteArray,
     len: jint,
+    reuse: jbyteArray,
 ) -> jbyteArray {
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
@@ -296,8 +310,8 @@ unsafe extern "system" fn verifier_verify(
             )
         })
     };
-    // SAFETY: `env` is this thread's environment.
-    unsafe { byte_array(env, &out) }
+    // SAFETY: `env` is this thread's environment, `reuse` a live array.
+    unsafe { reply(env, reuse, &out) }
 }
 
 /// Binds `signerSign` and `verifierVerify` of the Kotlin class `class` (`apig.UniffiJni`) to
@@ -308,7 +322,7 @@ unsafe extern "system" fn verifier_verify(
 /// `env` is the calling thread's JNI environment and `class` a live reference to the class.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn apig_uniffi_jni_register(env: *mut JNIEnv, class: jobject) -> jint {
-    const SIGNATURE: &[u8] = b"(J[BI)[B\0";
+    const SIGNATURE: &[u8] = b"(J[BI[B)[B\0";
     let method = |name: &'static [u8], function: *mut c_void| JNINativeMethod {
         name: name.as_ptr().cast_mut().cast(),
         signature: SIGNATURE.as_ptr().cast_mut().cast(),
