@@ -118,26 +118,49 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Runs `call` on the arguments and serialises its outcome, the value with `write`.
+thread_local! {
+    /// This thread's answer buffer, reused from call to call (taken during a call, so a call made
+    /// from inside another, by a Kotlin `KeyStore`, gets a buffer of its own).
+    static ANSWER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest answer buffer kept for the thread's next call.
+const KEPT: usize = 64 * 1024;
+
+/// Runs `with` on this thread's answer buffer (empty, with the capacity of earlier answers).
+fn with_answer_buffer<T>(with: impl FnOnce(Vec<u8>) -> (Vec<u8>, T)) -> T {
+    let mut buffer = ANSWER.take();
+    buffer.clear();
+    let (buffer, result) = with(buffer);
+    if buffer.capacity() <= KEPT {
+        ANSWER.set(buffer);
+    }
+    result
+}
+
+/// Runs `call` on the arguments and serialises its outcome into `out` (emptied first), the
+/// value with `write`.
 fn answer<R>(
     call: impl FnOnce() -> Result<Result<R, ApigError>, String>,
     write: impl FnOnce(R, &mut Vec<u8>) -> Result<(), String>,
+    mut out: Vec<u8>,
 ) -> Vec<u8> {
+    out.clear();
     let outcome = catch_unwind(AssertUnwindSafe(|| match call() {
         Ok(Ok(value)) => {
-            let mut out = Vec::with_capacity(1024);
+            out.reserve(1024);
             out.push(OK);
-            write(value, &mut out).map(|()| out)
+            write(value, &mut out)
         }
         Ok(Err(error)) => {
-            let mut out = vec![ERROR];
+            out.push(ERROR);
             <ApigError as Lower<UniFfiTag>>::write(error, &mut out);
-            Ok(out)
+            Ok(())
         }
         Err(message) => Err(message),
     }));
     let message = match outcome {
-        Ok(Ok(bytes)) => return bytes,
+        Ok(Ok(())) => return out,
         Ok(Err(message)) => message,
         Err(panic) => panic
             .downcast_ref::<&str>()
@@ -145,7 +168,8 @@ fn answer<R>(
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "Rust panic".to_owned()),
     };
-    let mut out = vec![PANIC];
+    out.clear();
+    out.push(PANIC);
     <String as Lower<UniFfiTag>>::write(message, &mut out);
     out
 }
@@ -264,20 +288,24 @@ unsafe extern "system" fn signer_sign(
 ) -> jbyteArray {
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
-    // SAFETY: per this function's contract.
-    let out = unsafe {
-        with_bytes_of(env, args, len, |args| {
-            answer(
-                || {
-                    Args(args)
-                        .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
-                },
-                |output, out| write_signed(&output, out),
-            )
-        })
-    };
-    // SAFETY: `env` is this thread's environment, `reuse` a live array.
-    unsafe { reply(env, reuse, &out) }
+    with_answer_buffer(|buffer| {
+        // SAFETY: per this function's contract.
+        let out = unsafe {
+            with_bytes_of(env, args, len, |args| {
+                answer(
+                    || {
+                        Args(args)
+                            .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
+                    },
+                    |output, out| write_signed(&output, out),
+                    buffer,
+                )
+            })
+        };
+        // SAFETY: `env` is this thread's environment, `reuse` a live array.
+        let array = unsafe { reply(env, reuse, &out) };
+        (out, array)
+    })
 }
 
 /// `UniffiJni.verifierVerify(handle, args, len, reuse)`: as [`signer_sign`].
@@ -294,24 +322,28 @@ unsafe extern "system" fn verifier_verify(
 ) -> jbyteArray {
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
-    // SAFETY: per this function's contract.
-    let out = unsafe {
-        with_bytes_of(env, args, len, |args| {
-            answer(
-                || {
-                    Args(args).request_and_time(|request, now| {
-                        verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
-                    })
-                },
-                |verified, out| {
-                    <Verified as Lower<UniFfiTag>>::write(verified, out);
-                    Ok(())
-                },
-            )
-        })
-    };
-    // SAFETY: `env` is this thread's environment, `reuse` a live array.
-    unsafe { reply(env, reuse, &out) }
+    with_answer_buffer(|buffer| {
+        // SAFETY: per this function's contract.
+        let out = unsafe {
+            with_bytes_of(env, args, len, |args| {
+                answer(
+                    || {
+                        Args(args).request_and_time(|request, now| {
+                            verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+                        })
+                    },
+                    |verified, out| {
+                        <Verified as Lower<UniFfiTag>>::write(verified, out);
+                        Ok(())
+                    },
+                    buffer,
+                )
+            })
+        };
+        // SAFETY: `env` is this thread's environment, `reuse` a live array.
+        let array = unsafe { reply(env, reuse, &out) };
+        (out, array)
+    })
 }
 
 /// Binds `signerSign` and `verifierVerify` of the Kotlin class `class` (`apig.UniffiJni`) to
@@ -436,17 +468,25 @@ mod tests {
                 out.push(v);
                 Ok(())
             },
+            vec![9; 3],
         );
         assert_eq!(ok, [OK, 7]);
-        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()));
+        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()), vec![9]);
         assert_eq!(error[0], ERROR);
         let mut expected = vec![ERROR];
         <ApigError as Lower<UniFfiTag>>::write(ApigError::Expired { reason: "late".into() }, &mut expected);
         assert_eq!(error, expected);
-        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()));
+        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()), Vec::new());
         assert_eq!(bad, [&[PANIC, 0, 0, 0, 13][..], b"bad arguments"].concat());
         #[allow(clippy::panic, reason = "the panic is what is tested")]
-        let panicked = answer::<u8>(|| panic!("boom"), |_, _| Ok(()));
+        let panicked = answer::<u8>(
+            || Ok(Ok(1)),
+            |_, out| {
+                out.push(7);
+                panic!("boom")
+            },
+            Vec::new(),
+        );
         assert_eq!(panicked, [&[PANIC, 0, 0, 0, 4][..], b"boom"].concat());
     }
 }
