@@ -14,7 +14,8 @@
 //! with the same codes as on the JNA path.
 //!
 //! Arguments: a `Request` (method, url, headers, body, unsigned_payload), then the optional time.
-//! Answer: one status byte, then — [`OK`]: the return value (`SignedRequest`, `Verified`);
+//! Answer: its length (an `i32`), in the caller's reusable array when it fits, else a new one;
+//! then one status byte, then — [`OK`]: the return value (`SignedRequest`, `Verified`);
 //! [`ERROR`]: the `ApigError`; [`PANIC`]: a string (a bug: a panic, or arguments that do not
 //! deserialise).
 //!
@@ -117,26 +118,49 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Runs `call` on the arguments and serialises its outcome, the value with `write`.
+thread_local! {
+    /// This thread's answer buffer, reused from call to call (taken during a call, so a call made
+    /// from inside another, by a Kotlin `KeyStore`, gets a buffer of its own).
+    static ANSWER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest answer buffer kept for the thread's next call.
+const KEPT: usize = 64 * 1024;
+
+/// Runs `with` on this thread's answer buffer (empty, with the capacity of earlier answers).
+fn with_answer_buffer<T>(with: impl FnOnce(Vec<u8>) -> (Vec<u8>, T)) -> T {
+    let mut buffer = ANSWER.take();
+    buffer.clear();
+    let (buffer, result) = with(buffer);
+    if buffer.capacity() <= KEPT {
+        ANSWER.set(buffer);
+    }
+    result
+}
+
+/// Runs `call` on the arguments and serialises its outcome into `out` (emptied first), the
+/// value with `write`.
 fn answer<R>(
     call: impl FnOnce() -> Result<Result<R, ApigError>, String>,
     write: impl FnOnce(R, &mut Vec<u8>) -> Result<(), String>,
+    mut out: Vec<u8>,
 ) -> Vec<u8> {
+    out.clear();
     let outcome = catch_unwind(AssertUnwindSafe(|| match call() {
         Ok(Ok(value)) => {
-            let mut out = Vec::with_capacity(1024);
+            out.reserve(1024);
             out.push(OK);
-            write(value, &mut out).map(|()| out)
+            write(value, &mut out)
         }
         Ok(Err(error)) => {
-            let mut out = vec![ERROR];
+            out.push(ERROR);
             <ApigError as Lower<UniFfiTag>>::write(error, &mut out);
-            Ok(out)
+            Ok(())
         }
         Err(message) => Err(message),
     }));
     let message = match outcome {
-        Ok(Ok(bytes)) => return bytes,
+        Ok(Ok(())) => return out,
         Ok(Err(message)) => message,
         Err(panic) => panic
             .downcast_ref::<&str>()
@@ -144,7 +168,8 @@ fn answer<R>(
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "Rust panic".to_owned()),
     };
-    let mut out = vec![PANIC];
+    out.clear();
+    out.push(PANIC);
     <String as Lower<UniFfiTag>>::write(message, &mut out);
     out
 }
@@ -214,17 +239,27 @@ unsafe fn with_bytes_of<T>(env: *mut JNIEnv, array: jbyteArray, len: jint, f: im
     f(&bytes)
 }
 
-/// A new Java `byte[]` holding `bytes`, or null with an `OutOfMemoryError` pending.
+/// The answer `bytes` preceded by its length (an `i32`, big-endian) in the Java `byte[]` `reuse`
+/// when it fits (then `reuse` is returned), else in a new array; null with an `OutOfMemoryError`
+/// pending when that cannot be allocated.
 ///
 /// # Safety
-/// `env` is the current thread's JNI environment.
-unsafe fn byte_array(env: *mut JNIEnv, bytes: &[u8]) -> jbyteArray {
-    let Ok(len) = jint::try_from(bytes.len()) else { return std::ptr::null_mut() };
-    // SAFETY: per this function's contract; the array is `len` bytes long.
+/// `env` is the current thread's JNI environment and `reuse` a live `byte[]`.
+unsafe fn reply(env: *mut JNIEnv, reuse: jbyteArray, bytes: &[u8]) -> jbyteArray {
+    let (Ok(len), Some(total)) = (jint::try_from(bytes.len()), bytes.len().checked_add(4)) else {
+        return std::ptr::null_mut();
+    };
+    let Ok(total) = jint::try_from(total) else { return std::ptr::null_mut() };
+    // SAFETY: per this function's contract; the array written is at least `total` bytes long.
     unsafe {
-        let array = ((**env).v1_1.NewByteArray)(env, len);
+        let array = if ((**env).v1_1.GetArrayLength)(env, reuse) >= total {
+            reuse
+        } else {
+            ((**env).v1_1.NewByteArray)(env, total)
+        };
         if !array.is_null() {
-            ((**env).v1_1.SetByteArrayRegion)(env, array, 0, len, bytes.as_ptr().cast());
+            ((**env).v1_1.SetByteArrayRegion)(env, array, 0, 4, len.to_be_bytes().as_ptr().cast());
+            ((**env).v1_1.SetByteArrayRegion)(env, array, 4, len, bytes.as_ptr().cast());
         }
         array
     }
@@ -237,37 +272,43 @@ fn borrow<T>(handle: jlong) -> *const T {
     uniffi::Handle::from_raw_unchecked(handle as u64).as_pointer()
 }
 
-/// `UniffiJni.signerSign(handle, args, len)`: `args` holds the `Request` and the optional time.
+/// `UniffiJni.signerSign(handle, args, len, reuse)`: `args` holds the `Request` and the optional
+/// time; the answer goes to `reuse` when it fits ([`reply`]).
 ///
 /// # Safety
 /// Called by the JVM only, with `handle` the uniffi handle of a live `Signer` (the Kotlin object
-/// keeps it alive for the call) and `args` a `byte[]` of at least `len` bytes.
+/// keeps it alive for the call), `args` a `byte[]` of at least `len` bytes and `reuse` a `byte[]`.
 unsafe extern "system" fn signer_sign(
     env: *mut JNIEnv,
     _class: jobject,
     handle: jlong,
     args: jbyteArray,
     len: jint,
+    reuse: jbyteArray,
 ) -> jbyteArray {
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
-    // SAFETY: per this function's contract.
-    let out = unsafe {
-        with_bytes_of(env, args, len, |args| {
-            answer(
-                || {
-                    Args(args)
-                        .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
-                },
-                |output, out| write_signed(&output, out),
-            )
-        })
-    };
-    // SAFETY: `env` is this thread's environment.
-    unsafe { byte_array(env, &out) }
+    with_answer_buffer(|buffer| {
+        // SAFETY: per this function's contract.
+        let out = unsafe {
+            with_bytes_of(env, args, len, |args| {
+                answer(
+                    || {
+                        Args(args)
+                            .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
+                    },
+                    |output, out| write_signed(&output, out),
+                    buffer,
+                )
+            })
+        };
+        // SAFETY: `env` is this thread's environment, `reuse` a live array.
+        let array = unsafe { reply(env, reuse, &out) };
+        (out, array)
+    })
 }
 
-/// `UniffiJni.verifierVerify(handle, args, len)`: `args` holds the `Request` and the optional time.
+/// `UniffiJni.verifierVerify(handle, args, len, reuse)`: as [`signer_sign`].
 ///
 /// # Safety
 /// As [`signer_sign`], for a `Verifier`.
@@ -277,27 +318,32 @@ unsafe extern "system" fn verifier_verify(
     handle: jlong,
     args: jbyteArray,
     len: jint,
+    reuse: jbyteArray,
 ) -> jbyteArray {
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
-    // SAFETY: per this function's contract.
-    let out = unsafe {
-        with_bytes_of(env, args, len, |args| {
-            answer(
-                || {
-                    Args(args).request_and_time(|request, now| {
-                        verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
-                    })
-                },
-                |verified, out| {
-                    <Verified as Lower<UniFfiTag>>::write(verified, out);
-                    Ok(())
-                },
-            )
-        })
-    };
-    // SAFETY: `env` is this thread's environment.
-    unsafe { byte_array(env, &out) }
+    with_answer_buffer(|buffer| {
+        // SAFETY: per this function's contract.
+        let out = unsafe {
+            with_bytes_of(env, args, len, |args| {
+                answer(
+                    || {
+                        Args(args).request_and_time(|request, now| {
+                            verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+                        })
+                    },
+                    |verified, out| {
+                        <Verified as Lower<UniFfiTag>>::write(verified, out);
+                        Ok(())
+                    },
+                    buffer,
+                )
+            })
+        };
+        // SAFETY: `env` is this thread's environment, `reuse` a live array.
+        let array = unsafe { reply(env, reuse, &out) };
+        (out, array)
+    })
 }
 
 /// Binds `signerSign` and `verifierVerify` of the Kotlin class `class` (`apig.UniffiJni`) to
@@ -308,7 +354,7 @@ unsafe extern "system" fn verifier_verify(
 /// `env` is the calling thread's JNI environment and `class` a live reference to the class.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn apig_uniffi_jni_register(env: *mut JNIEnv, class: jobject) -> jint {
-    const SIGNATURE: &[u8] = b"(J[BI)[B\0";
+    const SIGNATURE: &[u8] = b"(J[BI[B)[B\0";
     let method = |name: &'static [u8], function: *mut c_void| JNINativeMethod {
         name: name.as_ptr().cast_mut().cast(),
         signature: SIGNATURE.as_ptr().cast_mut().cast(),
@@ -422,17 +468,25 @@ mod tests {
                 out.push(v);
                 Ok(())
             },
+            vec![9; 3],
         );
         assert_eq!(ok, [OK, 7]);
-        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()));
+        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()), vec![9]);
         assert_eq!(error[0], ERROR);
         let mut expected = vec![ERROR];
         <ApigError as Lower<UniFfiTag>>::write(ApigError::Expired { reason: "late".into() }, &mut expected);
         assert_eq!(error, expected);
-        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()));
+        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()), Vec::new());
         assert_eq!(bad, [&[PANIC, 0, 0, 0, 13][..], b"bad arguments"].concat());
         #[allow(clippy::panic, reason = "the panic is what is tested")]
-        let panicked = answer::<u8>(|| panic!("boom"), |_, _| Ok(()));
+        let panicked = answer::<u8>(
+            || Ok(Ok(1)),
+            |_, out| {
+                out.push(7);
+                panic!("boom")
+            },
+            Vec::new(),
+        );
         assert_eq!(panicked, [&[PANIC, 0, 0, 0, 4][..], b"boom"].concat());
     }
 }

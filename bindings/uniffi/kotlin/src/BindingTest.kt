@@ -338,6 +338,17 @@ fun main() {
             val verified = verifier.verify(signedCopy(request, signed), AT)
             checkEq(42, verified.signedHeaders.size, "signed headers of a $size-byte body")
         }
+        // ASCII strings are copied straight into the thread's reused argument array; 40 long headers
+        // make an answer longer than the reused answer array (4 KiB), 70,000 bytes arguments it does not keep
+        val ascii = (0 until 40).map { Header("X-A$it", "value $it " + "v".repeat(120)) }
+        for (size in listOf(70_000, 0, 4096, 1)) {
+            val request = Request("PUT", "https://api.example.com/a/b?q=1", ascii, ByteArray(size) { it.toByte() })
+            val signed = signer.sign(request, AT)
+            check(signed.canonicalRequest.length > 4096 && signed.canonicalRequest.contains("x-a39:value 39 v")) { signed.canonicalRequest }
+            checkEq(42, verifier.verify(signedCopy(request, signed), AT).signedHeaders.size, "signed headers of a $size-byte body")
+            val small = Request("GET", "https://api.example.com/", listOf(Header("X-Name", "välue")))
+            checkEq(signer.sign(small, AT), signer.sign(small, AT), "the same request signed twice, after a $size-byte body")
+        }
     }
 
     test("a lone surrogate is refused before crossing, as by uniffi's other calls") {

@@ -25,9 +25,41 @@ internal object UniffiJni {
         }
     }
 
-    @JvmStatic external fun signerSign(handle: Long, args: ByteArray, len: Int): ByteArray
+    /** The answer in `answer` when it fits (then `answer` itself is returned), else in a new array. */
+    @JvmStatic external fun signerSign(handle: Long, args: ByteArray, len: Int, answer: ByteArray): ByteArray
 
-    @JvmStatic external fun verifierVerify(handle: Long, args: ByteArray, len: Int): ByteArray
+    @JvmStatic external fun verifierVerify(handle: Long, args: ByteArray, len: Int, answer: ByteArray): ByteArray
+}
+
+/**
+ * This thread's buffers for the arguments and the answer of the fast path, reused from call to
+ * call (a call is over, its answer read, before the thread can make another).
+ *
+ * @suppress
+ */
+internal class UniffiJniBuffers {
+    /** The array holding this call's arguments. */
+    var args = ByteArray(1024)
+        private set
+    val answer = ByteArray(4096)
+    private var kept = args
+
+    /** An array of at least `size` bytes for the arguments, now [args] (kept for the next calls up to 64 KiB). */
+    fun args(size: Int): ByteArray {
+        args = if (size <= kept.size) kept else ByteArray(size).also { if (size <= 65536) kept = it }
+        return args
+    }
+
+    /** `encoded` as this call's arguments. */
+    fun use(encoded: ByteArray) {
+        args = encoded
+    }
+
+    companion object {
+        private val perThread = ThreadLocal.withInitial { UniffiJniBuffers() }
+
+        fun get(): UniffiJniBuffers = perThread.get()
+    }
 }
 
 /**
@@ -41,11 +73,73 @@ internal object UniffiJniRegistrar {
 
 /**
  * The arguments of `sign` and `verify` in uniffi's serialisation (as `FfiConverterTypeRequest` then
- * `FfiConverterOptionalTimestamp` write them), the strings encoded by the JDK's UTF-8 encoder.
+ * `FfiConverterOptionalTimestamp` write them) in `buffers`' argument array; returns their length.
+ * ASCII strings (the common case) are copied char by char straight into the array; any other
+ * string sends the request down [uniffiJniArgsEncoded].
  *
  * @suppress
  */
-internal fun uniffiJniArgs(request: Request, time: java.time.Instant?): ByteArray {
+internal fun uniffiJniArgs(request: Request, time: java.time.Instant?, buffers: UniffiJniBuffers): Int {
+    val headers = request.headers
+    // exact when every string is ASCII (one byte per char)
+    var size = 4 + request.method.length + 4 + request.url.length + 4 + 4 + request.body.size + 1 + (if (time == null) 1 else 13)
+    for (i in headers.indices) {
+        size += 8 + headers[i].name.length + headers[i].value.length
+    }
+    val out = buffers.args(size)
+    var at = uniffiJniPutAscii(out, 0, request.method)
+    if (at >= 0) at = uniffiJniPutAscii(out, at, request.url)
+    if (at >= 0) {
+        at = uniffiJniPutInt(out, at, headers.size)
+        for (i in headers.indices) {
+            at = uniffiJniPutAscii(out, at, headers[i].name)
+            if (at < 0) break
+            at = uniffiJniPutAscii(out, at, headers[i].value)
+            if (at < 0) break
+        }
+    }
+    if (at < 0) {
+        val encoded = uniffiJniArgsEncoded(request, time)
+        buffers.use(encoded)
+        return encoded.size
+    }
+    at = uniffiJniPutInt(out, at, request.body.size)
+    System.arraycopy(request.body, 0, out, at, request.body.size)
+    at += request.body.size
+    out[at++] = if (request.unsignedPayload) 1.toByte() else 0.toByte()
+    val tail = ByteBuffer.wrap(out, at, size - at)
+    FfiConverterOptionalTimestamp.write(time, tail)
+    return tail.position()
+}
+
+/** `value` big-endian at `at` in `out`; returns the index after it. @suppress */
+internal fun uniffiJniPutInt(out: ByteArray, at: Int, value: Int): Int {
+    out[at] = (value ushr 24).toByte()
+    out[at + 1] = (value ushr 16).toByte()
+    out[at + 2] = (value ushr 8).toByte()
+    out[at + 3] = value.toByte()
+    return at + 4
+}
+
+/** `value` (length, then bytes) at `at` in `out` if it is ASCII; returns the index after it, or -1. @suppress */
+internal fun uniffiJniPutAscii(out: ByteArray, at: Int, value: String): Int {
+    val len = value.length
+    val start = uniffiJniPutInt(out, at, len)
+    for (i in 0 until len) {
+        val c = value[i].code
+        if (c >= 0x80) return -1
+        out[start + i] = c.toByte()
+    }
+    return start + len
+}
+
+/**
+ * The arguments as [uniffiJniArgs] writes them, the strings encoded by the JDK's UTF-8 encoder
+ * (for requests with a non-ASCII string).
+ *
+ * @suppress
+ */
+internal fun uniffiJniArgsEncoded(request: Request, time: java.time.Instant?): ByteArray {
     val method = uniffiJniUtf8(request.method)
     val url = uniffiJniUtf8(request.url)
     val headers = request.headers
@@ -119,13 +213,14 @@ internal fun uniffiJniVerified(buf: ByteBuffer): Verified = Verified(
 )
 
 /**
- * The outcome of a JNI call: a status byte (0 the value, read by `read`; 1 an [ApigException];
- * 2 a panic message), then the payload.
+ * The outcome of a JNI call: its length (an `i32`: the array may be longer), a status byte (0 the
+ * value, read by `read`; 1 an [ApigException]; 2 a panic message), then the payload.
  *
  * @suppress
  */
 internal inline fun <R> uniffiJniAnswer(answer: ByteArray, read: (ByteBuffer) -> R): R {
     val buf = ByteBuffer.wrap(answer)
+    buf.limit(4 + buf.getInt())
     return when (buf.get()) {
         0.toByte() -> read(buf).also {
             if (buf.hasRemaining()) throw InternalException("apig: ${buf.remaining()} bytes left after the answer")

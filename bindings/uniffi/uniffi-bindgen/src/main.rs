@@ -30,9 +30,10 @@ const FAST_METHODS: [FastMethod; 2] = [
         class: "open class Signer:",
         declaration: "override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest",
         body: "
-        val args = uniffiJniArgs(`request`, `at`)
+        val buffers = UniffiJniBuffers.get()
+        val len = uniffiJniArgs(`request`, `at`, buffers)
         return uniffiCallWithBorrowedHandle { handle ->
-            uniffiJniAnswer(UniffiJni.signerSign(handle, args, args.size), ::uniffiJniSignedRequest)
+            uniffiJniAnswer(UniffiJni.signerSign(handle, buffers.args, len, buffers.answer), ::uniffiJniSignedRequest)
         }
     ",
     },
@@ -40,9 +41,10 @@ const FAST_METHODS: [FastMethod; 2] = [
         class: "open class Verifier:",
         declaration: "override fun `verify`(`request`: Request, `now`: java.time.Instant?): Verified",
         body: "
-        val args = uniffiJniArgs(`request`, `now`)
+        val buffers = UniffiJniBuffers.get()
+        val len = uniffiJniArgs(`request`, `now`, buffers)
         return uniffiCallWithBorrowedHandle { handle ->
-            uniffiJniAnswer(UniffiJni.verifierVerify(handle, args, args.size), ::uniffiJniVerified)
+            uniffiJniAnswer(UniffiJni.verifierVerify(handle, buffers.args, len, buffers.answer), ::uniffiJniVerified)
         }
     ",
     },
@@ -195,8 +197,8 @@ open class Verifier: Disposable {
     #[test]
     fn the_fast_methods_call_jni_and_the_rest_is_kept() {
         let patched = patch(GENERATED).unwrap();
-        assert!(patched.contains("UniffiJni.signerSign(handle, args, args.size)"), "{patched}");
-        assert!(patched.contains("UniffiJni.verifierVerify(handle, args, args.size)"), "{patched}");
+        assert!(patched.contains("UniffiJni.signerSign(handle, buffers.args, len, buffers.answer)"), "{patched}");
+        assert!(patched.contains("UniffiJni.verifierVerify(handle, buffers.args, len, buffers.answer)"), "{patched}");
         assert!(!patched.contains("callWithHandle { call(it) }"), "{patched}");
         assert!(
             patched.starts_with(
@@ -207,7 +209,7 @@ open class Verifier: Disposable {
             patched
                 .contains("open class Verifier: Disposable {\n    private inline fun <R> uniffiCallWithBorrowedHandle")
         );
-        assert!(patched.contains("@Throws(ApigException::class)override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest {\n        val args = uniffiJniArgs(`request`, `at`)"));
+        assert!(patched.contains("@Throws(ApigException::class)override fun `sign`(`request`: Request, `at`: java.time.Instant?): SignedRequest {\n        val buffers = UniffiJniBuffers.get()\n        val len = uniffiJniArgs(`request`, `at`, buffers)"));
         assert!(patched.contains("    fun other() {}\n}\n"));
         assert!(patched.ends_with(JNI_GLUE));
         assert_eq!(patch(&patched).unwrap(), patched, "applied once");
