@@ -322,25 +322,103 @@ fn console_copy() -> PathBuf {
     root().join("gateway-ref").join("console").join("apig-wasm")
 }
 
-/// `cargo xtask build console`: builds the package and refreshes the console's copy.
+/// What the console's copy is built from: every file under these paths. Its SHA-256 is kept
+/// beside the copy (`SOURCES.sha256`), so the check needs no byte-identical rebuild: a `.wasm`
+/// built in another folder differs in a few bytes (path dependencies' symbol hashes change the
+/// functions' order) while being the same build.
+const CONSOLE_SOURCES: [&str; 8] = [
+    "Cargo.lock",
+    "core/Cargo.toml",
+    "core/src",
+    "bindings/wasm/Cargo.toml",
+    "bindings/wasm/src",
+    "bindings/wasm/js",
+    "bindings/js",
+    "xtask/src/wasm.rs",
+];
+
+fn console_sources_file() -> PathBuf {
+    console_copy().join("SOURCES.sha256")
+}
+
+/// The SHA-256 of [`CONSOLE_SOURCES`]: each file's path (from the repository's root, `/`
+/// separated) and contents, in path order.
+fn console_sources_hash() -> Result<String> {
+    use sha2::{Digest, Sha256};
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        if dir.is_file() {
+            out.push(dir.to_path_buf());
+            return Ok(());
+        }
+        for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let path = entry?.path();
+            // the shared JS API's test folder and installed modules are not sources of the build
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name == "node_modules" || name == "test" {
+                continue;
+            }
+            walk(&path, out)?;
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for source in CONSOLE_SOURCES {
+        walk(&root().join(source), &mut files)?;
+    }
+    let mut named: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|f| {
+            let rel = f
+                .strip_prefix(root())
+                .unwrap_or(&f)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            (rel, f)
+        })
+        .collect();
+    named.sort();
+    let mut hash = Sha256::new();
+    for (name, path) in named {
+        let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update((text.len() as u64).to_le_bytes());
+        hash.update(&text);
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `cargo xtask build console`: builds the package and refreshes the console's copy and the hash
+/// of what it was built from.
 pub(crate) fn build_console() -> Result<()> {
     build()?;
     for file in CONSOLE_FILES {
         copy(&package().join(file), &console_copy().join(file))?;
     }
+    std::fs::write(console_sources_file(), format!("{}\n", console_sources_hash()?))?;
     eprintln!("apig-wasm: {} refreshed", console_copy().display());
     Ok(())
 }
 
-/// Fails when the console's copy differs from the package just built.
+/// Fails when the console's copy was built from other sources than these, or its JavaScript
+/// differs from the package just built.
 fn check_console() -> Result<()> {
-    for file in CONSOLE_FILES {
+    let stale = || {
+        anyhow::anyhow!(
+            "{} is not the current build of apig-wasm: run `cargo xtask build console` and commit it",
+            console_copy().display()
+        )
+    };
+    let recorded = std::fs::read_to_string(console_sources_file()).unwrap_or_default();
+    if recorded.trim() != console_sources_hash()? {
+        return Err(stale());
+    }
+    for file in CONSOLE_FILES.iter().filter(|f| f.ends_with(".js")) {
         let built = std::fs::read(package().join(file))?;
         if std::fs::read(console_copy().join(file)).ok() != Some(built) {
-            bail!(
-                "{} is not the current build of apig-wasm: run `cargo xtask build console` and commit it",
-                console_copy().join(file).display()
-            );
+            return Err(stale());
         }
     }
     Ok(())
