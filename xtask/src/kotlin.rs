@@ -243,10 +243,9 @@ fn run_jvm(jar: &Path, lib: &Path, main_class: &str, args: &[PathBuf]) -> Result
         .args(args))
 }
 
-/// The Rust unit tests of the binding and of its bindgen's Kotlin patch, the Swift generation
-/// check, then the Kotlin tests and the example on the JVM.
+/// The Swift generation check, then the Kotlin tests and the example on the JVM (the binding's
+/// Rust unit tests and its bindgen's are `cargo xtask test rust`'s).
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig-uniffi", "-p", "apig-uniffi-bindgen"]))?;
     build_swift()?;
     let (lib, source) = kotlin_bindings()?;
     android_bindings(&lib)?;

@@ -17,11 +17,22 @@ pub(crate) fn build() -> Result<()> {
 
 /// Unit, property, integration and doc tests of the core, the CLI and the credential providers
 /// (against a local metadata service), the tower layer (a hyper server on 127.0.0.1; it turns on
-/// the core's `http` feature, so the core's `http` tests run too), and xtask's own (the release checks' parsers).
+/// the core's `http` feature, so the core's `http` tests run too), the uniffi binding's Rust unit
+/// tests and its bindgen's Kotlin patch (built here with the rest: the Kotlin step builds only
+/// the library and runs the JVM), and xtask's own (the release checks' parsers).
 pub(crate) fn test() -> Result<()> {
     let mut test = cargo();
     test.arg("test");
-    for package in ["apig", "apig-conformance", "apig-cli", "apig-credentials", "apig-tower", "xtask"] {
+    for package in [
+        "apig",
+        "apig-conformance",
+        "apig-cli",
+        "apig-credentials",
+        "apig-tower",
+        "apig-uniffi",
+        "apig-uniffi-bindgen",
+        "xtask",
+    ] {
         test.args(["-p", package]);
     }
     run(&mut test)?;
