@@ -157,9 +157,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     // a provider's failure: its code, provider and source are the instance's
     let credentials = py.get_type::<CredentialsError>();
-    credentials.setattr("code", py.None())?;
-    credentials.setattr("provider", py.None())?;
-    credentials.setattr("source", py.None())?;
+    credentials.setattr("code", "")?;
+    credentials.setattr("provider", "")?;
+    credentials.setattr("source", "")?;
     m.add("CredentialsError", &credentials)?;
     let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;

@@ -5,6 +5,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Protocol, Union, final
 
+from typing_extensions import disjoint_base
+
 __all__ = [
     "ALGORITHMS",
     "CREDENTIALS_ERROR_CODES",
@@ -218,7 +220,7 @@ class CredentialsError(ApigError):
     """A credential provider failed: ``code`` (one of ``CREDENTIALS_ERROR_CODES``), the
     ``provider`` that failed and the ``source`` it read (a variable, a file, a URL)."""
 
-    code: str  # type: ignore[misc]
+    code: str
     provider: str
     source: str
 
@@ -247,13 +249,14 @@ class Credentials:
     def domain_id(self) -> Union[str, None]: ...
     @property
     def expires_at(self) -> Union[datetime.datetime, None]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 class _ProvidesCredentials(Protocol):
     def credentials(self) -> Credentials: ...
 
 _Seconds = Union[float, datetime.timedelta]
 
+@disjoint_base
 class CredentialsProvider:
     """The base class of the providers: ``credentials()`` and ``name``."""
 

@@ -101,7 +101,7 @@ class AppAuthMiddleware:
             request.method,
             str(request.url),
             original,
-            None if unsigned else body,
+            body if isinstance(body, bytes) and not unsigned else None,
             unsigned_payload=unsigned,
         )
         for name, value in signed.headers.items():

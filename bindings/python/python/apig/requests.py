@@ -91,7 +91,7 @@ class AppAuth(requests.auth.AuthBase):
         original = [(str(n), str(v)) for n, v in r.headers.items()]
         added = self._sign(r, original, None if unsigned else body, unsigned)
         if self.retry_on_expired and replayable:
-            r.register_hook("response", self._retry_hook(original, added, unsigned, position))
+            r.hooks["response"].append(self._retry_hook(original, added, unsigned, position))
         return r
 
     def _sign(self, r: requests.PreparedRequest, headers: list[tuple[str, str]], body: Any, unsigned: bool) -> list[str]:
