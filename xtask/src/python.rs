@@ -91,14 +91,21 @@ pub(crate) fn install_wheel() -> Result<PathBuf> {
     Ok(wheel)
 }
 
-/// `cargo xtask test python`: the wheel installed into the venv, then pytest, stubtest, mypy
+/// `cargo xtask test python`: the wheel installed into the venv, then pytest (with the debug
+/// `apig-gateway` the client tests send requests through), stubtest, mypy
 /// --strict on the package, every example, the abi3 wheel on the oldest and newest interpreters
 /// present, and a from-source `pip install ./bindings/python` into a fresh venv.
 pub(crate) fn test() -> Result<()> {
     setup()?;
     let wheel = install_wheel()?;
     let python = bin(&venv(), "python");
-    run(Command::new(&python).args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).current_dir(package()))?;
+    // the client helpers' tests send requests through a real gateway (tests/test_gateway_clients.py)
+    run(crate::util::cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
+    let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
+    run(Command::new(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .env("APIG_GATEWAY", gateway)
+        .current_dir(package()))?;
     // stubtest walks the package's submodules; run outside the workspace root, which holds the venv
     run(Command::new(&python).args(["-m", "mypy.stubtest", "apig"]).current_dir(package()))?;
     run(Command::new(&python)

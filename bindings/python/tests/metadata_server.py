@@ -13,8 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
 
 
+def secret_of(n: int) -> str:
+    """The secret of the n-th key pair (APIG wants 8 to 64 characters)."""
+    return f"TMPSK{n}-temporary-secret"
+
+
 class MetadataService:
-    """Issues ``TMPAK<n>`` / ``TMPSK<n>`` / ``token-<n>``: a new pair each time ``rotate()`` is called."""
+    """Issues ``TMPAK<n>`` / ``TMPSK<n>-…`` / ``token-<n>+/=``: a new pair each time ``rotate()`` is called."""
 
     def __init__(self, lifetime: float = 3600.0) -> None:
         self.generation = 1
@@ -66,7 +71,7 @@ class MetadataService:
         at = datetime.datetime.fromtimestamp(self.expires_at, datetime.timezone.utc)
         return {
             "access": f"TMPAK{n}",
-            "secret": f"TMPSK{n}",
+            "secret": secret_of(n),
             "securitytoken": f"token-{n}+/=",
             "expires_at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
