@@ -80,6 +80,7 @@ class AppAuth(httpx.Auth):
         yield request
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.read()  # requires_request_body, as httpx.Auth.sync_auth_flow does
         original = request.headers.multi_items()
         self._sign(request, original)
         response = yield request
@@ -90,6 +91,7 @@ class AppAuth(httpx.Auth):
                 yield request
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()  # requires_request_body, as httpx.Auth.async_auth_flow does
         if self._client.may_block():
             await anyio.to_thread.run_sync(self._client.prefetch)
         original = request.headers.multi_items()
