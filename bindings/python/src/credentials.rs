@@ -443,9 +443,8 @@ impl ClientSigner {
         domain_id: Option<&str>,
         profile: Option<&str>,
     ) -> PyResult<Self> {
-        let any_option = [algorithm, region, service, excluded_headers, project_id, domain_id, profile]
-            .iter()
-            .any(Option::is_some);
+        let any_option =
+            [algorithm, region, service, excluded_headers, project_id, domain_id, profile].iter().any(Option::is_some);
         let options = SigningOptions {
             algorithm,
             region,
