@@ -9,6 +9,7 @@ The gateway binary: ``APIG_GATEWAY`` (set by ``cargo xtask test python``), else
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -255,3 +256,66 @@ def test_helpers_refuse_mixed_arguments() -> None:
             helper(credentials=object())
         with pytest.raises(TypeError):
             helper(signer=apig.Signer(*DEMO), region="r1")
+
+
+def test_each_request_gets_the_providers_current_credentials(gateway: str) -> None:
+    service = MetadataService(lifetime=2.0)  # TMPAK1 expiring in 2 s: inside the refresh margin
+    try:
+        provider = apig.MetadataProvider(service.endpoint, refresh_margin=60, min_refresh_interval=0.0)
+        with httpx.Client(auth=HttpxAuth(credentials=provider), timeout=TIMEOUT) as client:
+            r = client.get(f"{gateway}/echo")
+            assert r.status_code == 200 and "Access=TMPAK1" in header(r.json(), "authorization"), r.text
+            service.lifetime = 3600.0
+            service.rotate()  # the service now issues TMPAK2: the provider refreshes in the background
+            deadline = time.monotonic() + 5
+            while "Access=TMPAK2" not in header(r.json(), "authorization"):
+                assert time.monotonic() < deadline, "the new key pair was never used"
+                time.sleep(0.02)
+                r = client.get(f"{gateway}/echo")
+                assert r.status_code == 200, r.text  # the old pair until the new one arrives
+            assert header(r.json(), "x-security-token") == "token-2+/="
+    finally:
+        service.close()
+
+
+def test_a_python_providers_exception_reaches_the_caller_unchanged(gateway: str) -> None:
+    class Failing:
+        def credentials(self) -> apig.Credentials:
+            raise PermissionError("vault says no")
+
+    with pytest.raises(PermissionError, match="vault says no"):
+        requests.get(f"{gateway}/echo", auth=RequestsAuth(credentials=Failing()), timeout=TIMEOUT)
+    with pytest.raises(apig.CredentialsError) as caught:
+        requests.get(f"{gateway}/echo", auth=RequestsAuth(credentials=apig.ProfileProvider("/nonexistent")), timeout=TIMEOUT)
+    assert (caught.value.code, caught.value.provider) == ("missing", "profile")
+
+
+@pytest.mark.anyio
+async def test_async_helpers_fetch_credentials_off_the_event_loop(gateway: str) -> None:
+    """A first fetch from a slow metadata service runs in a worker thread: the loop keeps ticking."""
+    for client in ("httpx", "aiohttp"):
+        service = MetadataService()
+        service.delay = 0.3
+        provider = apig.MetadataProvider(service.endpoint)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(ticker())
+        try:
+            if client == "httpx":
+                async with httpx.AsyncClient(auth=HttpxAuth(credentials=provider), timeout=TIMEOUT) as c:
+                    status = (await c.get(f"{gateway}/echo")).status_code
+            else:
+                async with aiohttp.ClientSession(middlewares=[AppAuthMiddleware(credentials=provider)]) as s:
+                    async with s.get(f"{gateway}/echo") as r:
+                        status = r.status
+        finally:
+            task.cancel()
+            service.close()
+        assert status == 200, client
+        assert ticks >= 10, f"{client}: the event loop was blocked during the fetch ({ticks} ticks in 0.3 s)"
