@@ -176,6 +176,19 @@ def test_metadata_provider_bad_answers(metadata: MetadataService, body: str, sta
     assert type(pickle.loads(pickle.dumps(e))) is apig.CredentialsError
 
 
+def test_metadata_provider_expired_and_refresh_failing(metadata: MetadataService) -> None:
+    metadata.lifetime = 0.4
+    metadata.rotate()
+    provider = apig.MetadataProvider(metadata.endpoint)
+    assert provider.credentials().access_key == "TMPAK2"
+    metadata.status, metadata.body = 503, "{}"  # the service is down from now on
+    time.sleep(0.5)
+    with pytest.raises(apig.CredentialsError) as expired:
+        provider.credentials()
+    assert (expired.value.code, expired.value.provider) == ("expired", "metadata")
+    assert "HTTP 503" in str(expired.value)
+
+
 def test_metadata_provider_slow_and_unreachable(metadata: MetadataService) -> None:
     metadata.delay = 2.0
     started = time.monotonic()
