@@ -200,6 +200,11 @@ def test_requests_retries_once_on_expired(gateway: str) -> None:
     assert r.status_code == 401 and "signature expired" in r.json()["error_msg"]
     assert without.clock_offset == -3600
 
+    # the caller's own X-Sdk-Date: nothing learned, not retried
+    dated = RequestsAuth(*DEMO)
+    r = requests.get(f"{gateway}/echo", headers={"X-Sdk-Date": "20200101T000000Z"}, auth=dated, timeout=TIMEOUT)
+    assert r.status_code == 401 and not r.history and dated.clock_offset == 0
+
     def body() -> Iterator[bytes]:
         yield b"one-shot"
 
@@ -222,6 +227,11 @@ def test_httpx_sync_retries_once_on_expired(gateway: str) -> None:
         r = client.get(f"{gateway}/echo")
         assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303" and not r.history
     assert wrong.clock_offset == 0
+    dated = HttpxAuth(*DEMO)
+    with httpx.Client(auth=dated, timeout=TIMEOUT) as client:
+        r = client.get(f"{gateway}/echo", headers={"X-Sdk-Date": "20200101T000000Z"})
+        assert r.status_code == 401 and "signature expired" in r.text and not r.history
+    assert dated.clock_offset == 0
 
 
 @pytest.mark.anyio
@@ -245,6 +255,11 @@ async def test_async_clients_retry_once_on_expired(gateway: str) -> None:
         async with session.get(f"{gateway}/echo") as r:
             assert r.status == 401 and "signature expired" in (await r.json())["error_msg"]
     assert without.clock_offset == -3600
+    dated = AppAuthMiddleware(*DEMO)
+    async with aiohttp.ClientSession(middlewares=(dated,)) as session:
+        async with session.get(f"{gateway}/echo", headers={"X-Sdk-Date": "20200101T000000Z"}) as r:
+            assert r.status == 401
+    assert dated.clock_offset == 0
 
 
 def test_helpers_refuse_mixed_arguments() -> None:

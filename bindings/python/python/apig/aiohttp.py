@@ -70,7 +70,8 @@ class AppAuthMiddleware:
         original = list(request.headers.items())
         self._sign(request, original, body)
         response = await handler(request)
-        if response.status != 401 or not self.retry_on_expired or body is _STREAMED:
+        dated = any(name.lower() == "x-sdk-date" for name, _ in original)  # the caller's time: kept
+        if response.status != 401 or not self.retry_on_expired or body is _STREAMED or dated:
             return response
         # read (and kept by aiohttp for the caller) only for a 401: a few hundred bytes of JSON
         if not self._client.learn(await response.text(errors="replace")):

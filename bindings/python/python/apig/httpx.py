@@ -73,7 +73,12 @@ class AppAuth(httpx.Auth):
         request.headers.update(signed.headers)
 
     def _expired(self, response: httpx.Response) -> bool:
-        return self.retry_on_expired and response.status_code == 401 and self._client.learn(response.text)
+        return self._client.learn(response.text)
+
+    def _retries(self, response: httpx.Response, original: list[tuple[str, str]]) -> bool:
+        """A 401 to retry: not when the caller fixed the signing time (``X-Sdk-Date``)."""
+        dated = any(name.lower() == "x-sdk-date" for name, _ in original)
+        return response.status_code == 401 and self.retry_on_expired and not dated
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self._sign(request, request.headers.multi_items())
@@ -84,7 +89,7 @@ class AppAuth(httpx.Auth):
         original = request.headers.multi_items()
         self._sign(request, original)
         response = yield request
-        if response.status_code == 401 and self.retry_on_expired:
+        if self._retries(response, original):
             response.read()
             if self._expired(response):
                 self._sign(request, original)
@@ -97,7 +102,7 @@ class AppAuth(httpx.Auth):
         original = request.headers.multi_items()
         self._sign(request, original)
         response = yield request
-        if response.status_code == 401 and self.retry_on_expired:
+        if self._retries(response, original):
             await response.aread()
             if self._expired(response):
                 self._sign(request, original)

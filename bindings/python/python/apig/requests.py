@@ -41,6 +41,11 @@ def _seekable(body: Any) -> bool:
         return False
 
 
+def _dated(headers: list[tuple[str, str]]) -> bool:
+    """Whether the caller fixed the signing time (``X-Sdk-Date``): a new clock offset cannot help."""
+    return any(name.lower() == "x-sdk-date" for name, _ in headers)
+
+
 class AppAuth(requests.auth.AuthBase):
     """Signs each prepared request with APIG App authentication.
 
@@ -90,7 +95,7 @@ class AppAuth(requests.auth.AuthBase):
                 replayable = False
         original = [(str(n), str(v)) for n, v in r.headers.items()]
         added = self._sign(r, original, None if unsigned else body, unsigned)
-        if self.retry_on_expired and replayable:
+        if self.retry_on_expired and replayable and not _dated(original):
             r.hooks["response"].append(self._retry_hook(original, added, unsigned, position))
         return r
 
