@@ -262,12 +262,7 @@ fn jvm(jar: &Path, lib: &Path, main_class: &str, args: &[PathBuf]) -> Result<Com
     let lib_dir = lib.parent().context("the library has no folder")?;
     let classpath = std::env::join_paths([jar, Path::new(JNA_JAR)].into_iter().chain(OKHTTP_JARS.map(Path::new)))?;
     let mut java = Command::new("java");
-    java
-        .arg(format!("-Djna.library.path={}", lib_dir.display()))
-        .arg("-cp")
-        .arg(classpath)
-        .arg(main_class)
-        .args(args);
+    java.arg(format!("-Djna.library.path={}", lib_dir.display())).arg("-cp").arg(classpath).arg(main_class).args(args);
     Ok(java)
 }
 

@@ -192,6 +192,12 @@ impl EnvironmentProvider {
     }
 }
 
+impl Default for EnvironmentProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 provider!(EnvironmentProvider);
 
 /// One section of the profile file (INI, keys `ak`, `sk`, `security_token`, `project_id`,

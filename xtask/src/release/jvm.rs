@@ -235,17 +235,20 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         );
     }
     let sources = format!("apig-{}-sources.jar", release.version);
-    report.check(&format!("jvm {sources}: the generated apig/apig_uniffi.kt and {SHIPPED_SOURCE}, nothing else"), || {
-        let file = release.dist.join("jvm").join(&sources);
-        let listing = output(Command::new("jar").arg("--list").arg("--file").arg(&file))
-            .with_context(|| format!("`jar --list` cannot read {}", file.display()))?;
-        let files: Vec<&str> =
-            listing.lines().map(str::trim).filter(|e| !e.ends_with('/') && !e.starts_with("META-INF/")).collect();
-        if files != ["apig/apig_uniffi.kt", SHIPPED_SOURCE] {
-            bail!("{} holds {files:?}, expected only apig/apig_uniffi.kt and {SHIPPED_SOURCE}", file.display());
-        }
-        Ok(())
-    });
+    report.check(
+        &format!("jvm {sources}: the generated apig/apig_uniffi.kt and {SHIPPED_SOURCE}, nothing else"),
+        || {
+            let file = release.dist.join("jvm").join(&sources);
+            let listing = output(Command::new("jar").arg("--list").arg("--file").arg(&file))
+                .with_context(|| format!("`jar --list` cannot read {}", file.display()))?;
+            let files: Vec<&str> =
+                listing.lines().map(str::trim).filter(|e| !e.ends_with('/') && !e.starts_with("META-INF/")).collect();
+            if files != ["apig/apig_uniffi.kt", SHIPPED_SOURCE] {
+                bail!("{} holds {files:?}, expected only apig/apig_uniffi.kt and {SHIPPED_SOURCE}", file.display());
+            }
+            Ok(())
+        },
+    );
     report.check(
         &format!(
             "jvm {name}: Java program signs with `java -cp {name}:jna.jar:.`, JNA loads linux-x86-64 from the jar, demo gateway 200"
