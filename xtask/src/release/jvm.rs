@@ -6,7 +6,9 @@
 //! `apig_uniffi`, and JNA extracts `<prefix>/libapig_uniffi.so` from the class path with no
 //! `jna.library.path`. Both libraries are linked by zig (`cargo zigbuild`, [`super::tools`]) against
 //! glibc 2.17, so the jar runs on old distributions too (CentOS 7, EulerOS 2, Amazon Linux 2).
-//! `apig-<version>-sources.jar` next to it holds the generated Kotlin source. `--native`: only the
+//! The hand-written OkHttp interceptor (`bindings/uniffi/kotlin/lib`) is compiled into the jar
+//! against Debian's OkHttp, which the jar does not bundle. `apig-<version>-sources.jar` next to it
+//! holds the generated Kotlin source and the interceptor's. `--native`: only the
 //! linux-x86-64 library.
 //!
 //! Verify: in a temporary folder with only the jar and Debian's `jna.jar`, a Java program compiled
