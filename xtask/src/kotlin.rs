@@ -280,11 +280,17 @@ pub(crate) fn test() -> Result<()> {
 
 /// The apps of the gateway the credentials test signs for: the static keys and the temporary ones
 /// its metadata server issues (`CredentialsTest.kt`).
-const GATEWAY_APPS: [(&str, &str); 4] =
-    [("static-ak", "static-sk"), ("tmp-ak-1", "tmp-sk-1"), ("tmp-ak-2", "tmp-sk-2"), ("tmp-ak-3", "tmp-sk-3")];
+const GATEWAY_APPS: [(&str, &str); 5] = [
+    ("static-ak", "static-sk"),
+    ("env-ak", "env-sk"),
+    ("tmp-ak-1", "tmp-sk-1"),
+    ("tmp-ak-2", "tmp-sk-2"),
+    ("tmp-ak-3", "tmp-sk-3"),
+];
 
-/// `CredentialsTest.kt`: the providers (the environment one reads the variables set here) and the
-/// OkHttp interceptor against a running `apig-gateway` (an echo API at `/demo/echo`).
+/// `CredentialsTest.kt` and the example `OkHttpInterceptor.kt`: the providers (the environment one
+/// reads the variables set here) and the OkHttp interceptor against a running `apig-gateway` (an
+/// echo API at `/demo/echo`).
 fn credentials_test(jar: &Path, lib: &Path) -> Result<()> {
     run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
     let gateway_bin = target_dir().join("debug").join("apig-gateway");
@@ -321,14 +327,18 @@ fn credentials_test(jar: &Path, lib: &Path) -> Result<()> {
         ]),
         port,
     )?;
-    let mut java = jvm(jar, lib, "apig.tests.CredentialsTestKt", &[PathBuf::from(format!("http://127.0.0.1:{port}"))])?;
-    java.env("HUAWEICLOUD_SDK_AK", "env-ak")
-        .env("HUAWEICLOUD_SDK_SK", "env-sk")
-        .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "env-token")
-        .env("HUAWEICLOUD_SDK_PROJECT_ID", "env-project")
-        .env_remove("HUAWEICLOUD_SDK_DOMAIN_ID")
-        .env_remove("HUAWEICLOUD_SDK_CREDENTIALS_FILE");
-    run(&mut java)
+    let base = [PathBuf::from(format!("http://127.0.0.1:{port}"))];
+    for main_class in ["apig.tests.CredentialsTestKt", "apig.examples.OkHttpInterceptorKt"] {
+        let mut java = jvm(jar, lib, main_class, &base)?;
+        java.env("HUAWEICLOUD_SDK_AK", "env-ak")
+            .env("HUAWEICLOUD_SDK_SK", "env-sk")
+            .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "env-token")
+            .env("HUAWEICLOUD_SDK_PROJECT_ID", "env-project")
+            .env_remove("HUAWEICLOUD_SDK_DOMAIN_ID")
+            .env_remove("HUAWEICLOUD_SDK_CREDENTIALS_FILE");
+        run(&mut java)?;
+    }
+    Ok(())
 }
 
 /// The conformance vectors through the generated Kotlin (`N passed, M failed`).

@@ -365,7 +365,7 @@ public class SignAndSend {
         byte[] body = "{\"from\":\"jvm\"}".getBytes(StandardCharsets.UTF_8);
         Request request = new Request("POST", url, List.of(new Header("Content-Type", "application/json")), body, false);
         SignedRequest signed;
-        try (Signer signer = new Signer(key, secret, null, null, null)) {
+        try (Signer signer = new Signer(key, secret, null, null, null, null)) {
             signed = signer.sign(request, null);
         }
         HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(url))
