@@ -282,7 +282,7 @@ pub(crate) fn test() -> Result<()> {
 /// its metadata server issues (`CredentialsTest.kt`).
 const GATEWAY_APPS: [(&str, &str); 5] = [
     ("static-ak", "static-sk"),
-    ("env-ak", "env-sk"),
+    ("env-ak", "env-secret"),
     ("tmp-ak-1", "tmp-sk-1"),
     ("tmp-ak-2", "tmp-sk-2"),
     ("tmp-ak-3", "tmp-sk-3"),
@@ -331,7 +331,7 @@ fn credentials_test(jar: &Path, lib: &Path) -> Result<()> {
     for main_class in ["apig.tests.CredentialsTestKt", "apig.examples.OkHttpInterceptorKt"] {
         let mut java = jvm(jar, lib, main_class, &base)?;
         java.env("HUAWEICLOUD_SDK_AK", "env-ak")
-            .env("HUAWEICLOUD_SDK_SK", "env-sk")
+            .env("HUAWEICLOUD_SDK_SK", "env-secret")
             .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "env-token")
             .env("HUAWEICLOUD_SDK_PROJECT_ID", "env-project")
             .env_remove("HUAWEICLOUD_SDK_DOMAIN_ID")

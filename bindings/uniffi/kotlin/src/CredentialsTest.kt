@@ -1,7 +1,7 @@
 // The credential providers and the OkHttp interceptor on the JVM (`cargo xtask test kotlin`).
 // Argument: the base URL of a running apig-gateway whose echo API `/demo/echo` accepts the apps
 // static-ak/static-sk and tmp-ak-N/tmp-sk-N (N = 1…3), which this file's metadata server issues
-// (com.sun.net.httpserver on 127.0.0.1). xtask sets HUAWEICLOUD_SDK_AK=env-ak, _SK=env-sk,
+// (com.sun.net.httpserver on 127.0.0.1). xtask sets HUAWEICLOUD_SDK_AK=env-ak, _SK=env-secret,
 // _SECURITY_TOKEN=env-token, _PROJECT_ID=env-project for the environment provider.
 package apig.tests
 
@@ -138,7 +138,7 @@ fun main(args: Array<String>) {
 
     test("environment provider and the default chain read HUAWEICLOUD_SDK_*") {
         val c = EnvironmentProvider().credentials()
-        checkEq(listOf("env-ak", "env-sk", "env-token", "env-project"), listOf(c.accessKey(), c.secretKey(), c.securityToken(), c.projectId()), "env")
+        checkEq(listOf("env-ak", "env-secret", "env-token", "env-project"), listOf(c.accessKey(), c.secretKey(), c.securityToken(), c.projectId()), "env")
         val answered = ChainProvider().resolve()
         checkEq("environment", answered.provider, "provider")
         checkEq("env-ak", answered.credentials.accessKey(), "key")
