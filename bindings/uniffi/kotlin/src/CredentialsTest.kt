@@ -187,7 +187,7 @@ fun main(args: Array<String>) {
     }
 
     test("metadata provider: expired credentials whose refresh fails end in code expired") {
-        metadata.issue(3, Duration.ofMillis(1200))
+        metadata.issue(3, Duration.ofMillis(2000))
         val provider = MetadataProvider(metadata.endpoint, 0UL, 2000UL, 0UL)
         checkEq("tmp-ak-3", provider.credentials().accessKey(), "before expiry")
         metadata.answer = { 200 to "{not json" }
