@@ -12,10 +12,28 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::server::{free_port, spawn};
 use crate::util::{cargo, ensure_apt, output, root, run, target_dir, vector_files};
 
 /// Debian's `libjna-java` jar: the JNA the generated Kotlin calls the library through.
 pub(crate) const JNA_JAR: &str = "/usr/share/java/jna.jar";
+
+/// Debian's `libokhttp-java` (3.13) and the okio it needs: the OkHttp the shipped interceptor
+/// (`bindings/uniffi/kotlin/lib`) is compiled against and tested with (the jar does not bundle it).
+pub(crate) const OKHTTP_JARS: [&str; 2] = ["/usr/share/java/okhttp.jar", "/usr/share/java/okio.jar"];
+
+/// The class path the Kotlin is compiled against: JNA and OkHttp.
+pub(crate) fn compile_classpath() -> Result<std::ffi::OsString> {
+    Ok(std::env::join_paths(std::iter::once(JNA_JAR).chain(OKHTTP_JARS))?)
+}
+
+/// The hand-written Kotlin shipped with the generated bindings, under its package's folders.
+pub(crate) const LIBRARY_DIR: &str = "bindings/uniffi/kotlin/lib";
+
+/// The files of [`LIBRARY_DIR`]: the OkHttp interceptor (package `apig.okhttp`).
+pub(crate) fn library_sources() -> Result<Vec<PathBuf>> {
+    kotlin_files(&root().join(LIBRARY_DIR).join("apig/okhttp"))
+}
 
 fn tooling_dir() -> PathBuf {
     root().join("bindings/uniffi/kotlin/tooling")
@@ -28,7 +46,7 @@ pub(crate) fn kotlinc() -> PathBuf {
 
 /// JNA, Java 17 and the pinned kotlinc (`npm ci`, skipped when the lockfile's install is in place).
 pub(crate) fn setup() -> Result<()> {
-    ensure_apt(&["libjna-java"])?;
+    ensure_apt(&["libjna-java", "libokhttp-java"])?;
     let java = Command::new("java").arg("-version").output().ok();
     let java_version = java.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).unwrap_or_default();
     if !java_version.contains("version \"17") && !java_version.contains("version \"2") {
@@ -205,6 +223,7 @@ fn compile_jar(generated: &Path) -> Result<PathBuf> {
         bail!("{} is missing: run `cargo xtask setup kotlin`", kotlinc().display());
     }
     let mut sources = vec![generated.to_path_buf()];
+    sources.extend(library_sources()?);
     sources.extend(kotlin_files(&root().join("bindings/uniffi/kotlin/src"))?);
     sources.extend(kotlin_files(&root().join("examples/kotlin"))?);
     let mut hasher = DefaultHasher::new();
@@ -224,7 +243,9 @@ fn compile_jar(generated: &Path) -> Result<PathBuf> {
         return Ok(jar);
     }
     run(Command::new(kotlinc())
-        .args(["-include-runtime", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
+        .args(["-include-runtime", "-jvm-target", "17", "-Werror", "-cp"])
+        .arg(compile_classpath()?)
+        .arg("-d")
         .arg(&jar)
         .args(&sources))?;
     std::fs::write(&stamp, fingerprint)?;
@@ -233,14 +254,16 @@ fn compile_jar(generated: &Path) -> Result<PathBuf> {
 
 /// Runs `main_class` from `jar` on the JVM with JNA and the library's folder on the JNA path.
 fn run_jvm(jar: &Path, lib: &Path, main_class: &str, args: &[PathBuf]) -> Result<()> {
+    run(&mut jvm(jar, lib, main_class, args)?)
+}
+
+/// The `java` command of [`run_jvm`] (JNA and OkHttp on the class path).
+fn jvm(jar: &Path, lib: &Path, main_class: &str, args: &[PathBuf]) -> Result<Command> {
     let lib_dir = lib.parent().context("the library has no folder")?;
-    let classpath = std::env::join_paths([jar, Path::new(JNA_JAR)])?;
-    run(Command::new("java")
-        .arg(format!("-Djna.library.path={}", lib_dir.display()))
-        .arg("-cp")
-        .arg(classpath)
-        .arg(main_class)
-        .args(args))
+    let classpath = std::env::join_paths([jar, Path::new(JNA_JAR)].into_iter().chain(OKHTTP_JARS.map(Path::new)))?;
+    let mut java = Command::new("java");
+    java.arg(format!("-Djna.library.path={}", lib_dir.display())).arg("-cp").arg(classpath).arg(main_class).args(args);
+    Ok(java)
 }
 
 /// The Swift generation check, then the Kotlin tests and the example on the JVM (the binding's
@@ -251,7 +274,71 @@ pub(crate) fn test() -> Result<()> {
     android_bindings(&lib)?;
     let jar = compile_jar(&source)?;
     run_jvm(&jar, &lib, "apig.tests.BindingTestKt", &[])?;
+    credentials_test(&jar, &lib)?;
     run_jvm(&jar, &lib, "apig.examples.SignAndSendKt", &[])
+}
+
+/// The apps of the gateway the credentials test signs for: the static keys and the temporary ones
+/// its metadata server issues (`CredentialsTest.kt`).
+const GATEWAY_APPS: [(&str, &str); 5] = [
+    ("static-ak", "static-sk"),
+    ("env-ak", "env-secret"),
+    ("tmp-ak-1", "tmp-sk-1"),
+    ("tmp-ak-2", "tmp-sk-2"),
+    ("tmp-ak-3", "tmp-sk-3"),
+];
+
+/// `CredentialsTest.kt` and the example `OkHttpInterceptor.kt`: the providers (the environment one
+/// reads the variables set here) and the OkHttp interceptor against a running `apig-gateway` (an
+/// echo API at `/demo/echo`).
+fn credentials_test(jar: &Path, lib: &Path) -> Result<()> {
+    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
+    let gateway_bin = target_dir().join("debug").join("apig-gateway");
+    let apps: Vec<String> = GATEWAY_APPS
+        .iter()
+        .map(|(key, secret)| format!(r#"{{ "id": "{key}", "key": "{key}", "secret": "{secret}" }}"#))
+        .collect();
+    let authorizations: Vec<String> =
+        GATEWAY_APPS.iter().map(|(key, _)| format!(r#"{{ "app": "{key}", "api": "echo" }}"#)).collect();
+    let config = format!(
+        r#"{{
+  "gateway": {{ "error_prefix": "APIG" }},
+  "groups": [{{ "id": "kotlin", "name": "Kotlin credentials test", "domains": [],
+    "apis": [{{ "id": "echo", "method": "ANY", "path": "/demo/echo", "auth": "app", "backend": {{ "url": "echo:" }} }}] }}],
+  "environments": [{{ "name": "RELEASE", "published": ["echo"] }}],
+  "apps": [{}],
+  "authorizations": [{}]
+}}"#,
+        apps.join(", "),
+        authorizations.join(", ")
+    );
+    let dir = target_dir().join("kotlin");
+    std::fs::create_dir_all(&dir)?;
+    let config_file = dir.join("credentials-gateway.json");
+    std::fs::write(&config_file, config)?;
+    let port = free_port()?;
+    let _gateway = spawn(
+        "apig-gateway",
+        Command::new(&gateway_bin).arg("--config").arg(&config_file).args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--access-log",
+            "off",
+        ]),
+        port,
+    )?;
+    let base = [PathBuf::from(format!("http://127.0.0.1:{port}"))];
+    for main_class in ["apig.tests.CredentialsTestKt", "apig.examples.OkHttpInterceptorKt"] {
+        let mut java = jvm(jar, lib, main_class, &base)?;
+        java.env("HUAWEICLOUD_SDK_AK", "env-ak")
+            .env("HUAWEICLOUD_SDK_SK", "env-secret")
+            .env("HUAWEICLOUD_SDK_SECURITY_TOKEN", "env-token")
+            .env("HUAWEICLOUD_SDK_PROJECT_ID", "env-project")
+            .env_remove("HUAWEICLOUD_SDK_DOMAIN_ID")
+            .env_remove("HUAWEICLOUD_SDK_CREDENTIALS_FILE");
+        run(&mut java)?;
+    }
+    Ok(())
 }
 
 /// The conformance vectors through the generated Kotlin (`N passed, M failed`).

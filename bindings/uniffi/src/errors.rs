@@ -108,13 +108,30 @@ pub enum ApigError {
         /// What went wrong, for humans.
         reason: String,
     },
+    /// A credentials provider failed (`apig_credentials::CredentialsError`): `code()` is the
+    /// provider error's stable code (`missing`, `malformed`, `missing_field`, `unreachable`,
+    /// `timeout`, `http_status`, `expired`, `no_provider`), as in every language with providers.
+    Credentials {
+        /// What went wrong, for humans (never a secret).
+        reason: String,
+        /// The stable code, the same as `code()`.
+        error_code: String,
+        /// The provider that failed: `environment`, `profile`, `metadata`, `chain`, or a foreign
+        /// provider's name.
+        provider: String,
+        /// What it read: a variable name, a file path and section, a URL.
+        source: String,
+    },
 }
 
 #[uniffi::export]
 impl ApigError {
     /// The core's stable code of this error (`signature_mismatch`, `expired`, …).
     pub fn code(&self) -> String {
-        self.kind().code().to_owned()
+        match self {
+            Self::Credentials { error_code, .. } => error_code.clone(),
+            _ => self.kind().map_or("", ErrorKind::code).to_owned(),
+        }
     }
 
     /// The message for humans, without the code.
@@ -124,9 +141,9 @@ impl ApigError {
 }
 
 impl ApigError {
-    /// The core kind of this error.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
+    /// The core kind of this error (none for a credentials provider's error).
+    pub fn kind(&self) -> Option<ErrorKind> {
+        Some(match self {
             Self::MissingAuthorization { .. } => ErrorKind::MissingAuthorization,
             Self::MalformedAuthorization { .. } => ErrorKind::MalformedAuthorization,
             Self::UnsupportedAlgorithm { .. } => ErrorKind::UnsupportedAlgorithm,
@@ -145,7 +162,8 @@ impl ApigError {
             Self::InvalidRequest { .. } => ErrorKind::InvalidRequest,
             Self::InvalidConfig { .. } => ErrorKind::InvalidConfig,
             Self::BodyRead { .. } => ErrorKind::BodyRead,
-        }
+            Self::Credentials { .. } => return None,
+        })
     }
 
     fn parts(&self) -> (&str, Option<&Trace>) {
@@ -167,7 +185,8 @@ impl ApigError {
             | Self::PayloadHashMismatch { reason }
             | Self::InvalidRequest { reason }
             | Self::InvalidConfig { reason }
-            | Self::BodyRead { reason } => (reason, None),
+            | Self::BodyRead { reason }
+            | Self::Credentials { reason, .. } => (reason, None),
         }
     }
 }
@@ -198,10 +217,26 @@ impl From<apig::Error> for ApigError {
     }
 }
 
-/// `code: reason`, as the core's `Display` (Kotlin `toString()`, Swift `description`).
+impl From<apig_credentials::CredentialsError> for ApigError {
+    fn from(error: apig_credentials::CredentialsError) -> Self {
+        Self::Credentials {
+            reason: error.message().to_owned(),
+            error_code: error.code().to_owned(),
+            provider: error.provider().to_owned(),
+            source: error.source_name().to_owned(),
+        }
+    }
+}
+
+/// `code: reason`, as the core's `Display`; a provider's error also names the provider and source (Kotlin `toString()`, Swift `description`).
 impl fmt::Display for ApigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind().code(), self.parts().0)
+        match self {
+            Self::Credentials { error_code, provider, source, reason } => {
+                write!(f, "{error_code}: {provider} provider ({source}): {reason}")
+            }
+            _ => write!(f, "{}: {}", self.code(), self.parts().0),
+        }
     }
 }
 
@@ -216,7 +251,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for kind in ErrorKind::ALL {
             let error = ApigError::from(apig::Error::new(kind, format!("because {kind}")));
-            assert_eq!(error.kind(), kind);
+            assert_eq!(error.kind(), Some(kind));
             assert_eq!(error.code(), kind.code());
             assert_eq!(error.reason(), format!("because {kind}"));
             assert_eq!(error.to_string(), format!("{}: because {}", kind.code(), kind.code()));

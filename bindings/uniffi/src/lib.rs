@@ -8,12 +8,17 @@
 uniffi::setup_scaffolding!();
 
 mod convert;
+mod credentials;
 mod errors;
 mod jni;
 mod sign;
 mod verify;
 
 pub use crate::convert::{Algorithm, Header, Profile, Request, SignerOptions, Trace};
+pub use crate::credentials::{
+    Answered, ChainProvider, Credentials, CredentialsProvider, EnvironmentProvider, MetadataProvider, ProfileProvider,
+    StaticProvider, clock_skew_from_apig_message,
+};
 pub use crate::errors::ApigError;
 pub use crate::sign::{SignedRequest, Signer};
 pub use crate::verify::{KeyStore, Verified, Verifier, VerifyPolicy};

@@ -80,6 +80,9 @@ pub struct Verified {
     pub date: String,
     /// Whether the body was left out of the signature (it is then not authenticated).
     pub unsigned_payload: bool,
+    /// The signed `X-Security-Token` of temporary credentials (a token sent unsigned is not
+    /// reported). The signature proves the temporary secret; the token is IAM's to validate.
+    pub security_token: Option<String>,
 }
 
 impl From<apig::Verified> for Verified {
@@ -90,6 +93,7 @@ impl From<apig::Verified> for Verified {
             algorithm: v.algorithm.into(),
             date: v.date.to_string(),
             unsigned_payload: v.unsigned_payload,
+            security_token: v.security_token.as_ref().map(|t| t.expose().to_owned()),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! `apig_uniffi`, and JNA extracts `<prefix>/libapig_uniffi.so` from the class path with no
 //! `jna.library.path`. Both libraries are linked by zig (`cargo zigbuild`, [`super::tools`]) against
 //! glibc 2.17, so the jar runs on old distributions too (CentOS 7, EulerOS 2, Amazon Linux 2).
-//! `apig-<version>-sources.jar` next to it holds the generated Kotlin source. `--native`: only the
+//! The hand-written OkHttp interceptor (`bindings/uniffi/kotlin/lib`) is compiled into the jar
+//! against Debian's OkHttp, which the jar does not bundle. `apig-<version>-sources.jar` next to it
+//! holds the generated Kotlin source and the interceptor's. `--native`: only the
 //! linux-x86-64 library.
 //!
 //! Verify: in a temporary folder with only the jar and Debian's `jna.jar`, a Java program compiled
@@ -35,6 +37,9 @@ const GLIBC: (u32, u32) = (2, 17);
 fn glibc() -> String {
     format!("{}.{}", GLIBC.0, GLIBC.1)
 }
+
+/// The hand-written Kotlin in the sources jar (`bindings/uniffi/kotlin/lib`, compiled into the jar).
+const SHIPPED_SOURCE: &str = "apig/okhttp/ApigInterceptor.kt";
 
 /// The library file the generated Kotlin asks JNA for (`cdylib_name` in `bindings/uniffi/uniffi.toml`).
 const LIBRARY: &str = "libapig_uniffi.so";
@@ -141,7 +146,10 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
         .arg(&sources)
         .arg("-C")
         .arg(generated)
-        .arg("apig/apig_uniffi.kt"))?;
+        .arg("apig/apig_uniffi.kt")
+        .arg("-C")
+        .arg(root().join(kotlin::LIBRARY_DIR))
+        .arg(SHIPPED_SOURCE))?;
     Ok(vec![Artifact { path: jar }, Artifact { path: sources }])
 }
 
@@ -150,7 +158,10 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
 /// lockfile are unchanged (kotlinc takes most of a cached run).
 fn compile(source: &Path, work: &Path) -> Result<PathBuf> {
     let mut hasher = DefaultHasher::new();
-    std::fs::read(source).with_context(|| format!("cannot read {}", source.display()))?.hash(&mut hasher);
+    let library = kotlin::library_sources()?;
+    for file in std::iter::once(source).chain(library.iter().map(PathBuf::as_path)) {
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?.hash(&mut hasher);
+    }
     let lockfile = root().join("bindings/uniffi/kotlin/tooling/package-lock.json");
     std::fs::read(&lockfile).with_context(|| format!("cannot read {}", lockfile.display()))?.hash(&mut hasher);
     let fingerprint = format!("{:016x}", hasher.finish());
@@ -162,9 +173,12 @@ fn compile(source: &Path, work: &Path) -> Result<PathBuf> {
     }
     let _ = std::fs::remove_file(&stamp);
     run(Command::new(kotlin::kotlinc())
-        .args(["-include-runtime", "-no-reflect", "-jvm-target", "17", "-Werror", "-cp", JNA_JAR, "-d"])
+        .args(["-include-runtime", "-no-reflect", "-jvm-target", "17", "-Werror", "-cp"])
+        .arg(kotlin::compile_classpath()?)
+        .arg("-d")
         .arg(&compiled)
-        .arg(source))?;
+        .arg(source)
+        .args(&library))?;
     std::fs::write(&stamp, fingerprint)?;
     Ok(compiled)
 }
@@ -223,17 +237,20 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         );
     }
     let sources = format!("apig-{}-sources.jar", release.version);
-    report.check(&format!("jvm {sources}: the generated apig/apig_uniffi.kt, nothing else"), || {
-        let file = release.dist.join("jvm").join(&sources);
-        let listing = output(Command::new("jar").arg("--list").arg("--file").arg(&file))
-            .with_context(|| format!("`jar --list` cannot read {}", file.display()))?;
-        let files: Vec<&str> =
-            listing.lines().map(str::trim).filter(|e| !e.ends_with('/') && !e.starts_with("META-INF/")).collect();
-        if files != ["apig/apig_uniffi.kt"] {
-            bail!("{} holds {files:?}, expected only apig/apig_uniffi.kt", file.display());
-        }
-        Ok(())
-    });
+    report.check(
+        &format!("jvm {sources}: the generated apig/apig_uniffi.kt and {SHIPPED_SOURCE}, nothing else"),
+        || {
+            let file = release.dist.join("jvm").join(&sources);
+            let listing = output(Command::new("jar").arg("--list").arg("--file").arg(&file))
+                .with_context(|| format!("`jar --list` cannot read {}", file.display()))?;
+            let files: Vec<&str> =
+                listing.lines().map(str::trim).filter(|e| !e.ends_with('/') && !e.starts_with("META-INF/")).collect();
+            if files != ["apig/apig_uniffi.kt", SHIPPED_SOURCE] {
+                bail!("{} holds {files:?}, expected only apig/apig_uniffi.kt and {SHIPPED_SOURCE}", file.display());
+            }
+            Ok(())
+        },
+    );
     report.check(
         &format!(
             "jvm {name}: Java program signs with `java -cp {name}:jna.jar:.`, JNA loads linux-x86-64 from the jar, demo gateway 200"
@@ -252,6 +269,7 @@ fn contents(jar: &Path, libraries: &[String]) -> Result<()> {
         "apig/Signer.class",
         "apig/Request.class",
         "apig/Verifier.class",
+        "apig/okhttp/ApigInterceptor.class",
         "kotlin/Unit.class",
         "META-INF/kotlin/LICENSE.txt",
     ];
@@ -347,7 +365,7 @@ public class SignAndSend {
         byte[] body = "{\"from\":\"jvm\"}".getBytes(StandardCharsets.UTF_8);
         Request request = new Request("POST", url, List.of(new Header("Content-Type", "application/json")), body, false);
         SignedRequest signed;
-        try (Signer signer = new Signer(key, secret, null, null, null)) {
+        try (Signer signer = new Signer(key, secret, null, null, null, null)) {
             signed = signer.sign(request, null);
         }
         HttpRequest.Builder http = HttpRequest.newBuilder(URI.create(url))

@@ -75,7 +75,9 @@ private fun snakeCase(name: String) = name.replace(Regex("([a-z0-9])([A-Z])"), "
 
 fun main() {
     test("every error variant carries its own stable code") {
-        val variants = ApigException::class.java.declaredClasses.filter { ApigException::class.java.isAssignableFrom(it) }
+        // (the providers' error, ApigException.Credentials, carries its code: CredentialsTest.kt)
+        val variants = ApigException::class.java.declaredClasses
+            .filter { ApigException::class.java.isAssignableFrom(it) && it != ApigException.Credentials::class.java }
         checkEq(18, variants.size, "variants")
         val codes = HashSet<String>()
         for (variant in variants) {

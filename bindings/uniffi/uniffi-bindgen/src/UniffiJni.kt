@@ -210,6 +210,7 @@ internal fun uniffiJniVerified(buf: ByteBuffer): Verified = Verified(
     signedHeaders = List(buf.getInt()) { uniffiJniString(buf) },
     date = uniffiJniString(buf),
     unsignedPayload = buf.get() != 0.toByte(),
+    securityToken = if (buf.get() == 0.toByte()) null else uniffiJniString(buf),
 )
 
 /**
