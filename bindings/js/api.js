@@ -885,18 +885,38 @@ export function makeApi(createEngine) {
     return error;
   }
 
-  /** APIG's JSON error answer: the status, code and `error_msg` the error carries (the core's mapping). */
-  function answer(res, error) {
+  /**
+   * APIG's JSON error answer to `error`: `{ status, headers, body }` with the status, code and
+   * `error_msg` the error carries (the core's mapping), for every server integration.
+   */
+  function errorAnswer(error) {
     const uuid = engine.randomUUID ?? (() => globalThis.crypto.randomUUID());
     const requestId = uuid().replace(/-/g, "");
-    const text = JSON.stringify({ error_code: error.apigCode, error_msg: error.apigMessage, request_id: requestId });
-    res.statusCode = error.status;
-    res.setHeader("Content-Type", "application/json");
-    res.setHeader("Content-Length", Buffer.byteLength(text));
-    res.setHeader("X-Request-Id", requestId);
-    if (error.status === 413) res.setHeader("Connection", "close");
-    res.end(text);
+    const body = JSON.stringify({ error_code: error.apigCode, error_msg: error.apigMessage, request_id: requestId });
+    const headers = { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), "X-Request-Id": requestId };
+    if (error.status === 413) headers.Connection = "close";
+    return { status: error.status, headers, body };
   }
+
+  function answer(res, error) {
+    const { status, headers, body } = errorAnswer(error);
+    res.statusCode = status;
+    for (const name of Object.keys(headers)) res.setHeader(name, headers[name]);
+    res.end(body);
+  }
+
+  /**
+   * What the server integrations (verifyMiddleware; apig-sdk's Fastify plugin) share: reading the
+   * body up to a limit, the received headers, APIG's error answer, the default limit.
+   */
+  const server = {
+    readBody: rawBody,
+    receivedHeaders,
+    errorAnswer,
+    get defaultBodyLimit() {
+      return engine.defaultBodyLimit;
+    },
+  };
 
   return {
     ApigError,
@@ -916,5 +936,6 @@ export function makeApi(createEngine) {
     isCredentialsSource,
     signedFetch,
     verifyMiddleware,
+    __server: server,
   };
 }
