@@ -37,10 +37,14 @@ export declare class ApigError extends Error {
    * An error of `code` (a `TypeError` for a code not in `ERROR_CODES`); `status`, `apigCode` and
    * `apigMessage` are the core's APIG answer for it. `status` overrides the HTTP status.
    */
-  constructor(message: string, code: ApigErrorCode, status?: number)
+  constructor(message: string, code: ApigErrorCode | CredentialsErrorCode, status?: number)
   readonly name: 'ApigError'
-  /** Why, as a stable code. */
-  readonly code: ApigErrorCode
+  /** Why, as a stable code: the core's, or a credentials source's (`CredentialsErrorCode`). */
+  readonly code: ApigErrorCode | CredentialsErrorCode
+  /** A credentials source's error only: the provider that failed. */
+  readonly provider?: string
+  /** A credentials source's error only: what it read (a variable, a file, a URL, a function). */
+  readonly source?: string
   /**
    * The HTTP status APIG answers (the core's mapping, docs/error-codes.md): 401 for authentication
    * failures, 400 for a request that cannot be read, 500 for bad settings.
@@ -88,7 +92,7 @@ export interface CredentialsApigError extends ApigError {
   readonly code: CredentialsErrorCode
   /** The provider that failed: `environment`, `profile`, `metadata`, `chain`, `static`, `function`, … */
   readonly provider: string
-  /** What it read: a variable name, a file path, a URL, or the function source's name. */
+  /** What it read: a variable name, a file path, a URL, or the function source's `name()`. */
   readonly source: string
 }
 
@@ -329,6 +333,11 @@ export interface Identity {
    * authenticated.
    */
   unsignedPayload: boolean
+  /**
+   * The signed `X-Security-Token` of temporary credentials (absent when none was signed). The
+   * signature proves the temporary secret; the token itself is IAM's to validate.
+   */
+  securityToken?: string
 }
 
 /**

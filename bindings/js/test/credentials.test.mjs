@@ -144,3 +144,17 @@ test('credentialsSigner: typed errors for what a source gives or throws', async 
   assert.equal(signer.key, TMP[0].accessKey)
   assert.equal(await next(), signer)
 })
+
+test('verify reports the signed security token of temporary credentials', () => {
+  const verifier = new apig.Verifier({ keys })
+  const sign = (options) =>
+    new apig.Signer({ key: TMP[0].accessKey, secret: TMP[0].secretKey, ...options }).sign({
+      method: 'GET',
+      url: 'https://api.example.com/v1',
+    }).headers
+  const temporary = verifier.verify({ method: 'GET', url: '/v1', headers: { Host: 'api.example.com', ...sign({ securityToken: TMP[0].securityToken }) } })
+  assert.equal(temporary.securityToken, TMP[0].securityToken)
+  assert.ok(temporary.signedHeaders.includes('x-security-token'))
+  const permanent = verifier.verify({ method: 'GET', url: '/v1', headers: { Host: 'api.example.com', ...sign({}) } })
+  assert.equal(permanent.securityToken, undefined)
+})
