@@ -9,6 +9,12 @@ export interface SigningInterceptorOptions extends CredentialsSignerOptions {
   clockOffset?: number
   /** Sign `UNSIGNED-PAYLOAD` for every body (the gateway must allow it). */
   unsignedPayload?: boolean
+  /**
+   * A streamed body (fetch, undici's and Node's, hands every body to the dispatcher as a stream):
+   * `'unsigned'` (default) signs `UNSIGNED-PAYLOAD` and streams it; `'buffer'` reads it into memory
+   * and signs its bytes (and can then retry it).
+   */
+  streams?: 'unsigned' | 'buffer
 }
 
 /** undici's dispatch function. */

@@ -9,8 +9,9 @@
 // The interceptor takes a Signer or a credentials source (a function, a provider; the shared API's
 // credentialsSigner: one signer per credentials, refreshed before expiry) and signs each request
 // with the method, URL (origin + path), headers and body undici sends. Bodies given whole (a
-// string, Buffer, Uint8Array) are signed; streams, async iterables and FormData are signed
-// UNSIGNED-PAYLOAD (the gateway must allow it). With `retryOnExpired` (default true), a 401
+// string, Buffer, Uint8Array) are signed; streams and async iterables (fetch, undici's and Node's,
+// hands every body over as one) are signed UNSIGNED-PAYLOAD (the gateway must allow it), or with
+// `streams: 'buffer'` read into memory and their bytes signed. With `retryOnExpired` (default true), a 401
 // "signature expired … server time …" teaches the clock offset and a whole-body request is signed
 // and sent once more. undici is an optional peer dependency: only `signingAgent` loads it.
 
@@ -57,18 +58,28 @@ function wholeBody(body) {
  * An undici interceptor (`dispatcher.compose(signingInterceptor(source, options))`) signing every
  * request with `source` (a Signer or a credentials source). Options: the credentials source's
  * signer settings (`algorithm`, `profile`, …, `refreshMarginSeconds`), `retryOnExpired` (default
- * true), `clockOffset` (ms, default 0), `unsignedPayload` (sign UNSIGNED-PAYLOAD for every body).
+ * true), `clockOffset` (ms, default 0), `unsignedPayload` (sign UNSIGNED-PAYLOAD for every body),
+ * `streams` (`'unsigned'`, default, or `'buffer'`: read a streamed body and sign its bytes).
  */
 function signingInterceptor(source, options = {}) {
   if (options === null || typeof options !== 'object') throw invalidConfig('signingInterceptor(source, options): options must be an object')
   const currentSigner = credentialsSigner(source, options)
   const retryOnExpired = flag(options.retryOnExpired, 'retryOnExpired', true)
   const unsignedPayload = flag(options.unsignedPayload, 'unsignedPayload', false)
+  const streams = options.streams ?? 'unsigned'
+  if (streams !== 'unsigned' && streams !== 'buffer') throw invalidConfig(`streams must be 'unsigned' or 'buffer', not ${String(streams)}`)
   let clockOffset = options.clockOffset ?? 0
   if (typeof clockOffset !== 'number' || !Number.isFinite(clockOffset)) throw invalidConfig('clockOffset must be a finite number of milliseconds')
 
   return (dispatch) =>
     function apigSign(opts, handler) {
+      const failed = (controller, error) =>
+        typeof handler.onResponseError === 'function' ? handler.onResponseError(controller, error) : handler.onError(error)
+      if (streams === 'buffer' && !unsignedPayload && wholeBody(opts.body) === undefined && isIterable(opts.body)) {
+        // read the stream (fetch hands every body over as one) and sign its bytes
+        collect(opts.body).then((bytes) => apigSign({ ...opts, body: bytes }, handler), (error) => failed(null, error))
+        return true
+      }
       const body = wholeBody(opts.body)
       const headers = headerPairs(opts.headers).filter(([name]) => name.toLowerCase() !== 'host')
       const url = new URL(opts.path, opts.origin).href
@@ -84,8 +95,6 @@ function signingInterceptor(source, options = {}) {
         return dispatch({ ...opts, headers: flat }, target)
       }
 
-      const failed = (controller, error) =>
-        typeof handler.onResponseError === 'function' ? handler.onResponseError(controller, error) : handler.onError(error)
       currentSigner()
         .then((signer) => {
           if (body === undefined || !retryOnExpired) return send(signer, handler)
@@ -103,6 +112,23 @@ function signingInterceptor(source, options = {}) {
         .catch((error) => failed(null, error))
       return true
     }
+}
+
+function isIterable(body) {
+  return body !== null && typeof body === 'object' && (typeof body[Symbol.asyncIterator] === 'function' || typeof body[Symbol.iterator] === 'function')
+}
+
+/** The bytes of a stream or (async) iterable body; a reading failure is `body_read`. */
+async function collect(body) {
+  const chunks = []
+  try {
+    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk))
+  } catch (cause) {
+    const error = new ApigError(`reading the body failed: ${cause && cause.message}`, 'body_read')
+    error.cause = cause
+    throw error
+  }
+  return Buffer.concat(chunks)
 }
 
 function flag(value, name, otherwise) {

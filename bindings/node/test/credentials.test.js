@@ -155,6 +155,10 @@ test('EnvironmentProvider and ProfileProvider: Huawei Cloud v3 SDK variables and
   assert.deepEqual(await global.credentials(), { accessKey: 'GAK', secretKey: 'GSK', domainId: 'd9' })
   await assert.rejects(new ProfileProvider({ path: file, profile: 'nope' }).credentials(), isCredentialsError('missing', 'profile'))
   await assert.rejects(new ProfileProvider({ path: path.join(dir, 'none') }).credentials(), isCredentialsError('missing', 'profile'))
+  // no path: the file HUAWEICLOUD_SDK_CREDENTIALS_FILE names (else ~/.huaweicloud/credentials)
+  process.env.HUAWEICLOUD_SDK_CREDENTIALS_FILE = file
+  assert.equal((await new ProfileProvider({ profile: 'global' }).credentials()).accessKey, 'GAK')
+  assert.equal((await new ProfileProvider().credentials()).accessKey, 'FILEAK')
   const broken = path.join(dir, 'broken')
   fs.writeFileSync(broken, '[basic\nak = x\n')
   await assert.rejects(new ProfileProvider({ path: broken }).credentials(), isCredentialsError('malformed', 'profile'))

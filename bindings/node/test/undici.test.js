@@ -38,7 +38,25 @@ test('undici: Agent#compose(signingInterceptor) signs request() and fetch(), bod
 
   const fetched = await undici.fetch(`${server.url}/f`, { method: 'PUT', body: 'fetched', dispatcher: agent })
   assert.equal(fetched.status, 200)
-  assert.equal((await fetched.json()).body, 'fetched')
+  const f = await fetched.json()
+  assert.equal(f.body, 'fetched')
+  // fetch hands the dispatcher every body as a stream: UNSIGNED-PAYLOAD, or read and signed with streams: 'buffer'
+  assert.equal(f.unsignedPayload, true)
+  const buffering = new undici.Agent().compose(signingInterceptor(signer, { streams: 'buffer' }))
+  t.after(() => buffering.close())
+  const previous = undici.getGlobalDispatcher()
+  undici.setGlobalDispatcher(buffering)
+  try {
+    // Node's own fetch, through the global dispatcher
+    const builtin = await fetch(`${server.url}/builtin`, { method: 'POST', body: 'node fetch' })
+    assert.equal(builtin.status, 200)
+    const b = await builtin.json()
+    assert.equal(b.body, 'node fetch')
+    assert.equal(b.unsignedPayload, false)
+    assert.ok(b.signedHeaders.includes('content-type'))
+  } finally {
+    undici.setGlobalDispatcher(previous)
+  }
 
   const streamed = await undici.request(`${server.url}/s`, {
     method: 'POST',
@@ -110,4 +128,5 @@ test("undici: a 'signature expired' 401 teaches the clock offset and is retried 
   assert.equal(mismatch.statusCode, 401)
   assert.match((await mismatch.body.json()).error_msg, /verify signature fail/)
   assert.throws(() => signingInterceptor(signer, { retryOnExpired: 'yes' }), (e) => e.code === 'invalid_config')
+  assert.throws(() => signingInterceptor(signer, { streams: 'all' }), (e) => e.code === 'invalid_config')
 })
