@@ -37,6 +37,7 @@ export async function startApiServer({ keys, pageOrigin, skewMs = 0, host = "127
       try {
         const identity = verifier.verify({ method: req.method, url: req.url, headers, body, now });
         answer = { accessKey: identity.accessKey, method: req.method, url: req.url, body: body.toString() };
+        if (identity.securityToken !== undefined) answer.securityToken = identity.securityToken;
       } catch (error) {
         status = error instanceof ApigError ? error.status : 500;
         answer = {

@@ -4,6 +4,9 @@
 //   1. the signed call succeeds (the API verifies it with the core),
 //   2. a tampered call gets 401 signature_mismatch,
 //   3. a "signature expired" 401 teaches the page the server's clock and the retry succeeds,
+//   3b. signedFetch with a credentials callback (the safe pattern: short-lived credentials from the
+//      page's own backend, here the page's origin at /credentials): one call for concurrent
+//      requests, the security token signed,
 //   4. the page's signature equals the native core's (the apig CLI) for the same fixed-date input,
 //   5. the page reproduces every text-body sign vector of conformance/,
 //   6. with the reference gateway (APIG_GATEWAY_BIN, `apig-gateway` of gateway-ref) and its CORS
@@ -42,10 +45,19 @@ const deadline = setTimeout(() => {
 
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
-// The page's origin: index.html and app.js from this folder, the package under /node_modules/.
+// The page's origin: index.html and app.js from this folder, the package under /node_modules/,
+// and /credentials: the page's own backend handing out short-lived credentials (counted).
+const TOKEN = "gQpjbi1ub3J0aC00+/=browser-token";
+const credentialCalls = [];
 async function startPageServer() {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
+    if (path === "/credentials") {
+      credentialCalls.push(Date.now());
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ accessKey: KEY, secretKey: SECRET, securityToken: TOKEN, expiresAt: Date.now() + 15 * 60_000 }));
+      return;
+    }
     let file;
     if (path === "/" || path === "/index.html") file = join(here, "index.html");
     else if (path === "/app.js") file = join(here, "app.js");
@@ -284,6 +296,20 @@ try {
       JSON.stringify({ out, skewLog }),
     );
     check("the learned offset is the server's lead", Math.abs(out.offset - SKEW_MS) <= 2000, `offset ${out.offset}`);
+
+    // 3b. the safe pattern: credentials from the page's own backend, through a callback
+    const sourced = await page.evaluate(async (apiOrigin) => {
+      const { signedFetch } = await import("apig-wasm");
+      const apigFetch = signedFetch(async () => (await fetch("/credentials")).json());
+      const answers = await Promise.all([1, 2, 3].map((i) => apigFetch(`${apiOrigin}/demo/echo?n=${i}`, { method: "POST", body: `call ${i}` })));
+      return Promise.all(answers.map(async (r) => ({ status: r.status, body: await r.json() })));
+    }, api.origin);
+    check(
+      "a credentials callback signs concurrent calls with one call to the backend",
+      sourced.every((r) => r.status === 200 && r.body.accessKey === KEY) && credentialCalls.length === 1,
+      JSON.stringify({ sourced, calls: credentialCalls.length }),
+    );
+    check("the callback's security token is signed", sourced.every((r) => r.body.securityToken === TOKEN), JSON.stringify(sourced));
 
     // 4. the page's signature vs the native core's, same fixed-date input
     const input = {

@@ -2,17 +2,24 @@
 import { Readable } from 'node:stream'
 import {
   ApigError,
+  ChainProvider,
   ERROR_CODES,
+  MetadataProvider,
   Signer,
+  StaticProvider,
   Verifier,
   axiosInterceptor,
   signedFetch,
   verifyMiddleware,
   type ApigErrorCode,
+  type Credentials,
+  type CredentialsErrorCode,
   type Identity,
   type SignResult,
 } from 'apig-sdk'
 import * as compat from 'apig-sdk/compat'
+import { signingInterceptor } from 'apig-sdk/undici'
+import apigFastify = require('apig-sdk/fastify')
 
 const signer = new Signer({ key: 'AK', secret: 'SK', algorithm: 'SDK-HMAC-SHA256' })
 
@@ -32,12 +39,13 @@ async function streamed(): Promise<string> {
 }
 
 const verifier = new Verifier({ keys: (accessKey: string) => (accessKey === 'AK' ? 'SK' : undefined), maxSkewSeconds: 300 })
-function check(headers: Record<string, string>): Identity | ApigErrorCode {
+function check(headers: Record<string, string>): Identity | ApigErrorCode | CredentialsErrorCode {
   try {
     return verifier.verify({ method: 'GET', url: '/v1/items?limit=2', headers })
   } catch (error) {
     if (error instanceof ApigError) {
-      const code: ApigErrorCode = error.code
+      // the core's codes, or a credentials source's (then error.provider and error.source say which)
+      const code: ApigErrorCode | CredentialsErrorCode = error.code
       if (code === 'signature_mismatch') console.log(error.canonicalRequest ?? '')
       return code
     }
@@ -50,9 +58,17 @@ const middleware = verifyMiddleware({ keys: { AK: 'SK' }, limit: 1 << 20 })
 const interceptor = axiosInterceptor(signer)
 const codes: readonly ApigErrorCode[] = ERROR_CODES
 
+// credentials sources: a provider, or a function (e.g. short-lived credentials from a backend)
+const chain = new ChainProvider([new StaticProvider({ accessKey: 'AK', secretKey: 'SK' }), new MetadataProvider({ timeoutMs: 500 })])
+const fromBackend = async (): Promise<Credentials> => ({ accessKey: 'AK', secretKey: 'SK', expiresAt: Date.now() + 900_000 })
+const providerFetch = signedFetch(chain, { profile: 'huaweicloud-v3', refreshMarginSeconds: 60 })
+const callbackFetch = signedFetch(fromBackend)
+const undiciInterceptor = signingInterceptor(fromBackend, { retryOnExpired: true })
+const fastifyPlugin: typeof apigFastify = apigFastify
+
 const legacy = new compat.Signer()
 legacy.Key = 'AK'
 legacy.Secret = 'SK'
 const options: compat.SignedRequestOptions = legacy.Sign(new compat.HttpRequest('GET', 'api.example.com/v1'))
 
-export { added, canonical, streamed, check, apigFetch, middleware, interceptor, codes, options }
+export { added, canonical, streamed, check, apigFetch, middleware, interceptor, codes, options, providerFetch, callbackFetch, undiciInterceptor, fastifyPlugin }

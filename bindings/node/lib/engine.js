@@ -25,7 +25,7 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
     throw new Error(`apig-sdk: the addon's added header names (${ADDED_HEADER_NAMES}) are not this file's; reinstall apig-sdk`)
   }
   // the fixed pieces of an identity, then the signed header names
-  const IDENTITY_PIECES = ['accessKey', 'algorithm', 'signedAtSeconds', 'unsignedPayload']
+  const IDENTITY_PIECES = ['accessKey', 'algorithm', 'signedAtSeconds', 'unsignedPayload', 'securityToken']
   if (wire.identityPieces.join() !== IDENTITY_PIECES.join()) {
     throw new Error(`apig-sdk: the addon's identity layout (${wire.identityPieces}) is not this file's; reinstall apig-sdk`)
   }
@@ -109,13 +109,15 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
   function unpackIdentity(s) {
     const p = s.split(SEP)
     p.pop()
-    return {
+    const identity = {
       accessKey: p[0],
       algorithm: p[1],
       signedHeaders: p.slice(IDENTITY_PIECES.length),
       signedAt: new Date(Number(p[2]) * 1000),
       unsignedPayload: p[3] === '1',
     }
+    if (p[4] !== '') identity.securityToken = p[4]
+    return identity
   }
 
   function signer(options) {

@@ -11,7 +11,7 @@
 //! | request         | `method␀url␀` then the headers (below); with it, the number of `␀` it must hold, so that a `␀` inside a piece is caught in the one scan ([`unpack_request`]) |
 //! | headers, keys   | `name␀value␀name␀value␀…` (a key store: `accessKey␀secret␀…`) ([`unpack_pairs`]) |
 //! | result          | the pieces [`RESULT_PIECES`], each then `␀`; then each header the core adds, in its order: the name as one character, [`FIRST_INDEX`] + its index in [`ADDED_HEADER_NAMES`], or [`NAMED`] then the name and `␀`; then the value as [`SAME_AS_AUTHORIZATION`] or [`SAME_AS_DATE`] (the very string of that piece) then `␀`, or [`VALUE`], the value and `␀` ([`pack_result`]) |
-//! | identity        | the pieces [`IDENTITY_PIECES`] (the signing time in seconds since 1970, `1`/`0` for an unsigned payload), then the signed header names, each then `␀` ([`pack_identity`]) |
+//! | identity        | the pieces [`IDENTITY_PIECES`] (the signing time in seconds since 1970, `1`/`0` for an unsigned payload, the signed security token or nothing), then the signed header names, each then `␀` ([`pack_identity`]) |
 //!
 //! The other arguments (body, payload hash, `unsignedPayload`, date) cross as JavaScript values.
 //! Results are Latin-1 strings when ASCII (a plain copy), UTF-8 otherwise.
@@ -41,7 +41,8 @@ pub(crate) const VALUE: char = '=';
 pub(crate) const RESULT_PIECES: [&str; 7] =
     ["authorization", "signature", "canonicalRequest", "stringToSign", "signedHeaders", "date", "credentialScope"];
 /// The fixed pieces of an identity, in order; the signed header names follow.
-pub(crate) const IDENTITY_PIECES: [&str; 4] = ["accessKey", "algorithm", "signedAtSeconds", "unsignedPayload"];
+pub(crate) const IDENTITY_PIECES: [&str; 5] =
+    ["accessKey", "algorithm", "signedAtSeconds", "unsignedPayload", "securityToken"];
 
 /// The layout above, for `lib/engine.js` (read once when the package loads).
 #[napi(object, object_from_js = false)]
@@ -290,7 +291,8 @@ pub(crate) fn pack_result(output: &apig::SigningOutput, out: &mut String) -> Res
 pub(crate) fn pack_identity(verified: &apig::Verified, out: &mut String) -> Result<bool, Error> {
     let seconds = verified.date.unix_seconds().to_string();
     let unsigned = if verified.unsigned_payload { "1" } else { "0" };
-    let fixed = [verified.access_key.as_str(), verified.algorithm.as_str(), seconds.as_str(), unsigned];
+    let token = verified.security_token.as_ref().map_or("", |token| token.expose());
+    let fixed = [verified.access_key.as_str(), verified.algorithm.as_str(), seconds.as_str(), unsigned, token];
     let mut pieces = 0;
     for piece in fixed.into_iter().chain(verified.signed_header_names()) {
         out.push_str(piece);

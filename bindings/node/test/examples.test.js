@@ -13,6 +13,7 @@ const required = process.env.APIG_REQUIRE_EXAMPLES === '1'
 const expected = {
   'fetch_and_middleware.mjs': [/^200 hello AKTESTEXAMPLE0000001, you sent 15 bytes$/m, /^401 \{"error_code":"APIG\.0303","error_msg":"Incorrect app authentication information: the request has no Authorization header","request_id":"[0-9a-f]{32}"\}$/m],
   'sign_request.js': [/^Host: api\.example\.com$/m, /^Authorization: SDK-HMAC-SHA256 Access=AKTESTEXAMPLE0000001, SignedHeaders=content-type;host;x-sdk-date, Signature=[0-9a-f]{64}$/m, /^verified: AKTESTEXAMPLE0000001$/m, /^rejected: signature_mismatch \(HTTP 401\)$/m],
+  'temporary_credentials.js': [/^fetch: 200 hello TMPAKEXAMPLE7QXZ2K9W, token signed: true$/m, /^credentials fetched from the backend: 1$/m, /^undici: 200 hello TMPAKEXAMPLE7QXZ2K9W, token signed: true$/m],
   'signer_js_compat.js': [/^SDK-HMAC-SHA256 Access=QTWAOYTTINDUT2QVKYUC, SignedHeaders=content-type;host;x-sdk-date, Signature=[0-9a-f]{64}$/m, /^200 accepted$/m],
 }
 

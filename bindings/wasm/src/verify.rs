@@ -90,7 +90,8 @@ impl Verifier {
 
     /// Verifies the request `js/engine.js` wrote into the scratch memory (see [`Unpacked::new`]).
     /// Returns `IDENTITY_FIELDS` of [`crate::wire`] joined by NUL: `accessKey\0algorithm\0
-    /// signed;header;names\0signedAtMillis\0unsignedPayload(0|1)`.
+    /// signed;header;names\0signedAtMillis\0unsignedPayload(0|1)\0securityToken` (the signed
+    /// `X-Security-Token`, empty when none was signed).
     ///
     /// # Errors
     /// The core error whose `code` says why the request is rejected (`signature_mismatch` also
@@ -126,7 +127,8 @@ impl Verifier {
             .push(verified.algorithm.as_str())
             .push(&verified.signed_headers)
             .push(&verified.date.unix_seconds().saturating_mul(1000).to_string())
-            .push(if verified.unsigned_payload { "1" } else { "0" });
+            .push(if verified.unsigned_payload { "1" } else { "0" })
+            .push(verified.security_token.as_ref().map_or("", |token| token.expose()));
         Ok(out.into_string())
     }
 

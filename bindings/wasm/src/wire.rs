@@ -59,8 +59,8 @@ const RESULT_FIELDS: [&str; 7] =
     ["authorization", "signature", "canonicalRequest", "stringToSign", "signedHeaders", "date", "credentialScope"];
 /// The fields `verifyScratch` returns, in order.
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const IDENTITY_FIELDS: [&str; 5] =
-    ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload"];
+pub(crate) const IDENTITY_FIELDS: [&str; 6] =
+    ["accessKey", "algorithm", "signedHeaders", "signedAtMillis", "unsignedPayload", "securityToken"];
 
 /// The layout above as JSON, with the core's error codes (`ErrorKind::ALL`, in order) and
 /// hop-by-hop headers, for `js/engine.js` (read once when the package loads). Written out as one
@@ -68,7 +68,7 @@ pub(crate) const IDENTITY_FIELDS: [&str; 5] =
 /// it differs from the constants it restates.
 const WIRE_LAYOUT: &str = "BODY_TEXT=1 BODY_BYTES=2 BODY_HASH=3 BODY_UNSIGNED=4 TIME_TEXT=8 TIME_MILLIS=16 \
     INPUT=0 INPUT_SIZE=1 LENGTHS=2 LENGTHS_SIZE=3 ANSWER=4 ANSWER_LENGTH=5 RANGES=6 \
-    RESULT_FIELDS=7 IDENTITY_FIELDS=5 ERROR_FIELDS=5 NAME=4294967295";
+    RESULT_FIELDS=7 IDENTITY_FIELDS=6 ERROR_FIELDS=5 NAME=4294967295";
 
 /// The core's hop-by-hop headers (`apig::HOP_BY_HOP_HEADERS`) joined by spaces, written out (no
 /// joining code in the module); the test `the_layout_is_the_constants` fails when they differ.

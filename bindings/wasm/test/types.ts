@@ -10,6 +10,8 @@ import {
   isApigError,
   signedFetch,
   type ApigErrorCode,
+  type Credentials,
+  type CredentialsErrorCode,
   type Identity,
   type SignResult,
 } from "apig-wasm";
@@ -46,7 +48,14 @@ async function calls(): Promise<void> {
   void response, offset;
 }
 
-function handle(e: unknown): ApigErrorCode | undefined {
+// the browser pattern: short-lived credentials from the page's own backend
+const fromBackend = async (): Promise<Credentials> => {
+  const c = await (await fetch("/credentials")).json();
+  return { accessKey: c.accessKey, secretKey: c.secretKey, securityToken: c.securityToken, expiresAt: new Date(c.expiresAt) };
+};
+const sourcedFetch = signedFetch(fromBackend, { refreshMarginSeconds: 60, profile: "apig" });
+
+function handle(e: unknown): ApigErrorCode | CredentialsErrorCode | undefined {
   if (e instanceof ApigError) {
     const status: number = e.status;
     void status;
@@ -56,4 +65,4 @@ function handle(e: unknown): ApigErrorCode | undefined {
   return ERROR_CODES[0];
 }
 
-void authorization, scope, signedAt, calls, handle, chained;
+void authorization, scope, signedAt, calls, handle, chained, sourcedFetch;

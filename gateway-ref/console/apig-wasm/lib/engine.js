@@ -23,7 +23,7 @@ export function wasmEngine(raw, codec) {
     const { BODY_TEXT, BODY_BYTES, BODY_HASH, BODY_UNSIGNED, TIME_TEXT, TIME_MILLIS, NAME } = layout;
     // the fields of an answer, an identity and an error, in the order read below
     const RESULT_FIELDS = 7;
-    if (layout.RESULT_FIELDS !== RESULT_FIELDS || layout.IDENTITY_FIELDS !== 5 || layout.ERROR_FIELDS !== 5) {
+    if (layout.RESULT_FIELDS !== RESULT_FIELDS || layout.IDENTITY_FIELDS !== 6 || layout.ERROR_FIELDS !== 5) {
       throw new Error(`apig-wasm: the module's wire layout (${layoutText}) is not this file's`);
     }
     const ADDED_HEADER_NAMES = namesText.split(" ");
@@ -253,13 +253,15 @@ export function wasmEngine(raw, codec) {
           } finally {
             unpack();
           }
-          return {
+          const identity = {
             accessKey: p[0],
             algorithm: p[1],
             signedHeaders: p[2] === "" ? [] : p[2].split(";"),
             signedAt: new Date(Number(p[3])),
             unsignedPayload: p[4] === "1",
           };
+          if (p[5] !== "") identity.securityToken = p[5];
+          return identity;
         },
         free: () => native.free(),
       };
