@@ -48,6 +48,37 @@ def resolve_client(
     return fixed, _ClientSigner(fixed)
 
 
+class ClientAuth:
+    """What every client helper (requests, httpx, aiohttp) takes and keeps: ``key, secret`` with the
+    :class:`apig.Signer` keyword options, ``signer=``, or ``credentials=`` (see
+    :func:`resolve_client`); ``unsigned_payload``; ``retry_on_expired`` (one retry on a 401 whose
+    message says the signature expired, with the clock offset learned from the server's time)."""
+
+    def __init__(
+        self,
+        key: Union[str, None] = None,
+        secret: Union[str, bytes, None] = None,
+        *,
+        signer: Union[Signer, None] = None,
+        credentials: Any = None,
+        unsigned_payload: bool = False,
+        retry_on_expired: bool = True,
+        **signer_options: Any,
+    ) -> None:
+        self.signer, self._client = resolve_client(key, secret, signer, credentials, signer_options)
+        self.unsigned_payload = unsigned_payload
+        self.retry_on_expired = retry_on_expired
+
+    @property
+    def clock_offset(self) -> int:
+        """Seconds added to this machine's clock when signing (learned from expired answers)."""
+        return self._client.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, seconds: int) -> None:
+        self._client.clock_offset = seconds
+
+
 def resolve_verifier(keys: Any, verifier: Union[Verifier, None], options: dict[str, Any]) -> Verifier:
     """The verifier of a server middleware: ``verifier=`` as given, or one built from ``keys`` and
     the :class:`apig.Verifier` keyword options (never both)."""

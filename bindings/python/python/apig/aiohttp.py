@@ -19,47 +19,22 @@ default); streamed bodies are not retried.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Union
+from typing import Union
 
 import aiohttp
 
-from apig._apig import Signer
-from apig._http import resolve_client
+from apig._http import ClientAuth
 
 __all__ = ["AppAuthMiddleware"]
 
 
-class AppAuthMiddleware:
+class AppAuthMiddleware(ClientAuth):
     """Signs each request with APIG App authentication: an aiohttp client middleware.
 
     ``AppAuthMiddleware(key, secret, algorithm=..., region=..., service=...)`` takes the arguments
     of :class:`apig.Signer`; ``AppAuthMiddleware(signer=existing_signer)`` reuses a signer;
     ``AppAuthMiddleware(credentials=provider, ...)`` signs with a provider's current credentials.
     """
-
-    def __init__(
-        self,
-        key: Union[str, None] = None,
-        secret: Union[str, bytes, None] = None,
-        *,
-        signer: Union[Signer, None] = None,
-        credentials: Any = None,
-        unsigned_payload: bool = False,
-        retry_on_expired: bool = True,
-        **signer_options: Any,
-    ) -> None:
-        self.signer, self._client = resolve_client(key, secret, signer, credentials, signer_options)
-        self.unsigned_payload = unsigned_payload
-        self.retry_on_expired = retry_on_expired
-
-    @property
-    def clock_offset(self) -> int:
-        """Seconds added to this machine's clock when signing (learned from expired answers)."""
-        return self._client.clock_offset
-
-    @clock_offset.setter
-    def clock_offset(self, seconds: int) -> None:
-        self._client.clock_offset = seconds
 
     async def __call__(
         self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType

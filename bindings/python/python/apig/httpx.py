@@ -15,18 +15,16 @@ a worker thread, so the event loop never waits on the metadata service.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
-from typing import Any, Union
 
 import anyio.to_thread
 import httpx
 
-from apig._apig import Signer
-from apig._http import resolve_client
+from apig._http import ClientAuth
 
 __all__ = ["AppAuth"]
 
 
-class AppAuth(httpx.Auth):
+class AppAuth(ClientAuth, httpx.Auth):
     """Signs each request with APIG App authentication (sync and async clients).
 
     ``AppAuth(key, secret, algorithm=..., region=..., service=...)`` takes the arguments of
@@ -35,30 +33,6 @@ class AppAuth(httpx.Auth):
     """
 
     requires_request_body = True
-
-    def __init__(
-        self,
-        key: Union[str, None] = None,
-        secret: Union[str, bytes, None] = None,
-        *,
-        signer: Union[Signer, None] = None,
-        credentials: Any = None,
-        unsigned_payload: bool = False,
-        retry_on_expired: bool = True,
-        **signer_options: Any,
-    ) -> None:
-        self.signer, self._client = resolve_client(key, secret, signer, credentials, signer_options)
-        self.unsigned_payload = unsigned_payload
-        self.retry_on_expired = retry_on_expired
-
-    @property
-    def clock_offset(self) -> int:
-        """Seconds added to this machine's clock when signing (learned from expired answers)."""
-        return self._client.clock_offset
-
-    @clock_offset.setter
-    def clock_offset(self, seconds: int) -> None:
-        self._client.clock_offset = seconds
 
     def _sign(self, request: httpx.Request, original: list[tuple[str, str]]) -> None:
         for name in {n.lower() for n in request.headers} - {n.lower() for n, _ in original}:

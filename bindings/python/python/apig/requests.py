@@ -28,8 +28,7 @@ from typing import Any, Callable, Union
 import requests
 import requests.auth
 
-from apig._apig import Signer
-from apig._http import resolve_client
+from apig._http import ClientAuth
 
 __all__ = ["AppAuth"]
 
@@ -46,37 +45,13 @@ def _dated(headers: list[tuple[str, str]]) -> bool:
     return any(name.lower() == "x-sdk-date" for name, _ in headers)
 
 
-class AppAuth(requests.auth.AuthBase):
+class AppAuth(ClientAuth, requests.auth.AuthBase):
     """Signs each prepared request with APIG App authentication.
 
     ``AppAuth(key, secret, algorithm=..., region=..., service=...)`` takes the arguments of
     :class:`apig.Signer`; ``AppAuth(signer=existing_signer)`` reuses a signer;
     ``AppAuth(credentials=provider, ...)`` signs with a provider's current credentials.
     """
-
-    def __init__(
-        self,
-        key: Union[str, None] = None,
-        secret: Union[str, bytes, None] = None,
-        *,
-        signer: Union[Signer, None] = None,
-        credentials: Any = None,
-        unsigned_payload: bool = False,
-        retry_on_expired: bool = True,
-        **signer_options: Any,
-    ) -> None:
-        self.signer, self._client = resolve_client(key, secret, signer, credentials, signer_options)
-        self.unsigned_payload = unsigned_payload
-        self.retry_on_expired = retry_on_expired
-
-    @property
-    def clock_offset(self) -> int:
-        """Seconds added to this machine's clock when signing (learned from expired answers)."""
-        return self._client.clock_offset
-
-    @clock_offset.setter
-    def clock_offset(self, seconds: int) -> None:
-        self._client.clock_offset = seconds
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         body: Any = r.body
