@@ -12,6 +12,7 @@ use hyper::Uri;
 use hyper::http::uri::Authority;
 
 use crate::backend_client::{self, TlsClient};
+use crate::backend_limit::{self, HostLimit};
 use crate::backend_request::BackendRequest;
 use crate::config::{
     AppStatus, AuthType, Backend, ConfigError, ConfigFile, GatewaySettings, MatchMode, PlainHttp, PolicyDef,
@@ -172,6 +173,8 @@ pub struct Runtime {
     upstreams: HashMap<String, Arc<Upstream>>,
     /// The TLS front end: the domains' certificates by SNI, the TLS settings ([`crate::tls`]).
     pub tls: Arc<TlsFront>,
+    /// The per-host backend limits ([`crate::backend_limit`]), registered when installed.
+    pub backend_limits: Vec<Arc<HostLimit>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -412,6 +415,7 @@ impl Runtime {
         };
         let verifier = Verifier::new(Arc::clone(&keys)).with_policy(policy);
         let tls = Arc::new(TlsFront::compile(&source, file)?);
+        let backend_limits = backend_limit::compile(&source, previous.map_or(&[][..], |p| &p.backend_limits));
         Ok(Self {
             settings: source.gateway.clone(),
             source,
@@ -424,6 +428,7 @@ impl Runtime {
             policies,
             upstreams,
             tls,
+            backend_limits,
         })
     }
 

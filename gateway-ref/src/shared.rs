@@ -71,6 +71,7 @@ impl Shared {
         if let Some(m) = &metrics {
             m.installed(1);
         }
+        crate::backend_limit::register(&runtime.backend_limits);
         Self {
             runtime: ArcSwap::from_pointee(runtime),
             clock,
@@ -90,6 +91,7 @@ impl Shared {
 
     /// Swaps `runtime` in (a reload, an admin change): the next requests use it.
     pub fn install(&self, runtime: Runtime) {
+        crate::backend_limit::register(&runtime.backend_limits);
         self.runtime.store(Arc::new(runtime));
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         if let Some(m) = &self.metrics {
