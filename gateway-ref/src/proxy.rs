@@ -303,11 +303,14 @@ pub fn upstream_request(
             headers.append(name.clone(), value.clone());
         }
     }
-    let ip = remote.ip();
-    let forwarded_for = match request_headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
-        _ => ip.to_string(),
-    };
+    let mut forwarded_for = Vec::with_capacity(64);
+    if let Some(prior) = request_headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok())
+        && !prior.trim().is_empty()
+    {
+        forwarded_for.extend_from_slice(prior.as_bytes());
+        forwarded_for.extend_from_slice(b", ");
+    }
+    write_ip(&mut forwarded_for, remote.ip());
     if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
         headers.insert(X_FORWARDED_FOR, v);
     }
@@ -340,6 +343,28 @@ pub fn upstream_request(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     Ok(request)
+}
+
+/// Appends `ip` as text: an IPv4 address by hand (`Ipv4Addr`'s `Display` cost ~1 300 instructions a
+/// request, for `X-Forwarded-For`), an IPv6 one by `Display`.
+fn write_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+        }
+        std::net::IpAddr::V6(_) => out.extend_from_slice(ip.to_string().as_bytes()),
+    }
 }
 
 /// What a backend call came to.
@@ -482,5 +507,20 @@ impl HttpBody for Permitted {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_addresses_are_written_as_display_writes_them() {
+        for ip in ["0.0.0.0", "127.0.0.1", "10.20.100.255", "1.2.3.4", "::1", "2001:db8::8a2e:370:7334"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let mut out = Vec::new();
+            write_ip(&mut out, ip);
+            assert_eq!(String::from_utf8(out).unwrap(), ip.to_string());
+        }
     }
 }
