@@ -3,6 +3,9 @@
 //! connections per scheme and `host:port`, HTTP/1.1, and HTTP/2 when a TLS backend offers `h2` by
 //! ALPN) over hyper-rustls (rustls on `ring`: no C build dependency).
 //!
+//! Every connection opened goes through [`Limited`]: the per-host connection limits of
+//! [`crate::backend_limit`].
+//!
 //! TLS settings ([`BackendTls`]) are per backend or upstream: the system's root certificates by
 //! default, or a CA bundle (PEM file); certificate verification can be turned off only explicitly
 //! (`insecure_skip_verify`), and is then logged at load as a warning. The server name sent (SNI)
@@ -25,6 +28,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
+use crate::backend_limit::Limited;
 use crate::body::ForwardBody;
 use crate::config::BackendTls;
 
@@ -35,10 +39,11 @@ const POOL_MAX_IDLE_PER_HOST: usize = 512;
 /// Time allowed to open a backend connection (the API's timeout applies too).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A pooled client over plain TCP (`http://` only).
-pub type PlainClient<B = ForwardBody> = Client<HttpConnector, B>;
-/// A pooled client for `https://` (and `http://`) with one TLS configuration.
-pub type TlsClient<B = ForwardBody> = Client<HttpsConnector<HttpConnector>, B>;
+/// A pooled client over plain TCP (`http://` only), under the per-host connection limits.
+pub type PlainClient<B = ForwardBody> = Client<Limited<HttpConnector>, B>;
+/// A pooled client for `https://` (and `http://`) with one TLS configuration, under the per-host
+/// connection limits.
+pub type TlsClient<B = ForwardBody> = Client<Limited<HttpsConnector<HttpConnector>>, B>;
 
 /// The TCP connector every client uses: `TCP_NODELAY`, a connect timeout.
 fn tcp(connect_timeout: Duration) -> HttpConnector {
@@ -57,7 +62,7 @@ where
 {
     let mut http = tcp(connect_timeout);
     http.enforce_http(true);
-    pool().build(http)
+    pool().build(Limited(http))
 }
 
 /// A pooled client for `https://` and `http://` URLs, verifying servers as `tls` says.
@@ -75,7 +80,7 @@ where
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(tcp(connect_timeout));
-    Ok(pool().build(https))
+    Ok(pool().build(Limited(https)))
 }
 
 /// The pool settings shared by every client.

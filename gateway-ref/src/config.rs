@@ -89,6 +89,49 @@ pub struct GatewaySettings {
     /// certificate for unknown SNI, the handshake timeout ([`crate::tls`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSettings>,
+    /// Per-host backend limits: connections and requests in flight to each backend `host:port`,
+    /// and the wait for a free one ([`crate::backend_limit`]; default: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_limits: Option<BackendLimits>,
+}
+
+/// The default of `gateway.backend_limits.queue`.
+pub const DEFAULT_BACKEND_QUEUE: usize = 128;
+/// The default of `gateway.backend_limits.queue_timeout_ms`.
+pub const DEFAULT_BACKEND_QUEUE_TIMEOUT_MS: u64 = 1_000;
+
+/// `gateway.backend_limits`: at most `max_connections` connections open, and requests in flight,
+/// to each backend `host:port` (plain and `https://` backends, every upstream's servers; an
+/// upstream's own `max_connections` overrides it for its servers); a request beyond waits for a
+/// free one, behind at most `queue` others and for at most `queue_timeout_ms`, else is answered
+/// `APIG.0202` 502.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendLimits {
+    /// Connections (and requests in flight) per backend `host:port`; `0`: no limit but the
+    /// upstreams' own.
+    #[serde(default)]
+    pub max_connections: usize,
+    /// Requests waiting per `host:port` at most (default 128; `0`: none wait).
+    #[serde(default = "default_backend_queue")]
+    pub queue: usize,
+    /// How long a request waits at most, in milliseconds (default 1000).
+    #[serde(default = "default_backend_queue_timeout")]
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for BackendLimits {
+    fn default() -> Self {
+        Self { max_connections: 0, queue: DEFAULT_BACKEND_QUEUE, queue_timeout_ms: DEFAULT_BACKEND_QUEUE_TIMEOUT_MS }
+    }
+}
+
+fn default_backend_queue() -> usize {
+    DEFAULT_BACKEND_QUEUE
+}
+
+fn default_backend_queue_timeout() -> u64 {
+    DEFAULT_BACKEND_QUEUE_TIMEOUT_MS
 }
 
 impl Default for GatewaySettings {
@@ -107,6 +150,7 @@ impl Default for GatewaySettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             drop_unsigned_headers: false,
             tls: None,
+            backend_limits: None,
         }
     }
 }
@@ -345,6 +389,11 @@ pub struct UpstreamDef {
     /// Passive ejection of a server whose requests fail.
     #[serde(default)]
     pub passive: PassiveDef,
+    /// Connections (and requests in flight) per server at most, overriding
+    /// `gateway.backend_limits.max_connections` for this upstream's servers (the wait queue and
+    /// its timeout are the gateway's); default: the gateway's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
 }
 
 fn default_scheme() -> String {

@@ -22,6 +22,7 @@ pub mod access_log;
 pub mod admin;
 pub mod auth;
 pub mod backend_client;
+pub mod backend_limit;
 pub mod backend_request;
 pub mod body;
 pub mod config;

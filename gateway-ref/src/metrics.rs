@@ -71,6 +71,36 @@ struct ServerLabels {
     server: String,
 }
 
+/// `server` (`host:port`) of the backend limit metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendServerLabels {
+    server: String,
+}
+
+/// `server` and `reason` (`queue_full`, `timeout`) of the backend limit refusals.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitRefusalLabels {
+    server: String,
+    reason: &'static str,
+}
+
+/// One limited backend `host:port` at a scrape ([`Metrics::set_backend_limits`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BackendLimitSample<'a> {
+    /// `host:port`.
+    pub server: &'a str,
+    /// Requests in flight to it.
+    pub in_flight: usize,
+    /// Requests waiting for a connection to it.
+    pub waiting: usize,
+    /// Connections open to it.
+    pub connections: usize,
+    /// Requests refused so far: its queue was full.
+    pub refused_queue_full: u64,
+    /// Requests refused so far: none free within the queue timeout.
+    pub refused_timeout: u64,
+}
+
 /// How a reload went, as `apig_gateway_config_reloads_total{result}` counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadResult {
@@ -100,6 +130,10 @@ pub struct Metrics {
     kafka_dropped: Family<PolicyLabels, Counter>,
     kafka_failed: Family<PolicyLabels, Counter>,
     upstream_healthy: Family<ServerLabels, Gauge>,
+    backend_in_flight: Family<BackendServerLabels, Gauge>,
+    backend_waiting: Family<BackendServerLabels, Gauge>,
+    backend_connections: Family<BackendServerLabels, Gauge>,
+    backend_limit_refused: Family<LimitRefusalLabels, Counter>,
     /// The handles of unmatched requests (`group=""`, `api=""`).
     unmatched: ApiMetrics,
 }
@@ -132,6 +166,10 @@ impl Metrics {
         let kafka_dropped = Family::<PolicyLabels, Counter>::default();
         let kafka_failed = Family::<PolicyLabels, Counter>::default();
         let upstream_healthy = Family::<ServerLabels, Gauge>::default();
+        let backend_in_flight = Family::<BackendServerLabels, Gauge>::default();
+        let backend_waiting = Family::<BackendServerLabels, Gauge>::default();
+        let backend_connections = Family::<BackendServerLabels, Gauge>::default();
+        let backend_limit_refused = Family::<LimitRefusalLabels, Counter>::default();
         registry.register(
             "requests",
             "Requests answered, by group, API, environment, status and APIG error code (empty: none)",
@@ -190,6 +228,26 @@ impl Metrics {
             "Whether an upstream's server is in rotation (1) or taken out by health checks or failed requests (0)",
             upstream_healthy.clone(),
         );
+        registry.register(
+            "backend_requests_in_flight",
+            "Requests in flight to a backend host:port under gateway.backend_limits",
+            backend_in_flight.clone(),
+        );
+        registry.register(
+            "backend_requests_waiting",
+            "Requests waiting for a connection to a backend host:port at its limit",
+            backend_waiting.clone(),
+        );
+        registry.register(
+            "backend_connections_open",
+            "Connections open to a backend host:port under gateway.backend_limits",
+            backend_connections.clone(),
+        );
+        registry.register(
+            "backend_limit_refused",
+            "Requests answered APIG.0202 because a backend host:port was at its limit, by reason (queue_full, timeout)",
+            backend_limit_refused.clone(),
+        );
         let mut metrics = Self {
             registry,
             requests,
@@ -206,6 +264,10 @@ impl Metrics {
             kafka_dropped,
             kafka_failed,
             upstream_healthy,
+            backend_in_flight,
+            backend_waiting,
+            backend_connections,
+            backend_limit_refused,
             unmatched: ApiMetrics::default(),
         };
         let unmatched = metrics.handles("", "");
@@ -314,6 +376,25 @@ impl Metrics {
         for (upstream, server, healthy) in servers {
             let labels = ServerLabels { upstream: upstream.to_owned(), server };
             self.upstream_healthy.get_or_create(&labels).set(i64::from(healthy));
+        }
+    }
+
+    /// Sets the backend limit metrics (at each scrape, from the running configuration's limits);
+    /// servers no longer limited leave them.
+    pub fn set_backend_limits<'a>(&self, limits: impl Iterator<Item = BackendLimitSample<'a>>) {
+        self.backend_in_flight.clear();
+        self.backend_waiting.clear();
+        self.backend_connections.clear();
+        self.backend_limit_refused.clear();
+        for l in limits {
+            let labels = BackendServerLabels { server: l.server.to_owned() };
+            self.backend_in_flight.get_or_create(&labels).set(i64::try_from(l.in_flight).unwrap_or(i64::MAX));
+            self.backend_waiting.get_or_create(&labels).set(i64::try_from(l.waiting).unwrap_or(i64::MAX));
+            self.backend_connections.get_or_create(&labels).set(i64::try_from(l.connections).unwrap_or(i64::MAX));
+            for (reason, n) in [("queue_full", l.refused_queue_full), ("timeout", l.refused_timeout)] {
+                let labels = LimitRefusalLabels { server: l.server.to_owned(), reason };
+                self.backend_limit_refused.get_or_create(&labels).inner().store(n, Ordering::Relaxed);
+            }
         }
     }
 

@@ -18,6 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::body::{Body, full};
+use crate::metrics::BackendLimitSample;
 use crate::shared::Shared;
 
 /// The content type of `GET /metrics`.
@@ -81,6 +82,17 @@ fn respond(shared: &Shared, method: &Method, path: &str) -> Response<Body> {
                         .iter()
                         .enumerate()
                         .map(|(i, s)| (u.name.as_str(), s.authority.to_string(), u.is_healthy(i)))
+                }));
+                metrics.set_backend_limits(runtime.backend_limits.iter().map(|l| {
+                    let (refused_queue_full, refused_timeout) = l.refused_counts();
+                    BackendLimitSample {
+                        server: &l.server,
+                        in_flight: l.in_flight(),
+                        waiting: l.waiting(),
+                        connections: l.connections_open(),
+                        refused_queue_full,
+                        refused_timeout,
+                    }
                 }));
                 let mut response = Response::new(full(Bytes::from(metrics.encode())));
                 response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));

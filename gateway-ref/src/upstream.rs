@@ -311,6 +311,7 @@ mod tests {
             tls: None,
             health_check: None,
             passive: PassiveDef { max_failures: 2, eject_ms: 60_000 },
+            max_connections: None,
         })
         .unwrap()
     }

@@ -1,6 +1,8 @@
 //! The backend connection pool (hyper-util's): connections are reused once a response has been
 //! read to its end (fixed length, chunked, no body), and a request whose pooled connection the
-//! backend closed meanwhile is sent again on a new one, never answered 502.
+//! backend closed meanwhile is sent again on a new one, never answered 502. Per-host limits
+//! (`gateway.backend_limits`): never more connections to a backend than its limit; requests beyond
+//! wait in a bounded queue for a bounded time, else are answered `APIG.0202` 502, and counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{send, start_in, temp_dir};
+use common::{assert_apig, send, start_in, temp_dir};
 
 /// The answers the raw backend gives, in turn, on every connection.
 const ANSWERS: [&str; 3] = [
@@ -103,4 +105,120 @@ fn a_pooled_connection_the_backend_closed_is_not_an_error() {
         assert_eq!((r.status, r.body.as_slice()), (200, &b"fixed"[..]), "request {i}");
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 10, "one connection per request");
+}
+
+/// A slow keep-alive backend: each request is answered after `delay`; counts the connections
+/// accepted and the most open at once.
+fn slow_counting_backend(delay: Duration) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (a, m) = (Arc::clone(&accepted), Arc::clone(&most));
+    let open = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(100) {
+            let Ok(mut stream) = stream else { continue };
+            a.fetch_add(1, Ordering::SeqCst);
+            let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            let open = Arc::clone(&open);
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let (mut pending, mut buf) = (Vec::new(), [0u8; 4096]);
+                'conn: loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        std::thread::sleep(delay);
+                        if stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow").is_err() {
+                            break 'conn;
+                        }
+                    }
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                }
+                open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (port, accepted, most)
+}
+
+/// A gateway with its status listener on `config`.
+fn start_with_status(name: &str, config: &str) -> apig_gateway::RunningGateway {
+    let path = temp_dir(name).join("gateway.json");
+    std::fs::write(&path, config).unwrap();
+    let mut options = common::options(path);
+    options.status = Some(([127, 0, 0, 1], 0).into());
+    apig_gateway::RunningGateway::start(options).unwrap()
+}
+
+/// `n` requests to `/raw` at once, each on its own connection: their answers.
+fn at_once(gw: &apig_gateway::RunningGateway, n: usize) -> Vec<apig_conformance::client::RawResponse> {
+    let (addr, host) = (gw.addr(), host(gw));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let host = host.clone();
+            std::thread::spawn(move || send(addr, "GET", "/raw", &host, b""))
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+/// The value of the metric line starting with `prefix` (name and labels).
+fn metric(gw: &apig_gateway::RunningGateway, prefix: &str) -> Option<f64> {
+    let r = send(gw.status_addr().unwrap(), "GET", "/metrics", &[("Host".to_owned(), "status".to_owned())], b"");
+    let text = String::from_utf8(r.body).unwrap();
+    text.lines().find_map(|l| l.strip_prefix(prefix)).and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn a_backend_limit_of_two_lets_two_connections_through_queues_three_and_refuses_the_rest() {
+    let (port, accepted, most) = slow_counting_backend(Duration::from_millis(400));
+    let config = config(port).replacen(
+        "{",
+        r#"{"gateway": {"backend_limits": {"max_connections": 2, "queue": 3, "queue_timeout_ms": 5000}},"#,
+        1,
+    );
+    let gw = start_with_status("limit-queue", &config);
+    let answers = at_once(&gw, 8);
+    let ok = answers.iter().filter(|r| r.status == 200).count();
+    let refused: Vec<_> = answers.iter().filter(|r| r.status != 200).collect();
+    // 2 sent at once, 3 waiting and sent as those end, 3 beyond the queue refused at once
+    assert_eq!((ok, refused.len()), (5, 3), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    for r in refused {
+        let message = assert_apig(r, 502, "APIG.0202");
+        assert!(message.contains("connection limit of 127.0.0.1:") && message.contains("queue is full"), "{message}");
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 2, "never more than the limit's connections at once");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "the waiting requests reuse the two connections");
+    let server = format!("server=\"127.0.0.1:{port}\"");
+    let refused = metric(&gw, &format!("apig_gateway_backend_limit_refused_total{{{server},reason=\"queue_full\"}}"));
+    assert_eq!(refused, Some(3.0));
+    assert_eq!(metric(&gw, &format!("apig_gateway_backend_connections_open{{{server}}}")), Some(2.0));
+}
+
+#[test]
+fn a_request_waiting_longer_than_the_queue_timeout_is_answered_502() {
+    let (port, accepted, _) = slow_counting_backend(Duration::from_millis(800));
+    let config = config(port).replacen(
+        "{",
+        r#"{"gateway": {"backend_limits": {"max_connections": 1, "queue_timeout_ms": 150}},"#,
+        1,
+    );
+    let gw = start_with_status("limit-timeout", &config);
+    let started = std::time::Instant::now();
+    let answers = at_once(&gw, 2);
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 502]);
+    let refused = answers.iter().find(|r| r.status == 502).unwrap();
+    let message = assert_apig(refused, 502, "APIG.0202");
+    assert!(message.contains("none free within 150 ms"), "{message}");
+    assert!(started.elapsed() >= Duration::from_millis(800));
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    let server = format!("server=\"127.0.0.1:{port}\"");
+    let refused = metric(&gw, &format!("apig_gateway_backend_limit_refused_total{{{server},reason=\"timeout\"}}"));
+    assert_eq!(refused, Some(1.0));
 }

@@ -1,0 +1,367 @@
+//! Per-host backend limits (`gateway.backend_limits`, `upstreams[].max_connections`): at most
+//! `max_connections` connections open to one backend `host:port` and as many requests in flight
+//! to it, with a bounded wait for a free one; beyond, the request is answered `APIG.0202` 502.
+//!
+//! Two gates share the one [`HostLimit`] of a `host:port`:
+//! - a request takes one of its `max_connections` request permits before it is sent
+//!   ([`HostLimit::acquire`]), held until the backend's response body ends; when none is free it
+//!   waits, with at most `queue` others and for at most `queue_timeout_ms`;
+//! - the client stack's connector ([`Limited`], around the TCP/TLS connector of
+//!   [`crate::backend_client`]) takes one of its `max_connections` connection permits for each
+//!   connection it opens, held as long as the connection lives. The request gate alone would let
+//!   the pool open one connection more when a request starts just before the connection that
+//!   served the previous one is back in the pool; this gate makes the connection count exact.
+//!
+//! The limits are compiled with the configuration ([`crate::routing::Runtime`], kept across a
+//! reload when unchanged) and registered for the connector, which only sees the URI, by
+//! `host:port` ([`register`]) when the configuration is installed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::Uri;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::body::BoxError;
+use crate::config::ConfigFile;
+
+/// A limit's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// Connections open, and requests in flight, to the host at most.
+    pub max_connections: usize,
+    /// Requests waiting for one at most; more are refused at once.
+    pub queue: usize,
+    /// How long a request waits at most.
+    pub queue_timeout: Duration,
+}
+
+/// Why a request was refused by a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitReason {
+    /// `queue` requests were already waiting.
+    QueueFull,
+    /// No connection came free within the queue timeout.
+    Timeout,
+}
+
+/// A request refused by a host's limit (the `APIG.0202` answer's detail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitError {
+    /// `host:port`.
+    pub server: String,
+    /// Its `max_connections`.
+    pub max_connections: usize,
+    /// Why.
+    pub reason: LimitReason,
+    /// The queue timeout.
+    pub waited: Duration,
+}
+
+impl std::fmt::Display for LimitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.reason {
+            LimitReason::QueueFull => write!(
+                f,
+                "connection limit of {} reached ({} connections) and its wait queue is full",
+                self.server, self.max_connections
+            ),
+            LimitReason::Timeout => write!(
+                f,
+                "connection limit of {} reached ({} connections), none free within {} ms",
+                self.server,
+                self.max_connections,
+                self.waited.as_millis()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+/// The limit of one backend `host:port`, and its counters.
+#[derive(Debug)]
+pub struct HostLimit {
+    /// `host:port`.
+    pub server: String,
+    /// The settings.
+    pub settings: LimitSettings,
+    requests: Arc<Semaphore>,
+    connections: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    refused_queue_full: AtomicU64,
+    refused_timeout: AtomicU64,
+}
+
+/// One request's place under a host's limit, given back when dropped.
+#[derive(Debug)]
+pub struct RequestPermit(#[allow(dead_code)] OwnedSemaphorePermit);
+
+/// Decrements the waiting count when a waiting request gets its permit, times out or is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HostLimit {
+    /// The limit of `server` (`host:port`).
+    pub fn new(server: String, settings: LimitSettings) -> Self {
+        Self {
+            server,
+            settings,
+            requests: Arc::new(Semaphore::new(settings.max_connections)),
+            connections: Arc::new(Semaphore::new(settings.max_connections)),
+            waiting: AtomicUsize::new(0),
+            refused_queue_full: AtomicU64::new(0),
+            refused_timeout: AtomicU64::new(0),
+        }
+    }
+
+    fn refused(&self, reason: LimitReason) -> LimitError {
+        let counter = match reason {
+            LimitReason::QueueFull => &self.refused_queue_full,
+            LimitReason::Timeout => &self.refused_timeout,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        LimitError {
+            server: self.server.clone(),
+            max_connections: self.settings.max_connections,
+            reason,
+            waited: self.settings.queue_timeout,
+        }
+    }
+
+    /// A request's permit: at once when one is free, else after waiting in the bounded queue.
+    ///
+    /// # Errors
+    /// The queue is full, or no permit came free within the queue timeout.
+    pub async fn acquire(&self) -> Result<RequestPermit, LimitError> {
+        if let Ok(permit) = Arc::clone(&self.requests).try_acquire_owned() {
+            return Ok(RequestPermit(permit));
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.settings.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(self.refused(LimitReason::QueueFull));
+        }
+        let waiting = Waiting(&self.waiting);
+        let permit =
+            tokio::time::timeout(self.settings.queue_timeout, Arc::clone(&self.requests).acquire_owned()).await;
+        drop(waiting);
+        match permit {
+            Ok(Ok(permit)) => Ok(RequestPermit(permit)),
+            _ => Err(self.refused(LimitReason::Timeout)),
+        }
+    }
+
+    /// A new connection's permit, waiting at most the queue timeout.
+    async fn connection(&self) -> Result<OwnedSemaphorePermit, LimitError> {
+        let connections = Arc::clone(&self.connections);
+        match tokio::time::timeout(self.settings.queue_timeout, connections.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(self.refused(LimitReason::Timeout)),
+        }
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.settings.max_connections.saturating_sub(self.requests.available_permits())
+    }
+
+    /// Connections open now (through this process's client stack).
+    pub fn connections_open(&self) -> usize {
+        self.settings.max_connections.saturating_sub(self.connections.available_permits())
+    }
+
+    /// Requests waiting now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    /// Requests refused so far: queue full, timed out.
+    pub fn refused_counts(&self) -> (u64, u64) {
+        (self.refused_queue_full.load(Ordering::Relaxed), self.refused_timeout.load(Ordering::Relaxed))
+    }
+}
+
+/// `host:port` of `uri` (the scheme's port when it has none); `None` without a host.
+pub fn server_of(uri: &Uri) -> Option<String> {
+    let host = uri.host()?;
+    let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    Some(format!("{}:{port}", host.to_ascii_lowercase()))
+}
+
+/// The limits by `host:port`, for the connector and for requests whose URI was changed after
+/// routing (a circuit breaker's fallback).
+struct Registry {
+    /// Whether any limit was ever registered: without one, no lookup at all.
+    any: AtomicBool,
+    limits: Mutex<HashMap<String, Weak<HostLimit>>>,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry { any: AtomicBool::new(false), limits: Mutex::default() })
+}
+
+/// Makes `limits` (a configuration being installed) the ones of their `host:port`s. The
+/// registry holds them weakly: a limit no longer in any running configuration lapses.
+pub fn register(limits: &[Arc<HostLimit>]) {
+    let registry = registry();
+    let Ok(mut map) = registry.limits.lock() else { return };
+    map.retain(|_, limit| limit.strong_count() > 0);
+    for limit in limits {
+        map.insert(limit.server.clone(), Arc::downgrade(limit));
+    }
+    if !map.is_empty() {
+        registry.any.store(true, Ordering::Release);
+    }
+}
+
+/// The limit of `uri`'s `host:port`, if one is registered.
+pub fn lookup(uri: &Uri) -> Option<Arc<HostLimit>> {
+    let registry = registry();
+    if !registry.any.load(Ordering::Acquire) {
+        return None;
+    }
+    let server = server_of(uri)?;
+    registry.limits.lock().ok()?.get(&server).and_then(Weak::upgrade)
+}
+
+/// A connector that opens a connection to a limited `host:port` only under its
+/// `max_connections` (waiting at most the queue timeout), and holds the permit as long as the
+/// connection lives.
+#[derive(Debug, Clone)]
+pub struct Limited<C>(pub C);
+
+impl<C> tower_service::Service<Uri> for Limited<C>
+where
+    C: tower_service::Service<Uri> + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+    C::Response: Send + 'static,
+{
+    type Response = LimitedConnection<C::Response>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.0.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let limit = lookup(&dst);
+        let connecting = self.0.call(dst);
+        Box::pin(async move {
+            let permit = match limit {
+                Some(limit) => Some(limit.connection().await?),
+                None => None,
+            };
+            let io = connecting.await.map_err(Into::into)?;
+            Ok(LimitedConnection { io, _permit: permit })
+        })
+    }
+}
+
+/// A connection and, to a limited host, its permit.
+#[derive(Debug)]
+pub struct LimitedConnection<T> {
+    io: T,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<T: Connection> Connection for LimitedConnection<T> {
+    fn connected(&self) -> Connected {
+        self.io.connected()
+    }
+}
+
+impl<T: Read + Unpin> Read for LimitedConnection<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: Write + Unpin> Write for LimitedConnection<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+/// The limits `source` sets, one per limited `host:port`: every plain and `https://` backend's
+/// under `gateway.backend_limits.max_connections`, every upstream server's under its upstream's
+/// `max_connections` or else the gateway's (a server in several upstreams: the smallest). A limit
+/// of `previous` with the same settings is kept, with its connections and counters.
+pub fn compile(source: &ConfigFile, previous: &[Arc<HostLimit>]) -> Vec<Arc<HostLimit>> {
+    let defaults = source.gateway.backend_limits.clone().unwrap_or_default();
+    let mut max: HashMap<String, usize> = HashMap::new();
+    let mut limit = |server: String, n: usize| {
+        if n > 0 {
+            max.entry(server).and_modify(|m| *m = (*m).min(n)).or_insert(n);
+        }
+    };
+    for api in source.groups.iter().flat_map(|g| &g.apis) {
+        let url = api.backend.url.as_str();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            continue;
+        }
+        if let Some(server) = url.parse::<Uri>().ok().as_ref().and_then(server_of) {
+            limit(server, defaults.max_connections);
+        }
+    }
+    for upstream in &source.upstreams {
+        let n = upstream.max_connections.unwrap_or(defaults.max_connections);
+        for server in &upstream.servers {
+            let uri = format!("{}://{}/", upstream.scheme, server.address);
+            if let Some(server) = uri.parse::<Uri>().ok().as_ref().and_then(server_of) {
+                limit(server, n);
+            }
+        }
+    }
+    let mut limits: Vec<Arc<HostLimit>> = max
+        .into_iter()
+        .map(|(server, max_connections)| {
+            let settings = LimitSettings {
+                max_connections,
+                queue: defaults.queue,
+                queue_timeout: Duration::from_millis(defaults.queue_timeout_ms),
+            };
+            previous
+                .iter()
+                .find(|l| l.server == server && l.settings == settings)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(HostLimit::new(server, settings)))
+        })
+        .collect();
+    limits.sort_by(|a, b| a.server.cmp(&b.server));
+    limits
+}
