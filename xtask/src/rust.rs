@@ -19,7 +19,8 @@ pub(crate) fn build() -> Result<()> {
 /// (against a local metadata service), the tower layer (a hyper server on 127.0.0.1; it turns on
 /// the core's `http` feature, so the core's `http` tests run too), the uniffi binding's Rust unit
 /// tests and its bindgen's Kotlin patch (built here with the rest: the Kotlin step builds only
-/// the library and runs the JVM), and xtask's own (the release checks' parsers).
+/// the library and runs the JVM), the rotation proof's checks (examples/rotation), and xtask's own
+/// (the release checks' parsers).
 pub(crate) fn test() -> Result<()> {
     let mut test = cargo();
     test.arg("test");
@@ -31,6 +32,7 @@ pub(crate) fn test() -> Result<()> {
         "apig-tower",
         "apig-uniffi",
         "apig-uniffi-bindgen",
+        "apig-rotation",
         "xtask",
     ] {
         test.args(["-p", package]);
