@@ -16,6 +16,31 @@ create_exception!(
     "Base class of every apig error. `.code` is the core's stable code (the same string in every language)."
 );
 
+create_exception!(
+    apig,
+    CredentialsError,
+    ApigError,
+    "A credential provider failed. `.code` is the provider error's stable code (`missing`, `malformed`, `missing_field`, `unreachable`, `timeout`, `http_status`, `expired`, `no_provider`), `.provider` the provider's name, `.source` what it read (a variable, a file, a URL)."
+);
+
+/// The Python exception for a provider's error: `CredentialsError` with `code`, `provider`,
+/// `source` and `message` (plain values: it pickles like the others).
+pub(crate) fn credentials_error_to_py(py: Python<'_>, error: &apig_credentials::CredentialsError) -> PyErr {
+    let err = PyErr::new::<CredentialsError, _>(error.to_string());
+    let value = err.value(py);
+    let set = || -> PyResult<()> {
+        value.setattr("code", error.code())?;
+        value.setattr("provider", error.provider())?;
+        value.setattr("source", error.source_name())?;
+        value.setattr("message", error.message())?;
+        Ok(())
+    };
+    match set() {
+        Ok(()) => err,
+        Err(e) => e,
+    }
+}
+
 /// Declares one exception class per error kind and the exhaustive `match` from kind to class.
 macro_rules! error_classes {
     ($($kind:ident => $class:ident: $doc:literal,)*) => {
@@ -130,6 +155,12 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         class.setattr("apig_code", answer.error_code(DEFAULT_CODE_PREFIX))?;
         m.add(class.name()?, &class)?;
     }
+    // a provider's failure: its code, provider and source are the instance's
+    let credentials = py.get_type::<CredentialsError>();
+    credentials.setattr("code", "")?;
+    credentials.setattr("provider", "")?;
+    credentials.setattr("source", "")?;
+    m.add("CredentialsError", &credentials)?;
     let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
     m.add("ERROR_CODES", PyTuple::new(py, codes)?)?;
     m.add("DEFAULT_BODY_LIMIT", DEFAULT_BODY_LIMIT)?;

@@ -12,7 +12,7 @@ use crate::errors::check;
 /// Signs requests for one credential with one algorithm. Thread-safe; create it once.
 #[pyclass(module = "apig", name = "Signer", frozen)]
 pub(crate) struct Signer {
-    inner: apig::Signer,
+    pub(crate) inner: apig::Signer,
 }
 
 #[pymethods]
@@ -161,6 +161,12 @@ pub(crate) fn secret_key(secret: &Bound<'_, PyAny>) -> PyResult<SecretKey> {
 #[pyclass(module = "apig", name = "SignedRequest", frozen)]
 pub(crate) struct SignedRequest {
     inner: SigningOutput,
+}
+
+impl From<SigningOutput> for SignedRequest {
+    fn from(inner: SigningOutput) -> Self {
+        Self { inner }
+    }
 }
 
 #[pymethods]

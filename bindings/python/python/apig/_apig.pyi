@@ -1,45 +1,59 @@
 """Type stubs of the native module ``apig._apig`` (checked by ``mypy.stubtest``)."""
 
 import datetime
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Protocol, Union, final
 
+from typing_extensions import disjoint_base
+
 __all__ = [
     "ALGORITHMS",
+    "CREDENTIALS_ERROR_CODES",
     "DEFAULT_BODY_LIMIT",
     "ERROR_CODES",
     "HOP_BY_HOP_HEADERS",
     "UNSIGNED_PAYLOAD",
     "ApigError",
     "BodyReadError",
+    "ChainProvider",
     "CredentialScopeMismatchError",
+    "Credentials",
+    "CredentialsError",
+    "CredentialsProvider",
     "DateNotSignedError",
     "DuplicateHeaderError",
+    "EnvironmentProvider",
     "ExpiredError",
     "HostNotSignedError",
     "InvalidConfigError",
     "InvalidRequestError",
     "MalformedAuthorizationError",
     "MalformedDateError",
+    "MetadataProvider",
     "MissingAuthorizationError",
     "MissingDateError",
     "PayloadHashMismatchError",
+    "ProfileProvider",
     "SignatureMismatchError",
     "SignedHeaderMissingError",
     "SignedRequest",
     "Signer",
+    "StaticProvider",
     "UnknownAccessKeyError",
     "UnsignedPayloadNotAllowedError",
     "UnsupportedAlgorithmError",
     "Verified",
     "Verifier",
     "__version__",
+    "_ClientSigner",
     "_body_too_large",
 ]
 
 __version__: Final[str]
 ALGORITHMS: Final[tuple[str, ...]]
 ERROR_CODES: Final[tuple[str, ...]]
+CREDENTIALS_ERROR_CODES: Final[tuple[str, ...]]
 UNSIGNED_PAYLOAD: Final[str]
 HOP_BY_HOP_HEADERS: Final[tuple[str, ...]]
 DEFAULT_BODY_LIMIT: Final[int]
@@ -201,3 +215,120 @@ class SignatureMismatchError(ApigError): ...
 class InvalidRequestError(ApigError): ...
 class InvalidConfigError(ApigError): ...
 class BodyReadError(ApigError): ...
+
+class CredentialsError(ApigError):
+    """A credential provider failed: ``code`` (one of ``CREDENTIALS_ERROR_CODES``), the
+    ``provider`` that failed and the ``source`` it read (a variable, a file, a URL)."""
+
+    code: str
+    provider: str
+    source: str
+
+@final
+class Credentials:
+    """An access key and its secret (never shown), for temporary credentials a security token and
+    an expiry, optionally the project or domain id."""
+
+    def __new__(
+        cls,
+        access_key: str,
+        secret_key: _Secret,
+        *,
+        security_token: Union[str, None] = None,
+        project_id: Union[str, None] = None,
+        domain_id: Union[str, None] = None,
+        expires_at: Union[_Time, None] = None,
+    ) -> Credentials: ...
+    @property
+    def access_key(self) -> str: ...
+    @property
+    def security_token(self) -> Union[str, None]: ...
+    @property
+    def project_id(self) -> Union[str, None]: ...
+    @property
+    def domain_id(self) -> Union[str, None]: ...
+    @property
+    def expires_at(self) -> Union[datetime.datetime, None]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+class _ProvidesCredentials(Protocol):
+    def credentials(self) -> Credentials: ...
+
+_Seconds = Union[float, datetime.timedelta]
+
+@disjoint_base
+class CredentialsProvider:
+    """The base class of the providers: ``credentials()`` and ``name``."""
+
+    def credentials(self) -> Credentials: ...
+    @property
+    def name(self) -> str: ...
+
+@final
+class StaticProvider(CredentialsProvider):
+    def __new__(
+        cls,
+        access_key: str,
+        secret_key: _Secret,
+        *,
+        security_token: Union[str, None] = None,
+        project_id: Union[str, None] = None,
+        domain_id: Union[str, None] = None,
+    ) -> StaticProvider: ...
+
+@final
+class EnvironmentProvider(CredentialsProvider):
+    def __new__(cls) -> EnvironmentProvider: ...
+
+@final
+class ProfileProvider(CredentialsProvider):
+    def __new__(
+        cls, path: Union[str, os.PathLike[str], None] = None, profile: Union[str, None] = None
+    ) -> ProfileProvider: ...
+
+@final
+class MetadataProvider(CredentialsProvider):
+    def __new__(
+        cls,
+        endpoint: Union[str, None] = None,
+        *,
+        refresh_margin: Union[_Seconds, None] = None,
+        timeout: Union[_Seconds, None] = None,
+        min_refresh_interval: Union[_Seconds, None] = None,
+    ) -> MetadataProvider: ...
+
+@final
+class ChainProvider(CredentialsProvider):
+    def __new__(cls, providers: Union[Iterable[_ProvidesCredentials], None] = None) -> ChainProvider: ...
+    def resolve(self) -> tuple[Credentials, str]: ...
+
+@final
+class _ClientSigner:
+    def __new__(
+        cls,
+        credentials: Union[_ProvidesCredentials, Signer],
+        *,
+        algorithm: Union[str, None] = None,
+        region: Union[str, None] = None,
+        service: Union[str, None] = None,
+        excluded_headers: Union[str, None] = None,
+        project_id: Union[str, None] = None,
+        domain_id: Union[str, None] = None,
+        profile: Union[str, None] = None,
+    ) -> _ClientSigner: ...
+    def may_block(self) -> bool: ...
+    def prefetch(self) -> None: ...
+    def sign(
+        self,
+        method: _Text,
+        url: _Text,
+        headers: Union[_Headers, None] = None,
+        body: Union[_Body, None] = None,
+        *,
+        unsigned_payload: bool = False,
+    ) -> SignedRequest: ...
+    def learn(self, text: str) -> bool: ...
+    @property
+    def clock_offset(self) -> int: ...
+    @clock_offset.setter
+    def clock_offset(self, seconds: int) -> None: ...

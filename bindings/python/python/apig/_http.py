@@ -7,7 +7,7 @@ import uuid
 
 from typing import Any, Union
 
-from apig._apig import DEFAULT_BODY_LIMIT, ApigError, Signer, Verifier, _body_too_large
+from apig._apig import DEFAULT_BODY_LIMIT, ApigError, Signer, Verifier, _body_too_large, _ClientSigner
 
 #: Largest body the server middlewares buffer to verify it: the core's ``DEFAULT_BODY_LIMIT``
 #: (12 MiB, APIG's own limit).
@@ -26,6 +26,26 @@ def resolve_signer(key: Union[str, None], secret: Union[str, bytes, None], signe
     if key is not None or secret is not None or options:
         raise TypeError("pass either key, secret and signer options, or signer=")
     return signer
+
+
+def resolve_client(
+    key: Union[str, None],
+    secret: Union[str, bytes, None],
+    signer: Union[Signer, None],
+    credentials: Any,
+    options: dict[str, Any],
+) -> tuple[Union[Signer, None], _ClientSigner]:
+    """What a client helper signs with: ``credentials=`` (an apig provider, or any object with a
+    ``credentials()`` method returning :class:`apig.Credentials`) with the :class:`apig.Signer`
+    keyword options, or else ``key, secret`` / ``signer=`` as :func:`resolve_signer` takes them.
+    Returns the fixed signer (``None`` with a provider) and the native client signer, which gets
+    the provider's current credentials and the learned clock offset at each request."""
+    if credentials is not None:
+        if key is not None or secret is not None or signer is not None:
+            raise TypeError("pass either credentials=, or key and secret, or signer=")
+        return None, _ClientSigner(credentials, **options)
+    fixed = resolve_signer(key, secret, signer, options)
+    return fixed, _ClientSigner(fixed)
 
 
 def resolve_verifier(keys: Any, verifier: Union[Verifier, None], options: dict[str, Any]) -> Verifier:
