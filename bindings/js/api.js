@@ -38,7 +38,10 @@ export function makeApi(createEngine) {
   class ApigError extends Error {
     constructor(message, code, status) {
       super(message);
-      const answer = engine.apigAnswer(String(code), this.message);
+      let answer = engine.apigAnswer(String(code), this.message);
+      // a credential provider's code (CREDENTIALS_ERROR_CODES) answers as the client's bad
+      // configuration: no request was signed (`expired` is also the core's, a signature's)
+      if ((answer === null || answer === undefined) && CREDENTIALS_ERROR_CODES.includes(code)) answer = engine.apigAnswer("invalid_config", this.message);
       if (answer === null || answer === undefined) {
         throw new TypeError(`ApigError: unknown code ${JSON.stringify(String(code))}; see ERROR_CODES`);
       }
@@ -48,6 +51,35 @@ export function makeApi(createEngine) {
       this.apigCode = answer.apigCode;
       this.apigMessage = answer.apigMessage;
     }
+  }
+
+  /**
+   * The codes of credential providers' failures (apig-credentials' `CredentialsErrorKind::code`, the
+   * same strings in every language): an ApigError of one of them also names its `provider` and
+   * `source`.
+   */
+  const CREDENTIALS_ERROR_CODES = Object.freeze([
+    "missing",
+    "malformed",
+    "missing_field",
+    "unreachable",
+    "timeout",
+    "http_status",
+    "expired",
+    "no_provider",
+  ]);
+
+  /** A credential provider's failure: `code` (CREDENTIALS_ERROR_CODES), the provider, what it read. */
+  function credentialsError(code, provider, source, message, cause) {
+    const error = new ApigError(`[${code}] ${provider} provider (${source}): ${message}`, code, undefined);
+    const answer = engine.apigAnswer("invalid_config", error.message);
+    error.status = answer.status;
+    error.apigCode = answer.apigCode;
+    error.apigMessage = answer.apigMessage;
+    error.provider = provider;
+    error.source = source;
+    if (cause !== undefined) error.cause = cause;
+    return error;
   }
 
   function apigError(code, message, cause) {
@@ -412,6 +444,15 @@ export function makeApi(createEngine) {
 
   // ---- the core's lists --------------------------------------------------------------------
 
+  /**
+   * A credentials source's refresh margin: a new call when less than this is left (5 minutes:
+   * short-lived browser credentials live 15 minutes or more). The metadata provider has its own
+   * (apig-credentials' DEFAULT_REFRESH_MARGIN, 40 minutes, Huawei's v3 SDKs' rule).
+   */
+  const DEFAULT_REFRESH_MARGIN_SECONDS = 300;
+  /** At most one background refresh every 10 s (apig-credentials' DEFAULT_MIN_REFRESH_INTERVAL). */
+  const DEFAULT_MIN_REFRESH_INTERVAL_SECONDS = 10;
+
   engine = createEngine({ ApigError, invalid, invalidConfig, walkHeaders, headerPieces });
   const ERROR_CODES = Object.freeze(engine.errorCodes());
   const errorCodes = () => ERROR_CODES.slice();
@@ -432,6 +473,126 @@ export function makeApi(createEngine) {
     return signer !== null && typeof signer === "object" && typeof signer.sign === "function";
   }
 
+  // ---- credential sources ------------------------------------------------------------------
+
+  /** Whether `value` is a credentials source: a function, or an object with `credentials()`. */
+  function isCredentialsSource(value) {
+    return typeof value === "function" || (value !== null && typeof value === "object" && typeof value.credentials === "function");
+  }
+
+  /** The options of `new Signer` a credentials source's signers take from the caller's options. */
+  const SIGNER_SETTINGS = ["algorithm", "region", "service", "excludedHeaders", "profile"];
+
+  /**
+   * A function resolving to a Signer valid now: `source` itself when it is a Signer, else signers
+   * made from the credentials `source` gives ({ accessKey, secretKey, securityToken?, projectId?,
+   * domainId?, expiresAt? }), one per distinct credentials, with `o`'s signer settings.
+   *
+   * The source is asked once, then again only when the credentials it gave are near expiry (less
+   * than `refreshMarginSeconds` left): requests keep being signed with them while one call, shared
+   * by every request (single flight), fetches new ones; at most one such call starts every
+   * `minRefreshIntervalSeconds`. Only a request that finds no valid credentials (the first, or
+   * after expiry) waits. A failed refresh keeps the credentials until they expire; then requests
+   * fail with `expired` (its `cause` is the refresh's error).
+   */
+  function credentialsSigner(source, o = {}) {
+    if (isSigner(source)) {
+      const ready = Promise.resolve(source);
+      return () => ready;
+    }
+    if (!isCredentialsSource(source)) {
+      throw invalidConfig("a credentials source is a Signer, a function or an object with credentials() (a provider)");
+    }
+    const settings = {};
+    for (const name of SIGNER_SETTINGS) {
+      if (present(o[name])) settings[name] = optional(o[name], name, "string");
+    }
+    const seconds = (name, otherwise) => {
+      const value = present(o[name]) ? o[name] : otherwise;
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+        throw invalidConfig(`${name} must be a number of seconds ≥ 0`);
+      }
+      return value * 1000;
+    };
+    const margin = seconds("refreshMarginSeconds", DEFAULT_REFRESH_MARGIN_SECONDS);
+    const minInterval = seconds("minRefreshIntervalSeconds", DEFAULT_MIN_REFRESH_INTERVAL_SECONDS);
+    const provider = typeof source === "function" ? "function" : typeof source.name === "string" && source.name !== "" ? source.name : "object";
+    const what = typeof source === "function" ? `${source.name || "anonymous"}()` : "credentials()";
+    const ask = typeof source === "function" ? () => source() : () => source.credentials();
+
+    let held = null; // { fields, signer, expiresAt (ms or undefined) }
+    let pending = null;
+    let lastAttempt = -Infinity;
+
+    function accept(given) {
+      if (given === null || typeof given !== "object") {
+        throw credentialsError("malformed", provider, what, "the credentials must be an object { accessKey, secretKey, … }");
+      }
+      const { accessKey, secretKey, securityToken, projectId, domainId, expiresAt } = given;
+      for (const [name, value] of [["accessKey", accessKey], ["secretKey", secretKey]]) {
+        if (typeof value !== "string" || value === "") {
+          throw credentialsError("missing_field", provider, what, `the credentials have no ${name} (a non-empty string)`);
+        }
+      }
+      for (const [name, value] of [["securityToken", securityToken], ["projectId", projectId], ["domainId", domainId]]) {
+        if (present(value) && typeof value !== "string") throw credentialsError("malformed", provider, what, `${name} must be a string`);
+      }
+      let expires;
+      if (present(expiresAt)) {
+        expires = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt;
+        if (typeof expires !== "number" || !Number.isFinite(expires)) {
+          throw credentialsError("malformed", provider, what, "expiresAt must be a Date or milliseconds since 1970");
+        }
+        if (expires <= Date.now()) throw credentialsError("expired", provider, what, "the credentials given have already expired");
+      }
+      const fields = [accessKey, secretKey, securityToken, projectId, domainId].map((f) => (present(f) ? f : "")).join("\0");
+      if (held === null || held.fields !== fields) {
+        const options = { ...settings, key: accessKey, secret: secretKey };
+        if (present(securityToken)) options.securityToken = securityToken;
+        if (present(projectId)) options.projectId = projectId;
+        if (present(domainId)) options.domainId = domainId;
+        held = { fields, signer: new Signer(options), expiresAt: expires };
+      } else {
+        held.expiresAt = expires;
+      }
+      return held.signer;
+    }
+
+    function refresh() {
+      if (pending !== null) return pending;
+      lastAttempt = Date.now();
+      pending = (async () => accept(await ask()))().then(
+        (signer) => {
+          pending = null;
+          return signer;
+        },
+        (cause) => {
+          pending = null;
+          if (cause instanceof ApigError) throw cause;
+          throw credentialsError("unreachable", provider, what, `the source failed: ${cause && cause.message}`, cause);
+        },
+      );
+      return pending;
+    }
+
+    return async function currentSigner() {
+      const now = Date.now();
+      if (held !== null && (held.expiresAt === undefined || now < held.expiresAt)) {
+        // near expiry: one refresh in the background; this request signs with what is held
+        if (held.expiresAt !== undefined && now >= held.expiresAt - margin && pending === null && now - lastAttempt >= minInterval) {
+          refresh().catch(() => {});
+        }
+        return held.signer;
+      }
+      if (held === null) return refresh();
+      try {
+        return await refresh();
+      } catch (cause) {
+        throw credentialsError("expired", provider, what, `the credentials expired and the refresh failed: ${cause && cause.message}`, cause);
+      }
+    };
+  }
+
   // ---- signedFetch -------------------------------------------------------------------------
 
   /**
@@ -441,11 +602,14 @@ export function makeApi(createEngine) {
    * Content-Type fetch adds) and body bytes that are sent; the core signs exactly those.
    */
   function signedFetch(signer, fetchOrOptions, moreOptions) {
-    if (!isSigner(signer)) throw invalidConfig("signedFetch(signer): signer must be an apig Signer");
+    if (!isSigner(signer) && !isCredentialsSource(signer)) {
+      throw invalidConfig("signedFetch(signer): signer must be an apig Signer or a credentials source (a function, or a provider)");
+    }
     if (present(fetchOrOptions) && typeof fetchOrOptions !== "function" && typeof fetchOrOptions !== "object") {
       throw invalidConfig("signedFetch(signer, fetchImpl, options) or signedFetch(signer, options): fetchImpl must be a function");
     }
     const o = typeof fetchOrOptions === "function" ? { ...moreOptions, fetch: fetchOrOptions } : { ...fetchOrOptions, ...moreOptions };
+    const currentSigner = credentialsSigner(signer, o);
     const fetchImpl = present(o.fetch) ? o.fetch : globalThis.fetch;
     if (typeof fetchImpl !== "function") {
       throw invalidConfig("signedFetch: no fetch implementation (pass one: signedFetch(signer, fetch) or { fetch })");
@@ -490,7 +654,7 @@ export function makeApi(createEngine) {
       return { request, headers, body, sign };
     }
 
-    function send(prepared, init) {
+    function send(prepared, init, signer) {
       const signed = signer.sign({ ...prepared.sign, date: Date.now() + clockOffset });
       const headers = prepared.headers.slice();
       for (const name of Object.keys(signed.headers)) {
@@ -506,14 +670,15 @@ export function makeApi(createEngine) {
 
     async function fetchSigned(input, init) {
       const prepared = await prepare(input, init);
-      const response = await send(prepared, init);
+      const signer = await currentSigner();
+      const response = await send(prepared, init, signer);
       const resendable = prepared.body === null || prepared.body instanceof Uint8Array;
       if (response.status !== 401 || !retryOnExpired || !resendable) return response;
       const skew = clockSkewFromExpired(await response.clone().text());
       if (skew === undefined) return response;
       // the gateway said how far our clock is off: learn it, sign again, retry once
       clockOffset += skew * 1000;
-      return send(prepared, init);
+      return send(prepared, init, signer);
     }
 
     Object.defineProperty(fetchSigned, "clockOffset", { get: () => clockOffset, enumerable: true });
@@ -720,21 +885,42 @@ export function makeApi(createEngine) {
     return error;
   }
 
-  /** APIG's JSON error answer: the status, code and `error_msg` the error carries (the core's mapping). */
-  function answer(res, error) {
+  /**
+   * APIG's JSON error answer to `error`: `{ status, headers, body }` with the status, code and
+   * `error_msg` the error carries (the core's mapping), for every server integration.
+   */
+  function errorAnswer(error) {
     const uuid = engine.randomUUID ?? (() => globalThis.crypto.randomUUID());
     const requestId = uuid().replace(/-/g, "");
-    const text = JSON.stringify({ error_code: error.apigCode, error_msg: error.apigMessage, request_id: requestId });
-    res.statusCode = error.status;
-    res.setHeader("Content-Type", "application/json");
-    res.setHeader("Content-Length", Buffer.byteLength(text));
-    res.setHeader("X-Request-Id", requestId);
-    if (error.status === 413) res.setHeader("Connection", "close");
-    res.end(text);
+    const body = JSON.stringify({ error_code: error.apigCode, error_msg: error.apigMessage, request_id: requestId });
+    const headers = { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), "X-Request-Id": requestId };
+    if (error.status === 413) headers.Connection = "close";
+    return { status: error.status, headers, body };
   }
+
+  function answer(res, error) {
+    const { status, headers, body } = errorAnswer(error);
+    res.statusCode = status;
+    for (const name of Object.keys(headers)) res.setHeader(name, headers[name]);
+    res.end(body);
+  }
+
+  /**
+   * What the server integrations (verifyMiddleware; apig-sdk's Fastify plugin) share: reading the
+   * body up to a limit, the received headers, APIG's error answer, the default limit.
+   */
+  const server = {
+    readBody: rawBody,
+    receivedHeaders,
+    errorAnswer,
+    get defaultBodyLimit() {
+      return engine.defaultBodyLimit;
+    },
+  };
 
   return {
     ApigError,
+    CREDENTIALS_ERROR_CODES,
     ERROR_CODES,
     HOP_BY_HOP_HEADERS,
     PayloadHasher,
@@ -742,10 +928,14 @@ export function makeApi(createEngine) {
     Verifier,
     axiosInterceptor,
     clockSkewFromExpired,
+    credentialsError,
+    credentialsSigner,
     errorCodes,
     hashBody,
     isApigError,
+    isCredentialsSource,
     signedFetch,
     verifyMiddleware,
+    __server: server,
   };
 }

@@ -60,6 +60,38 @@ export declare class ApigError extends Error {
   readonly stringToSign?: string
 }
 
+/**
+ * The codes of a credential provider's failure (apig-credentials' `CredentialsErrorKind`, the same
+ * strings in every language): `missing` (a variable, file, section or key), `malformed` (a file or an
+ * answer that cannot be read), `missing_field`, `unreachable` (also: a function source threw),
+ * `timeout`, `http_status`, `expired` (no valid credentials left: the refresh failed),
+ * `no_provider` (every provider of a chain failed).
+ */
+export type CredentialsErrorCode =
+  | 'missing'
+  | 'malformed'
+  | 'missing_field'
+  | 'unreachable'
+  | 'timeout'
+  | 'http_status'
+  | 'expired'
+  | 'no_provider'
+
+/** Every credential provider's error code. */
+export declare const CREDENTIALS_ERROR_CODES: readonly CredentialsErrorCode[]
+
+/**
+ * An `ApigError` from a credentials source: its `code` is a `CredentialsErrorCode`, `status` 500 and
+ * `apigCode` `APIG.0000` (the client's configuration: no request was signed).
+ */
+export interface CredentialsApigError extends ApigError {
+  readonly code: CredentialsErrorCode
+  /** The provider that failed: `environment`, `profile`, `metadata`, `chain`, `static`, `function`, … */
+  readonly provider: string
+  /** What it read: a variable name, a file path, a URL, or the function source's name. */
+  readonly source: string
+}
+
 /** Whether `value` is an `ApigError` (the same as `value instanceof ApigError`). */
 export declare function isApigError(value: unknown): value is ApigError
 
@@ -330,8 +362,71 @@ export declare function hashBody(
 /** A `fetch`-compatible function. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
+/**
+ * Credentials, as a credentials source gives them. Temporary credentials carry a `securityToken`
+ * (sent as `X-Security-Token`, signed) and an `expiresAt`.
+ */
+export interface Credentials {
+  /** The access key (AK). */
+  accessKey: string
+  /** The secret key (SK). */
+  secretKey: string
+  /** The security token of temporary credentials. */
+  securityToken?: string | null
+  /** A project id: sent as `X-Project-Id`, signed. */
+  projectId?: string | null
+  /** A domain (account) id: sent as `X-Domain-Id`, signed. */
+  domainId?: string | null
+  /** When they expire: a `Date` or milliseconds since 1970 (none: they do not). */
+  expiresAt?: Date | number | null
+}
+
+/**
+ * Where `signedFetch` gets credentials: a function returning (or resolving to) them, e.g. one that
+ * fetches short-lived credentials from the page's own backend, or an object with `credentials()`
+ * (apig-sdk's providers: `EnvironmentProvider`, `MetadataProvider`, …).
+ */
+export type CredentialsSource =
+  | (() => Credentials | Promise<Credentials>)
+  | { credentials(): Credentials | Promise<Credentials>; readonly name?: string }
+
+/** How signers are made from a credentials source (`signedFetch(source, options)`). */
+export interface CredentialsSignerOptions {
+  /** The signers' algorithm (`SignerOptions.algorithm`). */
+  algorithm?: Algorithm
+  /** V11: the region (`SignerOptions.region`). */
+  region?: string
+  /** V11: the service (`SignerOptions.service`). */
+  service?: string
+  /** `SignerOptions.excludedHeaders`. */
+  excludedHeaders?: 'hop-by-hop' | 'none'
+  /** `SignerOptions.profile`, e.g. `huaweicloud-v3` for Huawei Cloud service APIs. */
+  profile?: 'apig' | 'huaweicloud-v3' | 'v3'
+  /**
+   * Ask the source again when less than this is left of the credentials' life (default 300 s);
+   * requests keep being signed with them meanwhile, while one call, shared by all, runs.
+   */
+  refreshMarginSeconds?: number
+  /** At most one refresh call every this many seconds while the credentials are valid (default 10). */
+  minRefreshIntervalSeconds?: number
+}
+
+/**
+ * A function resolving to a `Signer` for the credentials `source` gives now, with `options`' signer
+ * settings: the source is asked once, then only when its credentials are near expiry (in the
+ * background, one call for all); a failed refresh keeps them until they expire, then rejects with
+ * `expired`. A `Signer` as source resolves to itself.
+ */
+export declare function credentialsSigner(
+  source: Signer | CredentialsSource,
+  options?: CredentialsSignerOptions,
+): () => Promise<Signer>
+
+/** Whether `value` is a credentials source (a function, or an object with `credentials()`). */
+export declare function isCredentialsSource(value: unknown): value is CredentialsSource
+
 /** Options of `signedFetch`. */
-export interface SignedFetchOptions {
+export interface SignedFetchOptions extends CredentialsSignerOptions {
   /** The fetch to call (default `globalThis.fetch`). */
   fetch?: FetchLike
   /**
@@ -359,11 +454,18 @@ export interface SignedFetch extends FetchLike {
 
 /**
  * A `fetch` that signs every request with `signer` before handing it to `fetchImpl` (default:
- * the global `fetch`).
+ * the global `fetch`). Given a credentials source instead of a `Signer`, it signs with the
+ * credentials the source gives (`credentialsSigner`): in a browser, a function fetching
+ * short-lived credentials from the page's own backend, never a permanent secret shipped to the
+ * page. A source's failures reject with an `ApigError` of a `CredentialsErrorCode`.
  */
-export declare function signedFetch(signer: Signer, fetchImpl?: FetchLike, options?: Omit<SignedFetchOptions, 'fetch'>): SignedFetch
+export declare function signedFetch(
+  signer: Signer | CredentialsSource,
+  fetchImpl?: FetchLike,
+  options?: Omit<SignedFetchOptions, 'fetch'>,
+): SignedFetch
 /** The same, with the fetch among the options. */
-export declare function signedFetch(signer: Signer, options?: SignedFetchOptions): SignedFetch
+export declare function signedFetch(signer: Signer | CredentialsSource, options?: SignedFetchOptions): SignedFetch
 
 /** Options of `axiosInterceptor`. */
 export interface AxiosInterceptorOptions {

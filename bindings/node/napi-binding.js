@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeProvider = nativeBinding.NativeProvider
 module.exports.PayloadHasher = nativeBinding.PayloadHasher
 module.exports.Signer = nativeBinding.Signer
 module.exports.Verifier = nativeBinding.Verifier

@@ -35,6 +35,11 @@ impl ProfileProvider {
         Self::from_file(default_path(), BASIC)
     }
 
+    /// Section `section` (a profile name) of the default file, as [`ProfileProvider::new`] finds it.
+    pub fn with_section(section: impl Into<String>) -> Self {
+        Self::from_file(default_path(), section)
+    }
+
     /// Section `section` of the file at `path`.
     pub fn from_file(path: impl Into<PathBuf>, section: impl Into<String>) -> Self {
         Self { path: path.into(), section: section.into(), cached: Mutex::new(None) }

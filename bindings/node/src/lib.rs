@@ -16,11 +16,13 @@
 #![allow(clippy::missing_errors_doc)]
 
 mod convert;
+mod credentials;
 mod errors;
 mod sign;
 mod verify;
 mod wire;
 
+pub use crate::credentials::{NativeProvider, credentials_error_codes};
 pub use crate::errors::{
     ApigAnswer, apig_answer, body_too_large, clock_skew_from_expired, default_body_limit, error_codes,
     hop_by_hop_headers, register_error_class,

@@ -6,6 +6,7 @@ import { wasmEngine } from "../lib/engine.js";
 
 export const {
   ApigError,
+  CREDENTIALS_ERROR_CODES,
   ERROR_CODES,
   HOP_BY_HOP_HEADERS,
   PayloadHasher,
@@ -13,9 +14,11 @@ export const {
   Verifier,
   axiosInterceptor,
   clockSkewFromExpired,
+  credentialsSigner,
   errorCodes,
   hashBody,
   isApigError,
+  isCredentialsSource,
   signedFetch,
   verifyMiddleware,
 } = makeApi(wasmEngine(raw));

@@ -23,6 +23,7 @@ const api = makeApi(
 );
 
 exports.ApigError = api.ApigError;
+exports.CREDENTIALS_ERROR_CODES = api.CREDENTIALS_ERROR_CODES;
 exports.ERROR_CODES = api.ERROR_CODES;
 exports.HOP_BY_HOP_HEADERS = api.HOP_BY_HOP_HEADERS;
 exports.PayloadHasher = api.PayloadHasher;
@@ -30,8 +31,10 @@ exports.Signer = api.Signer;
 exports.Verifier = api.Verifier;
 exports.axiosInterceptor = api.axiosInterceptor;
 exports.clockSkewFromExpired = api.clockSkewFromExpired;
+exports.credentialsSigner = api.credentialsSigner;
 exports.errorCodes = api.errorCodes;
 exports.hashBody = api.hashBody;
 exports.isApigError = api.isApigError;
+exports.isCredentialsSource = api.isCredentialsSource;
 exports.signedFetch = api.signedFetch;
 exports.verifyMiddleware = api.verifyMiddleware;

@@ -8,6 +8,7 @@ await init({ module_or_path: new URL("apig_wasm_bg.wasm", import.meta.url) });
 
 export const {
   ApigError,
+  CREDENTIALS_ERROR_CODES,
   ERROR_CODES,
   HOP_BY_HOP_HEADERS,
   PayloadHasher,
@@ -15,9 +16,11 @@ export const {
   Verifier,
   axiosInterceptor,
   clockSkewFromExpired,
+  credentialsSigner,
   errorCodes,
   hashBody,
   isApigError,
+  isCredentialsSource,
   signedFetch,
   verifyMiddleware,
 } = makeApi(wasmEngine(raw));
