@@ -15,7 +15,7 @@ async function main ([gateway, metadata, seconds, concurrency, margin, interval,
   const provider = new MetadataProvider({ endpoint: metadata, ...timing })
   const apigFetch = signedFetch(provider, { fetch: globalThis.fetch, ...timing })
   const url = `${gateway.replace(/\/$/, '')}/rotation/echo?client=node`
-  const report = { client: 'node', requests: 0, failures: 0, errors: [], first_ms: 0, latencies_ms: [], keys: {} }
+  const report = { client: 'node', requests: 0, failures: 0, errors: [], first_ms: 0, latencies_ms: [], keys: {}, slow: [] }
   const fail = (what) => {
     report.failures++
     if (report.errors.length < 5) report.errors.push(what)
@@ -49,8 +49,11 @@ async function main ([gateway, metadata, seconds, concurrency, margin, interval,
     for (let n = 0; performance.now() < deadline; n++) {
       const start = performance.now()
       await send(`${url}&worker=${number}&n=${n}`)
+      const ms = performance.now() - start
       report.requests++
-      report.latencies_ms.push(performance.now() - start)
+      report.latencies_ms.push(ms)
+      // slow: its start (ms since 1970), to set beside the metadata service's fetches
+      if (ms > 100) report.slow.push([performance.timeOrigin + start, ms])
       await pause(Number(pauseMs))
     }
   }

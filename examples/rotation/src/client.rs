@@ -10,6 +10,7 @@ use apig_credentials::{MetadataProvider, MetadataSettings};
 use apig_reqwest::SigningMiddleware;
 use reqwest_middleware::ClientWithMiddleware;
 
+use crate::metadata::epoch_ms;
 use crate::report::ClientReport;
 
 /// The arguments every client (Rust, Python, Node) takes, in this order.
@@ -69,13 +70,13 @@ async fn run(args: &ClientArgs) -> Result<ClientReport> {
         tasks.push(tokio::spawn(async move {
             let mut n = 0_u64;
             while Instant::now() < deadline {
-                let start = Instant::now();
+                let (start, epoch) = (Instant::now(), epoch_ms());
                 let result = send(&client, &format!("{url}&n={n}")).await;
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
                 {
                     let mut report = report.lock().unwrap_or_else(PoisonError::into_inner);
                     report.requests += 1;
-                    report.latencies_ms.push(ms);
+                    report.time(epoch, ms);
                     if let Err(e) = result.and_then(|body| report.count_echo(&body)) {
                         report.fail(e);
                     }

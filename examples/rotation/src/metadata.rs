@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::report::Issued;
+use crate::report::{Fetches, Issued};
 
 /// The API every client calls (and every pair is authorised for).
 pub(crate) const API: &str = "rotation-echo";
@@ -69,7 +69,8 @@ struct Pair {
 struct State {
     pairs: Vec<Pair>,
     session_tokens: Vec<String>,
-    fetches: u64,
+    /// Each client's security-key fetches: when each was received and answered (ms since 1970).
+    fetches: Fetches,
     /// Failures of the rotation (registering or deleting with the gateway).
     errors: Vec<String>,
 }
@@ -94,10 +95,10 @@ impl Service {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Every pair issued so far, the security-key fetches answered, and the rotation's errors.
-    pub(crate) fn summary(&self) -> (Vec<Issued>, u64, Vec<String>) {
+    /// Every pair issued so far, each client's security-key fetches, and the rotation's errors.
+    pub(crate) fn summary(&self) -> (Vec<Issued>, Fetches, Vec<String>) {
         let state = self.lock();
-        (state.pairs.iter().map(|p| p.issued.clone()).collect(), state.fetches, state.errors.clone())
+        (state.pairs.iter().map(|p| p.issued.clone()).collect(), state.fetches.clone(), state.errors.clone())
     }
 
     fn random(&self, what: &str, n: usize) -> String {
@@ -163,9 +164,13 @@ impl Service {
         }
     }
 
+    /// Answers a client's request: each client has its own endpoint, `/{client}` (the providers
+    /// append the documented paths to it), so each one's fetches are told apart.
     async fn answer<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
-        let path = request.uri().path();
-        match (request.method(), path) {
+        let trimmed = request.uri().path().trim_start_matches('/');
+        let (client, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+        let path = format!("/{rest}");
+        match (request.method(), path.as_str()) {
             // the optional session token (IMDSv2-like): issued on PUT with a TTL header
             (&Method::PUT, "/meta-data/latest/api/token") => {
                 if !request.headers().contains_key("x-metadata-token-ttl-seconds") {
@@ -181,9 +186,10 @@ impl Service {
                 if !token.is_some_and(|t| self.lock().session_tokens.iter().any(|s| s == t)) {
                     return reply(StatusCode::UNAUTHORIZED, "{\"error\": \"session token required\"}".to_owned());
                 }
+                let received = epoch_ms();
                 tokio::time::sleep(self.schedule.delay).await;
                 let mut state = self.lock();
-                state.fetches += 1;
+                state.fetches.entry(client.to_owned()).or_default().push([received, epoch_ms()]);
                 let Some(pair) = state.pairs.last() else {
                     return reply(StatusCode::SERVICE_UNAVAILABLE, "no credentials yet".to_owned());
                 };
@@ -198,6 +204,11 @@ impl Service {
             _ => reply(StatusCode::NOT_FOUND, "not found".to_owned()),
         }
     }
+}
+
+/// Now, in milliseconds since 1970 (the clients report their requests' start the same way).
+pub(crate) fn epoch_ms() -> f64 {
+    SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1000.0
 }
 
 /// `expires_at` as ECS writes it: `2020-01-08T03:50:07.574000Z`.

@@ -151,15 +151,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     runtime.spawn(service.clone().rotate());
 
     let margin = args.refresh_margin.unwrap_or(args.lifetime - args.rotate_every / 2.0);
-    let client_args = [
-        format!("http://127.0.0.1:{api_port}"),
-        metadata,
-        args.seconds.to_string(),
-        args.concurrency.to_string(),
-        margin.to_string(),
-        args.min_refresh_interval.to_string(),
-        args.pause_ms.to_string(),
-    ];
+    // each client has its own endpoint on the service (`/{name}`), so its fetches are told apart
+    let client_args = |name: &str| {
+        [
+            format!("http://127.0.0.1:{api_port}"),
+            format!("{metadata}/{name}"),
+            args.seconds.to_string(),
+            args.concurrency.to_string(),
+            margin.to_string(),
+            args.min_refresh_interval.to_string(),
+            args.pause_ms.to_string(),
+        ]
+    };
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut commands = vec![("rust", Command::new(std::env::current_exe()?))];
     commands[0].1.arg("client");
@@ -175,7 +178,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     }
     let mut children = Vec::new();
     for (name, mut command) in commands {
-        command.args(&client_args).stdin(Stdio::null()).stdout(Stdio::piped());
+        command.args(client_args(name)).stdin(Stdio::null()).stdout(Stdio::piped());
         let child = command.spawn().with_context(|| format!("cannot start the {name} client: {command:?}"))?;
         children.push((name, child));
     }
@@ -202,7 +205,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         delay: Duration::from_millis(args.delay_ms),
         min_rotations: args.min_rotations,
     };
-    let (summary, checks) = check(&plan, &issued, fetches, &reports);
+    let (summary, checks) = check(&plan, &issued, &fetches, &reports);
     print!("{summary}");
     failed.extend(errors.into_iter().map(|e| format!("metadata service: {e}")));
     failed.extend(checks);
