@@ -6,6 +6,7 @@
 //! first took as long as the metadata service's delay (none waited on a refresh). Two minutes by
 //! default (not in CI); CI's interop step runs the short form (`short`).
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -28,17 +29,21 @@ pub(crate) fn command(args: &[&str]) -> Result<()> {
     if seconds < 12 {
         bail!("--seconds must be at least 12: three rotations need the time");
     }
-    prove(seconds)
+    let installed = installed()?;
+    run(cargo().args(["build", "-p", "apig-rotation"]))?;
+    prove(seconds, &target_dir().join("debug").join("apig-rotation"), &installed)
 }
 
-/// The short run of CI's interop step.
+/// The short run of CI's interop step, with the binary the rust step built (and the gateway the
+/// interop step just built).
 pub(crate) fn short() -> Result<()> {
-    prove(SHORT_SECONDS)
+    let installed = installed()?;
+    prove(SHORT_SECONDS, &crate::rust::rotation_binary()?, &installed)
 }
 
-/// Runs the proof for `seconds`: key pairs live a quarter of it, a new one comes every sixth (two
-/// thirds of a lifetime: a new pair is out a third of a lifetime before the old one expires).
-fn prove(seconds: u64) -> Result<()> {
+/// The Python venv and the Node scratch project's `node_modules`, both with `apig-sdk` installed
+/// by their language's test step.
+fn installed() -> Result<(PathBuf, PathBuf)> {
     let python = python::bin(&python::venv(), "python");
     if !python.exists() {
         bail!("the Python venv is missing: run `cargo xtask test python` first");
@@ -47,21 +52,26 @@ fn prove(seconds: u64) -> Result<()> {
     if !node_modules.join("apig-sdk").exists() {
         bail!("the packed Node package is not installed: run `cargo xtask test node` first");
     }
-    // two builds: each package's features as it is used alone (the gateway's as the interop's)
+    Ok((python, node_modules))
+}
+
+/// Runs the proof for `seconds`: key pairs live a quarter of it, a new one comes every sixth (two
+/// thirds of a lifetime: a new pair is out a third of a lifetime before the old one expires).
+fn prove(seconds: u64, binary: &Path, (python, node_modules): &(PathBuf, PathBuf)) -> Result<()> {
+    // the gateway as the interop step builds it
     run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
-    run(cargo().args(["build", "-p", "apig-rotation"]))?;
     #[allow(clippy::cast_precision_loss)] // a number of seconds: far below 2^52
     let lifetime = seconds as f64 / 4.0;
     let debug = target_dir().join("debug");
-    run(Command::new(debug.join("apig-rotation"))
+    run(Command::new(binary)
         .arg("run")
         .arg("--gateway-bin")
         .arg(debug.join("apig-gateway"))
         .arg("--work-dir")
         .arg(target_dir().join("rotation"))
         .arg("--python")
-        .arg(&python)
+        .arg(python)
         .args(["--node", "node", "--seconds", &seconds.to_string()])
         .args(["--lifetime", &lifetime.to_string(), "--rotate-every", &(lifetime * 2.0 / 3.0).to_string()])
-        .env("NODE_PATH", &node_modules))
+        .env("NODE_PATH", node_modules))
 }
