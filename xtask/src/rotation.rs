@@ -14,9 +14,9 @@ use anyhow::{Context, Result, bail};
 use crate::util::{cargo, run, target_dir};
 use crate::{node, python};
 
-/// The full run: two minutes, pairs living 30 s, a new one every 20 s (5 rotations).
+/// The full run: two minutes, pairs living 40 s, a new one every 20 s (5 rotations).
 const DEFAULT_SECONDS: u64 = 120;
-/// CI's run (in the interop step): 18 s, pairs living 4.5 s, a new one every 3 s (5 rotations).
+/// CI's run (in the interop step): 18 s, pairs living 6 s, a new one every 3 s (5 rotations).
 const SHORT_SECONDS: u64 = 18;
 
 /// `cargo xtask rotation [--seconds N]`.
@@ -55,13 +55,13 @@ fn installed() -> Result<(PathBuf, PathBuf)> {
     Ok((python, node_modules))
 }
 
-/// Runs the proof for `seconds`: key pairs live a quarter of it, a new one comes every sixth (two
-/// thirds of a lifetime: a new pair is out a third of a lifetime before the old one expires).
+/// Runs the proof for `seconds`: a new key pair every sixth of it, each living two of those (a new
+/// pair is out half a lifetime before the old one expires: room for a busy machine's slow fetch).
 fn prove(seconds: u64, binary: &Path, (python, node_modules): &(PathBuf, PathBuf)) -> Result<()> {
     // the gateway as the interop step builds it
     run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
     #[allow(clippy::cast_precision_loss)] // a number of seconds: far below 2^52
-    let lifetime = seconds as f64 / 4.0;
+    let every = seconds as f64 / 6.0;
     let debug = target_dir().join("debug");
     run(Command::new(binary)
         .arg("run")
@@ -72,6 +72,6 @@ fn prove(seconds: u64, binary: &Path, (python, node_modules): &(PathBuf, PathBuf
         .arg("--python")
         .arg(python)
         .args(["--node", "node", "--seconds", &seconds.to_string()])
-        .args(["--lifetime", &lifetime.to_string(), "--rotate-every", &(lifetime * 2.0 / 3.0).to_string()])
+        .args(["--lifetime", &(every * 2.0).to_string(), "--rotate-every", &every.to_string()])
         .env("NODE_PATH", node_modules))
 }

@@ -29,7 +29,7 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value_t = 120)]
     seconds: u64,
     /// How long each key pair lives, in seconds.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 40.0)]
     lifetime: f64,
     /// A new key pair every this many seconds (less than the lifetime: the new one is out before
     /// the old one expires).
