@@ -4,6 +4,8 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -51,7 +53,7 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
     /// Each client task's pause between two requests, in milliseconds.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 50)]
     pause_ms: u64,
     /// Fewer rotations than this fail the run.
     #[arg(long, default_value_t = 3)]
@@ -85,6 +87,38 @@ fn wait_listening(name: &str, port: u16, process: &mut Process) -> Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     bail!("{name} is not listening on {address} after 20 s")
+}
+
+/// A thread that sleeps 10 ms at a time and notes how much longer each sleep took: how badly the
+/// machine stalled the processes during the run (a diagnostic printed with the report).
+struct Stalls {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(f64, u64)>,
+}
+
+impl Stalls {
+    fn watch() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let (mut worst, mut count) = (0.0_f64, 0_u64);
+            while !flag.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                std::thread::sleep(Duration::from_millis(10));
+                let over = start.elapsed().as_secs_f64() * 1000.0 - 10.0;
+                worst = worst.max(over);
+                count += u64::from(over > 100.0);
+            }
+            (worst, count)
+        });
+        Self { stop, thread }
+    }
+
+    /// The longest oversleep (ms) and how many exceeded 100 ms.
+    fn stop(self) -> (f64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// The gateway's configuration: one API answered by the echo backend, no app yet (the
@@ -176,6 +210,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         command.arg(here.join("node_client.cjs"));
         commands.push(("node", command));
     }
+    let stalls = Stalls::watch();
     let mut children = Vec::new();
     for (name, mut command) in commands {
         command.args(client_args(name)).stdin(Stdio::null()).stdout(Stdio::piped());
@@ -207,6 +242,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     };
     let (summary, checks) = check(&plan, &issued, &fetches, &reports);
     print!("{summary}");
+    let (worst, count) = stalls.stop();
+    println!(
+        "the machine: a thread of this harness sleeping 10 ms at a time overslept by up to {worst:.0} ms \
+         ({count} times by more than 100 ms){}",
+        if worst > 1000.0 { ": stalls that long can make requests slow and pairs go unfetched" } else { "" }
+    );
     failed.extend(errors.into_iter().map(|e| format!("metadata service: {e}")));
     failed.extend(checks);
     if !failed.is_empty() {
