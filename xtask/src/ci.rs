@@ -70,7 +70,10 @@ fn checks() -> Result<()> {
     docs::test()?;
     step("release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)");
     crate::release::tools::lint_workflows()?;
-    step("interop: Python and Node clients, and a Python backend, through the gateway over HTTP and HTTPS (a test CA)");
+    step(
+        "interop: Python and Node clients, and a Python backend, through the gateway over HTTP and HTTPS (a test CA); \
+         the credential rotation proof (short form)",
+    );
     interop::test()?;
     step("all checks passed");
     Ok(())

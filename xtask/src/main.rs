@@ -9,6 +9,7 @@
 //! cargo xtask test docs                   run the docs' code blocks; check the install names they give
 //! cargo xtask conformance <lang> [FILE…]  run the vectors through <lang> (default: conformance/*.json)
 //! cargo xtask interop                     Python and Node clients through a running gateway (after their tests)
+//! cargo xtask rotation [--seconds N]      the credential rotation proof: Rust, Python, Node providers for 2 minutes
 //! cargo xtask release [--verify] [--native] [--allow-dirty] [--only KIND,…]   every artifact into dist/ (docs/RELEASING.md)
 //! ```
 //! Languages: rust, python, node, wasm, kotlin, swift, gateway.
@@ -22,6 +23,7 @@ mod kotlin;
 mod node;
 mod python;
 mod release;
+mod rotation;
 mod rust;
 mod server;
 mod util;
@@ -139,6 +141,7 @@ fn run(args: Vec<String>) -> Result<()> {
         ["test", "docs"] => docs::test(),
         ["test", lang] => Lang::parse(lang)?.test(),
         ["interop"] => interop::test(),
+        ["rotation", rest @ ..] => rotation::command(rest),
         ["release", rest @ ..] => release::run(rest),
         ["conformance", lang, files @ ..] => {
             let files: Vec<PathBuf> = files.iter().map(|f| util::absolute(f)).collect::<Result<_>>()?;

@@ -1,10 +1,11 @@
 //! The Rust core, the CLI and the conformance runner.
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use anyhow::Result;
 
-use crate::util::{cargo, run, vector_files};
+use crate::util::{cargo, run, target_dir, vector_files};
 
 /// Nothing beyond the Rust toolchain (rustfmt and clippy come with it).
 pub(crate) fn setup() -> Result<()> {
@@ -19,24 +20,43 @@ pub(crate) fn build() -> Result<()> {
 /// (against a local metadata service), the tower layer (a hyper server on 127.0.0.1; it turns on
 /// the core's `http` feature, so the core's `http` tests run too), the uniffi binding's Rust unit
 /// tests and its bindgen's Kotlin patch (built here with the rest: the Kotlin step builds only
-/// the library and runs the JVM), and xtask's own (the release checks' parsers).
+/// the library and runs the JVM), the rotation proof's checks (examples/rotation), and xtask's own
+/// (the release checks' parsers).
 pub(crate) fn test() -> Result<()> {
+    run(&mut tests())?;
+    run(cargo().args(["run", "--quiet", "-p", "apig", "--example", "sign_and_verify"]))
+}
+
+/// The packages whose tests the rust step runs, in one cargo command (one build of their shared
+/// dependencies).
+const TEST_PACKAGES: [&str; 9] = [
+    "apig",
+    "apig-conformance",
+    "apig-cli",
+    "apig-credentials",
+    "apig-tower",
+    "apig-uniffi",
+    "apig-uniffi-bindgen",
+    "apig-rotation",
+    "xtask",
+];
+
+/// `cargo test` of [`TEST_PACKAGES`].
+fn tests() -> Command {
     let mut test = cargo();
     test.arg("test");
-    for package in [
-        "apig",
-        "apig-conformance",
-        "apig-cli",
-        "apig-credentials",
-        "apig-tower",
-        "apig-uniffi",
-        "apig-uniffi-bindgen",
-        "xtask",
-    ] {
+    for package in TEST_PACKAGES {
         test.args(["-p", package]);
     }
-    run(&mut test)?;
-    run(cargo().args(["run", "--quiet", "-p", "apig", "--example", "sign_and_verify"]))
+    test
+}
+
+/// The `apig-rotation` binary as the rust step built it (its integration test needs it): the same
+/// command with `--no-run` rebuilds nothing after that step, where `cargo build -p apig-rotation`
+/// alone would build its dependencies again with another set of features.
+pub(crate) fn rotation_binary() -> Result<PathBuf> {
+    run(tests().arg("--no-run"))?;
+    Ok(target_dir().join("debug").join(format!("apig-rotation{}", std::env::consts::EXE_SUFFIX)))
 }
 
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {

@@ -3,7 +3,8 @@
 //! overrides the access key), else the providers of `apig-credentials` (`HUAWEICLOUD_SDK_*`
 //! variables, the credentials file's `[basic]` profile; the ECS metadata service when asked with
 //! `--credentials-source metadata|chain`). The secret never comes from argv. The security token of
-//! temporary credentials: `--security-token` wins over every source.
+//! temporary credentials: `--security-token` wins over every source. A provider's project and
+//! domain ids are signed unless `--project-id` / `--domain-id` give others.
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -37,6 +38,10 @@ pub(crate) struct Credentials {
     pub(crate) provider: &'static str,
     /// What the provider read (a file, variables, a URL).
     pub(crate) source: String,
+    /// The provider's project id (a profile's `project_id`, `HUAWEICLOUD_SDK_PROJECT_ID`).
+    pub(crate) project_id: Option<String>,
+    /// The provider's domain id (a profile's `domain_id`, `HUAWEICLOUD_SDK_DOMAIN_ID`).
+    pub(crate) domain_id: Option<String>,
 }
 
 /// What a credentials file holds.
@@ -125,6 +130,8 @@ fn resolve(args: &CredentialArgs) -> Result<Credentials, CliError> {
         expires_at: c.expires_at,
         provider: answered.provider,
         source,
+        project_id: c.project_id,
+        domain_id: c.domain_id,
     })
 }
 
@@ -171,6 +178,8 @@ fn explicit_credentials(args: &CredentialArgs) -> Result<Credentials, CliError> 
             expires_at: None,
             provider: "explicit",
             source,
+            project_id: None,
+            domain_id: None,
         }),
         (None, _) => {
             Err(missing(&format!("no access key: set {ACCESS_KEY_ENV}, or pass --credentials FILE or --access-key")))

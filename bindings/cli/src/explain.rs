@@ -5,14 +5,14 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use apig::{Difference, ErrorKind, SignableRequest, canonical_request_from_apig_message, explain};
+use apig::{Difference, ErrorKind, SignableRequest, Signer, canonical_request_from_apig_message, explain};
 use serde::Serialize;
 
 use crate::args::{ExplainArgs, OutputFormat};
 use crate::errors::CliError;
 use crate::input::{BodySource, Parsed, parse_date, read_stdin};
 use crate::output;
-use crate::sign::{sign, signable_body, signer, streamed_hash};
+use crate::sign::{sign, signable_body, streamed_hash};
 
 /// The canonical request does not depend on the credentials: explain needs none and signs with this
 /// placeholder (its signature is never shown).
@@ -55,7 +55,10 @@ pub(crate) fn run(args: &ExplainArgs) -> Result<(), CliError> {
         None if parsed.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date")) => None,
         None => gateway_date(&remote),
     };
-    let signer = signer(&parsed.settings, PLACEHOLDER_KEY.to_owned(), PLACEHOLDER_KEY.into(), None)?;
+    let signer = Signer::builder(PLACEHOLDER_KEY, PLACEHOLDER_KEY)
+        .settings(parsed.settings.clone())
+        .build()
+        .map_err(|e| CliError::input(&e))?;
     let hash = if spec.unsigned_payload { None } else { streamed_hash(parsed.settings.algorithm, &parsed.body)? };
     let headers = parsed.header_refs();
     let body = signable_body(spec.unsigned_payload, &parsed.body, hash.as_deref());

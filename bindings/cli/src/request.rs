@@ -50,7 +50,7 @@ pub(crate) fn run(args: &RequestArgs) -> Result<(), CliError> {
     let spec = &args.spec;
     let parsed = Parsed::new(spec)?;
     let credentials = credentials::load(&args.credentials)?;
-    let signer = signer(&parsed.settings, credentials.access_key, credentials.secret, credentials.security_token)?;
+    let signer = signer(&parsed.settings, credentials)?;
 
     let invalid = |why: String| CliError::usage(ErrorKind::InvalidRequest, why);
     let mut url = Url::parse(&args.url).map_err(|e| invalid(format!("invalid URL {:?}: {e}", args.url)))?;

@@ -2,10 +2,7 @@
 
 use std::time::SystemTime;
 
-use apig::{
-    Algorithm, SecretKey, SecurityToken, SignableBody, SignableRequest, Signer, SigningOutput, SigningSettings,
-    hash_reader,
-};
+use apig::{Algorithm, SignableBody, SignableRequest, Signer, SigningOutput, SigningSettings, hash_reader};
 use serde::Serialize;
 
 use crate::args::{OutputFormat, SignArgs};
@@ -15,16 +12,18 @@ use crate::input::{BodySource, Parsed};
 use crate::output;
 
 /// A signer with the settings parsed from the command line ([`Parsed::settings`]) and, for
-/// temporary credentials, their security token.
-pub(crate) fn signer(
-    settings: &SigningSettings,
-    access_key: String,
-    secret: SecretKey,
-    security_token: Option<SecurityToken>,
-) -> Result<Signer, CliError> {
-    let mut builder = Signer::builder(access_key, secret).settings(settings.clone());
-    if let Some(token) = security_token {
+/// temporary credentials, their security token; the provider's project and domain ids unless the
+/// command line gave its own (`--project-id`, `--domain-id`).
+pub(crate) fn signer(settings: &SigningSettings, credentials: credentials::Credentials) -> Result<Signer, CliError> {
+    let mut builder = Signer::builder(credentials.access_key, credentials.secret).settings(settings.clone());
+    if let Some(token) = credentials.security_token {
         builder = builder.security_token(token);
+    }
+    if let Some(id) = credentials.project_id.filter(|_| settings.project_id.is_none()) {
+        builder = builder.project_id(id);
+    }
+    if let Some(id) = credentials.domain_id.filter(|_| settings.domain_id.is_none()) {
+        builder = builder.domain_id(id);
     }
     builder.build().map_err(|e| CliError::input(&e))
 }
@@ -79,7 +78,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), CliError> {
     let spec = &args.spec;
     let parsed = Parsed::new(spec)?;
     let credentials = credentials::load(&args.credentials)?;
-    let signer = signer(&parsed.settings, credentials.access_key, credentials.secret, credentials.security_token)?;
+    let signer = signer(&parsed.settings, credentials)?;
     let hash = if spec.unsigned_payload { None } else { streamed_hash(parsed.settings.algorithm, &parsed.body)? };
     let headers = parsed.header_refs();
     let body = signable_body(spec.unsigned_payload, &parsed.body, hash.as_deref());

@@ -193,3 +193,45 @@ fn provider_errors_are_typed() {
         assert_no_secret(&out, &[PROFILE_SK]);
     }
 }
+
+/// A provider's project and domain ids (a profile's `project_id` / `domain_id`, the
+/// HUAWEICLOUD_SDK_PROJECT_ID / _DOMAIN_ID variables) are sent and signed as X-Project-Id /
+/// X-Domain-Id, as Huawei's v3 SDKs do; `--project-id` / `--domain-id` on the command line win.
+#[test]
+fn a_providers_project_and_domain_ids_are_signed() {
+    let file = temp_dir("profile-ids").join("credentials");
+    std::fs::write(&file, "[basic]\nak = BASICAK\nsk = basic-sk\nproject_id = 0a1b2c3d\n\n[global]\nak = GLOBALAK\nsk = global-sk\ndomain_id = 9f8e7d6c\n").unwrap();
+    let header = |signed: &Value, name: &str| {
+        signed["headers"].as_array().unwrap().iter().find(|h| h[0] == name).map(|h| h[1].as_str().unwrap().to_owned())
+    };
+
+    let mut cmd = apig();
+    cmd.env("HUAWEICLOUD_SDK_CREDENTIALS_FILE", &file).args(SIGN).arg("json");
+    let signed = json(&run(&mut cmd, b""));
+    assert_eq!(header(&signed, "X-Project-Id").as_deref(), Some("0a1b2c3d"), "{signed}");
+    assert!(signed["signed_headers"].as_str().unwrap().contains("x-project-id"), "{signed}");
+
+    let mut cmd = apig();
+    cmd.env("HUAWEICLOUD_SDK_CREDENTIALS_FILE", &file).args(SIGN).args(["json", "--profile", "global"]);
+    let signed = json(&run(&mut cmd, b""));
+    assert_eq!(header(&signed, "X-Domain-Id").as_deref(), Some("9f8e7d6c"), "{signed}");
+    assert_eq!(header(&signed, "X-Project-Id"), None, "{signed}");
+
+    // the environment provider's ids, through --credentials-source environment
+    let mut cmd = apig();
+    cmd.env("HUAWEICLOUD_SDK_AK", AK)
+        .env("HUAWEICLOUD_SDK_SK", SK)
+        .env("HUAWEICLOUD_SDK_PROJECT_ID", "env-project")
+        .env("HUAWEICLOUD_SDK_DOMAIN_ID", "env-domain")
+        .args(SIGN)
+        .args(["json", "--credentials-source", "environment"]);
+    let signed = json(&run(&mut cmd, b""));
+    assert_eq!(header(&signed, "X-Project-Id").as_deref(), Some("env-project"), "{signed}");
+    assert_eq!(header(&signed, "X-Domain-Id").as_deref(), Some("env-domain"), "{signed}");
+
+    // the command line wins over the provider
+    let mut cmd = apig();
+    cmd.env("HUAWEICLOUD_SDK_CREDENTIALS_FILE", &file).args(SIGN).args(["json", "--project-id", "cli-project"]);
+    let signed = json(&run(&mut cmd, b""));
+    assert_eq!(header(&signed, "X-Project-Id").as_deref(), Some("cli-project"), "{signed}");
+}
