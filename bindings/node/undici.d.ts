@@ -14,7 +14,7 @@ export interface SigningInterceptorOptions extends CredentialsSignerOptions {
    * `'unsigned'` (default) signs `UNSIGNED-PAYLOAD` and streams it; `'buffer'` reads it into memory
    * and signs its bytes (and can then retry it).
    */
-  streams?: 'unsigned' | 'buffer
+  streams?: 'unsigned' | 'buffer'
 }
 
 /** undici's dispatch function. */
