@@ -174,6 +174,11 @@ impl HttpBody for ForwardBody {
 /// (nginx's discarded request body); a larger one gets `Connection: close` instead.
 pub const DISCARD_LIMIT: u64 = 64 * 1024;
 
+/// How long, at most, the rest of such a body is waited for after the answer (nginx waits
+/// `lingering_timeout`, 5 s, between reads): a client that sends a refused body slowly holds its
+/// connection this long, not the whole `body_timeout_ms`. 64 KiB in 1 s is 64 KiB/s.
+pub const DISCARD_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The client's request body as far as the request path took it: an early answer can still discard
 /// a body left [`RequestBody::Unread`].
 #[derive(Debug)]
@@ -205,8 +210,8 @@ impl RequestBody {
     /// the head) makes hyper close the connection after the answer, which did not say so, and a
     /// client reusing the connection lost its next request. So a body still unread whose
     /// `Content-Length` is at most [`DISCARD_LIMIT`] is read and discarded on its own task after
-    /// the answer, within its deadline (`started` + `timeout`), and the connection is reused
-    /// after it; any other (larger, chunked, awaiting `100 Continue`, or streamed to a backend
+    /// the answer, within [`DISCARD_TIMEOUT`] and its deadline (`started` + `timeout`), and the
+    /// connection is reused after it (after the deadline hyper closes it); any other (larger, chunked, awaiting `100 Continue`, or streamed to a backend
     /// that may have stopped reading) gets `Connection: close`. A body read to its end, or an
     /// answer closing already, needs nothing. On HTTP/2 this is not called: h2 ends the unread
     /// body's stream (`RST_STREAM(NO_ERROR)`) and the connection's other streams go on.
@@ -221,7 +226,9 @@ impl RequestBody {
                 if body.size_hint().exact().is_some_and(|len| len <= DISCARD_LIMIT)
                     && !request.contains_key(EXPECT) =>
             {
-                let mut body = TimedBody::new(body, started, timeout);
+                let now = Instant::now();
+                let left = (started + timeout).saturating_duration_since(now).min(DISCARD_TIMEOUT);
+                let mut body = TimedBody::new(body, now, left);
                 // ends at the body's end, its deadline, or a broken connection
                 tokio::spawn(async move { while let Some(Ok(_)) = body.frame().await {} });
             }

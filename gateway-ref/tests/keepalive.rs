@@ -10,7 +10,7 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apig::Algorithm;
 use apig_conformance::client::{RawResponse, read_response, request_bytes};
@@ -130,6 +130,30 @@ fn a_large_or_chunked_body_refused_before_it_is_read_gets_connection_close() {
     let msg = assert_apig(&first, 401, "APIG.0303");
     assert!(msg.contains("signature"), "{msg}");
     assert!(connection_after(addr, &mut s, &first, "signature mismatch"), "{:?}", first.headers);
+}
+
+#[test]
+fn a_small_refused_body_sent_too_slowly_is_cut_within_the_discard_timeout() {
+    // the refused client that sends 1 byte of its 1000 holds its connection 1 s (DISCARD_TIMEOUT),
+    // not the whole body timeout (60 s here)
+    let gw = start("keepalive-slow", false);
+    let addr = gw.addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(refused_post_head(addr, "NOBODY", None, "Content-Length: 1000").as_bytes()).unwrap();
+    s.write_all(b"x").unwrap();
+    let started = Instant::now();
+    let first = read_one(&mut s);
+    assert_apig(&first, 401, "APIG.0303");
+    assert!(started.elapsed() < Duration::from_millis(500), "the answer waited for the body");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut rest = [0u8; 64];
+    match s.read(&mut rest) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the gateway did not close: {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
 }
 
 /// A request body of 1000 bytes that never come.
