@@ -24,7 +24,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 /// The base config with a 1 MiB body limit (so a body over the discard limit is still accepted).
 fn start(name: &str, h2c: bool) -> RunningGateway {
     let dir = temp_dir(name);
-    let config = base_config(echo_backend()).replacen(r#""max_body_bytes": 65536"#, r#""max_body_bytes": 1048576"#, 1);
+    let config = base_config(echo_backend())
+        .replacen(r#""max_body_bytes": 65536"#, r#""max_body_bytes": 1048576"#, 1)
+        .replacen(r#""method": "GET", "path": "/down""#, r#""method": "ANY", "path": "/down""#, 1);
     let path = dir.join("gateway.json");
     std::fs::write(&path, config).unwrap();
     let mut o = options(path);
@@ -154,6 +156,22 @@ fn a_small_refused_body_sent_too_slowly_is_cut_within_the_discard_timeout() {
     }
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_body_being_streamed_to_a_backend_that_fails_gets_connection_close() {
+    // `auth: none` streams the body to the backend; the backend is down (502) before it read it.
+    // Before the fix the 502 did not say `Connection: close`, and hyper closed the connection.
+    let gw = start("keepalive-streamed", false);
+    let addr = gw.addr();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("POST /down HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 10\r\n\r\n").as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(b"0123456789").unwrap();
+    let first = read_one(&mut s);
+    assert_eq!(first.status, 502, "{:?}", String::from_utf8_lossy(&first.body));
+    assert_eq!(first.header("connection"), Some("close"));
+    assert!(!connection_after(addr, &mut s, &first, "streamed"));
 }
 
 /// A request body of 1000 bytes that never come.
