@@ -62,7 +62,8 @@ fn proceed(decision: Decision) -> Result<(), Stop> {
     }
 }
 
-/// One request, start to end; never fails (every failure is an APIG error response).
+/// One request, start to end; never fails (every failure is an APIG error response). An early
+/// answer on HTTP/1.x settles the request body it left unread ([`RequestBody::settle`]).
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     client: HttpClient,
