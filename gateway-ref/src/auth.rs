@@ -220,7 +220,8 @@ async fn read_body(
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| match body_timeout_of(&*e) {
             Some(t) => GatewayError::body_timeout(t.0),
-            None => GatewayError::bad_request(format_args!("reading the body failed: {e}")),
+            // the rest of the body cannot be read: the connection is closed
+            None => GatewayError::bad_request(format_args!("reading the body failed: {e}")).closing(),
         })?;
         if let Ok(data) = frame.into_data() {
             total += data.len() as u64;

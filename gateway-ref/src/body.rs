@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, Limited};
+use hyper::HeaderMap;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 
 /// Any error a body can fail with.
@@ -164,6 +165,76 @@ impl HttpBody for ForwardBody {
             Self::Empty => SizeHint::with_exact(0),
             Self::Buffered(chunks) => SizeHint::with_exact(chunks.iter().map(|c| c.len() as u64).sum()),
             Self::Streaming(body) => body.size_hint(),
+        }
+    }
+}
+
+/// Request bodies of at most this many bytes (by their `Content-Length`) that an early answer left
+/// unread are read and discarded after it, so that the connection serves the client's next request
+/// (nginx's discarded request body); a larger one gets `Connection: close` instead.
+pub const DISCARD_LIMIT: u64 = 64 * 1024;
+
+/// How long, at most, the rest of such a body is waited for after the answer (nginx waits
+/// `lingering_timeout`, 5 s, between reads): a client that sends a refused body slowly holds its
+/// connection this long, not the whole `body_timeout_ms`. 64 KiB in 1 s is 64 KiB/s.
+pub const DISCARD_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The client's request body as far as the request path took it: an early answer can still discard
+/// a body left [`RequestBody::Unread`].
+#[derive(Debug)]
+pub enum RequestBody {
+    /// Not read at all (the request was answered before its body: a rejection, a policy's answer).
+    Unread(Incoming),
+    /// Taken to be read to its end before the request goes on (for the signature); a failure
+    /// on the way (too large, too slow, broken) closes the connection.
+    Read,
+    /// Taken to be streamed to the backend, which may stop reading it at any point.
+    Streamed,
+}
+
+impl RequestBody {
+    /// The body, to be read to its end (`read`) or streamed; `None` when it was taken already.
+    pub fn take(&mut self, read: bool) -> Option<Incoming> {
+        match std::mem::replace(self, if read { Self::Read } else { Self::Streamed }) {
+            Self::Unread(body) => Some(body),
+            taken => {
+                *self = taken;
+                None
+            }
+        }
+    }
+
+    /// After an answer given before the request body was (known to be) read to its end, on
+    /// HTTP/1.x (`response` the answer's headers). hyper reuses a connection only once the
+    /// request body was read to its end; one dropped unread (unless all of it had arrived with
+    /// the head) makes hyper close the connection after the answer, which did not say so, and a
+    /// client reusing the connection lost its next request. So a body still unread whose
+    /// `Content-Length` is at most [`DISCARD_LIMIT`] is read and discarded on its own task after
+    /// the answer, within [`DISCARD_TIMEOUT`] and its deadline (`started` + `timeout`), and the
+    /// connection is reused after it (after the deadline hyper closes it); any other (larger, chunked, awaiting `100 Continue`, or streamed to a backend
+    /// that may have stopped reading) gets `Connection: close`. A body read to its end, or an
+    /// answer closing already, needs nothing. On HTTP/2 this is not called: h2 ends the unread
+    /// body's stream (`RST_STREAM(NO_ERROR)`) and the connection's other streams go on.
+    pub fn settle(self, request: &HeaderMap, response: &mut HeaderMap, started: Instant, timeout: Duration) {
+        use hyper::header::{CONNECTION, EXPECT, HeaderValue};
+        if response.get(CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close")) {
+            return;
+        }
+        match self {
+            Self::Read => {}
+            Self::Unread(body)
+                if body.size_hint().exact().is_some_and(|len| len <= DISCARD_LIMIT)
+                    && !request.contains_key(EXPECT) =>
+            {
+                let now = Instant::now();
+                let left = (started + timeout).saturating_duration_since(now).min(DISCARD_TIMEOUT);
+                let mut body = TimedBody::new(body, now, left);
+                // ends at the body's end, its deadline, or a broken connection
+                tokio::spawn(async move { while let Some(Ok(_)) = body.frame().await {} });
+            }
+            Self::Unread(_) | Self::Streamed => {
+                response.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
         }
     }
 }

@@ -21,14 +21,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apig::Authorization;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{AUTHORIZATION, HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Request, Response};
 
 use crate::access_log::AccessRecord;
 use crate::auth;
-use crate::body::{Body, ForwardBody, TimedBody};
+use crate::body::{Body, ForwardBody, RequestBody, TimedBody};
 use crate::config::PlainHttp;
 use crate::context::RequestContext;
 use crate::error::GatewayError;
@@ -62,7 +62,8 @@ fn proceed(decision: Decision) -> Result<(), Stop> {
     }
 }
 
-/// One request, start to end; never fails (every failure is an APIG error response).
+/// One request, start to end; never fails (every failure is an APIG error response). An early
+/// answer on HTTP/1.x settles the request body it left unread ([`RequestBody::settle`]).
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     client: HttpClient,
@@ -71,6 +72,9 @@ pub(crate) async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let rt = shared.runtime.load_full();
     let (mut parts, body) = request.into_parts();
+    // HTTP/1.x with a body: an early answer must leave the connection usable or say it is not
+    let settle = !body.is_end_stream() && parts.version < hyper::Version::HTTP_2;
+    let mut body = RequestBody::Unread(body);
     let mut ctx = RequestContext::new(shared.ids.next(), remote, &mut parts);
     let routed = request_filter(&rt, &mut ctx, &parts).and_then(|api| {
         // a call on the group's debug domain counts against its daily quota
@@ -81,17 +85,22 @@ pub(crate) async fn handle(
     });
     let (api, answer) = match routed {
         Ok(api) => {
-            let answer = forward(&shared, &client, &rt, &api, &mut ctx, parts, body).await;
+            let answer = forward(&shared, &client, &rt, &api, &mut ctx, parts, &mut body).await;
             (Some(api), answer)
         }
         Err(e) => (None, Err(Stop::Reject(e))),
     };
     let policies = api.as_ref().map(|api| &api.policies);
-    let (mut head, body) = render(&rt, &mut ctx, answer).into_parts();
+    let early = answer.is_err();
+    let (mut head, response_body) = render(&rt, &mut ctx, answer).into_parts();
+    if settle && early {
+        let timeout = Duration::from_millis(rt.settings.body_timeout_ms);
+        body.settle(&ctx.headers, &mut head.headers, ctx.started, timeout);
+    }
     let mut record = AccessRecord::default();
     let latency = response_filter(&ctx, policies, &mut head, &mut record);
     logging(&shared, &ctx, api.as_deref(), record, head.status.as_u16(), latency);
-    Ok(Response::from_parts(head, body))
+    Ok(Response::from_parts(head, response_body))
 }
 
 /// Head checks and routing: the API the request is for. Once routed, `Host` is the target's
@@ -120,7 +129,7 @@ async fn forward(
     api: &ApiRoute,
     ctx: &mut RequestContext,
     parts: Parts,
-    body: Incoming,
+    body: &mut RequestBody,
 ) -> Result<Response<Body>, Stop> {
     https_only(api, ctx, &parts)?;
     let body = admit(shared, rt, api, ctx, &parts, body).await?;
@@ -176,7 +185,7 @@ async fn admit(
     api: &ApiRoute,
     ctx: &mut RequestContext,
     parts: &Parts,
-    body: Incoming,
+    body: &mut RequestBody,
 ) -> Result<ForwardBody, Stop> {
     proceed(api.policies.before_auth(ctx).await)?;
     if ctx.preflight {
@@ -189,6 +198,11 @@ async fn admit(
     let decision = api.policies.before_body(ctx).await;
     ctx.caller = None;
     proceed(decision)?;
+    // a signature reads the body to its end (or the answer closes the connection); else it is streamed
+    let read = matches!(identified, auth::Identified::Signature { .. });
+    let Some(body) = body.take(read) else {
+        return Err(GatewayError::bad_request("the request body was taken already").into());
+    };
     let body = TimedBody::new(body, ctx.started, Duration::from_millis(rt.settings.body_timeout_ms));
     let (caller, forward) = auth::authenticate(rt, parts, &ctx.headers, identified, body, now).await?;
     ctx.caller = caller;
