@@ -277,13 +277,15 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
          run `npx napi create-npm-dirs` in bindings/node and commit npm/ (less any stale folder)"
     );
     for name in &made {
-        let made = std::fs::read_to_string(main.join("npm").join(name).join("package.json"))?;
-        let ours = std::fs::read_to_string(committed.join(name).join("package.json")).unwrap_or_default();
-        if made != ours {
-            bail!(
-                "bindings/node/npm/{name}/package.json is not what `napi create-npm-dirs` makes from bindings/node/package.json \
-                 (version {version}): run `npx napi create-npm-dirs` in bindings/node and commit npm/"
-            );
+        for file in ["package.json", "README.md"] {
+            let made = std::fs::read_to_string(main.join("npm").join(name).join(file))?;
+            let ours = std::fs::read_to_string(committed.join(name).join(file)).unwrap_or_default();
+            if made != ours {
+                bail!(
+                    "bindings/node/npm/{name}/{file} is not what `napi create-npm-dirs` makes from bindings/node/package.json \
+                     (version {version}): run `npx napi create-npm-dirs` in bindings/node and commit npm/"
+                );
+            }
         }
     }
     for platform in platforms(release) {
@@ -351,8 +353,7 @@ for (const [name, version] of Object.entries(p.optionalDependencies || {})) {
 }
 p.napi = committed.napi
 p.optionalDependencies = all
-fs.writeFileSync('package.json', JSON.stringify(p, null, 2) + '
-')
+fs.writeFileSync('package.json', JSON.stringify(p, null, 2) + '\n')
 "#;
 
 fn root_wasm_package() -> PathBuf {
