@@ -4,7 +4,7 @@
 // installs for this machine. When none loads, napi's loader throws "Cannot find native binding";
 // this throws instead an Error that names the platform and says what to do.
 
-const PREBUILT = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'linux-arm64-musl']
+const PREBUILT = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'linux-arm64-musl', 'darwin-arm64', 'darwin-x64', 'win32-x64-msvc', 'win32-arm64-msvc']
 const FROM_SOURCE = [
   'To build it from source (Rust and Node.js 20.17+), in a checkout of the apig repository:',
   '  cargo xtask build node && cd bindings/node && npm pack',
@@ -33,7 +33,8 @@ function libc() {
 function noAddon(cause) {
   const { platform, arch } = process
   const c = platform === 'linux' ? libc() : null
-  const target = c ? `${platform}-${arch}-${c.name}` : `${platform}-${arch}`
+  // napi's names: the libc on Linux, the MSVC ABI on Windows
+  const target = c ? `${platform}-${arch}-${c.name}` : platform === 'win32' ? `${platform}-${arch}-msvc` : `${platform}-${arch}`
   const described = `${target} (process.platform ${platform}, process.arch ${arch}${c ? `, ${c.name === 'gnu' ? `glibc ${c.glibc || '(version unknown)'}` : 'musl libc'}` : ''})`
   // a load that failed for another reason than a missing file (e.g. a glibc older than 2.17)
   const failed = []

@@ -34,16 +34,39 @@ function assertFromSource(error) {
   assert.match(error.message, /npm install apig-wasm/)
 }
 
+const PREBUILT_LIST = 'linux-x64-gnu, linux-x64-musl, linux-arm64-gnu, linux-arm64-musl, darwin-arm64, darwin-x64, win32-x64-msvc, win32-arm64-msvc'
+
 test('an architecture napi knows but no addon is built for: names it and how to build from source', () => {
   const error = loadAs('linux', 'riscv64')
   assert.match(error.platform, /^linux-riscv64-(gnu|musl)$/)
   assert.match(error.message, /^apig-sdk has no prebuilt native addon for this platform: linux-riscv64-(gnu|musl) \(process\.platform linux, process\.arch riscv64, /)
-  assert.match(error.message, /Prebuilt addons exist for linux-x64-gnu, linux-x64-musl, linux-arm64-gnu, linux-arm64-musl/)
+  assert.ok(error.message.includes(`Prebuilt addons exist for ${PREBUILT_LIST}.`), error.message)
   assertFromSource(error)
+
+  // 32-bit Windows: napi's name for it, which no package has
+  const windows = loadAs('win32', 'ia32')
+  assert.equal(windows.platform, 'win32-ia32-msvc')
+  assert.match(windows.message, /^apig-sdk has no prebuilt native addon for this platform: win32-ia32-msvc \(process\.platform win32, process\.arch ia32\)/)
+  assertFromSource(windows)
+})
+
+test('macOS and Windows have prebuilt packages: when npm skipped one, the error names it', () => {
+  // the darwin and win32 packages are optional dependencies of apig-sdk like the Linux ones
+  for (const [platform, arch, name] of [
+    ['darwin', 'arm64', 'darwin-arm64'],
+    ['darwin', 'x64', 'darwin-x64'],
+    ['win32', 'x64', 'win32-x64-msvc'],
+    ['win32', 'arm64', 'win32-arm64-msvc'],
+  ]) {
+    const error = loadAs(platform, arch)
+    assert.equal(error.platform, name)
+    assert.ok(error.message.includes(`addon for ${name} (process.platform ${platform}, process.arch ${arch}) is not installed: it is the optional dependency apig-sdk-${name},`), error.message)
+    assertFromSource(error)
+  }
 })
 
 test('an operating system napi does not know: names it', () => {
-  for (const [platform, arch] of [['sunos', 'x64'], ['freebsd', 'arm64'], ['win32', 'ia32']]) {
+  for (const [platform, arch] of [['sunos', 'x64'], ['freebsd', 'arm64']]) {
     const error = loadAs(platform, arch)
     assert.equal(error.platform, `${platform}-${arch}`)
     assert.match(error.message, new RegExp(`no prebuilt native addon for this platform: ${platform}-${arch} \\(process\\.platform ${platform}, process\\.arch ${arch}\\)`))

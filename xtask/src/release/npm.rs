@@ -9,8 +9,13 @@
 //! publishes every tarball into a verdaccio registry on 127.0.0.1 and installs `apig-sdk` and
 //! `apig-wasm` by name into a fresh project, as a user would.
 //!
-//! `--native` builds only linux-x64-gnu; the main package then lists only that platform package
-//! (napi's steps follow the package.json's targets, narrowed in the staged copy).
+//! The main package's optionalDependencies name every target of `napi.targets` in
+//! bindings/node/package.json: the four Linux ones built here ([`PLATFORMS`]) and the darwin and
+//! win32 ones ([`WORKFLOW_PLATFORMS`]) that only the release workflow builds, on macOS and Windows,
+//! and whose packages its publish job makes with napi (`create-npm-dirs`, `artifacts`,
+//! `pre-publish`) from the committed `bindings/node/npm/<platform>`. The main package is the same
+//! with `--native`, which builds only linux-x64-gnu: installing it by name still takes only this
+//! machine's package, as npm skips an optional dependency the registry does not have.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -65,6 +70,86 @@ const PLATFORMS: [Platform; 4] = [
         machine: "ARM aarch64",
     },
 ];
+
+/// A platform whose addon only the release workflow builds (its macOS and Windows jobs), listed in
+/// `napi.targets` so that the main package names its package.
+struct WorkflowPlatform {
+    /// napi's name: the package `apig-sdk-<name>`, the file `apig.<name>.node`.
+    name: &'static str,
+    /// The Rust target the workflow builds it for (`napi build --target`).
+    target: &'static str,
+    /// The package's `os` and `cpu` (no `libc`).
+    os: &'static str,
+    cpu: &'static str,
+}
+
+const WORKFLOW_PLATFORMS: [WorkflowPlatform; 4] = [
+    WorkflowPlatform { name: "darwin-arm64", target: "aarch64-apple-darwin", os: "darwin", cpu: "arm64" },
+    WorkflowPlatform { name: "darwin-x64", target: "x86_64-apple-darwin", os: "darwin", cpu: "x64" },
+    WorkflowPlatform { name: "win32-x64-msvc", target: "x86_64-pc-windows-msvc", os: "win32", cpu: "x64" },
+    WorkflowPlatform { name: "win32-arm64-msvc", target: "aarch64-pc-windows-msvc", os: "win32", cpu: "arm64" },
+];
+
+/// Every platform package of the release, in `napi.targets` order: what the main package's
+/// optionalDependencies name.
+fn every_platform() -> impl Iterator<Item = &'static str> {
+    PLATFORMS.iter().map(|p| p.name).chain(WORKFLOW_PLATFORMS.iter().map(|p| p.name))
+}
+
+/// What bindings/node/package.json's `napi.targets` must be: [`PLATFORMS`]' and
+/// [`WORKFLOW_PLATFORMS`]' targets, in that order.
+fn napi_targets() -> Vec<&'static str> {
+    PLATFORMS
+        .iter()
+        .map(|p| p.target.split('.').next().unwrap_or(p.target))
+        .chain(WORKFLOW_PLATFORMS.iter().map(|p| p.target))
+        .collect()
+}
+
+/// Checks bindings/node (its folder `package`): `napi.targets` is [`napi_targets`], and `npm/`
+/// holds one package per target, no other, each named, placed (`os`, `cpu`, `libc`) and pointing
+/// at its addon as [`PLATFORMS`] and [`WORKFLOW_PLATFORMS`] say.
+fn check_committed(package: &Path) -> Result<()> {
+    let read = |path: &Path| -> Result<serde_json::Value> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+    };
+    let root = read(&package.join("package.json"))?;
+    let targets: Vec<&str> =
+        root["napi"]["targets"].as_array().map(|t| t.iter().filter_map(|t| t.as_str()).collect()).unwrap_or_default();
+    ensure!(
+        targets == napi_targets(),
+        "bindings/node/package.json napi.targets is {targets:?}, expected {:?}: the Linux targets built here and \
+         the darwin and win32 ones the release workflow builds and publishes",
+        napi_targets()
+    );
+    let wanted: Vec<(&str, &str, &str, Option<&str>)> = PLATFORMS
+        .iter()
+        .map(|p| (p.name, "linux", p.cpu, Some(p.libc)))
+        .chain(WORKFLOW_PLATFORMS.iter().map(|p| (p.name, p.os, p.cpu, None)))
+        .collect();
+    let mut names: Vec<&str> = wanted.iter().map(|w| w.0).collect();
+    names.sort_unstable();
+    let dirs = dir_names(&package.join("npm"))?;
+    ensure!(dirs == names, "bindings/node/npm has {dirs:?}, expected {names:?}");
+    for (name, os, cpu, libc) in wanted {
+        let p = read(&package.join("npm").join(name).join("package.json"))?;
+        let addon = format!("apig.{name}.node");
+        let one = |v: &str| serde_json::json!([v]);
+        ensure!(
+            p["name"] == format!("apig-sdk-{name}").as_str()
+                && p["version"] == root["version"]
+                && p["os"] == one(os)
+                && p["cpu"] == one(cpu)
+                && p["libc"] == libc.map_or(serde_json::Value::Null, one)
+                && p["main"] == addon.as_str()
+                && p["files"] == one(&addon),
+            "bindings/node/npm/{name}/package.json is not apig-sdk-{name} for os {os}, cpu {cpu}, libc {libc:?} \
+             with main and files {addon}: {p}"
+        );
+    }
+    Ok(())
+}
 
 /// The platform this machine is, the only one `--native` builds and the one npm must pick here.
 const NATIVE: &str = "linux-x64-gnu";
@@ -179,35 +264,48 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
             std::fs::remove_file(&path)?;
         }
     }
-    if release.native_only {
-        // napi's steps below make packages for the package.json's targets: here only the native one
-        let triple = PLATFORMS[0].target.split('.').next().unwrap_or_default();
-        run(Command::new("node")
-            .args(["-e", "const fs = require('fs'); const p = JSON.parse(fs.readFileSync('package.json', 'utf8')); p.napi.targets = [process.argv[1]]; fs.writeFileSync('package.json', JSON.stringify(p, null, 2) + '\\n')"])
-            .arg(triple)
-            .current_dir(&main))?;
-    }
-
-    // the platform packages: napi makes them from package.json; they must be the ones committed
+    // the platform packages: napi makes one per target of package.json (also those the workflow
+    // builds); each must be the one committed, and nothing else is committed
+    check_committed(&crate::node::package())?;
     run(napi().args(["create-npm-dirs", "--npm-dir", "npm"]).current_dir(&main))?;
     let committed = crate::node::package().join("npm");
-    for platform in platforms(release) {
-        let dir = main.join("npm").join(platform.name);
-        let made = std::fs::read_to_string(dir.join("package.json"))?;
-        let ours = std::fs::read_to_string(committed.join(platform.name).join("package.json")).unwrap_or_default();
-        if made != ours {
-            bail!(
-                "bindings/node/npm/{0}/package.json is not what `napi create-npm-dirs` makes from bindings/node/package.json \
-                 (version {version}): run `npx napi create-npm-dirs` in bindings/node and commit npm/",
-                platform.name
-            );
+    let made = dir_names(&main.join("npm"))?;
+    let ours = dir_names(&committed)?;
+    ensure!(
+        made == ours,
+        "bindings/node/npm has {ours:?}, `napi create-npm-dirs` makes {made:?} from bindings/node/package.json: \
+         run `npx napi create-npm-dirs` in bindings/node and commit npm/ (less any stale folder)"
+    );
+    for name in &made {
+        for file in ["package.json", "README.md"] {
+            let made = std::fs::read_to_string(main.join("npm").join(name).join(file))?;
+            let ours = std::fs::read_to_string(committed.join(name).join(file)).unwrap_or_default();
+            if made != ours {
+                bail!(
+                    "bindings/node/npm/{name}/{file} is not what `napi create-npm-dirs` makes from bindings/node/package.json \
+                     (version {version}): run `npx napi create-npm-dirs` in bindings/node and commit npm/"
+                );
+            }
         }
-        let addon = format!("apig.{}.node", platform.name);
-        std::fs::copy(addons.join(&addon), dir.join(&addon))?;
     }
-    // napi's pre-publish checks each platform package against its addon and writes the main
-    // package's optionalDependencies (every platform package at exactly this version)
-    run(napi().args(["pre-publish", "--npm-dir", "npm", "--skip-optional-publish"]).current_dir(&main))?;
+    for platform in platforms(release) {
+        let addon = format!("apig.{}.node", platform.name);
+        std::fs::copy(addons.join(&addon), main.join("npm").join(platform.name).join(&addon))?;
+    }
+    // napi's pre-publish checks each platform package built here against its addon (it refuses a
+    // package without one, so it sees the package.json's targets narrowed to these) and writes
+    // their optionalDependencies; then the targets are restored and the optionalDependencies are
+    // napi's for every target, the darwin and win32 packages the workflow publishes included
+    let built: Vec<&str> = platforms(release).map(|p| p.target.split('.').next().unwrap_or(p.target)).collect();
+    run(Command::new("node").args(["-e", NARROW_TARGETS]).args(&built).current_dir(&main))?;
+    run(napi()
+        .args(["pre-publish", "--npm-dir", "npm", "--skip-optional-publish", "--no-gh-release"])
+        .current_dir(&main))?;
+    run(Command::new("node")
+        .args(["-e", EVERY_TARGET])
+        .arg(crate::node::package().join("node_modules").join("@napi-rs").join("cli"))
+        .arg(crate::node::package().join("package.json"))
+        .current_dir(&main))?;
 
     let mut artifacts = Vec::new();
     for platform in platforms(release) {
@@ -222,6 +320,41 @@ pub(crate) fn build(release: &Release) -> Result<Vec<Artifact>> {
     artifacts.push(Artifact { path: pack(&wasm, &out, "apig-wasm", version)? });
     Ok(artifacts)
 }
+
+/// The folders in `dir`, sorted.
+fn dir_names(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `node -e NARROW_TARGETS TRIPLE…` in a package: its `napi.targets` become the TRIPLEs.
+const NARROW_TARGETS: &str = "const fs = require('fs'); const p = JSON.parse(fs.readFileSync('package.json', 'utf8')); \
+    p.napi.targets = process.argv.slice(1); fs.writeFileSync('package.json', JSON.stringify(p, null, 2) + '\\n')";
+
+/// `node -e EVERY_TARGET NAPI_CLI COMMITTED_PACKAGE_JSON` in the staged main package: its `napi`
+/// field becomes the committed one again and its optionalDependencies name the package of every
+/// target at exactly this version, as napi's pre-publish names them (`<name>-<platformArchABI>`,
+/// in target order), the ones pre-publish wrote among them.
+const EVERY_TARGET: &str = r#"const fs = require('fs')
+const { parseTriple } = require(process.argv[1])
+const committed = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
+const p = JSON.parse(fs.readFileSync('package.json', 'utf8'))
+const all = {}
+for (const triple of committed.napi.targets) all[`${p.name}-${parseTriple(triple).platformArchABI}`] = p.version
+for (const [name, version] of Object.entries(p.optionalDependencies || {})) {
+  if (all[name] !== version) throw new Error(`napi pre-publish wrote the optional dependency ${name}@${version}, which no target names`)
+}
+p.napi = committed.napi
+p.optionalDependencies = all
+fs.writeFileSync('package.json', JSON.stringify(p, null, 2) + '\n')
+"#;
 
 fn root_wasm_package() -> PathBuf {
     crate::util::root().join("bindings").join("wasm").join("pkg")
@@ -434,7 +567,9 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
     report.check(&label(&tarball("apig-sdk", version)), || {
         published("apig-sdk")?;
         let main = project.join("node_modules").join("apig-sdk").join("package.json");
-        let expected: Vec<String> = platforms(release).map(|p| format!("apig-sdk-{}@{version}", p.name)).collect();
+        // every platform package, also those not built here and not in this registry (the darwin
+        // and win32 ones, and with --native the other Linux ones), which npm skips
+        let expected: Vec<String> = every_platform().map(|name| format!("apig-sdk-{name}@{version}")).collect();
         let deps = manifest(
             &main,
             "[p.dependencies ? 'dependencies!' : '', ...Object.entries(p.optionalDependencies || {}).map(([n, v]) => n + '@' + v)].filter(Boolean).join(' ')",
@@ -448,7 +583,16 @@ pub(crate) fn verify(release: &Release, gateway: &DemoGateway, report: &mut Repo
         );
         let picked = platform_packages(&project)?;
         ensure!(picked == [format!("apig-sdk-{NATIVE}")], "npm installed {picked:?}, expected only apig-sdk-{NATIVE}");
-        eprintln!("apig-sdk: 200 from the demo gateway; npm installed {picked:?}");
+        let absent: Vec<String> = every_platform()
+            .map(|name| format!("apig-sdk-{name}"))
+            .filter(|name| !order.contains(name))
+            .collect();
+        eprintln!(
+            "apig-sdk: 200 from the demo gateway; names {} platform packages; npm installed {picked:?} and skipped \
+             {absent:?}, not in this registry (not built by this run; the darwin and win32 ones only the release \
+             workflow builds)",
+            expected.len()
+        );
         Ok(())
     });
 
@@ -553,3 +697,36 @@ signedFetch(signer)(url, { signal: AbortSignal.timeout(15000) })
     process.exit(1)
   })
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defect this guards against: `napi.targets` listed only the Linux targets, so the
+    /// published `apig-sdk` named no darwin or win32 package and macOS and Windows users got none.
+    #[test]
+    fn napi_targets_and_committed_packages_are_every_published_platform() {
+        check_committed(&crate::node::package()).unwrap();
+    }
+
+    /// The macOS and Windows jobs build each workflow platform's addon, and the publish job
+    /// publishes every platform package napi makes.
+    #[test]
+    fn the_release_workflow_builds_every_workflow_platform() {
+        let workflow =
+            std::fs::read_to_string(crate::util::root().join(".github").join("workflows").join("release.yml")).unwrap();
+        for platform in &WORKFLOW_PLATFORMS {
+            assert!(workflow.contains(platform.target), "release.yml never builds {}", platform.target);
+            assert!(workflow.contains(platform.name), "release.yml never publishes apig-sdk-{}", platform.name);
+        }
+    }
+
+    /// binding.js's list of prebuilt platforms (for its error when none loads) is every package.
+    #[test]
+    fn the_loader_wrapper_knows_every_platform_package() {
+        let binding = std::fs::read_to_string(crate::node::package().join("binding.js")).unwrap();
+        let line = binding.lines().find(|l| l.starts_with("const PREBUILT = [")).expect("binding.js has PREBUILT");
+        let listed: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+        assert_eq!(listed, every_platform().collect::<Vec<_>>());
+    }
+}
