@@ -88,13 +88,8 @@ class AppAuth(ClientAuth, requests.auth.AuthBase):
         def hook(response: requests.Response, **kwargs: Any) -> requests.Response:
             if response.status_code != 401:
                 return response
-            used = getattr(response.raw, "connection", None)  # released to the pool once read
             if not self._client.learn(response.text):
                 return response
-            if used is not None:
-                # the retry goes out on a new connection: the one that carried the rejection may be
-                # closing already (seen with the reference gateway under load)
-                used.close()
             request = response.request.copy()
             request.hooks["response"] = [h for h in request.hooks["response"] if h is not hook]
             for name in added:
