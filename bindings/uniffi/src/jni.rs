@@ -15,7 +15,8 @@
 //!
 //! Arguments: a `Request` (method, url, headers, body, unsigned_payload), then the optional time.
 //! Answer: its length (an `i32`), in the caller's reusable array when it fits, else a new one;
-//! then one status byte, then — [`OK`]: the return value (`SignedRequest`, `Verified`);
+//! then one status byte, then — [`OK`]: the return value (`Verified`; a `SignedRequest` as
+//! [`write_signed`] lays it out, each distinct string once);
 //! [`ERROR`]: the `ApigError`; [`PANIC`]: a string (a bug: a panic, or arguments that do not
 //! deserialise).
 //!
@@ -188,16 +189,29 @@ fn put_str(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `SignedRequest::from(output)` in uniffi's serialisation (its fields in declaration order),
-/// written from the core's output without building the record (a string copy each).
+/// The names of the headers the core adds, in the order of [`apig::SigningOutput::headers`]: in
+/// an answer, such a header's name is its index here (one byte), so that the Kotlin takes a
+/// string it already holds (`uniffiJniHeaderNames` in `UniffiJni.kt`, checked against this list
+/// by a test) instead of decoding one. Another name crosses as [`NAMED`] and a string.
+const ADDED_HEADER_NAMES: [&str; 7] =
+    ["X-Project-Id", "X-Domain-Id", "X-Security-Token", "Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization"];
+/// A header name not in [`ADDED_HEADER_NAMES`]: a string follows.
+const NAMED: u8 = 0xff;
+/// A header value that is the `authorization` field (the very string, decoded once).
+const SAME_AS_AUTHORIZATION: u8 = 0;
+/// A header value that is the `date` field.
+const SAME_AS_DATE: u8 = 1;
+/// Any other header value: a string follows.
+const VALUE: u8 = 2;
+
+/// A `SignedRequest` (the record of [`crate::sign`]) from the core's output: its string fields
+/// in uniffi's serialisation, in declaration order but the `headers` last, each header as a name
+/// byte (an index into [`ADDED_HEADER_NAMES`], or [`NAMED`] and the name) and a value byte
+/// ([`SAME_AS_AUTHORIZATION`], [`SAME_AS_DATE`], or [`VALUE`] and the value): the Kotlin then
+/// decodes each distinct string once. Written without building the record (a copy each).
 fn write_signed(output: &apig::SigningOutput, out: &mut Vec<u8>) -> Result<(), String> {
     let trace = &output.trace;
-    out.reserve(256 + 2 * output.authorization.len() + trace.canonical_request.len() + trace.string_to_sign.len());
-    put_len(out, output.headers().count())?;
-    for (name, value) in output.headers() {
-        put_str(out, name)?;
-        put_str(out, value)?;
-    }
+    out.reserve(256 + output.authorization.len() + trace.canonical_request.len() + trace.string_to_sign.len());
     put_str(out, &output.authorization)?;
     put_str(out, &output.signature)?;
     put_str(out, &output.signed_headers)?;
@@ -210,7 +224,26 @@ fn write_signed(output: &apig::SigningOutput, out: &mut Vec<u8>) -> Result<(), S
         }
     }
     put_str(out, &trace.canonical_request)?;
-    put_str(out, &trace.string_to_sign)
+    put_str(out, &trace.string_to_sign)?;
+    put_len(out, output.headers().count())?;
+    for (name, value) in output.headers() {
+        match ADDED_HEADER_NAMES.iter().position(|known| *known == name).and_then(|i| u8::try_from(i).ok()) {
+            Some(index) => out.push(index),
+            None => {
+                out.push(NAMED);
+                put_str(out, name)?;
+            }
+        }
+        if std::ptr::eq(value, output.authorization.as_str()) {
+            out.push(SAME_AS_AUTHORIZATION);
+        } else if std::ptr::eq(value, output.date.as_str()) {
+            out.push(SAME_AS_DATE);
+        } else {
+            out.push(VALUE);
+            put_str(out, value)?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `f` on a copy of the first `len` bytes of the Java array `array` (on the stack when small).
@@ -433,11 +466,80 @@ mod tests {
 
                 let mut direct = Vec::new();
                 write_signed(&expected, &mut direct).unwrap();
-                let mut uniffi = Vec::new();
-                <SignedRequest as Lower<UniFfiTag>>::write(SignedRequest::from(expected), &mut uniffi);
-                assert_eq!(direct, uniffi, "{request:?}");
+                assert_eq!(read_signed(&direct), SignedRequest::from(expected), "{request:?}");
             }
         }
+    }
+
+    /// [`write_signed`]'s layout read back, as `uniffiJniSignedRequest` reads it.
+    fn read_signed(bytes: &[u8]) -> SignedRequest {
+        let mut args = Args(bytes);
+        let string = |args: &mut Args<'_>| args.str().unwrap().to_owned();
+        let authorization = string(&mut args);
+        let signature = string(&mut args);
+        let signed_headers = string(&mut args);
+        let date = string(&mut args);
+        let credential_scope = args.bool().unwrap().then(|| string(&mut args));
+        let canonical_request = string(&mut args);
+        let string_to_sign = string(&mut args);
+        let headers = (0..args.len().unwrap())
+            .map(|_| {
+                let name = match args.take(1).unwrap()[0] {
+                    NAMED => string(&mut args),
+                    index => ADDED_HEADER_NAMES[usize::from(index)].to_owned(),
+                };
+                let value = match args.take(1).unwrap()[0] {
+                    SAME_AS_AUTHORIZATION => authorization.clone(),
+                    SAME_AS_DATE => date.clone(),
+                    _ => string(&mut args),
+                };
+                crate::Header { name, value }
+            })
+            .collect();
+        assert!(args.0.is_empty());
+        SignedRequest {
+            headers,
+            authorization,
+            signature,
+            signed_headers,
+            date,
+            credential_scope,
+            canonical_request,
+            string_to_sign,
+        }
+    }
+
+    /// The Kotlin's table of header names is this file's.
+    #[test]
+    fn the_kotlin_knows_the_added_header_names() {
+        let kotlin = include_str!("../uniffi-bindgen/src/UniffiJni.kt");
+        let list = ADDED_HEADER_NAMES.map(|name| format!("\"{name}\"")).join(", ");
+        assert!(kotlin.contains(&format!("uniffiJniHeaderNames = arrayOf({list})")), "UniffiJni.kt: {list}");
+        // every header the core adds is in the table
+        let signer = crate::Signer::new(
+            "AK".into(),
+            "SK".into(),
+            None,
+            None,
+            None,
+            Some(crate::SignerOptions {
+                security_token: Some("t".into()),
+                project_id: Some("p".into()),
+                domain_id: Some("d".into()),
+                profile: None,
+            }),
+        )
+        .unwrap();
+        let request = crate::Request {
+            method: "PUT".into(),
+            url: "https://h/".into(),
+            headers: vec![],
+            body: vec![],
+            unsigned_payload: true,
+        };
+        let output = request.with_signable(|r| signer.sign_signable(r, None)).unwrap();
+        let names: Vec<&str> = output.headers().map(|(name, _)| name).collect();
+        assert_eq!(names, ADDED_HEADER_NAMES);
     }
 
     #[test]

@@ -191,17 +191,48 @@ internal fun uniffiJniString(buf: ByteBuffer): String {
     return value
 }
 
-/** A `SignedRequest` of the answer (its fields in declaration order). @suppress */
-internal fun uniffiJniSignedRequest(buf: ByteBuffer): SignedRequest = SignedRequest(
-    headers = List(buf.getInt()) { Header(name = uniffiJniString(buf), value = uniffiJniString(buf)) },
-    authorization = uniffiJniString(buf),
-    signature = uniffiJniString(buf),
-    signedHeaders = uniffiJniString(buf),
-    date = uniffiJniString(buf),
-    credentialScope = if (buf.get() == 0.toByte()) null else uniffiJniString(buf),
-    canonicalRequest = uniffiJniString(buf),
-    stringToSign = uniffiJniString(buf),
-)
+/**
+ * The names of the headers the Rust side adds, by the index an answer gives
+ * (`ADDED_HEADER_NAMES` in bindings/uniffi/src/jni.rs).
+ *
+ * @suppress
+ */
+internal val uniffiJniHeaderNames = arrayOf("X-Project-Id", "X-Domain-Id", "X-Security-Token", "Host", "X-Sdk-Date", "X-Sdk-Content-Sha256", "Authorization")
+
+/**
+ * A `SignedRequest` of the answer (`write_signed` in bindings/uniffi/src/jni.rs: the fields in
+ * declaration order, the headers last, each a name index or string and a value marker or
+ * string), each distinct string decoded once. @suppress
+ */
+internal fun uniffiJniSignedRequest(buf: ByteBuffer): SignedRequest {
+    val authorization = uniffiJniString(buf)
+    val signature = uniffiJniString(buf)
+    val signedHeaders = uniffiJniString(buf)
+    val date = uniffiJniString(buf)
+    val credentialScope = if (buf.get() == 0.toByte()) null else uniffiJniString(buf)
+    val canonicalRequest = uniffiJniString(buf)
+    val stringToSign = uniffiJniString(buf)
+    val headers = List(buf.getInt()) {
+        val index = buf.get().toInt() and 0xff
+        val name = if (index == 0xff) uniffiJniString(buf) else uniffiJniHeaderNames[index]
+        val value = when (buf.get()) {
+            0.toByte() -> authorization
+            1.toByte() -> date
+            else -> uniffiJniString(buf)
+        }
+        Header(name = name, value = value)
+    }
+    return SignedRequest(
+        headers = headers,
+        authorization = authorization,
+        signature = signature,
+        signedHeaders = signedHeaders,
+        date = date,
+        credentialScope = credentialScope,
+        canonicalRequest = canonicalRequest,
+        stringToSign = stringToSign,
+    )
+}
 
 /** A `Verified` of the answer (its fields in declaration order). @suppress */
 internal fun uniffiJniVerified(buf: ByteBuffer): Verified = Verified(
