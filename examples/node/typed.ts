@@ -1,6 +1,5 @@
 // The package's types in use: checked with `tsc --noEmit` (strict) by `cargo xtask test node`.
 import { Readable } from 'node:stream'
-import axios from 'axios'
 import {
   ApigError,
   ChainProvider,
@@ -65,7 +64,9 @@ const chain = new ChainProvider([new StaticProvider({ accessKey: 'AK', secretKey
 const fromBackend = async (): Promise<Credentials> => ({ accessKey: 'AK', secretKey: 'SK', expiresAt: Date.now() + 900_000 })
 const providerFetch = signedFetch(chain, { profile: 'huaweicloud-v3', refreshMarginSeconds: 60 })
 const sourceInterceptor = axiosInterceptor(chain, { profile: 'huaweicloud-v3' })
-const signedAxios = signAxios(axios.create({ baseURL: 'https://api.example.com' }), fromBackend, { retryOnExpired: true, clockOffset: 0 })
+// an axios instance's shape (axios' own types are not installed here)
+declare const axiosInstance: { request(config: object): Promise<unknown>; interceptors: object; defaults: object }
+const signedAxios: typeof axiosInstance = signAxios(axiosInstance, fromBackend, { retryOnExpired: true, clockOffset: 0 })
 const callbackFetch = signedFetch(fromBackend)
 const undiciInterceptor = signingInterceptor(fromBackend, { retryOnExpired: true })
 const fastifyPlugin: typeof apigFastify = apigFastify
