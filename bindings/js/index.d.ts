@@ -476,18 +476,45 @@ export declare function signedFetch(
 /** The same, with the fetch among the options. */
 export declare function signedFetch(signer: Signer | CredentialsSource, options?: SignedFetchOptions): SignedFetch
 
-/** Options of `axiosInterceptor`. */
-export interface AxiosInterceptorOptions {
-  /** The axios module (default: `require('axios')` where there is a `require`). */
+/** Options of `axiosInterceptor`: with a credentials source, its signer settings too. */
+export interface AxiosInterceptorOptions extends CredentialsSignerOptions {
+  /** The axios module (default: `require('axios')` where there is a `require`; `signAxios`: the instance). */
   axios?: { getUri(config?: object): string }
+  /** Milliseconds added to the local clock when signing (default 0). */
+  clockOffset?: number
 }
 
 /**
  * An axios request interceptor that signs each request:
- * `axios.interceptors.request.use(axiosInterceptor(signer))`. Stream `data` is signed
- * `UNSIGNED-PAYLOAD`.
+ * `axios.interceptors.request.use(axiosInterceptor(signer))`. `source` is a Signer, or a
+ * credentials source as `signedFetch` takes (then the interceptor returns a promise). Stream
+ * `data` is signed `UNSIGNED-PAYLOAD`. It never retries: `signAxios` does.
  */
 export declare function axiosInterceptor<C extends object>(signer: Signer, options?: AxiosInterceptorOptions): (config: C) => C
+export declare function axiosInterceptor<C extends object>(
+  source: Signer | CredentialsSource,
+  options?: AxiosInterceptorOptions,
+): (config: C) => C | Promise<C>
+
+/** Options of `signAxios`. */
+export interface SignAxiosOptions extends AxiosInterceptorOptions {
+  /**
+   * Retry once a 401 "signature expired … server time …", signed again with the clock offset the
+   * answer teaches (kept for later requests). Default true; stream bodies and requests whose
+   * `X-Sdk-Date` the caller set are not retried.
+   */
+  retryOnExpired?: boolean
+}
+
+/**
+ * Installs on an axios instance (`axios` or `axios.create()`) the signing request interceptor and
+ * the response interceptor that retries an expired answer once; returns the instance.
+ */
+export declare function signAxios<I extends { request(config: any): Promise<any>; interceptors: object }>(
+  instance: I,
+  source: Signer | CredentialsSource,
+  options?: SignAxiosOptions,
+): I
 
 /** Options of `verifyMiddleware`: the verifier's options plus the middleware's own. */
 export interface VerifyMiddlewareOptions extends Partial<VerifierOptions> {

@@ -31,6 +31,7 @@ module.exports = {
   hashBody: api.hashBody,
   isApigError: api.isApigError,
   isCredentialsSource: api.isCredentialsSource,
+  signAxios: api.signAxios,
   signedFetch: api.signedFetch,
   verifyMiddleware: api.verifyMiddleware,
   __napiBindingTarget,

@@ -9,6 +9,7 @@ import {
   StaticProvider,
   Verifier,
   axiosInterceptor,
+  signAxios,
   signedFetch,
   verifyMiddleware,
   type ApigErrorCode,
@@ -62,6 +63,10 @@ const codes: readonly ApigErrorCode[] = ERROR_CODES
 const chain = new ChainProvider([new StaticProvider({ accessKey: 'AK', secretKey: 'SK' }), new MetadataProvider({ timeoutMs: 500 })])
 const fromBackend = async (): Promise<Credentials> => ({ accessKey: 'AK', secretKey: 'SK', expiresAt: Date.now() + 900_000 })
 const providerFetch = signedFetch(chain, { profile: 'huaweicloud-v3', refreshMarginSeconds: 60 })
+const sourceInterceptor = axiosInterceptor(chain, { profile: 'huaweicloud-v3' })
+// an axios instance's shape (axios' own types are not installed here)
+declare const axiosInstance: { request(config: object): Promise<unknown>; interceptors: object; defaults: object }
+const signedAxios: typeof axiosInstance = signAxios(axiosInstance, fromBackend, { retryOnExpired: true, clockOffset: 0 })
 const callbackFetch = signedFetch(fromBackend)
 const undiciInterceptor = signingInterceptor(fromBackend, { retryOnExpired: true })
 const fastifyPlugin: typeof apigFastify = apigFastify
@@ -71,4 +76,4 @@ legacy.Key = 'AK'
 legacy.Secret = 'SK'
 const options: compat.SignedRequestOptions = legacy.Sign(new compat.HttpRequest('GET', 'api.example.com/v1'))
 
-export { added, canonical, streamed, check, apigFetch, middleware, interceptor, codes, options, providerFetch, callbackFetch, undiciInterceptor, fastifyPlugin }
+export { added, canonical, streamed, check, apigFetch, middleware, interceptor, sourceInterceptor, signedAxios, codes, options, providerFetch, callbackFetch, undiciInterceptor, fastifyPlugin }

@@ -31,6 +31,7 @@ test('both packages export the same API, from require and import alike', () => {
     'hashBody',
     'isApigError',
     'isCredentialsSource',
+    'signAxios',
     'signedFetch',
     'verifyMiddleware',
   ])

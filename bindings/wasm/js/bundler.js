@@ -19,6 +19,7 @@ export const {
   hashBody,
   isApigError,
   isCredentialsSource,
+  signAxios,
   signedFetch,
   verifyMiddleware,
 } = makeApi(wasmEngine(raw));

@@ -36,5 +36,6 @@ exports.errorCodes = api.errorCodes;
 exports.hashBody = api.hashBody;
 exports.isApigError = api.isApigError;
 exports.isCredentialsSource = api.isCredentialsSource;
+exports.signAxios = api.signAxios;
 exports.signedFetch = api.signedFetch;
 exports.verifyMiddleware = api.verifyMiddleware;

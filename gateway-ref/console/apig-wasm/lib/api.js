@@ -685,29 +685,90 @@ export function makeApi(createEngine) {
     return fetchSigned;
   }
 
-  function optionalFlag(value, name, otherwise) {
+  function optionalFlag(value, name, otherwise, what = "signedFetch") {
     if (!present(value)) return otherwise;
-    if (typeof value !== "boolean") throw invalidConfig(`signedFetch: ${name} must be a boolean`);
+    if (typeof value !== "boolean") throw invalidConfig(`${what}: ${name} must be a boolean`);
     return value;
   }
 
   // ---- axios -------------------------------------------------------------------------------
 
   /**
-   * An axios request interceptor that signs each request. axios serialises `data` and `params`
-   * after the interceptors run, so the interceptor does it first (as axios would) and hands axios
-   * the exact bytes and URL that were signed.
+   * An axios request interceptor that signs each request with `source` (a Signer, or a credentials
+   * source as `signedFetch` takes; then the interceptor is async). axios serialises `data` and
+   * `params` after the interceptors run, so the interceptor does it first (as axios would) and hands
+   * axios the exact bytes and URL that were signed. It does not retry: `signAxios` does.
    */
-  function axiosInterceptor(signer, o = {}) {
-    if (!isSigner(signer)) throw invalidConfig("axiosInterceptor(signer): signer must be an apig Signer");
-    return function apigAxiosInterceptor(config) {
+  function axiosInterceptor(source, o = {}) {
+    return axiosSigning(source, o, "axiosInterceptor").request;
+  }
+
+  /**
+   * Installs on an axios instance the signing request interceptor and a response interceptor that
+   * retries once a 401 "signature expired … server time …" (`retryOnExpired`, default true), signed
+   * again with the clock offset the answer teaches (kept for later requests), as `signedFetch` does.
+   * A stream body (it cannot be sent again) or an `X-Sdk-Date` the caller set is not retried.
+   * Returns the instance.
+   */
+  function signAxios(instance, source, o = {}) {
+    if (instance === null || (typeof instance !== "object" && typeof instance !== "function") || typeof instance.request !== "function" || !instance.interceptors) {
+      throw invalidConfig("signAxios(instance, source, options): instance must be axios or an axios.create() instance");
+    }
+    if (o === null || typeof o !== "object") throw invalidConfig("signAxios(instance, source, options): options must be an object");
+    const signing = axiosSigning(source, present(o.axios) ? o : { ...o, axios: instance }, "signAxios");
+    const retryOnExpired = optionalFlag(o.retryOnExpired, "retryOnExpired", true, "signAxios");
+
+    // the retry of an expired answer, or null when the answer is not one to retry
+    function retry(response) {
+      if (!retryOnExpired || response === null || typeof response !== "object" || response.status !== 401) return null;
+      const config = response.config;
+      const mark = config && config[AXIOS_MARK];
+      if (!mark || mark.retried || !mark.resendable) return null;
+      const text = axiosText(response.data);
+      const skew = text === undefined ? undefined : clockSkewFromExpired(text);
+      if (skew === undefined) return null;
+      // the gateway said how far our clock is off: learn it, sign again, send once more
+      signing.clockOffset += skew * 1000;
+      for (const name of mark.added) axiosDelete(config, name);
+      config[AXIOS_MARK] = { retried: true };
+      config.params = null; // already in the signed URL (and not the instance's defaults again)
+      return instance.request(config);
+    }
+
+    instance.interceptors.request.use(signing.request);
+    instance.interceptors.response.use(
+      (response) => retry(response) || response,
+      (error) => retry(error && error.response) || Promise.reject(error),
+    );
+    return instance;
+  }
+
+  /** The config key where the signing interceptor notes what `signAxios`'s retry needs. */
+  const AXIOS_MARK = "apigSigning";
+
+  /** The request interceptor of `axiosInterceptor`/`signAxios`, and its clock offset (ms). */
+  function axiosSigning(source, o, what) {
+    if (!isSigner(source) && !isCredentialsSource(source)) {
+      throw invalidConfig(`${what}(source): source must be an apig Signer or a credentials source (a function, or a provider)`);
+    }
+    if (o === null || typeof o !== "object") throw invalidConfig(`${what}(source, options): options must be an object`);
+    const currentSigner = credentialsSigner(source, o);
+    const state = { clockOffset: present(o.clockOffset) ? o.clockOffset : 0, request: undefined };
+    if (typeof state.clockOffset !== "number" || !Number.isFinite(state.clockOffset)) {
+      throw invalidConfig(`${what}: clockOffset must be a finite number of milliseconds`);
+    }
+
+    function sign(config, signer) {
       const url = axiosUrl(config, o.axios);
       const method = String(config.method || "get").toUpperCase();
-      const signing = { method, url };
+      const signing = { method, url, date: Date.now() + state.clockOffset };
+      const previous = config[AXIOS_MARK];
+      let resendable = !axiosHas(config.headers, "x-sdk-date");
       const data = config.data;
       if (data !== undefined && data !== null) {
         if (isStreamBody(data)) {
           signing.unsignedPayload = true;
+          resendable = false;
         } else {
           const [bytes, contentType] = axiosBytes(data);
           if (contentType !== undefined && !axiosHas(config.headers, "content-type")) axiosSet(config, "Content-Type", contentType);
@@ -717,15 +778,51 @@ export function makeApi(createEngine) {
       }
       signing.headers = signableHeaders(axiosPairs(config.headers));
       const signed = signer.sign(signing);
+      const added = [];
       for (const name of Object.keys(signed.headers)) {
         // axios derives Host from the URL: the very value the core signed
+        if (name !== "Host" && !axiosHas(config.headers, name.toLowerCase())) added.push(name);
         if (name !== "Host") axiosSet(config, name, signed.headers[name]);
       }
+      config[AXIOS_MARK] = { added, resendable, retried: Boolean(previous && previous.retried) };
       config.url = url;
       config.baseURL = undefined;
       config.params = undefined;
       return config;
-    };
+    }
+
+    state.request = isSigner(source)
+      ? function apigAxiosInterceptor(config) {
+          return sign(config, source);
+        }
+      : async function apigAxiosInterceptor(config) {
+          return sign(config, await currentSigner());
+        };
+    return state;
+  }
+
+  /** The text of an axios response's `data` (parsed JSON, a string or bytes); undefined for a stream. */
+  function axiosText(data) {
+    if (typeof data === "string") return data;
+    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      return new TextDecoder().decode(bytes);
+    }
+    if (data !== null && typeof data === "object" && !isStreamBody(data)) {
+      try {
+        return JSON.stringify(data);
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  function axiosDelete(config, name) {
+    const headers = config.headers;
+    if (headers === undefined || headers === null) return;
+    if (typeof headers.delete === "function") headers.delete(name);
+    else for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
   }
 
   /** The URL axios will request: its own getUri() (baseURL + url + serialised params). */
@@ -934,6 +1031,7 @@ export function makeApi(createEngine) {
     hashBody,
     isApigError,
     isCredentialsSource,
+    signAxios,
     signedFetch,
     verifyMiddleware,
     __server: server,

@@ -21,6 +21,7 @@ export const {
   hashBody,
   isApigError,
   isCredentialsSource,
+  signAxios,
   signedFetch,
   verifyMiddleware,
 } = makeApi(wasmEngine(raw));
