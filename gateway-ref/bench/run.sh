@@ -137,4 +137,4 @@ done
 # the ratio of the summed requests/s over the rounds
 sum() { awk '{ s += $1 } END { print s }' "$1"; }
 awk -v g="$(sum "$WORK/rps-gateway_app_auth")" -v n="$(sum "$WORK/rps-nginx_proxy_pass")" \
-    'BEGIN { printf "\ngateway with app auth / nginx proxy_pass = %.2f (target >= 0.80)\n", g / n }'
+    'BEGIN { printf "\ngateway with app auth / nginx proxy_pass = %.2f (target >= 0.90, issue #15)\n", g / n }'
