@@ -25,6 +25,23 @@ pub enum CredentialsErrorKind {
 }
 
 impl CredentialsErrorKind {
+    /// Every kind, in declaration order (what bindings list as their `CREDENTIALS_ERROR_CODES`).
+    pub const ALL: [Self; 8] = [
+        Self::Missing,
+        Self::Malformed,
+        Self::MissingField,
+        Self::Unreachable,
+        Self::Timeout,
+        Self::HttpStatus,
+        Self::Expired,
+        Self::NoProvider,
+    ];
+
+    /// The kind whose [`code`](Self::code) is `code` (`None` for any other string).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.code() == code)
+    }
+
     /// The stable code: `missing`, `malformed`, `missing_field`, `unreachable`, `timeout`,
     /// `http_status`, `expired`, `no_provider`.
     pub const fn code(self) -> &'static str {
@@ -95,3 +112,18 @@ impl fmt::Display for CredentialsError {
 }
 
 impl std::error::Error for CredentialsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::CredentialsErrorKind;
+
+    #[test]
+    fn every_kind_is_listed_once_and_found_by_its_code() {
+        for kind in CredentialsErrorKind::ALL {
+            assert_eq!(CredentialsErrorKind::from_code(kind.code()), Some(kind));
+        }
+        let codes: std::collections::HashSet<_> = CredentialsErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), CredentialsErrorKind::ALL.len());
+        assert_eq!(CredentialsErrorKind::from_code("nope"), None);
+    }
+}

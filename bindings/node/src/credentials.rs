@@ -281,9 +281,5 @@ fn failure(error: &CredentialsError) -> CredentialsFailure {
 /// this list).
 #[napi(skip_typescript)]
 pub fn credentials_error_codes() -> Vec<&'static str> {
-    use CredentialsErrorKind as K;
-    [K::Missing, K::Malformed, K::MissingField, K::Unreachable, K::Timeout, K::HttpStatus, K::Expired, K::NoProvider]
-        .iter()
-        .map(|kind| kind.code())
-        .collect()
+    CredentialsErrorKind::ALL.iter().map(|kind| kind.code()).collect()
 }

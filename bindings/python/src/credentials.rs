@@ -345,7 +345,10 @@ fn from_py(py: Python<'_>, error: &PyErr, provider: &'static str) -> CoreError {
     let value = error.value(py);
     let text = |name: &str| value.getattr(name).ok().and_then(|v| v.extract::<String>().ok());
     if error.is_instance_of::<errors::CredentialsError>(py) {
-        let kind = text("code").as_deref().and_then(kind_of).unwrap_or(CredentialsErrorKind::Malformed);
+        let kind = text("code")
+            .as_deref()
+            .and_then(CredentialsErrorKind::from_code)
+            .unwrap_or(CredentialsErrorKind::Malformed);
         return CoreError::new(kind, provider, text("source").unwrap_or_default(), text("message").unwrap_or_default());
     }
     let kind = if error.is_instance_of::<PyTimeoutError>(py) {
@@ -356,23 +359,6 @@ fn from_py(py: Python<'_>, error: &PyErr, provider: &'static str) -> CoreError {
         CredentialsErrorKind::Malformed
     };
     CoreError::new(kind, provider, provider, format!("{}: {}", type_name(value), value))
-}
-
-/// Every kind of the crate's error, in its order (`apig.CREDENTIALS_ERROR_CODES`).
-const KINDS: [CredentialsErrorKind; 8] = [
-    CredentialsErrorKind::Missing,
-    CredentialsErrorKind::Malformed,
-    CredentialsErrorKind::MissingField,
-    CredentialsErrorKind::Unreachable,
-    CredentialsErrorKind::Timeout,
-    CredentialsErrorKind::HttpStatus,
-    CredentialsErrorKind::Expired,
-    CredentialsErrorKind::NoProvider,
-];
-
-/// The kind of a code (the inverse of `CredentialsErrorKind::code`).
-fn kind_of(code: &str) -> Option<CredentialsErrorKind> {
-    KINDS.into_iter().find(|k| k.code() == code)
 }
 
 /// A provider's name as the `&'static str` the crate's trait wants: each distinct name is kept once.
@@ -596,6 +582,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MetadataProvider>()?;
     m.add_class::<ChainProvider>()?;
     m.add_class::<ClientSigner>()?;
-    m.add("CREDENTIALS_ERROR_CODES", PyTuple::new(m.py(), KINDS.map(CredentialsErrorKind::code))?)?;
+    m.add("CREDENTIALS_ERROR_CODES", PyTuple::new(m.py(), CredentialsErrorKind::ALL.map(CredentialsErrorKind::code))?)?;
     Ok(())
 }

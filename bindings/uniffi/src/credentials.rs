@@ -318,17 +318,7 @@ impl ProvideCredentials for Foreign {
 
 /// The kind whose code is `code` (an unknown code, from a foreign provider: `missing`).
 fn kind_of(code: &str) -> CredentialsErrorKind {
-    const KINDS: [CredentialsErrorKind; 8] = [
-        CredentialsErrorKind::Missing,
-        CredentialsErrorKind::Malformed,
-        CredentialsErrorKind::MissingField,
-        CredentialsErrorKind::Unreachable,
-        CredentialsErrorKind::Timeout,
-        CredentialsErrorKind::HttpStatus,
-        CredentialsErrorKind::Expired,
-        CredentialsErrorKind::NoProvider,
-    ];
-    KINDS.into_iter().find(|k| k.code() == code).unwrap_or(CredentialsErrorKind::Missing)
+    CredentialsErrorKind::from_code(code).unwrap_or(CredentialsErrorKind::Missing)
 }
 
 /// The crate names providers with `&'static str`; a foreign provider's name is kept once per
