@@ -10,22 +10,15 @@ use std::process::Command;
 
 use anyhow::{Result, bail};
 
+use crate::node;
 use crate::server::{free_port, spawn};
 use crate::util::{cargo, root, run, target_dir};
-use crate::{node, python};
 
 pub(crate) fn test() -> Result<()> {
     run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
     let gateway_bin = target_dir().join("debug").join("apig-gateway");
     let examples = root().join("examples").join("interop");
-    let python = python::bin(&python::venv(), "python");
-    if !python.exists() {
-        bail!("the Python venv is missing: run `cargo xtask test python` first");
-    }
-    let node_modules = node::scratch().join("node_modules");
-    if !node_modules.join("apig-sdk").exists() {
-        bail!("the packed Node package is not installed: run `cargo xtask test node` first");
-    }
+    let (python, node_modules) = crate::rotation::installed()?;
 
     let (backend_port, gateway_port, tls_port) = (free_port()?, free_port()?, free_port()?);
     let work = target_dir().join("interop");

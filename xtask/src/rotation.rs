@@ -42,8 +42,8 @@ pub(crate) fn short() -> Result<()> {
 }
 
 /// The Python venv and the Node scratch project's `node_modules`, both with `apig-sdk` installed
-/// by their language's test step.
-fn installed() -> Result<(PathBuf, PathBuf)> {
+/// by their language's test step (the interop step uses them too).
+pub(crate) fn installed() -> Result<(PathBuf, PathBuf)> {
     let python = python::bin(&python::venv(), "python");
     if !python.exists() {
         bail!("the Python venv is missing: run `cargo xtask test python` first");
