@@ -1,7 +1,9 @@
 //! Every client against one running reference gateway, over plain HTTP and over HTTPS with a test
 //! CA (made here by Debian's `openssl`): the Python package (requests, httpx), the Node package
 //! (fetch, axios) and a Python backend that verifies the gateway's backend signature. Runs after
-//! the languages' own steps, whose installed packages it uses. Then the short form of the
+//! the languages' own steps, whose installed packages it uses. Then the Python client helpers'
+//! tests through a gateway of their own (`tests/test_gateway_clients.py`: CI's lane leaves them
+//! here, where the gateway is built), and the short form of the
 //! credential rotation proof (`rotation::short`, ~20 s): the Rust, Python and Node metadata
 //! providers signing through key rotations.
 
@@ -69,6 +71,8 @@ pub(crate) fn test() -> Result<()> {
     eprintln!(
         "interop: every client accepted by the gateway over HTTP and HTTPS, the backend verified the gateway's signature"
     );
+    eprintln!("interop: the Python client helpers through the gateway (requests, httpx, aiohttp)");
+    crate::python::gateway_clients(&gateway_bin)?;
     eprintln!("interop: the credential rotation proof (short form; `cargo xtask rotation` runs 2 minutes)");
     crate::rotation::short()
 }
