@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::server::{free_port, spawn};
-use crate::util::{cargo, output, root, run, target_dir};
+use crate::util::{output, root, target_dir};
 use crate::{node, python, wasm};
 
 /// The names we publish, per registry (issue #14).
@@ -445,11 +445,11 @@ fn run_bounded(cmd: &mut Command) -> Result<(), String> {
 fn run_snippets() -> Result<()> {
     let packages = packages()?;
     let dir = project(&packages)?;
-    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
+    let gateway = crate::gateway::binary()?;
     let port = free_port()?;
     let _gateway = spawn(
         "apig-gateway (demo)",
-        Command::new(target_dir().join("debug").join("apig-gateway"))
+        Command::new(gateway)
             .args(["--access-log", "off", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .stdout(Stdio::null()),

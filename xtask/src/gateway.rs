@@ -29,9 +29,18 @@ pub(crate) fn test() -> Result<()> {
     let cli = target_dir().join("debug").join(if cfg!(windows) { "apig.exe" } else { "apig" });
     run(cargo().args(["test", "-p", "apig-gateway", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))?;
     // the reqwest middleware against the demo gateway (the binary `cargo test` just built)
-    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
-    let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
+    let gateway = binary()?;
     run(cargo().args(["test", "-p", "apig-reqwest"]).env("APIG_GATEWAY", gateway))
+}
+
+/// The debug `apig-gateway` binary, as `cargo test -p apig-gateway` builds it (`--no-run`): the
+/// steps that start a gateway (Python, Kotlin, the browser, docs, interop, rotation) share that one
+/// build with the gateway step. A `cargo build --bin apig-gateway` resolves the dependencies'
+/// features without the dev-dependencies' and compiled redis, rskafka, chrono and the gateway a
+/// second time: ~2 minutes of CI's clean-clone run.
+pub(crate) fn binary() -> Result<PathBuf> {
+    run(cargo().args(["test", "-p", "apig-gateway", "--no-run"]))?;
+    Ok(target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// Replays every vector of `files` (default: `conformance/*.json`) through a running gateway over

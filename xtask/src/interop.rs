@@ -14,11 +14,10 @@ use anyhow::{Result, bail};
 
 use crate::node;
 use crate::server::{free_port, spawn};
-use crate::util::{cargo, root, run, target_dir};
+use crate::util::{root, run, target_dir};
 
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
-    let gateway_bin = target_dir().join("debug").join("apig-gateway");
+    let gateway_bin = crate::gateway::binary()?;
     let examples = root().join("examples").join("interop");
     let (python, node_modules) = crate::rotation::installed()?;
 

@@ -292,8 +292,7 @@ const GATEWAY_APPS: [(&str, &str); 5] = [
 /// reads the variables set here) and the OkHttp interceptor against a running `apig-gateway` (an
 /// echo API at `/demo/echo`).
 fn credentials_test(jar: &Path, lib: &Path) -> Result<()> {
-    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
-    let gateway_bin = target_dir().join("debug").join("apig-gateway");
+    let gateway_bin = crate::gateway::binary()?;
     let apps: Vec<String> = GATEWAY_APPS
         .iter()
         .map(|(key, secret)| format!(r#"{{ "id": "{key}", "key": "{key}", "secret": "{secret}" }}"#))

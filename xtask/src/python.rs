@@ -122,8 +122,7 @@ fn test_package(with_gateway_clients: bool) -> Result<()> {
     let wheel = install_wheel()?;
     let python = bin(&venv(), "python");
     if with_gateway_clients {
-        run(crate::util::cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
-        let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
+        let gateway = crate::gateway::binary()?;
         run(Command::new(&python)
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
             .env("APIG_GATEWAY", gateway)

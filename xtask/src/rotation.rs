@@ -58,15 +58,13 @@ pub(crate) fn installed() -> Result<(PathBuf, PathBuf)> {
 /// Runs the proof for `seconds`: a new key pair every sixth of it, each living two of those (a new
 /// pair is out half a lifetime before the old one expires: room for a busy machine's slow fetch).
 fn prove(seconds: u64, binary: &Path, (python, node_modules): &(PathBuf, PathBuf)) -> Result<()> {
-    // the gateway as the interop step builds it
-    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
+    let gateway = crate::gateway::binary()?;
     #[allow(clippy::cast_precision_loss)] // a number of seconds: far below 2^52
     let every = seconds as f64 / 6.0;
-    let debug = target_dir().join("debug");
     run(Command::new(binary)
         .arg("run")
         .arg("--gateway-bin")
-        .arg(debug.join("apig-gateway"))
+        .arg(gateway)
         .arg("--work-dir")
         .arg(target_dir().join("rotation"))
         .arg("--python")

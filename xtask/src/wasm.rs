@@ -304,8 +304,7 @@ pub(crate) fn test() -> Result<()> {
     run(test_env(node().arg("--test").args(&tests)).current_dir(&scratch))?;
     run(Command::new(tool("tsc")).args(["-p", "test/tsconfig.json"]).current_dir(&scratch))?;
     // the browser test also runs the page against the reference gateway and its CORS policy
-    run(cargo().args(["build", "-p", "apig-gateway", "--bin", "apig-gateway"]))?;
-    let gateway = target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX));
+    let gateway = crate::gateway::binary()?;
     run(test_env(&mut node()).args(["browser/test.mjs"]).env("APIG_GATEWAY_BIN", &gateway).current_dir(&scratch))?;
     // the gateway's console (its copy of the browser build must be this build), in the same browser
     check_console()?;
