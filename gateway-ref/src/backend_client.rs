@@ -224,7 +224,9 @@ impl Client {
         loop {
             let (checked, reused) = match host.checkout(&uri) {
                 Some(checked) => (checked, true),
-                None => (self.connect(&host, &uri).await?, false),
+                // boxed: the handshakes' futures would make every request's future (moved
+                // whole by hyper's server) kilobytes larger
+                None => (Box::pin(self.connect(&host, &uri)).await?, false),
             };
             match checked {
                 Checked::H1(mut sender, stamp) => {
