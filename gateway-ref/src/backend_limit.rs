@@ -6,30 +6,25 @@
 //! - a request takes one of its `max_connections` request permits before it is sent
 //!   ([`HostLimit::acquire`]), held until the backend's response body ends; when none is free it
 //!   waits, with at most `queue` others and for at most `queue_timeout_ms`;
-//! - the client stack's connector ([`Limited`], around the TCP/TLS connector of
-//!   [`crate::backend_client`]) takes one of its `max_connections` connection permits for each
-//!   connection it opens, held as long as the connection lives. The request gate alone would let
-//!   the pool open one connection more when a request starts just before the connection that
-//!   served the previous one is back in the pool; this gate makes the connection count exact.
+//! - the client stack ([`crate::backend_client`]) takes one of its `max_connections` connection
+//!   permits for each connection it opens ([`connection_permit`]), held by the connection's task
+//!   as long as the connection lives: the connection count is exact even while an HTTP/2
+//!   connection is being replaced or a connection closes.
 //!
 //! The limits are compiled with the configuration ([`crate::routing::Runtime`], kept across a
-//! reload when unchanged) and registered for the connector, which only sees the URI, by
-//! `host:port` ([`register`]) when the configuration is installed.
+//! reload when unchanged) and registered by `host:port` ([`register`]) when the configuration is
+//! installed. A reload that changes a host's limit applies the new one to new requests and new
+//! connections at once; pooled connections opened under the old one are closed, not reused
+//! ([`Stamp`]).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::Uri;
-use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::body::BoxError;
 use crate::config::ConfigFile;
 
 /// A limit's settings.
@@ -96,6 +91,8 @@ pub struct HostLimit {
     requests: Arc<Semaphore>,
     connections: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// Replaced or dropped by a reload ([`register`]).
+    retired: AtomicBool,
     refused_queue_full: AtomicU64,
     refused_timeout: AtomicU64,
 }
@@ -122,6 +119,7 @@ impl HostLimit {
             requests: Arc::new(Semaphore::new(settings.max_connections)),
             connections: Arc::new(Semaphore::new(settings.max_connections)),
             waiting: AtomicUsize::new(0),
+            retired: AtomicBool::new(false),
             refused_queue_full: AtomicU64::new(0),
             refused_timeout: AtomicU64::new(0),
         }
@@ -214,13 +212,19 @@ fn registry() -> &'static Registry {
 }
 
 /// Makes `limits` (a configuration being installed) the ones of their `host:port`s. The
-/// registry holds them weakly: a limit no longer in any running configuration lapses.
+/// registry holds them weakly: a limit no longer in any running configuration lapses. A limit
+/// replaced by one with other settings is retired: the connections opened under it are not
+/// reused, new ones count under the new limit.
 pub fn register(limits: &[Arc<HostLimit>]) {
     let registry = registry();
     let Ok(mut map) = registry.limits.lock() else { return };
     map.retain(|_, limit| limit.strong_count() > 0);
     for limit in limits {
-        map.insert(limit.server.clone(), Arc::downgrade(limit));
+        if let Some(old) = map.insert(limit.server.clone(), Arc::downgrade(limit)).and_then(|old| old.upgrade())
+            && !Arc::ptr_eq(&old, limit)
+        {
+            old.retired.store(true, Ordering::Release);
+        }
     }
     if !map.is_empty() {
         registry.any.store(true, Ordering::Release);
@@ -237,83 +241,42 @@ pub fn lookup(uri: &Uri) -> Option<Arc<HostLimit>> {
     registry.limits.lock().ok()?.get(&server).and_then(Weak::upgrade)
 }
 
-/// A connector that opens a connection to a limited `host:port` only under its
-/// `max_connections` (waiting at most the queue timeout), and holds the permit as long as the
-/// connection lives.
+/// A new connection's place under the limit of `uri`'s `host:port` (waiting at most the queue
+/// timeout), held by the connection's task as long as the connection lives, and its [`Stamp`].
+///
+/// # Errors
+/// No connection permit came free within the queue timeout.
+pub async fn connection_permit(uri: &Uri) -> Result<(Option<OwnedSemaphorePermit>, Stamp), LimitError> {
+    let stamp = Stamp::now(uri);
+    match &stamp {
+        Stamp::Limited(limit) => Ok((Some(limit.connection().await?), stamp)),
+        Stamp::Unlimited => Ok((None, stamp)),
+    }
+}
+
+/// The limit a pooled connection was opened under: a connection whose limit a reload replaced
+/// (or that was opened while its host had none and has one now) is not reused, so that the new
+/// limit counts every connection to its host.
 #[derive(Debug, Clone)]
-pub struct Limited<C>(pub C);
-
-impl<C> tower_service::Service<Uri> for Limited<C>
-where
-    C: tower_service::Service<Uri> + Send + 'static,
-    C::Future: Send + 'static,
-    C::Error: Into<BoxError>,
-    C::Response: Send + 'static,
-{
-    type Response = LimitedConnection<C::Response>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.0.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, dst: Uri) -> Self::Future {
-        let limit = lookup(&dst);
-        let connecting = self.0.call(dst);
-        Box::pin(async move {
-            let permit = match limit {
-                Some(limit) => Some(limit.connection().await?),
-                None => None,
-            };
-            let io = connecting.await.map_err(Into::into)?;
-            Ok(LimitedConnection { io, _permit: permit })
-        })
-    }
+pub enum Stamp {
+    /// Opened under this limit.
+    Limited(Arc<HostLimit>),
+    /// Opened without a limit.
+    Unlimited,
 }
 
-/// A connection and, to a limited host, its permit.
-#[derive(Debug)]
-pub struct LimitedConnection<T> {
-    io: T,
-    _permit: Option<OwnedSemaphorePermit>,
-}
-
-impl<T: Connection> Connection for LimitedConnection<T> {
-    fn connected(&self) -> Connected {
-        self.io.connected()
-    }
-}
-
-impl<T: Read + Unpin> Read for LimitedConnection<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<T: Write + Unpin> Write for LimitedConnection<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+impl Stamp {
+    /// The stamp of a connection opened now to `uri`.
+    fn now(uri: &Uri) -> Self {
+        lookup(uri).map_or(Self::Unlimited, Self::Limited)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    /// Whether a connection to `uri` with this stamp is still under its host's current limit.
+    pub fn current(&self, uri: &Uri) -> bool {
+        match self {
+            Self::Limited(limit) => !limit.retired.load(Ordering::Acquire),
+            Self::Unlimited => lookup(uri).is_none(),
+        }
     }
 }
 

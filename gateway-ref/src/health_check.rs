@@ -9,6 +9,7 @@
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use http_body_util::BodyExt as _;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request};
 
@@ -59,13 +60,13 @@ async fn probe(up: &Arc<Upstream>, i: usize, path: &str, timeout: Duration) -> b
     *request.method_mut() = Method::GET;
     *request.uri_mut() = uri;
     request.headers_mut().insert(header::USER_AGENT, HeaderValue::from_static("apig-gateway-health-check"));
-    let sender = up.sender(plain());
-    match tokio::time::timeout(timeout, sender.send(request)).await {
-        Ok(Ok(response)) => {
-            let status = response.status();
-            // the body is dropped: a small answer leaves the connection reusable
-            status.is_success() || status.is_redirection()
-        }
-        _ => false,
-    }
+    let client = up.sender(plain());
+    let check = async {
+        let response = client.send(request).await.ok()?;
+        let status = response.status();
+        // the body is read (up to 64 KiB), so that the connection goes back to the pool
+        let _ = http_body_util::Limited::new(response.into_body(), 64 * 1024).collect().await;
+        Some(status.is_success() || status.is_redirection())
+    };
+    matches!(tokio::time::timeout(timeout, check).await, Ok(Some(true)))
 }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::{Body as HttpBody, Incoming};
+use hyper::body::Body as HttpBody;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::http::uri::{PathAndQuery, Scheme};
 use hyper::{Request, Response, Uri};
 
-use crate::backend_client::{self, PlainClient, Sender};
+use crate::backend_client::{self, BackendBody, Client};
 use crate::backend_limit::{self, LimitError, RequestPermit};
 use crate::body::{Body, ForwardBody, body_timeout_of};
 use crate::context::BackendOutcome;
@@ -23,12 +23,12 @@ use crate::error::GatewayError;
 use crate::routing::{ApiRoute, BackendTarget};
 use crate::upstream::Upstream as UpstreamGroup;
 
-/// The client to backends: hyper-util's pooled client ([`crate::backend_client`]) for `http://`
-/// backends; `https://` backends and upstreams carry their TLS client in the compiled route. Each
-/// worker has its own handle (cheap to clone: one shared pool).
+/// The client to backends: the gateway's pooled client ([`crate::backend_client`]) for `http://`
+/// backends, one per worker; `https://` backends and upstreams carry their TLS client in the
+/// compiled route. Cheap to clone (one shared pool).
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    plain: PlainClient,
+    plain: Client,
 }
 
 /// A client with an empty connection pool.
@@ -43,12 +43,12 @@ enum SendError {
     /// The backend's `host:port` is at its connection limit ([`crate::backend_limit`]).
     Limited(LimitError),
     /// The connection could not be opened, or the exchange failed before a response head.
-    Failed(hyper_util::client::legacy::Error),
+    Failed(backend_client::Error),
 }
 
 /// The backend's response head, and the request's place under its host's limit (held until the
 /// response body ends).
-type Sent = Result<(Response<Incoming>, Option<RequestPermit>), SendError>;
+type Sent = Result<(Response<BackendBody>, Option<RequestPermit>), SendError>;
 
 /// The request's place under the limit of `uri`'s `host:port`, if it has one (waiting in its
 /// queue when it is full).
@@ -71,9 +71,9 @@ impl HttpClient {
                 self.balanced(upstream, request).await
             }
             BackendTarget::Http { tls: Some(tls), .. } if request.uri().scheme() == Some(&Scheme::HTTPS) => {
-                once(&Sender::Tls(tls), request).await
+                once(tls, request).await
             }
-            _ => once(&Sender::Plain(&self.plain), request).await,
+            _ => once(&self.plain, request).await,
         }
     }
 
@@ -123,7 +123,7 @@ impl HttpClient {
 /// Sends `request`; an idempotent request with a replayable body that could not connect or got
 /// no answer (a backend may close an idle connection just as it is reused) is sent once more, as
 /// nginx and Go's client do.
-async fn once(sender: &Sender<'_>, request: Request<ForwardBody>) -> Sent {
+async fn once(sender: &Client, request: Request<ForwardBody>) -> Sent {
     let permit = gate(request.uri()).await?;
     let replay = replayable(&request);
     match sender.send(request).await {
@@ -160,7 +160,7 @@ fn replayable(request: &Request<ForwardBody>) -> Option<Request<ForwardBody>> {
 
 /// Whether the exchange failed without any answer: no connection, or a connection closed or reset
 /// by the backend before the response head.
-fn failed_before_answer(error: &hyper_util::client::legacy::Error) -> bool {
+fn failed_before_answer(error: &backend_client::Error) -> bool {
     if limit_error(error).is_some() {
         return false; // the host is at its limit: another try would wait again
     }
@@ -183,7 +183,7 @@ fn failed_before_answer(error: &hyper_util::client::legacy::Error) -> bool {
 }
 
 /// The connection limit that refused to open a connection, if that is what failed.
-fn limit_error(error: &hyper_util::client::legacy::Error) -> Option<&LimitError> {
+fn limit_error(error: &backend_client::Error) -> Option<&LimitError> {
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {
         if let Some(limit) = e.downcast_ref::<LimitError>() {
@@ -195,7 +195,7 @@ fn limit_error(error: &hyper_util::client::legacy::Error) -> Option<&LimitError>
 }
 
 /// What failed, for the error message: the TLS handshake, the connection, or the exchange.
-fn failure(error: &hyper_util::client::legacy::Error) -> &'static str {
+fn failure(error: &backend_client::Error) -> &'static str {
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {
         if e.is::<rustls::Error>() {
@@ -481,7 +481,7 @@ fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// A backend's response body holding its request's place under the host's limit until it ends.
 struct Permitted {
-    body: Incoming,
+    body: BackendBody,
     permit: Option<RequestPermit>,
 }
 

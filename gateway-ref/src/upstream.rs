@@ -14,7 +14,7 @@ use std::time::Instant;
 use hyper::Uri;
 use hyper::http::uri::{Authority, PathAndQuery, Scheme};
 
-use crate::backend_client::{self, PlainClient, Sender, TlsClient};
+use crate::backend_client::{self, Client, TlsClient};
 use crate::config::{Balance, HealthCheckDef, UpstreamDef};
 
 /// Largest server weight.
@@ -224,10 +224,10 @@ impl Upstream {
     }
 
     /// The client for this upstream's servers.
-    pub fn sender<'a>(&'a self, plain: &'a PlainClient) -> Sender<'a> {
+    pub fn sender<'a>(&'a self, plain: &'a Client) -> &'a Client {
         match &self.tls {
-            Some(tls) => Sender::Tls(tls),
-            None => Sender::Plain(plain),
+            Some(tls) => tls,
+            None => plain,
         }
     }
 

@@ -1,8 +1,9 @@
-//! The backend connection pool (hyper-util's): connections are reused once a response has been
-//! read to its end (fixed length, chunked, no body), and a request whose pooled connection the
-//! backend closed meanwhile is sent again on a new one, never answered 502. Per-host limits
-//! (`gateway.backend_limits`): never more connections to a backend than its limit; requests beyond
-//! wait in a bounded queue for a bounded time, else are answered `APIG.0202` 502, and counted.
+//! The backend connection pool (`backend_client`): a connection is reused as soon as a response
+//! has been read to its end (fixed length, chunked, no body), and a request whose pooled
+//! connection the backend closed meanwhile (at once, or after a while idle) is sent again on a new
+//! one, never answered 502. Per-host limits (`gateway.backend_limits`): never more connections to a
+//! backend than its limit; requests beyond wait in a bounded queue for a bounded time, else are
+//! answered `APIG.0202` 502, and counted; a reload that lowers the limit applies it at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -88,12 +89,49 @@ fn a_connection_is_reused_after_fixed_length_chunked_and_empty_bodies() {
         };
         assert_eq!((r.status, r.body.as_slice()), (status, body), "request {i}");
         assert!(r.header("x-request-id").is_some());
-        // hyper-util's pool takes a connection back from its own task once the answer has been
-        // read: a request that arrives before that (a busy machine) opens one more connection
-        std::thread::sleep(Duration::from_millis(5));
     }
+    // the connection is back in the pool when the answer's body ends, before the client has it
     let accepted = accepted.load(Ordering::SeqCst);
-    assert!(accepted <= 2, "sequential requests share the backend connections: {accepted} for 12 requests");
+    assert_eq!(accepted, 1, "sequential requests share one backend connection: {accepted} for 12 requests");
+}
+
+#[test]
+fn a_connection_the_backend_closed_while_idle_is_not_reused() {
+    // the backend answers, then closes the connection after 50 ms idle (a keep-alive timeout)
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let (mut pending, mut buf) = (Vec::new(), [0u8; 4096]);
+                stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        if stream.write_all(ANSWERS[0].as_bytes()).is_err() {
+                            return;
+                        }
+                        stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+                    }
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return, // idle too long: closed
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                }
+            });
+        }
+    });
+    let (gw, _) = start_in(&temp_dir("pool-idle-closed"), &config(port));
+    for i in 0..3 {
+        let r = send(gw.addr(), "GET", "/raw", &host(&gw), b"");
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"fixed"[..]), "request {i}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 3, "a new connection after each idle close");
 }
 
 #[test]
@@ -108,13 +146,14 @@ fn a_pooled_connection_the_backend_closed_is_not_an_error() {
 }
 
 /// A slow keep-alive backend: each request is answered after `delay`; counts the connections
-/// accepted and the most open at once.
-fn slow_counting_backend(delay: Duration) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+/// accepted, the most open at once and those open now.
+fn slow_counting_backend(delay: Duration) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (accepted, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (a, m) = (Arc::clone(&accepted), Arc::clone(&most));
     let open = Arc::new(AtomicUsize::new(0));
+    let open_now = Arc::clone(&open);
     std::thread::spawn(move || {
         for stream in listener.incoming().take(100) {
             let Ok(mut stream) = stream else { continue };
@@ -142,16 +181,16 @@ fn slow_counting_backend(delay: Duration) -> (u16, Arc<AtomicUsize>, Arc<AtomicU
             });
         }
     });
-    (port, accepted, most)
+    (port, accepted, most, open_now)
 }
 
-/// A gateway with its status listener on `config`.
-fn start_with_status(name: &str, config: &str) -> apig_gateway::RunningGateway {
+/// A gateway with its status listener on `config`, and its config file.
+fn start_with_status(name: &str, config: &str) -> (apig_gateway::RunningGateway, std::path::PathBuf) {
     let path = temp_dir(name).join("gateway.json");
     std::fs::write(&path, config).unwrap();
-    let mut options = common::options(path);
+    let mut options = common::options(path.clone());
     options.status = Some(([127, 0, 0, 1], 0).into());
-    apig_gateway::RunningGateway::start(options).unwrap()
+    (apig_gateway::RunningGateway::start(options).unwrap(), path)
 }
 
 /// `n` requests to `/raw` at once, each on its own connection: their answers.
@@ -175,13 +214,13 @@ fn metric(gw: &apig_gateway::RunningGateway, prefix: &str) -> Option<f64> {
 
 #[test]
 fn a_backend_limit_of_two_lets_two_connections_through_queues_three_and_refuses_the_rest() {
-    let (port, accepted, most) = slow_counting_backend(Duration::from_millis(400));
+    let (port, accepted, most, _) = slow_counting_backend(Duration::from_millis(400));
     let config = config(port).replacen(
         "{",
         r#"{"gateway": {"backend_limits": {"max_connections": 2, "queue": 3, "queue_timeout_ms": 5000}},"#,
         1,
     );
-    let gw = start_with_status("limit-queue", &config);
+    let (gw, _) = start_with_status("limit-queue", &config);
     let answers = at_once(&gw, 8);
     let ok = answers.iter().filter(|r| r.status == 200).count();
     let refused: Vec<_> = answers.iter().filter(|r| r.status != 200).collect();
@@ -201,13 +240,13 @@ fn a_backend_limit_of_two_lets_two_connections_through_queues_three_and_refuses_
 
 #[test]
 fn a_request_waiting_longer_than_the_queue_timeout_is_answered_502() {
-    let (port, accepted, _) = slow_counting_backend(Duration::from_millis(800));
+    let (port, accepted, _, _) = slow_counting_backend(Duration::from_millis(800));
     let config = config(port).replacen(
         "{",
         r#"{"gateway": {"backend_limits": {"max_connections": 1, "queue_timeout_ms": 150}},"#,
         1,
     );
-    let gw = start_with_status("limit-timeout", &config);
+    let (gw, _) = start_with_status("limit-timeout", &config);
     let started = std::time::Instant::now();
     let answers = at_once(&gw, 2);
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
@@ -221,4 +260,43 @@ fn a_request_waiting_longer_than_the_queue_timeout_is_answered_502() {
     let server = format!("server=\"127.0.0.1:{port}\"");
     let refused = metric(&gw, &format!("apig_gateway_backend_limit_refused_total{{{server},reason=\"timeout\"}}"));
     assert_eq!(refused, Some(1.0));
+}
+
+/// Whether `check` holds within `limit` (polled every 20 ms).
+fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+#[test]
+fn a_reload_that_lowers_a_backend_limit_applies_it_to_the_connections_at_once() {
+    let (port, accepted, _, open) = slow_counting_backend(Duration::from_millis(100));
+    let limited = |n: usize| {
+        config(port).replacen(
+            "{",
+            &format!(r#"{{"gateway": {{"backend_limits": {{"max_connections": {n}, "queue": 10, "queue_timeout_ms": 5000}}}},"#),
+            1,
+        )
+    };
+    let (gw, path) = start_with_status("limit-reload", &limited(3));
+    assert!(at_once(&gw, 3).iter().all(|r| r.status == 200));
+    assert_eq!((accepted.load(Ordering::SeqCst), open.load(Ordering::SeqCst)), (3, 3));
+
+    // the limit lowered to 1: the three pooled connections were opened under the old one
+    std::fs::write(&path, limited(1)).unwrap();
+    let reloaded = r#"apig_gateway_config_reloads_total{result="ok"}"#;
+    assert!(eventually(Duration::from_secs(5), || metric(&gw, reloaded) == Some(1.0)), "no reload");
+    let answers = at_once(&gw, 3);
+    assert!(answers.iter().all(|r| r.status == 200), "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    // one new connection under the new limit serves them in turn; the old ones are closed
+    assert_eq!(accepted.load(Ordering::SeqCst), 4);
+    assert!(eventually(Duration::from_secs(2), || open.load(Ordering::SeqCst) == 1), "{open:?} open");
+    let server = format!("server=\"127.0.0.1:{port}\"");
+    assert_eq!(metric(&gw, &format!("apig_gateway_backend_connections_open{{{server}}}")), Some(1.0));
 }

@@ -48,6 +48,7 @@ fn pki() -> TestPki {
 #[derive(Default)]
 struct Seen {
     requests: AtomicUsize,
+    connections: AtomicUsize,
     sni: Mutex<Vec<String>>,
 }
 
@@ -80,6 +81,7 @@ impl TestBackend {
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
+                seen2.connections.fetch_add(1, Ordering::SeqCst);
                 let (tag, seen, acceptor) = (tag.clone(), Arc::clone(&seen2), acceptor.clone());
                 tokio::spawn(async move {
                     let counted = Arc::clone(&seen);
@@ -199,13 +201,24 @@ fn https_backends_are_verified_against_the_configured_ca() {
     // verification off, explicitly
     let r = get(&gw, "/c");
     assert_eq!((r.status, text(&r).as_str()), (200, "h1 HTTP/1.1"));
-    // HTTP/2 when the backend offers it
+    // HTTP/2 when the backend offers it, one connection for every request, also at once
     for _ in 0..3 {
         let r = get(&gw, "/d/any?q=1");
         assert_eq!((r.status, text(&r).as_str()), (200, "h2 HTTP/2.0"));
     }
+    let (addr, host) = (gw.addr(), vec![("Host".to_owned(), gw.addr().to_string())]);
+    let at_once: Vec<_> = (0..4)
+        .map(|_| {
+            let host = host.clone();
+            std::thread::spawn(move || send(addr, "GET", "/d/slow", &host, b""))
+        })
+        .collect();
+    for r in at_once.into_iter().map(|t| t.join().unwrap()) {
+        assert_eq!((r.status, text(&r).as_str()), (200, "h2 HTTP/2.0"));
+    }
     assert_eq!(h1.requests(), 2);
-    assert_eq!(h2.requests(), 3);
+    assert_eq!(h2.requests(), 7);
+    assert_eq!(h2.seen.connections.load(Ordering::SeqCst), 1, "HTTP/2 requests share one connection");
 }
 
 /// A PEM CA certificate that signed nothing the tests serve.

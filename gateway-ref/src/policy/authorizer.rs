@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use serde::Deserialize;
@@ -144,7 +144,7 @@ pub struct Authorizer {
     mode: Mode,
     prefix: String,
     /// The gateway's one client stack ([`crate::backend_client`]).
-    client: crate::backend_client::PlainClient<Full<Bytes>>,
+    client: crate::backend_client::PlainClient,
     cache: Mutex<HashMap<String, (Instant, Verdict), foldhash::fast::RandomState>>,
 }
 
@@ -280,10 +280,10 @@ impl Authorizer {
             .uri(self.url.clone())
             .header(header::CONTENT_TYPE, "application/json")
             .header("x-request-id", ctx.request_id.as_str())
-            .body(Full::new(Bytes::from(body.to_string())))
+            .body(ForwardBody::Buffered([Bytes::from(body.to_string())].into()))
             .map_err(|e| e.to_string())?;
         let call = async {
-            let response = self.client.request(request).await.map_err(|e| {
+            let response = self.client.send(request).await.map_err(|e| {
                 if e.is_connect() { "connection failed".to_owned() } else { format!("request failed: {e}") }
             })?;
             let status = response.status();
