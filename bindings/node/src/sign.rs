@@ -8,7 +8,7 @@ use napi::bindgen_prelude::{FromNapiValue, Function, FunctionCallContext, Object
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::convert::{self, Body};
+use crate::convert::{self, Body, StringBuffers};
 use crate::errors::{IntoJs, invalid_config, invalid_request};
 use crate::wire::{self, pack_result};
 
@@ -87,7 +87,7 @@ impl Signer {
         packed_request: bool,
     ) -> napi::Result<Function<'env, (), Packed>> {
         let signer = Rc::clone(&self.inner);
-        let buffer = RefCell::new(String::new());
+        let buffer = RefCell::new(Buffers::default());
         let form = if packed_request { Form::Packed } else { Form::Parts };
         env.create_function_from_closure("sign", move |call| {
             sign_call(&signer, &buffer, form, call.env, &call).into_js(call.env)
@@ -106,6 +106,13 @@ impl Signer {
 /// pieces hold NUL.
 type Packed = Option<napi::sys::napi_value>;
 
+/// What a signing function keeps from call to call: the request's read buffers and the result.
+#[derive(Default)]
+struct Buffers {
+    request: StringBuffers,
+    result: String,
+}
+
 /// How a signing function takes the method, URL and headers (see [`Signer::sign_function`]).
 #[derive(Clone, Copy)]
 enum Form {
@@ -123,7 +130,7 @@ enum Form {
 /// one step.
 fn sign_call(
     signer: &apig::Signer,
-    buffer: &RefCell<String>,
+    buffers: &RefCell<Buffers>,
     form: Form,
     env: &Env,
     call: &FunctionCallContext<'_>,
@@ -135,12 +142,21 @@ fn sign_call(
         let value = call.get::<Unknown<'_>>(index).map_err(|e| convert::napi_failure("an argument", &e))?;
         convert::present(value)
     };
-    let (packed, method, url, headers);
+    // the buffers are reused from call to call; a (theoretical) reentrant call reads and packs
+    // into its own
+    let mut own = Buffers::default();
+    let mut reused = buffers.try_borrow_mut();
+    let Buffers { request: read_buffers, result: packed } = match reused.as_deref_mut() {
+        Ok(buffers) => buffers,
+        Err(_) => &mut own,
+    };
+    let (method, url, headers);
     let (method, url, pairs, optional) = match form {
         Form::Packed => {
-            packed = required(arg(0)?, "the request")?;
+            let Some(request) = arg(0)? else { return Err(invalid_request("the request is required")) };
+            let request = convert::read_string(env, request, read_buffers, "the request")?;
             let separators = call.get::<u32>(1).map_err(|e| convert::napi_failure("the request", &e))?;
-            match wire::unpack_request(&packed, separators as usize) {
+            match wire::unpack_request(request, separators as usize) {
                 Some((method, url, pairs)) => (method, url, pairs, 2),
                 None => return Ok(None),
             }
@@ -180,17 +196,10 @@ fn sign_call(
         Some(time) => signer.sign_at(&request, time)?,
         None => signer.sign(&request)?,
     };
-    // the buffer is reused from call to call; a (theoretical) reentrant call packs into its own
-    let mut own = String::new();
-    let mut reused = buffer.try_borrow_mut();
-    let packed = match reused.as_deref_mut() {
-        Ok(buffer) => buffer,
-        Err(_) => &mut own,
-    };
     let ascii = pack_result(&output, packed)?;
     // Latin-1 when ASCII: a plain copy into a JavaScript string; UTF-8 otherwise (a header value
     // may hold any text)
-    let created = if ascii { env.create_string_latin1(packed.as_bytes()) } else { env.create_string(&packed) };
+    let created = if ascii { env.create_string_latin1(packed.as_bytes()) } else { env.create_string(packed) };
     created.map(|string| Some(string.raw())).map_err(|e| convert::napi_failure("the result", &e))
 }
 
