@@ -218,6 +218,17 @@ test('a headers object gives its own enumerable string-keyed properties only, in
   assert.equal(expected, 'host;x-a;x-n;x-sdk-date')
 })
 
+test('an unpaired surrogate in the URL or a header is signed as U+FFFD, as its UTF-8 encoding makes it', () => {
+  // JavaScript strings may hold one; the request crosses as UTF-8 (wasm) or UTF-16 read as UTF-8 (native)
+  const signer = new Signer({ key: KEY, secret: SECRET })
+  const sign = (text) => signer.sign({ method: 'GET', url: `https://h/${text}?q=${text}`, headers: { 'X-A': `a${text}b`, 'X-Sdk-Date': DATE } })
+  const expected = sign('\uFFFD')
+  for (const lone of ['\uD800', '\uDC00', 'x\uDBFF']) {
+    const out = sign(lone)
+    assert.equal(out.authorization, lone.startsWith('x') ? sign('x\uFFFD').authorization : expected.authorization, JSON.stringify(lone))
+  }
+})
+
 test('non-ASCII text, many headers and large bodies cross intact, both ways', () => {
   const signer = new Signer({ key: KEY, secret: SECRET })
   const verifier = new Verifier({ keys: { [KEY]: SECRET } })

@@ -120,6 +120,39 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
     return identity
   }
 
+  // The arguments of the native sign call, reused from call to call, and the call with the first
+  // k of them: direct calls for the usual counts (no array made per call).
+  const args = []
+  function call(f, k) {
+    const a = args
+    switch (k) {
+      case 3:
+        return f(a[0], a[1], a[2])
+      case 4:
+        return f(a[0], a[1], a[2], a[3])
+      case 5:
+        return f(a[0], a[1], a[2], a[3], a[4])
+      case 6:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5])
+      case 7:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+      case 8:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+      case 9:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8])
+      case 10:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9])
+      case 11:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10])
+      case 12:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
+      case 13:
+        return f(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12])
+      default:
+        return Reflect.apply(f, undefined, a.slice(0, k))
+    }
+  }
+
   function signer(options) {
     const native = new binding.Signer(options)
     const signPacked = native.signFunction(true)
@@ -128,20 +161,33 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
       key: native.key,
       algorithm: native.algorithm,
       sign(method, url, headers, body, payloadHash, unsignedPayload, date) {
-        // one string for the method, URL and headers, with the number of separators it must hold;
-        // the native side reads omitted trailing arguments as undefined, so only the arguments up
-        // to the last one given are passed: two for the usual GET, three with a body, four with a
-        // date too (napi-rs reads up to four in one step)
-        const line = method + SEP + url + SEP + pack(headers, false)
-        const separators = pieces + 2
-        const result =
-          payloadHash !== undefined || unsignedPayload
-            ? signPacked(line, separators, body, date, payloadHash, unsignedPayload)
-            : date !== undefined
-              ? signPacked(line, separators, body, date)
-              : body !== undefined
-                ? signPacked(line, separators, body)
-                : signPacked(line, separators)
+        // each string its own argument (src/wire.rs): the header pieces' count, the method, the
+        // URL and the header pieces, then only the optional arguments up to the last one given
+        // (the native side reads omitted trailing ones as undefined)
+        const n = walkHeaders(headers, 'headers', false)
+        args[0] = n
+        args[1] = method
+        args[2] = url
+        let k = 3
+        for (let i = 0; i < n; i++) args[k++] = headerPieces[i]
+        if (payloadHash !== undefined || unsignedPayload) {
+          args[k++] = body
+          args[k++] = date
+          args[k++] = payloadHash
+          args[k++] = unsignedPayload
+        } else if (date !== undefined) {
+          args[k++] = body
+          args[k++] = date
+        } else if (body !== undefined) {
+          args[k++] = body
+        }
+        let result
+        try {
+          result = call(signPacked, k)
+        } finally {
+          // let go of the body (the strings are small)
+          for (let i = n + 3; i < k; i++) args[i] = undefined
+        }
         if (result !== null) return unpackResult(result)
         // null: a separator inside the method, URL or a header; name the header here, or let the
         // native side report what is wrong with the method or URL
@@ -175,7 +221,7 @@ function napiEngine({ ApigError, walkHeaders, headerPieces }) {
     require,
     randomUUID: require('node:crypto').randomUUID,
     /** For bench/crossing.mjs. */
-    internals: { pack, unpackResult },
+    internals: { walkHeaders, unpackResult },
   }
 }
 

@@ -9,7 +9,8 @@
 //! `fetch`, axios and the middleware; `lib/compat.js` the `signer.js` compatibility layer.
 
 // napi-derive expands every `#[napi]` item into `extern "C"` glue that is `unsafe` by nature. This
-// crate writes no `unsafe` itself: only the macro output needs the exemption.
+// crate's own `unsafe` is two Node-API calls reading a string into a buffer it owns
+// (`convert::read_string`, on the hot path of `sign()`), each with its SAFETY note.
 #![allow(unsafe_code)]
 // The doc comments of exported items become the JSDoc of the generated `index.d.ts`, where each says
 // in prose which `ApigError` it throws; a Rust `# Errors` heading would read oddly there.

@@ -8,7 +8,7 @@ use napi::bindgen_prelude::{FromNapiValue, Function, FunctionCallContext, Object
 use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::convert::{self, Body};
+use crate::convert::{self, Body, StringBuffers};
 use crate::errors::{IntoJs, invalid_config, invalid_request};
 use crate::wire::{self, pack_result};
 
@@ -69,17 +69,17 @@ impl Signer {
         self.inner.algorithm().as_str()
     }
 
-    /// Internal, for `lib/engine.js` (which makes the packed one with the signer, the other at its
+    /// Internal, for `lib/engine.js` (which makes the fast one with the signer, the other at its
     /// first error): the functions its `sign()` calls, which return the packed result
-    /// ([`pack_result`], the layout of [`crate::wire`]). With `packed_request`, `(request,
-    /// separators[, body, date, payloadHash, unsignedPayload])` where `request` is `method\0url\0`
-    /// and the packed headers ([`wire::unpack_request`]), and `separators` the number of NULs it
-    /// holds when no piece holds one (`null` is returned when that differs: `lib/engine.js` then
-    /// finds and reports the culprit). Otherwise `(method, url, headers, body, date, payloadHash,
-    /// unsignedPayload)`, each read and type-checked here. Omitted trailing arguments are
-    /// `undefined`. A function shares this signer, so a call reaches the core
-    /// without unwrapping `this` (napi-rs's class-method glue costs more than a tenth of a
-    /// signature); the request and the result cross the boundary as one string each.
+    /// ([`pack_result`], the layout of [`crate::wire`]). With `packed_request`, `(pieces, method,
+    /// url, name, value, …[, body, date, payloadHash, unsignedPayload])` where `pieces` is the
+    /// number of header names and values that follow the URL, each string its own argument
+    /// (`null` is returned when one holds NUL: `lib/engine.js` then finds and reports the
+    /// culprit). Otherwise `(method, url, headers, body, date, payloadHash, unsignedPayload)` with
+    /// the headers packed ([`wire::unpack_pairs`]), each read and type-checked here. Omitted
+    /// trailing arguments are `undefined`. A function shares this signer, so a call reaches the
+    /// core without unwrapping `this` (napi-rs's class-method glue costs more than a tenth of a
+    /// signature); the result crosses the boundary as one string.
     #[napi(skip_typescript)]
     pub fn sign_function<'env>(
         &self,
@@ -87,8 +87,8 @@ impl Signer {
         packed_request: bool,
     ) -> napi::Result<Function<'env, (), Packed>> {
         let signer = Rc::clone(&self.inner);
-        let buffer = RefCell::new(String::new());
-        let form = if packed_request { Form::Packed } else { Form::Parts };
+        let buffer = RefCell::new(Buffers::default());
+        let form = if packed_request { Form::Pieces } else { Form::Parts };
         env.create_function_from_closure("sign", move |call| {
             sign_call(&signer, &buffer, form, call.env, &call).into_js(call.env)
         })
@@ -106,12 +106,20 @@ impl Signer {
 /// pieces hold NUL.
 type Packed = Option<napi::sys::napi_value>;
 
+/// What a signing function keeps from call to call: the request's read buffers and the result.
+#[derive(Default)]
+struct Buffers {
+    request: StringBuffers,
+    result: String,
+}
+
 /// How a signing function takes the method, URL and headers (see [`Signer::sign_function`]).
 #[derive(Clone, Copy)]
 enum Form {
-    /// One string `method\0url\0` + the packed headers, the number of NULs it holds, then the
-    /// optional arguments.
-    Packed,
+    /// The number of header pieces, the method, the URL, the header pieces (name, value, name,
+    /// value, …), then the optional arguments: each string its own argument, read without
+    /// joining them first (which made JavaScript concatenate and V8 flatten a string per call).
+    Pieces,
     /// Three arguments, then the optional ones.
     Parts,
 }
@@ -123,7 +131,7 @@ enum Form {
 /// one step.
 fn sign_call(
     signer: &apig::Signer,
-    buffer: &RefCell<String>,
+    buffers: &RefCell<Buffers>,
     form: Form,
     env: &Env,
     call: &FunctionCallContext<'_>,
@@ -135,15 +143,32 @@ fn sign_call(
         let value = call.get::<Unknown<'_>>(index).map_err(|e| convert::napi_failure("an argument", &e))?;
         convert::present(value)
     };
-    let (packed, method, url, headers);
+    // the buffers are reused from call to call; a (theoretical) reentrant call reads and packs
+    // into its own
+    let mut own = Buffers::default();
+    let mut reused = buffers.try_borrow_mut();
+    let Buffers { request: read_buffers, result: packed } = match reused.as_deref_mut() {
+        Ok(buffers) => buffers,
+        Err(_) => &mut own,
+    };
+    let (method, url, headers, strings);
     let (method, url, pairs, optional) = match form {
-        Form::Packed => {
-            packed = required(arg(0)?, "the request")?;
-            let separators = call.get::<u32>(1).map_err(|e| convert::napi_failure("the request", &e))?;
-            match wire::unpack_request(&packed, separators as usize) {
-                Some((method, url, pairs)) => (method, url, pairs, 2),
+        Form::Pieces => {
+            let count = call.get::<u32>(0).map_err(|e| convert::napi_failure("the header count", &e))? as usize;
+            read_buffers.clear();
+            for index in 1..count + 3 {
+                let piece = call.get::<Unknown<'_>>(index).map_err(|e| convert::napi_failure("the request", &e))?;
+                read_buffers.append(env, piece, "the request")?;
+            }
+            match read_buffers.strings("the request")? {
+                Some(read) => strings = read,
                 None => return Ok(None),
             }
+            let mut pairs = wire::Pairs::new();
+            for index in (2..strings.len()).step_by(2) {
+                pairs.push((strings.get(index), strings.get(index + 1)));
+            }
+            (strings.get(0), strings.get(1), pairs, count + 3)
         }
         Form::Parts => {
             method = required(arg(0)?, "method")?;
@@ -180,17 +205,10 @@ fn sign_call(
         Some(time) => signer.sign_at(&request, time)?,
         None => signer.sign(&request)?,
     };
-    // the buffer is reused from call to call; a (theoretical) reentrant call packs into its own
-    let mut own = String::new();
-    let mut reused = buffer.try_borrow_mut();
-    let packed = match reused.as_deref_mut() {
-        Ok(buffer) => buffer,
-        Err(_) => &mut own,
-    };
     let ascii = pack_result(&output, packed)?;
     // Latin-1 when ASCII: a plain copy into a JavaScript string; UTF-8 otherwise (a header value
     // may hold any text)
-    let created = if ascii { env.create_string_latin1(packed.as_bytes()) } else { env.create_string(&packed) };
+    let created = if ascii { env.create_string_latin1(packed.as_bytes()) } else { env.create_string(packed) };
     created.map(|string| Some(string.raw())).map_err(|e| convert::napi_failure("the result", &e))
 }
 

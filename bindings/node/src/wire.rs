@@ -2,13 +2,15 @@
 //! place it is defined. `lib/engine.js` reads the separator, the markers, the header names and the
 //! piece lists from [`wire_format`] when it loads, so the two sides cannot drift apart.
 //!
-//! Everything crosses as one JavaScript string per direction (one boundary crossing, no object
-//! property reads), pieces ended by [`SEPARATOR`] (NUL, which no header name or value can hold:
-//! the core refuses control characters, and a count of separators catches one anyway):
+//! A sign request crosses as string arguments, one per piece: the number of header pieces, the
+//! method, the URL, then each header's name and value (a piece holding NUL makes `sign` return
+//! `null`: `lib/engine.js` then names the culprit). Everything else crosses as one JavaScript
+//! string per direction (one boundary crossing, no object property reads), pieces ended by
+//! [`SEPARATOR`] (NUL, which no header name or value can hold: the core refuses control
+//! characters, and a count of separators catches one anyway):
 //!
 //! | what            | layout                                                                     |
 //! |-----------------|----------------------------------------------------------------------------|
-//! | request         | `method␀url␀` then the headers (below); with it, the number of `␀` it must hold, so that a `␀` inside a piece is caught in the one scan ([`unpack_request`]) |
 //! | headers, keys   | `name␀value␀name␀value␀…` (a key store: `accessKey␀secret␀…`) ([`unpack_pairs`]) |
 //! | result          | the pieces [`RESULT_PIECES`], each then `␀`; then each header the core adds, in its order: the name as one character, [`FIRST_INDEX`] + its index in [`ADDED_HEADER_NAMES`], or [`NAMED`] then the name and `␀`; then the value as [`SAME_AS_AUTHORIZATION`] or [`SAME_AS_DATE`] (the very string of that piece) then `␀`, or [`VALUE`], the value and `␀` ([`pack_result`]) |
 //! | identity        | the pieces [`IDENTITY_PIECES`] (the signing time in seconds since 1970, `1`/`0` for an unsigned payload, the signed security token or nothing), then the signed header names, each then `␀` ([`pack_identity`]) |
@@ -98,22 +100,6 @@ pub(crate) fn unpack_pairs(packed: &str) -> Result<Pairs<'_>, Error> {
         return Err(invalid_request("a packed header list must hold name/value pairs"));
     }
     Ok(pairs)
-}
-
-/// A packed request `method\0url\0name\0value\0…` → method, URL and header pairs, or `None`
-/// when it does not hold exactly `separators` NULs, all ending pieces (a piece holding NUL).
-pub(crate) fn unpack_request(packed: &str, separators: usize) -> Option<(&str, &str, Pairs<'_>)> {
-    let mut pieces = Pieces::new(packed);
-    let method = pieces.next()?;
-    let url = pieces.next()?;
-    let mut pairs = Pairs::new();
-    let mut count = 2;
-    while let Some(name) = pieces.next() {
-        let value = pieces.next()?;
-        pairs.push((name, value));
-        count += 2;
-    }
-    (count == separators && pieces.rest().is_empty()).then_some((method, url, pairs))
 }
 
 /// The NUL-terminated pieces of a packed string, its NULs found eight bytes at a time. NUL is
@@ -206,11 +192,11 @@ pub(crate) enum Pairs<'a> {
 }
 
 impl<'a> Pairs<'a> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::Inline([("", ""); INLINE_PAIRS], 0)
     }
 
-    fn push(&mut self, pair: (&'a str, &'a str)) {
+    pub(crate) fn push(&mut self, pair: (&'a str, &'a str)) {
         match self {
             Self::Inline(slots, len) => match slots.get_mut(*len) {
                 Some(slot) => {

@@ -188,12 +188,15 @@ export function wasmEngine(raw, codec) {
           let fields;
           try {
             pack(method, url, headers, body, payloadHash, unsignedPayload, date);
+            // a plain number (no Result: wasm-bindgen would return it as a new array); 0 when
+            // signing failed, the error then taken from the module
             fields = native.signScratch(packedCount, packedFlags, packedText, packedBytes, packedMillis);
           } catch (e) {
             throw fromWasm(e);
           } finally {
             unpack();
           }
+          if (fields === 0) throw fromWasm(raw.takeError());
           answer();
           const added = {};
           for (let i = RESULT_FIELDS; i + 1 < fields; i += 2) added[headerName(i)] = field(i + 1);

@@ -5,6 +5,8 @@
 //! An error crosses to JavaScript as one string (see [`to_js`], [`ERROR_FIELDS`]); the package's
 //! `js/engine.js` turns it into the shared API's `ApigError`.
 
+use std::cell::RefCell;
+
 use apig::{ApigErrorResponse, DEFAULT_CODE_PREFIX, Error, ErrorKind};
 use wasm_bindgen::prelude::*;
 
@@ -35,6 +37,32 @@ pub(crate) fn to_js(error: &Error) -> JsValue {
     }
     packed.push(error.message());
     JsValue::from_str(&packed.into_string())
+}
+
+thread_local! {
+    /// The error of the last export that answered [`FAILED`], until [`take_error`] takes it.
+    static PENDING: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+}
+
+/// What an export answering one number returns when it failed: its error waits for
+/// [`take_error`]. (A `Result` return makes wasm-bindgen return three values, which JavaScript
+/// receives as a new array on every call.)
+pub(crate) const FAILED: u32 = 0;
+
+/// `result` as one number: the value, or [`FAILED`] with the error kept for [`take_error`]. The
+/// value must not be [`FAILED`].
+pub(crate) fn or_failed(result: Result<u32, JsValue>) -> u32 {
+    result.unwrap_or_else(|error| {
+        PENDING.with(|pending| *pending.borrow_mut() = Some(error));
+        FAILED
+    })
+}
+
+/// The error of the last export that returned [`FAILED`] (the JS value [`to_js`] made), taken:
+/// `undefined` when there is none.
+#[wasm_bindgen(js_name = takeError, skip_typescript)]
+pub fn take_error() -> JsValue {
+    PENDING.with(|pending| pending.borrow_mut().take()).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Shorthand: a core error of `kind` with `message`, as the JS value to throw.

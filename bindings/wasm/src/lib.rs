@@ -13,6 +13,7 @@ mod time;
 mod verify;
 mod wire;
 
+pub use crate::errors::take_error;
 pub use crate::sign::{PayloadHasher, Signer};
 pub use crate::time::clock_skew_from_expired;
 #[cfg(feature = "verifier")]

@@ -6,7 +6,7 @@
 use apig::{Algorithm, ErrorKind, SigningOptions, SigningSettings};
 use wasm_bindgen::prelude::*;
 
-use crate::errors::{js_error, to_js};
+use crate::errors::{js_error, or_failed, to_js};
 use crate::time::JsClock;
 use crate::wire::{Unpacked, with_scratch};
 
@@ -82,15 +82,13 @@ impl Signer {
     /// Signs the request `js/engine.js` wrote into the scratch memory (see [`Unpacked::new`]) and
     /// writes the answer there: the fields `RESULT_FIELDS` of [`crate::wire`] (in this order), then the
     /// added headers' names (see `Answer::name` in [`crate::wire`]) and values.
-    /// Returns the number of fields.
-    ///
-    /// # Errors
-    /// `invalid_request` for a bad URL, method, header or body; `malformed_date` for a bad
-    /// `X-Sdk-Date` header or date string; `duplicate_header` for a header given twice with
-    /// different values.
+    /// Returns the number of fields, or [`FAILED`](crate::errors::FAILED) when signing failed: `takeError()` then gives
+    /// the error (`invalid_request` for a bad URL, method, header or body; `malformed_date` for a
+    /// bad `X-Sdk-Date` header or date string; `duplicate_header` for a header given twice with
+    /// different values).
     #[wasm_bindgen(js_name = signScratch)]
-    pub fn sign_scratch(&self, headers: u32, flags: u32, text: u32, bytes: u32, millis: f64) -> Result<u32, JsValue> {
-        with_scratch(|scratch| {
+    pub fn sign_scratch(&self, headers: u32, flags: u32, text: u32, bytes: u32, millis: f64) -> u32 {
+        or_failed(with_scratch(|scratch| {
             let request = Unpacked::new(&scratch.input, &scratch.lengths, headers, flags, text, bytes, millis)
                 .map_err(|e| to_js(&e))?;
             let signable = request.signable();
@@ -122,7 +120,7 @@ impl Signer {
                 }
             }
             Ok(answer.finish())
-        })
+        }))
     }
 }
 

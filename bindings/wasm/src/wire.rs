@@ -23,9 +23,10 @@
 //! An answer: text in the answer area and each field's byte range in it (a field that repeats an
 //! earlier one, such as the `Authorization` header's value, is given as its range; a header name as
 //! its index in [`ADDED_HEADER_NAMES`], marked by [`NAME`]). `signScratch` answers [`RESULT_FIELDS`]
-//! then each added header's name and value, and returns the number of fields. `verifyScratch`
-//! returns [`IDENTITY_FIELDS`] joined by NUL (the signed header names joined by `;`); an error is
-//! thrown as [`crate::errors::ERROR_FIELDS`] joined by NUL.
+//! then each added header's name and value, and returns the number of fields, or
+//! [`crate::errors::FAILED`] (0) when it failed: `takeError()` then returns the error. `verifyScratch`
+//! returns [`IDENTITY_FIELDS`] joined by NUL (the signed header names joined by `;`), or throws. An
+//! error, thrown or taken, is [`crate::errors::ERROR_FIELDS`] joined by NUL.
 
 use std::cell::RefCell;
 use std::time::SystemTime;

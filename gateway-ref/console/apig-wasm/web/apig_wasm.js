@@ -201,12 +201,10 @@ export class Signer {
      * Signs the request `js/engine.js` wrote into the scratch memory (see [`Unpacked::new`]) and
      * writes the answer there: the fields `RESULT_FIELDS` of [`crate::wire`] (in this order), then the
      * added headers' names (see `Answer::name` in [`crate::wire`]) and values.
-     * Returns the number of fields.
-     *
-     * # Errors
-     * `invalid_request` for a bad URL, method, header or body; `malformed_date` for a bad
-     * `X-Sdk-Date` header or date string; `duplicate_header` for a header given twice with
-     * different values.
+     * Returns the number of fields, or [`FAILED`](crate::errors::FAILED) when signing failed: `takeError()` then gives
+     * the error (`invalid_request` for a bad URL, method, header or body; `malformed_date` for a
+     * bad `X-Sdk-Date` header or date string; `duplicate_header` for a header given twice with
+     * different values).
      * @param {number} headers
      * @param {number} flags
      * @param {number} text
@@ -216,10 +214,7 @@ export class Signer {
      */
     signScratch(headers, flags, text, bytes, millis) {
         const ret = wasm.signer_signScratch(this.__wbg_ptr, headers, flags, text, bytes, millis);
-        if (ret[2]) {
-            throw takeFromExternrefTable0(ret[1]);
-        }
-        return ret[0] >>> 0;
+        return ret >>> 0;
     }
 }
 if (Symbol.dispose) Signer.prototype[Symbol.dispose] = Signer.prototype.free;
@@ -257,6 +252,16 @@ export function scratch(input, lengths) {
         throw takeFromExternrefTable0(ret[1]);
     }
     return ret[0] >>> 0;
+}
+
+/**
+ * The error of the last export that returned [`FAILED`] (the JS value [`to_js`] made), taken:
+ * `undefined` when there is none.
+ * @returns {any}
+ */
+export function takeError() {
+    const ret = wasm.takeError();
+    return ret;
 }
 
 /**
