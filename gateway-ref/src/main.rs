@@ -232,7 +232,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let (Some(cert), Some(key)) = (args.admin_tls_cert, args.admin_tls_key) {
         options.admin_tls = Some(CertificateFiles { cert, key });
     }
-    options.workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    // at least one worker thread: `--workers 1` is one single-threaded runtime, as documented
+    options.workers =
+        args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
     options.watch_interval = (args.watch_interval_ms > 0).then(|| Duration::from_millis(args.watch_interval_ms));
     if let Some(date) = &args.fixed_clock {
         let d = apig::SdkDate::parse(date)?;

@@ -38,6 +38,15 @@ use crate::routing::{ApiRoute, Route, Runtime};
 use crate::shared::Shared;
 use crate::tls::Transport;
 
+/// What every request of one client connection shares, made once per connection: the gateway's
+/// state, the worker's backend client, the client's address and the listener's transport.
+pub(crate) struct Connection {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) client: HttpClient,
+    pub(crate) remote: SocketAddr,
+    pub(crate) transport: Transport,
+}
+
 /// How a phase ends the request before the backend answers.
 pub enum Stop {
     /// With this response (a policy answered, e.g. a CORS preflight; boxed, as it is rare and
@@ -65,11 +74,11 @@ fn proceed(decision: Decision) -> Result<(), Stop> {
 /// One request, start to end; never fails (every failure is an APIG error response). An early
 /// answer on HTTP/1.x settles the request body it left unread ([`RequestBody::settle`]).
 pub(crate) async fn handle(
-    shared: Arc<Shared>,
-    client: HttpClient,
-    remote: SocketAddr,
+    connection: Arc<Connection>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
+    let Connection { shared, client, remote, transport } = &*connection;
+    let (shared, remote, transport) = (&**shared, *remote, *transport);
     let rt = shared.runtime.load_full();
     let (mut parts, body) = request.into_parts();
     // HTTP/1.x with a body: an early answer must leave the connection usable or say it is not
@@ -85,7 +94,7 @@ pub(crate) async fn handle(
     });
     let (api, answer) = match routed {
         Ok(api) => {
-            let answer = forward(&shared, &client, &rt, &api, &mut ctx, parts, &mut body).await;
+            let answer = forward(shared, client, transport, &rt, &api, &mut ctx, parts, &mut body).await;
             (Some(api), answer)
         }
         Err(e) => (None, Err(Stop::Reject(e))),
@@ -99,7 +108,7 @@ pub(crate) async fn handle(
     }
     let mut record = AccessRecord::default();
     let latency = response_filter(&ctx, policies, &mut head, &mut record);
-    logging(&shared, &ctx, api.as_deref(), record, head.status.as_u16(), latency);
+    logging(shared, &ctx, api.as_deref(), record, head.status.as_u16(), latency);
     Ok(Response::from_parts(head, response_body))
 }
 
@@ -122,18 +131,20 @@ fn request_filter(rt: &Runtime, ctx: &mut RequestContext, parts: &Parts) -> Resu
 
 /// For a routed request: admission (policies and authentication), the upstream request and the
 /// backend call; the response to send (the backend's or a policy's), or the error.
+#[expect(clippy::too_many_arguments, reason = "the phase's inputs, each borrowed from the request")]
 async fn forward(
     shared: &Shared,
     client: &HttpClient,
+    transport: Transport,
     rt: &Runtime,
     api: &ApiRoute,
     ctx: &mut RequestContext,
     parts: Parts,
     body: &mut RequestBody,
 ) -> Result<Response<Body>, Stop> {
-    https_only(api, ctx, &parts)?;
+    https_only(api, ctx, &parts, transport)?;
     let body = admit(shared, rt, api, ctx, &parts, body).await?;
-    let request = upstream_request(rt, api, ctx, &parts, body)?;
+    let request = upstream_request(rt, api, ctx, &parts, transport, body)?;
     let upstream = proxy::send(client, api, request, rt.settings.max_body_bytes).await;
     ctx.outcome = upstream.outcome();
     Ok(upstream.into_response()?)
@@ -142,8 +153,7 @@ async fn forward(
 /// APIG's "HTTPS only": a request over plain HTTP to a group with `plain_http: redirect` is
 /// answered `308` to the same URL over `https://` (the TLS listener's port; 443 without one), with
 /// `plain_http: refuse` `APIG.0201` 400.
-fn https_only(api: &ApiRoute, ctx: &RequestContext, parts: &Parts) -> Result<(), Stop> {
-    let transport = parts.extensions.get::<Transport>().copied().unwrap_or_default();
+fn https_only(api: &ApiRoute, ctx: &RequestContext, parts: &Parts, transport: Transport) -> Result<(), Stop> {
     if transport.tls {
         return Ok(());
     }
@@ -217,12 +227,13 @@ fn upstream_request(
     api: &ApiRoute,
     ctx: &RequestContext,
     parts: &Parts,
+    transport: Transport,
     body: ForwardBody,
 ) -> Result<Request<ForwardBody>, Stop> {
     let upstream =
         proxy::upstream_request(api, parts, &ctx.headers, &ctx.host, ctx.remote, &ctx.request_id_value, body)?;
     let (mut head, body) = upstream.into_parts();
-    if parts.extensions.get::<Transport>().is_some_and(|t| t.tls) {
+    if transport.tls {
         head.headers.insert(proxy::X_FORWARDED_PROTO, HeaderValue::from_static("https"));
     }
     if rt.settings.drop_unsigned_headers && ctx.caller.as_ref().is_some_and(|c| c.method == "signature") {

@@ -30,9 +30,8 @@ use crate::config::{ConfigError, ConfigFile, TlsSettings, TlsVersion};
 /// ALPN protocols of the API listener, in the server's order of preference.
 pub const ALPN_API: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
-/// How a request reached the gateway, set by its listener on every request (a request
-/// extension): over TLS or not, and the TLS listener's port (where `plain_http: redirect` sends
-/// the client).
+/// How a request reached the gateway, given by its listener to each connection's requests:
+/// over TLS or not, and the TLS listener's port (where `plain_http: redirect` sends the client).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Transport {
     /// The request came over the TLS listener.

@@ -556,3 +556,64 @@ fn the_dockerfile_runs_the_binary_as_written() {
     wait_ready(status_addr(&banner));
     assert_apig(&send(addr, "GET", "/nowhere", &[("Host".into(), "x".into())], b""), 404, "APIG.0101");
 }
+
+/// The gateway's sockets on `port` (accepted connections), counted per epoll instance watching
+/// them: one instance per worker runtime (Linux `/proc`; duplicated epoll descriptors counted
+/// once).
+#[cfg(target_os = "linux")]
+fn connections_per_epoll(pid: u32, port: u16) -> Vec<usize> {
+    use std::collections::BTreeSet;
+    let mut inodes = BTreeSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local address HEXIP:HEXPORT, state 01 (established), inode
+            let local = f[1].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local == Some(port) && f[3] == "01" {
+                inodes.insert(format!("socket:[{}]", f[9]));
+            }
+        }
+    }
+    let target =
+        |fd: &str| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).map(|t| t.to_string_lossy().into_owned());
+    let mut instances = BTreeSet::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let fd = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if target(&fd).is_ok_and(|t| t == "anon_inode:[eventpoll]") {
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
+            let watched: BTreeSet<String> = info
+                .lines()
+                .filter_map(|l| l.strip_prefix("tfd:")?.split_whitespace().next().map(str::to_owned))
+                .filter(|fd| target(fd).is_ok_and(|t| inodes.contains(&t)))
+                .collect();
+            if !watched.is_empty() {
+                instances.insert(watched);
+            }
+        }
+    }
+    let mut counts: Vec<usize> = instances.iter().map(BTreeSet::len).collect();
+    counts.sort_unstable();
+    counts
+}
+
+/// A burst of connections is served by every worker, in turn (with one shared listener the first
+/// worker to wake took most or all of a burst, leaving the other core idle).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_of_connections_is_spread_evenly_over_the_workers() {
+    use std::io::{Read, Write};
+    let (child, addr, _) = spawn(&["--listen", "127.0.0.1:0", "--access-log", "off", "--workers", "2"]);
+    let mut connections: Vec<std::net::TcpStream> =
+        (0..16).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+    for c in &mut connections {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(b"GET /demo/echo HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    }
+    for c in &mut connections {
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 401");
+    }
+    assert_eq!(connections_per_epoll(child.0.id(), addr.port()), [8, 8]);
+}
