@@ -124,7 +124,7 @@ impl<'a> Args<'a> {
         });
         let mut next = || cut(lens.next().unwrap_or(0));
         // the headers of a typical request fit on the stack; more go to the heap
-        let mut stack = [("", ""); 24];
+        let mut stack = [("", ""); 12];
         let mut heap = Vec::new();
         let headers = if count <= stack.len() {
             for slot in &mut stack[..count] {
@@ -162,31 +162,23 @@ fn with_answer_buffer<T>(with: impl FnOnce(Vec<u8>) -> (Vec<u8>, T)) -> T {
     result
 }
 
-/// Runs `call` on the arguments and serialises its outcome into `out` (emptied first), the
-/// value with `write`: the length of what follows (an `i32`, big-endian), the status byte, the
-/// payload.
-fn answer<R>(
-    call: impl FnOnce() -> Result<Result<R, ApigError>, String>,
-    write: impl FnOnce(R, &mut Vec<u8>) -> Result<(), String>,
-    mut out: Vec<u8>,
-) -> Vec<u8> {
+/// Runs `call` on the arguments and serialises its outcome into `out` (emptied first): the length
+/// of what follows (an `i32`, big-endian), the status byte, the payload. `call` gets `out` with
+/// the [`OK`] byte in place to write its value after (the value is written where it is made,
+/// not moved out first); an `ApigError` or a message replaces that.
+fn answer(call: impl FnOnce(&mut Vec<u8>) -> Result<Result<(), ApigError>, String>, mut out: Vec<u8>) -> Vec<u8> {
     out.clear();
-    out.extend_from_slice(&[0; 4]);
-    let outcome = catch_unwind(AssertUnwindSafe(|| match call() {
-        Ok(Ok(value)) => {
-            out.reserve(1024);
-            out.push(OK);
-            write(value, &mut out)
-        }
-        Ok(Err(error)) => {
+    out.reserve(1024);
+    out.extend_from_slice(&[0, 0, 0, 0, OK]);
+    let outcome = catch_unwind(AssertUnwindSafe(|| call(&mut out)));
+    let message = match outcome {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(error))) => {
+            out.truncate(4);
             out.push(ERROR);
             <ApigError as Lower<UniFfiTag>>::write(error, &mut out);
-            Ok(())
+            None
         }
-        Err(message) => Err(message),
-    }));
-    let message = match outcome {
-        Ok(Ok(())) => None,
         Ok(Err(message)) => Some(message),
         Err(panic) => Some(
             panic
@@ -352,11 +344,14 @@ unsafe extern "system" fn signer_sign(
         let out = unsafe {
             with_bytes_of(env, args, len, |args| {
                 answer(
-                    || {
+                    |out| {
                         Args(args)
-                            .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
+                            .request_and_time(|request, at| match signer.sign_signable(request, at) {
+                                Ok(output) => write_signed(&output, out).map(Ok),
+                                Err(error) => Ok(Err(ApigError::from(error))),
+                            })
+                            .and_then(|written| written)
                     },
-                    |output, out| write_signed(&output, out),
                     buffer,
                 )
             })
@@ -387,14 +382,13 @@ unsafe extern "system" fn verifier_verify(
         let out = unsafe {
             with_bytes_of(env, args, len, |args| {
                 answer(
-                    || {
+                    |out| {
                         Args(args).request_and_time(|request, now| {
-                            verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+                            verifier
+                                .verify_signable(request, now)
+                                .map(|verified| <Verified as Lower<UniFfiTag>>::write(Verified::from(verified), out))
+                                .map_err(ApigError::from)
                         })
-                    },
-                    |verified, out| {
-                        <Verified as Lower<UniFfiTag>>::write(verified, out);
-                        Ok(())
                     },
                     buffer,
                 )
@@ -630,25 +624,29 @@ mod tests {
     #[test]
     fn each_outcome_has_its_length_and_status_byte() {
         let ok = answer(
-            || Ok(Ok(7_u8)),
-            |v, out| {
-                out.push(v);
-                Ok(())
+            |out| {
+                out.push(7);
+                Ok(Ok(()))
             },
             vec![9; 3],
         );
         assert_eq!(ok, [0, 0, 0, 2, OK, 7]);
-        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()), vec![9]);
+        let error = answer(
+            |out| {
+                out.push(7);
+                Ok(Err(ApigError::Expired { reason: "late".into() }))
+            },
+            vec![9],
+        );
         let mut expected = vec![ERROR];
         <ApigError as Lower<UniFfiTag>>::write(ApigError::Expired { reason: "late".into() }, &mut expected);
         assert_eq!(error[4..], expected);
         assert_eq!(error[..4], i32::try_from(expected.len()).unwrap().to_be_bytes());
-        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()), Vec::new());
+        let bad = answer(|_| Err("bad arguments".into()), Vec::new());
         assert_eq!(bad, [&[0, 0, 0, 18, PANIC, 0, 0, 0, 13][..], b"bad arguments"].concat());
         #[allow(clippy::panic, reason = "the panic is what is tested")]
-        let panicked = answer::<u8>(
-            || Ok(Ok(1)),
-            |_, out| {
+        let panicked = answer(
+            |out| {
                 out.push(7);
                 panic!("boom")
             },
