@@ -2,9 +2,10 @@
 // apig: the JVM fast path, appended to uniffi's generated Kotlin by apig-uniffi-bindgen
 // (bindings/uniffi/uniffi-bindgen/src/UniffiJni.kt). `Signer.sign` and `Verifier.verify` call
 // Rust through one JNI method each (bindings/uniffi/src/jni.rs, which documents the layout)
-// instead of JNA: the arguments in one byte array and the answer in another, both in uniffi's
-// serialisation of the same types. Same types, same errors (`ApigException`, with the same
-// `code()`), one crossing and no JNA `Structure` per call.
+// instead of JNA: the arguments in one byte array (their lengths, then the strings' UTF-8 back to
+// back, then the body) and the answer in another (uniffi's serialisation of the same types, the
+// repeated strings of a `SignedRequest` sent once). Same types, same errors (`ApigException`, with
+// the same `code()`), one crossing and no JNA `Structure` per call.
 
 /**
  * The JNI methods of `bindings/uniffi/src/jni.rs`, bound with `RegisterNatives` on first use.
