@@ -6,17 +6,17 @@
 //! the signature takes one. For the two calls made per request, the Kotlin that the workspace's
 //! bindgen generates (`bindings/uniffi/uniffi-bindgen`: `UniffiJni.kt` appended, the two method
 //! bodies replaced) calls these functions instead: one JNI call, the arguments in one `byte[]`,
-//! the answer in another, both in uniffi's own serialisation of the same types (big-endian; a
-//! string or byte array is an `i32` length and the bytes, a list an `i32` count and the items, a
-//! bool one byte, an option a 0/1 byte then the value, a record its fields in declaration order).
-//! The arguments are read here without copying (the strings borrowed from the buffer); the
-//! answer is written by uniffi's `Lower` of the records, so the errors are the same `ApigError`
-//! with the same codes as on the JNA path.
+//! the answer in another. Integers are big-endian; a string or byte array in the answer is an
+//! `i32` length and the bytes, a list an `i32` count and the items, a bool one byte, an option a
+//! 0/1 byte then the value, a record its fields in declaration order (uniffi's serialisation).
+//! The arguments are read here without copying (the strings borrowed from the buffer, checked as
+//! UTF-8 in one pass: [`Args`]); the errors are written by uniffi's `Lower`, so they are the same
+//! `ApigError` with the same codes as on the JNA path.
 //!
-//! Arguments: a `Request` (method, url, headers, body, unsigned_payload), then the optional time.
-//! Answer: its length (an `i32`), in the caller's reusable array when it fits, else a new one;
-//! then one status byte, then — [`OK`]: the return value (`Verified`; a `SignedRequest` as
-//! [`write_signed`] lays it out, each distinct string once);
+//! Arguments: a `Request` and the optional time, laid out as [`Args`] describes.
+//! Answer: its length (an `i32`), in the caller's reusable array when it fits, else a new one
+//! (one `SetByteArrayRegion` either way); then one status byte, then — [`OK`]: the return value
+//! (`Verified`; a `SignedRequest` as [`write_signed`] lays it out, each distinct string once);
 //! [`ERROR`]: the `ApigError`; [`PANIC`]: a string (a bug: a panic, or arguments that do not
 //! deserialise).
 //!
@@ -46,7 +46,14 @@ const ERROR: u8 = 1;
 /// The call panicked or its arguments did not deserialise.
 const PANIC: u8 = 2;
 
-/// uniffi's serialisation of the arguments, read in place.
+/// The arguments as the Kotlin lays them out, read in place.
+///
+/// First the lengths (big-endian `i32`s): the method's, the URL's, the header count, each header's
+/// name and value lengths, the body's; then the `unsigned_payload` byte and the optional time in
+/// uniffi's serialisation (`0`, or `1`, the seconds as an `i64` and the nanoseconds as a `u32`);
+/// then the text, every string's UTF-8 back to back in that order (method, URL, name, value, …),
+/// checked as UTF-8 in one pass; then the body. So that the strings are validated once, not one by
+/// one, and the Kotlin writes them with no length in between.
 struct Args<'a>(&'a [u8]);
 
 impl<'a> Args<'a> {
@@ -64,15 +71,6 @@ impl<'a> Args<'a> {
         usize::try_from(i32::from_be_bytes(bytes)).map_err(|_| "apig JNI: a negative length".to_owned())
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
-        let len = self.len()?;
-        self.take(len)
-    }
-
-    fn str(&mut self) -> Result<&'a str, String> {
-        std::str::from_utf8(self.bytes()?).map_err(|e| format!("apig JNI: a string is not UTF-8: {e}"))
-    }
-
     fn bool(&mut self) -> Result<bool, String> {
         match self.take(1)? {
             [0] => Ok(false),
@@ -86,35 +84,60 @@ impl<'a> Args<'a> {
         T::try_read(&mut self.0).map_err(|e| format!("apig JNI: cannot read an argument: {e}"))
     }
 
-    /// A `Request` (the fields of [`crate::Request`], in order) and an optional time, all of
-    /// the arguments; runs `call` on the core's view of the request.
+    /// A `Request` (the fields of [`crate::Request`]) and an optional time, all of the arguments;
+    /// runs `call` on the core's view of the request.
     fn request_and_time<T>(
         mut self,
         call: impl FnOnce(&apig::SignableRequest<'_>, Option<SystemTime>) -> T,
     ) -> Result<T, String> {
-        let method = self.str()?;
-        let url = self.str()?;
+        let method_len = self.len()?;
+        let url_len = self.len()?;
         let count = self.len()?;
-        // the headers of a typical request fit on the stack; more go to the heap
-        let mut stack = [("", ""); 24];
-        let mut heap = Vec::new();
-        if count > stack.len() {
-            heap.reserve(count.min(self.0.len() / 8));
-        }
-        let on_stack = count <= stack.len();
-        for slot in stack.iter_mut().take(if on_stack { count } else { 0 }) {
-            *slot = (self.str()?, self.str()?);
-        }
-        for _ in 0..if on_stack { 0 } else { count } {
-            heap.push((self.str()?, self.str()?));
-        }
-        let headers = if on_stack { &stack[..count] } else { &heap[..] };
-        let body = self.bytes()?;
+        // the header lengths, kept as bytes until the text is there to cut
+        let header_lens = self.take(count.checked_mul(8).ok_or("apig JNI: too many headers")?)?;
+        let body_len = self.len()?;
         let unsigned_payload = self.bool()?;
         let time: Option<SystemTime> = self.lift()?;
+        let mut text_len = method_len.checked_add(url_len);
+        for len in header_lens.chunks_exact(4) {
+            let len = usize::try_from(i32::from_be_bytes([len[0], len[1], len[2], len[3]]))
+                .map_err(|_| "apig JNI: a negative length")?;
+            text_len = text_len.and_then(|total| total.checked_add(len));
+        }
+        let text = self.take(text_len.ok_or("apig JNI: the strings are too long")?)?;
+        let text = std::str::from_utf8(text).map_err(|e| format!("apig JNI: a string is not UTF-8: {e}"))?;
+        let body = self.take(body_len)?;
         if !self.0.is_empty() {
             return Err(format!("apig JNI: {} bytes left after the arguments", self.0.len()));
         }
+        let mut at = 0;
+        let mut cut = |len: usize| {
+            let piece = text.get(at..at + len).ok_or("apig JNI: a string is cut inside a character");
+            at += len;
+            piece
+        };
+        let method = cut(method_len)?;
+        let url = cut(url_len)?;
+        let mut lens = header_lens.chunks_exact(4).map(|len| {
+            // (checked non-negative above)
+            usize::try_from(i32::from_be_bytes([len[0], len[1], len[2], len[3]])).unwrap_or(0)
+        });
+        let mut next = || cut(lens.next().unwrap_or(0));
+        // the headers of a typical request fit on the stack; more go to the heap
+        let mut stack = [("", ""); 12];
+        let mut heap = Vec::new();
+        let headers = if count <= stack.len() {
+            for slot in &mut stack[..count] {
+                *slot = (next()?, next()?);
+            }
+            &stack[..count]
+        } else {
+            heap.reserve(count);
+            for _ in 0..count {
+                heap.push((next()?, next()?));
+            }
+            &heap[..]
+        };
         Ok(call(&signable(method, url, headers, body, unsigned_payload), time))
     }
 }
@@ -139,39 +162,40 @@ fn with_answer_buffer<T>(with: impl FnOnce(Vec<u8>) -> (Vec<u8>, T)) -> T {
     result
 }
 
-/// Runs `call` on the arguments and serialises its outcome into `out` (emptied first), the
-/// value with `write`.
-fn answer<R>(
-    call: impl FnOnce() -> Result<Result<R, ApigError>, String>,
-    write: impl FnOnce(R, &mut Vec<u8>) -> Result<(), String>,
-    mut out: Vec<u8>,
-) -> Vec<u8> {
+/// Runs `call` on the arguments and serialises its outcome into `out` (emptied first): the length
+/// of what follows (an `i32`, big-endian), the status byte, the payload. `call` gets `out` with
+/// the [`OK`] byte in place to write its value after (the value is written where it is made,
+/// not moved out first); an `ApigError` or a message replaces that.
+fn answer(call: impl FnOnce(&mut Vec<u8>) -> Result<Result<(), ApigError>, String>, mut out: Vec<u8>) -> Vec<u8> {
     out.clear();
-    let outcome = catch_unwind(AssertUnwindSafe(|| match call() {
-        Ok(Ok(value)) => {
-            out.reserve(1024);
-            out.push(OK);
-            write(value, &mut out)
-        }
-        Ok(Err(error)) => {
+    out.reserve(1024);
+    out.extend_from_slice(&[0, 0, 0, 0, OK]);
+    let outcome = catch_unwind(AssertUnwindSafe(|| call(&mut out)));
+    let message = match outcome {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(error))) => {
+            out.truncate(4);
             out.push(ERROR);
             <ApigError as Lower<UniFfiTag>>::write(error, &mut out);
-            Ok(())
+            None
         }
-        Err(message) => Err(message),
-    }));
-    let message = match outcome {
-        Ok(Ok(())) => return out,
-        Ok(Err(message)) => message,
-        Err(panic) => panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "Rust panic".to_owned()),
+        Ok(Err(message)) => Some(message),
+        Err(panic) => Some(
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "Rust panic".to_owned()),
+        ),
     };
-    out.clear();
-    out.push(PANIC);
-    <String as Lower<UniFfiTag>>::write(message, &mut out);
+    if let Some(message) = message {
+        out.truncate(4);
+        out.push(PANIC);
+        <String as Lower<UniFfiTag>>::write(message, &mut out);
+    }
+    // (an answer over 2 GiB has no Java array to go to: `reply` refuses it)
+    let len = i32::try_from(out.len() - 4).unwrap_or(i32::MAX);
+    out[..4].copy_from_slice(&len.to_be_bytes());
     out
 }
 
@@ -272,27 +296,19 @@ unsafe fn with_bytes_of<T>(env: *mut JNIEnv, array: jbyteArray, len: jint, f: im
     f(&bytes)
 }
 
-/// The answer `bytes` preceded by its length (an `i32`, big-endian) in the Java `byte[]` `reuse`
-/// when it fits (then `reuse` is returned), else in a new array; null with an `OutOfMemoryError`
-/// pending when that cannot be allocated.
+/// The answer `bytes` (its length first, as [`answer`] writes it) in the Java `byte[]` `reuse`
+/// of `reuse_len` bytes when it fits (then `reuse` is returned), else in a new array; null with an
+/// `OutOfMemoryError` pending when that cannot be allocated. One JNI call when it fits.
 ///
 /// # Safety
-/// `env` is the current thread's JNI environment and `reuse` a live `byte[]`.
-unsafe fn reply(env: *mut JNIEnv, reuse: jbyteArray, bytes: &[u8]) -> jbyteArray {
-    let (Ok(len), Some(total)) = (jint::try_from(bytes.len()), bytes.len().checked_add(4)) else {
-        return std::ptr::null_mut();
-    };
-    let Ok(total) = jint::try_from(total) else { return std::ptr::null_mut() };
-    // SAFETY: per this function's contract; the array written is at least `total` bytes long.
+/// `env` is the current thread's JNI environment and `reuse` a live `byte[]` of `reuse_len` bytes.
+unsafe fn reply(env: *mut JNIEnv, reuse: jbyteArray, reuse_len: jint, bytes: &[u8]) -> jbyteArray {
+    let Ok(len) = jint::try_from(bytes.len()) else { return std::ptr::null_mut() };
+    // SAFETY: per this function's contract; the array written is at least `len` bytes long.
     unsafe {
-        let array = if ((**env).v1_1.GetArrayLength)(env, reuse) >= total {
-            reuse
-        } else {
-            ((**env).v1_1.NewByteArray)(env, total)
-        };
+        let array = if reuse_len >= len { reuse } else { ((**env).v1_1.NewByteArray)(env, len) };
         if !array.is_null() {
-            ((**env).v1_1.SetByteArrayRegion)(env, array, 0, 4, len.to_be_bytes().as_ptr().cast());
-            ((**env).v1_1.SetByteArrayRegion)(env, array, 4, len, bytes.as_ptr().cast());
+            ((**env).v1_1.SetByteArrayRegion)(env, array, 0, len, bytes.as_ptr().cast());
         }
         array
     }
@@ -305,12 +321,13 @@ fn borrow<T>(handle: jlong) -> *const T {
     uniffi::Handle::from_raw_unchecked(handle as u64).as_pointer()
 }
 
-/// `UniffiJni.signerSign(handle, args, len, reuse)`: `args` holds the `Request` and the optional
-/// time; the answer goes to `reuse` when it fits ([`reply`]).
+/// `UniffiJni.signerSign(handle, args, len, reuse, reuseLen)`: `args` holds the `Request` and the
+/// optional time ([`Args`]); the answer goes to `reuse` when it fits ([`reply`]).
 ///
 /// # Safety
 /// Called by the JVM only, with `handle` the uniffi handle of a live `Signer` (the Kotlin object
-/// keeps it alive for the call), `args` a `byte[]` of at least `len` bytes and `reuse` a `byte[]`.
+/// keeps it alive for the call), `args` a `byte[]` of at least `len` bytes and `reuse` a `byte[]`
+/// of `reuse_len` bytes.
 unsafe extern "system" fn signer_sign(
     env: *mut JNIEnv,
     _class: jobject,
@@ -318,6 +335,7 @@ unsafe extern "system" fn signer_sign(
     args: jbyteArray,
     len: jint,
     reuse: jbyteArray,
+    reuse_len: jint,
 ) -> jbyteArray {
     // SAFETY: the Kotlin object holds its reference until this call has returned.
     let signer = unsafe { &*borrow::<Signer>(handle) };
@@ -326,22 +344,25 @@ unsafe extern "system" fn signer_sign(
         let out = unsafe {
             with_bytes_of(env, args, len, |args| {
                 answer(
-                    || {
+                    |out| {
                         Args(args)
-                            .request_and_time(|request, at| signer.sign_signable(request, at).map_err(ApigError::from))
+                            .request_and_time(|request, at| match signer.sign_signable(request, at) {
+                                Ok(output) => write_signed(&output, out).map(Ok),
+                                Err(error) => Ok(Err(ApigError::from(error))),
+                            })
+                            .and_then(|written| written)
                     },
-                    |output, out| write_signed(&output, out),
                     buffer,
                 )
             })
         };
-        // SAFETY: `env` is this thread's environment, `reuse` a live array.
-        let array = unsafe { reply(env, reuse, &out) };
+        // SAFETY: `env` is this thread's environment, `reuse` a live array of `reuse_len` bytes.
+        let array = unsafe { reply(env, reuse, reuse_len, &out) };
         (out, array)
     })
 }
 
-/// `UniffiJni.verifierVerify(handle, args, len, reuse)`: as [`signer_sign`].
+/// `UniffiJni.verifierVerify(handle, args, len, reuse, reuseLen)`: as [`signer_sign`].
 ///
 /// # Safety
 /// As [`signer_sign`], for a `Verifier`.
@@ -352,6 +373,7 @@ unsafe extern "system" fn verifier_verify(
     args: jbyteArray,
     len: jint,
     reuse: jbyteArray,
+    reuse_len: jint,
 ) -> jbyteArray {
     // SAFETY: as in `signer_sign`.
     let verifier = unsafe { &*borrow::<Verifier>(handle) };
@@ -360,21 +382,20 @@ unsafe extern "system" fn verifier_verify(
         let out = unsafe {
             with_bytes_of(env, args, len, |args| {
                 answer(
-                    || {
+                    |out| {
                         Args(args).request_and_time(|request, now| {
-                            verifier.verify_signable(request, now).map(Verified::from).map_err(ApigError::from)
+                            verifier
+                                .verify_signable(request, now)
+                                .map(|verified| <Verified as Lower<UniFfiTag>>::write(Verified::from(verified), out))
+                                .map_err(ApigError::from)
                         })
-                    },
-                    |verified, out| {
-                        <Verified as Lower<UniFfiTag>>::write(verified, out);
-                        Ok(())
                     },
                     buffer,
                 )
             })
         };
-        // SAFETY: `env` is this thread's environment, `reuse` a live array.
-        let array = unsafe { reply(env, reuse, &out) };
+        // SAFETY: `env` is this thread's environment, `reuse` a live array of `reuse_len` bytes.
+        let array = unsafe { reply(env, reuse, reuse_len, &out) };
         (out, array)
     })
 }
@@ -387,7 +408,7 @@ unsafe extern "system" fn verifier_verify(
 /// `env` is the calling thread's JNI environment and `class` a live reference to the class.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn apig_uniffi_jni_register(env: *mut JNIEnv, class: jobject) -> jint {
-    const SIGNATURE: &[u8] = b"(J[BI[B)[B\0";
+    const SIGNATURE: &[u8] = b"(J[BI[BI)[B\0";
     let method = |name: &'static [u8], function: *mut c_void| JNINativeMethod {
         name: name.as_ptr().cast_mut().cast(),
         signature: SIGNATURE.as_ptr().cast_mut().cast(),
@@ -409,11 +430,34 @@ mod tests {
     use super::*;
     use crate::sign::SignedRequest;
 
-    /// The direct writer's bytes are uniffi's serialisation of the record, for outputs with every
-    /// optional part present or absent, and the argument reader reads uniffi's serialisation of a
-    /// `Request` and a time.
+    /// The arguments of `request` and `at` laid out as `uniffiJniArgs` in `UniffiJni.kt` does.
+    fn kotlin_args(request: &crate::Request, at: Option<SystemTime>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut text = Vec::new();
+        let mut string = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&i32::try_from(s.len()).unwrap().to_be_bytes());
+            text.extend_from_slice(s.as_bytes());
+        };
+        string(&mut out, &request.method);
+        string(&mut out, &request.url);
+        out.extend_from_slice(&i32::try_from(request.headers.len()).unwrap().to_be_bytes());
+        for header in &request.headers {
+            string(&mut out, &header.name);
+            string(&mut out, &header.value);
+        }
+        out.extend_from_slice(&i32::try_from(request.body.len()).unwrap().to_be_bytes());
+        out.push(u8::from(request.unsigned_payload));
+        <Option<SystemTime> as Lower<UniFfiTag>>::write(at, &mut out);
+        out.extend_from_slice(&text);
+        out.extend_from_slice(&request.body);
+        out
+    }
+
+    /// The direct writer's bytes read back as the Kotlin reads them are the record, for outputs
+    /// with every optional part present or absent, and the argument reader reads the arguments as
+    /// the Kotlin lays them out.
     #[test]
-    fn the_fast_path_speaks_uniffis_serialisation() {
+    fn the_fast_path_reads_the_kotlins_layout_and_answers_the_record() {
         let at = UNIX_EPOCH + Duration::from_secs(1_712_139_300);
         let sdk = crate::Signer::new("AK".into(), "SK".into(), None, None, None, None).unwrap();
         let v11 = crate::Signer::new(
@@ -457,9 +501,7 @@ mod tests {
                     body: body.to_vec(),
                     unsigned_payload: *unsigned_payload,
                 };
-                let mut args = Vec::new();
-                <crate::Request as Lower<UniFfiTag>>::write(request.clone(), &mut args);
-                <Option<SystemTime> as Lower<UniFfiTag>>::write(Some(at), &mut args);
+                let args = kotlin_args(&request, Some(at));
                 let read = Args(&args).request_and_time(|r, time| signer.sign_signable(r, time)).unwrap().unwrap();
                 let expected = request.with_signable(|r| signer.sign_signable(r, Some(at))).unwrap();
                 assert_eq!(read, expected, "{request:?}");
@@ -474,7 +516,10 @@ mod tests {
     /// [`write_signed`]'s layout read back, as `uniffiJniSignedRequest` reads it.
     fn read_signed(bytes: &[u8]) -> SignedRequest {
         let mut args = Args(bytes);
-        let string = |args: &mut Args<'_>| args.str().unwrap().to_owned();
+        let string = |args: &mut Args<'_>| {
+            let len = args.len().unwrap();
+            std::str::from_utf8(args.take(len).unwrap()).unwrap().to_owned()
+        };
         let authorization = string(&mut args);
         let signature = string(&mut args);
         let signed_headers = string(&mut args);
@@ -543,52 +588,70 @@ mod tests {
     }
 
     #[test]
-    fn arguments_cut_short_or_too_long_are_a_message_not_a_panic() {
-        let mut args = Vec::new();
+    fn arguments_cut_short_too_long_or_not_utf8_are_a_message_not_a_panic() {
         let request = crate::Request {
             method: "GET".into(),
-            url: "https://h/".into(),
-            headers: vec![],
-            body: vec![],
+            url: "https://h/ü".into(),
+            headers: vec![crate::Header { name: "X-A".into(), value: "é".into() }],
+            body: b"body".to_vec(),
             unsigned_payload: false,
         };
-        <crate::Request as Lower<UniFfiTag>>::write(request, &mut args);
-        <Option<SystemTime> as Lower<UniFfiTag>>::write(None, &mut args);
+        let mut args = kotlin_args(&request, None);
+        assert_eq!(Args(&args).request_and_time(|r, _| r.url().to_owned()), Ok("https://h/ü".to_owned()));
         for cut in 0..args.len() {
             assert!(Args(&args[..cut]).request_and_time(|_, _| ()).is_err(), "cut at {cut}");
         }
         args.push(0);
         let err = Args(&args).request_and_time(|_, _| ()).unwrap_err();
         assert!(err.contains("1 bytes left"), "{err}");
+        args.pop();
+        // a length that cuts "ü" in two (URL one byte shorter, header name one longer)
+        let mut cut = args.clone();
+        cut[7] -= 1;
+        cut[15] += 1;
+        let err = Args(&cut).request_and_time(|_, _| ()).unwrap_err();
+        assert!(err.contains("inside a character"), "{err}");
+        let mut bad = args.clone();
+        let url_end = bad.len() - 4 - 5;
+        bad[url_end - 1] = 0xff;
+        let err = Args(&bad).request_and_time(|_, _| ()).unwrap_err();
+        assert!(err.contains("not UTF-8"), "{err}");
+        let mut negative = args;
+        negative[12..16].copy_from_slice(&(-1_i32).to_be_bytes());
+        assert!(Args(&negative).request_and_time(|_, _| ()).is_err());
     }
 
     #[test]
-    fn each_outcome_has_its_status_byte() {
+    fn each_outcome_has_its_length_and_status_byte() {
         let ok = answer(
-            || Ok(Ok(7_u8)),
-            |v, out| {
-                out.push(v);
-                Ok(())
+            |out| {
+                out.push(7);
+                Ok(Ok(()))
             },
             vec![9; 3],
         );
-        assert_eq!(ok, [OK, 7]);
-        let error = answer::<u8>(|| Ok(Err(ApigError::Expired { reason: "late".into() })), |_, _| Ok(()), vec![9]);
-        assert_eq!(error[0], ERROR);
+        assert_eq!(ok, [0, 0, 0, 2, OK, 7]);
+        let error = answer(
+            |out| {
+                out.push(7);
+                Ok(Err(ApigError::Expired { reason: "late".into() }))
+            },
+            vec![9],
+        );
         let mut expected = vec![ERROR];
         <ApigError as Lower<UniFfiTag>>::write(ApigError::Expired { reason: "late".into() }, &mut expected);
-        assert_eq!(error, expected);
-        let bad = answer::<u8>(|| Err("bad arguments".into()), |_, _| Ok(()), Vec::new());
-        assert_eq!(bad, [&[PANIC, 0, 0, 0, 13][..], b"bad arguments"].concat());
+        assert_eq!(error[4..], expected);
+        assert_eq!(error[..4], i32::try_from(expected.len()).unwrap().to_be_bytes());
+        let bad = answer(|_| Err("bad arguments".into()), Vec::new());
+        assert_eq!(bad, [&[0, 0, 0, 18, PANIC, 0, 0, 0, 13][..], b"bad arguments"].concat());
         #[allow(clippy::panic, reason = "the panic is what is tested")]
-        let panicked = answer::<u8>(
-            || Ok(Ok(1)),
-            |_, out| {
+        let panicked = answer(
+            |out| {
                 out.push(7);
                 panic!("boom")
             },
             Vec::new(),
         );
-        assert_eq!(panicked, [&[PANIC, 0, 0, 0, 4][..], b"boom"].concat());
+        assert_eq!(panicked, [&[0, 0, 0, 9, PANIC, 0, 0, 0, 4][..], b"boom"].concat());
     }
 }

@@ -4,8 +4,9 @@
 // Run after `cargo xtask test kotlin` (which builds the jar):
 //   java -Djna.library.path=$T/release -cp $T/kotlin/apig-kotlin.jar:/usr/share/java/jna.jar apig.tests.BenchKt
 // with T = the cargo target folder; optional argument: iterations per round (default 20000).
-// Prints the median of 7 interleaved rounds per operation, wall and thread CPU time; exits 1 if the plain JVM signer's
-// Authorization differs from ours.
+// Prints the median of 7 interleaved rounds per operation, wall and thread CPU time, and for each plain
+// JVM signer the ratio of the CPU medians and the median of the per-round ratios; exits 1 if the plain
+// JVM signer's Authorization differs from ours.
 package apig.tests
 
 import apig.Header
@@ -132,11 +133,16 @@ fun main(args: Array<String>) {
     // apart: a JNA call leaves garbage (JNA Structures, native memory for the cleaner) that would
     // slow the others down through the collector
     measure(7, iterations, listOf(access))
-    val ratio = { plain: Measured, ours: Measured -> plain.median(plain.cpu) / ours.median(ours.cpu) }
+    // the ratio of the medians, and the median of the per-round ratios (the two measured in the same
+    // round, so a change of load between rounds cancels out)
+    val ratio = { plain: Measured, ours: Measured ->
+        val perRound = plain.cpu.indices.map { plain.cpu[it] / ours.cpu[it] }
+        "%.1fx faster (CPU; median of the per-round ratios %.2fx)".format(plain.median(plain.cpu) / ours.median(ours.cpu), plain.median(perRound))
+    }
     println("kotlin accessKey (one method call through JNA, no signing): $access")
     println("kotlin sign GET, no body: $signGet")
-    println("  plain JVM signer, GET: $plainGet: apig %.1fx faster (CPU)".format(ratio(plainGet, signGet)))
+    println("  plain JVM signer, GET: $plainGet: apig ${ratio(plainGet, signGet)}")
     println("kotlin sign POST, 32 B body: $sign")
-    println("  plain JVM signer, POST: $plainPost: apig %.1fx faster (CPU)".format(ratio(plainPost, sign)))
+    println("  plain JVM signer, POST: $plainPost: apig ${ratio(plainPost, sign)}")
     println("kotlin verify POST: $verify")
 }

@@ -2,9 +2,10 @@
 // apig: the JVM fast path, appended to uniffi's generated Kotlin by apig-uniffi-bindgen
 // (bindings/uniffi/uniffi-bindgen/src/UniffiJni.kt). `Signer.sign` and `Verifier.verify` call
 // Rust through one JNI method each (bindings/uniffi/src/jni.rs, which documents the layout)
-// instead of JNA: the arguments in one byte array and the answer in another, both in uniffi's
-// serialisation of the same types. Same types, same errors (`ApigException`, with the same
-// `code()`), one crossing and no JNA `Structure` per call.
+// instead of JNA: the arguments in one byte array (their lengths, then the strings' UTF-8 back to
+// back, then the body) and the answer in another (uniffi's serialisation of the same types, the
+// repeated strings of a `SignedRequest` sent once). Same types, same errors (`ApigException`, with
+// the same `code()`), one crossing and no JNA `Structure` per call.
 
 /**
  * The JNI methods of `bindings/uniffi/src/jni.rs`, bound with `RegisterNatives` on first use.
@@ -25,10 +26,10 @@ internal object UniffiJni {
         }
     }
 
-    /** The answer in `answer` when it fits (then `answer` itself is returned), else in a new array. */
-    @JvmStatic external fun signerSign(handle: Long, args: ByteArray, len: Int, answer: ByteArray): ByteArray
+    /** The answer in `answer` (of `answerSize` bytes) when it fits (then `answer` itself is returned), else in a new array. */
+    @JvmStatic external fun signerSign(handle: Long, args: ByteArray, len: Int, answer: ByteArray, answerSize: Int): ByteArray
 
-    @JvmStatic external fun verifierVerify(handle: Long, args: ByteArray, len: Int, answer: ByteArray): ByteArray
+    @JvmStatic external fun verifierVerify(handle: Long, args: ByteArray, len: Int, answer: ByteArray, answerSize: Int): ByteArray
 }
 
 /**
@@ -72,44 +73,52 @@ internal object UniffiJniRegistrar {
 }
 
 /**
- * The arguments of `sign` and `verify` in uniffi's serialisation (as `FfiConverterTypeRequest` then
- * `FfiConverterOptionalTimestamp` write them) in `buffers`' argument array; returns their length.
- * ASCII strings (the common case) are copied char by char straight into the array; any other
- * string sends the request down [uniffiJniArgsEncoded].
+ * The arguments of `sign` and `verify` in `buffers`' argument array, laid out as `Args` in
+ * bindings/uniffi/src/jni.rs reads them: the lengths (the method's, the URL's, the header count,
+ * each name's and value's, the body's), the `unsignedPayload` byte and the time as
+ * `FfiConverterOptionalTimestamp` writes it, then every string's UTF-8 back to back, then the body;
+ * returns their length. ASCII strings (the common case) are copied char by char straight into the
+ * array; any other string sends the request down [uniffiJniArgsEncoded].
  *
  * @suppress
  */
 internal fun uniffiJniArgs(request: Request, time: java.time.Instant?, buffers: UniffiJniBuffers): Int {
     val headers = request.headers
+    val count = headers.size
+    val fixed = 4 + 4 + 4 + 8 * count + 4 + 1 + (if (time == null) 1 else 13)
     // exact when every string is ASCII (one byte per char)
-    var size = 4 + request.method.length + 4 + request.url.length + 4 + 4 + request.body.size + 1 + (if (time == null) 1 else 13)
-    for (i in headers.indices) {
-        size += 8 + headers[i].name.length + headers[i].value.length
+    var size = fixed + request.method.length + request.url.length + request.body.size
+    for (i in 0 until count) {
+        val header = headers[i]
+        size += header.name.length + header.value.length
     }
     val out = buffers.args(size)
-    var at = uniffiJniPutAscii(out, 0, request.method)
-    if (at >= 0) at = uniffiJniPutAscii(out, at, request.url)
-    if (at >= 0) {
-        at = uniffiJniPutInt(out, at, headers.size)
-        for (i in headers.indices) {
-            at = uniffiJniPutAscii(out, at, headers[i].name)
-            if (at < 0) break
-            at = uniffiJniPutAscii(out, at, headers[i].value)
-            if (at < 0) break
-        }
+    var lens = uniffiJniPutInt(out, 0, request.method.length)
+    lens = uniffiJniPutInt(out, lens, request.url.length)
+    lens = uniffiJniPutInt(out, lens, count)
+    var ascii = uniffiJniPutAscii(out, fixed, request.method) or uniffiJniPutAscii(out, fixed + request.method.length, request.url)
+    var at = fixed + request.method.length + request.url.length
+    for (i in 0 until count) {
+        val header = headers[i]
+        val name = header.name
+        val value = header.value
+        lens = uniffiJniPutInt(out, lens, name.length)
+        lens = uniffiJniPutInt(out, lens, value.length)
+        ascii = ascii or uniffiJniPutAscii(out, at, name)
+        at += name.length
+        ascii = ascii or uniffiJniPutAscii(out, at, value)
+        at += value.length
     }
-    if (at < 0) {
+    if (ascii >= 0x80) {
         val encoded = uniffiJniArgsEncoded(request, time)
         buffers.use(encoded)
         return encoded.size
     }
-    at = uniffiJniPutInt(out, at, request.body.size)
+    lens = uniffiJniPutInt(out, lens, request.body.size)
+    out[lens++] = if (request.unsignedPayload) 1.toByte() else 0.toByte()
+    FfiConverterOptionalTimestamp.write(time, ByteBuffer.wrap(out, lens, fixed - lens))
     System.arraycopy(request.body, 0, out, at, request.body.size)
-    at += request.body.size
-    out[at++] = if (request.unsignedPayload) 1.toByte() else 0.toByte()
-    val tail = ByteBuffer.wrap(out, at, size - at)
-    FfiConverterOptionalTimestamp.write(time, tail)
-    return tail.position()
+    return size
 }
 
 /** `value` big-endian at `at` in `out`; returns the index after it. @suppress */
@@ -121,49 +130,47 @@ internal fun uniffiJniPutInt(out: ByteArray, at: Int, value: Int): Int {
     return at + 4
 }
 
-/** `value` (length, then bytes) at `at` in `out` if it is ASCII; returns the index after it, or -1. @suppress */
+/**
+ * The low byte of each char of `value` at `at` in `out` (its UTF-8 when it is ASCII); returns the
+ * chars or'ed together: `>= 0x80` when it is not ASCII (then the bytes written are not its UTF-8).
+ *
+ * @suppress
+ */
 internal fun uniffiJniPutAscii(out: ByteArray, at: Int, value: String): Int {
-    val len = value.length
-    val start = uniffiJniPutInt(out, at, len)
-    for (i in 0 until len) {
+    var seen = 0
+    for (i in 0 until value.length) {
         val c = value[i].code
-        if (c >= 0x80) return -1
-        out[start + i] = c.toByte()
+        seen = seen or c
+        out[at + i] = c.toByte()
     }
-    return start + len
+    return seen
 }
 
 /**
- * The arguments as [uniffiJniArgs] writes them, the strings encoded by the JDK's UTF-8 encoder
+ * The arguments as [uniffiJniArgs] lays them out, the strings encoded by the JDK's UTF-8 encoder
  * (for requests with a non-ASCII string).
  *
  * @suppress
  */
 internal fun uniffiJniArgsEncoded(request: Request, time: java.time.Instant?): ByteArray {
-    val method = uniffiJniUtf8(request.method)
-    val url = uniffiJniUtf8(request.url)
     val headers = request.headers
-    val names = arrayOfNulls<ByteArray>(headers.size)
-    val values = arrayOfNulls<ByteArray>(headers.size)
-    var size = 4 + method.size + 4 + url.size + 4 + 4 + request.body.size + 1 + (if (time == null) 1 else 13)
-    for (i in headers.indices) {
-        val name = uniffiJniUtf8(headers[i].name)
-        val value = uniffiJniUtf8(headers[i].value)
-        names[i] = name
-        values[i] = value
-        size += 8 + name.size + value.size
+    val strings = ArrayList<ByteArray>(2 + 2 * headers.size)
+    strings.add(uniffiJniUtf8(request.method))
+    strings.add(uniffiJniUtf8(request.url))
+    for (header in headers) {
+        strings.add(uniffiJniUtf8(header.name))
+        strings.add(uniffiJniUtf8(header.value))
     }
+    var size = 4 + 4 + 4 + 8 * headers.size + 4 + 1 + (if (time == null) 1 else 13) + request.body.size
+    for (string in strings) size += string.size
     val buf = ByteBuffer.wrap(ByteArray(size))
-    buf.putInt(method.size).put(method)
-    buf.putInt(url.size).put(url)
-    buf.putInt(headers.size)
-    for (i in headers.indices) {
-        buf.putInt(names[i]!!.size).put(names[i]!!)
-        buf.putInt(values[i]!!.size).put(values[i]!!)
-    }
-    buf.putInt(request.body.size).put(request.body)
+    buf.putInt(strings[0].size).putInt(strings[1].size).putInt(headers.size)
+    for (i in 2 until strings.size) buf.putInt(strings[i].size)
+    buf.putInt(request.body.size)
     buf.put(if (request.unsignedPayload) 1.toByte() else 0.toByte())
     FfiConverterOptionalTimestamp.write(time, buf)
+    for (string in strings) buf.put(string)
+    buf.put(request.body)
     return buf.array()
 }
 

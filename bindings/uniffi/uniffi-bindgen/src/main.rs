@@ -33,7 +33,7 @@ const FAST_METHODS: [FastMethod; 2] = [
         val buffers = UniffiJniBuffers.get()
         val len = uniffiJniArgs(`request`, `at`, buffers)
         return uniffiCallWithBorrowedHandle { handle ->
-            uniffiJniAnswer(UniffiJni.signerSign(handle, buffers.args, len, buffers.answer), ::uniffiJniSignedRequest)
+            uniffiJniAnswer(UniffiJni.signerSign(handle, buffers.args, len, buffers.answer, buffers.answer.size), ::uniffiJniSignedRequest)
         }
     ",
     },
@@ -44,7 +44,7 @@ const FAST_METHODS: [FastMethod; 2] = [
         val buffers = UniffiJniBuffers.get()
         val len = uniffiJniArgs(`request`, `now`, buffers)
         return uniffiCallWithBorrowedHandle { handle ->
-            uniffiJniAnswer(UniffiJni.verifierVerify(handle, buffers.args, len, buffers.answer), ::uniffiJniVerified)
+            uniffiJniAnswer(UniffiJni.verifierVerify(handle, buffers.args, len, buffers.answer, buffers.answer.size), ::uniffiJniVerified)
         }
     ",
     },
@@ -197,8 +197,15 @@ open class Verifier: Disposable {
     #[test]
     fn the_fast_methods_call_jni_and_the_rest_is_kept() {
         let patched = patch(GENERATED).unwrap();
-        assert!(patched.contains("UniffiJni.signerSign(handle, buffers.args, len, buffers.answer)"), "{patched}");
-        assert!(patched.contains("UniffiJni.verifierVerify(handle, buffers.args, len, buffers.answer)"), "{patched}");
+        assert!(
+            patched.contains("UniffiJni.signerSign(handle, buffers.args, len, buffers.answer, buffers.answer.size)"),
+            "{patched}"
+        );
+        assert!(
+            patched
+                .contains("UniffiJni.verifierVerify(handle, buffers.args, len, buffers.answer, buffers.answer.size)"),
+            "{patched}"
+        );
         assert!(!patched.contains("callWithHandle { call(it) }"), "{patched}");
         assert!(
             patched.starts_with(
