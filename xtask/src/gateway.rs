@@ -21,13 +21,14 @@ pub(crate) fn build() -> Result<()> {
 /// Unit and integration tests over real sockets on 127.0.0.1 (requests signed by the core, every
 /// APIG error, the bad-input battery, faults, reload under load, the admin API, the binary, and
 /// every vector replayed through a running gateway), then requests sent by the `apig` CLI and by
-/// the `apig-reqwest` middleware.
+/// the `apig-reqwest` middleware. The integration tests are one test binary, `tests/it/main.rs`
+/// (a module per former file): `cargo test -p apig-gateway --test it pool::` runs one module.
 pub(crate) fn test() -> Result<()> {
     run(cargo().args(["test", "-p", "apig-gateway"]))?;
     // requests signed and sent by the `apig` CLI (needs its binary)
     run(cargo().args(["build", "-p", "apig-cli", "--bin", "apig"]))?;
     let cli = target_dir().join("debug").join(if cfg!(windows) { "apig.exe" } else { "apig" });
-    run(cargo().args(["test", "-p", "apig-gateway", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))?;
+    run(cargo().args(["test", "-p", "apig-gateway", "--test", "it", "--", "apig_cli::", "--ignored"]).env("APIG_CLI", cli))?;
     // the reqwest middleware against the demo gateway (the binary `cargo test` just built)
     let gateway = binary()?;
     run(cargo().args(["test", "-p", "apig-reqwest"]).env("APIG_GATEWAY", gateway))

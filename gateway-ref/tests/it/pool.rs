@@ -5,7 +5,7 @@
 //! wait in a bounded queue for a bounded time, else are answered `APIG.0202` 502, and counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
