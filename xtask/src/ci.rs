@@ -21,11 +21,15 @@ pub(crate) fn run() -> Result<()> {
     // codegen units: the same code and behaviour, in a fraction of the time on CI's 2 cores. The artifacts users get
     // are `cargo xtask release`'s, with the real profile (thin LTO, one codegen unit); the WASM
     // modules' profiles set their own LTO, so the size test measures the shipped module.
-    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+    //
+    // Every debug `cargo` command of the run names the same packages (`util::DEBUG_PACKAGES`), so
+    // that cargo resolves the dependencies' features once and builds each of them once.
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() || !crate::util::one_debug_build() {
         let exe = std::env::current_exe().context("cannot find the xtask binary")?;
         let mut command = Command::new(&exe);
-        command.arg("ci").env("CARGO_INCREMENTAL", "0");
+        command.arg("ci").env(crate::util::ONE_DEBUG_BUILD, "1");
         for (name, value) in [
+            ("CARGO_INCREMENTAL", "0"),
             ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
             ("CARGO_PROFILE_RELEASE_LTO", "false"),
             ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
