@@ -55,18 +55,29 @@ fn checks() -> Result<()> {
     // 2 cores, and these stamps show which step a slower run spent it in.
     let start = Instant::now();
     let step = |what: &str| eprintln!("==> [{:>4} s] {what}", start.elapsed().as_secs());
-    // Installing runs alone (apt and npm keep locks of their own); then two lanes share the
-    // cores, because much of each language's step is one busy core (a test runner, kotlinc, a
-    // JVM, wasm-opt, a browser) while cargo builds elsewhere. Concurrent cargo commands wait for
-    // each other's lock on the target directory, so builds still run one at a time.
-    step("setup: every language's tools (idempotent)");
-    for lang in LANGUAGES {
-        lang.setup()?;
-    }
-    let side = Lane::start(&SIDE_LANE)?;
-    step(&format!("{} run alongside; their log: {}", names(&SIDE_LANE), side.log.display()));
-    step("lint: rustfmt, clippy");
-    let main = rust::lint().and_then(|()| run_lane(&MAIN_LANE, &step));
+    // Installing (pip, npm, apt: mostly the network and the disk) runs in a thread beside the
+    // lint, which needs only the Rust toolchain; the installs run one after the other (apt and npm
+    // keep locks of their own). Once they are done, two lanes share the cores, because much of
+    // each language's step is one busy core (a test runner, kotlinc, a JVM, wasm-opt, a browser)
+    // while cargo builds elsewhere. Concurrent cargo commands wait for each other's lock on the
+    // target directory, so builds still run one at a time.
+    step("setup: every language's tools (idempotent), beside the lint: rustfmt, clippy");
+    let (side, lint) = std::thread::scope(|scope| {
+        let setup = scope.spawn(|| -> Result<Lane> {
+            for lang in LANGUAGES {
+                lang.setup()?;
+            }
+            let side = Lane::start(&SIDE_LANE)?;
+            step(&format!("setup done; {} run alongside; their log: {}", names(&SIDE_LANE), side.log.display()));
+            Ok(side)
+        });
+        let lint = rust::lint();
+        let side = setup.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the setup thread panicked")));
+        (side, lint)
+    });
+    let side = side?;
+    step("lint done");
+    let main = lint.and_then(|()| run_lane(&MAIN_LANE, &step));
     let side = side.finish();
     main?;
     side?;
