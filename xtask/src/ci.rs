@@ -69,6 +69,9 @@ fn checks() -> Result<()> {
             }
             let side = Lane::start(&SIDE_LANE)?;
             step(&format!("setup done; {} run alongside; their log: {}", names(&SIDE_LANE), side.log.display()));
+            // beside the lint too: it needs no build, and its venv's install is mostly the disk
+            step("release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)");
+            crate::release::tools::lint_workflows()?;
             Ok(side)
         });
         let lint = rust::lint();
@@ -83,8 +86,6 @@ fn checks() -> Result<()> {
     side?;
     step("docs: every README/docs code block run as copied, and the install names (our own only)");
     docs::test()?;
-    step("release workflows: actionlint (the release builds themselves: `cargo xtask release --verify`, not in CI)");
-    crate::release::tools::lint_workflows()?;
     step(
         "interop: Python and Node clients, and a Python backend, through the gateway over HTTP and HTTPS (a test CA); \
          the Python client helpers' gateway tests; the credential rotation proof (short form)",
