@@ -22,8 +22,8 @@ pub(crate) fn build() -> Result<()> {
 /// tests and its bindgen's Kotlin patch (built here with the rest: the Kotlin step builds only
 /// the library and runs the JVM), the rotation proof's checks (examples/rotation), and xtask's own
 /// (the release checks' parsers). In `cargo xtask ci` the one `cargo test` names every package of
-/// the run's debug build (`util::DEBUG_PACKAGES`), so it also runs the gateway's, the reqwest
-/// middleware's and the WASM binding's native tests, which their steps then leave out.
+/// the run's debug build (`util::DEBUG_PACKAGES`), so it also runs the gateway's and the reqwest
+/// middleware's tests, which the gateway step then leaves out.
 pub(crate) fn test() -> Result<()> {
     run(&mut tests())?;
     run(&mut Command::new(debug_executable("apig", Target::Example("sign_and_verify"))?))

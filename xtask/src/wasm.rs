@@ -291,12 +291,9 @@ fn test_env(cmd: &mut Command) -> &mut Command {
 
 /// Native unit tests of the crate, the Node tests and the type check against the installed
 /// package, then the browser test (headless Chromium, with the reference gateway built for it).
-/// In `cargo xtask ci` the native unit tests ran in the rust step (one debug build for the run).
 pub(crate) fn test() -> Result<()> {
     setup()?;
-    if !crate::util::one_debug_build() {
-        run(cargo().args(["test", "-p", "apig-wasm"]))?;
-    }
+    run(cargo().args(["test", "-p", "apig-wasm"]))?;
     let scratch = install()?;
     let mut tests: Vec<PathBuf> = std::fs::read_dir(scratch.join("test"))?
         .chain(std::fs::read_dir(scratch.join("test").join("shared"))?)
