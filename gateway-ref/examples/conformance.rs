@@ -3,7 +3,7 @@
 //! running gateway over real sockets; ends with `N passed, M failed`, exits 1 on any failure, 2
 //! when a file cannot be read.
 
-#[path = "../tests/replay/mod.rs"]
+#[path = "../tests/it/replay/mod.rs"]
 mod replay;
 
 use std::path::{Path, PathBuf};

@@ -1,10 +1,11 @@
 //! The reference gateway (`gateway-ref/`, package `apig-gateway`).
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use anyhow::Result;
 
-use crate::util::{cargo, run, target_dir, vector_files};
+use crate::util::{Target, cargo, debug_executable, debug_packages, one_debug_build, run, target_dir, vector_files};
 
 /// The Debian tools the policy tests start: `redis-server` (cluster throttling: two gateways
 /// sharing counters) and `kcat` (its `test.mock.num.brokers` mock broker for the Kafka log push)
@@ -21,24 +22,39 @@ pub(crate) fn build() -> Result<()> {
 /// Unit and integration tests over real sockets on 127.0.0.1 (requests signed by the core, every
 /// APIG error, the bad-input battery, faults, reload under load, the admin API, the binary, and
 /// every vector replayed through a running gateway), then requests sent by the `apig` CLI and by
-/// the `apig-reqwest` middleware.
+/// the `apig-reqwest` middleware. The integration tests are one test binary, `tests/it/main.rs`
+/// (a module per former file): `cargo test -p apig-gateway --test it pool::` runs one module.
 pub(crate) fn test() -> Result<()> {
-    run(cargo().args(["test", "-p", "apig-gateway"]))?;
+    // in `cargo xtask ci` the rust step's `cargo test` ran these (one debug build for the run)
+    if !one_debug_build() {
+        run(cargo().args(["test", "-p", "apig-gateway"]))?;
+    }
     // requests signed and sent by the `apig` CLI (needs its binary)
-    run(cargo().args(["build", "-p", "apig-cli", "--bin", "apig"]))?;
-    let cli = target_dir().join("debug").join(if cfg!(windows) { "apig.exe" } else { "apig" });
-    run(cargo().args(["test", "-p", "apig-gateway", "--test", "apig_cli", "--", "--ignored"]).env("APIG_CLI", cli))?;
+    let cli = debug_executable("apig-cli", Target::Bin("apig"))?;
+    let mut cli_tests = cargo();
+    cli_tests.arg("test");
+    for package in debug_packages(&["apig-gateway"]) {
+        cli_tests.args(["-p", package]);
+    }
+    run(cli_tests.args(["--test", "it", "--", "apig_cli::", "--ignored"]).env("APIG_CLI", cli))?;
     // the reqwest middleware against the demo gateway (the binary `cargo test` just built)
-    let gateway = binary()?;
-    run(cargo().args(["test", "-p", "apig-reqwest"]).env("APIG_GATEWAY", gateway))
+    if !one_debug_build() {
+        let gateway = binary()?;
+        run(cargo().args(["test", "-p", "apig-reqwest"]).env("APIG_GATEWAY", gateway))?;
+    }
+    Ok(())
 }
 
 /// The debug `apig-gateway` binary, as `cargo test -p apig-gateway` builds it (`--no-run`): the
 /// steps that start a gateway (Python, Kotlin, the browser, docs, interop, rotation) share that one
 /// build with the gateway step. A `cargo build --bin apig-gateway` resolves the dependencies'
 /// features without the dev-dependencies' and compiled redis, rskafka, chrono and the gateway a
-/// second time: ~2 minutes of CI's clean-clone run.
+/// second time: ~2 minutes of CI's clean-clone run. In `cargo xtask ci`: the binary of the run's
+/// one debug build (`util::DEBUG_PACKAGES`).
 pub(crate) fn binary() -> Result<PathBuf> {
+    if one_debug_build() {
+        return debug_executable("apig-gateway", Target::Bin("apig-gateway"));
+    }
     run(cargo().args(["test", "-p", "apig-gateway", "--no-run"]))?;
     Ok(target_dir().join("debug").join(format!("apig-gateway{}", std::env::consts::EXE_SUFFIX)))
 }
@@ -48,5 +64,5 @@ pub(crate) fn binary() -> Result<PathBuf> {
 /// must be accepted. Ends with `N passed, M failed`.
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
     let files = vector_files(files)?;
-    run(cargo().args(["run", "--quiet", "-p", "apig-gateway", "--example", "conformance", "--"]).args(&files))
+    run(Command::new(debug_executable("apig-gateway", Target::Example("conformance"))?).args(&files))
 }

@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::server::{free_port, spawn};
-use crate::util::{cargo, ensure_apt, output, root, run, target_dir, vector_files};
+use crate::util::{Target, cargo, debug_executable, ensure_apt, output, root, run, target_dir, vector_files};
 
 /// Debian's `libjna-java` jar: the JNA the generated Kotlin calls the library through.
 pub(crate) const JNA_JAR: &str = "/usr/share/java/jna.jar";
@@ -85,8 +85,9 @@ fn generate(lib: &Path, language: &str, folder: &str, config: Option<&Path>) -> 
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("cannot clear {}", out.display()))?;
     }
-    run(cargo()
-        .args(["run", "--quiet", "-p", "apig-uniffi-bindgen", "--", "generate", "--no-format"])
+    let bindgen = debug_executable("apig-uniffi-bindgen", Target::Bin("uniffi-bindgen"))?;
+    run(Command::new(bindgen)
+        .args(["generate", "--no-format"])
         .args(config.map(|c| [Path::new("--config"), c]).into_iter().flatten())
         .arg("--library")
         .arg(lib)

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::util::{cargo, run, target_dir, vector_files};
+use crate::util::{Target, cargo, debug_executable, debug_packages, run, target_dir, vector_files};
 
 /// Nothing beyond the Rust toolchain (rustfmt and clippy come with it).
 pub(crate) fn setup() -> Result<()> {
@@ -21,10 +21,12 @@ pub(crate) fn build() -> Result<()> {
 /// the core's `http` feature, so the core's `http` tests run too), the uniffi binding's Rust unit
 /// tests and its bindgen's Kotlin patch (built here with the rest: the Kotlin step builds only
 /// the library and runs the JVM), the rotation proof's checks (examples/rotation), and xtask's own
-/// (the release checks' parsers).
+/// (the release checks' parsers). In `cargo xtask ci` the one `cargo test` names every package of
+/// the run's debug build (`util::DEBUG_PACKAGES`), so it also runs the gateway's and the reqwest
+/// middleware's tests, which the gateway step then leaves out.
 pub(crate) fn test() -> Result<()> {
     run(&mut tests())?;
-    run(cargo().args(["run", "--quiet", "-p", "apig", "--example", "sign_and_verify"]))
+    run(&mut Command::new(debug_executable("apig", Target::Example("sign_and_verify"))?))
 }
 
 /// The packages whose tests the rust step runs, in one cargo command (one build of their shared
@@ -41,11 +43,11 @@ const TEST_PACKAGES: [&str; 9] = [
     "xtask",
 ];
 
-/// `cargo test` of [`TEST_PACKAGES`].
+/// `cargo test` of [`TEST_PACKAGES`] (in `cargo xtask ci`: of every package of its debug build).
 fn tests() -> Command {
     let mut test = cargo();
     test.arg("test");
-    for package in TEST_PACKAGES {
+    for package in debug_packages(&TEST_PACKAGES) {
         test.args(["-p", package]);
     }
     test
@@ -61,7 +63,7 @@ pub(crate) fn rotation_binary() -> Result<PathBuf> {
 
 pub(crate) fn conformance(files: &[PathBuf]) -> Result<()> {
     let files = vector_files(files)?;
-    run(cargo().args(["run", "--quiet", "-p", "apig-conformance", "--"]).args(&files))
+    run(Command::new(debug_executable("apig-conformance", Target::Bin("apig-conformance"))?).args(&files))
 }
 
 /// Formatting, lints and docs of the whole workspace.

@@ -127,3 +127,83 @@ pub(crate) fn target_dir() -> PathBuf {
         None => root().join("target"),
     }
 }
+
+/// Set by `cargo xtask ci` for itself and its second lane: every debug `cargo` command of the run
+/// names all of [`DEBUG_PACKAGES`] (see [`debug_packages`]).
+pub(crate) const ONE_DEBUG_BUILD: &str = "APIG_XTASK_ONE_DEBUG_BUILD";
+
+/// Every package whose debug build a CI step uses: its tests, binaries or examples. Cargo resolves
+/// the dependencies' features for the packages one command names, and the steps' commands named
+/// different ones (`-p apig-gateway`, `-p apig-reqwest`, the rust step's nine, `cargo run -p …`):
+/// a clean CI run compiled tokio, hyper, rustls, ring, serde, syn and the core two to four times in
+/// the one debug profile. Naming the same set everywhere, everything is compiled once.
+///
+/// The WASM binding's native tests stay in its own step (`cargo test -p apig-wasm`, a few small
+/// crates), its command unchanged: `xtask/src/wasm.rs` is one of the sources the console's copy of
+/// apig-wasm records (`SOURCES.sha256`), and a change there means a rebuild of that copy.
+pub(crate) const DEBUG_PACKAGES: [&str; 11] = [
+    "apig",
+    "apig-conformance",
+    "apig-cli",
+    "apig-credentials",
+    "apig-tower",
+    "apig-uniffi",
+    "apig-uniffi-bindgen",
+    "apig-rotation",
+    "xtask",
+    "apig-gateway",
+    "apig-reqwest",
+];
+
+/// The binaries of [`DEBUG_PACKAGES`] that steps start (the gateway, the CLI, the vector runner,
+/// the uniffi bindgen, the rotation proof); `xtask` is left out (it is running).
+const DEBUG_BINARIES: [&str; 5] = ["apig-gateway", "apig", "apig-conformance", "uniffi-bindgen", "apig-rotation"];
+
+/// Whether this process runs inside `cargo xtask ci` (one debug build for every step).
+pub(crate) fn one_debug_build() -> bool {
+    std::env::var_os(ONE_DEBUG_BUILD).is_some()
+}
+
+/// The packages a debug `cargo` command names: `own`, or in `cargo xtask ci` all of
+/// [`DEBUG_PACKAGES`] (one feature resolution, so one build of each dependency for the run).
+pub(crate) fn debug_packages(own: &[&'static str]) -> Vec<&'static str> {
+    if one_debug_build() { DEBUG_PACKAGES.to_vec() } else { own.to_vec() }
+}
+
+/// A debug binary or example target that a step runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target {
+    Bin(&'static str),
+    Example(&'static str),
+}
+
+/// Builds `target` of `package` (debug) and returns the executable's path. In `cargo xtask ci`
+/// this builds every binary and example of [`DEBUG_PACKAGES`] with their features (nothing new
+/// after the rust step's `cargo test`, which built them); alone, `target` of `package`, as
+/// `cargo run -p package` would.
+pub(crate) fn debug_executable(package: &'static str, target: Target) -> Result<PathBuf> {
+    let mut build = cargo();
+    build.arg("build");
+    if one_debug_build() {
+        // `--examples` also keeps the dev-dependencies (and their features) that `cargo test` has
+        for package in DEBUG_PACKAGES {
+            build.args(["-p", package]);
+        }
+        build.arg("--examples");
+        for bin in DEBUG_BINARIES {
+            build.args(["--bin", bin]);
+        }
+    } else {
+        build.args(["-p", package]);
+        match target {
+            Target::Bin(name) => build.args(["--bin", name]),
+            Target::Example(name) => build.args(["--example", name]),
+        };
+    }
+    run(&mut build)?;
+    let debug = target_dir().join("debug");
+    Ok(match target {
+        Target::Bin(name) => debug.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)),
+        Target::Example(name) => debug.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX)),
+    })
+}

@@ -4,8 +4,8 @@
 //! Every state change is in the access log.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

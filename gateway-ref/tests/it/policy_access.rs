@@ -2,8 +2,8 @@
 //! forwarded client IP (APIG.0401), app-key allow and deny lists (APIG.0405).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use apig::Algorithm;
 use common::{assert_apig, send, signed_headers, temp_dir};

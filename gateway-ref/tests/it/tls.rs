@@ -5,7 +5,7 @@
 //! the admin listener's allow-list and TLS. Certificates are made by rcgen at test time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

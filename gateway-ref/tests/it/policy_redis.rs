@@ -3,8 +3,8 @@
 //! goes away requests are let through and the failure is logged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 //! sockets, and HTTP/2 (h2c), where the unread body's stream ends and the others go on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};

@@ -4,8 +4,8 @@
 //! or fails a request, and the records it loses are counted.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -2,8 +2,8 @@
 //! hold the same configuration, it compiles, it uses every policy type, and a gateway runs on it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

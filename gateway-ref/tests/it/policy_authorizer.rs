@@ -3,8 +3,8 @@
 //! (APIG.0314 when strict, let through when relaxed), and the TTL cache.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! tampered body.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
 
 use std::collections::HashMap;
 

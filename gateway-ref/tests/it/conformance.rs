@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-mod replay;
+use crate::replay;
 
 #[test]
 fn every_vector_passes_through_the_gateway() {

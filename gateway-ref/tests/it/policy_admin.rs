@@ -5,8 +5,8 @@
 //! 404, conflicts 409; secrets are not shown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

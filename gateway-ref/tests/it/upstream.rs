@@ -6,7 +6,7 @@
 //! healthy server answered `APIG.0202` 502.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

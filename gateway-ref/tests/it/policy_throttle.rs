@@ -3,8 +3,8 @@
 //! and throttling 2.0 rules (a parameter rule with its own limit, an excluded rule).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod policy_support;
+use crate::common;
+use crate::policy_support;
 
 use apig::Algorithm;
 use common::{assert_apig, send, signed_headers, temp_dir};

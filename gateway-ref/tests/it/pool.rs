@@ -6,7 +6,7 @@
 //! answered `APIG.0202` 502, and counted; a reload that lowers the limit applies it at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
