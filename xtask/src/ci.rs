@@ -22,7 +22,7 @@ pub(crate) fn run() -> Result<()> {
     // are `cargo xtask release`'s, with the real profile (thin LTO, one codegen unit); the WASM
     // modules' profiles set their own LTO, so the size test measures the shipped module.
     //
-    // Every debug `cargo` command of the run names the same packages (`util::DEBUG_PACKAGES`), so
+    // Every debug `cargo` command of the run names the same packages (`util::debug_packages_all`), so
     // that cargo resolves the dependencies' features once and builds each of them once.
     if std::env::var_os("CARGO_INCREMENTAL").is_none() || !crate::util::one_debug_build() {
         let exe = std::env::current_exe().context("cannot find the xtask binary")?;

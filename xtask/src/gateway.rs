@@ -50,7 +50,7 @@ pub(crate) fn test() -> Result<()> {
 /// build with the gateway step. A `cargo build --bin apig-gateway` resolves the dependencies'
 /// features without the dev-dependencies' and compiled redis, rskafka, chrono and the gateway a
 /// second time: ~2 minutes of CI's clean-clone run. In `cargo xtask ci`: the binary of the run's
-/// one debug build (`util::DEBUG_PACKAGES`).
+/// one debug build (`util::debug_packages_all`).
 pub(crate) fn binary() -> Result<PathBuf> {
     if one_debug_build() {
         return debug_executable("apig-gateway", Target::Bin("apig-gateway"));

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::util::{Target, cargo, debug_executable, debug_packages, run, target_dir, vector_files};
+use crate::util::{RUST_STEP_PACKAGES, Target, cargo, debug_executable, debug_packages, run, target_dir, vector_files};
 
 /// Nothing beyond the Rust toolchain (rustfmt and clippy come with it).
 pub(crate) fn setup() -> Result<()> {
@@ -22,32 +22,18 @@ pub(crate) fn build() -> Result<()> {
 /// tests and its bindgen's Kotlin patch (built here with the rest: the Kotlin step builds only
 /// the library and runs the JVM), the rotation proof's checks (examples/rotation), and xtask's own
 /// (the release checks' parsers). In `cargo xtask ci` the one `cargo test` names every package of
-/// the run's debug build (`util::DEBUG_PACKAGES`), so it also runs the gateway's and the reqwest
+/// the run's debug build (`util::debug_packages_all`), so it also runs the gateway's and the reqwest
 /// middleware's tests, which the gateway step then leaves out.
 pub(crate) fn test() -> Result<()> {
     run(&mut tests())?;
     run(&mut Command::new(debug_executable("apig", Target::Example("sign_and_verify"))?))
 }
 
-/// The packages whose tests the rust step runs, in one cargo command (one build of their shared
-/// dependencies).
-const TEST_PACKAGES: [&str; 9] = [
-    "apig",
-    "apig-conformance",
-    "apig-cli",
-    "apig-credentials",
-    "apig-tower",
-    "apig-uniffi",
-    "apig-uniffi-bindgen",
-    "apig-rotation",
-    "xtask",
-];
-
-/// `cargo test` of [`TEST_PACKAGES`] (in `cargo xtask ci`: of every package of its debug build).
+/// `cargo test` of [`RUST_STEP_PACKAGES`] (in `cargo xtask ci`: of every package of its debug build).
 fn tests() -> Command {
     let mut test = cargo();
     test.arg("test");
-    for package in debug_packages(&TEST_PACKAGES) {
+    for package in debug_packages(&RUST_STEP_PACKAGES) {
         test.args(["-p", package]);
     }
     test

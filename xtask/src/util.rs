@@ -129,7 +129,7 @@ pub(crate) fn target_dir() -> PathBuf {
 }
 
 /// Set by `cargo xtask ci` for itself and its second lane: every debug `cargo` command of the run
-/// names all of [`DEBUG_PACKAGES`] (see [`debug_packages`]).
+/// names all of [`debug_packages_all`] (see [`debug_packages`]).
 pub(crate) const ONE_DEBUG_BUILD: &str = "APIG_XTASK_ONE_DEBUG_BUILD";
 
 /// Every package whose debug build a CI step uses: its tests, binaries or examples. Cargo resolves
@@ -141,7 +141,12 @@ pub(crate) const ONE_DEBUG_BUILD: &str = "APIG_XTASK_ONE_DEBUG_BUILD";
 /// The WASM binding's native tests stay in its own step (`cargo test -p apig-wasm`, a few small
 /// crates), its command unchanged: `xtask/src/wasm.rs` is one of the sources the console's copy of
 /// apig-wasm records (`SOURCES.sha256`), and a change there means a rebuild of that copy.
-pub(crate) const DEBUG_PACKAGES: [&str; 11] = [
+pub(crate) fn debug_packages_all() -> impl Iterator<Item = &'static str> {
+    RUST_STEP_PACKAGES.into_iter().chain(GATEWAY_STEP_PACKAGES)
+}
+
+/// The packages whose tests the rust step runs, in one cargo command.
+pub(crate) const RUST_STEP_PACKAGES: [&str; 9] = [
     "apig",
     "apig-conformance",
     "apig-cli",
@@ -151,11 +156,13 @@ pub(crate) const DEBUG_PACKAGES: [&str; 11] = [
     "apig-uniffi-bindgen",
     "apig-rotation",
     "xtask",
-    "apig-gateway",
-    "apig-reqwest",
 ];
 
-/// The binaries of [`DEBUG_PACKAGES`] that steps start (the gateway, the CLI, the vector runner,
+/// The packages whose tests the gateway step runs when alone (they start a gateway); in
+/// `cargo xtask ci` the rust step's one `cargo test` runs them too.
+pub(crate) const GATEWAY_STEP_PACKAGES: [&str; 2] = ["apig-gateway", "apig-reqwest"];
+
+/// The binaries of [`debug_packages_all`] that steps start (the gateway, the CLI, the vector runner,
 /// the uniffi bindgen, the rotation proof); `xtask` is left out (it is running).
 const DEBUG_BINARIES: [&str; 5] = ["apig-gateway", "apig", "apig-conformance", "uniffi-bindgen", "apig-rotation"];
 
@@ -165,9 +172,9 @@ pub(crate) fn one_debug_build() -> bool {
 }
 
 /// The packages a debug `cargo` command names: `own`, or in `cargo xtask ci` all of
-/// [`DEBUG_PACKAGES`] (one feature resolution, so one build of each dependency for the run).
+/// [`debug_packages_all`] (one feature resolution, so one build of each dependency for the run).
 pub(crate) fn debug_packages(own: &[&'static str]) -> Vec<&'static str> {
-    if one_debug_build() { DEBUG_PACKAGES.to_vec() } else { own.to_vec() }
+    if one_debug_build() { debug_packages_all().collect() } else { own.to_vec() }
 }
 
 /// A debug binary or example target that a step runs.
@@ -178,7 +185,7 @@ pub(crate) enum Target {
 }
 
 /// Builds `target` of `package` (debug) and returns the executable's path. In `cargo xtask ci`
-/// this builds every binary and example of [`DEBUG_PACKAGES`] with their features (nothing new
+/// this builds every binary and example of [`debug_packages_all`] with their features (nothing new
 /// after the rust step's `cargo test`, which built them); alone, `target` of `package`, as
 /// `cargo run -p package` would.
 pub(crate) fn debug_executable(package: &'static str, target: Target) -> Result<PathBuf> {
@@ -186,7 +193,7 @@ pub(crate) fn debug_executable(package: &'static str, target: Target) -> Result<
     build.arg("build");
     if one_debug_build() {
         // `--examples` also keeps the dev-dependencies (and their features) that `cargo test` has
-        for package in DEBUG_PACKAGES {
+        for package in debug_packages_all() {
             build.args(["-p", package]);
         }
         build.arg("--examples");
